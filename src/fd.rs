@@ -1,0 +1,255 @@
+//! Thin, safe wrappers over the `*at` system calls wsprune is built on.
+//!
+//! Everything below the workspace root is reached from an open directory file
+//! descriptor, one path component at a time, with `O_NOFOLLOW`: no path string
+//! is ever re-resolved, so a symlink swapped in concurrently cannot redirect us.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// Flags for opening a directory we may read, lock or delete from. O_NONBLOCK
+/// because a FIFO swapped in for a directory must fail, not hang (as systemd's rm_rf).
+pub const DIR_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+
+/// `CString` for a path; a path with a NUL byte is an `InvalidInput` error.
+pub fn cpath(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+/// `CString` for a name known to contain no NUL (session ids, our own names).
+pub fn cname(s: &str) -> CString {
+    CString::new(s).expect("names built by wsprune contain no NUL")
+}
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Retries a call interrupted by a signal.
+fn retry<T: Copy + PartialOrd + Default>(mut f: impl FnMut() -> T) -> io::Result<T> {
+    loop {
+        let r = f();
+        if r >= T::default() {
+            return Ok(r);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
+/// Opens a path given by the caller (the workspace root, trusted: it may
+/// itself be or contain a symlink) as a directory.
+pub fn open_root(path: &Path) -> io::Result<OwnedFd> {
+    let c = cpath(path)?;
+    let fd = retry(|| unsafe {
+        libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+    })?;
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `openat(dir, name, flags, mode)`.
+pub fn openat(dir: RawFd, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    let fd = retry(|| unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens `name` in `dir` as a directory, never following a symlink and never
+/// opening anything that is not a directory.
+pub fn open_dir_at(dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
+    openat(dir, name, DIR_FLAGS, 0)
+}
+
+/// `fstat`.
+pub fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    cvt(unsafe { libc::fstat(fd, &mut st) })?;
+    Ok(st)
+}
+
+/// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: the entry itself, never a link target.
+pub fn lstat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    cvt(unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
+    Ok(st)
+}
+
+/// Identity of an open directory: device, inode and mount id. The mount id
+/// tells bind mounts apart, which share `st_dev` with the filesystem they show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirId {
+    /// `st_dev`.
+    pub dev: u64,
+    /// `st_ino`.
+    pub ino: u64,
+    /// Mount id from statx, when the kernel reports it.
+    pub mnt_id: Option<u64>,
+    /// Owner, for deciding whether we may grant ourselves u+rwx.
+    pub uid: u32,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+impl DirId {
+    /// Whether `other` is on the same mount as `self` (mount id when both have
+    /// one, `st_dev` otherwise and always).
+    pub fn same_mount(&self, other: &DirId) -> bool {
+        self.dev == other.dev
+            && match (self.mnt_id, other.mnt_id) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// Whether `other` is the same directory.
+    pub fn same_inode(&self, other: &DirId) -> bool {
+        self.dev == other.dev && self.ino == other.ino
+    }
+}
+
+const STATX_MNT_ID: u32 = 0x0000_1000;
+
+/// [`DirId`] of an open file descriptor, via statx (falling back to fstat).
+pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let empty = c"";
+    let r = unsafe {
+        libc::statx(fd, empty.as_ptr(), libc::AT_EMPTY_PATH, libc::STATX_BASIC_STATS | STATX_MNT_ID, &mut stx)
+    };
+    if r == 0 {
+        let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
+        return Ok(DirId {
+            dev,
+            ino: stx.stx_ino,
+            mnt_id: (stx.stx_mask & STATX_MNT_ID != 0).then_some(stx.stx_mnt_id),
+            uid: stx.stx_uid,
+            mode: u32::from(stx.stx_mode),
+        });
+    }
+    let st = fstat(fd)?;
+    Ok(DirId { dev: st.st_dev, ino: st.st_ino, mnt_id: None, uid: st.st_uid, mode: st.st_mode })
+}
+
+/// `flock(fd, op | LOCK_NB)`; `Ok(false)` when someone else holds a conflicting lock.
+pub fn try_flock(fd: RawFd, op: libc::c_int) -> io::Result<bool> {
+    match retry(|| unsafe { libc::flock(fd, op | libc::LOCK_NB) }) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `unlinkat(dir, name, flags)`.
+pub fn unlinkat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<()> {
+    cvt(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) }).map(drop)
+}
+
+/// `mkdirat(dir, name, mode)`.
+pub fn mkdirat(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
+    cvt(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) }).map(drop)
+}
+
+/// `renameat2(dir, from, dir, to, RENAME_NOREPLACE)` (when `noreplace`) or a plain replacing `renameat`.
+pub fn renameat(dir: RawFd, from: &CStr, to: &CStr, noreplace: bool) -> io::Result<()> {
+    let flags = if noreplace { libc::RENAME_NOREPLACE } else { 0 };
+    cvt(unsafe { libc::renameat2(dir, from.as_ptr(), dir, to.as_ptr(), flags) }).map(drop)
+}
+
+/// `fchmod`.
+pub fn fchmod(fd: RawFd, mode: libc::mode_t) -> io::Result<()> {
+    cvt(unsafe { libc::fchmod(fd, mode) }).map(drop)
+}
+
+/// Reads the whole (small) file behind `fd` into `buf`, up to `limit + 1`
+/// bytes so an oversized file is recognisable by its length.
+pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    buf.clear();
+    buf.reserve(4096.min(limit + 1));
+    loop {
+        if buf.len() > limit {
+            return Ok(());
+        }
+        if buf.capacity() == buf.len() {
+            buf.reserve(buf.len().min(limit + 1 - buf.len()).max(1));
+        }
+        let spare = buf.capacity() - buf.len();
+        let n = retry(|| unsafe {
+            libc::read(fd, buf.as_mut_ptr().add(buf.len()) as *mut libc::c_void, spare)
+        })?;
+        if n == 0 {
+            return Ok(());
+        }
+        unsafe { buf.set_len(buf.len() + n as usize) };
+    }
+}
+
+/// Writes all of `data` at `offset`.
+pub fn pwrite_all(fd: RawFd, mut data: &[u8], mut offset: u64) -> io::Result<()> {
+    while !data.is_empty() {
+        let n = retry(|| unsafe {
+            libc::pwrite(fd, data.as_ptr() as *const libc::c_void, data.len(), offset as libc::off_t)
+        })?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "pwrite wrote nothing"));
+        }
+        data = &data[n as usize..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+/// One directory entry: its name and the type readdir reported (`DT_UNKNOWN`
+/// on filesystems that do not fill it in, then the caller must stat).
+#[derive(Debug)]
+pub struct Entry {
+    /// The name, without `.` and `..` ever appearing.
+    pub name: CString,
+    /// `d_type`.
+    pub kind: u8,
+}
+
+/// Reads every entry of the open directory `fd` (except `.` and `..`) with
+/// getdents64. The whole listing is taken before anything is deleted, so
+/// removal never disturbs the iteration.
+pub fn read_dir(fd: RawFd) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let n = retry(|| unsafe {
+            libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize
+        })?;
+        if n == 0 {
+            return Ok(out);
+        }
+        let mut pos = 0usize;
+        while pos < n as usize {
+            // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+            let rec = &buf[pos..];
+            let reclen = u16::from_ne_bytes([rec[16], rec[17]]) as usize;
+            let kind = rec[18];
+            let name_bytes = &rec[19..reclen];
+            let name = CStr::from_bytes_until_nul(name_bytes)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "unterminated dirent name"))?;
+            let b = name.to_bytes();
+            if b != b"." && b != b".." {
+                out.push(Entry { name: name.to_owned(), kind });
+            }
+            pos += reclen;
+        }
+    }
+}
+
+/// The raw fd of an owned fd (shorthand).
+pub fn raw(fd: &OwnedFd) -> RawFd {
+    fd.as_raw_fd()
+}

@@ -1,0 +1,40 @@
+//! wsprune: session workspace metadata, leases and safe pruning for
+//! code-execution sandboxes.
+//!
+//! A workspace root holds one directory per session, named by a UUID, with
+//! its metadata in `<root>/<id>/.metadata.json`. A runtime [creates](create_session)
+//! sessions, [touches](touch_session) them after every execution, holds a
+//! [lease](acquire) while code runs, and [prunes](prune_sessions) the stale ones.
+//!
+//! ```
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let root = tmp.path();
+//! let id = wsprune::create_session(root, None)?;
+//! let lease = wsprune::acquire(root, &id)?;
+//! // ... run code in root/id ...
+//! lease.release(true)?; // touch: the session was just used
+//! let result = wsprune::prune_sessions(root, &wsprune::PruneOptions { older_than_hours: 24.0, dry_run: true })?;
+//! assert!(result.deleted_sessions.is_empty());
+//! println!("{result}"); // Would prune 0 sessions (0 skipped, 0 errors), would reclaim 0 B
+//! # Ok::<(), wsprune::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod events;
+pub mod fd;
+pub mod ffi;
+pub mod metadata;
+pub mod prune;
+pub mod remove;
+pub mod result;
+pub mod session;
+pub mod session_id;
+
+pub use error::{Error, Result, Status};
+pub use events::{Event, Level};
+pub use metadata::SessionMetadata;
+pub use prune::{prune_sessions, PruneOptions};
+pub use result::{PruneResult, SkipReason, Skipped};
+pub use session::{acquire, create_session, read_metadata, touch_session, Lease, MetadataState, TouchOutcome};

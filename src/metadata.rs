@@ -1,0 +1,348 @@
+//! The `.metadata.json` format: parsing (ours, the reference Python
+//! implementation's, naive timestamps) and canonical serialization.
+//!
+//! Canonical files are written with a fixed-width 27-byte `updated_at`
+//! (`2026-11-25T01:47:00.123456Z`) placed near the start of the file, so that a
+//! touch can overwrite just those bytes in place (see `session.rs`).
+
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Name of the metadata file inside a session directory.
+pub const METADATA_FILE: &str = ".metadata.json";
+/// The metadata format version this library writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Width of a canonical timestamp: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub const TIMESTAMP_LEN: usize = 27;
+/// Metadata files larger than this are treated as corrupted rather than read.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+/// The metadata of one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionMetadata {
+    /// The session id (the directory name when written by wsprune).
+    pub session_id: String,
+    /// When the session was created.
+    pub created_at: DateTime<Utc>,
+    /// When the session was last used (touched).
+    pub updated_at: DateTime<Utc>,
+    /// The format version (1).
+    pub version: u32,
+    /// Fields this library does not know, kept as they are on every rewrite.
+    pub extra: Map<String, Value>,
+}
+
+/// Why a metadata file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataError {
+    /// Not JSON, not an object, a required field missing or of the wrong type.
+    Corrupted(String),
+    /// Valid JSON whose `created_at` or `updated_at` is not a timestamp.
+    BadTimestamp(String),
+}
+
+impl std::fmt::Display for MetadataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetadataError::Corrupted(m) => write!(f, "corrupted metadata: {m}"),
+            MetadataError::BadTimestamp(m) => write!(f, "corrupted timestamp: {m}"),
+        }
+    }
+}
+
+/// The known fields, borrowed from the file's bytes: `updated_at` borrowing
+/// tells exactly where the timestamp lies, for the in-place touch.
+#[derive(Deserialize)]
+struct Borrowed<'a> {
+    #[serde(borrow)]
+    session_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    created_at: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    updated_at: std::borrow::Cow<'a, str>,
+    #[serde(default = "default_version")]
+    version: u32,
+}
+
+fn default_version() -> u32 {
+    FORMAT_VERSION
+}
+
+/// A parsed metadata file and, when the file is in canonical layout, the byte
+/// offset of its `updated_at` value (what a touch may overwrite in place).
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    /// The decoded metadata.
+    pub metadata: SessionMetadata,
+    /// Offset of the 27 timestamp bytes, if they are canonical and unescaped.
+    pub updated_at_offset: Option<usize>,
+}
+
+impl SessionMetadata {
+    /// New metadata for `session_id` with `created_at == updated_at == now`.
+    pub fn new(session_id: impl Into<String>, now: DateTime<Utc>) -> Self {
+        let now = truncate_to_micros(now);
+        SessionMetadata {
+            session_id: session_id.into(),
+            created_at: now,
+            updated_at: now,
+            version: FORMAT_VERSION,
+            extra: Map::new(),
+        }
+    }
+
+    /// Parses a metadata file's bytes (see [`parse`]).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, MetadataError> {
+        parse(bytes).map(|p| p.metadata)
+    }
+
+    /// The canonical JSON text: known fields first (so `updated_at` sits at a
+    /// small fixed offset), unknown fields after, indent 2, trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut map = Map::new();
+        map.insert("session_id".into(), Value::String(self.session_id.clone()));
+        map.insert("created_at".into(), Value::String(format_timestamp(self.created_at)));
+        map.insert("updated_at".into(), Value::String(format_timestamp(self.updated_at)));
+        map.insert("version".into(), Value::from(self.version));
+        for (k, v) in &self.extra {
+            if !is_known_field(k) {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&Value::Object(map))
+            .expect("a JSON map of strings and values always serializes");
+        text.push('\n');
+        text
+    }
+
+    /// The fields as a JSON object (what the reference implementation's `to_dict` gives).
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.to_json()).expect("to_json emits valid JSON")
+    }
+
+    /// Hours between `updated_at` and `now`; negative for a future timestamp.
+    pub fn age_hours(&self, now: DateTime<Utc>) -> f64 {
+        age_hours(self.updated_at, now)
+    }
+}
+
+fn is_known_field(k: &str) -> bool {
+    matches!(k, "session_id" | "created_at" | "updated_at" | "version")
+}
+
+/// Hours from `then` to `now` (negative when `then` is in the future).
+pub fn age_hours(then: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
+    let d = now.signed_duration_since(then);
+    // Microsecond precision is what the files hold; nanoseconds cannot overflow i64 here
+    // for any realistic span but microseconds never can.
+    d.num_microseconds().map(|us| us as f64 / 3_600_000_000.0).unwrap_or_else(|| {
+        d.num_seconds() as f64 / 3600.0
+    })
+}
+
+/// Parses metadata bytes. Accepts wsprune's canonical files, the reference
+/// Python implementation's (`+00:00` offsets, `indent=2`, any field order),
+/// naive timestamps (taken as UTC) and unknown fields (kept in `extra`).
+pub fn parse(bytes: &[u8]) -> Result<Parsed, MetadataError> {
+    if bytes.len() > MAX_METADATA_BYTES {
+        return Err(MetadataError::Corrupted(format!(
+            "file is {} bytes, more than the {MAX_METADATA_BYTES} allowed",
+            bytes.len()
+        )));
+    }
+    let corrupted = |e: serde_json::Error| MetadataError::Corrupted(e.to_string());
+    let known: Borrowed<'_> = serde_json::from_slice(bytes).map_err(corrupted)?;
+    let created_at = parse_timestamp(&known.created_at)
+        .ok_or_else(|| MetadataError::BadTimestamp(format!("created_at {:?}", known.created_at)))?;
+    let updated_at = parse_timestamp(&known.updated_at)
+        .ok_or_else(|| MetadataError::BadTimestamp(format!("updated_at {:?}", known.updated_at)))?;
+    let updated_at_offset = match &known.updated_at {
+        std::borrow::Cow::Borrowed(s) if is_canonical_timestamp(s.as_bytes()) => {
+            Some(s.as_ptr() as usize - bytes.as_ptr() as usize)
+        }
+        _ => None,
+    };
+    let mut extra: Map<String, Value> = serde_json::from_slice(bytes).map_err(corrupted)?;
+    extra.retain(|k, _| !is_known_field(k));
+    Ok(Parsed {
+        metadata: SessionMetadata {
+            session_id: known.session_id.into_owned(),
+            created_at,
+            updated_at,
+            version: known.version,
+            extra,
+        },
+        updated_at_offset,
+    })
+}
+
+/// The file's text with only the top-level `updated_at` replaced by `ts`
+/// (canonical form): every other field keeps its value, representation and
+/// order. Used when the in-place patch is not possible (foreign format).
+pub fn with_updated_at(bytes: &[u8], ts: DateTime<Utc>) -> Result<String, MetadataError> {
+    let mut map: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|e| MetadataError::Corrupted(e.to_string()))?;
+    map.insert("updated_at".into(), Value::String(format_timestamp(ts)));
+    let mut text = serde_json::to_string_pretty(&Value::Object(map)).expect("a JSON map always serializes");
+    text.push('\n');
+    Ok(text)
+}
+
+/// Parses an ISO 8601 timestamp: with `Z` or a numeric offset (converted to
+/// UTC), or naive (taken as UTC); `T` or space between date and time; any
+/// number of fractional digits.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(naive.and_utc());
+        }
+    }
+    None
+}
+
+/// Whether `b` has exactly the canonical 27-byte shape (digits and separators in place).
+pub fn is_canonical_timestamp(b: &[u8]) -> bool {
+    b.len() == TIMESTAMP_LEN
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'.',
+            26 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// `t` truncated to whole microseconds, the precision the files hold.
+pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = t.nanosecond() % 1_000_000_000;
+    t.with_nanosecond(nanos - nanos % 1000).unwrap_or(t)
+}
+
+/// The canonical 27-byte form, e.g. `2026-11-25T01:47:00.123456Z`. Written by
+/// hand because it runs on every touch and chrono's formatter is far slower.
+pub fn timestamp_bytes(t: DateTime<Utc>) -> [u8; TIMESTAMP_LEN] {
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    let year = t.year().clamp(0, 9999) as u32;
+    let micros = (t.nanosecond() % 1_000_000_000) / 1000;
+    let mut put = |pos: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            out[pos + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second().min(59));
+    put(20, 6, micros);
+    out
+}
+
+/// [`timestamp_bytes`] as a `String`.
+pub fn format_timestamp(t: DateTime<Utc>) -> String {
+    String::from_utf8(timestamp_bytes(t).to_vec()).expect("ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_timestamp(s).unwrap()
+    }
+
+    #[test]
+    fn canonical_round_trip_keeps_every_field() {
+        let mut m = SessionMetadata::new("0f8fad5b-d9cb-469f-a165-70867728950e", at("2026-01-02T03:04:05.123456Z"));
+        m.extra.insert("owner".into(), Value::from("alice"));
+        let text = m.to_json();
+        assert!(text.contains(r#""updated_at": "2026-01-02T03:04:05.123456Z""#), "{text}");
+        let p = parse(text.as_bytes()).unwrap();
+        assert_eq!(p.metadata, m);
+        let off = p.updated_at_offset.unwrap();
+        assert_eq!(&text[off..off + TIMESTAMP_LEN], "2026-01-02T03:04:05.123456Z");
+        assert!(off + TIMESTAMP_LEN < 512, "updated_at must sit in the first sector");
+    }
+
+    #[test]
+    fn reads_reference_python_format() {
+        let text = r#"{
+  "session_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+  "created_at": "2025-06-01T12:00:00.000001+00:00",
+  "updated_at": "2025-06-01T14:30:00+02:00",
+  "version": 1
+}"#;
+        let p = parse(text.as_bytes()).unwrap();
+        assert_eq!(p.metadata.created_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap() + chrono::Duration::microseconds(1));
+        assert_eq!(p.metadata.updated_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 30, 0).unwrap());
+        assert_eq!(p.updated_at_offset, None, "non-canonical timestamps are never patched in place");
+    }
+
+    #[test]
+    fn naive_timestamps_are_utc_and_version_defaults() {
+        let text = r#"{"session_id":"x","created_at":"2025-06-01 12:00:00","updated_at":"2025-06-01T12:00:00.5"}"#;
+        let m = SessionMetadata::from_json(text.as_bytes()).unwrap();
+        assert_eq!(m.created_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap());
+        assert_eq!(m.updated_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap() + chrono::Duration::milliseconds(500));
+        assert_eq!(m.version, 1);
+    }
+
+    #[test]
+    fn corrupted_and_bad_timestamps_are_told_apart() {
+        for bad in ["", "{", "[]", "null", r#"{"session_id":"x"}"#, r#"{"session_id":1,"created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z"}"#] {
+            assert!(matches!(parse(bad.as_bytes()), Err(MetadataError::Corrupted(_))), "{bad:?}");
+        }
+        let bad_ts = r#"{"session_id":"x","created_at":"2025-01-01T00:00:00Z","updated_at":"yesterday"}"#;
+        assert!(matches!(parse(bad_ts.as_bytes()), Err(MetadataError::BadTimestamp(_))));
+        let bad_date = r#"{"session_id":"x","created_at":"2025-02-31T00:00:00Z","updated_at":"2025-01-01T00:00:00Z"}"#;
+        assert!(matches!(parse(bad_date.as_bytes()), Err(MetadataError::BadTimestamp(_))));
+        let huge = format!(r#"{{"session_id":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES));
+        assert!(matches!(parse(huge.as_bytes()), Err(MetadataError::Corrupted(_))));
+    }
+
+    #[test]
+    fn escaped_timestamp_is_parsed_but_not_patchable() {
+        let text = r#"{"session_id":"x","created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000000\u005a"}"#;
+        let p = parse(text.as_bytes()).unwrap();
+        assert_eq!(p.updated_at_offset, None);
+    }
+
+    #[test]
+    fn nested_updated_at_is_not_mistaken_for_the_top_level_one() {
+        let text = r#"{"extra":{"updated_at":"1999-01-01T00:00:00.000000Z"},"session_id":"x","created_at":"2025-01-01T00:00:00.000000Z","updated_at":"2025-01-01T00:00:00.000000Z"}"#;
+        let p = parse(text.as_bytes()).unwrap();
+        let off = p.updated_at_offset.unwrap();
+        assert_eq!(&text[off..off + 4], "2025");
+        assert!(p.metadata.extra.contains_key("extra"));
+    }
+
+    #[test]
+    fn timestamp_formatting_matches_chrono() {
+        for s in ["2026-11-25T01:47:00.123456Z", "0001-01-01T00:00:00.000000Z", "2024-02-29T23:59:59.999999Z"] {
+            let t = at(s);
+            assert_eq!(format_timestamp(t), s);
+            assert_eq!(format_timestamp(t), t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+        }
+        let t = at("2026-11-25T01:47:00.123456789Z");
+        assert_eq!(format_timestamp(t), "2026-11-25T01:47:00.123456Z");
+        assert_eq!(truncate_to_micros(t), at("2026-11-25T01:47:00.123456Z"));
+    }
+
+    #[test]
+    fn age_is_hours_and_negative_in_the_future() {
+        let now = at("2026-01-02T00:00:00Z");
+        assert_eq!(age_hours(at("2026-01-01T00:00:00Z"), now), 24.0);
+        assert_eq!(age_hours(at("2026-01-01T23:30:00Z"), now), 0.5);
+        assert!(age_hours(at("2026-01-03T00:00:00Z"), now) < 0.0);
+        // timezone-aware and naive forms of the same instant agree
+        assert_eq!(at("2026-01-01T01:00:00+01:00"), at("2026-01-01T00:00:00"));
+    }
+}

@@ -1,0 +1,174 @@
+//! The outcome of a prune: what went, what stayed and why, what failed, and
+//! how many bytes were (or would be) reclaimed.
+
+use serde_json::{json, Map, Value};
+
+/// Why a session that a prune looked at was left in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// No `.metadata.json` (a legacy session): age unknown, never deleted.
+    MissingMetadata,
+    /// `.metadata.json` is not valid metadata.
+    CorruptedMetadata,
+    /// `.metadata.json` is valid JSON but a timestamp is not.
+    CorruptedTimestamp,
+    /// Stale, but leased (or being deleted by another prune).
+    InUse,
+}
+
+impl SkipReason {
+    /// The reason as it appears in results, JSON and events, e.g. `"in_use"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::MissingMetadata => "missing_metadata",
+            SkipReason::CorruptedMetadata => "corrupted_metadata",
+            SkipReason::CorruptedTimestamp => "corrupted_timestamp",
+            SkipReason::InUse => "in_use",
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A session a prune left in place, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The session id.
+    pub session_id: String,
+    /// Why it stayed.
+    pub reason: SkipReason,
+}
+
+/// The result of [`crate::prune_sessions`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PruneResult {
+    /// Sessions deleted (or, in a dry run, that would be), in the order handled.
+    pub deleted_sessions: Vec<String>,
+    /// Sessions left in place with their reasons.
+    pub skipped_sessions: Vec<Skipped>,
+    /// Bytes freed (or that would be): the sizes of the files removed.
+    pub reclaimed_bytes: u64,
+    /// Sessions that could not be handled, with a message each, in the order met.
+    pub errors: Vec<(String, String)>,
+    /// Whether this was a dry run (nothing deleted).
+    pub dry_run: bool,
+}
+
+impl PruneResult {
+    /// An empty result.
+    pub fn new(dry_run: bool) -> Self {
+        PruneResult { dry_run, ..Default::default() }
+    }
+
+    /// The one-line human summary, e.g.
+    /// `Pruned 2 sessions (1 skipped, 1 error), reclaimed 1.4 MB`, or for a dry
+    /// run `Would prune 2 sessions (1 skipped, 0 errors), would reclaim 1.4 MB`.
+    pub fn summary(&self) -> String {
+        let (verb, reclaim) = if self.dry_run { ("Would prune", "would reclaim") } else { ("Pruned", "reclaimed") };
+        format!(
+            "{verb} {} ({} skipped, {}), {reclaim} {}",
+            plural(self.deleted_sessions.len(), "session"),
+            self.skipped_sessions.len(),
+            plural(self.errors.len(), "error"),
+            format_bytes(self.reclaimed_bytes)
+        )
+    }
+
+    /// The result as JSON: `deleted_sessions` (ids), `skipped_sessions` (ids),
+    /// `skipped_reasons` (id to reason), `reclaimed_bytes`, `errors` (id to
+    /// message) and `dry_run`.
+    pub fn to_json(&self) -> Value {
+        let skipped_reasons: Map<String, Value> = self
+            .skipped_sessions
+            .iter()
+            .map(|s| (s.session_id.clone(), Value::from(s.reason.as_str())))
+            .collect();
+        let errors: Map<String, Value> =
+            self.errors.iter().map(|(id, m)| (id.clone(), Value::from(m.as_str()))).collect();
+        json!({
+            "deleted_sessions": self.deleted_sessions,
+            "skipped_sessions": self.skipped_sessions.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(),
+            "skipped_reasons": skipped_reasons,
+            "reclaimed_bytes": self.reclaimed_bytes,
+            "errors": errors,
+            "dry_run": self.dry_run,
+        })
+    }
+}
+
+impl std::fmt::Display for PruneResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Human-readable size in binary units with one decimal: `512 B`, `1.5 KB`,
+/// `1.4 MB`, `3.0 GB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_human_readable() {
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(1023), "1023 B");
+        assert_eq!(format_bytes(1536), "1.5 KB");
+        assert_eq!(format_bytes(1_468_006), "1.4 MB");
+        assert_eq!(format_bytes(3 * 1024 * 1024 * 1024), "3.0 GB");
+    }
+
+    #[test]
+    fn summary_matches_the_reference_wording() {
+        let mut r = PruneResult::new(false);
+        r.deleted_sessions = vec!["a".into(), "b".into()];
+        r.skipped_sessions = vec![Skipped { session_id: "c".into(), reason: SkipReason::InUse }];
+        r.errors = vec![("d".into(), "boom".into())];
+        r.reclaimed_bytes = 1_468_006;
+        assert_eq!(r.summary(), "Pruned 2 sessions (1 skipped, 1 error), reclaimed 1.4 MB");
+        assert_eq!(r.to_string(), r.summary());
+        r.dry_run = true;
+        r.deleted_sessions.pop();
+        r.errors.clear();
+        assert_eq!(r.summary(), "Would prune 1 session (1 skipped, 0 errors), would reclaim 1.4 MB");
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let mut r = PruneResult::new(true);
+        r.deleted_sessions = vec!["a".into()];
+        r.skipped_sessions = vec![Skipped { session_id: "c".into(), reason: SkipReason::MissingMetadata }];
+        r.errors = vec![("d".into(), "boom".into())];
+        r.reclaimed_bytes = 7;
+        assert_eq!(
+            r.to_json(),
+            json!({"deleted_sessions":["a"],"skipped_sessions":["c"],"skipped_reasons":{"c":"missing_metadata"},
+                   "reclaimed_bytes":7,"errors":{"d":"boom"},"dry_run":true})
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! Operations on one session: create, touch, read metadata, and leases (the
+//! shared lock a runtime holds while code runs in the session).
+//!
+//! Crash safety without a rename per touch: wsprune writes metadata with a
+//! fixed-width 27-byte `updated_at` inside the file's first 512-byte sector.
+//! A touch overwrites exactly those bytes with one `pwrite`. A single-sector,
+//! single-page write of digits over digits cannot be torn by killing the
+//! process, and whatever reaches the disk is either the old or the new
+//! timestamp, so the file always parses. Files in any other layout (the
+//! reference Python implementation's `+00:00` form, escaped strings, a
+//! timestamp straddling a sector) are rewritten once, crash-safely, through a
+//! temporary file and `rename`, after which touches are in place again.
+//! Creation writes the metadata to a temporary name and renames it into place,
+//! so `.metadata.json` is never seen empty or half written.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result, Status};
+use crate::events::{self, Level};
+use crate::fd;
+use crate::fields;
+use crate::metadata::{self, MetadataError, SessionMetadata, MAX_METADATA_BYTES, METADATA_FILE, TIMESTAMP_LEN};
+use crate::session_id;
+
+/// Mode of a new session directory (before the umask): the runtime decides who
+/// else may enter; the metadata file inside is always 0600.
+pub const SESSION_DIR_MODE: libc::mode_t = 0o755;
+/// Mode of `.metadata.json`: a sandboxed guest running as another user must not read it.
+pub const METADATA_MODE: libc::mode_t = 0o600;
+/// How long [`acquire`] waits for a prune that is deciding about the session.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What reading a session's metadata found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetadataState {
+    /// Valid metadata.
+    Valid(SessionMetadata),
+    /// No metadata file: a legacy session.
+    Missing,
+    /// A metadata file that cannot be used.
+    Invalid(MetadataError),
+}
+
+/// What a touch did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TouchOutcome {
+    /// `updated_at` is now this time.
+    Updated(DateTime<Utc>),
+    /// A legacy session without metadata: nothing to update (not an error).
+    Legacy,
+    /// The metadata is corrupted and was left as it is (a warning event was emitted).
+    Corrupted(String),
+}
+
+pub(crate) fn check_root(root: &Path) -> Result<()> {
+    if root.as_os_str().is_empty() {
+        return Err(Error::new(Status::InvalidArgument, "workspace root is empty"));
+    }
+    Ok(())
+}
+
+/// Opens the workspace root; a missing root is [`Status::NotFound`].
+pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
+    fd::open_root(root).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) => Error::new(Status::NotFound, format!("workspace root {} does not exist", root.display())),
+        Some(libc::ENOTDIR) => Error::new(Status::Io, format!("workspace root {} is not a directory", root.display())),
+        _ => Error::io(format_args!("cannot open workspace root {}", root.display()), e),
+    })
+}
+
+/// Opens session `id` under `root_fd` with `flags`, refusing symlinks and
+/// non-directories (both are "not found": they are never sessions).
+fn open_session_at(root_fd: RawFd, root: &Path, id: &str, flags: libc::c_int) -> Result<OwnedFd> {
+    fd::openat(root_fd, &fd::cname(id), flags | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).map_err(|e| {
+        match e.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => {
+                Error::new(Status::NotFound, format!("session {id} not found in {}", root.display()))
+            }
+            _ => Error::io(format_args!("cannot open session {id}"), e),
+        }
+    })
+}
+
+/// Creates a session directory under `root` (created if missing) and writes
+/// its metadata with `created_at == updated_at == now`. With `id` `None` a
+/// new random UUID is used. Returns the session id.
+///
+/// An existing session is [`Status::AlreadyExists`]. As the reference
+/// implementation does, a failure to write the metadata does not fail the
+/// creation: the session is created (legacy-like) and a warning event
+/// `session.metadata.write_failed` is emitted.
+pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
+    check_root(root)?;
+    let id = match id {
+        Some(id) => {
+            session_id::validate(id)?;
+            id.to_owned()
+        }
+        None => session_id::generate(),
+    };
+    std::fs::create_dir_all(root)
+        .map_err(|e| Error::io(format_args!("cannot create workspace root {}", root.display()), e))?;
+    let root_fd = open_root(root)?;
+    let cid = fd::cname(&id);
+    fd::mkdirat(root_fd.as_raw_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
+        Some(libc::EEXIST) => Error::new(Status::AlreadyExists, format!("session {id} already exists in {}", root.display())),
+        _ => Error::io(format_args!("cannot create session directory {id}"), e),
+    })?;
+    let meta = SessionMetadata::new(id.clone(), Utc::now());
+    match write_new_metadata(root_fd.as_raw_fd(), &cid, &meta) {
+        Ok(()) => events::emit(Level::Info, "session.metadata.created", || {
+            fields! {"session_id" => id.as_str(), "created_at" => metadata::format_timestamp(meta.created_at), "operation" => "create"}
+        }),
+        Err(e) => events::emit(Level::Warning, "session.metadata.write_failed", || {
+            fields! {"session_id" => id.as_str(), "error" => e.to_string(), "operation" => "create"}
+        }),
+    }
+    Ok(id)
+}
+
+fn write_new_metadata(root_fd: RawFd, cid: &std::ffi::CStr, meta: &SessionMetadata) -> std::io::Result<()> {
+    let dir = fd::open_dir_at(root_fd, cid)?;
+    write_via_temp(dir.as_raw_fd(), meta.to_json().as_bytes(), true, false)
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `data` to a fresh temporary file in `dir` (mode 0600) and renames it
+/// to `.metadata.json`: readers see the old file or the complete new one.
+fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: bool) -> std::io::Result<()> {
+    let (tmp, file) = loop {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = fd::cname(&format!("{METADATA_FILE}.{}.{n}.tmp", std::process::id()));
+        match fd::openat(dir, &tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, METADATA_MODE) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = fd::pwrite_all(file.as_raw_fd(), data, 0).and_then(|()| {
+        if sync && unsafe { libc::fsync(file.as_raw_fd()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    });
+    drop(file);
+    let renamed = written.and_then(|()| fd::renameat(dir, &tmp, &fd::cname(METADATA_FILE), noreplace));
+    if renamed.is_err() {
+        let _ = fd::unlinkat(dir, &tmp, 0);
+    }
+    renamed
+}
+
+/// Sets `updated_at` of session `id` to now, preserving every other field
+/// (unknown ones included). A legacy session without metadata is
+/// [`TouchOutcome::Legacy`] and silent; corrupted metadata is left untouched,
+/// gives [`TouchOutcome::Corrupted`] and a `session.metadata.corrupted`
+/// warning event. A missing session is [`Status::NotFound`].
+pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
+    check_root(root)?;
+    session_id::validate(id)?;
+    let root_fd = open_root(root).map_err(|e| match e.status() {
+        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
+        _ => e,
+    })?;
+    let dir = open_session_at(root_fd.as_raw_fd(), root, id, libc::O_PATH)?;
+    touch_at(dir.as_raw_fd(), id)
+}
+
+/// Opens `.metadata.json` in `dir`; `Ok(None)` when there is none. Refuses a
+/// symlink, a non-regular file and a file with other hard links (it could be
+/// a file outside the workspace) as corrupted.
+fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Result<OwnedFd, MetadataError>>> {
+    let f = match fd::openat(dir, &fd::cname(METADATA_FILE), flags | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY, 0) {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Ok(Some(Err(MetadataError::Corrupted("metadata file is a symlink".into()))))
+        }
+        Err(e) => return Err(e),
+    };
+    let st = fd::fstat(f.as_raw_fd())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Ok(Some(Err(MetadataError::Corrupted("metadata file is not a regular file".into()))));
+    }
+    if st.st_nlink > 1 {
+        return Ok(Some(Err(MetadataError::Corrupted("metadata file has other hard links".into()))));
+    }
+    Ok(Some(Ok(f)))
+}
+
+/// [`touch_session`] on an open session directory.
+pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
+    let io_err = |e| Error::io(format_args!("cannot update metadata of session {id}"), e);
+    let file = match open_metadata(dir, libc::O_RDWR).map_err(io_err)? {
+        None => return Ok(TouchOutcome::Legacy),
+        Some(Err(bad)) => return Ok(corrupted(id, bad)),
+        Some(Ok(f)) => f,
+    };
+    let mut buf = Vec::new();
+    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES).map_err(io_err)?;
+    let parsed = match metadata::parse(&buf) {
+        Ok(p) => p,
+        Err(bad) => return Ok(corrupted(id, bad)),
+    };
+    let now = metadata::truncate_to_micros(Utc::now());
+    match parsed.updated_at_offset {
+        Some(off) if off / 512 == (off + TIMESTAMP_LEN - 1) / 512 => {
+            fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
+        }
+        _ => {
+            drop(file);
+            let text = metadata::with_updated_at(&buf, now).map_err(|e| Error::new(Status::Io, e.to_string()))?;
+            write_via_temp(dir, text.as_bytes(), false, true).map_err(io_err)?;
+        }
+    }
+    events::emit(Level::Debug, "session.metadata.updated", || {
+        fields! {"session_id" => id, "timestamp" => metadata::format_timestamp(now), "operation" => "touch"}
+    });
+    Ok(TouchOutcome::Updated(now))
+}
+
+fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
+    events::emit(Level::Warning, "session.metadata.corrupted", || {
+        fields! {"session_id" => id, "error" => bad.to_string(), "operation" => "touch"}
+    });
+    TouchOutcome::Corrupted(bad.to_string())
+}
+
+/// Reads the metadata of session `id` (the seed's `_read_session_metadata`).
+/// A missing session is [`Status::NotFound`]; missing or unusable metadata is
+/// reported in the [`MetadataState`], not as an error.
+pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
+    check_root(root)?;
+    session_id::validate(id)?;
+    let root_fd = open_root(root)?;
+    let dir = open_session_at(root_fd.as_raw_fd(), root, id, libc::O_PATH)?;
+    read_metadata_at(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
+}
+
+/// Reads `.metadata.json` from an open session directory.
+pub(crate) fn read_metadata_at(dir: RawFd) -> std::io::Result<MetadataState> {
+    let file = match open_metadata(dir, libc::O_RDONLY)? {
+        None => return Ok(MetadataState::Missing),
+        Some(Err(bad)) => return Ok(MetadataState::Invalid(bad)),
+        Some(Ok(f)) => f,
+    };
+    let mut buf = Vec::new();
+    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES)?;
+    Ok(match SessionMetadata::from_json(&buf) {
+        Ok(m) => MetadataState::Valid(m),
+        Err(bad) => MetadataState::Invalid(bad),
+    })
+}
+
+/// A lease on a session: a shared `flock` on the session directory, held
+/// while code runs in it. A prune never deletes a leased session (it is
+/// skipped as `in_use`), and other tools that honour directory locks (such as
+/// systemd-tmpfiles) see it too. Any number of leases may share a session.
+/// Dropping a lease releases it without touching.
+#[derive(Debug)]
+pub struct Lease {
+    dir: OwnedFd,
+    session_id: String,
+    root: PathBuf,
+}
+
+/// Takes a lease on session `id`. Waits up to [`ACQUIRE_TIMEOUT`] while a
+/// prune holds the session's exclusive lock, then gives [`Status::Busy`]. If
+/// the prune deleted the session meanwhile, gives [`Status::NotFound`].
+pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
+    check_root(root)?;
+    session_id::validate(id)?;
+    let root_fd = open_root(root).map_err(|e| match e.status() {
+        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
+        _ => e,
+    })?;
+    let dir = open_session_at(root_fd.as_raw_fd(), root, id, fd::DIR_FLAGS)?;
+    let deadline = Instant::now() + ACQUIRE_TIMEOUT;
+    let mut pause = Duration::from_micros(100);
+    while !fd::try_flock(dir.as_raw_fd(), libc::LOCK_SH).map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))? {
+        if Instant::now() >= deadline {
+            return Err(Error::new(Status::Busy, format!("session {id} is locked exclusively (being pruned or deleted)")));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+    // A prune may have renamed it away between our open and our lock.
+    let here = fd::lstat_at(root_fd.as_raw_fd(), &fd::cname(id));
+    let ours = fd::fstat(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot stat session {id}"), e))?;
+    match here {
+        Ok(st) if st.st_dev == ours.st_dev && st.st_ino == ours.st_ino => {}
+        _ => return Err(Error::new(Status::NotFound, format!("session {id} was deleted while acquiring it"))),
+    }
+    Ok(Lease { dir, session_id: id.to_owned(), root: root.to_owned() })
+}
+
+impl Lease {
+    /// The leased session's id.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The workspace root the lease was taken in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Touches the session through the lease (no path is re-resolved).
+    pub fn touch(&self) -> Result<TouchOutcome> {
+        touch_at(self.dir.as_raw_fd(), &self.session_id)
+    }
+
+    /// Releases the lease, first touching the session if `touch` (the runtime's
+    /// "after successful execution" hook: the touch happens while the lease
+    /// still protects the session). The lease is released even if the touch fails.
+    pub fn release(self, touch: bool) -> Result<Option<TouchOutcome>> {
+        if touch {
+            self.touch().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
