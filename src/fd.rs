@@ -149,6 +149,11 @@ pub fn try_flock(fd: RawFd, op: libc::c_int) -> io::Result<bool> {
     }
 }
 
+/// `flock(fd, LOCK_UN)`.
+pub fn unlock(fd: RawFd) -> io::Result<()> {
+    retry(|| unsafe { libc::flock(fd, libc::LOCK_UN) }).map(drop)
+}
+
 /// `unlinkat(dir, name, flags)`.
 pub fn unlinkat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<()> {
     cvt(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) }).map(drop)

@@ -159,6 +159,9 @@ fn prune_one(rfd: RawFd, root_id: &DirId, id: &str, hours: f64, now: DateTime<Ut
         Ok(false) => return skip(result, id, SkipReason::InUse),
         Err(e) => return fail(result, id, format!("cannot lock session directory: {e}")),
     }
+    if !still_named(rfd, &cid, &dir_id) {
+        return; // another prune deleted it between our open and our lock
+    }
     // Under the lock: a touch since the first read rescues the session.
     let age = match read(dfd).map(|s| staleness(s, hours, now)) {
         Err(msg) => return fail(result, id, msg),
@@ -167,6 +170,8 @@ fn prune_one(rfd: RawFd, root_id: &DirId, id: &str, hours: f64, now: DateTime<Ut
         Ok(Ok(Some(age))) => age,
     };
     if result.dry_run {
+        // The lock only told us it is not leased; measuring must not hold off leases.
+        let _ = fd::unlock(dfd);
         let outcome = remove::walk(dfd, dir_id, Mode::Measure);
         return record(result, id, Some(age), outcome, None);
     }
@@ -180,23 +185,21 @@ fn prune_one(rfd: RawFd, root_id: &DirId, id: &str, hours: f64, now: DateTime<Ut
     drop(dir); // releases the lock only now that the directory is gone
 }
 
-/// Renames the locked session directory to its trash name, insisting that the
-/// name still refers to the directory we locked, before and after.
+/// Whether `name` in the root still refers to the directory `dir_id`.
+fn still_named(rfd: RawFd, name: &std::ffi::CStr, dir_id: &DirId) -> bool {
+    matches!(fd::lstat_at(rfd, name), Ok(st) if st.st_dev == dir_id.dev && st.st_ino == dir_id.ino)
+}
+
+/// Renames the locked session directory to its trash name (the caller has
+/// checked that the name refers to it), insisting that what was renamed is it.
 fn move_to_trash(rfd: RawFd, cid: &std::ffi::CStr, trash: &std::ffi::CStr, dir_id: &DirId) -> Result<(), String> {
-    let same = |st: &libc::stat| st.st_dev == dir_id.dev && st.st_ino == dir_id.ino;
-    match fd::lstat_at(rfd, cid) {
-        Ok(st) if same(&st) => {}
-        Ok(_) => return Err("session directory was replaced during the prune; left in place".into()),
-        Err(e) => return Err(format!("session directory vanished during the prune: {e}")),
-    }
     fd::renameat(rfd, cid, trash, true).map_err(|e| format!("cannot move session to trash: {e}"))?;
-    match fd::lstat_at(rfd, trash) {
-        Ok(st) if same(&st) => Ok(()),
-        _ => {
-            // Someone swapped the name between our check and the rename: put it back.
-            let _ = fd::renameat(rfd, trash, cid, true);
-            Err("session directory was replaced during the prune; left in place".into())
-        }
+    if still_named(rfd, trash, dir_id) {
+        Ok(())
+    } else {
+        // Someone swapped the name between our check and the rename: put it back.
+        let _ = fd::renameat(rfd, trash, cid, true);
+        Err("session directory was replaced during the prune; left in place".into())
     }
 }
 
@@ -242,8 +245,11 @@ fn finish_trash(rfd: RawFd, root_id: &DirId, name: &str, rest: &str, result: &mu
     let Ok(dir) = fd::open_dir_at(rfd, &fd::cname(name)) else { return };
     let dfd = dir.as_raw_fd();
     let Ok(dir_id) = fd::dir_id(dfd) else { return };
-    if !dir_id.same_mount(root_id) || !matches!(fd::try_flock(dfd, libc::LOCK_EX), Ok(true)) {
-        return;
+    if !dir_id.same_mount(root_id)
+        || !matches!(fd::try_flock(dfd, libc::LOCK_EX), Ok(true))
+        || !still_named(rfd, &fd::cname(name), &dir_id)
+    {
+        return; // another prune holds it, or finished it between our open and our lock
     }
     let mode = if result.dry_run { Mode::Measure } else { Mode::Delete };
     let outcome = remove::walk(dfd, dir_id, mode);

@@ -118,7 +118,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
 
         let dfd = fd_of(&stack, top);
         if entry.kind == libc::DT_DIR || entry.kind == libc::DT_UNKNOWN {
-            match open_subdir(&mut stack[top], dfd, &entry.name, euid, mode) {
+            match open_subdir(dfd, &entry.name, euid, mode) {
                 Ok(Some(child)) => {
                     let child_id = match fd::dir_id(child.as_raw_fd()) {
                         Ok(id) => id,
@@ -193,8 +193,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
 /// directory is unreadable but ours, grants u+rwx through an O_PATH descriptor
 /// of that very directory (never a file: a hard link would carry the change
 /// outside the workspace) and tries again.
-fn open_subdir(parent: &mut Frame, pfd: RawFd, name: &CStr, euid: u32, mode: Mode) -> io::Result<Option<OwnedFd>> {
-    let _ = parent;
+fn open_subdir(pfd: RawFd, name: &CStr, euid: u32, mode: Mode) -> io::Result<Option<OwnedFd>> {
     match fd::open_dir_at(pfd, name) {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
