@@ -2,7 +2,12 @@
 #   make demo   build the library and run the C demo
 #   make test   run every test (Rust unit, integration and doc tests; the C ABI
 #               test program, also under valgrind; header freshness)
-.PHONY: all build demo test test-rust test-c header clean
+.PHONY: all build demo test test-rust test-c header install uninstall clean
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+MAJOR := $(firstword $(subst ., ,$(VERSION)))
 
 all: build
 
@@ -23,6 +28,23 @@ test-c:
 # Regenerate include/wsprune.h after changing src/ffi.rs.
 header:
 	WSPRUNE_BLESS=1 cargo test --test header
+
+# Installs like a C library: versioned shared library with a SONAME, the
+# static library, the header and a pkg-config file. DESTDIR is honoured.
+install: build
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 target/release/libwsprune.so $(DESTDIR)$(LIBDIR)/libwsprune.so.$(VERSION)
+	ln -sf libwsprune.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwsprune.so.$(MAJOR)
+	ln -sf libwsprune.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libwsprune.so
+	install -m 0644 target/release/libwsprune.a $(DESTDIR)$(LIBDIR)/libwsprune.a
+	install -m 0644 include/wsprune.h $(DESTDIR)$(PREFIX)/include/wsprune.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		wsprune.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/wsprune.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libwsprune.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwsprune.so.$(MAJOR) \
+		$(DESTDIR)$(LIBDIR)/libwsprune.so $(DESTDIR)$(LIBDIR)/libwsprune.a \
+		$(DESTDIR)$(PREFIX)/include/wsprune.h $(DESTDIR)$(LIBDIR)/pkgconfig/wsprune.pc
 
 clean:
 	cargo clean
