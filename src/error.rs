@@ -52,7 +52,10 @@ pub struct Error {
 impl Error {
     /// An error of the given kind with a human-readable message.
     pub fn new(status: Status, message: impl Into<String>) -> Self {
-        Error { status, message: message.into() }
+        Error {
+            status,
+            message: message.into(),
+        }
     }
 
     /// An [`Status::Io`] error (or the more specific kind the errno implies) for
@@ -64,7 +67,10 @@ impl Error {
             Some(libc::EWOULDBLOCK) => Status::Busy,
             _ => Status::Io,
         };
-        Error { status, message: format!("{what}: {err}") }
+        Error {
+            status,
+            message: format!("{what}: {err}"),
+        }
     }
 
     /// The kind of failure.

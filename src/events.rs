@@ -74,7 +74,11 @@ pub fn emit(level: Level, name: &'static str, fields: impl FnOnce() -> Map<Strin
     }
     let handler = HANDLER.read().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some(h) = handler {
-        h(&Event { level, name, fields: fields() });
+        h(&Event {
+            level,
+            name,
+            fields: fields(),
+        });
     }
 }
 

@@ -52,9 +52,7 @@ fn retry<T: Copy + PartialOrd + Default>(mut f: impl FnMut() -> T) -> io::Result
 /// itself be or contain a symlink) as a directory.
 pub fn open_root(path: &Path) -> io::Result<OwnedFd> {
     let c = cpath(path)?;
-    let fd = retry(|| unsafe {
-        libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
-    })?;
+    let fd = retry(|| unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
@@ -124,7 +122,13 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     let empty = c"";
     let r = unsafe {
-        libc::statx(fd, empty.as_ptr(), libc::AT_EMPTY_PATH, libc::STATX_BASIC_STATS | STATX_MNT_ID, &mut stx)
+        libc::statx(
+            fd,
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_BASIC_STATS | STATX_MNT_ID,
+            &mut stx,
+        )
     };
     if r == 0 {
         let dev = libc::makedev(stx.stx_dev_major, stx.stx_dev_minor);
@@ -137,7 +141,13 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
         });
     }
     let st = fstat(fd)?;
-    Ok(DirId { dev: st.st_dev, ino: st.st_ino, mnt_id: None, uid: st.st_uid, mode: st.st_mode })
+    Ok(DirId {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        mnt_id: None,
+        uid: st.st_uid,
+        mode: st.st_mode,
+    })
 }
 
 /// `flock(fd, op | LOCK_NB)`; `Ok(false)` when someone else holds a conflicting lock.
@@ -188,9 +198,7 @@ pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<()>
             buf.reserve(buf.len().min(limit + 1 - buf.len()).max(1));
         }
         let spare = buf.capacity() - buf.len();
-        let n = retry(|| unsafe {
-            libc::read(fd, buf.as_mut_ptr().add(buf.len()) as *mut libc::c_void, spare)
-        })?;
+        let n = retry(|| unsafe { libc::read(fd, buf.as_mut_ptr().add(buf.len()) as *mut libc::c_void, spare) })?;
         if n == 0 {
             return Ok(());
         }
@@ -202,7 +210,12 @@ pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<()>
 pub fn pwrite_all(fd: RawFd, mut data: &[u8], mut offset: u64) -> io::Result<()> {
     while !data.is_empty() {
         let n = retry(|| unsafe {
-            libc::pwrite(fd, data.as_ptr() as *const libc::c_void, data.len(), offset as libc::off_t)
+            libc::pwrite(
+                fd,
+                data.as_ptr() as *const libc::c_void,
+                data.len(),
+                offset as libc::off_t,
+            )
         })?;
         if n == 0 {
             return Err(io::Error::new(io::ErrorKind::WriteZero, "pwrite wrote nothing"));
@@ -230,9 +243,7 @@ pub fn read_dir(fd: RawFd) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        let n = retry(|| unsafe {
-            libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize
-        })?;
+        let n = retry(|| unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize })?;
         if n == 0 {
             return Ok(out);
         }
@@ -247,7 +258,10 @@ pub fn read_dir(fd: RawFd) -> io::Result<Vec<Entry>> {
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "unterminated dirent name"))?;
             let b = name.to_bytes();
             if b != b"." && b != b".." {
-                out.push(Entry { name: name.to_owned(), kind });
+                out.push(Entry {
+                    name: name.to_owned(),
+                    kind,
+                });
             }
             pos += reclen;
         }

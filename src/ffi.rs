@@ -123,7 +123,12 @@ pub struct wsprune_prune_result {
 /// (throw a C++ exception or longjmp) out of the call. It may call any
 /// wsprune function, including wsprune_set_log_callback.
 pub type wsprune_log_fn = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, level: wsprune_level, event: *const c_char, fields_json: *const c_char),
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        level: wsprune_level,
+        event: *const c_char,
+        fields_json: *const c_char,
+    ),
 >;
 
 /// A C string for text that may contain NUL (error messages built from file names).
@@ -154,7 +159,10 @@ unsafe fn report(error: *mut *mut wsprune_error, r: Result<()>) -> wsprune_statu
         Err(e) => {
             let status = wsprune_status::from(e.status());
             if !error.is_null() {
-                *error = Box::into_raw(Box::new(wsprune_error { status, message: c_string(e.message()) }));
+                *error = Box::into_raw(Box::new(wsprune_error {
+                    status,
+                    message: c_string(e.message()),
+                }));
             }
             status
         }
@@ -269,7 +277,11 @@ pub unsafe extern "C" fn wsprune_session_create(
 ) -> wsprune_status {
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
-        let id = if session_id.is_null() { None } else { Some(arg_str(session_id, "session_id")?) };
+        let id = if session_id.is_null() {
+            None
+        } else {
+            Some(arg_str(session_id, "session_id")?)
+        };
         if !out_id.is_null() && out_id_len < 37 {
             return Err(Error::new(
                 Status::InvalidArgument,
@@ -387,7 +399,13 @@ pub unsafe extern "C" fn wsprune_prune_sessions(
     let mut out = std::ptr::null_mut();
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
-        let result = prune_sessions(root, &PruneOptions { older_than_hours, dry_run })?;
+        let result = prune_sessions(
+            root,
+            &PruneOptions {
+                older_than_hours,
+                dry_run,
+            },
+        )?;
         out = Box::into_raw(Box::new(wrap_result(result)));
         Ok(())
     });
@@ -397,12 +415,28 @@ pub unsafe extern "C" fn wsprune_prune_sessions(
 
 fn wrap_result(result: PruneResult) -> wsprune_prune_result {
     let deleted = result.deleted_sessions.iter().map(|s| c_string(s.as_str())).collect();
-    let skipped_ids = result.skipped_sessions.iter().map(|s| c_string(s.session_id.as_str())).collect();
-    let skipped_reasons = result.skipped_sessions.iter().map(|s| c_string(s.reason.as_str())).collect();
+    let skipped_ids = result
+        .skipped_sessions
+        .iter()
+        .map(|s| c_string(s.session_id.as_str()))
+        .collect();
+    let skipped_reasons = result
+        .skipped_sessions
+        .iter()
+        .map(|s| c_string(s.reason.as_str()))
+        .collect();
     let error_ids = result.errors.iter().map(|(id, _)| c_string(id.as_str())).collect();
     let error_messages = result.errors.iter().map(|(_, m)| c_string(m.as_str())).collect();
     let summary = c_string(result.summary());
-    wsprune_prune_result { result, deleted, skipped_ids, skipped_reasons, error_ids, error_messages, summary }
+    wsprune_prune_result {
+        result,
+        deleted,
+        skipped_ids,
+        skipped_reasons,
+        error_ids,
+        error_messages,
+        summary,
+    }
 }
 
 /// Runs an accessor on a result that may be NULL, with a panic boundary.
@@ -448,7 +482,10 @@ pub unsafe extern "C" fn wsprune_prune_result_skipped_id(r: *const wsprune_prune
 /// "corrupted_metadata", "corrupted_timestamp" or "in_use"; NULL if `r` is
 /// NULL or `i` is out of range. Owned by `r`.
 #[no_mangle]
-pub unsafe extern "C" fn wsprune_prune_result_skipped_reason(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+pub unsafe extern "C" fn wsprune_prune_result_skipped_reason(
+    r: *const wsprune_prune_result,
+    i: usize,
+) -> *const c_char {
     with_result(r, std::ptr::null(), |r| nth(&r.skipped_reasons, i))
 }
 
@@ -499,7 +536,9 @@ pub unsafe extern "C" fn wsprune_prune_result_summary(r: *const wsprune_prune_re
 /// free with `wsprune_string_free`; NULL for a NULL `r`.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_to_json(r: *const wsprune_prune_result) -> *mut c_char {
-    with_result(r, std::ptr::null_mut(), |r| c_string(r.result.to_json().to_string()).into_raw())
+    with_result(r, std::ptr::null_mut(), |r| {
+        c_string(r.result.to_json().to_string()).into_raw()
+    })
 }
 
 /// Frees a prune result and every string it owns. NULL is a no-op. Takes

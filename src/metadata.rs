@@ -136,9 +136,9 @@ pub fn age_hours(then: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
     let d = now.signed_duration_since(then);
     // Microsecond precision is what the files hold; nanoseconds cannot overflow i64 here
     // for any realistic span but microseconds never can.
-    d.num_microseconds().map(|us| us as f64 / 3_600_000_000.0).unwrap_or_else(|| {
-        d.num_seconds() as f64 / 3600.0
-    })
+    d.num_microseconds()
+        .map(|us| us as f64 / 3_600_000_000.0)
+        .unwrap_or_else(|| d.num_seconds() as f64 / 3600.0)
 }
 
 /// Parses metadata bytes. Accepts wsprune's canonical files, the reference
@@ -261,10 +261,16 @@ mod tests {
 
     #[test]
     fn canonical_round_trip_keeps_every_field() {
-        let mut m = SessionMetadata::new("0f8fad5b-d9cb-469f-a165-70867728950e", at("2026-01-02T03:04:05.123456Z"));
+        let mut m = SessionMetadata::new(
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            at("2026-01-02T03:04:05.123456Z"),
+        );
         m.extra.insert("owner".into(), Value::from("alice"));
         let text = m.to_json();
-        assert!(text.contains(r#""updated_at": "2026-01-02T03:04:05.123456Z""#), "{text}");
+        assert!(
+            text.contains(r#""updated_at": "2026-01-02T03:04:05.123456Z""#),
+            "{text}"
+        );
         let p = parse(text.as_bytes()).unwrap();
         assert_eq!(p.metadata, m);
         let off = p.updated_at_offset.unwrap();
@@ -281,9 +287,18 @@ mod tests {
   "version": 1
 }"#;
         let p = parse(text.as_bytes()).unwrap();
-        assert_eq!(p.metadata.created_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap() + chrono::Duration::microseconds(1));
-        assert_eq!(p.metadata.updated_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 30, 0).unwrap());
-        assert_eq!(p.updated_at_offset, None, "non-canonical timestamps are never patched in place");
+        assert_eq!(
+            p.metadata.created_at,
+            Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap() + chrono::Duration::microseconds(1)
+        );
+        assert_eq!(
+            p.metadata.updated_at,
+            Utc.with_ymd_and_hms(2025, 6, 1, 12, 30, 0).unwrap()
+        );
+        assert_eq!(
+            p.updated_at_offset, None,
+            "non-canonical timestamps are never patched in place"
+        );
     }
 
     #[test]
@@ -291,26 +306,43 @@ mod tests {
         let text = r#"{"session_id":"x","created_at":"2025-06-01 12:00:00","updated_at":"2025-06-01T12:00:00.5"}"#;
         let m = SessionMetadata::from_json(text.as_bytes()).unwrap();
         assert_eq!(m.created_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap());
-        assert_eq!(m.updated_at, Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap() + chrono::Duration::milliseconds(500));
+        assert_eq!(
+            m.updated_at,
+            Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap() + chrono::Duration::milliseconds(500)
+        );
         assert_eq!(m.version, 1);
     }
 
     #[test]
     fn corrupted_and_bad_timestamps_are_told_apart() {
-        for bad in ["", "{", "[]", "null", r#"{"session_id":"x"}"#, r#"{"session_id":1,"created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z"}"#] {
-            assert!(matches!(parse(bad.as_bytes()), Err(MetadataError::Corrupted(_))), "{bad:?}");
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "null",
+            r#"{"session_id":"x"}"#,
+            r#"{"session_id":1,"created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z"}"#,
+        ] {
+            assert!(
+                matches!(parse(bad.as_bytes()), Err(MetadataError::Corrupted(_))),
+                "{bad:?}"
+            );
         }
         let bad_ts = r#"{"session_id":"x","created_at":"2025-01-01T00:00:00Z","updated_at":"yesterday"}"#;
         assert!(matches!(parse(bad_ts.as_bytes()), Err(MetadataError::BadTimestamp(_))));
         let bad_date = r#"{"session_id":"x","created_at":"2025-02-31T00:00:00Z","updated_at":"2025-01-01T00:00:00Z"}"#;
-        assert!(matches!(parse(bad_date.as_bytes()), Err(MetadataError::BadTimestamp(_))));
+        assert!(matches!(
+            parse(bad_date.as_bytes()),
+            Err(MetadataError::BadTimestamp(_))
+        ));
         let huge = format!(r#"{{"session_id":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES));
         assert!(matches!(parse(huge.as_bytes()), Err(MetadataError::Corrupted(_))));
     }
 
     #[test]
     fn escaped_timestamp_is_parsed_but_not_patchable() {
-        let text = r#"{"session_id":"x","created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000000\u005a"}"#;
+        let text =
+            r#"{"session_id":"x","created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000000\u005a"}"#;
         let p = parse(text.as_bytes()).unwrap();
         assert_eq!(p.updated_at_offset, None);
     }
@@ -326,7 +358,11 @@ mod tests {
 
     #[test]
     fn timestamp_formatting_matches_chrono() {
-        for s in ["2026-11-25T01:47:00.123456Z", "0001-01-01T00:00:00.000000Z", "2024-02-29T23:59:59.999999Z"] {
+        for s in [
+            "2026-11-25T01:47:00.123456Z",
+            "0001-01-01T00:00:00.000000Z",
+            "2024-02-29T23:59:59.999999Z",
+        ] {
             let t = at(s);
             assert_eq!(format_timestamp(t), s);
             assert_eq!(format_timestamp(t), t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());

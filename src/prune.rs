@@ -40,7 +40,10 @@ pub struct PruneOptions {
 
 impl Default for PruneOptions {
     fn default() -> Self {
-        PruneOptions { older_than_hours: 24.0, dry_run: false }
+        PruneOptions {
+            older_than_hours: 24.0,
+            dry_run: false,
+        }
     }
 }
 
@@ -93,9 +96,7 @@ fn prune_root(root_fd: OwnedFd, hours: f64, result: &mut PruneResult) -> Result<
             finish_trash(rfd, &root_id, name, rest, result);
             continue;
         }
-        if !session_id::is_session_id(name.as_bytes())
-            || !matches!(entry.kind, libc::DT_DIR | libc::DT_UNKNOWN)
-        {
+        if !session_id::is_session_id(name.as_bytes()) || !matches!(entry.kind, libc::DT_DIR | libc::DT_UNKNOWN) {
             continue;
         }
         prune_one(rfd, &root_id, name, hours, now, result);
@@ -104,12 +105,23 @@ fn prune_root(root_fd: OwnedFd, hours: f64, result: &mut PruneResult) -> Result<
 }
 
 fn skip(result: &mut PruneResult, id: &str, reason: SkipReason) {
-    events::emit(Level::Info, "session.prune.skipped", || fields! {"session_id" => id, "reason" => reason.as_str()});
-    result.skipped_sessions.push(Skipped { session_id: id.to_owned(), reason });
+    events::emit(
+        Level::Info,
+        "session.prune.skipped",
+        || fields! {"session_id" => id, "reason" => reason.as_str()},
+    );
+    result.skipped_sessions.push(Skipped {
+        session_id: id.to_owned(),
+        reason,
+    });
 }
 
 fn fail(result: &mut PruneResult, id: &str, message: String) {
-    events::emit(Level::Error, "session.prune.error", || fields! {"session_id" => id, "error" => message.as_str()});
+    events::emit(
+        Level::Error,
+        "session.prune.error",
+        || fields! {"session_id" => id, "error" => message.as_str()},
+    );
     result.errors.push((id.to_owned(), message));
 }
 
@@ -133,7 +145,14 @@ fn prune_one(rfd: RawFd, root_id: &DirId, id: &str, hours: f64, now: DateTime<Ut
     let dir = match fd::open_dir_at(rfd, &cid) {
         Ok(d) => d,
         // Vanished, or a symlink / non-directory: not a session, not reported.
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)) => return,
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)
+            ) =>
+        {
+            return
+        }
         Err(e) => return fail(result, id, format!("cannot open session directory: {e}")),
     };
     let dfd = dir.as_raw_fd();
@@ -241,8 +260,14 @@ fn record(result: &mut PruneResult, id: &str, age: Option<f64>, outcome: Outcome
 /// deleted session, with `age_hours` null). One being deleted right now by
 /// another prune is locked and left to it.
 fn finish_trash(rfd: RawFd, root_id: &DirId, name: &str, rest: &str, result: &mut PruneResult) {
-    let id = rest.split('.').next().filter(|s| session_id::is_session_id(s.as_bytes())).unwrap_or(name);
-    let Ok(dir) = fd::open_dir_at(rfd, &fd::cname(name)) else { return };
+    let id = rest
+        .split('.')
+        .next()
+        .filter(|s| session_id::is_session_id(s.as_bytes()))
+        .unwrap_or(name);
+    let Ok(dir) = fd::open_dir_at(rfd, &fd::cname(name)) else {
+        return;
+    };
     let dfd = dir.as_raw_fd();
     let Ok(dir_id) = fd::dir_id(dfd) else { return };
     if !dir_id.same_mount(root_id)

@@ -71,12 +71,22 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
     };
     let euid = unsafe { libc::geteuid() };
     // Frame 0 borrows `start`: it is never closed by the walk.
-    let mut stack = vec![Frame { fd: None, id: start_id, entries, name: CString::default(), opened_up: false }];
+    let mut stack = vec![Frame {
+        fd: None,
+        id: start_id,
+        entries,
+        name: CString::default(),
+        opened_up: false,
+    }];
     let fd_of = |stack: &[Frame], i: usize| -> RawFd {
         if i == 0 {
             start
         } else {
-            stack[i].fd.as_ref().map(AsRawFd::as_raw_fd).expect("frame descriptor is open")
+            stack[i]
+                .fd
+                .as_ref()
+                .map(AsRawFd::as_raw_fd)
+                .expect("frame descriptor is open")
         }
     };
 
@@ -128,7 +138,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                         }
                     };
                     if !child_id.same_mount(&start_id) {
-                        let err = io::Error::new(io::ErrorKind::Other, "a mount point; its contents were left in place");
+                        let err = io::Error::other("a mount point; its contents were left in place");
                         out.fail(&path_of(&stack, &entry.name), "not descending into", &err);
                         continue;
                     }
@@ -139,7 +149,13 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                             continue;
                         }
                     };
-                    stack.push(Frame { fd: Some(child), id: child_id, entries, name: entry.name, opened_up: false });
+                    stack.push(Frame {
+                        fd: Some(child),
+                        id: child_id,
+                        entries,
+                        name: entry.name,
+                        opened_up: false,
+                    });
                     // Bound open descriptors: close the oldest open ancestor (never frame 0).
                     if stack.len() > MAX_OPEN_DIRS {
                         let victim = stack.len() - MAX_OPEN_DIRS;
@@ -164,7 +180,10 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
         let size = match fd::lstat_at(dfd, &entry.name) {
             Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
                 // Became a directory since the listing: visit it as one.
-                stack[top].entries.push(Entry { name: entry.name, kind: libc::DT_DIR });
+                stack[top].entries.push(Entry {
+                    name: entry.name,
+                    kind: libc::DT_DIR,
+                });
                 continue;
             }
             Ok(st) => st.st_size.max(0) as u64,
@@ -182,7 +201,10 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
             Ok(()) => out.bytes += size,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
-                stack[top].entries.push(Entry { name: entry.name, kind: libc::DT_DIR });
+                stack[top].entries.push(Entry {
+                    name: entry.name,
+                    kind: libc::DT_DIR,
+                });
             }
             Err(e) => out.fail(&path_of(&stack, &entry.name), "cannot remove", &e),
         }
@@ -216,7 +238,12 @@ fn open_subdir(pfd: RawFd, name: &CStr, euid: u32, mode: Mode) -> io::Result<Opt
 /// Runs `op` (an unlink inside `frame`'s directory); on EACCES/EPERM, if the
 /// directory is ours and not yet opened up, grants u+rwx through its
 /// descriptor and runs `op` once more.
-fn with_write_access(frame: &mut Frame, dfd: RawFd, euid: u32, mut op: impl FnMut() -> io::Result<()>) -> io::Result<()> {
+fn with_write_access(
+    frame: &mut Frame,
+    dfd: RawFd,
+    euid: u32,
+    mut op: impl FnMut() -> io::Result<()>,
+) -> io::Result<()> {
     match op() {
         Err(e)
             if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
@@ -241,7 +268,7 @@ fn reopen_parent(child: RawFd, expected: &DirId) -> io::Result<OwnedFd> {
     if id.same_inode(expected) {
         Ok(pfd)
     } else {
-        Err(io::Error::new(io::ErrorKind::Other, "a directory was moved during removal"))
+        Err(io::Error::other("a directory was moved during removal"))
     }
 }
 

@@ -61,14 +61,21 @@ pub struct PruneResult {
 impl PruneResult {
     /// An empty result.
     pub fn new(dry_run: bool) -> Self {
-        PruneResult { dry_run, ..Default::default() }
+        PruneResult {
+            dry_run,
+            ..Default::default()
+        }
     }
 
     /// The one-line human summary, e.g.
     /// `Pruned 2 sessions (1 skipped, 1 error), reclaimed 1.4 MB`, or for a dry
     /// run `Would prune 2 sessions (1 skipped, 0 errors), would reclaim 1.4 MB`.
     pub fn summary(&self) -> String {
-        let (verb, reclaim) = if self.dry_run { ("Would prune", "would reclaim") } else { ("Pruned", "reclaimed") };
+        let (verb, reclaim) = if self.dry_run {
+            ("Would prune", "would reclaim")
+        } else {
+            ("Pruned", "reclaimed")
+        };
         format!(
             "{verb} {} ({} skipped, {}), {reclaim} {}",
             plural(self.deleted_sessions.len(), "session"),
@@ -87,8 +94,11 @@ impl PruneResult {
             .iter()
             .map(|s| (s.session_id.clone(), Value::from(s.reason.as_str())))
             .collect();
-        let errors: Map<String, Value> =
-            self.errors.iter().map(|(id, m)| (id.clone(), Value::from(m.as_str()))).collect();
+        let errors: Map<String, Value> = self
+            .errors
+            .iter()
+            .map(|(id, m)| (id.clone(), Value::from(m.as_str())))
+            .collect();
         json!({
             "deleted_sessions": self.deleted_sessions,
             "skipped_sessions": self.skipped_sessions.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(),
@@ -147,7 +157,10 @@ mod tests {
     fn summary_matches_the_reference_wording() {
         let mut r = PruneResult::new(false);
         r.deleted_sessions = vec!["a".into(), "b".into()];
-        r.skipped_sessions = vec![Skipped { session_id: "c".into(), reason: SkipReason::InUse }];
+        r.skipped_sessions = vec![Skipped {
+            session_id: "c".into(),
+            reason: SkipReason::InUse,
+        }];
         r.errors = vec![("d".into(), "boom".into())];
         r.reclaimed_bytes = 1_468_006;
         assert_eq!(r.summary(), "Pruned 2 sessions (1 skipped, 1 error), reclaimed 1.4 MB");
@@ -155,14 +168,20 @@ mod tests {
         r.dry_run = true;
         r.deleted_sessions.pop();
         r.errors.clear();
-        assert_eq!(r.summary(), "Would prune 1 session (1 skipped, 0 errors), would reclaim 1.4 MB");
+        assert_eq!(
+            r.summary(),
+            "Would prune 1 session (1 skipped, 0 errors), would reclaim 1.4 MB"
+        );
     }
 
     #[test]
     fn json_has_the_documented_fields() {
         let mut r = PruneResult::new(true);
         r.deleted_sessions = vec!["a".into()];
-        r.skipped_sessions = vec![Skipped { session_id: "c".into(), reason: SkipReason::MissingMetadata }];
+        r.skipped_sessions = vec![Skipped {
+            session_id: "c".into(),
+            reason: SkipReason::MissingMetadata,
+        }];
         r.errors = vec![("d".into(), "boom".into())];
         r.reclaimed_bytes = 7;
         assert_eq!(

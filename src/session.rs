@@ -67,8 +67,14 @@ pub(crate) fn check_root(root: &Path) -> Result<()> {
 /// Opens the workspace root; a missing root is [`Status::NotFound`].
 pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
     fd::open_root(root).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOENT) => Error::new(Status::NotFound, format!("workspace root {} does not exist", root.display())),
-        Some(libc::ENOTDIR) => Error::new(Status::Io, format!("workspace root {} is not a directory", root.display())),
+        Some(libc::ENOENT) => Error::new(
+            Status::NotFound,
+            format!("workspace root {} does not exist", root.display()),
+        ),
+        Some(libc::ENOTDIR) => Error::new(
+            Status::Io,
+            format!("workspace root {} is not a directory", root.display()),
+        ),
         _ => Error::io(format_args!("cannot open workspace root {}", root.display()), e),
     })
 }
@@ -78,9 +84,10 @@ pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
 fn open_session_at(root_fd: RawFd, root: &Path, id: &str, flags: libc::c_int) -> Result<OwnedFd> {
     fd::openat(root_fd, &fd::cname(id), flags | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).map_err(|e| {
         match e.raw_os_error() {
-            Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => {
-                Error::new(Status::NotFound, format!("session {id} not found in {}", root.display()))
-            }
+            Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => Error::new(
+                Status::NotFound,
+                format!("session {id} not found in {}", root.display()),
+            ),
             _ => Error::io(format_args!("cannot open session {id}"), e),
         }
     })
@@ -108,7 +115,10 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
     let root_fd = open_root(root)?;
     let cid = fd::cname(&id);
     fd::mkdirat(root_fd.as_raw_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
-        Some(libc::EEXIST) => Error::new(Status::AlreadyExists, format!("session {id} already exists in {}", root.display())),
+        Some(libc::EEXIST) => Error::new(
+            Status::AlreadyExists,
+            format!("session {id} already exists in {}", root.display()),
+        ),
         _ => Error::io(format_args!("cannot create session directory {id}"), e),
     })?;
     let meta = SessionMetadata::new(id.clone(), Utc::now());
@@ -136,7 +146,12 @@ fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: bool) -> std::
     let (tmp, file) = loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = fd::cname(&format!("{METADATA_FILE}.{}.{n}.tmp", std::process::id()));
-        match fd::openat(dir, &tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, METADATA_MODE) {
+        match fd::openat(
+            dir,
+            &tmp,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+            METADATA_MODE,
+        ) {
             Ok(f) => break (tmp, f),
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
             Err(e) => return Err(e),
@@ -176,7 +191,12 @@ pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
 /// symlink, a non-regular file and a file with other hard links (it could be
 /// a file outside the workspace) as corrupted.
 fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Result<OwnedFd, MetadataError>>> {
-    let f = match fd::openat(dir, &fd::cname(METADATA_FILE), flags | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY, 0) {
+    let f = match fd::openat(
+        dir,
+        &fd::cname(METADATA_FILE),
+        flags | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
+        0,
+    ) {
         Ok(f) => f,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
@@ -186,10 +206,14 @@ fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Resul
     };
     let st = fd::fstat(f.as_raw_fd())?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Ok(Some(Err(MetadataError::Corrupted("metadata file is not a regular file".into()))));
+        return Ok(Some(Err(MetadataError::Corrupted(
+            "metadata file is not a regular file".into(),
+        ))));
     }
     if st.st_nlink > 1 {
-        return Ok(Some(Err(MetadataError::Corrupted("metadata file has other hard links".into()))));
+        return Ok(Some(Err(MetadataError::Corrupted(
+            "metadata file has other hard links".into(),
+        ))));
     }
     Ok(Some(Ok(f)))
 }
@@ -283,9 +307,14 @@ pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
     let dir = open_session_at(root_fd.as_raw_fd(), root, id, fd::DIR_FLAGS)?;
     let deadline = Instant::now() + ACQUIRE_TIMEOUT;
     let mut pause = Duration::from_micros(100);
-    while !fd::try_flock(dir.as_raw_fd(), libc::LOCK_SH).map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))? {
+    while !fd::try_flock(dir.as_raw_fd(), libc::LOCK_SH)
+        .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
+    {
         if Instant::now() >= deadline {
-            return Err(Error::new(Status::Busy, format!("session {id} is locked exclusively (being pruned or deleted)")));
+            return Err(Error::new(
+                Status::Busy,
+                format!("session {id} is locked exclusively (being pruned or deleted)"),
+            ));
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
@@ -295,9 +324,18 @@ pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
     let ours = fd::fstat(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot stat session {id}"), e))?;
     match here {
         Ok(st) if st.st_dev == ours.st_dev && st.st_ino == ours.st_ino => {}
-        _ => return Err(Error::new(Status::NotFound, format!("session {id} was deleted while acquiring it"))),
+        _ => {
+            return Err(Error::new(
+                Status::NotFound,
+                format!("session {id} was deleted while acquiring it"),
+            ))
+        }
     }
-    Ok(Lease { dir, session_id: id.to_owned(), root: root.to_owned() })
+    Ok(Lease {
+        dir,
+        session_id: id.to_owned(),
+        root: root.to_owned(),
+    })
 }
 
 impl Lease {
