@@ -164,7 +164,11 @@ fn prune_one(rfd: RawFd, root_id: &DirId, id: &str, hours: f64, now: DateTime<Ut
         return fail(result, id, "session directory is a mount point; left in place".into());
     }
     let read = |dfd| session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
+    // Unlocked, a concurrent prune may be emptying this very directory (it
+    // renames before it unlinks): report nothing about one whose name is gone.
+    let gone = || !still_named(rfd, &cid, &dir_id);
     let age = match read(dfd).map(|s| staleness(s, hours, now)) {
+        Err(_) | Ok(Err(_)) if gone() => return,
         Err(msg) => return fail(result, id, msg),
         Ok(Err(reason)) => return skip(result, id, reason),
         Ok(Ok(None)) => return,
@@ -175,10 +179,11 @@ fn prune_one(rfd: RawFd, root_id: &DirId, id: &str, hours: f64, now: DateTime<Ut
     });
     match fd::try_flock(dfd, libc::LOCK_EX) {
         Ok(true) => {}
+        Ok(false) if gone() => return,
         Ok(false) => return skip(result, id, SkipReason::InUse),
         Err(e) => return fail(result, id, format!("cannot lock session directory: {e}")),
     }
-    if !still_named(rfd, &cid, &dir_id) {
+    if gone() {
         return; // another prune deleted it between our open and our lock
     }
     // Under the lock: a touch since the first read rescues the session.
@@ -235,7 +240,11 @@ fn remove_trash_dir(rfd: RawFd, trash: &str, mut outcome: Outcome) -> Outcome {
 fn record(result: &mut PruneResult, id: &str, age: Option<f64>, outcome: Outcome, trash: Option<&str>) {
     if outcome.failures > 0 {
         let first = outcome.first_error.unwrap_or_default();
-        let mut msg = format!("{first} ({} entries could not be handled", outcome.failures);
+        let n = outcome.failures;
+        let mut msg = format!(
+            "{first} ({n} {} could not be handled",
+            if n == 1 { "entry" } else { "entries" }
+        );
         if let Some(t) = trash {
             msg.push_str(&format!("; what remains is in {t} and the next prune retries it"));
         }

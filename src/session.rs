@@ -184,7 +184,23 @@ pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
         _ => e,
     })?;
     let dir = open_session_at(root_fd.as_raw_fd(), root, id, libc::O_PATH)?;
-    touch_at(dir.as_raw_fd(), id)
+    let outcome = touch_at(dir.as_raw_fd(), id)?;
+    if outcome == TouchOutcome::Legacy && !is_still_session(root_fd.as_raw_fd(), id, dir.as_raw_fd()) {
+        // No metadata because a prune moved the session away and is emptying it.
+        return Err(Error::new(
+            Status::NotFound,
+            format!("session {id} was deleted while touching it"),
+        ));
+    }
+    Ok(outcome)
+}
+
+/// Whether `id` in the root still names the open directory `dir`.
+fn is_still_session(root_fd: RawFd, id: &str, dir: RawFd) -> bool {
+    match (fd::lstat_at(root_fd, &fd::cname(id)), fd::fstat(dir)) {
+        (Ok(named), Ok(ours)) => named.st_dev == ours.st_dev && named.st_ino == ours.st_ino,
+        _ => false,
+    }
 }
 
 /// Opens `.metadata.json` in `dir`; `Ok(None)` when there is none. Refuses a
@@ -201,6 +217,17 @@ fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Resul
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
             return Ok(Some(Err(MetadataError::Corrupted("metadata file is a symlink".into()))))
+        }
+        // A socket (ENXIO) or a device without a driver: not a metadata file.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENXIO) | Some(libc::ENODEV) | Some(libc::EOPNOTSUPP)
+            ) =>
+        {
+            return Ok(Some(Err(MetadataError::Corrupted(
+                "metadata file is not a regular file".into(),
+            ))))
         }
         Err(e) => return Err(e),
     };
@@ -320,16 +347,11 @@ pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
         pause = (pause * 2).min(Duration::from_millis(20));
     }
     // A prune may have renamed it away between our open and our lock.
-    let here = fd::lstat_at(root_fd.as_raw_fd(), &fd::cname(id));
-    let ours = fd::fstat(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot stat session {id}"), e))?;
-    match here {
-        Ok(st) if st.st_dev == ours.st_dev && st.st_ino == ours.st_ino => {}
-        _ => {
-            return Err(Error::new(
-                Status::NotFound,
-                format!("session {id} was deleted while acquiring it"),
-            ))
-        }
+    if !is_still_session(root_fd.as_raw_fd(), id, dir.as_raw_fd()) {
+        return Err(Error::new(
+            Status::NotFound,
+            format!("session {id} was deleted while acquiring it"),
+        ));
     }
     Ok(Lease {
         dir,
