@@ -1,8 +1,9 @@
 # The two commands the README promises:
 #   make demo   build the library and run the C demo
-#   make test   run every test (Rust unit, integration and doc tests; the C ABI
-#               test program, also under valgrind; header freshness)
-.PHONY: all build demo test test-rust test-c header install uninstall clean
+#   make test   run every test (Rust unit, integration and doc tests; header
+#               freshness; the C ABI test program, also under valgrind; the Go
+#               binding against an installed copy through pkg-config)
+.PHONY: all build demo test test-rust test-c test-go test-python header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -17,13 +18,16 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: test-rust test-c
+test: test-rust test-c test-go
 
 test-rust:
 	cargo test
 
 test-c:
 	bash tests/c/run.sh
+
+test-go:
+	bash bindings/go/run_tests.sh
 
 # Regenerate include/wsprune.h after changing src/ffi.rs.
 header:

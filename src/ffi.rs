@@ -568,11 +568,16 @@ impl CCallback {
 }
 
 /// Installs `cb` as the process-wide event callback, with `user_data` passed
-/// back on every call (see `wsprune_log_fn`); NULL turns events off. Replaces
-/// any previous callback; a call already running on another thread may still
-/// finish with the previous one. `user_data` is borrowed until the callback is
-/// replaced: the caller keeps it alive and thread-safe until then.
-/// Thread-safe.
+/// back on every call (see `wsprune_log_fn`); NULL turns events off.
+///
+/// Replaces any previous callback. When this function returns, the previous
+/// callback is no longer running on any other thread and will never be called
+/// again, so its `user_data` may be freed at once: the function waits for
+/// calls already in progress to finish. (If it is called from inside the
+/// previous callback, that one call on this thread is the exception: it is
+/// still running.) So do not call it while holding a lock that the callback
+/// itself takes. `user_data` is borrowed until the callback is replaced: the
+/// caller keeps it alive and thread-safe until then. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_set_log_callback(cb: wsprune_log_fn, user_data: *mut c_void) {
     let _ = catch_unwind(AssertUnwindSafe(|| match cb {

@@ -1,0 +1,3 @@
+module github.com/wsprune/wsprune/bindings/go
+
+go 1.22

@@ -1,0 +1,196 @@
+package wsprune
+
+import (
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// oldStamp is an updated_at far in the past: such a session is stale for any
+// reasonable threshold.
+const oldStamp = "2020-01-01T00:00:00.000000Z"
+
+// newRoot gives a workspace root that does not exist yet (the library
+// creates it on the first CreateSession).
+func newRoot(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "workspaces")
+}
+
+func mustCreate(t *testing.T, root string) string {
+	t.Helper()
+	id, err := CreateSession(root)
+	if err != nil {
+		t.Fatalf("CreateSession(%q): %v", root, err)
+	}
+	return id
+}
+
+func metadataPath(root, id string) string {
+	return filepath.Join(root, id, ".metadata.json")
+}
+
+// backdate rewrites the session's metadata with the given updated_at (and
+// created_at), as an external tool or an old wsprune would have written it.
+func backdate(t *testing.T, root, id, updatedAt string) {
+	t.Helper()
+	meta := map[string]any{"session_id": id, "created_at": updatedAt, "updated_at": updatedAt, "version": 1}
+	b, err := json.Marshal(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, metadataPath(root, id), b)
+}
+
+// createOld creates a session and backdates it to oldStamp.
+func createOld(t *testing.T, root string) string {
+	t.Helper()
+	id := mustCreate(t, root)
+	backdate(t, root, id, oldStamp)
+	return id
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readMetadata(t *testing.T, root, id string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(metadataPath(root, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("metadata of %s is not JSON: %v\n%s", id, err, b)
+	}
+	return m
+}
+
+func updatedAt(t *testing.T, root, id string) time.Time {
+	t.Helper()
+	s, _ := readMetadata(t, root, id)["updated_at"].(string)
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("updated_at %q of %s: %v", s, id, err)
+	}
+	return ts
+}
+
+// treeSize is the sum of the sizes of every non-directory entry under dir
+// (symlinks count themselves): what a prune of dir must report as reclaimed.
+func treeSize(t *testing.T, dir string) uint64 {
+	t.Helper()
+	var n uint64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		n += uint64(info.Size())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// collector records events; installed by collect for the rest of the test.
+type collector struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func collect(t *testing.T) *collector {
+	c := &collector{}
+	SetLogger(c.add)
+	t.Cleanup(func() { SetLogger(nil) })
+	return c
+}
+
+func (c *collector) add(e Event) {
+	c.mu.Lock()
+	c.events = append(c.events, e)
+	c.mu.Unlock()
+}
+
+func (c *collector) all() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.events)
+}
+
+// named gives the events called name, restricted to session id unless id is "".
+func (c *collector) named(name, id string) []Event {
+	var out []Event
+	for _, e := range c.all() {
+		if e.Name == name && (id == "" || e.Fields["session_id"] == id) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (c *collector) one(t *testing.T, name, id string) Event {
+	t.Helper()
+	got := c.named(name, id)
+	if len(got) != 1 {
+		t.Fatalf("want exactly one %s event for %q, got %d: %v", name, id, len(got), c.all())
+	}
+	return got[0]
+}
+
+func num(t *testing.T, e Event, key string) float64 {
+	t.Helper()
+	n, ok := e.Fields[key].(json.Number)
+	if !ok {
+		t.Fatalf("%s: field %q is %T %v, want a json.Number", e.Name, key, e.Fields[key], e.Fields[key])
+	}
+	f, err := n.Float64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func integer(t *testing.T, e Event, key string) int64 {
+	t.Helper()
+	n, ok := e.Fields[key].(json.Number)
+	if !ok {
+		t.Fatalf("%s: field %q is %T %v, want a json.Number", e.Name, key, e.Fields[key], e.Fields[key])
+	}
+	i, err := n.Int64()
+	if err != nil {
+		t.Fatalf("%s: field %q = %s is not an integer: %v", e.Name, key, n, err)
+	}
+	return i
+}
