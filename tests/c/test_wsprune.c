@@ -1,0 +1,602 @@
+/*
+ * C ABI tests for wsprune, compiled with -std=c99 -Wall -Wextra -Werror
+ * -pedantic against include/wsprune.h and run (also under valgrind) by
+ * tests/c/run.sh. Prints "N passed, N failed" last; exits 1 on any failure.
+ */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wsprune.h"
+
+static int passed, failed;
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);      \
+        }                                                                        \
+    } while (0)
+
+static char base[128];
+static int counter;
+
+/* A fresh workspace root path (not created) under the test's temp dir. */
+static void new_root(char *out, size_t n) {
+    snprintf(out, n, "%s/ws%d", base, counter++);
+}
+
+static void join(char *out, size_t n, const char *a, const char *b) {
+    snprintf(out, n, "%s/%s", a, b);
+}
+
+static int exists(const char *p) {
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+static char *read_all(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void write_all(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) { perror(path); exit(2); }
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_size(const char *path, size_t size) {
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) { perror(path); exit(2); }
+    for (size_t i = 0; i < size; i++) fputc((int)(i % 251), f);
+    fclose(f);
+}
+
+static long long file_size(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* The JSON string value of `key` in `json`, copied into out ("" if absent). */
+static void json_str(const char *json, const char *key, char *out, size_t n) {
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": \"", key);
+    const char *p = strstr(json, pat);
+    out[0] = 0;
+    if (p == NULL) return;
+    p += strlen(pat);
+    size_t i = 0;
+    while (p[i] && p[i] != '"' && i + 1 < n) { out[i] = p[i]; i++; }
+    out[i] = 0;
+}
+
+static void backdate(const char *root, const char *id, const char *when) {
+    char p[512], text[512];
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, id);
+    snprintf(text, sizeof text,
+             "{\n  \"session_id\": \"%s\",\n  \"created_at\": \"%s\",\n  \"updated_at\": \"%s\",\n  \"version\": 1\n}\n",
+             id, when, when);
+    write_all(p, text);
+}
+
+static void create_ok(const char *root, char id[37]) {
+    wsprune_error *err = NULL;
+    wsprune_status st = wsprune_session_create(root, NULL, id, 37, &err);
+    CHECK(st == WSPRUNE_STATUS_OK);
+    CHECK(err == NULL);
+    if (err) wsprune_error_free(err);
+}
+
+/* Checks an expected failure: status, error object consistent, message non-empty. */
+static void expect_error(wsprune_status got, wsprune_error *err, wsprune_status want) {
+    CHECK(got == want);
+    CHECK(err != NULL);
+    if (err != NULL) {
+        CHECK(wsprune_error_status(err) == want);
+        const char *msg = wsprune_error_message(err);
+        CHECK(msg != NULL && msg[0] != 0);
+        wsprune_error_free(err);
+    }
+}
+
+/* Runs `call` (which stores into `err`) before looking at `err`: argument
+ * evaluation order is unspecified in C. */
+#define EXPECT_ERROR(call, want)                 \
+    do {                                         \
+        wsprune_status got_ = (call);            \
+        expect_error(got_, err, (want));         \
+    } while (0)
+
+static int has_id(const wsprune_prune_result *r, const char *id, size_t (*count)(const wsprune_prune_result *),
+                  const char *(*get)(const wsprune_prune_result *, size_t)) {
+    for (size_t i = 0; i < count(r); i++)
+        if (strcmp(get(r, i), id) == 0) return 1;
+    return 0;
+}
+
+static const char *reason_of(const wsprune_prune_result *r, const char *id) {
+    for (size_t i = 0; i < wsprune_prune_result_skipped_count(r); i++)
+        if (strcmp(wsprune_prune_result_skipped_id(r, i), id) == 0) return wsprune_prune_result_skipped_reason(r, i);
+    return "";
+}
+
+/* ---- events ---- */
+#define MAX_EVENTS 256
+struct recorder {
+    pthread_mutex_t mu;
+    int n;
+    void *seen_user_data;
+    char names[MAX_EVENTS][48];
+    char fields[MAX_EVENTS][512];
+    wsprune_level levels[MAX_EVENTS];
+};
+
+static void record(void *user_data, wsprune_level level, const char *event, const char *fields_json) {
+    struct recorder *r = user_data;
+    pthread_mutex_lock(&r->mu);
+    r->seen_user_data = user_data;
+    if (r->n < MAX_EVENTS) {
+        snprintf(r->names[r->n], sizeof r->names[0], "%s", event);
+        snprintf(r->fields[r->n], sizeof r->fields[0], "%s", fields_json);
+        r->levels[r->n] = level;
+        r->n++;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Index of the first event `name` whose fields contain `needle` (or -1). */
+static int find_event(struct recorder *r, const char *name, const char *needle) {
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->names[i], name) == 0 && (needle == NULL || strstr(r->fields[i], needle) != NULL)) return i;
+    return -1;
+}
+
+static void test_names_and_version(void) {
+    CHECK(strlen(wsprune_version()) > 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_OK), "WSPRUNE_STATUS_OK") == 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_INVALID_ARGUMENT), "WSPRUNE_STATUS_INVALID_ARGUMENT") == 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_INVALID_SESSION_ID), "WSPRUNE_STATUS_INVALID_SESSION_ID") == 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_NOT_FOUND), "WSPRUNE_STATUS_NOT_FOUND") == 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_ALREADY_EXISTS), "WSPRUNE_STATUS_ALREADY_EXISTS") == 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_BUSY), "WSPRUNE_STATUS_BUSY") == 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_IO), "WSPRUNE_STATUS_IO") == 0);
+    CHECK(strcmp(wsprune_status_name(WSPRUNE_STATUS_PANIC), "WSPRUNE_STATUS_PANIC") == 0);
+    CHECK(strcmp(wsprune_status_name((wsprune_status)99), "WSPRUNE_STATUS_UNKNOWN") == 0);
+    CHECK(WSPRUNE_STATUS_OK == 0 && WSPRUNE_STATUS_INVALID_ARGUMENT == 1 && WSPRUNE_STATUS_INVALID_SESSION_ID == 2 &&
+          WSPRUNE_STATUS_NOT_FOUND == 3 && WSPRUNE_STATUS_ALREADY_EXISTS == 4 && WSPRUNE_STATUS_BUSY == 5 &&
+          WSPRUNE_STATUS_IO == 6 && WSPRUNE_STATUS_PANIC == 7);
+}
+
+static void test_create(void) {
+    char root[256], id[37], p[512];
+    new_root(root, sizeof root);
+    /* NULL id: new UUID, root created, metadata 0600 with created_at == updated_at. */
+    create_ok(root, id);
+    CHECK(strlen(id) == 36 && id[8] == '-' && id[14] == '4');
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, id);
+    struct stat st;
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    char *json = read_all(p);
+    CHECK(json != NULL);
+    if (json) {
+        char sid[64], created[64], updated[64];
+        json_str(json, "session_id", sid, sizeof sid);
+        json_str(json, "created_at", created, sizeof created);
+        json_str(json, "updated_at", updated, sizeof updated);
+        CHECK(strcmp(sid, id) == 0);
+        CHECK(strlen(created) == 27 && created[26] == 'Z');
+        CHECK(strcmp(created, updated) == 0);
+        CHECK(strstr(json, "\"version\": 1") != NULL);
+        free(json);
+    }
+    /* Given id; duplicate. */
+    const char *given = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    char out[37];
+    wsprune_error *err = (wsprune_error *)&err; /* garbage: must become NULL */
+    CHECK(wsprune_session_create(root, given, out, sizeof out, &err) == WSPRUNE_STATUS_OK);
+    CHECK(err == NULL);
+    CHECK(strcmp(out, given) == 0);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(root, given, NULL, 0, &err), WSPRUNE_STATUS_ALREADY_EXISTS);
+    /* out_id NULL is allowed; error pointer NULL is allowed. */
+    CHECK(wsprune_session_create(root, NULL, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    /* Invalid ids, traversal: nothing created. */
+    const char *bad[] = {"../etc", "", "not-a-uuid", "a/b", "0f8fad5b-d9cb-469f-a165-70867728950e/..", "..",
+                         "/tmp/0f8fad5b-d9cb-469f-a165-70867728950e"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_create(root, bad[i], NULL, 0, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+    }
+    snprintf(p, sizeof p, "%s/etc", base);
+    CHECK(!exists(p));
+    /* Buffer too small: INVALID_ARGUMENT and nothing created. */
+    char root2[256], small[36];
+    new_root(root2, sizeof root2);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(root2, NULL, small, sizeof small, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(!exists(root2));
+    /* NULL and non-UTF-8 root, empty root. */
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(NULL, NULL, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create("\xff\xfe", NULL, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create("", NULL, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(root, "\xff\xfe", NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    /* A root under a regular file cannot be created: IO. */
+    snprintf(p, sizeof p, "%s/plainfile", base);
+    write_all(p, "x");
+    snprintf(root2, sizeof root2, "%s/plainfile/ws", base);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(root2, NULL, NULL, 0, &err), WSPRUNE_STATUS_IO);
+}
+
+static void test_touch(void) {
+    char root[256], id[37], p[512];
+    new_root(root, sizeof root);
+    create_ok(root, id);
+    backdate(root, id, "2020-01-01T00:00:00.000000Z");
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, id);
+    wsprune_error *err = (wsprune_error *)&err;
+    CHECK(wsprune_session_touch(root, id, &err) == WSPRUNE_STATUS_OK);
+    CHECK(err == NULL);
+    char *json = read_all(p);
+    char created[64] = "", updated[64] = "";
+    if (json) {
+        json_str(json, "created_at", created, sizeof created);
+        json_str(json, "updated_at", updated, sizeof updated);
+        free(json);
+    }
+    CHECK(strcmp(created, "2020-01-01T00:00:00.000000Z") == 0);
+    CHECK(strcmp(updated, "2020-01-01T00:00:00.000000Z") > 0 && strlen(updated) == 27);
+
+    /* Legacy session: OK, no metadata created. */
+    const char *legacy = "11111111-2222-4333-8444-555555555555";
+    join(p, sizeof p, root, legacy);
+    mkdir(p, 0755);
+    CHECK(wsprune_session_touch(root, legacy, NULL) == WSPRUNE_STATUS_OK);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, legacy);
+    CHECK(!exists(p));
+
+    /* Corrupted metadata: OK, unchanged, warning event. */
+    struct recorder *rec = calloc(1, sizeof *rec);
+    pthread_mutex_init(&rec->mu, NULL);
+    wsprune_set_log_callback(record, rec);
+    char bad_id[37];
+    create_ok(root, bad_id);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, bad_id);
+    write_all(p, "{not json");
+    CHECK(wsprune_session_touch(root, bad_id, NULL) == WSPRUNE_STATUS_OK);
+    json = read_all(p);
+    CHECK(json != NULL && strcmp(json, "{not json") == 0);
+    free(json);
+    wsprune_set_log_callback(NULL, NULL);
+    int i = find_event(rec, "session.metadata.corrupted", bad_id);
+    CHECK(i >= 0);
+    if (i >= 0) CHECK(rec->levels[i] == WSPRUNE_LEVEL_WARNING);
+    pthread_mutex_destroy(&rec->mu);
+    free(rec);
+
+    /* Missing session, missing root, bad arguments. */
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_touch(root, "99999999-2222-4333-8444-555555555555", &err), WSPRUNE_STATUS_NOT_FOUND);
+    err = NULL;
+    char missing_root[256];
+    new_root(missing_root, sizeof missing_root);
+    EXPECT_ERROR(wsprune_session_touch(missing_root, id, &err), WSPRUNE_STATUS_NOT_FOUND);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_touch(root, "../x", &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_touch(NULL, id, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_touch(root, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_touch(root, "\xc3\x28", &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_touch(NULL, NULL, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+}
+
+static void test_prune(void) {
+    char root[256], p[512], old_id[37], fresh_id[37], corrupt_id[37], badts_id[37], leased_id[37];
+    const char *legacy = "22222222-2222-4333-8444-555555555555";
+    new_root(root, sizeof root);
+    create_ok(root, old_id);
+    create_ok(root, fresh_id);
+    create_ok(root, corrupt_id);
+    create_ok(root, badts_id);
+    create_ok(root, leased_id);
+    backdate(root, old_id, "2020-01-01T00:00:00.000000Z");
+    backdate(root, leased_id, "2020-01-01T00:00:00.000000Z");
+    join(p, sizeof p, root, legacy);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, corrupt_id);
+    write_all(p, "{\"session_id\": ");
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, badts_id);
+    write_all(p, "{\"session_id\": \"x\", \"created_at\": \"soon\", \"updated_at\": \"later\", \"version\": 1}");
+    /* Files in the old session, and a symlink to a canary outside the root. */
+    char canary[256], canary_file[512];
+    snprintf(canary, sizeof canary, "%s/canary%d", base, counter++);
+    mkdir(canary, 0755);
+    join(canary_file, sizeof canary_file, canary, "keep.txt");
+    write_size(canary_file, 5000);
+    snprintf(p, sizeof p, "%s/%s/sub", root, old_id);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/%s/sub/data.bin", root, old_id);
+    write_size(p, 12345);
+    snprintf(p, sizeof p, "%s/%s/sub/link", root, old_id);
+    CHECK(symlink(canary, p) == 0);
+    long long expected = 12345 + (long long)strlen(canary);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, old_id);
+    expected += file_size(p);
+    /* A UUID-named symlink in the root pointing to a stale-looking directory outside. */
+    char outside[256];
+    snprintf(outside, sizeof outside, "%s/outside%d", base, counter++);
+    mkdir(outside, 0755);
+    join(p, sizeof p, outside, ".metadata.json");
+    write_all(p, "{\"session_id\": \"x\", \"created_at\": \"2020-01-01T00:00:00Z\", \"updated_at\": \"2020-01-01T00:00:00Z\"}");
+    join(p, sizeof p, root, "33333333-2222-4333-8444-555555555555");
+    CHECK(symlink(outside, p) == 0);
+
+    wsprune_lease *lease = NULL;
+    wsprune_error *err = NULL;
+    CHECK(wsprune_session_acquire(root, leased_id, &lease, &err) == WSPRUNE_STATUS_OK);
+    CHECK(lease != NULL && err == NULL);
+
+    /* Dry run: reports, deletes nothing. */
+    err = (wsprune_error *)&err;
+    wsprune_prune_result *dry = wsprune_prune_sessions(root, 24.0, true, &err);
+    CHECK(dry != NULL && err == NULL);
+    if (dry == NULL) return;
+    CHECK(wsprune_prune_result_dry_run(dry));
+    CHECK(wsprune_prune_result_deleted_count(dry) == 1);
+    CHECK(has_id(dry, old_id, wsprune_prune_result_deleted_count, wsprune_prune_result_deleted_id));
+    CHECK((long long)wsprune_prune_result_reclaimed_bytes(dry) == expected);
+    CHECK(strncmp(wsprune_prune_result_summary(dry), "Would prune", 11) == 0);
+    join(p, sizeof p, root, old_id);
+    CHECK(exists(p));
+
+    /* Real prune. */
+    wsprune_prune_result *r = wsprune_prune_sessions(root, 24.0, false, &err);
+    CHECK(r != NULL && err == NULL);
+    if (r == NULL) { wsprune_prune_result_free(dry); return; }
+    CHECK(!wsprune_prune_result_dry_run(r));
+    CHECK(wsprune_prune_result_deleted_count(r) == 1);
+    CHECK(strcmp(wsprune_prune_result_deleted_id(r, 0), old_id) == 0);
+    CHECK(wsprune_prune_result_reclaimed_bytes(r) == wsprune_prune_result_reclaimed_bytes(dry));
+    CHECK(strncmp(wsprune_prune_result_summary(r), "Pruned 1 session", 16) == 0);
+    CHECK(!exists(p));
+    CHECK(exists(canary_file) && file_size(canary_file) == 5000);
+    join(p, sizeof p, outside, ".metadata.json");
+    CHECK(exists(p));
+    join(p, sizeof p, root, fresh_id);
+    CHECK(exists(p));
+    CHECK(wsprune_prune_result_skipped_count(r) == 4);
+    CHECK(strcmp(reason_of(r, legacy), "missing_metadata") == 0);
+    CHECK(strcmp(reason_of(r, corrupt_id), "corrupted_metadata") == 0);
+    CHECK(strcmp(reason_of(r, badts_id), "corrupted_timestamp") == 0);
+    CHECK(strcmp(reason_of(r, leased_id), "in_use") == 0);
+    CHECK(wsprune_prune_result_skipped_count(dry) == wsprune_prune_result_skipped_count(r));
+    CHECK(wsprune_prune_result_error_count(r) == 0);
+    CHECK(wsprune_prune_result_deleted_id(r, 1) == NULL);
+    CHECK(wsprune_prune_result_skipped_id(r, 4) == NULL);
+    CHECK(wsprune_prune_result_skipped_reason(r, 99) == NULL);
+    CHECK(wsprune_prune_result_error_id(r, 0) == NULL);
+    CHECK(wsprune_prune_result_error_message(r, 0) == NULL);
+    char *json = wsprune_prune_result_to_json(r);
+    CHECK(json != NULL);
+    if (json) {
+        const char *keys[] = {"\"deleted_sessions\"", "\"skipped_sessions\"", "\"skipped_reasons\"",
+                              "\"reclaimed_bytes\"", "\"errors\"", "\"dry_run\":false"};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) CHECK(strstr(json, keys[i]) != NULL);
+        CHECK(strstr(json, old_id) != NULL);
+        wsprune_string_free(json);
+    }
+    wsprune_prune_result_free(dry);
+    wsprune_prune_result_free(r);
+
+    /* Release with touch: the leased session is fresh and survives a prune. */
+    CHECK(wsprune_lease_release(lease, true, &err) == WSPRUNE_STATUS_OK);
+    r = wsprune_prune_sessions(root, 24.0, false, NULL);
+    CHECK(r != NULL && !has_id(r, leased_id, wsprune_prune_result_deleted_count, wsprune_prune_result_deleted_id));
+    wsprune_prune_result_free(r);
+    /* Release without touch: a stale session goes after release. */
+    backdate(root, leased_id, "2020-01-01T00:00:00.000000Z");
+    lease = NULL;
+    CHECK(wsprune_session_acquire(root, leased_id, &lease, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_lease_release(lease, false, NULL) == WSPRUNE_STATUS_OK);
+    r = wsprune_prune_sessions(root, 24.0, false, NULL);
+    CHECK(r != NULL && has_id(r, leased_id, wsprune_prune_result_deleted_count, wsprune_prune_result_deleted_id));
+    wsprune_prune_result_free(r);
+
+    /* Threshold 0 deletes everything with metadata that is not in the future. */
+    r = wsprune_prune_sessions(root, 0.0, false, NULL);
+    CHECK(r != NULL && has_id(r, fresh_id, wsprune_prune_result_deleted_count, wsprune_prune_result_deleted_id));
+    wsprune_prune_result_free(r);
+
+    /* Bad thresholds, bad roots, missing root. */
+    double bad[] = {NAN, -1.0, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err = NULL;
+        CHECK(wsprune_prune_sessions(root, bad[i], false, &err) == NULL);
+        expect_error(err != NULL ? wsprune_error_status(err) : WSPRUNE_STATUS_OK, err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    }
+    err = NULL;
+    CHECK(wsprune_prune_sessions(NULL, 1.0, false, &err) == NULL);
+    expect_error(err != NULL ? wsprune_error_status(err) : WSPRUNE_STATUS_OK, err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_prune_sessions("\xff", 1.0, false, NULL) == NULL);
+    char missing[256];
+    new_root(missing, sizeof missing);
+    r = wsprune_prune_sessions(missing, 1.0, false, &err);
+    CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 0 && wsprune_prune_result_skipped_count(r) == 0);
+    CHECK(!exists(missing));
+    wsprune_prune_result_free(r);
+}
+
+static void test_leases(void) {
+    char root[256], id[37], p[512];
+    new_root(root, sizeof root);
+    create_ok(root, id);
+    wsprune_lease *a = NULL, *b = NULL;
+    CHECK(wsprune_session_acquire(root, id, &a, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_acquire(root, id, &b, NULL) == WSPRUNE_STATUS_OK); /* shared */
+    /* Another open file description cannot take an exclusive lock while leased. */
+    join(p, sizeof p, root, id);
+    int fd = open(p, O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK);
+    CHECK(wsprune_lease_release(a, false, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_lease_release(b, false, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(flock(fd, LOCK_EX | LOCK_NB) == 0);
+    close(fd);
+
+    wsprune_error *err = NULL;
+    wsprune_lease *l = (wsprune_lease *)&err; /* garbage: must become NULL */
+    EXPECT_ERROR(wsprune_session_acquire(root, "44444444-2222-4333-8444-555555555555", &l, &err), WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(l == NULL);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_acquire(root, id, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_acquire(NULL, id, &l, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_acquire(root, NULL, &l, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_acquire(root, "../..", &l, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+    err = NULL;
+    EXPECT_ERROR(wsprune_lease_release(NULL, true, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+}
+
+static void test_null_safety(void) {
+    wsprune_error_free(NULL);
+    wsprune_string_free(NULL);
+    wsprune_prune_result_free(NULL);
+    CHECK(wsprune_error_status(NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_error_message(NULL) == NULL);
+    CHECK(wsprune_prune_result_deleted_count(NULL) == 0);
+    CHECK(wsprune_prune_result_deleted_id(NULL, 0) == NULL);
+    CHECK(wsprune_prune_result_skipped_count(NULL) == 0);
+    CHECK(wsprune_prune_result_skipped_id(NULL, 0) == NULL);
+    CHECK(wsprune_prune_result_skipped_reason(NULL, 0) == NULL);
+    CHECK(wsprune_prune_result_error_count(NULL) == 0);
+    CHECK(wsprune_prune_result_error_id(NULL, 0) == NULL);
+    CHECK(wsprune_prune_result_error_message(NULL, 0) == NULL);
+    CHECK(wsprune_prune_result_reclaimed_bytes(NULL) == 0);
+    CHECK(!wsprune_prune_result_dry_run(NULL));
+    CHECK(wsprune_prune_result_summary(NULL) == NULL);
+    CHECK(wsprune_prune_result_to_json(NULL) == NULL);
+}
+
+static void test_events(void) {
+    struct recorder *rec = calloc(1, sizeof *rec);
+    pthread_mutex_init(&rec->mu, NULL);
+    char root[256], id[37], stale[37];
+    new_root(root, sizeof root);
+    wsprune_set_log_callback(record, rec);
+    create_ok(root, id);
+    create_ok(root, stale);
+    CHECK(wsprune_session_touch(root, id, NULL) == WSPRUNE_STATUS_OK);
+    backdate(root, stale, "2020-01-01T00:00:00.000000Z");
+    char p[512];
+    join(p, sizeof p, root, "55555555-2222-4333-8444-555555555555");
+    mkdir(p, 0755);
+    wsprune_prune_result_free(wsprune_prune_sessions(root, 24.0, false, NULL));
+    wsprune_set_log_callback(NULL, NULL);
+    int n_after_off = rec->n;
+    char later[37];
+    create_ok(root, later); /* no events now */
+    CHECK(rec->n == n_after_off);
+    CHECK(rec->seen_user_data == rec);
+
+    int i = find_event(rec, "session.metadata.created", id);
+    CHECK(i >= 0 && strstr(rec->fields[i], "\"created_at\"") != NULL && rec->levels[i] == WSPRUNE_LEVEL_INFO);
+    i = find_event(rec, "session.metadata.updated", id);
+    CHECK(i >= 0 && strstr(rec->fields[i], "\"timestamp\"") != NULL);
+    i = find_event(rec, "session.prune.started", NULL);
+    CHECK(i >= 0 && strstr(rec->fields[i], "\"threshold_hours\"") && strstr(rec->fields[i], "\"workspace_root\"") &&
+          strstr(rec->fields[i], "\"dry_run\""));
+    i = find_event(rec, "session.prune.candidate", stale);
+    CHECK(i >= 0 && strstr(rec->fields[i], "\"age_hours\"") && strstr(rec->fields[i], "\"threshold_hours\""));
+    i = find_event(rec, "session.prune.deleted", stale);
+    CHECK(i >= 0 && strstr(rec->fields[i], "\"reclaimed_bytes\"") && strstr(rec->fields[i], "\"age_hours\""));
+    i = find_event(rec, "session.prune.skipped", "55555555-2222-4333-8444-555555555555");
+    CHECK(i >= 0 && strstr(rec->fields[i], "\"reason\":\"missing_metadata\""));
+    i = find_event(rec, "session.prune.completed", NULL);
+    CHECK(i >= 0 && strstr(rec->fields[i], "\"deleted_count\":1") && strstr(rec->fields[i], "\"skipped_count\":1") &&
+          strstr(rec->fields[i], "\"error_count\":0") && strstr(rec->fields[i], "\"reclaimed_bytes\"") &&
+          strstr(rec->fields[i], "\"dry_run\":false"));
+    pthread_mutex_destroy(&rec->mu);
+    free(rec);
+}
+
+struct toucher {
+    const char *root;
+    char id[37];
+    int failures;
+};
+
+static void *touch_loop(void *arg) {
+    struct toucher *t = arg;
+    for (int i = 0; i < 300; i++)
+        if (wsprune_session_touch(t->root, t->id, NULL) != WSPRUNE_STATUS_OK) t->failures++;
+    return NULL;
+}
+
+static void test_threads(void) {
+    char root[256];
+    new_root(root, sizeof root);
+    struct toucher t[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        t[i].root = root;
+        t[i].failures = 0;
+        create_ok(root, t[i].id);
+    }
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, touch_loop, &t[i]);
+    int prune_failures = 0;
+    for (int i = 0; i < 30; i++) {
+        wsprune_prune_result *r = wsprune_prune_sessions(root, 1000.0, false, NULL);
+        if (r == NULL || wsprune_prune_result_deleted_count(r) != 0 || wsprune_prune_result_error_count(r) != 0)
+            prune_failures++;
+        wsprune_prune_result_free(r);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(t[i].failures == 0);
+    }
+    CHECK(prune_failures == 0);
+}
+
+int main(void) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(base, sizeof base, "%s/wsprune-ctest-XXXXXX", tmp ? tmp : "/tmp");
+    if (mkdtemp(base) == NULL) { perror("mkdtemp"); return 2; }
+    test_names_and_version();
+    test_null_safety();
+    test_create();
+    test_touch();
+    test_prune();
+    test_leases();
+    test_events();
+    test_threads();
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", base);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
