@@ -3,7 +3,7 @@
 #   make test   run every test (Rust unit, integration and doc tests; header
 #               freshness; the C ABI test program, also under valgrind; the Go
 #               binding against an installed copy through pkg-config)
-.PHONY: all build demo test test-rust test-c test-go test-python header install uninstall clean
+.PHONY: all build demo test lint test-rust test-c test-go test-python header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -18,7 +18,11 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: test-rust test-c test-go
+test: lint test-rust test-c test-go
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --quiet -- -D warnings
 
 test-rust:
 	cargo test
