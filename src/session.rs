@@ -79,6 +79,19 @@ pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
     })
 }
 
+/// Checks the arguments and opens the root and session `id` in it (with
+/// `flags`); a missing root or session is [`Status::NotFound`].
+fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, OwnedFd)> {
+    check_root(root)?;
+    session_id::validate(id)?;
+    let root_fd = open_root(root).map_err(|e| match e.status() {
+        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
+        _ => e,
+    })?;
+    let dir = open_session_at(root_fd.as_raw_fd(), root, id, flags)?;
+    Ok((root_fd, dir))
+}
+
 /// Opens session `id` under `root_fd` with `flags`, refusing symlinks and
 /// non-directories (both are "not found": they are never sessions).
 fn open_session_at(root_fd: RawFd, root: &Path, id: &str, flags: libc::c_int) -> Result<OwnedFd> {
@@ -177,13 +190,7 @@ fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: bool) -> std::
 /// gives [`TouchOutcome::Corrupted`] and a `session.metadata.corrupted`
 /// warning event. A missing session is [`Status::NotFound`].
 pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
-    check_root(root)?;
-    session_id::validate(id)?;
-    let root_fd = open_root(root).map_err(|e| match e.status() {
-        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
-        _ => e,
-    })?;
-    let dir = open_session_at(root_fd.as_raw_fd(), root, id, libc::O_PATH)?;
+    let (root_fd, dir) = open_session(root, id, libc::O_PATH)?;
     let outcome = touch_at(dir.as_raw_fd(), id)?;
     if outcome == TouchOutcome::Legacy && !is_still_session(root_fd.as_raw_fd(), id, dir.as_raw_fd()) {
         // No metadata because a prune moved the session away and is emptying it.
@@ -287,10 +294,7 @@ fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
 /// A missing session is [`Status::NotFound`]; missing or unusable metadata is
 /// reported in the [`MetadataState`], not as an error.
 pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
-    check_root(root)?;
-    session_id::validate(id)?;
-    let root_fd = open_root(root)?;
-    let dir = open_session_at(root_fd.as_raw_fd(), root, id, libc::O_PATH)?;
+    let (_root_fd, dir) = open_session(root, id, libc::O_PATH)?;
     read_metadata_at(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
 }
 
@@ -325,13 +329,7 @@ pub struct Lease {
 /// prune holds the session's exclusive lock, then gives [`Status::Busy`]. If
 /// the prune deleted the session meanwhile, gives [`Status::NotFound`].
 pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
-    check_root(root)?;
-    session_id::validate(id)?;
-    let root_fd = open_root(root).map_err(|e| match e.status() {
-        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
-        _ => e,
-    })?;
-    let dir = open_session_at(root_fd.as_raw_fd(), root, id, fd::DIR_FLAGS)?;
+    let (root_fd, dir) = open_session(root, id, fd::DIR_FLAGS)?;
     let deadline = Instant::now() + ACQUIRE_TIMEOUT;
     let mut pause = Duration::from_micros(100);
     while !fd::try_flock(dir.as_raw_fd(), libc::LOCK_SH)
