@@ -145,25 +145,9 @@ pub fn age_hours(then: DateTime<Utc>, now: DateTime<Utc>) -> f64 {
 /// Python implementation's (`+00:00` offsets, `indent=2`, any field order),
 /// naive timestamps (taken as UTC) and unknown fields (kept in `extra`).
 pub fn parse(bytes: &[u8]) -> Result<Parsed, MetadataError> {
-    if bytes.len() > MAX_METADATA_BYTES {
-        return Err(MetadataError::Corrupted(format!(
-            "file is {} bytes, more than the {MAX_METADATA_BYTES} allowed",
-            bytes.len()
-        )));
-    }
-    let corrupted = |e: serde_json::Error| MetadataError::Corrupted(e.to_string());
-    let known: Borrowed<'_> = serde_json::from_slice(bytes).map_err(corrupted)?;
-    let created_at = parse_timestamp(&known.created_at)
-        .ok_or_else(|| MetadataError::BadTimestamp(format!("created_at {:?}", known.created_at)))?;
-    let updated_at = parse_timestamp(&known.updated_at)
-        .ok_or_else(|| MetadataError::BadTimestamp(format!("updated_at {:?}", known.updated_at)))?;
-    let updated_at_offset = match &known.updated_at {
-        std::borrow::Cow::Borrowed(s) if is_canonical_timestamp(s.as_bytes()) => {
-            Some(s.as_ptr() as usize - bytes.as_ptr() as usize)
-        }
-        _ => None,
-    };
-    let mut extra: Map<String, Value> = serde_json::from_slice(bytes).map_err(corrupted)?;
+    let (known, created_at, updated_at, updated_at_offset) = parse_known(bytes)?;
+    let mut extra: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|e| MetadataError::Corrupted(e.to_string()))?;
     extra.retain(|k, _| !is_known_field(k));
     Ok(Parsed {
         metadata: SessionMetadata {
@@ -175,6 +159,36 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, MetadataError> {
         },
         updated_at_offset,
     })
+}
+
+/// Validates metadata bytes as [`parse`] does, without decoding unknown
+/// fields: what a touch needs. Returns the offset of a canonical,
+/// unescaped `updated_at` (see [`Parsed::updated_at_offset`]).
+pub fn validate_for_touch(bytes: &[u8]) -> Result<Option<usize>, MetadataError> {
+    parse_known(bytes).map(|(_, _, _, offset)| offset)
+}
+
+type Known<'a> = (Borrowed<'a>, DateTime<Utc>, DateTime<Utc>, Option<usize>);
+
+fn parse_known(bytes: &[u8]) -> Result<Known<'_>, MetadataError> {
+    if bytes.len() > MAX_METADATA_BYTES {
+        return Err(MetadataError::Corrupted(format!(
+            "file is {} bytes, more than the {MAX_METADATA_BYTES} allowed",
+            bytes.len()
+        )));
+    }
+    let known: Borrowed<'_> = serde_json::from_slice(bytes).map_err(|e| MetadataError::Corrupted(e.to_string()))?;
+    let created_at = parse_timestamp(&known.created_at)
+        .ok_or_else(|| MetadataError::BadTimestamp(format!("created_at {:?}", known.created_at)))?;
+    let updated_at = parse_timestamp(&known.updated_at)
+        .ok_or_else(|| MetadataError::BadTimestamp(format!("updated_at {:?}", known.updated_at)))?;
+    let offset = match &known.updated_at {
+        std::borrow::Cow::Borrowed(s) if is_canonical_timestamp(s.as_bytes()) => {
+            Some(s.as_ptr() as usize - bytes.as_ptr() as usize)
+        }
+        _ => None,
+    };
+    Ok((known, created_at, updated_at, offset))
 }
 
 /// The file's text with only the top-level `updated_at` replaced by `ts`

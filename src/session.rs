@@ -262,12 +262,12 @@ pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
     };
     let mut buf = Vec::new();
     fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES).map_err(io_err)?;
-    let parsed = match metadata::parse(&buf) {
-        Ok(p) => p,
+    let offset = match metadata::validate_for_touch(&buf) {
+        Ok(offset) => offset,
         Err(bad) => return Ok(corrupted(id, bad)),
     };
     let now = metadata::truncate_to_micros(Utc::now());
-    match parsed.updated_at_offset {
+    match offset {
         Some(off) if off / 512 == (off + TIMESTAMP_LEN - 1) / 512 => {
             fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
         }
