@@ -2,7 +2,8 @@
 #   make demo   build the library and run the C demo
 #   make test   run every test (Rust unit, integration and doc tests; header
 #               freshness; the C ABI test program, also under valgrind; the Go
-#               binding against an installed copy through pkg-config)
+#               binding against an installed copy through pkg-config; the
+#               Python binding, pip-installed, against an installed copy)
 .PHONY: all build demo test lint test-rust test-c test-go test-python header install uninstall clean
 
 PREFIX ?= /usr/local
@@ -18,7 +19,7 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: lint test-rust test-c test-go
+test: lint test-rust test-c test-go test-python
 
 lint:
 	cargo fmt --check
@@ -32,6 +33,9 @@ test-c:
 
 test-go:
 	bash bindings/go/run_tests.sh
+
+test-python:
+	bash bindings/python/run_tests.sh
 
 # Regenerate include/wsprune.h after changing src/ffi.rs.
 header:

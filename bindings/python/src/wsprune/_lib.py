@@ -1,0 +1,81 @@
+"""The one place that loads libwsprune and declares every C signature."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from pathlib import Path
+from typing import List
+
+__all__ = ["lib", "LOG_FN", "library_path"]
+
+# void (*wsprune_log_fn)(void *user_data, wsprune_level level, const char *event, const char *fields_json)
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
+
+
+def _load() -> "tuple[ctypes.CDLL, str]":
+    tried: List[str] = []
+    candidates: List[str] = []
+    env = os.environ.get("WSPRUNE_LIBRARY")
+    if env:
+        candidates.append(env)
+    else:
+        tried.append("WSPRUNE_LIBRARY (not set)")
+    here = Path(__file__).resolve().parent
+    for name in ("libwsprune.so", "libwsprune.so.0"):
+        candidates.append(str(here / name))
+    found = ctypes.util.find_library("wsprune")
+    if found:
+        candidates.append(found)
+    else:
+        tried.append("ctypes.util.find_library('wsprune') (found nothing)")
+    candidates.append("libwsprune.so.0")
+    for c in candidates:
+        try:
+            return ctypes.CDLL(c), c
+        except OSError as e:
+            tried.append(f"{c} ({e})")
+    raise ImportError(
+        "wsprune: cannot load the libwsprune shared library; tried: " + "; ".join(tried)
+        + ". Set WSPRUNE_LIBRARY to the path of libwsprune.so, or install it (make install)."
+    )
+
+
+lib, library_path = _load()
+
+_P = ctypes.c_void_p
+_S = ctypes.c_char_p
+_ERR = ctypes.POINTER(ctypes.c_void_p)
+
+for _name, _res, _args in [
+    ("wsprune_status_name", _S, [ctypes.c_int]),
+    ("wsprune_version", _S, []),
+    ("wsprune_error_status", ctypes.c_int, [_P]),
+    ("wsprune_error_message", _S, [_P]),
+    ("wsprune_error_free", None, [_P]),
+    ("wsprune_string_free", None, [_P]),
+    ("wsprune_session_create", ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, _ERR]),
+    ("wsprune_session_touch", ctypes.c_int, [_S, _S, _ERR]),
+    ("wsprune_session_acquire", ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
+    ("wsprune_lease_release", ctypes.c_int, [_P, ctypes.c_bool, _ERR]),
+    ("wsprune_prune_sessions", _P, [_S, ctypes.c_double, ctypes.c_bool, _ERR]),
+    ("wsprune_prune_result_deleted_count", ctypes.c_size_t, [_P]),
+    ("wsprune_prune_result_deleted_id", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_skipped_count", ctypes.c_size_t, [_P]),
+    ("wsprune_prune_result_skipped_id", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_skipped_reason", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_error_count", ctypes.c_size_t, [_P]),
+    ("wsprune_prune_result_error_id", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_error_message", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_reclaimed_bytes", ctypes.c_uint64, [_P]),
+    ("wsprune_prune_result_dry_run", ctypes.c_bool, [_P]),
+    ("wsprune_prune_result_summary", _S, [_P]),
+    # Returns an owned char*: declared as a pointer so ctypes does not copy and lose it.
+    ("wsprune_prune_result_to_json", _P, [_P]),
+    ("wsprune_prune_result_free", None, [_P]),
+    ("wsprune_set_log_callback", None, [LOG_FN, _P]),
+]:
+    _f = getattr(lib, _name)
+    _f.restype = _res
+    _f.argtypes = _args
