@@ -4,7 +4,7 @@
 #               freshness; the C ABI test program, also under valgrind; the Go
 #               binding against an installed copy through pkg-config; the
 #               Python binding, pip-installed, against an installed copy)
-.PHONY: all build demo test lint test-rust test-c test-go test-python header install uninstall clean
+.PHONY: all build demo test test-install lint test-rust test-c test-go test-python header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -19,7 +19,7 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: lint test-rust test-c test-go test-python
+test: lint test-rust test-c test-install test-go test-python
 
 lint:
 	cargo fmt --check
@@ -30,6 +30,9 @@ test-rust:
 
 test-c:
 	bash tests/c/run.sh
+
+test-install:
+	bash tests/install_check.sh
 
 test-go:
 	bash bindings/go/run_tests.sh
