@@ -42,6 +42,12 @@ export PKG_CONFIG_PATH="$tmp/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export LD_LIBRARY_PATH="$tmp/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export GOFLAGS="-mod=mod${GOFLAGS:+ $GOFLAGS}"
 export CGO_ENABLED=1
+# Go's build cache does not key on what `#cgo pkg-config` returns for --libs,
+# so a cached test binary could link against an earlier (deleted) temporary
+# prefix. CGO_CFLAGS/CGO_LDFLAGS are part of the key: naming the prefix there
+# makes every new prefix a new build.
+export CGO_CFLAGS="-I$tmp/include${CGO_CFLAGS:+ $CGO_CFLAGS}"
+export CGO_LDFLAGS="-L$tmp/lib${CGO_LDFLAGS:+ $CGO_LDFLAGS}"
 echo "== $(go version); wsprune $(pkg-config --modversion wsprune) from $(pkg-config --variable=libdir wsprune)"
 
 cd "$here"
