@@ -192,19 +192,9 @@ func CreateSession(root string) (string, error) {
 // missing) and writes its metadata. An existing session is ErrAlreadyExists; an
 // id that is not a UUID is ErrInvalidSessionID.
 func CreateSessionWithID(root, id string) error {
-	croot, err := cRoot(root)
-	if err != nil {
-		return err
-	}
-	defer C.free(unsafe.Pointer(croot))
-	cid, err := cID(id)
-	if err != nil {
-		return err
-	}
-	defer C.free(unsafe.Pointer(cid))
-	var cerr *C.wsprune_error
-	st := C.wsprune_session_create(croot, cid, nil, 0, &cerr)
-	return takeError(st, cerr)
+	return withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_session_create(croot, cid, nil, 0, cerr)
+	})
 }
 
 // Touch sets the session's updated_at to now, preserving every other field.
@@ -213,6 +203,14 @@ func CreateSessionWithID(root, id string) error {
 // warning event, and is not an error either. A missing session (or root) is
 // ErrNotFound.
 func Touch(root, id string) error {
+	return withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_session_touch(croot, cid, cerr)
+	})
+}
+
+// withRootAndID passes root and id to call as C strings (freed afterwards)
+// and turns the status and error it returns into a Go error.
+func withRootAndID(root, id string, call func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status) error {
 	croot, err := cRoot(root)
 	if err != nil {
 		return err
@@ -224,7 +222,7 @@ func Touch(root, id string) error {
 	}
 	defer C.free(unsafe.Pointer(cid))
 	var cerr *C.wsprune_error
-	st := C.wsprune_session_touch(croot, cid, &cerr)
+	st := call(croot, cid, &cerr)
 	return takeError(st, cerr)
 }
 
@@ -244,20 +242,11 @@ type Lease struct {
 // is deciding about the session, then gives ErrBusy; a missing session (or one
 // pruned meanwhile) is ErrNotFound.
 func Acquire(root, id string) (*Lease, error) {
-	croot, err := cRoot(root)
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(croot))
-	cid, err := cID(id)
-	if err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(cid))
 	var p *C.wsprune_lease
-	var cerr *C.wsprune_error
-	st := C.wsprune_session_acquire(croot, cid, &p, &cerr)
-	if err := takeError(st, cerr); err != nil {
+	err := withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_session_acquire(croot, cid, &p, cerr)
+	})
+	if err != nil {
 		return nil, err
 	}
 	l := &Lease{ptr: p, root: root, id: id}
