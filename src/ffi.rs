@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result, Status};
 use crate::events::{self, Event, Level};
-use crate::prune::{prune_sessions, PruneOptions};
+use crate::policy::PruneOptions;
+use crate::prune::prune_sessions;
 use crate::result::PruneResult;
 use crate::session::{self, Lease};
 
@@ -399,13 +400,7 @@ pub unsafe extern "C" fn wsprune_prune_sessions(
     let mut out = std::ptr::null_mut();
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
-        let result = prune_sessions(
-            root,
-            &PruneOptions {
-                older_than_hours,
-                dry_run,
-            },
-        )?;
+        let result = prune_sessions(root, &PruneOptions::older_than(older_than_hours, dry_run))?;
         out = Box::into_raw(Box::new(wrap_result(result)));
         Ok(())
     });

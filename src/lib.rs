@@ -13,7 +13,7 @@
 //! let lease = wsprune::acquire(root, &id)?;
 //! // ... run code in root/id ...
 //! lease.release(true)?; // touch: the session was just used
-//! let result = wsprune::prune_sessions(root, &wsprune::PruneOptions { older_than_hours: 24.0, dry_run: true })?;
+//! let result = wsprune::prune_sessions(root, &wsprune::PruneOptions::older_than(24.0, true))?;
 //! assert!(result.deleted_sessions.is_empty());
 //! println!("{result}"); // Would prune 0 sessions (0 skipped, 0 errors), would reclaim 0 B
 //! # Ok::<(), wsprune::Error>(())
@@ -26,6 +26,7 @@ pub mod events;
 pub mod fd;
 pub mod ffi;
 pub mod metadata;
+pub mod policy;
 pub mod prune;
 pub mod remove;
 pub mod result;
@@ -35,6 +36,7 @@ pub mod session_id;
 pub use error::{Error, Result, Status};
 pub use events::{Event, Level};
 pub use metadata::SessionMetadata;
-pub use prune::{prune_sessions, PruneOptions};
+pub use policy::{PruneOptions, Rule};
+pub use prune::prune_sessions;
 pub use result::{PruneResult, SkipReason, Skipped};
 pub use session::{acquire, create_session, read_metadata, touch_session, Lease, MetadataState, TouchOutcome};

@@ -20,6 +20,7 @@ use crate::events::{self, Level};
 use crate::fd::{self, DirId};
 use crate::fields;
 use crate::metadata::MetadataError;
+use crate::policy::PruneOptions;
 use crate::remove::{self, Mode, Outcome};
 use crate::result::{PruneResult, SkipReason, Skipped};
 use crate::session::{self, MetadataState};
@@ -29,37 +30,14 @@ use crate::session_id;
 /// Never a UUID, so never mistaken for a session.
 pub const TRASH_PREFIX: &str = ".wsprune-trash.";
 
-/// What to prune.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PruneOptions {
-    /// Sessions whose `updated_at` is at least this many hours old go.
-    pub older_than_hours: f64,
-    /// Report what would go, delete nothing.
-    pub dry_run: bool,
-}
-
-impl Default for PruneOptions {
-    fn default() -> Self {
-        PruneOptions {
-            older_than_hours: 24.0,
-            dry_run: false,
-        }
-    }
-}
-
 /// Deletes the sessions under `root` not used for `opts.older_than_hours`
 /// (see the module documentation for how). A missing root gives an empty
 /// result. A negative, NaN or infinite threshold, or an empty root, is
 /// [`Status::InvalidArgument`]. An error on one session is recorded in the
 /// result and the prune carries on.
 pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
-    let hours = opts.older_than_hours;
-    if !hours.is_finite() || hours < 0.0 {
-        return Err(Error::new(
-            Status::InvalidArgument,
-            format!("older_than_hours must be a finite number >= 0, got {hours}"),
-        ));
-    }
+    opts.validate()?;
+    let hours = opts.older_than_hours.unwrap_or(f64::INFINITY);
     session::check_root(root)?;
     let dry_run = opts.dry_run;
     events::emit(Level::Info, "session.prune.started", || {

@@ -16,10 +16,7 @@ use support::*;
 use wsprune::{PruneOptions, SessionMetadata, SkipReason, Status};
 
 fn opts(hours: f64, dry_run: bool) -> PruneOptions {
-    PruneOptions {
-        older_than_hours: hours,
-        dry_run,
-    }
+    PruneOptions::older_than(hours, dry_run)
 }
 
 fn meta_len(root: &Path, id: &str) -> u64 {

@@ -134,14 +134,8 @@ pub fn snapshot(path: &Path) -> BTreeMap<PathBuf, Node> {
 
 /// Runs a prune, panicking on error.
 pub fn prune(root: &Path, hours: f64, dry_run: bool) -> PruneResult {
-    wsprune::prune_sessions(
-        root,
-        &PruneOptions {
-            older_than_hours: hours,
-            dry_run,
-        },
-    )
-    .unwrap_or_else(|e| panic!("prune of {} failed: {e}", root.display()))
+    wsprune::prune_sessions(root, &PruneOptions::older_than(hours, dry_run))
+        .unwrap_or_else(|e| panic!("prune of {} failed: {e}", root.display()))
 }
 
 pub fn sorted(v: &[String]) -> Vec<String> {
