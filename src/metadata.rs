@@ -168,6 +168,12 @@ pub fn validate_for_touch(bytes: &[u8]) -> Result<Option<usize>, MetadataError> 
     parse_known(bytes).map(|(_, _, _, offset)| offset)
 }
 
+/// Validates metadata bytes as [`parse`] does and returns only `updated_at`,
+/// without decoding unknown fields: what a prune's scan needs.
+pub fn parse_updated_at(bytes: &[u8]) -> Result<DateTime<Utc>, MetadataError> {
+    parse_known(bytes).map(|(_, _, updated_at, _)| updated_at)
+}
+
 type Known<'a> = (Borrowed<'a>, DateTime<Utc>, DateTime<Utc>, Option<usize>);
 
 fn parse_known(bytes: &[u8]) -> Result<Known<'_>, MetadataError> {

@@ -1,16 +1,23 @@
-//! Pruning: which sessions go, and the locked, atomic way they go.
+//! Pruning: which sessions go (see [`crate::policy`]), and the locked, atomic
+//! way they go.
 //!
-//! For each session directory (a direct child of the root, a real directory,
-//! named by a UUID) the metadata is read; a stale one (`age >= threshold`) is
-//! locked exclusively without blocking (a lease makes it `in_use`), its
-//! metadata is read again under the lock (a touch in between rescues it), it
-//! is renamed to a hidden trash name in the root (from that instant it is no
-//! longer a session: it cannot look alive while half deleted), and only then
-//! is its content removed through directory descriptors. A trash directory
-//! left by a crashed prune is finished, and reported, by the next one.
+//! A prune holds the workspace lock (an exclusive `flock` on the root; shared
+//! for a dry run), so two prunes of one root never both count the same bytes
+//! as theirs to free. It finishes trash left by an interrupted prune, scans
+//! every session (directory name a UUID, a real directory on the root's
+//! mount) reading only `updated_at` from its metadata, and selects sessions
+//! by the enabled rules. Each selected session is then, on one of `jobs`
+//! worker threads: locked exclusively without blocking (a lease makes it
+//! `in_use`); checked to still be the directory of that name; its metadata
+//! re-read under the lock (a touch since the scan rescues it); renamed to a
+//! hidden trash name in the root (from that instant it is no longer a
+//! session: it cannot look alive while half deleted); and only then emptied
+//! through directory descriptors, measuring what it frees in the same pass.
+//! Results and events are produced on the calling thread.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -19,36 +26,66 @@ use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
 use crate::fields;
-use crate::metadata::MetadataError;
-use crate::policy::PruneOptions;
+use crate::metadata::{self, MetadataError};
+use crate::parallel;
+use crate::policy::{PruneOptions, Rule};
 use crate::remove::{self, Mode, Outcome};
 use crate::result::{PruneResult, SkipReason, Skipped};
-use crate::session::{self, MetadataState};
+use crate::session;
 use crate::session_id;
 
 /// Prefix of the hidden name a session is renamed to while it is deleted.
 /// Never a UUID, so never mistaken for a session.
 pub const TRASH_PREFIX: &str = ".wsprune-trash.";
 
-/// Deletes the sessions under `root` not used for `opts.older_than_hours`
-/// (see the module documentation for how). A missing root gives an empty
-/// result. A negative, NaN or infinite threshold, or an empty root, is
-/// [`Status::InvalidArgument`]. An error on one session is recorded in the
-/// result and the prune carries on.
+/// Prunes the sessions under `root` that `opts` selects (see the module
+/// documentation for how). A missing root gives an empty result. Invalid
+/// options (a negative, NaN or infinite number of hours) or an empty root
+/// are [`Status::InvalidArgument`]; another prune of the same root running
+/// for longer than `opts.lock_timeout` is [`Status::Busy`]. An error on one
+/// session is recorded in the result and the prune carries on. The result's
+/// lists are sorted by session id.
 pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     opts.validate()?;
-    let hours = opts.older_than_hours.unwrap_or(f64::INFINITY);
     session::check_root(root)?;
     let dry_run = opts.dry_run;
+    let jobs = opts.effective_jobs();
+    let opt = |v: Option<u64>| v.map(Value::from).unwrap_or(Value::Null);
     events::emit(Level::Info, "session.prune.started", || {
-        fields! {"threshold_hours" => hours, "workspace_root" => root.to_string_lossy(), "dry_run" => dry_run}
+        fields! {
+            "threshold_hours" => opts.older_than_hours.map(Value::from).unwrap_or(Value::Null),
+            "workspace_root" => root.to_string_lossy(),
+            "dry_run" => dry_run,
+            "max_total_bytes" => opt(opts.max_total_bytes),
+            "max_sessions" => opt(opts.max_sessions),
+            "min_free_bytes" => opt(opts.min_free_bytes),
+            "max_deletions" => opt(opts.max_deletions),
+            "min_age_hours" => opts.min_age_hours,
+            "jobs" => jobs,
+        }
     });
     let mut result = PruneResult::new(dry_run);
     match session::open_root(root) {
-        Ok(root_fd) => prune_root(root_fd, hours, &mut result)?,
+        Ok(root_fd) => {
+            let rfd = root_fd.as_raw_fd();
+            lock_workspace(rfd, dry_run, opts.lock_timeout, root)?;
+            let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
+            let mut pruner = Pruner {
+                rfd,
+                root_id,
+                opts,
+                jobs,
+                now: Utc::now(),
+                result: &mut result,
+                deletions: 0,
+            };
+            pruner.run()?;
+            // root_fd closes here, releasing the workspace lock.
+        }
         Err(e) if e.status() == Status::NotFound => {}
         Err(e) => return Err(e),
     }
+    result.sort();
     events::emit(Level::Info, "session.prune.completed", || {
         fields! {
             "deleted_count" => result.deleted_sessions.len(),
@@ -61,25 +98,351 @@ pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     Ok(result)
 }
 
-fn prune_root(root_fd: OwnedFd, hours: f64, result: &mut PruneResult) -> Result<()> {
-    let rfd = root_fd.as_raw_fd();
-    let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
-    let mut entries = fd::read_dir(rfd).map_err(|e| Error::io("cannot list workspace root", e))?;
-    // Deterministic order for results and events (trash, starting with '.', first).
-    entries.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    let now = Utc::now();
-    for entry in entries {
-        let Ok(name) = entry.name.to_str() else { continue };
-        if let Some(rest) = name.strip_prefix(TRASH_PREFIX) {
-            finish_trash(rfd, &root_id, name, rest, result);
-            continue;
+/// Takes the workspace lock on the open root, waiting up to `timeout`.
+fn lock_workspace(rfd: RawFd, shared: bool, timeout: Duration, root: &Path) -> Result<()> {
+    let op = if shared { libc::LOCK_SH } else { libc::LOCK_EX };
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    while !fd::try_flock(rfd, op).map_err(|e| Error::io("cannot lock workspace root", e))? {
+        if Instant::now() >= deadline {
+            return Err(Error::new(
+                Status::Busy,
+                format!(
+                    "another prune of {} is running (waited {:.1} s for the workspace lock)",
+                    root.display(),
+                    timeout.as_secs_f64()
+                ),
+            ));
         }
-        if !session_id::is_session_id(name.as_bytes()) || !matches!(entry.kind, libc::DT_DIR | libc::DT_UNKNOWN) {
-            continue;
-        }
-        prune_one(rfd, &root_id, name, hours, now, result);
+        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
     Ok(())
+}
+
+/// Deletes session `id` now, whatever its age or metadata, with the same
+/// locked, atomic deletion as a prune (lock, rename to trash, delete through
+/// descriptors). Returns the bytes freed. A leased session is
+/// [`Status::Busy`] unless `wait` is given, in which case the call waits up
+/// to that long for the leases to go. A missing session (or root) is
+/// [`Status::NotFound`]; a failure part-way is [`Status::Io`] and what
+/// remains is left in a trash directory that the next prune finishes.
+/// Emits `session.deleted`.
+pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u64> {
+    session::check_root(root)?;
+    session_id::validate(id)?;
+    let not_found = || {
+        Error::new(
+            Status::NotFound,
+            format!("session {id} not found in {}", root.display()),
+        )
+    };
+    let root_fd = session::open_root(root).map_err(|e| match e.status() {
+        Status::NotFound => not_found(),
+        _ => e,
+    })?;
+    let rfd = root_fd.as_raw_fd();
+    let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
+    let (dir, dir_id) = match open_session_dir(rfd, &root_id, id) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Err(not_found()),
+        Err(msg) => return Err(Error::new(Status::Io, format!("session {id}: {msg}"))),
+    };
+    let dfd = dir.as_raw_fd();
+    let deadline = Instant::now() + wait.unwrap_or_default();
+    let mut pause = Duration::from_millis(1);
+    while !fd::try_flock(dfd, libc::LOCK_EX).map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))? {
+        if Instant::now() >= deadline {
+            return Err(Error::new(
+                Status::Busy,
+                format!("session {id} is in use (leased, or being deleted by a prune)"),
+            ));
+        }
+        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+    let cid = fd::cname(id);
+    if !still_named(rfd, &cid, &dir_id) {
+        return Err(not_found());
+    }
+    let trash = format!(
+        "{TRASH_PREFIX}{id}.{}.{}",
+        std::process::id(),
+        Utc::now().timestamp_micros()
+    );
+    move_to_trash(rfd, &cid, &fd::cname(&trash), &dir_id)
+        .map_err(|m| Error::new(Status::Io, format!("session {id}: {m}")))?;
+    let outcome = remove_trash_dir(rfd, &trash, remove::walk(dfd, dir_id, Mode::Delete));
+    if outcome.failures > 0 {
+        let msg = format!(
+            "session {id} was only partly deleted: {} ({} entries could not be handled; what remains is in {trash} and the next prune retries it)",
+            outcome.first_error.unwrap_or_default(),
+            outcome.failures
+        );
+        events::emit(Level::Error, "session.delete.error", || {
+            fields! {"session_id" => id, "error" => msg.as_str(), "operation" => "delete"}
+        });
+        return Err(Error::new(Status::Io, msg));
+    }
+    events::emit(Level::Info, "session.deleted", || {
+        fields! {"session_id" => id, "reclaimed_bytes" => outcome.bytes, "operation" => "delete"}
+    });
+    Ok(outcome.bytes)
+}
+
+/// A session the scan found with valid metadata.
+struct Scanned {
+    id: String,
+    updated_at: DateTime<Utc>,
+    /// Its size, measured only when a size rule needs it.
+    size: u64,
+}
+
+/// What the scan found about one session directory.
+enum Scan {
+    Valid(Scanned),
+    /// Left in place with a reason; its size still counts towards the workspace.
+    Skip(SkipReason, u64),
+    Fail(String),
+    /// Not a session (any more): vanished, a symlink, being deleted by someone else.
+    Gone,
+}
+
+/// What handling one selected session did.
+enum Done {
+    /// Deleted (or measured, in a dry run); failures inside are in the outcome.
+    Deleted(Outcome, Option<String>),
+    /// Touched since the scan: kept, silently.
+    Rescued,
+    Skipped(SkipReason),
+    Failed(String),
+    Gone,
+}
+
+/// The workspace's size, session count and free space as the capacity rules see them.
+#[derive(Clone, Copy)]
+struct Capacity {
+    total: u64,
+    count: u64,
+    free: u64,
+}
+
+impl Capacity {
+    /// The first capacity rule not yet satisfied.
+    fn unmet(&self, o: &PruneOptions) -> Option<Rule> {
+        if o.max_total_bytes.is_some_and(|m| self.total > m) {
+            Some(Rule::MaxTotalBytes)
+        } else if o.max_sessions.is_some_and(|m| self.count > m) {
+            Some(Rule::MaxSessions)
+        } else if o.min_free_bytes.is_some_and(|m| self.free < m) {
+            Some(Rule::MinFreeBytes)
+        } else {
+            None
+        }
+    }
+
+    fn remove(&mut self, bytes: u64) {
+        self.total = self.total.saturating_sub(bytes);
+        self.count = self.count.saturating_sub(1);
+        self.free = self.free.saturating_add(bytes);
+    }
+}
+
+struct Pruner<'a> {
+    rfd: RawFd,
+    root_id: DirId,
+    opts: &'a PruneOptions,
+    jobs: usize,
+    now: DateTime<Utc>,
+    result: &'a mut PruneResult,
+    /// Sessions deleted so far (for `max_deletions`; interrupted trash does not count).
+    deletions: u64,
+}
+
+impl Pruner<'_> {
+    fn run(&mut self) -> Result<()> {
+        let rfd = self.rfd;
+        let mut entries = fd::read_dir(rfd).map_err(|e| Error::io("cannot list workspace root", e))?;
+        entries.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+        let (mut trash, mut names) = (Vec::new(), Vec::new());
+        for entry in entries {
+            let Ok(name) = entry.name.into_string() else { continue };
+            if name.starts_with(TRASH_PREFIX) {
+                trash.push(name);
+            } else if session_id::is_session_id(name.as_bytes())
+                && matches!(entry.kind, libc::DT_DIR | libc::DT_UNKNOWN)
+            {
+                names.push(name);
+            }
+        }
+        self.finish_trash(&trash);
+
+        let need_size = self.opts.has_capacity_rules();
+        let root_id = self.root_id;
+        let mut valid = Vec::with_capacity(names.len());
+        let mut cap = Capacity {
+            total: 0,
+            count: 0,
+            free: 0,
+        };
+        parallel::run(
+            &names,
+            self.jobs,
+            |id| scan(rfd, &root_id, id, need_size),
+            |i, scan| {
+                let id = &names[i];
+                match scan {
+                    Scan::Valid(s) => {
+                        cap.total += s.size;
+                        cap.count += 1;
+                        valid.push(s);
+                    }
+                    Scan::Skip(reason, size) => {
+                        cap.total += size;
+                        cap.count += 1;
+                        skip(self.result, id, reason);
+                    }
+                    Scan::Fail(msg) => {
+                        cap.count += 1;
+                        fail(self.result, id, msg);
+                    }
+                    Scan::Gone => {}
+                }
+            },
+        );
+        if self.opts.min_free_bytes.is_some() {
+            cap.free = available_bytes(rfd)?;
+        }
+
+        // Oldest first, so that `max_deletions` and the capacity rules take the least recently used.
+        valid.sort_unstable_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
+        let (mut by_age, mut pool) = (Vec::new(), Vec::new());
+        for s in valid {
+            let age = metadata::age_hours(s.updated_at, self.now);
+            // A future timestamp (negative age) never goes, whatever the rules.
+            if age < 0.0 {
+                continue;
+            }
+            if self.opts.older_than_hours.is_some_and(|h| age >= h) {
+                by_age.push((s, Rule::OlderThan));
+            } else if age >= self.opts.min_age_hours {
+                pool.push(s);
+            }
+        }
+        self.execute(by_age, &mut cap);
+
+        // Capacity rules: pick just enough of the oldest to satisfy them, assuming
+        // success; sessions that turn out leased or touched are replaced by the next.
+        let mut pool = pool.into_iter().peekable();
+        loop {
+            let mut projected = cap;
+            let mut batch = Vec::new();
+            while let Some(rule) = projected.unmet(self.opts) {
+                if self.budget() <= batch.len() as u64 {
+                    break;
+                }
+                let Some(s) = pool.next() else { break };
+                projected.remove(s.size);
+                batch.push((s, rule));
+            }
+            if batch.is_empty() {
+                break;
+            }
+            self.execute(batch, &mut cap);
+        }
+        Ok(())
+    }
+
+    /// How many more sessions `max_deletions` allows.
+    fn budget(&self) -> u64 {
+        self.opts
+            .max_deletions
+            .map_or(u64::MAX, |m| m.saturating_sub(self.deletions))
+    }
+
+    /// Deletes the selected sessions (in order of selection, `jobs` at a time),
+    /// never more than `max_deletions` allows in total.
+    fn execute(&mut self, selected: Vec<(Scanned, Rule)>, cap: &mut Capacity) {
+        let mut rest = &selected[..];
+        while !rest.is_empty() {
+            let n = (self.budget().min(rest.len() as u64)) as usize;
+            if n == 0 {
+                return;
+            }
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            for (s, rule) in chunk {
+                events::emit(Level::Debug, "session.prune.candidate", || {
+                    fields! {
+                        "session_id" => s.id.as_str(),
+                        "age_hours" => metadata::age_hours(s.updated_at, self.now),
+                        "threshold_hours" => self.opts.older_than_hours.map(Value::from).unwrap_or(Value::Null),
+                        "rule" => rule.as_str(),
+                    }
+                });
+            }
+            let (rfd, root_id, dry_run) = (self.rfd, self.root_id, self.opts.dry_run);
+            let stamp = self.now.timestamp_micros();
+            parallel::run(
+                chunk,
+                self.jobs,
+                |(s, _)| delete_one(rfd, &root_id, &s.id, s.updated_at, stamp, dry_run),
+                |i, done| {
+                    let (s, rule) = &chunk[i];
+                    match done {
+                        Done::Deleted(outcome, trash) => {
+                            let age = metadata::age_hours(s.updated_at, self.now);
+                            let bytes = outcome.bytes;
+                            if record(self.result, &s.id, Some(age), *rule, outcome, trash.as_deref()) {
+                                self.deletions += 1;
+                                cap.remove(bytes);
+                            }
+                        }
+                        Done::Rescued | Done::Gone => {}
+                        Done::Skipped(reason) => skip(self.result, &s.id, reason),
+                        Done::Failed(msg) => fail(self.result, &s.id, msg),
+                    }
+                },
+            );
+        }
+    }
+
+    /// Finishes the trash directories left by interrupted prunes (reported as
+    /// deleted sessions with rule `interrupted` and `age_hours` null). One being
+    /// deleted right now by another process is locked and left to it.
+    fn finish_trash(&mut self, names: &[String]) {
+        let (rfd, root_id, dry_run) = (self.rfd, self.root_id, self.opts.dry_run);
+        parallel::run(
+            names,
+            self.jobs,
+            |name| finish_one(rfd, &root_id, name, dry_run),
+            |i, done| {
+                if let Some(outcome) = done {
+                    let name = &names[i];
+                    let rest = &name[TRASH_PREFIX.len()..];
+                    let id = rest
+                        .split('.')
+                        .next()
+                        .filter(|s| session_id::is_session_id(s.as_bytes()))
+                        .unwrap_or(name);
+                    let trash = (!dry_run).then_some(name.as_str());
+                    record(self.result, id, None, Rule::Interrupted, outcome, trash);
+                }
+            },
+        );
+    }
+}
+
+/// Free bytes for unprivileged users on the root's filesystem.
+fn available_bytes(rfd: RawFd) -> Result<u64> {
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatvfs(rfd, &mut st) } != 0 {
+        return Err(Error::io(
+            "cannot read free space of the workspace filesystem",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
 fn skip(result: &mut PruneResult, id: &str, reason: SkipReason) {
@@ -103,88 +466,122 @@ fn fail(result: &mut PruneResult, id: &str, message: String) {
     result.errors.push((id.to_owned(), message));
 }
 
-/// Decides from metadata whether a session is stale: `Ok(Some(age))` to
-/// delete, `Ok(None)` to keep silently, `Err(reason)` to skip.
-fn staleness(state: MetadataState, hours: f64, now: DateTime<Utc>) -> Result<Option<f64>, SkipReason> {
-    match state {
-        MetadataState::Missing => Err(SkipReason::MissingMetadata),
-        MetadataState::Invalid(MetadataError::Corrupted(_)) => Err(SkipReason::CorruptedMetadata),
-        MetadataState::Invalid(MetadataError::BadTimestamp(_)) => Err(SkipReason::CorruptedTimestamp),
-        MetadataState::Valid(m) => {
-            let age = m.age_hours(now);
-            // A future timestamp (negative age) never goes, whatever the threshold.
-            Ok((age >= 0.0 && age >= hours).then_some(age))
-        }
+fn skip_reason(bad: &MetadataError) -> SkipReason {
+    match bad {
+        MetadataError::Corrupted(_) => SkipReason::CorruptedMetadata,
+        MetadataError::BadTimestamp(_) => SkipReason::CorruptedTimestamp,
     }
 }
 
-fn prune_one(rfd: RawFd, root_id: &DirId, id: &str, hours: f64, now: DateTime<Utc>, result: &mut PruneResult) {
-    let cid = fd::cname(id);
-    let dir = match fd::open_dir_at(rfd, &cid) {
+/// Opens session `id` in the root as a directory on the root's mount.
+fn open_session_dir(rfd: RawFd, root_id: &DirId, id: &str) -> Result<Option<(std::os::fd::OwnedFd, DirId)>, String> {
+    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
         Ok(d) => d,
         // Vanished, or a symlink / non-directory: not a session, not reported.
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)
-            ) =>
-        {
-            return
-        }
-        Err(e) => return fail(result, id, format!("cannot open session directory: {e}")),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
+        Err(e) => return Err(format!("cannot open session directory: {e}")),
+    };
+    let dir_id = fd::dir_id(dir.as_raw_fd()).map_err(|e| format!("cannot stat session directory: {e}"))?;
+    if !dir_id.same_mount(root_id) {
+        return Err("session directory is a mount point; left in place".into());
+    }
+    Ok(Some((dir, dir_id)))
+}
+
+/// Scans one session without locking it: its `updated_at` and, if asked, its size.
+fn scan(rfd: RawFd, root_id: &DirId, id: &str, need_size: bool) -> Scan {
+    let (dir, dir_id) = match open_session_dir(rfd, root_id, id) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Scan::Gone,
+        Err(msg) => return Scan::Fail(msg),
     };
     let dfd = dir.as_raw_fd();
-    let dir_id = match fd::dir_id(dfd) {
-        Ok(d) => d,
-        Err(e) => return fail(result, id, format!("cannot stat session directory: {e}")),
-    };
-    if !dir_id.same_mount(root_id) {
-        return fail(result, id, "session directory is a mount point; left in place".into());
-    }
-    let read = |dfd| session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
-    // Unlocked, a concurrent prune may be emptying this very directory (it
+    // Unlocked, a concurrent deleter may be emptying this very directory (it
     // renames before it unlinks): report nothing about one whose name is gone.
-    let gone = || !still_named(rfd, &cid, &dir_id);
-    let age = match read(dfd).map(|s| staleness(s, hours, now)) {
-        Err(_) | Ok(Err(_)) if gone() => return,
-        Err(msg) => return fail(result, id, msg),
-        Ok(Err(reason)) => return skip(result, id, reason),
-        Ok(Ok(None)) => return,
-        Ok(Ok(Some(age))) => age,
+    let gone = || !still_named(rfd, &fd::cname(id), &dir_id);
+    let size = || {
+        if need_size {
+            remove::walk(dfd, dir_id, Mode::Measure).bytes
+        } else {
+            0
+        }
     };
-    events::emit(Level::Debug, "session.prune.candidate", || {
-        fields! {"session_id" => id, "age_hours" => age, "threshold_hours" => hours}
-    });
+    match session::read_metadata_with(dfd, metadata::parse_updated_at) {
+        Ok(Some(Ok(updated_at))) => Scan::Valid(Scanned {
+            id: id.to_owned(),
+            updated_at,
+            size: size(),
+        }),
+        _ if gone() => Scan::Gone,
+        Ok(None) => Scan::Skip(SkipReason::MissingMetadata, size()),
+        Ok(Some(Err(bad))) => Scan::Skip(skip_reason(&bad), size()),
+        Err(e) => Scan::Fail(format!("cannot read metadata: {e}")),
+    }
+}
+
+/// Deletes one selected session (measures it, in a dry run) if it is still
+/// the session the scan saw, unleased and not touched since (`updated_at`
+/// unchanged). `stamp` makes the trash name unique to this prune.
+fn delete_one(rfd: RawFd, root_id: &DirId, id: &str, expected: DateTime<Utc>, stamp: i64, dry_run: bool) -> Done {
+    let (dir, dir_id) = match open_session_dir(rfd, root_id, id) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Done::Gone,
+        Err(msg) => return Done::Failed(msg),
+    };
+    let dfd = dir.as_raw_fd();
+    let cid = fd::cname(id);
+    let gone = || !still_named(rfd, &cid, &dir_id);
     match fd::try_flock(dfd, libc::LOCK_EX) {
         Ok(true) => {}
-        Ok(false) if gone() => return,
-        Ok(false) => return skip(result, id, SkipReason::InUse),
-        Err(e) => return fail(result, id, format!("cannot lock session directory: {e}")),
+        Ok(false) if gone() => return Done::Gone,
+        Ok(false) => return Done::Skipped(SkipReason::InUse),
+        Err(e) => return Done::Failed(format!("cannot lock session directory: {e}")),
     }
     if gone() {
-        return; // another prune deleted it between our open and our lock
+        return Done::Gone; // deleted by someone else between our open and our lock
     }
-    // Under the lock: a touch since the first read rescues the session.
-    let age = match read(dfd).map(|s| staleness(s, hours, now)) {
-        Err(msg) => return fail(result, id, msg),
-        Ok(Err(reason)) => return skip(result, id, reason),
-        Ok(Ok(None)) => return,
-        Ok(Ok(Some(age))) => age,
-    };
-    if result.dry_run {
+    // Under the lock: a touch since the scan rescues the session.
+    match session::read_metadata_with(dfd, metadata::parse_updated_at) {
+        Ok(Some(Ok(t))) if t == expected => {}
+        Ok(Some(Ok(_))) => return Done::Rescued,
+        Ok(Some(Err(bad))) => return Done::Skipped(skip_reason(&bad)),
+        Ok(None) => return Done::Skipped(SkipReason::MissingMetadata),
+        Err(e) => return Done::Failed(format!("cannot read metadata: {e}")),
+    }
+    if dry_run {
         // The lock only told us it is not leased; measuring must not hold off leases.
         let _ = fd::unlock(dfd);
-        let outcome = remove::walk(dfd, dir_id, Mode::Measure);
-        return record(result, id, Some(age), outcome, None);
+        return Done::Deleted(remove::walk(dfd, dir_id, Mode::Measure), None);
     }
-    let trash = format!("{TRASH_PREFIX}{id}.{}.{}", std::process::id(), now.timestamp_micros());
+    let trash = format!("{TRASH_PREFIX}{id}.{}.{stamp}", std::process::id());
     if let Err(msg) = move_to_trash(rfd, &cid, &fd::cname(&trash), &dir_id) {
-        return fail(result, id, msg);
+        return Done::Failed(msg);
     }
     let outcome = remove::walk(dfd, dir_id, Mode::Delete);
     let outcome = remove_trash_dir(rfd, &trash, outcome);
-    record(result, id, Some(age), outcome, Some(&trash));
     drop(dir); // releases the lock only now that the directory is gone
+    Done::Deleted(outcome, Some(trash))
+}
+
+/// Finishes (measures, in a dry run) one trash directory; `None` if another
+/// process holds it or it vanished.
+fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> Option<Outcome> {
+    let cname = fd::cname(name);
+    let dir = fd::open_dir_at(rfd, &cname).ok()?;
+    let dfd = dir.as_raw_fd();
+    let dir_id = fd::dir_id(dfd).ok()?;
+    if !dir_id.same_mount(root_id)
+        || !matches!(fd::try_flock(dfd, libc::LOCK_EX), Ok(true))
+        || !still_named(rfd, &cname, &dir_id)
+    {
+        return None;
+    }
+    if dry_run {
+        let _ = fd::unlock(dfd);
+        return Some(remove::walk(dfd, dir_id, Mode::Measure));
+    }
+    let outcome = remove::walk(dfd, dir_id, Mode::Delete);
+    Some(remove_trash_dir(rfd, name, outcome))
 }
 
 /// Whether `name` in the root still refers to the directory `dir_id`.
@@ -215,7 +612,16 @@ fn remove_trash_dir(rfd: RawFd, trash: &str, mut outcome: Outcome) -> Outcome {
     outcome
 }
 
-fn record(result: &mut PruneResult, id: &str, age: Option<f64>, outcome: Outcome, trash: Option<&str>) {
+/// Records a deletion (or its failure); true if the session went entirely.
+fn record(
+    result: &mut PruneResult,
+    id: &str,
+    age: Option<f64>,
+    rule: Rule,
+    outcome: Outcome,
+    trash: Option<&str>,
+) -> bool {
+    result.reclaimed_bytes += outcome.bytes;
     if outcome.failures > 0 {
         let first = outcome.first_error.unwrap_or_default();
         let n = outcome.failures;
@@ -227,8 +633,8 @@ fn record(result: &mut PruneResult, id: &str, age: Option<f64>, outcome: Outcome
             msg.push_str(&format!("; what remains is in {t} and the next prune retries it"));
         }
         msg.push(')');
-        result.reclaimed_bytes += outcome.bytes;
-        return fail(result, id, msg);
+        fail(result, id, msg);
+        return false;
     }
     let dry_run = result.dry_run;
     events::emit(Level::Info, "session.prune.deleted", || {
@@ -236,38 +642,11 @@ fn record(result: &mut PruneResult, id: &str, age: Option<f64>, outcome: Outcome
             "session_id" => id,
             "age_hours" => age.map(Value::from).unwrap_or(Value::Null),
             "reclaimed_bytes" => outcome.bytes,
+            "rule" => rule.as_str(),
             "dry_run" => dry_run,
         }
     });
     result.deleted_sessions.push(id.to_owned());
-    result.reclaimed_bytes += outcome.bytes;
-}
-
-/// Finishes a trash directory left by an interrupted prune (reported as a
-/// deleted session, with `age_hours` null). One being deleted right now by
-/// another prune is locked and left to it.
-fn finish_trash(rfd: RawFd, root_id: &DirId, name: &str, rest: &str, result: &mut PruneResult) {
-    let id = rest
-        .split('.')
-        .next()
-        .filter(|s| session_id::is_session_id(s.as_bytes()))
-        .unwrap_or(name);
-    let Ok(dir) = fd::open_dir_at(rfd, &fd::cname(name)) else {
-        return;
-    };
-    let dfd = dir.as_raw_fd();
-    let Ok(dir_id) = fd::dir_id(dfd) else { return };
-    if !dir_id.same_mount(root_id)
-        || !matches!(fd::try_flock(dfd, libc::LOCK_EX), Ok(true))
-        || !still_named(rfd, &fd::cname(name), &dir_id)
-    {
-        return; // another prune holds it, or finished it between our open and our lock
-    }
-    let mode = if result.dry_run { Mode::Measure } else { Mode::Delete };
-    let outcome = remove::walk(dfd, dir_id, mode);
-    if result.dry_run {
-        return record(result, id, None, outcome, None);
-    }
-    let outcome = remove_trash_dir(rfd, name, outcome);
-    record(result, id, None, outcome, Some(name));
+    result.deleted_rules.push(rule);
+    true
 }

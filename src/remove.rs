@@ -35,6 +35,9 @@ pub struct Outcome {
     pub failures: u64,
     /// The first failure, with the path relative to the starting directory.
     pub first_error: Option<String>,
+    /// The newest modification time (Unix seconds, nanoseconds) of the
+    /// non-directory entries seen, if any: when a legacy session was last written.
+    pub newest_mtime: Option<(i64, i64)>,
 }
 
 impl Outcome {
@@ -195,7 +198,13 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                 });
                 continue;
             }
-            Ok(st) => st.st_size.max(0) as u64,
+            Ok(st) => {
+                let mtime = (st.st_mtime, st.st_mtime_nsec);
+                if out.newest_mtime.map_or(true, |m| mtime > m) {
+                    out.newest_mtime = Some(mtime);
+                }
+                st.st_size.max(0) as u64
+            }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
             Err(e) => {
                 out.fail(&path_of(&stack, &entry.name), "cannot stat", &e);

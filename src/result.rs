@@ -3,6 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::policy::Rule;
+
 /// Why a session that a prune looked at was left in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SkipReason {
@@ -46,13 +48,15 @@ pub struct Skipped {
 /// The result of [`crate::prune_sessions`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PruneResult {
-    /// Sessions deleted (or, in a dry run, that would be), in the order handled.
+    /// Sessions deleted (or, in a dry run, that would be), sorted by id.
     pub deleted_sessions: Vec<String>,
-    /// Sessions left in place with their reasons.
+    /// The rule that selected each of `deleted_sessions` (same order and length).
+    pub deleted_rules: Vec<Rule>,
+    /// Sessions left in place with their reasons, sorted by id.
     pub skipped_sessions: Vec<Skipped>,
     /// Bytes freed (or that would be): the sizes of the files removed.
     pub reclaimed_bytes: u64,
-    /// Sessions that could not be handled, with a message each, in the order met.
+    /// Sessions that could not be handled, with a message each, sorted by id.
     pub errors: Vec<(String, String)>,
     /// Whether this was a dry run (nothing deleted).
     pub dry_run: bool,
@@ -65,6 +69,26 @@ impl PruneResult {
             dry_run,
             ..Default::default()
         }
+    }
+
+    /// Sorts every list by session id (a parallel prune finishes in any order).
+    pub fn sort(&mut self) {
+        let mut deleted: Vec<(String, Rule)> = std::mem::take(&mut self.deleted_sessions)
+            .into_iter()
+            .zip(std::mem::take(&mut self.deleted_rules))
+            .collect();
+        deleted.sort();
+        (self.deleted_sessions, self.deleted_rules) = deleted.into_iter().unzip();
+        self.skipped_sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        self.errors.sort();
+    }
+
+    /// The rule that selected deleted session `id`, if it was deleted.
+    pub fn rule_of(&self, id: &str) -> Option<Rule> {
+        self.deleted_sessions
+            .iter()
+            .position(|d| d == id)
+            .map(|i| self.deleted_rules[i])
     }
 
     /// The one-line human summary, e.g.
@@ -85,7 +109,8 @@ impl PruneResult {
         )
     }
 
-    /// The result as JSON: `deleted_sessions` (ids), `skipped_sessions` (ids),
+    /// The result as JSON: `deleted_sessions` (ids), `deleted_rules` (id to
+    /// rule), `skipped_sessions` (ids),
     /// `skipped_reasons` (id to reason), `reclaimed_bytes`, `errors` (id to
     /// message) and `dry_run`.
     pub fn to_json(&self) -> Value {
@@ -99,8 +124,15 @@ impl PruneResult {
             .iter()
             .map(|(id, m)| (id.clone(), Value::from(m.as_str())))
             .collect();
+        let deleted_rules: Map<String, Value> = self
+            .deleted_sessions
+            .iter()
+            .zip(&self.deleted_rules)
+            .map(|(id, r)| (id.clone(), Value::from(r.as_str())))
+            .collect();
         json!({
             "deleted_sessions": self.deleted_sessions,
+            "deleted_rules": deleted_rules,
             "skipped_sessions": self.skipped_sessions.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(),
             "skipped_reasons": skipped_reasons,
             "reclaimed_bytes": self.reclaimed_bytes,
@@ -178,6 +210,7 @@ mod tests {
     fn json_has_the_documented_fields() {
         let mut r = PruneResult::new(true);
         r.deleted_sessions = vec!["a".into()];
+        r.deleted_rules = vec![Rule::MaxSessions];
         r.skipped_sessions = vec![Skipped {
             session_id: "c".into(),
             reason: SkipReason::MissingMetadata,
@@ -186,7 +219,7 @@ mod tests {
         r.reclaimed_bytes = 7;
         assert_eq!(
             r.to_json(),
-            json!({"deleted_sessions":["a"],"skipped_sessions":["c"],"skipped_reasons":{"c":"missing_metadata"},
+            json!({"deleted_sessions":["a"],"deleted_rules":{"a":"max_sessions"},"skipped_sessions":["c"],"skipped_reasons":{"c":"missing_metadata"},
                    "reclaimed_bytes":7,"errors":{"d":"boom"},"dry_run":true})
         );
     }

@@ -155,7 +155,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `data` to a fresh temporary file in `dir` (mode 0600) and renames it
 /// to `.metadata.json`: readers see the old file or the complete new one.
-fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: bool) -> std::io::Result<()> {
+pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: bool) -> std::io::Result<()> {
     let (tmp, file) = loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = fd::cname(&format!("{METADATA_FILE}.{}.{n}.tmp", std::process::id()));
@@ -300,17 +300,27 @@ pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
 
 /// Reads `.metadata.json` from an open session directory.
 pub(crate) fn read_metadata_at(dir: RawFd) -> std::io::Result<MetadataState> {
+    Ok(match read_metadata_with(dir, SessionMetadata::from_json)? {
+        None => MetadataState::Missing,
+        Some(Ok(m)) => MetadataState::Valid(m),
+        Some(Err(bad)) => MetadataState::Invalid(bad),
+    })
+}
+
+/// Reads `.metadata.json` from an open session directory and decodes it with
+/// `decode`; `None` when there is no metadata file.
+pub(crate) fn read_metadata_with<T>(
+    dir: RawFd,
+    decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
+) -> std::io::Result<Option<Result<T, MetadataError>>> {
     let file = match open_metadata(dir, libc::O_RDONLY)? {
-        None => return Ok(MetadataState::Missing),
-        Some(Err(bad)) => return Ok(MetadataState::Invalid(bad)),
+        None => return Ok(None),
+        Some(Err(bad)) => return Ok(Some(Err(bad))),
         Some(Ok(f)) => f,
     };
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(512);
     fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES)?;
-    Ok(match SessionMetadata::from_json(&buf) {
-        Ok(m) => MetadataState::Valid(m),
-        Err(bad) => MetadataState::Invalid(bad),
-    })
+    Ok(Some(decode(&buf)))
 }
 
 /// A lease on a session: a shared `flock` on the session directory, held

@@ -665,6 +665,7 @@ fn prune_result_summary_and_json() {
     assert_eq!(
         keys,
         [
+            "deleted_rules",
             "deleted_sessions",
             "dry_run",
             "errors",

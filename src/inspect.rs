@@ -1,0 +1,172 @@
+//! Read-only inspection of sessions: what `wsprune info` and `wsprune ls`
+//! show, and what a runtime asks when a session is looked at.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result, Status};
+use crate::fd;
+use crate::metadata::MetadataError;
+use crate::parallel;
+use crate::remove::{self, Mode};
+use crate::session::{self, MetadataState};
+use crate::session_id;
+
+/// The state of a session's metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// Valid metadata.
+    Ok,
+    /// No `.metadata.json` (a session from before metadata existed).
+    Legacy,
+    /// `.metadata.json` exists but cannot be used.
+    Corrupted,
+}
+
+impl SessionState {
+    /// `"ok"`, `"legacy"` or `"corrupted"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Ok => "ok",
+            SessionState::Legacy => "legacy",
+            SessionState::Corrupted => "corrupted",
+        }
+    }
+}
+
+impl std::fmt::Display for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is known about one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    /// The session id (the directory name).
+    pub session_id: String,
+    /// `created_at` from the metadata, if it is valid.
+    pub created_at: Option<DateTime<Utc>>,
+    /// `updated_at` (last use) from the metadata, if it is valid.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Sum of the sizes of the files in the session, as a prune would reclaim.
+    pub size_bytes: u64,
+    /// The metadata's state.
+    pub state: SessionState,
+    /// Whether a lease (or a prune) holds the session right now.
+    pub in_use: bool,
+    /// Why the metadata is corrupted, or what could not be measured.
+    pub problem: Option<String>,
+}
+
+impl SessionInfo {
+    /// Hours since `updated_at`, if known (negative for a future timestamp).
+    pub fn age_hours(&self, now: DateTime<Utc>) -> Option<f64> {
+        self.updated_at.map(|t| crate::metadata::age_hours(t, now))
+    }
+}
+
+/// Information on session `id`. A missing session or root is [`Status::NotFound`].
+///
+/// `in_use` is probed with a non-blocking exclusive lock released at once; a
+/// prune that looks at the session in that instant treats it as in use.
+pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
+    session::check_root(root)?;
+    session_id::validate(id)?;
+    let root_fd = session::open_root(root).map_err(|e| match e.status() {
+        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
+        _ => e,
+    })?;
+    match info_at(root_fd.as_raw_fd(), id)? {
+        Some(info) => Ok(info),
+        None => Err(Error::new(
+            Status::NotFound,
+            format!("session {id} not found in {}", root.display()),
+        )),
+    }
+}
+
+/// Information on every session under `root`, sorted by id, gathered with
+/// `jobs` threads (0: the prune default). Entries that are not sessions (other
+/// names, symlinks, files, trash) are left out. A missing root is [`Status::NotFound`].
+pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
+    session::check_root(root)?;
+    let root_fd = session::open_root(root)?;
+    let rfd = root_fd.as_raw_fd();
+    let mut names: Vec<String> = fd::read_dir(rfd)
+        .map_err(|e| Error::io("cannot list workspace root", e))?
+        .into_iter()
+        .filter(|e| matches!(e.kind, libc::DT_DIR | libc::DT_UNKNOWN))
+        .filter_map(|e| e.name.into_string().ok())
+        .filter(|n| session_id::is_session_id(n.as_bytes()))
+        .collect();
+    names.sort_unstable();
+    let jobs = if jobs == 0 { crate::policy::default_jobs() } else { jobs };
+    let mut out: Vec<Option<SessionInfo>> = vec![None; names.len()];
+    let mut first_error = None;
+    parallel::run(
+        &names,
+        jobs,
+        |n| info_at(rfd, n),
+        |i, r| match r {
+            Ok(info) => out[i] = info,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        },
+    );
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Information on session `id` under the open root; `None` if it is not a
+/// session directory (vanished, a symlink, a file).
+fn info_at(rfd: RawFd, id: &str) -> Result<Option<SessionInfo>> {
+    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
+        Ok(d) => d,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
+        Err(e) => return Err(Error::io(format_args!("cannot open session {id}"), e)),
+    };
+    let dfd = dir.as_raw_fd();
+    let dir_id = fd::dir_id(dfd).map_err(|e| Error::io(format_args!("cannot stat session {id}"), e))?;
+    let mut info = SessionInfo {
+        session_id: id.to_owned(),
+        created_at: None,
+        updated_at: None,
+        size_bytes: 0,
+        state: SessionState::Legacy,
+        in_use: false,
+        problem: None,
+    };
+    match session::read_metadata_at(dfd).map_err(|e| Error::io(format_args!("cannot read metadata of {id}"), e))? {
+        MetadataState::Valid(m) => {
+            info.state = SessionState::Ok;
+            info.created_at = Some(m.created_at);
+            info.updated_at = Some(m.updated_at);
+        }
+        MetadataState::Missing => {}
+        MetadataState::Invalid(bad) => {
+            info.state = SessionState::Corrupted;
+            info.problem = Some(match bad {
+                MetadataError::Corrupted(m) | MetadataError::BadTimestamp(m) => m,
+            });
+        }
+    }
+    match fd::try_flock(dfd, libc::LOCK_EX) {
+        Ok(true) => {
+            let _ = fd::unlock(dfd);
+        }
+        Ok(false) => info.in_use = true,
+        Err(e) => return Err(Error::io(format_args!("cannot probe the lock of session {id}"), e)),
+    }
+    let outcome = remove::walk(dfd, dir_id, Mode::Measure);
+    info.size_bytes = outcome.bytes;
+    if outcome.failures > 0 && info.problem.is_none() {
+        info.problem = outcome.first_error;
+    }
+    Ok(Some(info))
+}

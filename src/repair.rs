@@ -1,0 +1,141 @@
+//! Repair: an explicit, opt-in operation that gives legacy sessions (no
+//! metadata) and sessions with corrupted metadata a valid `.metadata.json`,
+//! dated by the newest modification time found in the session, so that age
+//! rules can apply to them. Never run implicitly: a prune only reports such
+//! sessions.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::error::{Error, Result};
+use crate::events::{self, Level};
+use crate::fd;
+use crate::fields;
+use crate::inspect::SessionState;
+use crate::metadata::{self, SessionMetadata};
+use crate::remove::{self, Mode};
+use crate::session::{self, MetadataState};
+use crate::session_id;
+
+/// One repaired session (or, in a dry run, one that would be).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repaired {
+    /// The session id.
+    pub session_id: String,
+    /// What the metadata was: [`SessionState::Legacy`] or [`SessionState::Corrupted`].
+    pub previous: SessionState,
+    /// The `created_at` and `updated_at` written: the newest mtime in the session.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of [`repair_sessions`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepairResult {
+    /// Sessions given metadata, sorted by id.
+    pub repaired: Vec<Repaired>,
+    /// Sessions that needed repair but could not be repaired (leased, I/O error), with messages.
+    pub errors: Vec<(String, String)>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+}
+
+/// Writes metadata for every session under `root` whose metadata is missing
+/// or corrupted (a corrupted file is replaced), with `created_at` and
+/// `updated_at` set to the newest modification time of any file in the
+/// session (the directory's own if it holds none). A leased session is left
+/// alone and reported as an error. Each repair emits `session.metadata.repaired`.
+/// A missing root is [`crate::Status::NotFound`].
+pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
+    session::check_root(root)?;
+    let root_fd = session::open_root(root)?;
+    let rfd = root_fd.as_raw_fd();
+    let mut names: Vec<String> = fd::read_dir(rfd)
+        .map_err(|e| Error::io("cannot list workspace root", e))?
+        .into_iter()
+        .filter_map(|e| e.name.into_string().ok())
+        .filter(|n| session_id::is_session_id(n.as_bytes()))
+        .collect();
+    names.sort_unstable();
+    let mut result = RepairResult {
+        dry_run,
+        ..Default::default()
+    };
+    for id in names {
+        match repair_one(rfd, &id, dry_run) {
+            Ok(Some(r)) => {
+                events::emit(Level::Info, "session.metadata.repaired", || {
+                    fields! {
+                        "session_id" => id.as_str(),
+                        "previous_state" => r.previous.as_str(),
+                        "updated_at" => metadata::format_timestamp(r.updated_at),
+                        "dry_run" => dry_run,
+                        "operation" => "repair",
+                    }
+                });
+                result.repaired.push(r);
+            }
+            Ok(None) => {}
+            Err(msg) => {
+                events::emit(Level::Error, "session.metadata.repair_failed", || {
+                    fields! {"session_id" => id.as_str(), "error" => msg.as_str(), "operation" => "repair"}
+                });
+                result.errors.push((id, msg));
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option<Repaired>, String> {
+    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
+        Ok(d) => d,
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
+        Err(e) => return Err(format!("cannot open session directory: {e}")),
+    };
+    let dfd = dir.as_raw_fd();
+    let read = || session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
+    let previous = match read()? {
+        MetadataState::Valid(_) => return Ok(None),
+        MetadataState::Missing => SessionState::Legacy,
+        MetadataState::Invalid(_) => SessionState::Corrupted,
+    };
+    // Exclusive: a prune must not delete it while we write, and a lease means
+    // a runtime is using it (it will be repairable once released).
+    match fd::try_flock(dfd, libc::LOCK_EX) {
+        Ok(true) => {}
+        Ok(false) => return Err("session is in use (leased or being pruned); not repaired".into()),
+        Err(e) => return Err(format!("cannot lock session directory: {e}")),
+    }
+    let dir_id = fd::dir_id(dfd).map_err(|e| format!("cannot stat session directory: {e}"))?;
+    if !matches!(fd::lstat_at(rfd, &fd::cname(id)), Ok(st) if st.st_dev == dir_id.dev && st.st_ino == dir_id.ino) {
+        return Ok(None); // pruned between our open and our lock
+    }
+    if matches!(read()?, MetadataState::Valid(_)) {
+        return Ok(None); // created or repaired meanwhile
+    }
+    let outcome = remove::walk(dfd, dir_id, Mode::Measure);
+    let (secs, nanos) = match outcome.newest_mtime {
+        Some(m) => m,
+        None => {
+            let st = fd::fstat(dfd).map_err(|e| format!("cannot stat session directory: {e}"))?;
+            (st.st_mtime, st.st_mtime_nsec)
+        }
+    };
+    let when = Utc
+        .timestamp_opt(secs, nanos.clamp(0, 999_999_999) as u32)
+        .single()
+        .ok_or_else(|| format!("newest modification time {secs} is out of range"))?;
+    let when = metadata::truncate_to_micros(when);
+    if !dry_run {
+        let meta = SessionMetadata::new(id, when);
+        session::write_via_temp(dfd, meta.to_json().as_bytes(), false, true)
+            .map_err(|e| format!("cannot write metadata: {e}"))?;
+    }
+    Ok(Some(Repaired {
+        session_id: id.to_owned(),
+        previous,
+        updated_at: when,
+    }))
+}
