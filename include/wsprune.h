@@ -87,6 +87,24 @@ typedef enum wsprune_level {
 } wsprune_level;
 
 /**
+ * The state of a session's metadata. Stable numbering.
+ */
+typedef enum wsprune_session_state {
+  /**
+   * Valid metadata: the timestamps are known.
+   */
+  WSPRUNE_SESSION_STATE_OK = 0,
+  /**
+   * No metadata file (a session from before metadata existed).
+   */
+  WSPRUNE_SESSION_STATE_LEGACY = 1,
+  /**
+   * A metadata file that cannot be used.
+   */
+  WSPRUNE_SESSION_STATE_CORRUPTED = 2,
+} wsprune_session_state;
+
+/**
  * An error: a status and a message. Owned by the caller once returned
  * through a `wsprune_error **` argument; free it with `wsprune_error_free`.
  * Immutable, so it may be read from any thread.
@@ -119,6 +137,99 @@ typedef struct wsprune_prune_result wsprune_prune_result;
  * wsprune function, including wsprune_set_log_callback.
  */
 typedef void (*wsprune_log_fn)(void *user_data, enum wsprune_level level, const char *event, const char *fields_json);
+
+/**
+ * Options of `wsprune_prune_sessions_with_options`. Always start from
+ * `wsprune_prune_options_init`, which sets `struct_size` and the defaults,
+ * then change fields: later versions of wsprune append fields, and
+ * `struct_size` tells the library which version the caller was built with.
+ * A zero-filled struct (apart from `struct_size`) deletes nothing but
+ * interrupted deletions: every rule is off. A session goes if any enabled
+ * rule selects it; size and count rules evict the least recently updated
+ * sessions first and never evict one that is leased, updated less than
+ * `min_age_hours` ago, or without readable metadata.
+ */
+typedef struct wsprune_prune_options {
+  /**
+   * `sizeof(wsprune_prune_options)` as the caller compiled it.
+   */
+  size_t struct_size;
+  /**
+   * Age rule threshold in hours (0 allowed; NaN, negative and infinite are
+   * WSPRUNE_STATUS_INVALID_ARGUMENT); applies only if `use_older_than`.
+   */
+  double older_than_hours;
+  /**
+   * Floor for the size and count rules, in hours (default 0).
+   */
+  double min_age_hours;
+  /**
+   * Evict until the sessions total at most this many bytes; 0: no such rule.
+   */
+  uint64_t max_total_bytes;
+  /**
+   * Keep at most this many sessions; 0: no such rule (to delete every idle
+   * session, use the age rule with 0 hours).
+   */
+  uint64_t max_sessions;
+  /**
+   * Evict until the filesystem has this many bytes available; 0: no such rule.
+   */
+  uint64_t min_free_bytes;
+  /**
+   * Delete at most this many sessions in this call (oldest first); 0: no limit.
+   */
+  uint64_t max_deletions;
+  /**
+   * Sessions handled concurrently; 0 picks a default for the machine.
+   */
+  uint32_t jobs;
+  /**
+   * How long to wait, in milliseconds, for another prune of the same root
+   * to finish before failing with WSPRUNE_STATUS_BUSY (default 30000; 0: do not wait).
+   */
+  uint32_t lock_timeout_ms;
+  /**
+   * Whether the age rule (`older_than_hours`) is on (default true).
+   */
+  bool use_older_than;
+  /**
+   * Report what would go, delete nothing (default false).
+   */
+  bool dry_run;
+} wsprune_prune_options;
+
+/**
+ * What `wsprune_session_info` reports. Set `struct_size` to
+ * `sizeof(wsprune_session_info)` before the call; the library fills the
+ * fields it knows that fit in `struct_size` bytes.
+ */
+typedef struct wsprune_session_info {
+  /**
+   * `sizeof(wsprune_session_info)` as the caller compiled it.
+   */
+  size_t struct_size;
+  /**
+   * created_at, in microseconds since the Unix epoch (0 unless state is OK).
+   */
+  int64_t created_at_us;
+  /**
+   * updated_at (last use), in microseconds since the Unix epoch (0 unless state is OK).
+   */
+  int64_t updated_at_us;
+  /**
+   * Sum of the sizes of the files in the session: what deleting it frees.
+   */
+  uint64_t size_bytes;
+  /**
+   * The metadata's state.
+   */
+  enum wsprune_session_state state;
+  /**
+   * Whether a lease (or a prune) holds the session right now.
+   */
+  bool in_use;
+} wsprune_session_info;
 
 #ifdef __cplusplus
 extern "C" {
@@ -226,7 +337,11 @@ enum wsprune_status wsprune_lease_release(struct wsprune_lease *lease, bool touc
  * Returns a result owned by the caller (free with `wsprune_prune_result_free`),
  * or NULL with `*error` set (if `error` is not NULL) to an owned error. On
  * success `*error` is set to NULL. `workspace_root` is borrowed. Thread-safe:
- * concurrent prunes of one root never delete a session twice.
+ * concurrent prunes of one root take turns; one that waits more than 30 s
+ * for another fails with WSPRUNE_STATUS_BUSY. Sessions are handled
+ * concurrently by a default number of worker threads (see
+ * `wsprune_prune_sessions_with_options` to choose); events are delivered on
+ * the calling thread.
  */
 struct wsprune_prune_result *wsprune_prune_sessions(const char *workspace_root, double older_than_hours, bool dry_run, struct wsprune_error **error);
 
@@ -322,6 +437,78 @@ void wsprune_prune_result_free(struct wsprune_prune_result *r);
  * caller keeps it alive and thread-safe until then. Thread-safe.
  */
 void wsprune_set_log_callback(wsprune_log_fn cb, void *user_data);
+
+/**
+ * Fills `*opts` with the defaults: `struct_size = sizeof(wsprune_prune_options)`,
+ * the age rule on at 24 hours, no size or count rule, `min_age_hours` 0,
+ * `jobs` 0 (automatic), `lock_timeout_ms` 30000, not a dry run. `opts` is
+ * borrowed; NULL gives WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
+ */
+enum wsprune_status wsprune_prune_options_init(struct wsprune_prune_options *opts);
+
+/**
+ * Prunes the sessions under `workspace_root` that the rules in `*options`
+ * select (see `wsprune_prune_options`), with `options->jobs` sessions
+ * handled concurrently. Each deleted session records the rule that selected
+ * it (`wsprune_prune_result_deleted_rule`). Concurrent prunes of one root
+ * take turns (a dry run may run beside other dry runs); one that waits
+ * longer than `options->lock_timeout_ms` fails with WSPRUNE_STATUS_BUSY.
+ * Invalid options (NULL, a bad `struct_size`, NaN or negative hours) are
+ * WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise as `wsprune_prune_sessions`.
+ *
+ * Returns a result owned by the caller (free with `wsprune_prune_result_free`),
+ * or NULL with `*error` set (if `error` is not NULL) to an owned error.
+ * `workspace_root` and `options` are borrowed for the call. Thread-safe.
+ * Events are delivered on the calling thread.
+ */
+struct wsprune_prune_result *wsprune_prune_sessions_with_options(const char *workspace_root, const struct wsprune_prune_options *options, struct wsprune_error **error);
+
+/**
+ * The rule that selected the i-th deleted session: "older_than",
+ * "max_total_bytes", "max_sessions", "min_free_bytes" or "interrupted" (a
+ * deletion an interrupted prune had started). NULL if `r` is NULL or `i` is
+ * out of range. Static string: never free it.
+ */
+const char *wsprune_prune_result_deleted_rule(const struct wsprune_prune_result *r, size_t i);
+
+/**
+ * Deletes session `session_id` now, whatever its age or metadata, with the
+ * same locked, atomic deletion as a prune. A leased session is
+ * WSPRUNE_STATUS_BUSY, after waiting up to `wait_ms` milliseconds for its
+ * leases to be released (0: do not wait). A missing session or root is
+ * WSPRUNE_STATUS_NOT_FOUND; a failure part-way is WSPRUNE_STATUS_IO (what
+ * remains is in a hidden trash directory that the next prune finishes).
+ * On success, `*out_reclaimed_bytes` (if not NULL) receives the bytes freed.
+ * Strings are borrowed; error ownership as for `wsprune_session_create`.
+ * Thread-safe.
+ */
+enum wsprune_status wsprune_session_delete(const char *workspace_root, const char *session_id, uint32_t wait_ms, uint64_t *out_reclaimed_bytes, struct wsprune_error **error);
+
+/**
+ * Fills `*out` with what is known about session `session_id`: timestamps,
+ * size, metadata state and whether it is in use. `out->struct_size` must be
+ * set by the caller (at least the size of this version's struct, otherwise
+ * WSPRUNE_STATUS_INVALID_ARGUMENT). A missing session or root is
+ * WSPRUNE_STATUS_NOT_FOUND. `in_use` is probed with a non-blocking exclusive
+ * lock released at once. Strings are borrowed, `out` is borrowed for the
+ * call; error ownership as for `wsprune_session_create`. Thread-safe.
+ */
+enum wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, struct wsprune_session_info *out, struct wsprune_error **error);
+
+/**
+ * Repair (explicit, never implicit): writes metadata for every session
+ * under `workspace_root` that has none or has corrupted metadata, dated by
+ * the newest modification time found in the session. Leased sessions are
+ * left alone and listed as errors. With `dry_run`, writes nothing and
+ * reports what it would do. On success, `*out_repaired` (if not NULL)
+ * receives the number of sessions repaired, and `*out_json` (if not NULL) a
+ * JSON object `{"repaired": [{"session_id", "previous_state", "updated_at"}],
+ * "errors": {id: message}, "dry_run": bool}` owned by the caller (free with
+ * `wsprune_string_free`). A missing root is WSPRUNE_STATUS_NOT_FOUND.
+ * Strings are borrowed; error ownership as for `wsprune_session_create`.
+ * Thread-safe.
+ */
+enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, size_t *out_repaired, char **out_json, struct wsprune_error **error);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -15,8 +15,10 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result, Status};
 use crate::events::{self, Event, Level};
-use crate::policy::PruneOptions;
-use crate::prune::prune_sessions;
+use crate::inspect::{session_info, SessionState};
+use crate::policy::{PruneOptions, Rule};
+use crate::prune::{delete_session, prune_sessions};
+use crate::repair::repair_sessions;
 use crate::result::PruneResult;
 use crate::session::{self, Lease};
 
@@ -389,7 +391,11 @@ pub unsafe extern "C" fn wsprune_lease_release(
 /// Returns a result owned by the caller (free with `wsprune_prune_result_free`),
 /// or NULL with `*error` set (if `error` is not NULL) to an owned error. On
 /// success `*error` is set to NULL. `workspace_root` is borrowed. Thread-safe:
-/// concurrent prunes of one root never delete a session twice.
+/// concurrent prunes of one root take turns; one that waits more than 30 s
+/// for another fails with WSPRUNE_STATUS_BUSY. Sessions are handled
+/// concurrently by a default number of worker threads (see
+/// `wsprune_prune_sessions_with_options` to choose); events are delivered on
+/// the calling thread.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_sessions(
     workspace_root: *const c_char,
@@ -582,4 +588,317 @@ pub unsafe extern "C" fn wsprune_set_log_callback(cb: wsprune_log_fn, user_data:
             events::set_handler(Some(Arc::new(move |e: &Event| c.call(e))));
         }
     }));
+}
+
+/// Options of `wsprune_prune_sessions_with_options`. Always start from
+/// `wsprune_prune_options_init`, which sets `struct_size` and the defaults,
+/// then change fields: later versions of wsprune append fields, and
+/// `struct_size` tells the library which version the caller was built with.
+/// A zero-filled struct (apart from `struct_size`) deletes nothing but
+/// interrupted deletions: every rule is off. A session goes if any enabled
+/// rule selects it; size and count rules evict the least recently updated
+/// sessions first and never evict one that is leased, updated less than
+/// `min_age_hours` ago, or without readable metadata.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct wsprune_prune_options {
+    /// `sizeof(wsprune_prune_options)` as the caller compiled it.
+    pub struct_size: usize,
+    /// Age rule threshold in hours (0 allowed; NaN, negative and infinite are
+    /// WSPRUNE_STATUS_INVALID_ARGUMENT); applies only if `use_older_than`.
+    pub older_than_hours: f64,
+    /// Floor for the size and count rules, in hours (default 0).
+    pub min_age_hours: f64,
+    /// Evict until the sessions total at most this many bytes; 0: no such rule.
+    pub max_total_bytes: u64,
+    /// Keep at most this many sessions; 0: no such rule (to delete every idle
+    /// session, use the age rule with 0 hours).
+    pub max_sessions: u64,
+    /// Evict until the filesystem has this many bytes available; 0: no such rule.
+    pub min_free_bytes: u64,
+    /// Delete at most this many sessions in this call (oldest first); 0: no limit.
+    pub max_deletions: u64,
+    /// Sessions handled concurrently; 0 picks a default for the machine.
+    pub jobs: u32,
+    /// How long to wait, in milliseconds, for another prune of the same root
+    /// to finish before failing with WSPRUNE_STATUS_BUSY (default 30000; 0: do not wait).
+    pub lock_timeout_ms: u32,
+    /// Whether the age rule (`older_than_hours`) is on (default true).
+    pub use_older_than: bool,
+    /// Report what would go, delete nothing (default false).
+    pub dry_run: bool,
+}
+
+const PRUNE_OPTIONS_V1: usize = std::mem::size_of::<wsprune_prune_options>();
+/// Largest `struct_size` accepted (a newer caller's struct, whose unknown tail must be zero).
+const MAX_STRUCT_SIZE: usize = 4096;
+
+/// Fills `*opts` with the defaults: `struct_size = sizeof(wsprune_prune_options)`,
+/// the age rule on at 24 hours, no size or count rule, `min_age_hours` 0,
+/// `jobs` 0 (automatic), `lock_timeout_ms` 30000, not a dry run. `opts` is
+/// borrowed; NULL gives WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_options) -> wsprune_status {
+    if opts.is_null() {
+        return wsprune_status::WSPRUNE_STATUS_INVALID_ARGUMENT;
+    }
+    let d = PruneOptions::default();
+    opts.write(wsprune_prune_options {
+        struct_size: PRUNE_OPTIONS_V1,
+        older_than_hours: d.older_than_hours.unwrap_or(24.0),
+        min_age_hours: d.min_age_hours,
+        max_total_bytes: 0,
+        max_sessions: 0,
+        min_free_bytes: 0,
+        max_deletions: 0,
+        jobs: 0,
+        lock_timeout_ms: d.lock_timeout.as_millis() as u32,
+        use_older_than: true,
+        dry_run: false,
+    });
+    wsprune_status::WSPRUNE_STATUS_OK
+}
+
+/// Reads a caller's options struct, whatever version it was built with.
+unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Result<PruneOptions> {
+    if p.is_null() {
+        return Err(Error::new(Status::InvalidArgument, "options is NULL"));
+    }
+    let size = std::ptr::read_unaligned(p as *const usize);
+    if !(PRUNE_OPTIONS_V1..=MAX_STRUCT_SIZE).contains(&size) {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!(
+                "options->struct_size is {size}; expected sizeof(wsprune_prune_options) = {PRUNE_OPTIONS_V1} \
+                 (initialize the struct with wsprune_prune_options_init)"
+            ),
+        ));
+    }
+    // A newer caller's fields that this version does not know must be unset.
+    let tail = std::slice::from_raw_parts((p as *const u8).add(PRUNE_OPTIONS_V1), size - PRUNE_OPTIONS_V1);
+    if tail.iter().any(|&b| b != 0) {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!(
+                "options set fields this version of wsprune ({}) does not know",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    let o = std::ptr::read_unaligned(p);
+    let nonzero = |v: u64| (v != 0).then_some(v);
+    Ok(PruneOptions {
+        older_than_hours: o.use_older_than.then_some(o.older_than_hours),
+        max_total_bytes: nonzero(o.max_total_bytes),
+        max_sessions: nonzero(o.max_sessions),
+        min_free_bytes: nonzero(o.min_free_bytes),
+        max_deletions: nonzero(o.max_deletions),
+        min_age_hours: o.min_age_hours,
+        dry_run: o.dry_run,
+        jobs: o.jobs as usize,
+        lock_timeout: std::time::Duration::from_millis(o.lock_timeout_ms.into()),
+    })
+}
+
+/// Prunes the sessions under `workspace_root` that the rules in `*options`
+/// select (see `wsprune_prune_options`), with `options->jobs` sessions
+/// handled concurrently. Each deleted session records the rule that selected
+/// it (`wsprune_prune_result_deleted_rule`). Concurrent prunes of one root
+/// take turns (a dry run may run beside other dry runs); one that waits
+/// longer than `options->lock_timeout_ms` fails with WSPRUNE_STATUS_BUSY.
+/// Invalid options (NULL, a bad `struct_size`, NaN or negative hours) are
+/// WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise as `wsprune_prune_sessions`.
+///
+/// Returns a result owned by the caller (free with `wsprune_prune_result_free`),
+/// or NULL with `*error` set (if `error` is not NULL) to an owned error.
+/// `workspace_root` and `options` are borrowed for the call. Thread-safe.
+/// Events are delivered on the calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_sessions_with_options(
+    workspace_root: *const c_char,
+    options: *const wsprune_prune_options,
+    error: *mut *mut wsprune_error,
+) -> *mut wsprune_prune_result {
+    let mut out = std::ptr::null_mut();
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let opts = read_prune_options(options)?;
+        let result = prune_sessions(root, &opts)?;
+        out = Box::into_raw(Box::new(wrap_result(result)));
+        Ok(())
+    });
+    report(error, r);
+    out
+}
+
+/// The rule that selected the i-th deleted session: "older_than",
+/// "max_total_bytes", "max_sessions", "min_free_bytes" or "interrupted" (a
+/// deletion an interrupted prune had started). NULL if `r` is NULL or `i` is
+/// out of range. Static string: never free it.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_deleted_rule(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| {
+        r.result
+            .deleted_rules
+            .get(i)
+            .map_or(std::ptr::null(), |rule| rule_name(*rule).as_ptr())
+    })
+}
+
+fn rule_name(rule: Rule) -> &'static CStr {
+    match rule {
+        Rule::OlderThan => c"older_than",
+        Rule::MaxTotalBytes => c"max_total_bytes",
+        Rule::MaxSessions => c"max_sessions",
+        Rule::MinFreeBytes => c"min_free_bytes",
+        Rule::Interrupted => c"interrupted",
+    }
+}
+
+/// Deletes session `session_id` now, whatever its age or metadata, with the
+/// same locked, atomic deletion as a prune. A leased session is
+/// WSPRUNE_STATUS_BUSY, after waiting up to `wait_ms` milliseconds for its
+/// leases to be released (0: do not wait). A missing session or root is
+/// WSPRUNE_STATUS_NOT_FOUND; a failure part-way is WSPRUNE_STATUS_IO (what
+/// remains is in a hidden trash directory that the next prune finishes).
+/// On success, `*out_reclaimed_bytes` (if not NULL) receives the bytes freed.
+/// Strings are borrowed; error ownership as for `wsprune_session_create`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_delete(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    wait_ms: u32,
+    out_reclaimed_bytes: *mut u64,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = arg_str(session_id, "session_id")?;
+        let wait = (wait_ms > 0).then(|| std::time::Duration::from_millis(wait_ms.into()));
+        let bytes = delete_session(root, id, wait)?;
+        if !out_reclaimed_bytes.is_null() {
+            *out_reclaimed_bytes = bytes;
+        }
+        Ok(())
+    });
+    report(error, r)
+}
+
+/// The state of a session's metadata. Stable numbering.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum wsprune_session_state {
+    /// Valid metadata: the timestamps are known.
+    WSPRUNE_SESSION_STATE_OK = 0,
+    /// No metadata file (a session from before metadata existed).
+    WSPRUNE_SESSION_STATE_LEGACY = 1,
+    /// A metadata file that cannot be used.
+    WSPRUNE_SESSION_STATE_CORRUPTED = 2,
+}
+
+/// What `wsprune_session_info` reports. Set `struct_size` to
+/// `sizeof(wsprune_session_info)` before the call; the library fills the
+/// fields it knows that fit in `struct_size` bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct wsprune_session_info {
+    /// `sizeof(wsprune_session_info)` as the caller compiled it.
+    pub struct_size: usize,
+    /// created_at, in microseconds since the Unix epoch (0 unless state is OK).
+    pub created_at_us: i64,
+    /// updated_at (last use), in microseconds since the Unix epoch (0 unless state is OK).
+    pub updated_at_us: i64,
+    /// Sum of the sizes of the files in the session: what deleting it frees.
+    pub size_bytes: u64,
+    /// The metadata's state.
+    pub state: wsprune_session_state,
+    /// Whether a lease (or a prune) holds the session right now.
+    pub in_use: bool,
+}
+
+/// Fills `*out` with what is known about session `session_id`: timestamps,
+/// size, metadata state and whether it is in use. `out->struct_size` must be
+/// set by the caller (at least the size of this version's struct, otherwise
+/// WSPRUNE_STATUS_INVALID_ARGUMENT). A missing session or root is
+/// WSPRUNE_STATUS_NOT_FOUND. `in_use` is probed with a non-blocking exclusive
+/// lock released at once. Strings are borrowed, `out` is borrowed for the
+/// call; error ownership as for `wsprune_session_create`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_info(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    out: *mut wsprune_session_info,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = arg_str(session_id, "session_id")?;
+        if out.is_null() {
+            return Err(Error::new(Status::InvalidArgument, "out is NULL"));
+        }
+        let size = std::ptr::read_unaligned(out as *const usize);
+        let ours = std::mem::size_of::<wsprune_session_info>();
+        if !(ours..=MAX_STRUCT_SIZE).contains(&size) {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                format!("out->struct_size is {size}; expected sizeof(wsprune_session_info) = {ours}"),
+            ));
+        }
+        let info = session_info(root, id)?;
+        let us = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(0, |t| t.timestamp_micros());
+        std::ptr::write_unaligned(
+            out,
+            wsprune_session_info {
+                struct_size: size,
+                created_at_us: us(info.created_at),
+                updated_at_us: us(info.updated_at),
+                size_bytes: info.size_bytes,
+                state: match info.state {
+                    SessionState::Ok => wsprune_session_state::WSPRUNE_SESSION_STATE_OK,
+                    SessionState::Legacy => wsprune_session_state::WSPRUNE_SESSION_STATE_LEGACY,
+                    SessionState::Corrupted => wsprune_session_state::WSPRUNE_SESSION_STATE_CORRUPTED,
+                },
+                in_use: info.in_use,
+            },
+        );
+        Ok(())
+    });
+    report(error, r)
+}
+
+/// Repair (explicit, never implicit): writes metadata for every session
+/// under `workspace_root` that has none or has corrupted metadata, dated by
+/// the newest modification time found in the session. Leased sessions are
+/// left alone and listed as errors. With `dry_run`, writes nothing and
+/// reports what it would do. On success, `*out_repaired` (if not NULL)
+/// receives the number of sessions repaired, and `*out_json` (if not NULL) a
+/// JSON object `{"repaired": [{"session_id", "previous_state", "updated_at"}],
+/// "errors": {id: message}, "dry_run": bool}` owned by the caller (free with
+/// `wsprune_string_free`). A missing root is WSPRUNE_STATUS_NOT_FOUND.
+/// Strings are borrowed; error ownership as for `wsprune_session_create`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_repair_sessions(
+    workspace_root: *const c_char,
+    dry_run: bool,
+    out_repaired: *mut usize,
+    out_json: *mut *mut c_char,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    if !out_json.is_null() {
+        *out_json = std::ptr::null_mut();
+    }
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let result = repair_sessions(root, dry_run)?;
+        if !out_repaired.is_null() {
+            *out_repaired = result.repaired.len();
+        }
+        if !out_json.is_null() {
+            *out_json = c_string(result.to_json().to_string()).into_raw();
+        }
+        Ok(())
+    });
+    report(error, r)
 }

@@ -41,6 +41,30 @@ pub struct RepairResult {
     pub dry_run: bool,
 }
 
+impl RepairResult {
+    /// The result as JSON: `repaired` (a list of objects with `session_id`,
+    /// `previous_state` and `updated_at`), `errors` (id to message), `dry_run`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let repaired: Vec<_> = self
+            .repaired
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "session_id": r.session_id,
+                    "previous_state": r.previous.as_str(),
+                    "updated_at": metadata::format_timestamp(r.updated_at),
+                })
+            })
+            .collect();
+        let errors: serde_json::Map<String, serde_json::Value> = self
+            .errors
+            .iter()
+            .map(|(id, m)| (id.clone(), m.as_str().into()))
+            .collect();
+        serde_json::json!({"repaired": repaired, "errors": errors, "dry_run": self.dry_run})
+    }
+}
+
 /// Writes metadata for every session under `root` whose metadata is missing
 /// or corrupted (a corrupted file is replaced), with `created_at` and
 /// `updated_at` set to the newest modification time of any file in the
