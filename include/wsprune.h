@@ -201,12 +201,12 @@ typedef struct wsprune_prune_options {
 
 /**
  * What `wsprune_session_info` reports. Set `struct_size` to
- * `sizeof(wsprune_session_info)` before the call; the library fills the
+ * `sizeof(wsprune_session_details)` before the call; the library fills the
  * fields it knows that fit in `struct_size` bytes.
  */
-typedef struct wsprune_session_info {
+typedef struct wsprune_session_details {
   /**
-   * `sizeof(wsprune_session_info)` as the caller compiled it.
+   * `sizeof(wsprune_session_details)` as the caller compiled it.
    */
   size_t struct_size;
   /**
@@ -229,7 +229,7 @@ typedef struct wsprune_session_info {
    * Whether a lease (or a prune) holds the session right now.
    */
   bool in_use;
-} wsprune_session_info;
+} wsprune_session_details;
 
 #ifdef __cplusplus
 extern "C" {
@@ -493,7 +493,7 @@ enum wsprune_status wsprune_session_delete(const char *workspace_root, const cha
  * lock released at once. Strings are borrowed, `out` is borrowed for the
  * call; error ownership as for `wsprune_session_create`. Thread-safe.
  */
-enum wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, struct wsprune_session_info *out, struct wsprune_error **error);
+enum wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, struct wsprune_session_details *out, struct wsprune_error **error);
 
 /**
  * Repair (explicit, never implicit): writes metadata for every session

@@ -798,12 +798,12 @@ pub enum wsprune_session_state {
 }
 
 /// What `wsprune_session_info` reports. Set `struct_size` to
-/// `sizeof(wsprune_session_info)` before the call; the library fills the
+/// `sizeof(wsprune_session_details)` before the call; the library fills the
 /// fields it knows that fit in `struct_size` bytes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct wsprune_session_info {
-    /// `sizeof(wsprune_session_info)` as the caller compiled it.
+pub struct wsprune_session_details {
+    /// `sizeof(wsprune_session_details)` as the caller compiled it.
     pub struct_size: usize,
     /// created_at, in microseconds since the Unix epoch (0 unless state is OK).
     pub created_at_us: i64,
@@ -828,7 +828,7 @@ pub struct wsprune_session_info {
 pub unsafe extern "C" fn wsprune_session_info(
     workspace_root: *const c_char,
     session_id: *const c_char,
-    out: *mut wsprune_session_info,
+    out: *mut wsprune_session_details,
     error: *mut *mut wsprune_error,
 ) -> wsprune_status {
     let r = guarded(|| {
@@ -838,18 +838,18 @@ pub unsafe extern "C" fn wsprune_session_info(
             return Err(Error::new(Status::InvalidArgument, "out is NULL"));
         }
         let size = std::ptr::read_unaligned(out as *const usize);
-        let ours = std::mem::size_of::<wsprune_session_info>();
+        let ours = std::mem::size_of::<wsprune_session_details>();
         if !(ours..=MAX_STRUCT_SIZE).contains(&size) {
             return Err(Error::new(
                 Status::InvalidArgument,
-                format!("out->struct_size is {size}; expected sizeof(wsprune_session_info) = {ours}"),
+                format!("out->struct_size is {size}; expected sizeof(wsprune_session_details) = {ours}"),
             ));
         }
         let info = session_info(root, id)?;
         let us = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(0, |t| t.timestamp_micros());
         std::ptr::write_unaligned(
             out,
-            wsprune_session_info {
+            wsprune_session_details {
                 struct_size: size,
                 created_at_us: us(info.created_at),
                 updated_at_us: us(info.updated_at),

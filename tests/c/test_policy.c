@@ -1,0 +1,349 @@
+/*
+ * C ABI tests for the retention policies and single-session operations
+ * (issue 6): wsprune_prune_options and its versioning, per-deletion rules,
+ * the workspace lock, wsprune_session_delete, wsprune_session_info and
+ * wsprune_repair_sessions. Built and run (also under the sanitizers and
+ * valgrind) by tests/c/run.sh, like test_wsprune.c.
+ */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wsprune.h"
+
+static int passed, failed;
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);      \
+        }                                                                        \
+    } while (0)
+
+/* Checks that `err` carries `status` and a non-empty message, then frees it. */
+#define CHECK_ERR(err, status)                                                   \
+    do {                                                                         \
+        CHECK((err) != NULL);                                                    \
+        if ((err) != NULL) {                                                     \
+            CHECK(wsprune_error_status(err) == (status));                        \
+            CHECK(strlen(wsprune_error_message(err)) > 0);                       \
+            wsprune_error_free(err);                                             \
+            (err) = NULL;                                                        \
+        }                                                                        \
+    } while (0)
+
+static char base[128];
+static int counter;
+
+static void new_root(char *out, size_t n) {
+    snprintf(out, n, "%s/ws%d", base, counter++);
+    mkdir(out, 0755);
+}
+
+static int exists_in(const char *root, const char *id) {
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", root, id);
+    return lstat(p, &st) == 0;
+}
+
+/* A session `id` whose metadata says it was last used on `day` of January 2020. */
+static void old_session(const char *root, const char *id, int day, size_t blob) {
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/%s", root, id);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/.metadata.json", dir);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) { perror(path); exit(2); }
+    fprintf(f,
+            "{\n  \"session_id\": \"%s\",\n  \"created_at\": \"2020-01-%02dT00:00:00.000000Z\",\n"
+            "  \"updated_at\": \"2020-01-%02dT00:00:00.000000Z\",\n  \"version\": 1\n}\n",
+            id, day, day);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/blob", dir);
+    f = fopen(path, "wb");
+    if (f == NULL) { perror(path); exit(2); }
+    for (size_t i = 0; i < blob; i++) fputc('x', f);
+    fclose(f);
+}
+
+static const char *ID1 = "00000000-0000-4000-8000-000000000001";
+static const char *ID2 = "00000000-0000-4000-8000-000000000002";
+static const char *ID3 = "00000000-0000-4000-8000-000000000003";
+
+static void test_options_init_and_versioning(void) {
+    wsprune_prune_options o;
+    memset(&o, 0xab, sizeof o);
+    CHECK(wsprune_prune_options_init(NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_prune_options_init(&o) == WSPRUNE_STATUS_OK);
+    CHECK(o.struct_size == sizeof o);
+    CHECK(o.use_older_than && o.older_than_hours == 24.0);
+    CHECK(o.max_total_bytes == 0 && o.max_sessions == 0 && o.min_free_bytes == 0 && o.max_deletions == 0);
+    CHECK(o.min_age_hours == 0.0 && o.jobs == 0 && o.lock_timeout_ms == 30000 && !o.dry_run);
+
+    char root[256];
+    new_root(root, sizeof root);
+    wsprune_error *err = NULL;
+    CHECK(wsprune_prune_sessions_with_options(root, NULL, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_prune_sessions_with_options(NULL, &o, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    /* No error pointer: still a NULL result, no crash. */
+    CHECK(wsprune_prune_sessions_with_options(root, NULL, NULL) == NULL);
+
+    /* A struct_size this version cannot be: too small, zero, absurd. */
+    size_t sizes[] = {0, sizeof(size_t), sizeof o - 1, (size_t)1 << 40};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        wsprune_prune_options bad = o;
+        bad.struct_size = sizes[i];
+        CHECK(wsprune_prune_sessions_with_options(root, &bad, &err) == NULL);
+        CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    }
+
+    /* A newer caller's bigger struct: accepted while its unknown tail is zero. */
+    struct { wsprune_prune_options v1; uint64_t future[4]; } newer;
+    memset(&newer, 0, sizeof newer);
+    wsprune_prune_options_init(&newer.v1);
+    newer.v1.struct_size = sizeof newer;
+    wsprune_prune_result *r = wsprune_prune_sessions_with_options(root, &newer.v1, &err);
+    CHECK(r != NULL && err == NULL);
+    wsprune_prune_result_free(r);
+    newer.future[2] = 1;
+    CHECK(wsprune_prune_sessions_with_options(root, &newer.v1, &err) == NULL);
+    CHECK(err != NULL && strstr(wsprune_error_message(err), "does not know") != NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+
+    /* Bad numbers. */
+    double bad_hours[] = {NAN, -1.0, INFINITY, -INFINITY};
+    for (size_t i = 0; i < 4; i++) {
+        wsprune_prune_options b = o;
+        b.older_than_hours = bad_hours[i];
+        CHECK(wsprune_prune_sessions_with_options(root, &b, &err) == NULL);
+        CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+        b = o;
+        b.min_age_hours = bad_hours[i];
+        CHECK(wsprune_prune_sessions_with_options(root, &b, &err) == NULL);
+        CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    }
+    /* A NaN in a rule that is off is ignored; huge limits are fine. */
+    wsprune_prune_options off = o;
+    off.use_older_than = false;
+    off.older_than_hours = NAN;
+    off.max_total_bytes = UINT64_MAX;
+    off.max_sessions = UINT64_MAX;
+    off.jobs = UINT32_MAX;
+    r = wsprune_prune_sessions_with_options(root, &off, &err);
+    CHECK(r != NULL && err == NULL);
+    wsprune_prune_result_free(r);
+}
+
+static void test_rules(void) {
+    char root[256];
+    new_root(root, sizeof root);
+    old_session(root, ID1, 1, 1000); /* oldest */
+    old_session(root, ID2, 2, 1000);
+    old_session(root, ID3, 3, 1000);
+    char fresh[64];
+    CHECK(wsprune_session_create(root, NULL, fresh, sizeof fresh, NULL) == WSPRUNE_STATUS_OK);
+
+    wsprune_prune_options o;
+    wsprune_prune_options_init(&o);
+    o.use_older_than = false;
+    o.max_sessions = 2;
+    o.jobs = 1;
+    o.dry_run = true;
+    wsprune_error *err = NULL;
+    wsprune_prune_result *r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(r != NULL && err == NULL);
+    CHECK(wsprune_prune_result_dry_run(r));
+    CHECK(wsprune_prune_result_deleted_count(r) == 2);
+    CHECK(exists_in(root, ID1) && exists_in(root, ID2));
+    wsprune_prune_result_free(r);
+
+    /* Real: max_sessions 2 evicts the two oldest; combined with a 1000-day age rule nothing else. */
+    o.dry_run = false;
+    o.jobs = 4;
+    o.use_older_than = true;
+    o.older_than_hours = 24.0 * 365 * 100; /* a century: the age rule selects nothing */
+    r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(r != NULL && err == NULL);
+    CHECK(wsprune_prune_result_deleted_count(r) == 2);
+    CHECK(strcmp(wsprune_prune_result_deleted_id(r, 0), ID1) == 0);
+    CHECK(strcmp(wsprune_prune_result_deleted_id(r, 1), ID2) == 0);
+    CHECK(strcmp(wsprune_prune_result_deleted_rule(r, 0), "max_sessions") == 0);
+    CHECK(strcmp(wsprune_prune_result_deleted_rule(r, 1), "max_sessions") == 0);
+    CHECK(wsprune_prune_result_deleted_rule(r, 2) == NULL);
+    CHECK(wsprune_prune_result_deleted_rule(NULL, 0) == NULL);
+    char *json = wsprune_prune_result_to_json(r);
+    CHECK(json != NULL && strstr(json, "\"deleted_rules\"") != NULL);
+    wsprune_string_free(json);
+    wsprune_prune_result_free(r);
+    CHECK(!exists_in(root, ID1) && !exists_in(root, ID2) && exists_in(root, ID3) && exists_in(root, fresh));
+
+    /* The age rule with max_deletions 0 (no limit) takes the rest that is old. */
+    wsprune_prune_options_init(&o);
+    r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 1);
+    CHECK(strcmp(wsprune_prune_result_deleted_rule(r, 0), "older_than") == 0);
+    wsprune_prune_result_free(r);
+    CHECK(!exists_in(root, ID3) && exists_in(root, fresh));
+}
+
+static void test_workspace_lock(void) {
+    char root[256];
+    new_root(root, sizeof root);
+    int fd = open(root, O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    wsprune_prune_options o;
+    wsprune_prune_options_init(&o);
+    o.lock_timeout_ms = 50;
+    wsprune_error *err = NULL;
+    CHECK(wsprune_prune_sessions_with_options(root, &o, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_BUSY);
+    /* The old entry point waits for the default 30 s: not tried here. */
+    close(fd);
+    wsprune_prune_result *r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(r != NULL && err == NULL);
+    wsprune_prune_result_free(r);
+}
+
+static void test_session_delete(void) {
+    char root[256];
+    new_root(root, sizeof root);
+    old_session(root, ID1, 1, 500);
+    wsprune_error *err = NULL;
+    uint64_t bytes = 0;
+
+    CHECK(wsprune_session_delete(NULL, ID1, 0, &bytes, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_delete(root, NULL, 0, &bytes, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_delete(root, "../..", 0, &bytes, &err) == WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK(wsprune_session_delete(root, "\xff\xfe", 0, &bytes, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_delete(root, ID2, 0, &bytes, &err) == WSPRUNE_STATUS_NOT_FOUND);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+
+    wsprune_lease *lease = NULL;
+    CHECK(wsprune_session_acquire(root, ID1, &lease, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_delete(root, ID1, 20, &bytes, &err) == WSPRUNE_STATUS_BUSY);
+    CHECK_ERR(err, WSPRUNE_STATUS_BUSY);
+    CHECK(exists_in(root, ID1));
+    CHECK(wsprune_lease_release(lease, false, NULL) == WSPRUNE_STATUS_OK);
+
+    struct stat st;
+    char meta[512];
+    snprintf(meta, sizeof meta, "%s/%s/.metadata.json", root, ID1);
+    CHECK(stat(meta, &st) == 0);
+    CHECK(wsprune_session_delete(root, ID1, 0, &bytes, &err) == WSPRUNE_STATUS_OK && err == NULL);
+    CHECK(bytes == 500 + (uint64_t)st.st_size);
+    CHECK(!exists_in(root, ID1));
+    /* out_reclaimed_bytes and error may be NULL. */
+    old_session(root, ID2, 2, 1);
+    CHECK(wsprune_session_delete(root, ID2, 0, NULL, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(!exists_in(root, ID2));
+}
+
+static void test_session_info(void) {
+    char root[256];
+    new_root(root, sizeof root);
+    old_session(root, ID1, 5, 300);
+    wsprune_error *err = NULL;
+    wsprune_session_details info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+
+    CHECK(wsprune_session_info(root, ID1, NULL, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_info(NULL, ID1, &info, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_info(root, NULL, &info, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    wsprune_session_details small = info;
+    small.struct_size = 8;
+    CHECK(wsprune_session_info(root, ID1, &small, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_info(root, ID3, &info, &err) == WSPRUNE_STATUS_NOT_FOUND);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(wsprune_session_info(root, "nope", &info, &err) == WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_SESSION_ID);
+
+    CHECK(wsprune_session_info(root, ID1, &info, &err) == WSPRUNE_STATUS_OK && err == NULL);
+    CHECK(info.struct_size == sizeof info);
+    CHECK(info.state == WSPRUNE_SESSION_STATE_OK);
+    CHECK(info.updated_at_us == 1578182400LL * 1000000); /* 2020-01-05T00:00:00Z */
+    CHECK(info.created_at_us == info.updated_at_us);
+    CHECK(info.size_bytes > 300 && !info.in_use);
+
+    wsprune_lease *lease = NULL;
+    CHECK(wsprune_session_acquire(root, ID1, &lease, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_info(root, ID1, &info, NULL) == WSPRUNE_STATUS_OK && info.in_use);
+    wsprune_lease_release(lease, false, NULL);
+
+    char legacy[512];
+    snprintf(legacy, sizeof legacy, "%s/%s", root, ID2);
+    mkdir(legacy, 0755);
+    CHECK(wsprune_session_info(root, ID2, &info, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(info.state == WSPRUNE_SESSION_STATE_LEGACY && info.updated_at_us == 0 && info.size_bytes == 0);
+}
+
+static void test_repair(void) {
+    char root[256], dir[512];
+    new_root(root, sizeof root);
+    snprintf(dir, sizeof dir, "%s/%s", root, ID1);
+    mkdir(dir, 0755);
+    old_session(root, ID2, 3, 10);
+    wsprune_error *err = NULL;
+    size_t n = 99;
+    char *json = NULL;
+
+    CHECK(wsprune_repair_sessions(NULL, false, &n, &json, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(json == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/missing", root);
+    CHECK(wsprune_repair_sessions(missing, false, &n, &json, &err) == WSPRUNE_STATUS_NOT_FOUND);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+
+    CHECK(wsprune_repair_sessions(root, true, &n, &json, &err) == WSPRUNE_STATUS_OK && err == NULL);
+    CHECK(n == 1 && json != NULL && strstr(json, ID1) != NULL && strstr(json, "\"dry_run\":true") != NULL);
+    wsprune_string_free(json);
+    json = NULL;
+    wsprune_session_details info;
+    info.struct_size = sizeof info;
+    CHECK(wsprune_session_info(root, ID1, &info, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(info.state == WSPRUNE_SESSION_STATE_LEGACY);
+
+    CHECK(wsprune_repair_sessions(root, false, &n, NULL, NULL) == WSPRUNE_STATUS_OK && n == 1);
+    CHECK(wsprune_session_info(root, ID1, &info, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(info.state == WSPRUNE_SESSION_STATE_OK && info.updated_at_us > 0);
+    CHECK(wsprune_repair_sessions(root, false, &n, &json, NULL) == WSPRUNE_STATUS_OK && n == 0);
+    CHECK(json != NULL && strstr(json, "\"repaired\":[]") != NULL);
+    wsprune_string_free(json);
+}
+
+int main(void) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(base, sizeof base, "%s/wsprune-ctest-policy-XXXXXX", tmp ? tmp : "/tmp");
+    if (mkdtemp(base) == NULL) { perror("mkdtemp"); return 2; }
+    test_options_init_and_versioning();
+    test_rules();
+    test_workspace_lock();
+    test_session_delete();
+    test_session_info();
+    test_repair();
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", base);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
