@@ -3,19 +3,22 @@
 //!
 //! A prune holds the workspace lock (an exclusive `flock` on the root; shared
 //! for a dry run), so two prunes of one root never both count the same bytes
-//! as theirs to free. It finishes trash left by an interrupted prune, scans
-//! every session (directory name a UUID, a real directory on the root's
-//! mount) reading only `updated_at` from its metadata, and selects sessions
-//! by the enabled rules. Each selected session is then, on one of `jobs`
-//! worker threads: locked exclusively without blocking (a lease makes it
-//! `in_use`); checked to still be the directory of that name; its metadata
-//! re-read under the lock (a touch since the scan rescues it); renamed to a
+//! as theirs to free. It finishes trash left by an interrupted prune. With
+//! the age rule alone, each session (directory name a UUID, a real directory
+//! on the root's mount) is then handled in one pass on one of `jobs` worker
+//! threads. With size or count rules, every session is first scanned
+//! (reading only `updated_at` from its metadata, and its size) and sessions
+//! are selected oldest first; each selected session is then handled by a
+//! worker. Handling a session means: locked exclusively without blocking (a
+//! lease makes it `in_use`); checked to still be the directory of that name;
+//! its metadata read under the lock (a touch before the lock, or since the
+//! scan, rescues it); renamed to a
 //! hidden trash name in the root (from that instant it is no longer a
 //! session: it cannot look alive while half deleted); and only then emptied
 //! through directory descriptors, measuring what it frees in the same pass.
 //! Results and events are produced on the calling thread.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -276,6 +279,10 @@ impl Pruner<'_> {
             }
         }
         self.finish_trash(&trash);
+        if !self.opts.has_capacity_rules() && self.opts.max_deletions.is_none() {
+            self.age_only(&names);
+            return Ok(());
+        }
 
         let need_size = self.opts.has_capacity_rules();
         let root_id = self.root_id;
@@ -351,6 +358,34 @@ impl Pruner<'_> {
             self.execute(batch, &mut cap);
         }
         Ok(())
+    }
+
+    /// The common case, age rule only: one pass in which each worker locks a
+    /// session, reads its metadata once under the lock and deletes it if
+    /// stale, with no global scan first (no per-session state is kept).
+    fn age_only(&mut self, names: &[String]) {
+        let hours = self.opts.older_than_hours.unwrap_or(f64::INFINITY);
+        let (rfd, root_id, dry_run, now) = (self.rfd, self.root_id, self.opts.dry_run, self.now);
+        let stamp = now.timestamp_micros();
+        parallel::run(
+            names,
+            self.jobs,
+            |id| age_one(rfd, &root_id, id, hours, now, stamp, dry_run),
+            |i, (done, age)| {
+                let id = &names[i];
+                match done {
+                    Done::Deleted(outcome, trash) => {
+                        events::emit(Level::Debug, "session.prune.candidate", || {
+                            fields! {"session_id" => id.as_str(), "age_hours" => age, "threshold_hours" => hours, "rule" => Rule::OlderThan.as_str()}
+                        });
+                        record(self.result, id, Some(age), Rule::OlderThan, outcome, trash.as_deref());
+                    }
+                    Done::Rescued | Done::Gone => {}
+                    Done::Skipped(reason) => skip(self.result, id, reason),
+                    Done::Failed(msg) => fail(self.result, id, msg),
+                }
+            },
+        );
     }
 
     /// How many more sessions `max_deletions` allows.
@@ -474,7 +509,7 @@ fn skip_reason(bad: &MetadataError) -> SkipReason {
 }
 
 /// Opens session `id` in the root as a directory on the root's mount.
-fn open_session_dir(rfd: RawFd, root_id: &DirId, id: &str) -> Result<Option<(std::os::fd::OwnedFd, DirId)>, String> {
+fn open_session_dir(rfd: RawFd, root_id: &DirId, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
     let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
         Ok(d) => d,
         // Vanished, or a symlink / non-directory: not a session, not reported.
@@ -519,6 +554,61 @@ fn scan(rfd: RawFd, root_id: &DirId, id: &str, need_size: bool) -> Scan {
     }
 }
 
+/// The age rule on one session, in one pass: lock it, read `updated_at`
+/// under the lock, delete it if it is at least `hours` old. A session whose
+/// lock is held (leased) is read without the lock and reported `in_use` only
+/// if stale. Returns what happened and the age (NaN if unknown); `Rescued`
+/// here means "fresh, kept".
+fn age_one(
+    rfd: RawFd,
+    root_id: &DirId,
+    id: &str,
+    hours: f64,
+    now: DateTime<Utc>,
+    stamp: i64,
+    dry_run: bool,
+) -> (Done, f64) {
+    let (dir, dir_id) = match open_session_dir(rfd, root_id, id) {
+        Ok(Some(d)) => d,
+        Ok(None) => return (Done::Gone, f64::NAN),
+        Err(msg) => return (Done::Failed(msg), f64::NAN),
+    };
+    let dfd = dir.as_raw_fd();
+    let cid = fd::cname(id);
+    let gone = || !still_named(rfd, &cid, &dir_id);
+    let locked = match fd::try_flock(dfd, libc::LOCK_EX) {
+        Ok(l) => l,
+        Err(e) => return (Done::Failed(format!("cannot lock session directory: {e}")), f64::NAN),
+    };
+    // Locked: a session renamed away between our open and our lock is someone
+    // else's deletion. Unlocked: so is one whose metadata vanished meanwhile.
+    if locked && gone() {
+        return (Done::Gone, f64::NAN);
+    }
+    let age = match session::read_metadata_with(dfd, metadata::parse_updated_at) {
+        Ok(Some(Ok(t))) => metadata::age_hours(t, now),
+        _ if !locked && gone() => return (Done::Gone, f64::NAN),
+        Ok(Some(Err(bad))) => return (Done::Skipped(skip_reason(&bad)), f64::NAN),
+        Ok(None) => return (Done::Skipped(SkipReason::MissingMetadata), f64::NAN),
+        Err(e) => return (Done::Failed(format!("cannot read metadata: {e}")), f64::NAN),
+    };
+    // A future timestamp (negative age) never goes, whatever the threshold.
+    if age < 0.0 || age < hours {
+        return (Done::Rescued, age);
+    }
+    if !locked {
+        return (
+            if gone() {
+                Done::Gone
+            } else {
+                Done::Skipped(SkipReason::InUse)
+            },
+            age,
+        );
+    }
+    (delete_locked(rfd, &dir, dir_id, id, stamp, dry_run), age)
+}
+
 /// Deletes one selected session (measures it, in a dry run) if it is still
 /// the session the scan saw, unleased and not touched since (`updated_at`
 /// unchanged). `stamp` makes the trash name unique to this prune.
@@ -548,19 +638,26 @@ fn delete_one(rfd: RawFd, root_id: &DirId, id: &str, expected: DateTime<Utc>, st
         Ok(None) => return Done::Skipped(SkipReason::MissingMetadata),
         Err(e) => return Done::Failed(format!("cannot read metadata: {e}")),
     }
+    delete_locked(rfd, &dir, dir_id, id, stamp, dry_run)
+}
+
+/// Deletes the session open (and exclusively locked) as `dir`: renames it to
+/// a trash name, then empties and removes it. In a dry run, unlocks it (the
+/// lock only told us it is not leased; measuring must not hold off leases)
+/// and measures it.
+fn delete_locked(rfd: RawFd, dir: &OwnedFd, dir_id: DirId, id: &str, stamp: i64, dry_run: bool) -> Done {
+    let dfd = dir.as_raw_fd();
     if dry_run {
-        // The lock only told us it is not leased; measuring must not hold off leases.
         let _ = fd::unlock(dfd);
         return Done::Deleted(remove::walk(dfd, dir_id, Mode::Measure), None);
     }
     let trash = format!("{TRASH_PREFIX}{id}.{}.{stamp}", std::process::id());
-    if let Err(msg) = move_to_trash(rfd, &cid, &fd::cname(&trash), &dir_id) {
+    if let Err(msg) = move_to_trash(rfd, &fd::cname(id), &fd::cname(&trash), &dir_id) {
         return Done::Failed(msg);
     }
     let outcome = remove::walk(dfd, dir_id, Mode::Delete);
-    let outcome = remove_trash_dir(rfd, &trash, outcome);
-    drop(dir); // releases the lock only now that the directory is gone
-    Done::Deleted(outcome, Some(trash))
+    // The caller closes `dir`, releasing the lock, only once the directory is gone.
+    Done::Deleted(remove_trash_dir(rfd, &trash, outcome), Some(trash))
 }
 
 /// Finishes (measures, in a dry run) one trash directory; `None` if another
