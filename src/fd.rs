@@ -186,12 +186,15 @@ pub fn fchmod(fd: RawFd, mode: libc::mode_t) -> io::Result<()> {
 }
 
 /// Reads the whole (small) file behind `fd` into `buf`, up to `limit + 1`
-/// bytes so an oversized file is recognisable by its length.
-pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+/// bytes so an oversized file is recognisable by its length. `size` is the
+/// file's size from `fstat`: once that much is read, the read that would
+/// only confirm the end of the file is skipped (a file that grew since is
+/// then read short, and fails to parse like any truncated file).
+pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize, size: usize) -> io::Result<()> {
     buf.clear();
-    buf.reserve(4096.min(limit + 1));
+    buf.reserve(size.clamp(512, 4096).min(limit + 1));
     loop {
-        if buf.len() > limit {
+        if buf.len() > limit || (size > 0 && buf.len() == size) {
             return Ok(());
         }
         if buf.capacity() == buf.len() {

@@ -213,7 +213,7 @@ fn is_still_session(root_fd: RawFd, id: &str, dir: RawFd) -> bool {
 /// Opens `.metadata.json` in `dir`; `Ok(None)` when there is none. Refuses a
 /// symlink, a non-regular file and a file with other hard links (it could be
 /// a file outside the workspace) as corrupted.
-fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Result<OwnedFd, MetadataError>>> {
+fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
     let f = match fd::openat(
         dir,
         &fd::cname(METADATA_FILE),
@@ -249,19 +249,19 @@ fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Resul
             "metadata file has other hard links".into(),
         ))));
     }
-    Ok(Some(Ok(f)))
+    Ok(Some(Ok((f, st.st_size.max(0) as usize))))
 }
 
 /// [`touch_session`] on an open session directory.
 pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
     let io_err = |e| Error::io(format_args!("cannot update metadata of session {id}"), e);
-    let file = match open_metadata(dir, libc::O_RDWR).map_err(io_err)? {
+    let (file, size) = match open_metadata(dir, libc::O_RDWR).map_err(io_err)? {
         None => return Ok(TouchOutcome::Legacy),
         Some(Err(bad)) => return Ok(corrupted(id, bad)),
         Some(Ok(f)) => f,
     };
     let mut buf = Vec::new();
-    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES).map_err(io_err)?;
+    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES, size).map_err(io_err)?;
     let offset = match metadata::validate_for_touch(&buf) {
         Ok(offset) => offset,
         Err(bad) => return Ok(corrupted(id, bad)),
@@ -313,13 +313,13 @@ pub(crate) fn read_metadata_with<T>(
     dir: RawFd,
     decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
 ) -> std::io::Result<Option<Result<T, MetadataError>>> {
-    let file = match open_metadata(dir, libc::O_RDONLY)? {
+    let (file, size) = match open_metadata(dir, libc::O_RDONLY)? {
         None => return Ok(None),
         Some(Err(bad)) => return Ok(Some(Err(bad))),
         Some(Ok(f)) => f,
     };
-    let mut buf = Vec::with_capacity(512);
-    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES)?;
+    let mut buf = Vec::new();
+    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES, size)?;
     Ok(Some(decode(&buf)))
 }
 
