@@ -1,0 +1,398 @@
+//! The subcommands. Each builds its whole output in a string, written to
+//! stdout once at the end (a reader that went away, as `| head` does, is not
+//! an error), and returns the exit status or a [`Fatal`] error.
+
+use std::cmp::Reverse;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+use wsprune::result::format_bytes;
+use wsprune::{PruneOptions, PruneResult, SessionInfo, SessionState, Status, TouchOutcome};
+
+use crate::progress::{Collecting, Progress};
+use crate::units::{format_age, format_time, format_time_json, hours, plural};
+use crate::{complain, Command, Fatal, LsArgs, PruneArgs, SortKey};
+
+/// Exit status 1: the operation ran, but some sessions could not be handled.
+const SOME_FAILED: u8 = 1;
+
+pub fn run(command: Command) -> Result<ExitCode, Fatal> {
+    match command {
+        Command::Prune(a) => prune(a),
+        Command::Ls(a) => ls(a),
+        Command::Create { root, id } => create(&root, id.as_deref()),
+        Command::Touch { root, id } => touch(&root, &id),
+        Command::Rm { root, id, wait } => rm(&root, &id, wait),
+        Command::Info { root, id, json } => info(&root, &id, json),
+        Command::Repair { root, dry_run, json } => repair(&root, dry_run, json),
+    }
+}
+
+/// Writes the command's output to stdout. A closed pipe is not an error.
+fn print(out: &str) -> Result<(), Fatal> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Fatal(format!("cannot write to standard output: {e}"))),
+    }
+}
+
+/// The workspace root must be an existing directory: the library treats a
+/// missing root as empty for a prune, but for an operator it is a typo.
+fn require_root(root: &Path) -> Result<(), Fatal> {
+    if root.as_os_str().is_empty() {
+        return Err(Fatal("workspace root is empty".into()));
+    }
+    match std::fs::metadata(root) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Fatal(format!("workspace root {} is not a directory", root.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Fatal(format!("workspace root {} does not exist", root.display())))
+        }
+        Err(e) => Err(Fatal(format!("cannot access workspace root {}: {e}", root.display()))),
+    }
+}
+
+// ------------------------------------------------------------------- prune
+
+fn prune(a: PruneArgs) -> Result<ExitCode, Fatal> {
+    require_root(&a.root)?;
+    let any_rule =
+        a.older_than.is_some() || a.max_total_size.is_some() || a.max_sessions.is_some() || a.min_free.is_some();
+    let opts = PruneOptions {
+        // No rule at all: the library's default age rule (24 h). Only size or
+        // count rules: no age rule.
+        older_than_hours: match a.older_than {
+            Some(d) => Some(hours(d)),
+            None if any_rule => None,
+            None => PruneOptions::default().older_than_hours,
+        },
+        max_total_bytes: a.max_total_size,
+        max_sessions: a.max_sessions,
+        min_free_bytes: a.min_free,
+        max_deletions: a.max_deletions,
+        min_age_hours: hours(a.min_age),
+        dry_run: a.dry_run,
+        jobs: a.jobs.map_or(0, usize::from),
+        lock_timeout: a.lock_timeout,
+    };
+    let collecting = Collecting::install();
+    let progress = Progress::start(collecting.0.clone(), a.dry_run);
+    let result = wsprune::prune_sessions(&a.root, &opts);
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let result = result?;
+
+    let out = if a.json {
+        format!("{}\n", result.to_json())
+    } else {
+        prune_report(&result, &collecting, a.quiet)
+    };
+    drop(collecting);
+    print(&out)?;
+    if result.errors.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let n = plural(result.errors.len(), "session");
+    let what = if a.dry_run {
+        "could not be checked"
+    } else {
+        "could not be deleted"
+    };
+    let see = if a.json {
+        "see \"errors\" in the output"
+    } else {
+        "listed above"
+    };
+    complain("error", &format!("{n} {what} ({see})"));
+    Ok(ExitCode::from(SOME_FAILED))
+}
+
+/// The human report: deleted sessions (least recently used first), skipped
+/// ones, errors, and the summary line. `quiet` keeps only errors and the summary.
+fn prune_report(r: &PruneResult, collecting: &Collecting, quiet: bool) -> String {
+    let mut out = String::new();
+    if !quiet {
+        let mut deleted: Vec<_> = r
+            .deleted_sessions
+            .iter()
+            .zip(&r.deleted_rules)
+            .map(|(id, rule)| (id, rule, collecting.0.deleted(id)))
+            .collect();
+        // Least recently used first (the order the size and count rules take them);
+        // finished interrupted deletions (no age) before everything.
+        deleted.sort_by(|a, b| {
+            let age = |d: &Option<crate::progress::Deleted>| d.and_then(|d| d.age_hours).unwrap_or(f64::INFINITY);
+            age(&b.2).total_cmp(&age(&a.2)).then_with(|| a.0.cmp(b.0))
+        });
+        let verb = if r.dry_run { "would delete" } else { "deleted" };
+        for (id, rule, d) in deleted {
+            let size = d.map_or("?".to_owned(), |d| format_bytes(d.bytes));
+            let idle = d
+                .and_then(|d| d.age_hours)
+                .map_or(String::new(), |h| format!("idle {}", format_age(h)));
+            let _ = writeln!(out, "{verb:<12}  {id:<36}  {:<15}  {size:>9}  {idle}", rule.as_str());
+        }
+        for s in &r.skipped_sessions {
+            let _ = writeln!(out, "{:<12}  {:<36}  {}", "skipped", s.session_id, s.reason.as_str());
+        }
+    }
+    for (id, msg) in &r.errors {
+        let _ = writeln!(out, "{:<12}  {id:<36}  {msg}", "error");
+    }
+    let _ = writeln!(out, "{}", r.summary());
+    out.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+// ---------------------------------------------------------------------- ls
+
+/// A session as `ls --json` and `info --json` print it (documented, stable).
+fn session_json(s: &SessionInfo, now: chrono::DateTime<Utc>) -> Value {
+    let time = |t: Option<chrono::DateTime<Utc>>| t.map_or(Value::Null, |t| Value::from(format_time_json(t)));
+    let mut m = Map::new();
+    m.insert("session_id".into(), Value::from(s.session_id.as_str()));
+    m.insert("created_at".into(), time(s.created_at));
+    m.insert("updated_at".into(), time(s.updated_at));
+    m.insert("age_hours".into(), s.age_hours(now).map_or(Value::Null, Value::from));
+    m.insert("size_bytes".into(), Value::from(s.size_bytes));
+    m.insert("state".into(), Value::from(s.state.as_str()));
+    m.insert("in_use".into(), Value::from(s.in_use));
+    m.insert("problem".into(), s.problem.as_deref().map_or(Value::Null, Value::from));
+    Value::Object(m)
+}
+
+fn state_text(s: &SessionInfo) -> String {
+    if s.in_use {
+        format!("{}, in use", s.state.as_str())
+    } else {
+        s.state.as_str().to_owned()
+    }
+}
+
+fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
+    require_root(&a.root)?;
+    let mut sessions = wsprune::list_sessions(&a.root, 0)?;
+    let now = Utc::now();
+    match a.sort {
+        // Least recently used first; sessions with no known age (legacy, corrupted) last.
+        SortKey::Age => sessions.sort_by(|x, y| {
+            (x.updated_at.is_none(), x.updated_at, &x.session_id).cmp(&(
+                y.updated_at.is_none(),
+                y.updated_at,
+                &y.session_id,
+            ))
+        }),
+        SortKey::Size => {
+            sessions.sort_by(|x, y| (Reverse(x.size_bytes), &x.session_id).cmp(&(Reverse(y.size_bytes), &y.session_id)))
+        }
+        SortKey::Id => sessions.sort_by(|x, y| x.session_id.cmp(&y.session_id)),
+    }
+    if a.reverse {
+        sessions.reverse();
+    }
+    if a.json {
+        let arr: Vec<Value> = sessions.iter().map(|s| session_json(s, now)).collect();
+        print(&format!("{}\n", Value::Array(arr)))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dash = || "-".to_owned();
+    let mut rows = vec![[
+        "SESSION ID".to_owned(),
+        "CREATED".into(),
+        "LAST USED".into(),
+        "AGE".into(),
+        "SIZE".into(),
+        "STATE".into(),
+    ]];
+    for s in &sessions {
+        rows.push([
+            s.session_id.clone(),
+            s.created_at.map_or_else(dash, format_time),
+            s.updated_at.map_or_else(dash, format_time),
+            s.age_hours(now).map_or_else(dash, format_age),
+            format_bytes(s.size_bytes),
+            state_text(s),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let [id, created, used, age, size, state] = row;
+        let [wi, wc, wu, wa, ws, _] = widths;
+        let line = format!("{id:<wi$}  {created:<wc$}  {used:<wu$}  {age:>wa$}  {size:>ws$}  {state}");
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let total: u64 = sessions.iter().map(|s| s.size_bytes).sum();
+    let count = |f: &dyn Fn(&SessionInfo) -> bool| sessions.iter().filter(|s| f(s)).count();
+    let notes: Vec<String> = [
+        (count(&|s| s.state == SessionState::Legacy), "legacy"),
+        (count(&|s| s.state == SessionState::Corrupted), "corrupted"),
+        (count(&|s| s.in_use), "in use"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let _ = write!(
+        out,
+        "{}, {} total",
+        plural(sessions.len(), "session"),
+        format_bytes(total)
+    );
+    if !notes.is_empty() {
+        let _ = write!(out, " ({})", notes.join(", "));
+    }
+    out.push('\n');
+    print(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+// ------------------------------------------------------- single sessions
+
+fn create(root: &Path, id: Option<&str>) -> Result<ExitCode, Fatal> {
+    // A missing root is created (the first session of a new workspace); something else in its place is an error.
+    if root.exists() && !root.is_dir() {
+        return Err(Fatal(format!("workspace root {} is not a directory", root.display())));
+    }
+    let id = wsprune::create_session(root, id)?;
+    print(&format!("{id}\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn touch(root: &Path, id: &str) -> Result<ExitCode, Fatal> {
+    require_root(root)?;
+    match wsprune::touch_session(root, id)? {
+        TouchOutcome::Updated(_) => {}
+        TouchOutcome::Legacy => complain(
+            "warning",
+            &format!("session {id} has no metadata (legacy); nothing to update (`wsprune repair` gives it metadata)"),
+        ),
+        TouchOutcome::Corrupted(msg) => complain(
+            "warning",
+            &format!("session {id} has corrupted metadata, left as it is: {msg}"),
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rm(root: &Path, id: &str, wait: Option<std::time::Duration>) -> Result<ExitCode, Fatal> {
+    require_root(root)?;
+    let bytes = wsprune::delete_session(root, id, wait).map_err(|e| {
+        if e.status() == Status::Busy && wait.is_none() {
+            Fatal(format!("{} (--wait DURATION waits for it)", e.message()))
+        } else {
+            Fatal::from(e)
+        }
+    })?;
+    print(&format!("Deleted {id}, reclaimed {}\n", format_bytes(bytes)))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn info(root: &Path, id: &str, as_json: bool) -> Result<ExitCode, Fatal> {
+    require_root(root)?;
+    let s = wsprune::session_info(root, id)?;
+    let now = Utc::now();
+    if as_json {
+        print(&format!("{}\n", session_json(&s, now)))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    let time = |t: Option<chrono::DateTime<Utc>>| t.map_or("-".to_owned(), format_time);
+    let _ = writeln!(out, "session    {}", s.session_id);
+    let _ = writeln!(out, "state      {}", state_text(&s));
+    let _ = writeln!(out, "created    {}", time(s.created_at));
+    match s.age_hours(now) {
+        Some(h) => {
+            let _ = writeln!(out, "last used  {} ({} ago)", time(s.updated_at), format_age(h));
+        }
+        None => {
+            let _ = writeln!(out, "last used  -");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "size       {} ({} bytes)",
+        format_bytes(s.size_bytes),
+        s.size_bytes
+    );
+    if let Some(p) = &s.problem {
+        let _ = writeln!(out, "problem    {p}");
+    }
+    print(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn repair(root: &Path, dry_run: bool, as_json: bool) -> Result<ExitCode, Fatal> {
+    require_root(root)?;
+    let r = wsprune::repair_sessions(root, dry_run)?;
+    let out = if as_json {
+        let repaired: Vec<Value> = r
+            .repaired
+            .iter()
+            .map(|x| {
+                json!({
+                    "session_id": x.session_id,
+                    "previous_state": x.previous.as_str(),
+                    "updated_at": format_time_json(x.updated_at),
+                })
+            })
+            .collect();
+        let errors: Map<String, Value> = r
+            .errors
+            .iter()
+            .map(|(id, m)| (id.clone(), Value::from(m.as_str())))
+            .collect();
+        format!(
+            "{}\n",
+            json!({"repaired": repaired, "errors": errors, "dry_run": r.dry_run})
+        )
+    } else {
+        let mut out = String::new();
+        let verb = if dry_run { "would repair" } else { "repaired" };
+        for x in &r.repaired {
+            let _ = writeln!(
+                out,
+                "{verb:<12}  {:<36}  was {:<9}  last used {}",
+                x.session_id,
+                x.previous.as_str(),
+                format_time(x.updated_at)
+            );
+        }
+        for (id, msg) in &r.errors {
+            let _ = writeln!(out, "{:<12}  {id:<36}  {msg}", "error");
+        }
+        let verb = if dry_run { "Would repair" } else { "Repaired" };
+        let _ = writeln!(
+            out,
+            "{verb} {} ({})",
+            plural(r.repaired.len(), "session"),
+            plural(r.errors.len(), "error")
+        );
+        out
+    };
+    print(&out)?;
+    if r.errors.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let see = if as_json {
+        "see \"errors\" in the output"
+    } else {
+        "listed above"
+    };
+    complain(
+        "error",
+        &format!("{} could not be repaired ({see})", plural(r.errors.len(), "session")),
+    );
+    Ok(ExitCode::from(SOME_FAILED))
+}
