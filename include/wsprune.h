@@ -102,6 +102,10 @@ typedef enum wsprune_session_state {
    * A metadata file that cannot be used.
    */
   WSPRUNE_SESSION_STATE_CORRUPTED = 2,
+  /**
+   * The session directory or its metadata could not be read (permissions, I/O).
+   */
+  WSPRUNE_SESSION_STATE_UNREADABLE = 3,
 } wsprune_session_state;
 
 /**
@@ -140,10 +144,13 @@ typedef void (*wsprune_log_fn)(void *user_data, enum wsprune_level level, const 
 
 /**
  * Options of `wsprune_prune_sessions_with_options`. Always start from
- * `wsprune_prune_options_init`, which sets `struct_size` and the defaults,
- * then change fields: later versions of wsprune append fields, and
- * `struct_size` tells the library which version the caller was built with.
- * A zero-filled struct (apart from `struct_size`) deletes nothing but
+ * `wsprune_prune_options_init(&opts, sizeof opts)`, which sets
+ * `struct_size` and the defaults, then change fields. Later versions of
+ * wsprune only append fields, whose zero value keeps this version's
+ * behaviour; `struct_size` tells the library which version the caller was
+ * built with, so an older caller keeps working with a newer library, and a
+ * newer caller with an older library as long as it leaves the newer fields
+ * zero. A zero-filled struct (apart from `struct_size`) deletes nothing but
  * interrupted deletions: every rule is off. A session goes if any enabled
  * rule selects it; size and count rules evict the least recently updated
  * sessions first and never evict one that is leased, updated less than
@@ -202,7 +209,8 @@ typedef struct wsprune_prune_options {
 /**
  * What `wsprune_session_info` reports. Set `struct_size` to
  * `sizeof(wsprune_session_details)` before the call; the library fills the
- * fields it knows that fit in `struct_size` bytes.
+ * fields that fit in `struct_size` bytes (a newer caller's extra fields are
+ * zeroed). Later versions only append fields.
  */
 typedef struct wsprune_session_details {
   /**
@@ -222,9 +230,10 @@ typedef struct wsprune_session_details {
    */
   uint64_t size_bytes;
   /**
-   * The metadata's state.
+   * The metadata's state: a `wsprune_session_state` value (a fixed-width
+   * integer, so the layout does not depend on the compiler's enum size).
    */
-  enum wsprune_session_state state;
+  int32_t state;
   /**
    * Whether a lease (or a prune) holds the session right now.
    */
@@ -439,12 +448,15 @@ void wsprune_prune_result_free(struct wsprune_prune_result *r);
 void wsprune_set_log_callback(wsprune_log_fn cb, void *user_data);
 
 /**
- * Fills `*opts` with the defaults: `struct_size = sizeof(wsprune_prune_options)`,
- * the age rule on at 24 hours, no size or count rule, `min_age_hours` 0,
- * `jobs` 0 (automatic), `lock_timeout_ms` 30000, not a dry run. `opts` is
- * borrowed; NULL gives WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
+ * Fills the caller's options struct `*opts`, of `size` bytes (pass
+ * `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
+ * at 24 hours, no size or count rule, `min_age_hours` 0, `jobs` 0
+ * (automatic), `lock_timeout_ms` 30000, not a dry run. Writes at most `size`
+ * bytes (fields of a newer version than this library are zeroed). `opts` is
+ * borrowed; NULL or a `size` smaller than the first version's struct gives
+ * WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
  */
-enum wsprune_status wsprune_prune_options_init(struct wsprune_prune_options *opts);
+enum wsprune_status wsprune_prune_options_init(struct wsprune_prune_options *opts, size_t size);
 
 /**
  * Prunes the sessions under `workspace_root` that the rules in `*options`

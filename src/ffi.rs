@@ -591,10 +591,13 @@ pub unsafe extern "C" fn wsprune_set_log_callback(cb: wsprune_log_fn, user_data:
 }
 
 /// Options of `wsprune_prune_sessions_with_options`. Always start from
-/// `wsprune_prune_options_init`, which sets `struct_size` and the defaults,
-/// then change fields: later versions of wsprune append fields, and
-/// `struct_size` tells the library which version the caller was built with.
-/// A zero-filled struct (apart from `struct_size`) deletes nothing but
+/// `wsprune_prune_options_init(&opts, sizeof opts)`, which sets
+/// `struct_size` and the defaults, then change fields. Later versions of
+/// wsprune only append fields, whose zero value keeps this version's
+/// behaviour; `struct_size` tells the library which version the caller was
+/// built with, so an older caller keeps working with a newer library, and a
+/// newer caller with an older library as long as it leaves the newer fields
+/// zero. A zero-filled struct (apart from `struct_size`) deletes nothing but
 /// interrupted deletions: every rule is off. A session goes if any enabled
 /// rule selects it; size and count rules evict the least recently updated
 /// sessions first and never evict one that is leased, updated less than
@@ -629,35 +632,90 @@ pub struct wsprune_prune_options {
     pub dry_run: bool,
 }
 
-const PRUNE_OPTIONS_V1: usize = std::mem::size_of::<wsprune_prune_options>();
+/// `sizeof(wsprune_prune_options)` in 0.2.0, the first version: the
+/// smallest `struct_size` ever accepted. Pinned: it must not follow the struct's growth.
+const PRUNE_OPTIONS_V1: usize = 72;
+/// `sizeof(wsprune_session_details)` in 0.2.0, likewise pinned.
+const SESSION_DETAILS_V1: usize = 40;
+const _: () = assert!(std::mem::size_of::<wsprune_prune_options>() >= PRUNE_OPTIONS_V1);
+const _: () = assert!(std::mem::size_of::<wsprune_session_details>() >= SESSION_DETAILS_V1);
 /// Largest `struct_size` accepted (a newer caller's struct, whose unknown tail must be zero).
 const MAX_STRUCT_SIZE: usize = 4096;
 
-/// Fills `*opts` with the defaults: `struct_size = sizeof(wsprune_prune_options)`,
-/// the age rule on at 24 hours, no size or count rule, `min_age_hours` 0,
-/// `jobs` 0 (automatic), `lock_timeout_ms` 30000, not a dry run. `opts` is
-/// borrowed; NULL gives WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
+/// Checks a caller's `struct_size`.
+fn check_struct_size(size: usize, min: usize, what: &str) -> Result<()> {
+    if (min..=MAX_STRUCT_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Status::InvalidArgument,
+            format!("{what} size is {size}; expected sizeof({what}) (at least {min}, at most {MAX_STRUCT_SIZE})"),
+        ))
+    }
+}
+
+/// Copies `value` into the caller's struct of `size` bytes: the fields that
+/// fit; a newer caller's bytes beyond ours are zeroed.
+unsafe fn write_struct<T: Copy>(out: *mut T, size: usize, value: T) {
+    let ours = std::mem::size_of::<T>();
+    let dst = out as *mut u8;
+    std::ptr::copy_nonoverlapping(&value as *const T as *const u8, dst, ours.min(size));
+    if size > ours {
+        std::ptr::write_bytes(dst.add(ours), 0, size - ours);
+    }
+}
+
+/// Fills the caller's options struct `*opts`, of `size` bytes (pass
+/// `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
+/// at 24 hours, no size or count rule, `min_age_hours` 0, `jobs` 0
+/// (automatic), `lock_timeout_ms` 30000, not a dry run. Writes at most `size`
+/// bytes (fields of a newer version than this library are zeroed). `opts` is
+/// borrowed; NULL or a `size` smaller than the first version's struct gives
+/// WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_options) -> wsprune_status {
-    if opts.is_null() {
+pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_options, size: usize) -> wsprune_status {
+    if opts.is_null() || check_struct_size(size, PRUNE_OPTIONS_V1, "wsprune_prune_options").is_err() {
         return wsprune_status::WSPRUNE_STATUS_INVALID_ARGUMENT;
     }
     let d = PruneOptions::default();
-    opts.write(wsprune_prune_options {
-        struct_size: PRUNE_OPTIONS_V1,
-        older_than_hours: d.older_than_hours.unwrap_or(24.0),
-        min_age_hours: d.min_age_hours,
-        max_total_bytes: 0,
-        max_sessions: 0,
-        min_free_bytes: 0,
-        max_deletions: 0,
-        jobs: 0,
-        lock_timeout_ms: d.lock_timeout.as_millis() as u32,
-        use_older_than: true,
-        dry_run: false,
-    });
+    write_struct(
+        opts,
+        size,
+        wsprune_prune_options {
+            struct_size: size,
+            older_than_hours: d.older_than_hours.unwrap_or(24.0),
+            min_age_hours: d.min_age_hours,
+            max_total_bytes: 0,
+            max_sessions: 0,
+            min_free_bytes: 0,
+            max_deletions: 0,
+            jobs: 0,
+            lock_timeout_ms: d.lock_timeout.as_millis() as u32,
+            use_older_than: true,
+            dry_run: false,
+        },
+    );
     wsprune_status::WSPRUNE_STATUS_OK
 }
+
+/// `wsprune_prune_options` as read from a caller: bytes for the `bool`s,
+/// which a C caller could have set to a value Rust's `bool` must never hold.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawPruneOptions {
+    struct_size: usize,
+    older_than_hours: f64,
+    min_age_hours: f64,
+    max_total_bytes: u64,
+    max_sessions: u64,
+    min_free_bytes: u64,
+    max_deletions: u64,
+    jobs: u32,
+    lock_timeout_ms: u32,
+    use_older_than: u8,
+    dry_run: u8,
+}
+const _: () = assert!(std::mem::size_of::<RawPruneOptions>() == std::mem::size_of::<wsprune_prune_options>());
 
 /// Reads a caller's options struct, whatever version it was built with.
 unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Result<PruneOptions> {
@@ -665,17 +723,22 @@ unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Result<PruneOpt
         return Err(Error::new(Status::InvalidArgument, "options is NULL"));
     }
     let size = std::ptr::read_unaligned(p as *const usize);
-    if !(PRUNE_OPTIONS_V1..=MAX_STRUCT_SIZE).contains(&size) {
-        return Err(Error::new(
+    check_struct_size(size, PRUNE_OPTIONS_V1, "wsprune_prune_options").map_err(|e| {
+        Error::new(
             Status::InvalidArgument,
-            format!(
-                "options->struct_size is {size}; expected sizeof(wsprune_prune_options) = {PRUNE_OPTIONS_V1} \
-                 (initialize the struct with wsprune_prune_options_init)"
-            ),
-        ));
-    }
+            format!("options->struct_{e} (initialize it with wsprune_prune_options_init)"),
+        )
+    })?;
+    let ours = std::mem::size_of::<RawPruneOptions>();
+    // An older caller's struct: the fields it lacks are zero, which keeps their old behaviour.
+    let mut o: RawPruneOptions = std::mem::zeroed();
+    std::ptr::copy_nonoverlapping(
+        p as *const u8,
+        &mut o as *mut RawPruneOptions as *mut u8,
+        size.min(ours),
+    );
     // A newer caller's fields that this version does not know must be unset.
-    let tail = std::slice::from_raw_parts((p as *const u8).add(PRUNE_OPTIONS_V1), size - PRUNE_OPTIONS_V1);
+    let tail = std::slice::from_raw_parts((p as *const u8).add(size.min(ours)), size - size.min(ours));
     if tail.iter().any(|&b| b != 0) {
         return Err(Error::new(
             Status::InvalidArgument,
@@ -685,16 +748,15 @@ unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Result<PruneOpt
             ),
         ));
     }
-    let o = std::ptr::read_unaligned(p);
     let nonzero = |v: u64| (v != 0).then_some(v);
     Ok(PruneOptions {
-        older_than_hours: o.use_older_than.then_some(o.older_than_hours),
+        older_than_hours: (o.use_older_than != 0).then_some(o.older_than_hours),
         max_total_bytes: nonzero(o.max_total_bytes),
         max_sessions: nonzero(o.max_sessions),
         min_free_bytes: nonzero(o.min_free_bytes),
         max_deletions: nonzero(o.max_deletions),
         min_age_hours: o.min_age_hours,
-        dry_run: o.dry_run,
+        dry_run: o.dry_run != 0,
         jobs: o.jobs as usize,
         lock_timeout: std::time::Duration::from_millis(o.lock_timeout_ms.into()),
     })
@@ -795,11 +857,14 @@ pub enum wsprune_session_state {
     WSPRUNE_SESSION_STATE_LEGACY = 1,
     /// A metadata file that cannot be used.
     WSPRUNE_SESSION_STATE_CORRUPTED = 2,
+    /// The session directory or its metadata could not be read (permissions, I/O).
+    WSPRUNE_SESSION_STATE_UNREADABLE = 3,
 }
 
 /// What `wsprune_session_info` reports. Set `struct_size` to
 /// `sizeof(wsprune_session_details)` before the call; the library fills the
-/// fields it knows that fit in `struct_size` bytes.
+/// fields that fit in `struct_size` bytes (a newer caller's extra fields are
+/// zeroed). Later versions only append fields.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct wsprune_session_details {
@@ -811,8 +876,9 @@ pub struct wsprune_session_details {
     pub updated_at_us: i64,
     /// Sum of the sizes of the files in the session: what deleting it frees.
     pub size_bytes: u64,
-    /// The metadata's state.
-    pub state: wsprune_session_state,
+    /// The metadata's state: a `wsprune_session_state` value (a fixed-width
+    /// integer, so the layout does not depend on the compiler's enum size).
+    pub state: i32,
     /// Whether a lease (or a prune) holds the session right now.
     pub in_use: bool,
 }
@@ -838,27 +904,25 @@ pub unsafe extern "C" fn wsprune_session_info(
             return Err(Error::new(Status::InvalidArgument, "out is NULL"));
         }
         let size = std::ptr::read_unaligned(out as *const usize);
-        let ours = std::mem::size_of::<wsprune_session_details>();
-        if !(ours..=MAX_STRUCT_SIZE).contains(&size) {
-            return Err(Error::new(
-                Status::InvalidArgument,
-                format!("out->struct_size is {size}; expected sizeof(wsprune_session_details) = {ours}"),
-            ));
-        }
+        check_struct_size(size, SESSION_DETAILS_V1, "wsprune_session_details")
+            .map_err(|e| Error::new(Status::InvalidArgument, format!("out->struct_{e}")))?;
         let info = session_info(root, id)?;
         let us = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(0, |t| t.timestamp_micros());
-        std::ptr::write_unaligned(
+        let state = match info.state {
+            SessionState::Ok => wsprune_session_state::WSPRUNE_SESSION_STATE_OK,
+            SessionState::Legacy => wsprune_session_state::WSPRUNE_SESSION_STATE_LEGACY,
+            SessionState::Corrupted => wsprune_session_state::WSPRUNE_SESSION_STATE_CORRUPTED,
+            SessionState::Unreadable => wsprune_session_state::WSPRUNE_SESSION_STATE_UNREADABLE,
+        };
+        write_struct(
             out,
+            size,
             wsprune_session_details {
                 struct_size: size,
                 created_at_us: us(info.created_at),
                 updated_at_us: us(info.updated_at),
                 size_bytes: info.size_bytes,
-                state: match info.state {
-                    SessionState::Ok => wsprune_session_state::WSPRUNE_SESSION_STATE_OK,
-                    SessionState::Legacy => wsprune_session_state::WSPRUNE_SESSION_STATE_LEGACY,
-                    SessionState::Corrupted => wsprune_session_state::WSPRUNE_SESSION_STATE_CORRUPTED,
-                },
+                state: state as i32,
                 in_use: info.in_use,
             },
         );

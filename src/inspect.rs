@@ -23,15 +23,19 @@ pub enum SessionState {
     Legacy,
     /// `.metadata.json` exists but cannot be used.
     Corrupted,
+    /// The session could not be read (permissions, I/O): see `problem`. Only
+    /// [`list_sessions`] reports it; [`session_info`] gives the error.
+    Unreadable,
 }
 
 impl SessionState {
-    /// `"ok"`, `"legacy"` or `"corrupted"`.
+    /// `"ok"`, `"legacy"`, `"corrupted"` or `"unreadable"`.
     pub fn as_str(self) -> &'static str {
         match self {
             SessionState::Ok => "ok",
             SessionState::Legacy => "legacy",
             SessionState::Corrupted => "corrupted",
+            SessionState::Unreadable => "unreadable",
         }
     }
 }
@@ -90,7 +94,9 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
 
 /// Information on every session under `root`, sorted by id, gathered with
 /// `jobs` threads (0: the prune default). Entries that are not sessions (other
-/// names, symlinks, files, trash) are left out. A missing root is [`Status::NotFound`].
+/// names, symlinks, files, trash) are left out. A session that cannot be read
+/// is listed as [`SessionState::Unreadable`] with the error in `problem`. A
+/// missing root is [`Status::NotFound`].
 pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
@@ -105,21 +111,25 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     names.sort_unstable();
     let jobs = if jobs == 0 { crate::policy::default_jobs() } else { jobs };
     let mut out: Vec<Option<SessionInfo>> = vec![None; names.len()];
-    let mut first_error = None;
     parallel::run(
         &names,
         jobs,
         |n| info_at(rfd, n),
-        |i, r| match r {
-            Ok(info) => out[i] = info,
-            Err(e) => {
-                first_error.get_or_insert(e);
+        |i, r| {
+            out[i] = match r {
+                Ok(info) => info,
+                Err(e) => Some(SessionInfo {
+                    session_id: names[i].clone(),
+                    created_at: None,
+                    updated_at: None,
+                    size_bytes: 0,
+                    state: SessionState::Unreadable,
+                    in_use: false,
+                    problem: Some(e.message().to_owned()),
+                }),
             }
         },
     );
-    if let Some(e) = first_error {
-        return Err(e);
-    }
     Ok(out.into_iter().flatten().collect())
 }
 

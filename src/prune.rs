@@ -270,7 +270,7 @@ impl Pruner<'_> {
         let (mut trash, mut names) = (Vec::new(), Vec::new());
         for entry in entries {
             let Ok(name) = entry.name.into_string() else { continue };
-            if name.starts_with(TRASH_PREFIX) {
+            if trash_session_id(&name).is_some() {
                 trash.push(name);
             } else if session_id::is_session_id(name.as_bytes())
                 && matches!(entry.kind, libc::DT_DIR | libc::DT_UNKNOWN)
@@ -454,18 +454,23 @@ impl Pruner<'_> {
             |i, done| {
                 if let Some(outcome) = done {
                     let name = &names[i];
-                    let rest = &name[TRASH_PREFIX.len()..];
-                    let id = rest
-                        .split('.')
-                        .next()
-                        .filter(|s| session_id::is_session_id(s.as_bytes()))
-                        .unwrap_or(name);
+                    let id = trash_session_id(name).expect("only trash names are listed");
                     let trash = (!dry_run).then_some(name.as_str());
                     record(self.result, id, None, Rule::Interrupted, outcome, trash);
                 }
             },
         );
     }
+}
+
+/// The session id in one of our trash names,
+/// `.wsprune-trash.<session id>.<pid>.<microseconds>`; `None` for any other
+/// name (one we did not make is never touched).
+fn trash_session_id(name: &str) -> Option<&str> {
+    let mut parts = name.strip_prefix(TRASH_PREFIX)?.split('.');
+    let (id, pid, micros) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (parts.next().is_none() && session_id::is_session_id(id.as_bytes()) && digits(pid) && digits(micros)).then_some(id)
 }
 
 /// Free bytes for unprivileged users on the root's filesystem.

@@ -258,10 +258,25 @@ fn interrupted_deletions_are_reported_with_their_own_rule() {
     let trash = root.join(format!(".wsprune-trash.{id}.1.2"));
     std::fs::create_dir_all(trash.join("sub")).unwrap();
     write_file(&trash.join("sub/f"), 123);
+    // Look-alikes wsprune never makes are not its trash: left alone, not reported.
+    let foreign = [
+        ".wsprune-trash.garbage".to_owned(),
+        format!(".wsprune-trash.{}", new_id()),
+        format!(".wsprune-trash.{}.1", new_id()),
+        format!(".wsprune-trash.{}.1.x", new_id()),
+        format!(".wsprune-trash.{}.1.2.3", new_id()),
+    ];
+    for name in &foreign {
+        std::fs::create_dir_all(root.join(name).join("keep")).unwrap();
+    }
     let r = run(root, no_rules());
     assert_eq!(rules(&r), vec![(id, Rule::Interrupted)]);
     assert_eq!(r.reclaimed_bytes, 123);
     assert!(!exists(&trash));
+    assert!(r.errors.is_empty() && r.skipped_sessions.is_empty());
+    for name in &foreign {
+        assert!(exists(&root.join(name).join("keep")), "{name} was touched");
+    }
 }
 
 /// The free-space rule reads statvfs, so it runs on a private tmpfs whose

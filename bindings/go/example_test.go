@@ -123,3 +123,107 @@ func ExampleAcquire() {
 	// <nil>
 	// wsprune: lease already released
 }
+
+// Retention beyond age: cap the workspace's size, evicting the least recently
+// used sessions first, and see which rule took each one.
+func ExamplePrune_retention() {
+	root, err := os.MkdirTemp("", "wsprune-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+
+	// Three sessions of 10 kB each, last used 3, 2 and 1 hours ago.
+	ids := []string{
+		"00000000-0000-4000-8000-000000000003",
+		"00000000-0000-4000-8000-000000000002",
+		"00000000-0000-4000-8000-000000000001",
+	}
+	for i, id := range ids {
+		if err := wsprune.CreateSessionWithID(root, id); err != nil {
+			log.Fatal(err)
+		}
+		used := time.Now().UTC().Add(-time.Duration(3-i) * time.Hour).Format("2006-01-02T15:04:05.000000Z")
+		meta := `{"session_id":"` + id + `","created_at":"` + used + `","updated_at":"` + used + `","version":1}`
+		_ = os.WriteFile(filepath.Join(root, id, ".metadata.json"), []byte(meta), 0o600)
+		_ = os.WriteFile(filepath.Join(root, id, "output.bin"), make([]byte, 10_000), 0o644)
+	}
+
+	res, err := wsprune.Prune(root, wsprune.PruneOptions{
+		NoAgeRule:     true,   // size only (a zero OlderThan would mean "every idle session")
+		MaxTotalBytes: 25_000, // room for two sessions
+		Jobs:          4,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, id := range res.Deleted {
+		fmt.Println(id, res.DeletedRules[id])
+	}
+	// Output:
+	// 00000000-0000-4000-8000-000000000003 max_total_bytes
+}
+
+func ExampleSessionInfo() {
+	root, err := os.MkdirTemp("", "wsprune-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	id, err := wsprune.CreateSession(root)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lease, err := wsprune.Acquire(root, id)
+	if err != nil {
+		log.Fatal(err)
+	}
+	info, err := wsprune.SessionInfo(root, id)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(info.State, info.InUse, info.Created.Equal(info.Updated))
+
+	// A leased session cannot be deleted; once released, it can.
+	_, err = wsprune.DeleteSession(root, id, 0)
+	fmt.Println(errors.Is(err, wsprune.ErrBusy))
+	_ = lease.Release(false)
+	_, err = wsprune.DeleteSession(root, id, time.Second)
+	fmt.Println(err)
+	// Output:
+	// ok true true
+	// true
+	// <nil>
+}
+
+// Legacy sessions (no metadata) are never pruned by age; Repair dates them by
+// their newest file so that they can be.
+func ExampleRepair() {
+	root, err := os.MkdirTemp("", "wsprune-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(root)
+	const legacy = "6ba7b810-9dad-41d1-80b4-00c04fd430c8"
+	_ = os.MkdirAll(filepath.Join(root, legacy), 0o755)
+	work := filepath.Join(root, legacy, "work.txt")
+	_ = os.WriteFile(work, []byte("from before metadata"), 0o644)
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	_ = os.Chtimes(work, old, old)
+
+	res, err := wsprune.Repair(root, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range res.Repaired {
+		fmt.Println(r.ID, r.PreviousState, r.UpdatedAt)
+	}
+	pruned, err := wsprune.Prune(root, wsprune.PruneOptions{OlderThan: wsprune.DefaultOlderThan})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(pruned.DeletedRules)
+	// Output:
+	// 6ba7b810-9dad-41d1-80b4-00c04fd430c8 legacy 2020-01-02 03:04:05 +0000 UTC
+	// map[6ba7b810-9dad-41d1-80b4-00c04fd430c8:older_than]
+}

@@ -37,8 +37,18 @@ func mustPrune(t *testing.T, root string, opts PruneOptions) *PruneResult {
 	if err != nil {
 		t.Fatalf("Prune(%q, %+v): %v", root, opts, err)
 	}
-	if res.Deleted == nil || res.Skipped == nil || res.Errors == nil {
+	if res.Deleted == nil || res.DeletedRules == nil || res.Skipped == nil || res.Errors == nil {
 		t.Fatalf("nil slice or map in %#v", res)
+	}
+	if len(res.DeletedRules) != len(res.Deleted) {
+		t.Fatalf("%d deleted sessions but %d rules: %#v", len(res.Deleted), len(res.DeletedRules), res)
+	}
+	for _, id := range res.Deleted {
+		switch res.DeletedRules[id] {
+		case RuleOlderThan, RuleMaxTotalBytes, RuleMaxSessions, RuleMinFreeBytes, RuleInterrupted:
+		default:
+			t.Fatalf("deleted %s by rule %q", id, res.DeletedRules[id])
+		}
 	}
 	if res.DryRun != opts.DryRun {
 		t.Fatalf("DryRun = %v, want %v", res.DryRun, opts.DryRun)
@@ -244,7 +254,7 @@ func TestPruneMissingRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantJSON = `{"deleted_sessions":[],"skipped_sessions":[],"reclaimed_bytes":0,"errors":{},"dry_run":false,"summary":"Pruned 0 sessions (0 skipped, 0 errors), reclaimed 0 B"}`
+	const wantJSON = `{"deleted_sessions":[],"deleted_rules":{},"skipped_sessions":[],"reclaimed_bytes":0,"errors":{},"dry_run":false,"summary":"Pruned 0 sessions (0 skipped, 0 errors), reclaimed 0 B"}`
 	if string(b) != wantJSON {
 		t.Errorf("JSON %s", b)
 	}

@@ -39,6 +39,7 @@ import "C"
 
 import (
 	"errors"
+	"math"
 	"runtime"
 	"strconv"
 	"strings"
@@ -56,9 +57,9 @@ const (
 	StatusOK               Status = 0 // success (never carried by an *Error)
 	StatusInvalidArgument  Status = 1 // empty root, NUL byte, non-UTF-8, NaN/negative/infinite hours
 	StatusInvalidSessionID Status = 2 // not a UUID; every traversal attempt lands here
-	StatusNotFound         Status = 3 // no such session (or root, for Touch and Acquire)
+	StatusNotFound         Status = 3 // no such session (or root; Prune treats a missing root as empty)
 	StatusAlreadyExists    Status = 4 // CreateSessionWithID with an existing id
-	StatusBusy             Status = 5 // Acquire while a prune holds the session (after 2 s)
+	StatusBusy             Status = 5 // Acquire while a prune holds the session (after 2 s), DeleteSession of a leased session, Prune past LockTimeout
 	StatusIO               Status = 6 // an operating-system error
 	StatusPanic            Status = 7 // a bug inside wsprune, caught at the boundary
 )
@@ -297,19 +298,65 @@ const (
 	ReasonInUse              = "in_use"              // stale but leased
 )
 
-// PruneOptions says which sessions Prune deletes.
+// PruneOptions says which sessions Prune deletes. A session goes if any
+// enabled rule selects it: the age rule (OlderThan, on unless NoAgeRule) or
+// the size and count rules (MaxTotalBytes, MaxSessions, MinFreeBytes), which
+// evict the least recently updated sessions first and never evict one that is
+// leased, updated less than MinAge ago, or without readable metadata.
+//
+// The zero value is the age rule at 0 (every idle session with valid
+// metadata goes), as before these rules existed. Because OlderThan's zero
+// value is that greedy threshold, combining it with a size or count rule is
+// refused (ErrInvalidArgument) rather than read as "delete everything": set
+// NoAgeRule to use a size or count rule alone, or a positive OlderThan to
+// combine them.
+//
+// Every integer rule is off at 0, as in the C struct (so MaxDeletions 0 means
+// no limit, not "delete nothing").
 type PruneOptions struct {
 	// OlderThan is the idle time after which a session goes: it is deleted
 	// when now - updated_at >= OlderThan. The zero value means 0: every
 	// session with valid metadata that is not leased (and not dated in the
 	// future) goes; use DefaultOlderThan (24h) for the reference behaviour.
-	// A negative duration is ErrInvalidArgument. It is passed to the library
-	// as fractional hours.
+	// A negative duration is ErrInvalidArgument (unless NoAgeRule is set).
+	// It is passed to the library as fractional hours.
 	OlderThan time.Duration
+	// NoAgeRule turns the age rule off (OlderThan is then ignored): only the
+	// size and count rules (and interrupted deletions) delete anything.
+	NoAgeRule bool
 	// DryRun deletes nothing but reports what would go and the bytes that
 	// would be reclaimed.
 	DryRun bool
+	// MaxTotalBytes evicts the least recently updated sessions until the
+	// sessions total at most this many bytes; 0: no such rule.
+	MaxTotalBytes uint64
+	// MaxSessions keeps at most this many sessions (the most recently
+	// updated); 0: no such rule (to delete every idle session, use the age
+	// rule with OlderThan 0).
+	MaxSessions uint64
+	// MinFreeBytes evicts the least recently updated sessions until the
+	// workspace's filesystem has this many bytes available; 0: no such rule.
+	MinFreeBytes uint64
+	// MaxDeletions stops after deleting this many sessions (the least
+	// recently updated first), for incremental pruning; 0: no limit.
+	MaxDeletions uint64
+	// MinAge is a floor for the size and count rules: a session updated less
+	// than MinAge ago is never evicted by them. 0 (the default): no floor.
+	// Negative is ErrInvalidArgument.
+	MinAge time.Duration
+	// Jobs is the number of sessions handled concurrently; 0 picks a default
+	// for the machine. Negative (or above 2^32-1) is ErrInvalidArgument.
+	Jobs int
+	// LockTimeout is how long to wait for another prune of the same root to
+	// finish before failing with ErrBusy. 0 means DefaultLockTimeout (30 s);
+	// a negative duration means do not wait at all. It is rounded up to whole
+	// milliseconds and capped at 2^32-1 ms (about 49.7 days).
+	LockTimeout time.Duration
 }
+
+// DefaultLockTimeout is how long Prune waits for another prune of the same
+// root when PruneOptions.LockTimeout is 0.
+const DefaultLockTimeout = 30 * time.Second
 
 // DefaultOlderThan is the reference implementation's default threshold.
 const DefaultOlderThan = 24 * time.Hour
@@ -321,11 +368,23 @@ type SkippedSession struct {
 	Reason string `json:"reason"`
 }
 
+// The rules that select a session for deletion (PruneResult.DeletedRules).
+const (
+	RuleOlderThan     = "older_than"      // idle for PruneOptions.OlderThan or longer
+	RuleMaxTotalBytes = "max_total_bytes" // evicted to bring the total under PruneOptions.MaxTotalBytes
+	RuleMaxSessions   = "max_sessions"    // evicted to keep at most PruneOptions.MaxSessions
+	RuleMinFreeBytes  = "min_free_bytes"  // evicted to free space up to PruneOptions.MinFreeBytes
+	RuleInterrupted   = "interrupted"     // a deletion an interrupted prune (or DeleteSession) had started
+)
+
 // PruneResult is what a prune did (or, in a dry run, would do). It is a plain
-// Go value copied out of the library; slices and the map are never nil.
+// Go value copied out of the library; slices and maps are never nil.
 type PruneResult struct {
-	// Deleted lists the sessions deleted (or that would be), in the order handled.
+	// Deleted lists the sessions deleted (or that would be), sorted by id.
 	Deleted []string `json:"deleted_sessions"`
+	// DeletedRules maps each id in Deleted to the rule that selected it (one
+	// of the Rule constants).
+	DeletedRules map[string]string `json:"deleted_rules"`
 	// Skipped lists the sessions left in place with their reasons, in the
 	// library's order.
 	Skipped []SkippedSession `json:"skipped_sessions"`
@@ -354,27 +413,104 @@ func (r *PruneResult) SkippedReasons() map[string]string {
 	return m
 }
 
-// Prune deletes the sessions under root that have been idle for
-// opts.OlderThan or longer, and reports what it did. Leased sessions are
-// skipped ("in_use"), as are sessions without metadata ("missing_metadata"),
-// with unparsable metadata ("corrupted_metadata") or timestamp
-// ("corrupted_timestamp"). A failure on one session goes into
-// PruneResult.Errors and the prune carries on; a missing root gives an empty
-// result. Concurrent prunes of one root never delete a session twice.
+// Prune deletes the sessions under root that the rules of opts select (see
+// PruneOptions), and reports what it did and which rule selected each
+// deleted session. Leased sessions are skipped ("in_use"), as are sessions
+// without metadata ("missing_metadata"), with unparsable metadata
+// ("corrupted_metadata") or timestamp ("corrupted_timestamp"). A failure on
+// one session goes into PruneResult.Errors and the prune carries on; a
+// missing root gives an empty result. Concurrent prunes of one root take
+// turns (waiting up to opts.LockTimeout, then ErrBusy), so a session is
+// never deleted twice and two size-capped prunes never over-evict.
 func Prune(root string, opts PruneOptions) (*PruneResult, error) {
-	return prune(root, opts.OlderThan.Hours(), opts.DryRun)
+	c, err := newOptions()
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.toC(c); err != nil {
+		return nil, err
+	}
+	return pruneWith(root, c)
 }
 
-// prune is Prune with the library's own threshold type (hours as a float64,
-// which, unlike a time.Duration, can be NaN or infinite).
+// sizeofPruneOptions is sizeof(wsprune_prune_options) in the header this
+// package was built with.
+const sizeofPruneOptions = C.sizeof_wsprune_prune_options
+
+// newOptions gives wsprune_prune_options_init's defaults, in Go memory (no Go
+// pointers in it, so it may be passed to C). The size passed is the struct's
+// size in the header this package was built with: a newer libwsprune.so.0
+// writes only that much, and reads the fields this package knows.
+func newOptions() (*C.wsprune_prune_options, error) {
+	c := new(C.wsprune_prune_options)
+	if st := C.wsprune_prune_options_init(c, sizeofPruneOptions); st != C.WSPRUNE_STATUS_OK {
+		return nil, takeError(st, nil)
+	}
+	return c, nil
+}
+
+// toC sets the fields of c (initialised by newOptions) from o.
+func (o PruneOptions) toC(c *C.wsprune_prune_options) error {
+	if !o.NoAgeRule && o.OlderThan == 0 && (o.MaxTotalBytes != 0 || o.MaxSessions != 0 || o.MinFreeBytes != 0) {
+		return &Error{Status: StatusInvalidArgument, Message: "PruneOptions: OlderThan 0 (delete every idle session) " +
+			"together with a size or count rule; set NoAgeRule to use that rule alone, or a positive OlderThan"}
+	}
+	if o.Jobs < 0 || uint64(o.Jobs) > math.MaxUint32 {
+		return &Error{Status: StatusInvalidArgument, Message: "PruneOptions: Jobs must be in [0, 2^32-1], got " + strconv.Itoa(o.Jobs)}
+	}
+	c.use_older_than = C.bool(!o.NoAgeRule)
+	c.older_than_hours = C.double(o.OlderThan.Hours())
+	c.min_age_hours = C.double(o.MinAge.Hours())
+	c.max_total_bytes = C.uint64_t(o.MaxTotalBytes)
+	c.max_sessions = C.uint64_t(o.MaxSessions)
+	c.min_free_bytes = C.uint64_t(o.MinFreeBytes)
+	c.max_deletions = C.uint64_t(o.MaxDeletions)
+	c.jobs = C.uint32_t(o.Jobs)
+	if o.LockTimeout != 0 { // 0 keeps the library's default
+		c.lock_timeout_ms = C.uint32_t(millis(o.LockTimeout))
+	}
+	c.dry_run = C.bool(o.DryRun)
+	return nil
+}
+
+// millis converts d to whole milliseconds for the library: rounded up (so a
+// positive duration never becomes "do not wait"), 0 for a negative d, capped
+// at 2^32-1.
+func millis(d time.Duration) uint32 {
+	if d <= 0 {
+		return 0
+	}
+	ms := d / time.Millisecond
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	if ms > math.MaxUint32 {
+		return math.MaxUint32
+	}
+	return uint32(ms)
+}
+
+// prune is the reference call with the library's own threshold type (hours
+// as a float64, which, unlike a time.Duration, can be NaN or infinite).
 func prune(root string, hours float64, dryRun bool) (*PruneResult, error) {
+	c, err := newOptions()
+	if err != nil {
+		return nil, err
+	}
+	c.older_than_hours = C.double(hours)
+	c.dry_run = C.bool(dryRun)
+	return pruneWith(root, c)
+}
+
+// pruneWith calls wsprune_prune_sessions_with_options.
+func pruneWith(root string, c *C.wsprune_prune_options) (*PruneResult, error) {
 	croot, err := cRoot(root)
 	if err != nil {
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(croot))
 	var cerr *C.wsprune_error
-	r := C.wsprune_prune_sessions(croot, C.double(hours), C.bool(dryRun), &cerr)
+	r := C.wsprune_prune_sessions_with_options(croot, c, &cerr)
 	if r == nil {
 		st := C.wsprune_error_status(cerr) // INVALID_ARGUMENT if cerr is NULL
 		return nil, takeError(st, cerr)
@@ -393,6 +529,7 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 	ne := int(C.wsprune_prune_result_error_count(r))
 	res := &PruneResult{
 		Deleted:        make([]string, 0, nd),
+		DeletedRules:   make(map[string]string, nd),
 		Skipped:        make([]SkippedSession, 0, ns),
 		Errors:         make(map[string]string, ne),
 		ReclaimedBytes: uint64(C.wsprune_prune_result_reclaimed_bytes(r)),
@@ -400,7 +537,9 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 		Summary:        goString(C.wsprune_prune_result_summary(r)),
 	}
 	for i := 0; i < nd; i++ {
-		res.Deleted = append(res.Deleted, goString(C.wsprune_prune_result_deleted_id(r, C.size_t(i))))
+		id := goString(C.wsprune_prune_result_deleted_id(r, C.size_t(i)))
+		res.Deleted = append(res.Deleted, id)
+		res.DeletedRules[id] = goString(C.wsprune_prune_result_deleted_rule(r, C.size_t(i)))
 	}
 	for i := 0; i < ns; i++ {
 		res.Skipped = append(res.Skipped, SkippedSession{

@@ -82,8 +82,11 @@ static const char *ID3 = "00000000-0000-4000-8000-000000000003";
 static void test_options_init_and_versioning(void) {
     wsprune_prune_options o;
     memset(&o, 0xab, sizeof o);
-    CHECK(wsprune_prune_options_init(NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
-    CHECK(wsprune_prune_options_init(&o) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_prune_options_init(NULL, sizeof o) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_prune_options_init(&o, 0) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_prune_options_init(&o, sizeof o - 1) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(o.struct_size != sizeof o); /* untouched on error */
+    CHECK(wsprune_prune_options_init(&o, sizeof o) == WSPRUNE_STATUS_OK);
     CHECK(o.struct_size == sizeof o);
     CHECK(o.use_older_than && o.older_than_hours == 24.0);
     CHECK(o.max_total_bytes == 0 && o.max_sessions == 0 && o.min_free_bytes == 0 && o.max_deletions == 0);
@@ -110,9 +113,10 @@ static void test_options_init_and_versioning(void) {
 
     /* A newer caller's bigger struct: accepted while its unknown tail is zero. */
     struct { wsprune_prune_options v1; uint64_t future[4]; } newer;
-    memset(&newer, 0, sizeof newer);
-    wsprune_prune_options_init(&newer.v1);
-    newer.v1.struct_size = sizeof newer;
+    memset(&newer, 0xab, sizeof newer);
+    CHECK(wsprune_prune_options_init(&newer.v1, sizeof newer) == WSPRUNE_STATUS_OK);
+    CHECK(newer.v1.struct_size == sizeof newer);
+    CHECK(newer.future[0] == 0 && newer.future[3] == 0); /* unknown fields zeroed */
     wsprune_prune_result *r = wsprune_prune_sessions_with_options(root, &newer.v1, &err);
     CHECK(r != NULL && err == NULL);
     wsprune_prune_result_free(r);
@@ -155,7 +159,7 @@ static void test_rules(void) {
     CHECK(wsprune_session_create(root, NULL, fresh, sizeof fresh, NULL) == WSPRUNE_STATUS_OK);
 
     wsprune_prune_options o;
-    wsprune_prune_options_init(&o);
+    wsprune_prune_options_init(&o, sizeof o);
     o.use_older_than = false;
     o.max_sessions = 2;
     o.jobs = 1;
@@ -189,7 +193,7 @@ static void test_rules(void) {
     CHECK(!exists_in(root, ID1) && !exists_in(root, ID2) && exists_in(root, ID3) && exists_in(root, fresh));
 
     /* The age rule with max_deletions 0 (no limit) takes the rest that is old. */
-    wsprune_prune_options_init(&o);
+    wsprune_prune_options_init(&o, sizeof o);
     r = wsprune_prune_sessions_with_options(root, &o, &err);
     CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 1);
     CHECK(strcmp(wsprune_prune_result_deleted_rule(r, 0), "older_than") == 0);
@@ -203,7 +207,7 @@ static void test_workspace_lock(void) {
     int fd = open(root, O_RDONLY | O_DIRECTORY);
     CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
     wsprune_prune_options o;
-    wsprune_prune_options_init(&o);
+    wsprune_prune_options_init(&o, sizeof o);
     o.lock_timeout_ms = 50;
     wsprune_error *err = NULL;
     CHECK(wsprune_prune_sessions_with_options(root, &o, &err) == NULL);
@@ -272,6 +276,13 @@ static void test_session_info(void) {
     small.struct_size = 8;
     CHECK(wsprune_session_info(root, ID1, &small, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
     CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    /* A newer caller's bigger struct: our fields filled, the rest zeroed. */
+    struct { wsprune_session_details v1; uint64_t future[2]; } big;
+    memset(&big, 0xab, sizeof big);
+    big.v1.struct_size = sizeof big;
+    CHECK(wsprune_session_info(root, ID1, &big.v1, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(big.v1.struct_size == sizeof big && big.v1.state == WSPRUNE_SESSION_STATE_OK);
+    CHECK(big.future[0] == 0 && big.future[1] == 0);
     CHECK(wsprune_session_info(root, ID3, &info, &err) == WSPRUNE_STATUS_NOT_FOUND);
     CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
     CHECK(wsprune_session_info(root, "nope", &info, &err) == WSPRUNE_STATUS_INVALID_SESSION_ID);

@@ -219,7 +219,11 @@ def test_logging_with_callable_and_logger(tmp_path: Path, caplog: pytest.LogCapt
     for n in ["session.prune.started", "session.prune.candidate", "session.prune.deleted", "session.prune.skipped", "session.prune.completed"]:
         assert n in names, names
     started = next(e for e in events if e.name == "session.prune.started")
-    assert started.fields == {"threshold_hours": 24.0, "workspace_root": str(tmp_path), "dry_run": True}
+    reference = {"threshold_hours": 24.0, "workspace_root": str(tmp_path), "dry_run": True}
+    assert {k: started.fields[k] for k in reference} == reference
+    # The retention-policy fields, all off here.
+    assert started.fields["max_total_bytes"] is None and started.fields["max_sessions"] is None
+    assert started.fields["min_age_hours"] == 0.0 and started.fields["jobs"] >= 1
     deleted = next(e for e in events if e.name == "session.prune.deleted")
     assert deleted.fields["session_id"] == stale and deleted.fields["reclaimed_bytes"] == r.reclaimed_bytes
     skipped = next(e for e in events if e.name == "session.prune.skipped")

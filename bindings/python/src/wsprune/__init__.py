@@ -9,6 +9,8 @@ A drop-in for the reference Python implementation's API::
         run_code()
     result = wsprune.prune_sessions(24.0, "/var/lib/sandbox/ws", dry_run=True)
     print(result)  # Would prune 0 sessions (0 skipped, 0 errors), would reclaim 0 B
+    # Retention beyond age: cap the workspace at 50 GB, least recently used first.
+    wsprune.prune_sessions(None, "/var/lib/sandbox/ws", max_total_bytes=50 * 10**9)
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ import json
 import logging
 import math
 import os
+import operator
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Optional, Type, Union
 
 from ._lib import LOG_FN, lib, library_path
+from ._lib import PruneOptions as _CPruneOptions
+from ._lib import SessionDetails as _CSessionDetails
 
 __all__ = [
     "AlreadyExistsError",
@@ -37,14 +43,22 @@ __all__ = [
     "NotFoundError",
     "PanicError",
     "PruneResult",
+    "RULES",
+    "RepairResult",
+    "RepairedSession",
+    "SessionInfo",
     "SessionMetadata",
+    "SessionState",
     "WsPruneError",
     "WsPruneIOError",
     "create_session",
+    "delete_session",
     "lease",
     "library_path",
     "prune_sessions",
     "read_session_metadata",
+    "repair_sessions",
+    "session_info",
     "set_logger",
     "touch_session",
     "version",
@@ -98,7 +112,9 @@ class AlreadyExistsError(WsPruneError, FileExistsError):
 
 
 class BusyError(WsPruneError):
-    """The session is held exclusively by a prune deleting it."""
+    """The session is held exclusively by a prune deleting it; for
+    :func:`delete_session`, it is leased; for :func:`prune_sessions`, another
+    prune of the root ran for longer than ``lock_timeout``."""
 
     status = 5
 
@@ -371,10 +387,18 @@ def lease(workspace_root: PathLike, session_id: str) -> Lease:
 # ---- pruning -----------------------------------------------------------------
 
 
+#: The rules that select a session for deletion (``PruneResult.deleted_rules``).
+RULES = ("older_than", "max_total_bytes", "max_sessions", "min_free_bytes", "interrupted")
+
+
 @dataclass
 class PruneResult:
     """What a prune deleted (or would), skipped (with reasons), failed on,
-    and the bytes reclaimed. ``str()`` is the human summary."""
+    and the bytes reclaimed. ``str()`` is the human summary.
+    ``deleted_rules`` maps each deleted session to the rule that selected it:
+    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"``,
+    ``"min_free_bytes"`` or ``"interrupted"`` (a deletion an interrupted prune
+    had started)."""
 
     deleted_sessions: List[str] = field(default_factory=list)
     skipped_sessions: List[str] = field(default_factory=list)
@@ -383,17 +407,38 @@ class PruneResult:
     dry_run: bool = False
     skipped_reasons: Dict[str, str] = field(default_factory=dict)
     summary: str = ""
+    deleted_rules: Dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.summary
 
+    def to_dict(self) -> Dict[str, Any]:
+        """The result as the C library's ``wsprune_prune_result_to_json``
+        gives it: the reference fields (``deleted_sessions``,
+        ``skipped_sessions``, ``reclaimed_bytes``, ``errors``, ``dry_run``)
+        plus ``skipped_reasons`` and ``deleted_rules``."""
+        return {
+            "deleted_sessions": list(self.deleted_sessions),
+            "deleted_rules": dict(self.deleted_rules),
+            "skipped_sessions": list(self.skipped_sessions),
+            "skipped_reasons": dict(self.skipped_reasons),
+            "reclaimed_bytes": self.reclaimed_bytes,
+            "errors": dict(self.errors),
+            "dry_run": self.dry_run,
+        }
+
+
+def _str(b: Optional[bytes]) -> str:
+    return (b or b"").decode("utf-8", "replace")
+
 
 def _copy_result(r: int) -> PruneResult:
-    def s(b: Optional[bytes]) -> str:
-        return (b or b"").decode("utf-8", "replace")
-
+    s = _str
     res = PruneResult(dry_run=bool(lib.wsprune_prune_result_dry_run(r)))
-    res.deleted_sessions = [s(lib.wsprune_prune_result_deleted_id(r, i)) for i in range(lib.wsprune_prune_result_deleted_count(r))]
+    for i in range(lib.wsprune_prune_result_deleted_count(r)):
+        sid = s(lib.wsprune_prune_result_deleted_id(r, i))
+        res.deleted_sessions.append(sid)
+        res.deleted_rules[sid] = s(lib.wsprune_prune_result_deleted_rule(r, i))
     for i in range(lib.wsprune_prune_result_skipped_count(r)):
         sid = s(lib.wsprune_prune_result_skipped_id(r, i))
         res.skipped_sessions.append(sid)
@@ -405,39 +450,133 @@ def _copy_result(r: int) -> PruneResult:
     return res
 
 
+_U32_MAX = 2**32 - 1
+_U64_MAX = 2**64 - 1
+
+
+def _hours(name: str, value: float) -> float:
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a number, got {value!r}", 1) from None
+    if math.isnan(hours) or math.isinf(hours) or hours < 0:
+        raise InvalidArgumentError(f"{name} must be a finite number >= 0, got {value!r}", 1)
+    return hours
+
+
+def _limit(name: str, value: Optional[int], hint: str) -> int:
+    """A size or count rule: None is off (0 in C); otherwise an int in [1, 2^64-1]."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be an int or None, got {value!r}", 1)
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{name} must be an int or None, got {value!r}", 1) from None
+    if n == 0:
+        # The C struct reads 0 as "no such rule": refuse rather than silently do
+        # the opposite of what 0 would naturally mean.
+        raise InvalidArgumentError(f"{name}=0 is not allowed ({hint}); use None for no limit", 1)
+    if not 0 < n <= _U64_MAX:
+        raise InvalidArgumentError(f"{name} must be in [1, 2**64-1] or None, got {value!r}", 1)
+    return n
+
+
+def _millis(name: str, seconds: float) -> int:
+    """Seconds to whole milliseconds for the C library: rounded up, capped at 2^32-1."""
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a number of seconds, got {seconds!r}", 1) from None
+    if math.isnan(s) or s < 0:
+        raise InvalidArgumentError(f"{name} must be >= 0 seconds, got {seconds!r}", 1)
+    if math.isinf(s):
+        return _U32_MAX
+    return min(math.ceil(s * 1000), _U32_MAX)
+
+
+def _new_options() -> _CPruneOptions:
+    """``wsprune_prune_options_init``'s defaults, for a struct of this
+    package's mirror's size: a newer libwsprune writes only that much and
+    reads only the fields this package knows."""
+    opts = _CPruneOptions()
+    _check(lib.wsprune_prune_options_init(ctypes.byref(opts), ctypes.sizeof(opts)), ctypes.c_void_p())
+    return opts
+
+
 def prune_sessions(
-    older_than_hours: float = 24.0,
+    older_than_hours: Optional[float] = 24.0,
     workspace_root: Optional[PathLike] = None,
     dry_run: bool = False,
     logger: Optional[Logger] = None,
+    *,
+    max_total_bytes: Optional[int] = None,
+    max_sessions: Optional[int] = None,
+    min_free_bytes: Optional[int] = None,
+    max_deletions: Optional[int] = None,
+    min_age_hours: float = 0.0,
+    jobs: int = 0,
+    lock_timeout: float = 30.0,
 ) -> PruneResult:
-    """Deletes sessions not used for ``older_than_hours`` (``dry_run``: only
-    reports). ``workspace_root`` defaults to ``$WSPRUNE_WORKSPACE_ROOT``.
+    """Deletes the sessions that the enabled rules select (``dry_run``: only
+    reports). A session goes if any rule selects it:
+
+    - ``older_than_hours``: not used for that many hours (the reference
+      API's only rule); ``None`` turns the age rule off.
+    - ``max_total_bytes``: evict the least recently updated sessions until
+      the sessions total at most that many bytes.
+    - ``max_sessions``: keep at most that many (the most recently updated).
+    - ``min_free_bytes``: evict the least recently updated sessions until
+      the filesystem has that many bytes available.
+
+    The size and count rules never evict a session that is leased, updated
+    less than ``min_age_hours`` ago, or without readable metadata.
+    ``max_deletions`` stops after that many deletions (oldest first).
+    ``None`` means no such rule; 0 is refused (the C library would read it
+    as "no rule"). ``jobs`` sessions are handled concurrently (0: a default
+    for the machine). Another prune of the same root is waited for up to
+    ``lock_timeout`` seconds (0: not at all), then :class:`BusyError`.
+
+    ``workspace_root`` defaults to ``$WSPRUNE_WORKSPACE_ROOT``.
     ``logger`` (a callable taking an :class:`Event`, or a
     :class:`logging.Logger`) receives this prune's events; while it runs it
     also receives events of wsprune calls made concurrently by other threads.
     Raises :class:`InvalidArgumentError` (a ``ValueError``) for a NaN,
-    negative or infinite threshold."""
+    negative or infinite number of hours, or another invalid option."""
     global _call_logger
     if workspace_root is None:
         env = os.environ.get("WSPRUNE_WORKSPACE_ROOT")
         if not env:
             raise InvalidArgumentError("workspace_root is None and WSPRUNE_WORKSPACE_ROOT is not set", 1)
         workspace_root = env
-    hours = float(older_than_hours)
-    if math.isnan(hours) or math.isinf(hours) or hours < 0:
-        raise InvalidArgumentError(f"older_than_hours must be a finite number >= 0, got {older_than_hours!r}", 1)
+    opts = _new_options()
+    if older_than_hours is None:
+        opts.use_older_than = False
+    else:
+        opts.use_older_than = True
+        opts.older_than_hours = _hours("older_than_hours", older_than_hours)
+    opts.min_age_hours = _hours("min_age_hours", min_age_hours)
+    opts.max_total_bytes = _limit("max_total_bytes", max_total_bytes, "a cap of 0 bytes would delete every evictable session")
+    opts.max_sessions = _limit("max_sessions", max_sessions, "to delete every idle session use older_than_hours=0")
+    opts.min_free_bytes = _limit("min_free_bytes", min_free_bytes, "0 free bytes is always satisfied")
+    opts.max_deletions = _limit("max_deletions", max_deletions, "to delete nothing use dry_run=True")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 0 <= jobs <= _U32_MAX:
+        raise InvalidArgumentError(f"jobs must be an int in [0, 2**32-1], got {jobs!r}", 1)
+    opts.jobs = jobs
+    opts.lock_timeout_ms = _millis("lock_timeout", lock_timeout)
+    opts.dry_run = bool(dry_run)
     err = ctypes.c_void_p()
     root = _path(workspace_root)
     if logger is None:
-        r = lib.wsprune_prune_sessions(root, hours, bool(dry_run), ctypes.byref(err))
+        r = lib.wsprune_prune_sessions_with_options(root, ctypes.byref(opts), ctypes.byref(err))
     else:
         # Logged prunes take turns, so each sees its own events.
         with _log_lock:
             previous, _call_logger = _call_logger, logger
             _reinstall()
             try:
-                r = lib.wsprune_prune_sessions(root, hours, bool(dry_run), ctypes.byref(err))
+                r = lib.wsprune_prune_sessions_with_options(root, ctypes.byref(opts), ctypes.byref(err))
             finally:
                 _call_logger = previous
                 _reinstall()
@@ -447,3 +586,139 @@ def prune_sessions(
         return _copy_result(r)
     finally:
         lib.wsprune_prune_result_free(r)
+
+
+# ---- single sessions and repair -------------------------------------------------
+
+
+class SessionState(str, Enum):
+    """The state of a session's metadata (C ``wsprune_session_state``)."""
+
+    OK = "ok"  #: valid metadata: the timestamps are known
+    LEGACY = "legacy"  #: no metadata file (a session from before metadata existed)
+    CORRUPTED = "corrupted"  #: a metadata file that cannot be used
+    UNREADABLE = "unreadable"  #: the session could not be read (only in listings)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_STATES = {0: SessionState.OK, 1: SessionState.LEGACY, 2: SessionState.CORRUPTED, 3: SessionState.UNREADABLE}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What :func:`session_info` reports. ``created_at`` and ``updated_at``
+    are timezone-aware (UTC) and ``None`` unless ``state`` is
+    :attr:`SessionState.OK`; ``size_bytes`` is what deleting the session
+    frees; ``in_use`` whether a lease (or a prune) held it when probed."""
+
+    session_id: str
+    created_at: Optional[datetime]
+    updated_at: Optional[datetime]
+    size_bytes: int
+    state: SessionState
+    in_use: bool
+
+
+def session_info(workspace_root: PathLike, session_id: str) -> SessionInfo:
+    """Reports what is known about a session (changes nothing). Raises
+    :class:`NotFoundError` for a missing session or root and
+    :class:`InvalidSessionIdError` for an id that is not a UUID."""
+    info = _CSessionDetails()
+    info.struct_size = ctypes.sizeof(_CSessionDetails)
+    err = ctypes.c_void_p()
+    _check(lib.wsprune_session_info(_path(workspace_root), _id(session_id), ctypes.byref(info), ctypes.byref(err)), err)
+    state = _STATES.get(int(info.state))
+    if state is None:
+        raise WsPruneError(f"libwsprune reported an unknown session state {int(info.state)}", -1)
+
+    def when(us: int) -> Optional[datetime]:
+        return _EPOCH + timedelta(microseconds=us) if state is SessionState.OK else None
+
+    return SessionInfo(
+        session_id=session_id,
+        created_at=when(int(info.created_at_us)),
+        updated_at=when(int(info.updated_at_us)),
+        size_bytes=int(info.size_bytes),
+        state=state,
+        in_use=bool(info.in_use),
+    )
+
+
+def delete_session(workspace_root: PathLike, session_id: str, wait: float = 0.0) -> int:
+    """Deletes a session now, whatever its age or metadata, with the same
+    locked, atomic deletion as a prune, and returns the bytes freed. A leased
+    session raises :class:`BusyError` after waiting up to ``wait`` seconds
+    for its leases to be released (0: do not wait). A missing session or
+    root raises :class:`NotFoundError`; a failure part-way
+    :class:`WsPruneIOError` (the next prune finishes the job)."""
+    out = ctypes.c_uint64()
+    err = ctypes.c_void_p()
+    ms = _millis("wait", wait)
+    _check(
+        lib.wsprune_session_delete(_path(workspace_root), _id(session_id), ms, ctypes.byref(out), ctypes.byref(err)),
+        err,
+    )
+    return int(out.value)
+
+
+@dataclass(frozen=True)
+class RepairedSession:
+    """A session :func:`repair_sessions` gave metadata to (or would have):
+    its previous state (legacy or corrupted) and the ``created_at`` =
+    ``updated_at`` written (the newest modification time in the session)."""
+
+    session_id: str
+    previous_state: SessionState
+    updated_at: datetime
+
+
+@dataclass
+class RepairResult:
+    """What :func:`repair_sessions` did (or, in a dry run, would do)."""
+
+    repaired: List[RepairedSession] = field(default_factory=list)
+    errors: Dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The C library's JSON shape."""
+        return {
+            "repaired": [
+                {"session_id": r.session_id, "previous_state": r.previous_state.value, "updated_at": _format_ts(r.updated_at)}
+                for r in self.repaired
+            ],
+            "errors": dict(self.errors),
+            "dry_run": self.dry_run,
+        }
+
+
+def repair_sessions(workspace_root: PathLike, dry_run: bool = False) -> RepairResult:
+    """Writes metadata for every session that has none (legacy) or has
+    corrupted metadata, dated by the newest modification time found in the
+    session, so that age rules can apply to it. Explicit only: a prune never
+    repairs. Leased sessions are left alone and listed in ``errors``. With
+    ``dry_run``, writes nothing. A missing root raises :class:`NotFoundError`."""
+    out_json = ctypes.c_void_p()
+    err = ctypes.c_void_p()
+    status = lib.wsprune_repair_sessions(_path(workspace_root), bool(dry_run), None, ctypes.byref(out_json), ctypes.byref(err))
+    if status != 0:
+        lib.wsprune_string_free(out_json)  # NULL on failure: a no-op
+        _raise(status, err)
+    if not out_json.value:
+        raise PanicError("wsprune_repair_sessions succeeded without its JSON", 7)
+    try:
+        text = ctypes.string_at(out_json.value).decode("utf-8", "replace")
+    finally:
+        lib.wsprune_string_free(out_json)
+    data = json.loads(text)
+    return RepairResult(
+        repaired=[
+            RepairedSession(str(r["session_id"]), SessionState(r["previous_state"]), _parse_ts(str(r["updated_at"])))
+            for r in data["repaired"]
+        ],
+        errors={str(k): str(v) for k, v in data["errors"].items()},
+        dry_run=bool(data["dry_run"]),
+    )

@@ -8,10 +8,45 @@ import os
 from pathlib import Path
 from typing import List
 
-__all__ = ["lib", "LOG_FN", "library_path"]
+__all__ = ["lib", "LOG_FN", "library_path", "PruneOptions", "SessionDetails"]
 
 # void (*wsprune_log_fn)(void *user_data, wsprune_level level, const char *event, const char *fields_json)
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
+
+
+class PruneOptions(ctypes.Structure):
+    """Mirror of ``struct wsprune_prune_options`` (field order and types as in
+    wsprune.h). Initialise it with ``wsprune_prune_options_init``."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("older_than_hours", ctypes.c_double),
+        ("min_age_hours", ctypes.c_double),
+        ("max_total_bytes", ctypes.c_uint64),
+        ("max_sessions", ctypes.c_uint64),
+        ("min_free_bytes", ctypes.c_uint64),
+        ("max_deletions", ctypes.c_uint64),
+        ("jobs", ctypes.c_uint32),
+        ("lock_timeout_ms", ctypes.c_uint32),
+        ("use_older_than", ctypes.c_bool),
+        ("dry_run", ctypes.c_bool),
+    ]
+
+
+class SessionDetails(ctypes.Structure):
+    """Mirror of ``struct wsprune_session_details``, what
+    ``wsprune_session_info`` fills (field order and types as in wsprune.h).
+    Set ``struct_size`` to ``ctypes.sizeof(SessionDetails)`` before the call.
+    ``state`` holds a ``wsprune_session_state`` value, as an int32_t."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("created_at_us", ctypes.c_int64),
+        ("updated_at_us", ctypes.c_int64),
+        ("size_bytes", ctypes.c_uint64),
+        ("state", ctypes.c_int32),
+        ("in_use", ctypes.c_bool),
+    ]
 
 
 def _load() -> "tuple[ctypes.CDLL, str]":
@@ -75,6 +110,13 @@ for _name, _res, _args in [
     ("wsprune_prune_result_to_json", _P, [_P]),
     ("wsprune_prune_result_free", None, [_P]),
     ("wsprune_set_log_callback", None, [LOG_FN, _P]),
+    ("wsprune_prune_options_init", ctypes.c_int, [ctypes.POINTER(PruneOptions), ctypes.c_size_t]),
+    ("wsprune_prune_sessions_with_options", _P, [_S, ctypes.POINTER(PruneOptions), _ERR]),
+    ("wsprune_prune_result_deleted_rule", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_session_delete", ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), _ERR]),
+    ("wsprune_session_info", ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
+    # *out_json is an owned char*: a void* out-parameter, freed with wsprune_string_free.
+    ("wsprune_repair_sessions", ctypes.c_int, [_S, ctypes.c_bool, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_void_p), _ERR]),
 ]:
     _f = getattr(lib, _name)
     _f.restype = _res
