@@ -123,8 +123,14 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
         }
         None => session_id::generate(),
     };
-    std::fs::create_dir_all(root)
-        .map_err(|e| Error::io(format_args!("cannot create workspace root {}", root.display()), e))?;
+    std::fs::create_dir_all(root).map_err(|e| match e.raw_os_error() {
+        // A file (or a dangling symlink) where the root or one of its parents should be.
+        Some(libc::EEXIST) | Some(libc::ENOTDIR) => Error::new(
+            Status::Io,
+            format!("cannot create workspace root {}: not a directory", root.display()),
+        ),
+        _ => Error::io(format_args!("cannot create workspace root {}", root.display()), e),
+    })?;
     let root_fd = open_root(root)?;
     let cid = fd::cname(&id);
     fd::mkdirat(root_fd.as_raw_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {

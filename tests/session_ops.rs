@@ -82,6 +82,10 @@ fn create_with_id_and_duplicates() {
     let e = create_session(&file.join("ws"), None).unwrap_err();
     assert_eq!(e.status(), Status::Io);
     assert!(e.message().contains("file/ws"), "{}", e.message());
+    // The root itself a file: not a directory, not "already exists".
+    let e = create_session(&file, None).unwrap_err();
+    assert_eq!(e.status(), Status::Io);
+    assert!(e.message().contains("not a directory"), "{}", e.message());
     assert_eq!(
         create_session(Path::new(""), None).unwrap_err().status(),
         Status::InvalidArgument
