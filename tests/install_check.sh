@@ -10,6 +10,8 @@ make --no-print-directory install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 echo "== pkg-config: $(pkg-config --modversion wsprune): $(pkg-config --cflags --libs wsprune)"
 test "$(readelf -d "$prefix/lib/libwsprune.so.0" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')" = libwsprune.so.0
+# The command-line tool is installed too, and runs.
+"$prefix/bin/wsprune" --version | grep -q '^wsprune '
 out=$(mktemp -d /tmp/wsprune-demo-build.XXXXXX)
 trap 'rm -rf "$prefix" "$out"' EXIT
 # shellcheck disable=SC2046

@@ -7,6 +7,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -502,6 +504,277 @@ static void test_null_safety(void) {
     CHECK(wsprune_prune_result_to_json(NULL) == NULL);
 }
 
+/* ---- misuse (issue 5 item 5): every pointer argument NULL, bad UTF-8,
+ * small buffers, odd thresholds. Each call gives the documented status and,
+ * through `error`, a message naming what was wrong; none crashes (this file
+ * also runs under ASan+UBSan and valgrind). */
+
+/* Like expect_error, and the message contains one of the two words (the
+ * argument's name, spelled as in the header or as prose). */
+static void expect_error_naming(wsprune_status got, wsprune_error *err, wsprune_status want, const char *word,
+                                const char *alt) {
+    CHECK(got == want);
+    CHECK(err != NULL);
+    if (err == NULL) return;
+    CHECK(wsprune_error_status(err) == want);
+    const char *msg = wsprune_error_message(err);
+    CHECK(msg != NULL && msg[0] != 0);
+    if (msg != NULL && strstr(msg, word) == NULL && strstr(msg, alt) == NULL) {
+        failed++;
+        fprintf(stderr, "FAIL %s:%d: message \"%s\" names neither \"%s\" nor \"%s\"\n", __FILE__, __LINE__, msg, word,
+                alt);
+    }
+    wsprune_error_free(err);
+}
+
+#define EXPECT_ERROR_NAMING(call, want, word, alt)          \
+    do {                                                    \
+        wsprune_status got_ = (call);                       \
+        expect_error_naming(got_, err, (want), word, alt);  \
+    } while (0)
+
+/* Strings that are not UTF-8: a stray continuation byte, an overlong '/'
+ * (a classic traversal trick), a UTF-16 surrogate, a truncated sequence,
+ * a 5-byte form, and a valid UUID with one bad byte appended. */
+static const char *const bad_utf8[] = {
+    "\xff\xfe",
+    "..\xc0\xaf..\xc0\xaf" "etc",
+    "\xed\xa0\x80",
+    "abc\xe2\x82",
+    "\xf8\x88\x80\x80\x80",
+    "0f8fad5b-d9cb-469f-a165-70867728950e\x80",
+};
+#define N_BAD_UTF8 (sizeof bad_utf8 / sizeof bad_utf8[0])
+
+static int misuse_events;
+static void count_event(void *user_data, wsprune_level level, const char *event, const char *fields_json) {
+    (void)level;
+    if (user_data == NULL && event != NULL && fields_json != NULL) __atomic_fetch_add(&misuse_events, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_misuse_strings(void) {
+    char root[256], id[37];
+    new_root(root, sizeof root);
+    create_ok(root, id);
+    wsprune_error *err = NULL;
+    wsprune_lease *lease = NULL;
+    const char *const ROOT_W = "workspace_root", *const ROOT_ALT = "workspace root";
+    const char *const ID_W = "session_id", *const ID_ALT = "session id";
+
+    /* NULL root, for every function taking one (with and without an error pointer). */
+    err = NULL;
+    EXPECT_ERROR_NAMING(wsprune_session_create(NULL, id, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W,
+                        ROOT_ALT);
+    err = NULL;
+    EXPECT_ERROR_NAMING(wsprune_session_touch(NULL, id, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W, ROOT_ALT);
+    err = NULL;
+    EXPECT_ERROR_NAMING(wsprune_session_acquire(NULL, id, &lease, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W,
+                        ROOT_ALT);
+    CHECK(lease == NULL);
+    err = NULL;
+    CHECK(wsprune_prune_sessions(NULL, 1.0, true, &err) == NULL);
+    expect_error_naming(err != NULL ? wsprune_error_status(err) : WSPRUNE_STATUS_OK, err,
+                        WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W, ROOT_ALT);
+    CHECK(wsprune_session_create(NULL, NULL, NULL, 0, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_acquire(NULL, NULL, NULL, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_prune_sessions(NULL, NAN, false, NULL) == NULL);
+
+    /* NULL session id (create takes NULL as "generate one", tested in test_create). */
+    err = NULL;
+    EXPECT_ERROR_NAMING(wsprune_session_touch(root, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ID_W, ID_ALT);
+    err = NULL;
+    lease = (wsprune_lease *)&err; /* garbage: must become NULL */
+    EXPECT_ERROR_NAMING(wsprune_session_acquire(root, NULL, &lease, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ID_W,
+                        ID_ALT);
+    CHECK(lease == NULL);
+    CHECK(wsprune_session_acquire(root, NULL, &lease, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+
+    /* NULL out_lease and NULL lease. */
+    err = NULL;
+    EXPECT_ERROR_NAMING(wsprune_session_acquire(root, id, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, "out_lease",
+                        "lease");
+    CHECK(wsprune_session_acquire(root, id, NULL, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR_NAMING(wsprune_lease_release(NULL, false, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, "lease", "lease");
+    CHECK(wsprune_lease_release(NULL, true, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+
+    /* Invalid UTF-8 as the root and as the id, for every function. Nothing is
+     * created anywhere (the bad names are relative: they would land in the cwd). */
+    for (size_t i = 0; i < N_BAD_UTF8; i++) {
+        const char *bad = bad_utf8[i];
+        err = NULL;
+        EXPECT_ERROR_NAMING(wsprune_session_create(bad, NULL, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W,
+                            ROOT_ALT);
+        err = NULL;
+        EXPECT_ERROR_NAMING(wsprune_session_touch(bad, id, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W, ROOT_ALT);
+        err = NULL;
+        lease = NULL;
+        EXPECT_ERROR_NAMING(wsprune_session_acquire(bad, id, &lease, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W,
+                            ROOT_ALT);
+        CHECK(lease == NULL);
+        err = NULL;
+        CHECK(wsprune_prune_sessions(bad, 1.0, false, &err) == NULL);
+        expect_error_naming(err != NULL ? wsprune_error_status(err) : WSPRUNE_STATUS_OK, err,
+                            WSPRUNE_STATUS_INVALID_ARGUMENT, ROOT_W, ROOT_ALT);
+        CHECK(!exists(bad));
+
+        err = NULL;
+        EXPECT_ERROR_NAMING(wsprune_session_create(root, bad, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ID_W,
+                            ID_ALT);
+        err = NULL;
+        EXPECT_ERROR_NAMING(wsprune_session_touch(root, bad, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ID_W, ID_ALT);
+        err = NULL;
+        EXPECT_ERROR_NAMING(wsprune_session_acquire(root, bad, &lease, &err), WSPRUNE_STATUS_INVALID_ARGUMENT, ID_W,
+                            ID_ALT);
+        CHECK(lease == NULL);
+        /* And with no error pointer at all. */
+        CHECK(wsprune_session_create(root, bad, NULL, 0, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+        CHECK(wsprune_session_touch(root, bad, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+        CHECK(wsprune_session_acquire(root, bad, &lease, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    }
+    /* The root holds only the session made above. */
+    DIR *d = opendir(root);
+    int entries = 0;
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) entries++;
+    if (d) closedir(d);
+    CHECK(entries == 1);
+
+    /* Absurdly long arguments: a root far past PATH_MAX (under the test's
+     * directory, should anything be created) is an OS error with a message;
+     * a 100 000-character id is not a UUID. */
+    size_t big = 100000;
+    char *huge = malloc(big + 1);
+    memset(huge, 'a', big);
+    huge[big] = 0;
+    memcpy(huge, base, strlen(base));
+    for (size_t i = strlen(base); i < big; i += 100) huge[i] = '/';
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_touch(huge, id, &err), WSPRUNE_STATUS_IO);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(huge, NULL, NULL, 0, &err), WSPRUNE_STATUS_IO);
+    err = NULL;
+    CHECK(wsprune_prune_sessions(huge, 1.0, true, &err) == NULL);
+    expect_error(err != NULL ? wsprune_error_status(err) : WSPRUNE_STATUS_OK, err, WSPRUNE_STATUS_IO);
+    memset(huge, 'a', big);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_touch(root, huge, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(root, huge, NULL, 0, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+    free(huge);
+}
+
+static void test_misuse_buffers_and_numbers(void) {
+    char root[256], p[512];
+    wsprune_error *err = NULL;
+    new_root(root, sizeof root);
+
+    /* out_id too small (0, 1, 36 bytes): INVALID_ARGUMENT naming out_id_len,
+     * the buffer is not written to at all, and nothing is created. */
+    size_t lens[] = {0, 1, 36};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        char buf[64];
+        memset(buf, 'Z', sizeof buf);
+        err = NULL;
+        EXPECT_ERROR_NAMING(wsprune_session_create(root, NULL, buf, lens[i], &err), WSPRUNE_STATUS_INVALID_ARGUMENT,
+                            "out_id_len", "buffer");
+        int untouched = 1;
+        for (size_t j = 0; j < sizeof buf; j++) untouched &= buf[j] == 'Z';
+        CHECK(untouched);
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_create(root, "0f8fad5b-d9cb-469f-a165-70867728950e", buf, lens[i], &err),
+                     WSPRUNE_STATUS_INVALID_ARGUMENT);
+        CHECK(wsprune_session_create(root, NULL, buf, lens[i], NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    }
+    CHECK(!exists(root));
+    /* Exactly 37 bytes (heap, so ASan and valgrind see any write past it),
+     * and a length far larger than the buffer: 37 bytes are written. */
+    char *exact = malloc(37);
+    CHECK(wsprune_session_create(root, NULL, exact, 37, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(strlen(exact) == 36);
+    free(exact);
+    char *roomy = malloc(64);
+    memset(roomy, 'Z', 64);
+    CHECK(wsprune_session_create(root, NULL, roomy, SIZE_MAX, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(strlen(roomy) == 36 && roomy[37] == 'Z');
+    free(roomy);
+    /* out_id NULL with any length is fine. */
+    CHECK(wsprune_session_create(root, NULL, NULL, 5, NULL) == WSPRUNE_STATUS_OK);
+
+    /* Thresholds: NaN (quiet, negative, with a payload), infinities and
+     * negatives are INVALID_ARGUMENT with a message about the hours; huge and
+     * tiny finite ones are fine. */
+    double invalid[] = {NAN, -NAN, nan("0x7ff"), INFINITY, -INFINITY, -DBL_MAX, -1.0, -DBL_MIN, -4.9e-324};
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        for (int dry = 0; dry < 2; dry++) {
+            err = NULL;
+            CHECK(wsprune_prune_sessions(root, invalid[i], dry, &err) == NULL);
+            expect_error_naming(err != NULL ? wsprune_error_status(err) : WSPRUNE_STATUS_OK, err,
+                                WSPRUNE_STATUS_INVALID_ARGUMENT, "hours", "threshold");
+            CHECK(wsprune_prune_sessions(root, invalid[i], dry, NULL) == NULL);
+        }
+    }
+    /* Huge finite thresholds keep everything; nothing is that old. */
+    double huge[] = {DBL_MAX, 1e300, 1e18, (double)UINT64_MAX};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        err = (wsprune_error *)&err;
+        wsprune_prune_result *r = wsprune_prune_sessions(root, huge[i], false, &err);
+        CHECK(r != NULL && err == NULL);
+        CHECK(wsprune_prune_result_deleted_count(r) == 0 && wsprune_prune_result_error_count(r) == 0);
+        wsprune_prune_result_free(r);
+    }
+    /* Tiny positive thresholds (subnormal included) behave like a tiny age:
+     * every session with metadata that is not in the future goes. A dry run
+     * says so and deletes nothing. */
+    double tiny[] = {4.9e-324, DBL_MIN, DBL_EPSILON};
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++) {
+        wsprune_prune_result *r = wsprune_prune_sessions(root, tiny[i], true, NULL);
+        CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 3 && wsprune_prune_result_error_count(r) == 0);
+        wsprune_prune_result_free(r);
+    }
+    /* -0.0 compares equal to 0: either accepted as 0 or refused, never a crash. */
+    err = NULL;
+    wsprune_prune_result *r = wsprune_prune_sessions(root, -0.0, true, &err);
+    CHECK((r != NULL && err == NULL && wsprune_prune_result_deleted_count(r) == 3) ||
+          (r == NULL && err != NULL && wsprune_error_status(err) == WSPRUNE_STATUS_INVALID_ARGUMENT));
+    wsprune_prune_result_free(r);
+    wsprune_error_free(err);
+
+    /* Accessors with out-of-range indices, on a real result. */
+    r = wsprune_prune_sessions(root, 0.0, false, NULL);
+    CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 3);
+    size_t far[] = {3, 1000, SIZE_MAX};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        CHECK(wsprune_prune_result_deleted_id(r, far[i]) == NULL);
+        CHECK(wsprune_prune_result_skipped_id(r, far[i]) == NULL);
+        CHECK(wsprune_prune_result_skipped_reason(r, far[i]) == NULL);
+        CHECK(wsprune_prune_result_error_id(r, far[i]) == NULL);
+        CHECK(wsprune_prune_result_error_message(r, far[i]) == NULL);
+    }
+    CHECK(wsprune_prune_result_deleted_id(r, 2) != NULL);
+    wsprune_prune_result_free(r);
+
+    /* Status names for values outside the enum. */
+    CHECK(strcmp(wsprune_status_name((wsprune_status)-1), "WSPRUNE_STATUS_UNKNOWN") == 0);
+    CHECK(strcmp(wsprune_status_name((wsprune_status)8), "WSPRUNE_STATUS_UNKNOWN") == 0);
+    CHECK(strcmp(wsprune_status_name((wsprune_status)INT_MAX), "WSPRUNE_STATUS_UNKNOWN") == 0);
+
+    /* A callback with NULL user_data is called with NULL; a NULL callback
+     * with non-NULL user_data turns events off. */
+    misuse_events = 0;
+    wsprune_set_log_callback(count_event, NULL);
+    char id[37];
+    create_ok(root, id);
+    CHECK(__atomic_load_n(&misuse_events, __ATOMIC_SEQ_CST) > 0);
+    wsprune_set_log_callback(NULL, &misuse_events);
+    int seen = __atomic_load_n(&misuse_events, __ATOMIC_SEQ_CST);
+    create_ok(root, id);
+    CHECK(__atomic_load_n(&misuse_events, __ATOMIC_SEQ_CST) == seen);
+    join(p, sizeof p, root, id);
+    CHECK(exists(p));
+}
+
 static void test_events(void) {
     struct recorder *rec = calloc(1, sizeof *rec);
     pthread_mutex_init(&rec->mu, NULL);
@@ -588,6 +861,8 @@ int main(void) {
     if (mkdtemp(base) == NULL) { perror("mkdtemp"); return 2; }
     test_names_and_version();
     test_null_safety();
+    test_misuse_strings();
+    test_misuse_buffers_and_numbers();
     test_create();
     test_touch();
     test_prune();

@@ -443,3 +443,151 @@ pub fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
 pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
     FORK_LOCK.write().unwrap_or_else(|e| e.into_inner())
 }
+
+// ------------------------------------------------ adversarial tests (issue 5)
+
+/// What [`snapshot_with_times`] adds to a [`Node`]: enough to see a chmod,
+/// chown, new hard link, rewrite or replacement of an entry, or an entry
+/// added to or removed from a directory (its mtime), even with equal content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub ino: u64,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime_ns: (i64, i64),
+    pub ctime_ns: (i64, i64),
+}
+
+/// [`snapshot`] plus each entry's inode, link count, owner, mtime and ctime
+/// (not atime: reading the snapshot itself changes that).
+pub fn snapshot_with_times(path: &Path) -> BTreeMap<PathBuf, (Node, Stamp)> {
+    snapshot(path)
+        .into_iter()
+        .map(|(rel, node)| {
+            let md = std::fs::symlink_metadata(path.join(&rel)).unwrap();
+            let stamp = Stamp {
+                ino: md.ino(),
+                nlink: md.nlink(),
+                uid: md.uid(),
+                gid: md.gid(),
+                mtime_ns: (md.mtime(), md.mtime_nsec()),
+                ctime_ns: (md.ctime(), md.ctime_nsec()),
+            };
+            (rel, (node, stamp))
+        })
+        .collect()
+}
+
+/// A tree outside the workspace root that an attacker would love the prune
+/// to follow: it looks like a stale session itself (old metadata at its
+/// top), holds a stale-looking session and trash-named directory of its own,
+/// and has read-only and 0555 entries, a FIFO, a symlink, a hard-linked
+/// file and a file deep down. Returns `dir`.
+pub fn outside_canary(dir: &Path) -> PathBuf {
+    let inner_session = dir.join(new_id());
+    std::fs::create_dir_all(dir.join("data/deeper/deepest")).unwrap();
+    std::fs::create_dir_all(dir.join(".wsprune-trash.canary")).unwrap();
+    session_at(dir, inner_session.file_name().unwrap().to_str().unwrap(), 1000.0);
+    write_metadata_raw(dir, &metadata_text(&new_id(), hours_ago(1000.0)));
+    write_file(&dir.join("precious.db"), 4096);
+    write_file(&dir.join("data/deeper/deepest/bottom.bin"), 777);
+    write_file(&dir.join(".wsprune-trash.canary/keep"), 12);
+    write_file(&inner_session.join("work.txt"), 99);
+    std::fs::hard_link(dir.join("precious.db"), dir.join("data/precious.link")).unwrap();
+    std::os::unix::fs::symlink("../precious.db", dir.join("data/to-precious")).unwrap();
+    let fifo = cstr(dir.join("data/pipe").as_os_str().as_bytes());
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    write_file(&dir.join("readonly.txt"), 10);
+    std::fs::set_permissions(dir.join("readonly.txt"), std::fs::Permissions::from_mode(0o400)).unwrap();
+    std::fs::set_permissions(dir.join("data/deeper"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    dir.to_path_buf()
+}
+
+/// A small deterministic generator (splitmix64), seeded per test or per child.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// A seed that differs between runs (and is printed by the tests that use
+/// it, so a failure can be replayed with `WSPRUNE_TEST_SEED`).
+pub fn test_seed() -> u64 {
+    std::env::var("WSPRUNE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| (Utc::now().timestamp_micros() as u64) ^ (u64::from(std::process::id()) << 32))
+}
+
+/// Starts this test binary for exactly `test_name` with extra environment,
+/// stdout piped (stderr inherited, so a child's panic shows in the test's
+/// output), without waiting for it.
+pub fn spawn_self(test_name: &str, envs: &[(&str, String)]) -> std::process::Child {
+    self_command(test_name, envs, None)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start a child for {test_name}: {e}"))
+}
+
+/// Reads a child's stdout line by line until one contains `marker`; returns
+/// the rest of that line after the marker, or `None` at end of output.
+pub fn await_marker(lines: &mut impl Iterator<Item = std::io::Result<String>>, marker: &str) -> Option<String> {
+    lines
+        .map_while(Result::ok)
+        .find_map(|l| l.find(marker).map(|i| l[i + marker.len()..].to_owned()))
+}
+
+/// Microseconds since the Unix epoch (CLOCK_REALTIME: the clock the library
+/// stamps metadata with and decides ages by, shared by all processes).
+pub fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+/// Kills and reaps a child process when dropped, so a failing test never
+/// leaves its helper process running (or holding locks) behind it.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Mounts a private tmpfs with `options` (e.g. `size=256k,nr_inodes=64`) on
+/// `dir` (created if needed). `Err` says why it cannot be done here (not
+/// root, no mount, no permission in this container), for a SKIPPED line.
+/// Pair it with [`UnmountAll`] on a parent directory.
+pub fn mount_tmpfs(dir: &Path, options: &str) -> Result<(), String> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not running as root, so cannot mount a tmpfs".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let out = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run mount: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "mount -t tmpfs -o {options} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    if !mounts_under(dir).iter().any(|m| m == dir) {
+        return Err("mount -t tmpfs succeeded but the mount is not in /proc/self/mountinfo".into());
+    }
+    Ok(())
+}
