@@ -100,6 +100,19 @@ impl SessionMetadata {
     /// The canonical JSON text: known fields first (so `updated_at` sits at a
     /// small fixed offset), unknown fields after, indent 2, trailing newline.
     pub fn to_json(&self) -> String {
+        if self.extra.is_empty() {
+            // Fresh metadata (every create): the same text, without building a JSON map.
+            let id = serde_json::to_string(&self.session_id).expect("a string always serializes");
+            let (c, u) = (timestamp_bytes(self.created_at), timestamp_bytes(self.updated_at));
+            let (c, u) = (
+                std::str::from_utf8(&c).expect("ASCII"),
+                std::str::from_utf8(&u).expect("ASCII"),
+            );
+            return format!(
+                "{{\n  \"session_id\": {id},\n  \"created_at\": \"{c}\",\n  \"updated_at\": \"{u}\",\n  \"version\": {}\n}}\n",
+                self.version
+            );
+        }
         let mut map = Map::new();
         map.insert("session_id".into(), Value::String(self.session_id.clone()));
         map.insert("created_at".into(), Value::String(format_timestamp(self.created_at)));
@@ -274,6 +287,19 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn fresh_metadata_text_is_what_the_json_map_gives() {
+        for id in ["0f8fad5b-d9cb-469f-a165-70867728950e", "odd \"id\"\n\u{1}"] {
+            let m = SessionMetadata::new(id, Utc::now());
+            let mut with_extra = m.clone();
+            // An extra field forces the general path; remove it from its text to compare.
+            with_extra.extra.insert("x".into(), Value::from(1));
+            let general = with_extra.to_json().replace(",\n  \"x\": 1", "");
+            assert_eq!(m.to_json(), general);
+            assert_eq!(SessionMetadata::from_json(m.to_json().as_bytes()).unwrap(), m);
+        }
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         parse_timestamp(s).unwrap()

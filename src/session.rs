@@ -92,6 +92,26 @@ fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, O
     Ok((root_fd, dir))
 }
 
+/// Checks the arguments and opens the directory of session `id` by its path,
+/// with `flags` (one system call, where touch is measured in microseconds).
+/// As safe as opening the root and then the session in it: the root's path
+/// is resolved afresh either way, and `O_NOFOLLOW` refuses a symlink in the
+/// session's place. A missing root or session is [`Status::NotFound`].
+fn open_session_by_path(root: &Path, id: &str, flags: libc::c_int) -> Result<OwnedFd> {
+    check_root(root)?;
+    session_id::validate(id)?;
+    let path = fd::cpath(&root.join(id)).map_err(|e| Error::new(Status::InvalidArgument, e.to_string()))?;
+    fd::openat(libc::AT_FDCWD, &path, flags | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).map_err(|e| {
+        match e.raw_os_error() {
+            Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => Error::new(
+                Status::NotFound,
+                format!("session {id} not found in {}", root.display()),
+            ),
+            _ => Error::io(format_args!("cannot open session {id}"), e),
+        }
+    })
+}
+
 /// Opens session `id` under `root_fd` with `flags`, refusing symlinks and
 /// non-directories (both are "not found": they are never sessions).
 fn open_session_at(root_fd: RawFd, root: &Path, id: &str, flags: libc::c_int) -> Result<OwnedFd> {
@@ -123,15 +143,21 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
         }
         None => session_id::generate(),
     };
-    std::fs::create_dir_all(root).map_err(|e| match e.raw_os_error() {
-        // A file (or a dangling symlink) where the root or one of its parents should be.
-        Some(libc::EEXIST) | Some(libc::ENOTDIR) => Error::new(
-            Status::Io,
-            format!("cannot create workspace root {}: not a directory", root.display()),
-        ),
-        _ => Error::io(format_args!("cannot create workspace root {}", root.display()), e),
-    })?;
-    let root_fd = open_root(root)?;
+    // The root usually exists: open it first, and create it only when missing.
+    let root_fd = match open_root(root) {
+        Err(e) if e.status() == Status::NotFound => {
+            std::fs::create_dir_all(root).map_err(|e| match e.raw_os_error() {
+                // A file (or a dangling symlink) where the root or one of its parents should be.
+                Some(libc::EEXIST) | Some(libc::ENOTDIR) => Error::new(
+                    Status::Io,
+                    format!("cannot create workspace root {}: not a directory", root.display()),
+                ),
+                _ => Error::io(format_args!("cannot create workspace root {}", root.display()), e),
+            })?;
+            open_root(root)?
+        }
+        other => other?,
+    };
     let cid = fd::cname(&id);
     fd::mkdirat(root_fd.as_raw_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
         Some(libc::EEXIST) => Error::new(
@@ -196,9 +222,9 @@ pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: boo
 /// gives [`TouchOutcome::Corrupted`] and a `session.metadata.corrupted`
 /// warning event. A missing session is [`Status::NotFound`].
 pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
-    let (root_fd, dir) = open_session(root, id, libc::O_PATH)?;
+    let dir = open_session_by_path(root, id, libc::O_PATH)?;
     let outcome = touch_at(dir.as_raw_fd(), id)?;
-    if outcome == TouchOutcome::Legacy && !is_still_session(root_fd.as_raw_fd(), id, dir.as_raw_fd()) {
+    if outcome == TouchOutcome::Legacy && !is_still_session(open_root(root)?.as_raw_fd(), id, dir.as_raw_fd()) {
         // No metadata because a prune moved the session away and is emptying it.
         return Err(Error::new(
             Status::NotFound,
@@ -300,7 +326,7 @@ fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
 /// A missing session is [`Status::NotFound`]; missing or unusable metadata is
 /// reported in the [`MetadataState`], not as an error.
 pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
-    let (_root_fd, dir) = open_session(root, id, libc::O_PATH)?;
+    let dir = open_session_by_path(root, id, libc::O_PATH)?;
     read_metadata_at(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
 }
 
