@@ -40,14 +40,36 @@ test-go:
 test-python:
 	bash bindings/python/run_tests.sh
 
+# The benchmark suite (docs/benchmarks.md); not part of `make test`. Takes
+# several minutes; `make bench ARGS=--quick` is a smoke test with small sizes.
+.PHONY: bench
+bench:
+	bash bench/run.sh $(ARGS)
+
+# Quality gates that `bash .ci/run` runs after `make test` (each installs the
+# tools it needs on first use; see the scripts): line coverage of src/ over
+# the Rust, C and Python tests (fails under 90%; COVERAGE_MIN=...), bounded
+# cargo-fuzz runs (FUZZ_SECONDS=60 per target; docs/fuzzing.md), and
+# `openspec validate --strict` of the OpenSpec change in openspec/.
+.PHONY: coverage fuzz spec
+coverage:
+	bash .ci/coverage.sh
+
+fuzz:
+	bash .ci/fuzz.sh
+
+spec:
+	bash .ci/spec.sh
+
 # Regenerate include/wsprune.h after changing src/ffi.rs.
 header:
 	WSPRUNE_BLESS=1 cargo test --test header
 
 # Installs like a C library: versioned shared library with a SONAME, the
-# static library, the header and a pkg-config file. DESTDIR is honoured.
+# static library, the header and a pkg-config file; and the `wsprune` tool. DESTDIR is honoured.
 install: build
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 target/release/wsprune $(DESTDIR)$(PREFIX)/bin/wsprune
 	install -m 0755 target/release/libwsprune.so $(DESTDIR)$(LIBDIR)/libwsprune.so.$(VERSION)
 	ln -sf libwsprune.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwsprune.so.$(MAJOR)
 	ln -sf libwsprune.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libwsprune.so
@@ -59,7 +81,8 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libwsprune.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwsprune.so.$(MAJOR) \
 		$(DESTDIR)$(LIBDIR)/libwsprune.so $(DESTDIR)$(LIBDIR)/libwsprune.a \
-		$(DESTDIR)$(PREFIX)/include/wsprune.h $(DESTDIR)$(LIBDIR)/pkgconfig/wsprune.pc
+		$(DESTDIR)$(PREFIX)/include/wsprune.h $(DESTDIR)$(LIBDIR)/pkgconfig/wsprune.pc \
+		$(DESTDIR)$(PREFIX)/bin/wsprune
 
 clean:
 	cargo clean

@@ -1,0 +1,115 @@
+/* The floor for create and touch latency: plain C doing the same I/O as
+ * wsprune with none of its checks, and the naive write-temp-and-rename
+ * design for comparison. Compiled with `cc -O2` and run by the benchmark
+ * suite (benches/suite/latency.rs); prints one duration in nanoseconds per
+ * call, one per line, after all calls (so printing is never timed).
+ *
+ *   floor create       DIR FIRST COUNT JSONFILE       mkdir, open O_CREAT|O_EXCL, write, close
+ *   floor naive-create DIR FIRST COUNT JSONFILE       mkdir, write a temp file, rename it into place
+ *   floor touch        DIR SESSIONS COUNT OFFSET STAMP open, read, 27-byte pwrite at OFFSET, close
+ *   floor naive-touch  DIR SESSIONS COUNT JSONFILE    open, read, close, write a temp file, rename it
+ *                                                     over .metadata.json (replacing)
+ *
+ * Session i is DIR/<a UUID-shaped name made from i>; touches cycle over
+ * sessions 0..SESSIONS-1, made earlier by the matching create mode.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what, const char *path) {
+    perror(what);
+    fprintf(stderr, "floor: %s failed on %s\n", what, path);
+    exit(1);
+}
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void session_dir(char *out, size_t len, const char *dir, long i) {
+    snprintf(out, len, "%s/%08lx-0000-4000-8000-000000000000", dir, i);
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) die("fopen", path);
+    static char buf[65536];
+    *len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return buf;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 6) {
+        fprintf(stderr, "usage: see the comment at the top of floor.c\n");
+        return 2;
+    }
+    const char *mode = argv[1], *dir = argv[2];
+    long a = atol(argv[3]), count = atol(argv[4]);
+    long long *ns = malloc(sizeof *ns * (size_t)count);
+    char sdir[2048], file[4096], tmp[4096], buf[4096];
+    if (!strcmp(mode, "create") || !strcmp(mode, "naive-create")) {
+        size_t jlen;
+        const char *json = read_file(argv[5], &jlen);
+        int naive = !strcmp(mode, "naive-create");
+        for (long k = 0; k < count; k++) {
+            session_dir(sdir, sizeof sdir, dir, a + k);
+            snprintf(file, sizeof file, "%s/.metadata.json", sdir);
+            snprintf(tmp, sizeof tmp, "%s/.metadata.json.tmp", sdir);
+            long long t = now_ns();
+            if (mkdir(sdir, 0700) != 0) die("mkdir", sdir);
+            int fd = open(naive ? tmp : file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (fd < 0) die("open", file);
+            if (write(fd, json, jlen) != (ssize_t)jlen) die("write", file);
+            close(fd);
+            if (naive && rename(tmp, file) != 0) die("rename", tmp);
+            ns[k] = now_ns() - t;
+        }
+    } else if (!strcmp(mode, "touch") && argc >= 7) {
+        long off = atol(argv[5]);
+        const char *stamp = argv[6];
+        for (long k = 0; k < count; k++) {
+            session_dir(sdir, sizeof sdir, dir, k % a);
+            snprintf(file, sizeof file, "%s/.metadata.json", sdir);
+            long long t = now_ns();
+            int fd = open(file, O_RDWR | O_CLOEXEC);
+            if (fd < 0) die("open", file);
+            if (read(fd, buf, sizeof buf) < 0) die("read", file);
+            if (pwrite(fd, stamp, 27, off) != 27) die("pwrite", file);
+            close(fd);
+            ns[k] = now_ns() - t;
+        }
+    } else if (!strcmp(mode, "naive-touch")) {
+        size_t jlen;
+        const char *json = read_file(argv[5], &jlen);
+        for (long k = 0; k < count; k++) {
+            session_dir(sdir, sizeof sdir, dir, k % a);
+            snprintf(file, sizeof file, "%s/.metadata.json", sdir);
+            snprintf(tmp, sizeof tmp, "%s/.metadata.json.tmp", sdir);
+            long long t = now_ns();
+            int fd = open(file, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) die("open", file);
+            if (read(fd, buf, sizeof buf) < 0) die("read", file);
+            close(fd);
+            fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd < 0) die("open", tmp);
+            if (write(fd, json, jlen) != (ssize_t)jlen) die("write", tmp);
+            close(fd);
+            if (rename(tmp, file) != 0) die("rename", tmp);
+            ns[k] = now_ns() - t;
+        }
+    } else {
+        fprintf(stderr, "floor: unknown mode %s\n", mode);
+        return 2;
+    }
+    for (long k = 0; k < count; k++) printf("%lld\n", ns[k]);
+    return 0;
+}

@@ -1,0 +1,418 @@
+//! The markdown tables (stdout and docs/benchmarks.md) and the JSON the plot
+//! is drawn from.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::latency::Latency;
+use crate::measure::median;
+use crate::{Contender, Results, WorkloadResult};
+
+const MIB: f64 = 1024.0;
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / MIB
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+fn is_default_prune(c: &Contender) -> bool {
+    matches!(c, Contender::Prune { jobs: 0 })
+}
+
+fn is_single_xargs(c: &Contender) -> bool {
+    matches!(c, Contender::Xargs { parallel: false })
+}
+
+impl Results {
+    fn workload(&self, name: &str) -> &WorkloadResult {
+        self.workloads
+            .iter()
+            .find(|w| w.spec.name == name)
+            .expect("measured workload")
+    }
+
+    /// The named workloads W1, W2, W3 (the scaling points only feed the curve).
+    fn main_workloads(&self) -> impl Iterator<Item = &WorkloadResult> {
+        self.workloads.iter().filter(|w| w.spec.name.starts_with('W'))
+    }
+}
+
+impl WorkloadResult {
+    fn median_of(&self, c: fn(&Contender) -> bool) -> f64 {
+        median(&self.deletion(c).expect("contender measured").secs)
+    }
+}
+
+/// All tables, as printed and as put in the document.
+pub fn tables(r: &Results, quick: bool) -> String {
+    let mut s = String::new();
+    if quick {
+        s.push_str("**Quick mode: reduced sizes, a smoke test of the harness; not comparable with the targets.**\n\n");
+    }
+
+    let w1 = r.workload("W1");
+    let (prune, rm) = (w1.median_of(is_default_prune), w1.median_of(is_single_xargs));
+    let (dry, du) = (median(&w1.dry_run_secs), median(&w1.du_secs));
+    let l = &r.latency;
+    let w3_rss = mib(r
+        .workload("W3")
+        .deletion(is_default_prune)
+        .expect("W3 prune")
+        .max_rss_kib);
+    s.push_str("### Targets\n\n| target | measured | result |\n| --- | --- | --- |\n");
+    let mut target = |what: &str, measured: String, ok: bool| {
+        writeln!(s, "| {what} | {measured} | {} |", pass(ok)).unwrap();
+    };
+    target(
+        "prune W1 (default jobs) <= 0.5x single `xargs -0 rm -rf`",
+        format!("{:.2}x ({prune:.2} s vs {rm:.2} s)", prune / rm),
+        prune / rm <= 0.5,
+    );
+    target(
+        "dry run W1 <= 0.6x `du -sb` (warm cache)",
+        format!("{:.2}x ({dry:.3} s vs {du:.3} s)", dry / du),
+        dry / du <= 0.6,
+    );
+    let ratio = |a: &Latency, b: &Latency| a.median_us / b.median_us;
+    target(
+        "touch median <= 2x C floor",
+        format!(
+            "{:.2}x ({:.1} µs vs {:.1} µs)",
+            ratio(&l.touch, &l.touch_floor),
+            l.touch.median_us,
+            l.touch_floor.median_us
+        ),
+        ratio(&l.touch, &l.touch_floor) <= 2.0,
+    );
+    target(
+        "create median <= 1.5x C floor",
+        format!(
+            "{:.2}x ({:.1} µs vs {:.1} µs)",
+            ratio(&l.create, &l.create_floor),
+            l.create.median_us,
+            l.create_floor.median_us
+        ),
+        ratio(&l.create, &l.create_floor) <= 1.5,
+    );
+    target("W3 prune peak RSS < 64 MiB", format!("{w3_rss:.1} MiB"), w3_rss < 64.0);
+
+    s.push_str(
+        "\n### Workloads\n\n| workload | what | files (with metadata) | stale bytes |\n| --- | --- | --- | --- |\n",
+    );
+    for w in &r.workloads {
+        writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            w.spec.name, w.spec.description, w.files, w.stale_bytes
+        )
+        .unwrap();
+    }
+
+    s.push_str(
+        "\n### Prune against `rm -rf` (real deletion of the stale sessions, an identical tree for every run)\n\n\
+         | workload | sessions (stale) | files | contender | median (s) | min-max (s) | vs `xargs -0 rm -rf` | peak RSS (MiB) |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for w in r.main_workloads() {
+        let rm = w.median_of(is_single_xargs);
+        for d in &w.deletions {
+            let m = median(&d.secs);
+            let (lo, hi) = d
+                .secs
+                .iter()
+                .fold((f64::MAX, 0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            let rss = match d.contender {
+                Contender::Prune { .. } => format!("{:.1}", mib(d.max_rss_kib)),
+                Contender::Xargs { .. } => "-".into(),
+            };
+            writeln!(
+                s,
+                "| {} | {} ({}) | {} | {} | {m:.3} | {lo:.3}-{hi:.3} | {:.2}x | {rss} |",
+                w.spec.name,
+                w.spec.sessions,
+                w.stale,
+                w.files,
+                d.contender.label(),
+                m / rm
+            )
+            .unwrap();
+        }
+    }
+
+    s.push_str(
+        "\n### Dry run against `du -sb` of the root (warm cache)\n\n\
+         | workload | dry run median (s) | `du -sb` median (s) | ratio | dry run peak RSS (MiB) |\n\
+         | --- | --- | --- | --- | --- |\n",
+    );
+    for w in r.main_workloads() {
+        let (dry, du) = (median(&w.dry_run_secs), median(&w.du_secs));
+        writeln!(
+            s,
+            "| {} | {dry:.3} | {du:.3} | {:.2}x | {:.1} |",
+            w.spec.name,
+            dry / du,
+            mib(w.dry_run_rss_kib)
+        )
+        .unwrap();
+    }
+
+    writeln!(
+        s,
+        "\n### Create and touch latency ({} creates, {} touches per implementation)\n\n\
+         | operation | implementation | median (µs) | p99 (µs) | vs C floor (medians) |\n\
+         | --- | --- | --- | --- | --- |",
+        l.creates, l.touches
+    )
+    .unwrap();
+    for (op, floor, rows) in [
+        (
+            "create",
+            &l.create_floor,
+            [
+                ("C floor: mkdir, open O_CREAT\\|O_EXCL, write, close", &l.create_floor),
+                ("wsprune `create_session`", &l.create),
+                ("naive: mkdir, write temp file, rename into place", &l.create_naive),
+            ],
+        ),
+        (
+            "touch",
+            &l.touch_floor,
+            [
+                ("C floor: open, read, 27-byte pwrite in place, close", &l.touch_floor),
+                ("wsprune `touch_session`", &l.touch),
+                ("naive: read, write temp file, rename over (replacing)", &l.touch_naive),
+            ],
+        ),
+    ] {
+        for (what, x) in rows {
+            writeln!(
+                s,
+                "| {op} | {what} | {:.1} | {:.1} | {:.2}x |",
+                x.median_us,
+                x.p99_us,
+                ratio(x, floor)
+            )
+            .unwrap();
+        }
+    }
+
+    s.push_str(
+        "\n### Scaling (sessions x 2 files, half stale; medians)\n\n\
+         | sessions | files | prune (s) | prune µs per session | dry run (s) | `xargs -0 rm -rf` (s) | `du -sb` (s) | prune peak RSS (MiB) | dry run peak RSS (MiB) |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for p in scaling_points(r) {
+        writeln!(
+            s,
+            "| {} | {} | {:.3} | {:.1} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
+            p["sessions"],
+            p["files"],
+            p["prune_s"].as_f64().unwrap(),
+            p["prune_s"].as_f64().unwrap() * 1e6 / p["sessions"].as_f64().unwrap(),
+            p["dry_run_s"].as_f64().unwrap(),
+            p["rm_s"].as_f64().unwrap(),
+            p["du_s"].as_f64().unwrap(),
+            p["prune_rss_mib"].as_f64().unwrap(),
+            p["dry_run_rss_mib"].as_f64().unwrap(),
+        )
+        .unwrap();
+    }
+    s
+}
+
+fn scaling_points(r: &Results) -> Vec<Value> {
+    r.scaling
+        .iter()
+        .map(|name| {
+            let w = r.workload(name);
+            let prune = w.deletion(is_default_prune).expect("prune measured");
+            json!({
+                "name": name,
+                "sessions": w.spec.sessions,
+                "files": w.files,
+                "prune_s": median(&prune.secs),
+                "rm_s": w.median_of(is_single_xargs),
+                "dry_run_s": median(&w.dry_run_secs),
+                "du_s": median(&w.du_secs),
+                "prune_rss_mib": mib(prune.max_rss_kib),
+                "dry_run_rss_mib": mib(w.dry_run_rss_kib),
+            })
+        })
+        .collect()
+}
+
+/// What bench/plot.py draws, and every raw timing for whoever wants more.
+pub fn json(r: &Results, plot: &Path) -> Value {
+    let lat = |x: &Latency| json!({"median_us": x.median_us, "p99_us": x.p99_us});
+    let l = &r.latency;
+    json!({
+        "plot": plot,
+        "scaling": scaling_points(r),
+        "workloads": r.workloads.iter().map(|w| json!({
+            "name": w.spec.name,
+            "description": w.spec.description,
+            "sessions": w.spec.sessions,
+            "stale": w.stale,
+            "files": w.files,
+            "stale_bytes": w.stale_bytes,
+            "dry_run_s": w.dry_run_secs,
+            "dry_run_rss_mib": mib(w.dry_run_rss_kib),
+            "du_s": w.du_secs,
+            "deletions": w.deletions.iter().map(|d| json!({
+                "contender": d.contender.label(),
+                "secs": d.secs,
+                "peak_rss_mib": mib(d.max_rss_kib),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "latency": {
+            "creates": l.creates, "touches": l.touches,
+            "create": lat(&l.create), "create_floor": lat(&l.create_floor), "create_naive": lat(&l.create_naive),
+            "touch": lat(&l.touch), "touch_floor": lat(&l.touch_floor), "touch_naive": lat(&l.touch_naive),
+        },
+    })
+}
+
+/// A shell command's output, run in the repository, or `unknown`.
+fn sh(cmd: &str) -> String {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The 1, 5 and 15 minute load averages.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The type of the filesystem holding `dir` (`stat -f` cannot tell ext4 from ext2/ext3; findmnt can).
+pub fn filesystem(dir: &Path) -> String {
+    let dir = dir.to_string_lossy();
+    let findmnt = sh(&format!("findmnt -n -o FSTYPE,OPTIONS -T '{dir}'"));
+    format!(
+        "`stat -f -c %T` says {}; `findmnt`: {}",
+        sh(&format!("stat -f -c %T '{dir}'")),
+        findmnt.split_whitespace().collect::<Vec<_>>().join(", mounted ")
+    )
+}
+
+/// DAMON proactive reclaim pages out page cache left idle, so a "warm" cache
+/// does not stay warm: worth knowing when reading the figures.
+fn damon() -> String {
+    let base = Path::new("/sys/kernel/mm/damon/admin/kdamonds/0");
+    let read = |p: &str| std::fs::read_to_string(base.join(p)).map(|s| s.trim().to_owned());
+    let scheme = "contexts/0/schemes/0";
+    match (
+        read("state"),
+        read(&format!("{scheme}/action")),
+        read(&format!("{scheme}/access_pattern/age/min")),
+        read("contexts/0/monitoring_attrs/intervals/aggr_us"),
+    ) {
+        (Ok(state), Ok(action), Ok(age), Ok(aggr_us)) => {
+            let idle_s = age.parse::<u64>().unwrap_or(0) * aggr_us.parse::<u64>().unwrap_or(0) / 1_000_000;
+            format!("kdamond {state}, action {action} for pages idle {idle_s} s or more")
+        }
+        _ => "not running".into(),
+    }
+}
+
+/// docs/benchmarks.md: how it was run, on what, the tables, the method.
+pub fn document(tables: &str, args: &[String], filesystem: &str, load_before: &str) -> String {
+    let extra = if args.is_empty() {
+        String::new()
+    } else {
+        format!(" ARGS=\"{}\"", args.join(" "))
+    };
+    let machine = format!(
+        "- date: {}\n\
+         - revision: {}\n\
+         - CPU: {} ({} cores, `nproc`)\n\
+         - memory: {}\n\
+         - kernel: {}\n\
+         - load average (1, 5, 15 min) before the run: {load_before}; after: {}\n\
+         - filesystem of the workloads: {filesystem}\n\
+         - proactive reclaim (DAMON): {}\n\
+         - {}; {}; {}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        sh("git rev-parse --short HEAD && git status --porcelain -- src Cargo.toml | grep -q . && echo '(with uncommitted changes to src/)' || true")
+            .replace('\n', " "),
+        sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
+        sh("nproc"),
+        sh("free -h | awk '/^Mem:/ {print $2}'"),
+        sh("uname -sr"),
+        load_average(),
+        damon(),
+        sh("rustc --version"),
+        sh("cc --version | head -n1"),
+        sh("rm --version | head -n1"),
+    );
+    format!(
+        "# Benchmarks\n\n\
+         Generated by the benchmark suite (`benches/suite/`, issue 4); do not edit by hand, re-run instead:\n\n\
+         ```sh\nmake bench{extra}\n```\n\n\
+         (`bash bench/run.sh`: `cargo bench --bench suite`, which prints these tables and writes this file and \
+         `target/bench/results.json`, then `bench/plot.py` draws the plot.) `make bench ARGS=--quick` is a \
+         smoke test with small sizes that writes to `target/bench/quick/` instead; `ARGS=\"--dir DIR\"` builds \
+         the workloads in `DIR/wsprune-bench` instead of `target/bench/wsprune-bench`.\n\n\
+         ## Machine\n\n{machine}\n\n\
+         ## Results\n\n{tables}\n\
+         ![prune and dry-run time and peak RSS against the number of sessions](bench-scaling.png)\n\n\
+         ## Method\n\n{METHOD}"
+    )
+}
+
+const METHOD: &str = "\
+- **Workloads** are built by the suite in Rust, seeded, so every build has the same session names, layout \
+and file sizes (uniform in the stated range, file contents are bytes of `x`). A stale session's metadata has \
+`updated_at` 48 hours ago; every prune uses `older_than_hours = 24`. In W1, 1% of the sessions are legacy (no \
+`.metadata.json`) and 1% have garbage metadata; both are among the fresh half, and a prune must skip them. \
+Files counted include `.metadata.json`. W3 and the scaling points S* share one shape.
+- **Prune against `rm`.** Each workload is built once; before every timed run after the first, the \
+sessions the previous run deleted (the stale half) are re-created with the same names, layout and sizes, \
+which gives the same tree again (the fresh half, which no contender touches, stays; deleting and rewriting \
+it too would double the run time). Then `sync(2)` flushes the dirty pages so their writeback does not land \
+in the timing; the page cache still holds the tree, as it would on a machine that just used it. Each \
+contender deletes exactly the stale sessions: the prune in a child process (the bench binary re-executing \
+itself, so its peak RSS is its own `ru_maxrss`, from `wait4`; that includes the binary's baseline of a few \
+MiB), `xargs -0 rm -rf` reading the stale directory names NUL-separated (what `printf '%s\\0' DIRS` prints; \
+one xargs running `rm` with as many names as fit on a command line), and `xargs -0 -P8 -n 64 rm -rf` as a \
+parallel reference. Times are wall clock from spawn to exit. The contenders run once per round, in reversed \
+order every other round, and the table gives the median over rounds (W1, W2, W3; the scaling points S* \
+run one round). Every run is checked: the prune must report exactly the stale sessions deleted, the legacy \
+and corrupted ones skipped, no errors and the stale files' total size reclaimed, and exactly the fresh \
+sessions must be left.
+- **Dry run against `du -sb ROOT`**, on the freshly built tree before the deletion rounds: each runs once \
+to warm the cache (not counted), then several repetitions, alternating which goes first; medians. The dry \
+run is checked like a real prune.
+- **Create and touch** run in the harness process (`create_session(root, Some(id))`, `touch_session`) \
+against `bench/floor.c`, compiled with `cc -O2` at run time: the floor does the same I/O with none of \
+wsprune's checks (create: `mkdir`, `open(O_CREAT|O_EXCL)`, write the same JSON, close; touch: open, read, \
+27-byte `pwrite` of a precomputed timestamp at the `updated_at` offset, close), and the naive design writes a \
+temporary file and renames it into place (over the old file, for touch). Every call is timed; the three \
+implementations alternate in four blocks so that drift of the shared disk affects them alike. Touches cycle \
+over the sessions each implementation created.
+- **Stalls.** On the 2-core development VM, single-threaded deleters (`xargs -0 rm -rf`, the prune with \
+jobs=1) sometimes stall: under strace their `unlinkat` calls each wait 5 to 8 ms on the disk, and a run \
+takes 10 to 30 times its usual time; parallel deleters overlap those waits. The machine also runs DAMON \
+proactive reclaim (see above), so cached metadata left idle is dropped. Medians over three rounds damp \
+such runs but cannot always hide them: read the min-max column too.
+- Nothing else is controlled: the machine is shared, other processes may run. Compare ratios within a run \
+rather than absolute figures across runs.
+";
