@@ -181,10 +181,13 @@ pub fn validate_for_touch(bytes: &[u8]) -> Result<Option<usize>, MetadataError> 
     parse_known(bytes).map(|(_, _, _, offset)| offset)
 }
 
-/// Validates metadata bytes as [`parse`] does and returns only `updated_at`,
-/// without decoding unknown fields: what a prune's scan needs.
+/// Validates metadata bytes exactly as [`parse`] does and returns only
+/// `updated_at`: what a prune decides by. It must call corrupted exactly what
+/// [`parse`] (so `read_metadata`, `session_info`, `repair`) calls corrupted,
+/// so it decodes unknown fields too (skipping them would let, say, a lone
+/// surrogate or an out-of-range number pass; found by fuzzing).
 pub fn parse_updated_at(bytes: &[u8]) -> Result<DateTime<Utc>, MetadataError> {
-    parse_known(bytes).map(|(_, _, updated_at, _)| updated_at)
+    parse(bytes).map(|p| p.metadata.updated_at)
 }
 
 type Known<'a> = (Borrowed<'a>, DateTime<Utc>, DateTime<Utc>, Option<usize>);
@@ -195,6 +198,10 @@ fn parse_known(bytes: &[u8]) -> Result<Known<'_>, MetadataError> {
             "file is {} bytes, more than the {MAX_METADATA_BYTES} allowed",
             bytes.len()
         )));
+    }
+    // serde would also read the fields from a JSON array: metadata is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(MetadataError::Corrupted("metadata is not a JSON object".into()));
     }
     let known: Borrowed<'_> = serde_json::from_slice(bytes).map_err(|e| MetadataError::Corrupted(e.to_string()))?;
     let created_at = parse_timestamp(&known.created_at)
@@ -287,6 +294,21 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn what_parse_calls_corrupted_the_prune_and_touch_checks_do_too() {
+        let ts = "2026-01-01T00:00:00.000000Z";
+        let array = format!(r#"["x", "{ts}", "{ts}", 1]"#);
+        assert!(parse(array.as_bytes()).is_err());
+        assert!(parse_updated_at(array.as_bytes()).is_err());
+        assert!(validate_for_touch(array.as_bytes()).is_err());
+        // Unknown fields that only a full decode rejects (found by fuzzing).
+        for extra in [r#""\ud800""#, "1e400"] {
+            let text = format!(r#"{{"session_id": "x", "created_at": "{ts}", "updated_at": "{ts}", "x": {extra}}}"#);
+            assert!(parse(text.as_bytes()).is_err(), "{text}");
+            assert!(parse_updated_at(text.as_bytes()).is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn fresh_metadata_text_is_what_the_json_map_gives() {
