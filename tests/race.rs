@@ -491,6 +491,10 @@ fn hostile_process_swapping_the_session_directory_never_reaches_outside_or_a_lea
             for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
                 let n = e.file_name().to_string_lossy().into_owned();
                 if let Some(s) = n.strip_prefix(".hidden-") {
+                    // Our own symlink may be back in the session's place: a prune
+                    // that moved it to trash, found it was not the session, and
+                    // put it back after our remove_link had missed it.
+                    remove_link(&root.join(s));
                     if !exists(&root.join(s)) {
                         let _ = std::fs::rename(e.path(), root.join(s));
                     }
