@@ -77,7 +77,15 @@ fn check(data: &[u8]) {
     let for_touch = metadata::validate_for_touch(data);
     let updated_at = metadata::parse_updated_at(data);
 
-    // 1. What the full parse accepts, the fast paths accept identically, and
+    // 1. The prune decides with parse_updated_at, which must refuse exactly
+    // what the full parse refuses, for the same reason.
+    assert_eq!(
+        parsed.as_ref().err(),
+        updated_at.as_ref().err(),
+        "parse and parse_updated_at disagree on {:?}",
+        String::from_utf8_lossy(data)
+    );
+    // 2. What the full parse accepts, touch's check accepts identically, and
     // the errors they share (on the known fields) are the same error.
     if parsed.is_ok() || cfg!(feature = "strict") {
         assert_eq!(
@@ -86,24 +94,16 @@ fn check(data: &[u8]) {
             "parse and validate_for_touch disagree on {:?}",
             String::from_utf8_lossy(data)
         );
-        assert_eq!(
-            parsed.as_ref().err(),
-            updated_at.as_ref().err(),
-            "parse and parse_updated_at disagree on {:?}",
-            String::from_utf8_lossy(data)
-        );
-    } else if for_touch.is_ok() || updated_at.is_ok() {
-        // The fast paths skip unknown fields without decoding them, so they
-        // take some files the full parse refuses (see docs/fuzzing.md, "Known
+    } else if for_touch.is_ok() {
+        // Touch's check skips unknown fields without decoding them, so it
+        // takes some files the full parse refuses (see docs/fuzzing.md, "Known
         // differences"); the refusal must then be about the file as a whole,
         // never about a known field.
         assert!(
             matches!(parsed, Err(MetadataError::Corrupted(_))),
-            "fast paths accepted what parse refused for a known field: {parsed:?}"
+            "touch's check accepted what parse refused for a known field: {parsed:?}"
         );
-        assert_eq!(for_touch.is_ok(), updated_at.is_ok());
     } else {
-        assert_eq!(for_touch.as_ref().err(), updated_at.as_ref().err());
         assert_eq!(
             parsed.as_ref().err(),
             for_touch.as_ref().err(),
@@ -129,7 +129,7 @@ fn check(data: &[u8]) {
         "a known field leaked into extra"
     );
 
-    // 2. The in-place offset and the touch's pwrite.
+    // 3. The in-place offset and the touch's pwrite.
     let ts = timestamp_from(data);
     if let Some(off) = p.updated_at_offset {
         let end = off + TIMESTAMP_LEN;
@@ -152,7 +152,7 @@ fn check(data: &[u8]) {
         assert_eq!(q.updated_at_offset, Some(off));
     }
 
-    // 3. The canonical rewrite.
+    // 4. The canonical rewrite.
     let text = m.to_json();
     let _ = m.to_value();
     if m.extra.is_empty() {
@@ -191,7 +191,7 @@ fn check(data: &[u8]) {
         }
     }
 
-    // 4. The rewrite of a touch when no in-place patch is possible.
+    // 5. The rewrite of a touch when no in-place patch is possible.
     let rewritten = metadata::with_updated_at(data, ts).expect("with_updated_at refused parsed metadata");
     let q = metadata::parse(rewritten.as_bytes()).expect("with_updated_at output does not parse");
     assert_eq!(q.metadata.session_id, m.session_id);
@@ -216,7 +216,7 @@ fn check(data: &[u8]) {
 fuzz_target!(|data: &[u8]| {
     check(data);
 
-    // 5. Canonical-shaped timestamps round-trip through the hand-written formatter.
+    // 6. Canonical-shaped timestamps round-trip through the hand-written formatter.
     if metadata::is_canonical_timestamp(data) {
         let s = std::str::from_utf8(data).expect("canonical bytes are ASCII");
         if let Some(t) = metadata::parse_timestamp(s) {
