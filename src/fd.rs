@@ -159,9 +159,31 @@ pub fn try_flock(fd: RawFd, op: libc::c_int) -> io::Result<bool> {
     }
 }
 
+/// `try_flock` retried with a growing pause until `timeout` has passed;
+/// `Ok(false)` if the lock is still held by someone else then.
+pub fn flock_wait(fd: RawFd, op: libc::c_int, timeout: std::time::Duration) -> io::Result<bool> {
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(100);
+    while !try_flock(fd, op)? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+    Ok(true)
+}
+
 /// `flock(fd, LOCK_UN)`.
 pub fn unlock(fd: RawFd) -> io::Result<()> {
     retry(|| unsafe { libc::flock(fd, libc::LOCK_UN) }).map(drop)
+}
+
+/// Whether `name` in `dir` (not followed) is the directory `id`.
+pub fn is_named(dir: RawFd, name: &CStr, id: &DirId) -> bool {
+    matches!(lstat_at(dir, name), Ok(st) if st.st_dev == id.dev && st.st_ino == id.ino)
 }
 
 /// `unlinkat(dir, name, flags)`.

@@ -101,14 +101,7 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
     let rfd = root_fd.as_raw_fd();
-    let mut names: Vec<String> = fd::read_dir(rfd)
-        .map_err(|e| Error::io("cannot list workspace root", e))?
-        .into_iter()
-        .filter(|e| matches!(e.kind, libc::DT_DIR | libc::DT_UNKNOWN))
-        .filter_map(|e| e.name.into_string().ok())
-        .filter(|n| session_id::is_session_id(n.as_bytes()))
-        .collect();
-    names.sort_unstable();
+    let names = session::session_names(rfd)?;
     let jobs = if jobs == 0 { crate::policy::default_jobs() } else { jobs };
     let mut out: Vec<Option<SessionInfo>> = vec![None; names.len()];
     parallel::run(

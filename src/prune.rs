@@ -20,7 +20,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -104,21 +104,15 @@ pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
 /// Takes the workspace lock on the open root, waiting up to `timeout`.
 fn lock_workspace(rfd: RawFd, shared: bool, timeout: Duration, root: &Path) -> Result<()> {
     let op = if shared { libc::LOCK_SH } else { libc::LOCK_EX };
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
-    while !fd::try_flock(rfd, op).map_err(|e| Error::io("cannot lock workspace root", e))? {
-        if Instant::now() >= deadline {
-            return Err(Error::new(
-                Status::Busy,
-                format!(
-                    "another prune of {} is running (waited {:.1} s for the workspace lock)",
-                    root.display(),
-                    timeout.as_secs_f64()
-                ),
-            ));
-        }
-        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-        pause = (pause * 2).min(Duration::from_millis(50));
+    if !fd::flock_wait(rfd, op, timeout).map_err(|e| Error::io("cannot lock workspace root", e))? {
+        return Err(Error::new(
+            Status::Busy,
+            format!(
+                "another prune of {} is running (waited {:.1} s for the workspace lock)",
+                root.display(),
+                timeout.as_secs_f64()
+            ),
+        ));
     }
     Ok(())
 }
@@ -152,20 +146,16 @@ pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u
         Err(msg) => return Err(Error::new(Status::Io, format!("session {id}: {msg}"))),
     };
     let dfd = dir.as_raw_fd();
-    let deadline = Instant::now() + wait.unwrap_or_default();
-    let mut pause = Duration::from_millis(1);
-    while !fd::try_flock(dfd, libc::LOCK_EX).map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))? {
-        if Instant::now() >= deadline {
-            return Err(Error::new(
-                Status::Busy,
-                format!("session {id} is in use (leased, or being deleted by a prune)"),
-            ));
-        }
-        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-        pause = (pause * 2).min(Duration::from_millis(50));
+    if !fd::flock_wait(dfd, libc::LOCK_EX, wait.unwrap_or_default())
+        .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
+    {
+        return Err(Error::new(
+            Status::Busy,
+            format!("session {id} is in use (leased, or being deleted by a prune)"),
+        ));
     }
     let cid = fd::cname(id);
-    if !still_named(rfd, &cid, &dir_id) {
+    if !fd::is_named(rfd, &cid, &dir_id) {
         return Err(not_found());
     }
     let trash = format!(
@@ -538,7 +528,7 @@ fn scan(rfd: RawFd, root_id: &DirId, id: &str, need_size: bool) -> Scan {
     let dfd = dir.as_raw_fd();
     // Unlocked, a concurrent deleter may be emptying this very directory (it
     // renames before it unlinks): report nothing about one whose name is gone.
-    let gone = || !still_named(rfd, &fd::cname(id), &dir_id);
+    let gone = || !fd::is_named(rfd, &fd::cname(id), &dir_id);
     let size = || {
         if need_size {
             remove::walk(dfd, dir_id, Mode::Measure).bytes
@@ -580,7 +570,7 @@ fn age_one(
     };
     let dfd = dir.as_raw_fd();
     let cid = fd::cname(id);
-    let gone = || !still_named(rfd, &cid, &dir_id);
+    let gone = || !fd::is_named(rfd, &cid, &dir_id);
     let locked = match fd::try_flock(dfd, libc::LOCK_EX) {
         Ok(l) => l,
         Err(e) => return (Done::Failed(format!("cannot lock session directory: {e}")), f64::NAN),
@@ -625,7 +615,7 @@ fn delete_one(rfd: RawFd, root_id: &DirId, id: &str, expected: DateTime<Utc>, st
     };
     let dfd = dir.as_raw_fd();
     let cid = fd::cname(id);
-    let gone = || !still_named(rfd, &cid, &dir_id);
+    let gone = || !fd::is_named(rfd, &cid, &dir_id);
     match fd::try_flock(dfd, libc::LOCK_EX) {
         Ok(true) => {}
         Ok(false) if gone() => return Done::Gone,
@@ -674,7 +664,7 @@ fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> Option<
     let dir_id = fd::dir_id(dfd).ok()?;
     if !dir_id.same_mount(root_id)
         || !matches!(fd::try_flock(dfd, libc::LOCK_EX), Ok(true))
-        || !still_named(rfd, &cname, &dir_id)
+        || !fd::is_named(rfd, &cname, &dir_id)
     {
         return None;
     }
@@ -686,16 +676,11 @@ fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> Option<
     Some(remove_trash_dir(rfd, name, outcome))
 }
 
-/// Whether `name` in the root still refers to the directory `dir_id`.
-fn still_named(rfd: RawFd, name: &std::ffi::CStr, dir_id: &DirId) -> bool {
-    matches!(fd::lstat_at(rfd, name), Ok(st) if st.st_dev == dir_id.dev && st.st_ino == dir_id.ino)
-}
-
 /// Renames the locked session directory to its trash name (the caller has
 /// checked that the name refers to it), insisting that what was renamed is it.
 fn move_to_trash(rfd: RawFd, cid: &std::ffi::CStr, trash: &std::ffi::CStr, dir_id: &DirId) -> Result<(), String> {
     fd::renameat(rfd, cid, trash, true).map_err(|e| format!("cannot move session to trash: {e}"))?;
-    if still_named(rfd, trash, dir_id) {
+    if fd::is_named(rfd, trash, dir_id) {
         Ok(())
     } else {
         // Someone swapped the name between our check and the rename: put it back.

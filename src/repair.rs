@@ -9,7 +9,7 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::{self, Level};
 use crate::fd;
 use crate::fields;
@@ -17,7 +17,6 @@ use crate::inspect::SessionState;
 use crate::metadata::{self, SessionMetadata};
 use crate::remove::{self, Mode};
 use crate::session::{self, MetadataState};
-use crate::session_id;
 
 /// One repaired session (or, in a dry run, one that would be).
 #[derive(Debug, Clone, PartialEq)]
@@ -75,13 +74,7 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
     let rfd = root_fd.as_raw_fd();
-    let mut names: Vec<String> = fd::read_dir(rfd)
-        .map_err(|e| Error::io("cannot list workspace root", e))?
-        .into_iter()
-        .filter_map(|e| e.name.into_string().ok())
-        .filter(|n| session_id::is_session_id(n.as_bytes()))
-        .collect();
-    names.sort_unstable();
+    let names = session::session_names(rfd)?;
     let mut result = RepairResult {
         dry_run,
         ..Default::default()
@@ -133,7 +126,7 @@ fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option
         Err(e) => return Err(format!("cannot lock session directory: {e}")),
     }
     let dir_id = fd::dir_id(dfd).map_err(|e| format!("cannot stat session directory: {e}"))?;
-    if !matches!(fd::lstat_at(rfd, &fd::cname(id)), Ok(st) if st.st_dev == dir_id.dev && st.st_ino == dir_id.ino) {
+    if !fd::is_named(rfd, &fd::cname(id), &dir_id) {
         return Ok(None); // pruned between our open and our lock
     }
     if matches!(read()?, MetadataState::Valid(_)) {

@@ -16,7 +16,7 @@
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
@@ -90,6 +90,20 @@ fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, O
     })?;
     let dir = open_session_at(root_fd.as_raw_fd(), root, id, flags)?;
     Ok((root_fd, dir))
+}
+
+/// The names of the session directories (UUID names, directories or of
+/// unknown type) in the open root, sorted.
+pub(crate) fn session_names(root_fd: RawFd) -> Result<Vec<String>> {
+    let mut names: Vec<String> = fd::read_dir(root_fd)
+        .map_err(|e| Error::io("cannot list workspace root", e))?
+        .into_iter()
+        .filter(|e| matches!(e.kind, libc::DT_DIR | libc::DT_UNKNOWN))
+        .filter_map(|e| e.name.into_string().ok())
+        .filter(|n| session_id::is_session_id(n.as_bytes()))
+        .collect();
+    names.sort_unstable();
+    Ok(names)
 }
 
 /// Checks the arguments and opens the directory of session `id` by its path,
@@ -372,19 +386,13 @@ pub struct Lease {
 /// the prune deleted the session meanwhile, gives [`Status::NotFound`].
 pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
     let (root_fd, dir) = open_session(root, id, fd::DIR_FLAGS)?;
-    let deadline = Instant::now() + ACQUIRE_TIMEOUT;
-    let mut pause = Duration::from_micros(100);
-    while !fd::try_flock(dir.as_raw_fd(), libc::LOCK_SH)
+    if !fd::flock_wait(dir.as_raw_fd(), libc::LOCK_SH, ACQUIRE_TIMEOUT)
         .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
     {
-        if Instant::now() >= deadline {
-            return Err(Error::new(
-                Status::Busy,
-                format!("session {id} is locked exclusively (being pruned or deleted)"),
-            ));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
+        return Err(Error::new(
+            Status::Busy,
+            format!("session {id} is locked exclusively (being pruned or deleted)"),
+        ));
     }
     // A prune may have renamed it away between our open and our lock.
     if !is_still_session(root_fd.as_raw_fd(), id, dir.as_raw_fd()) {
