@@ -282,30 +282,19 @@ void wsprune_error_free(struct wsprune_error *error);
 void wsprune_string_free(char *s);
 
 /**
- * Creates session `session_id` (a UUID; NULL for a new random UUIDv4) under
- * `workspace_root`, creating the root if it is missing, and writes its
- * metadata with created_at == updated_at. If `out_id` is not NULL, the
- * session id and a terminating NUL are written to it; `out_id_len` must then
- * be at least 37, else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
- * An existing session gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write
- * the metadata does not fail the creation (a "session.metadata.write_failed"
- * warning event is emitted instead).
+ * Installs `cb` as the process-wide event callback, with `user_data` passed
+ * back on every call (see `wsprune_log_fn`); NULL turns events off.
  *
- * Strings are borrowed for the call. On failure `*error` (if `error` is not
- * NULL) receives an owned error to free with `wsprune_error_free`; on success
- * it is set to NULL. Thread-safe.
+ * Replaces any previous callback. When this function returns, the previous
+ * callback is no longer running on any other thread and will never be called
+ * again, so its `user_data` may be freed at once: the function waits for
+ * calls already in progress to finish. (If it is called from inside the
+ * previous callback, that one call on this thread is the exception: it is
+ * still running.) So do not call it while holding a lock that the callback
+ * itself takes. `user_data` is borrowed until the callback is replaced: the
+ * caller keeps it alive and thread-safe until then. Thread-safe.
  */
-enum wsprune_status wsprune_session_create(const char *workspace_root, const char *session_id, char *out_id, size_t out_id_len, struct wsprune_error **error);
-
-/**
- * Sets updated_at of the session to now, preserving every other field.
- * A legacy session without metadata is WSPRUNE_STATUS_OK (silently);
- * corrupted metadata is WSPRUNE_STATUS_OK, left untouched, with a
- * "session.metadata.corrupted" warning event; a missing session is
- * WSPRUNE_STATUS_NOT_FOUND. Strings are borrowed. Error ownership as for
- * `wsprune_session_create`. Thread-safe.
- */
-enum wsprune_status wsprune_session_touch(const char *workspace_root, const char *session_id, struct wsprune_error **error);
+void wsprune_set_log_callback(wsprune_log_fn cb, void *user_data);
 
 /**
  * Takes a lease (a shared flock on the session directory) for as long as
@@ -334,6 +323,17 @@ enum wsprune_status wsprune_session_acquire(const char *workspace_root, const ch
 enum wsprune_status wsprune_lease_release(struct wsprune_lease *lease, bool touch, struct wsprune_error **error);
 
 /**
+ * Fills the caller's options struct `*opts`, of `size` bytes (pass
+ * `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
+ * at 24 hours, no size or count rule, `min_age_hours` 0, `jobs` 0
+ * (automatic), `lock_timeout_ms` 30000, not a dry run. Writes at most `size`
+ * bytes (fields of a newer version than this library are zeroed). `opts` is
+ * borrowed; NULL or a `size` smaller than the first version's struct gives
+ * WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
+ */
+enum wsprune_status wsprune_prune_options_init(struct wsprune_prune_options *opts, size_t size);
+
+/**
  * Deletes the sessions under `workspace_root` whose updated_at is at least
  * `older_than_hours` old (0 is allowed; NaN, negative and infinite are
  * WSPRUNE_STATUS_INVALID_ARGUMENT). With `dry_run`, deletes nothing and
@@ -353,6 +353,23 @@ enum wsprune_status wsprune_lease_release(struct wsprune_lease *lease, bool touc
  * the calling thread.
  */
 struct wsprune_prune_result *wsprune_prune_sessions(const char *workspace_root, double older_than_hours, bool dry_run, struct wsprune_error **error);
+
+/**
+ * Prunes the sessions under `workspace_root` that the rules in `*options`
+ * select (see `wsprune_prune_options`), with `options->jobs` sessions
+ * handled concurrently. Each deleted session records the rule that selected
+ * it (`wsprune_prune_result_deleted_rule`). Concurrent prunes of one root
+ * take turns (a dry run may run beside other dry runs); one that waits
+ * longer than `options->lock_timeout_ms` fails with WSPRUNE_STATUS_BUSY.
+ * Invalid options (NULL, a bad `struct_size`, NaN or negative hours) are
+ * WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise as `wsprune_prune_sessions`.
+ *
+ * Returns a result owned by the caller (free with `wsprune_prune_result_free`),
+ * or NULL with `*error` set (if `error` is not NULL) to an owned error.
+ * `workspace_root` and `options` are borrowed for the call. Thread-safe.
+ * Events are delivered on the calling thread.
+ */
+struct wsprune_prune_result *wsprune_prune_sessions_with_options(const char *workspace_root, const struct wsprune_prune_options *options, struct wsprune_error **error);
 
 /**
  * Number of deleted (or, in a dry run, would-be-deleted) sessions; 0 for NULL.
@@ -433,55 +450,53 @@ char *wsprune_prune_result_to_json(const struct wsprune_prune_result *r);
 void wsprune_prune_result_free(struct wsprune_prune_result *r);
 
 /**
- * Installs `cb` as the process-wide event callback, with `user_data` passed
- * back on every call (see `wsprune_log_fn`); NULL turns events off.
- *
- * Replaces any previous callback. When this function returns, the previous
- * callback is no longer running on any other thread and will never be called
- * again, so its `user_data` may be freed at once: the function waits for
- * calls already in progress to finish. (If it is called from inside the
- * previous callback, that one call on this thread is the exception: it is
- * still running.) So do not call it while holding a lock that the callback
- * itself takes. `user_data` is borrowed until the callback is replaced: the
- * caller keeps it alive and thread-safe until then. Thread-safe.
- */
-void wsprune_set_log_callback(wsprune_log_fn cb, void *user_data);
-
-/**
- * Fills the caller's options struct `*opts`, of `size` bytes (pass
- * `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
- * at 24 hours, no size or count rule, `min_age_hours` 0, `jobs` 0
- * (automatic), `lock_timeout_ms` 30000, not a dry run. Writes at most `size`
- * bytes (fields of a newer version than this library are zeroed). `opts` is
- * borrowed; NULL or a `size` smaller than the first version's struct gives
- * WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
- */
-enum wsprune_status wsprune_prune_options_init(struct wsprune_prune_options *opts, size_t size);
-
-/**
- * Prunes the sessions under `workspace_root` that the rules in `*options`
- * select (see `wsprune_prune_options`), with `options->jobs` sessions
- * handled concurrently. Each deleted session records the rule that selected
- * it (`wsprune_prune_result_deleted_rule`). Concurrent prunes of one root
- * take turns (a dry run may run beside other dry runs); one that waits
- * longer than `options->lock_timeout_ms` fails with WSPRUNE_STATUS_BUSY.
- * Invalid options (NULL, a bad `struct_size`, NaN or negative hours) are
- * WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise as `wsprune_prune_sessions`.
- *
- * Returns a result owned by the caller (free with `wsprune_prune_result_free`),
- * or NULL with `*error` set (if `error` is not NULL) to an owned error.
- * `workspace_root` and `options` are borrowed for the call. Thread-safe.
- * Events are delivered on the calling thread.
- */
-struct wsprune_prune_result *wsprune_prune_sessions_with_options(const char *workspace_root, const struct wsprune_prune_options *options, struct wsprune_error **error);
-
-/**
  * The rule that selected the i-th deleted session: "older_than",
  * "max_total_bytes", "max_sessions", "min_free_bytes" or "interrupted" (a
  * deletion an interrupted prune had started). NULL if `r` is NULL or `i` is
  * out of range. Static string: never free it.
  */
 const char *wsprune_prune_result_deleted_rule(const struct wsprune_prune_result *r, size_t i);
+
+/**
+ * Repair (explicit, never implicit): writes metadata for every session
+ * under `workspace_root` that has none or has corrupted metadata, dated by
+ * the newest modification time found in the session. Leased sessions are
+ * left alone and listed as errors. With `dry_run`, writes nothing and
+ * reports what it would do. On success, `*out_repaired` (if not NULL)
+ * receives the number of sessions repaired, and `*out_json` (if not NULL) a
+ * JSON object `{"repaired": [{"session_id", "previous_state", "updated_at"}],
+ * "errors": {id: message}, "dry_run": bool}` owned by the caller (free with
+ * `wsprune_string_free`). A missing root is WSPRUNE_STATUS_NOT_FOUND.
+ * Strings are borrowed; error ownership as for `wsprune_session_create`.
+ * Thread-safe.
+ */
+enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, size_t *out_repaired, char **out_json, struct wsprune_error **error);
+
+/**
+ * Creates session `session_id` (a UUID; NULL for a new random UUIDv4) under
+ * `workspace_root`, creating the root if it is missing, and writes its
+ * metadata with created_at == updated_at. If `out_id` is not NULL, the
+ * session id and a terminating NUL are written to it; `out_id_len` must then
+ * be at least 37, else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
+ * An existing session gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write
+ * the metadata does not fail the creation (a "session.metadata.write_failed"
+ * warning event is emitted instead).
+ *
+ * Strings are borrowed for the call. On failure `*error` (if `error` is not
+ * NULL) receives an owned error to free with `wsprune_error_free`; on success
+ * it is set to NULL. Thread-safe.
+ */
+enum wsprune_status wsprune_session_create(const char *workspace_root, const char *session_id, char *out_id, size_t out_id_len, struct wsprune_error **error);
+
+/**
+ * Sets updated_at of the session to now, preserving every other field.
+ * A legacy session without metadata is WSPRUNE_STATUS_OK (silently);
+ * corrupted metadata is WSPRUNE_STATUS_OK, left untouched, with a
+ * "session.metadata.corrupted" warning event; a missing session is
+ * WSPRUNE_STATUS_NOT_FOUND. Strings are borrowed. Error ownership as for
+ * `wsprune_session_create`. Thread-safe.
+ */
+enum wsprune_status wsprune_session_touch(const char *workspace_root, const char *session_id, struct wsprune_error **error);
 
 /**
  * Deletes session `session_id` now, whatever its age or metadata, with the
@@ -506,21 +521,6 @@ enum wsprune_status wsprune_session_delete(const char *workspace_root, const cha
  * call; error ownership as for `wsprune_session_create`. Thread-safe.
  */
 enum wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, struct wsprune_session_details *out, struct wsprune_error **error);
-
-/**
- * Repair (explicit, never implicit): writes metadata for every session
- * under `workspace_root` that has none or has corrupted metadata, dated by
- * the newest modification time found in the session. Leased sessions are
- * left alone and listed as errors. With `dry_run`, writes nothing and
- * reports what it would do. On success, `*out_repaired` (if not NULL)
- * receives the number of sessions repaired, and `*out_json` (if not NULL) a
- * JSON object `{"repaired": [{"session_id", "previous_state", "updated_at"}],
- * "errors": {id: message}, "dry_run": bool}` owned by the caller (free with
- * `wsprune_string_free`). A missing root is WSPRUNE_STATUS_NOT_FOUND.
- * Strings are borrowed; error ownership as for `wsprune_session_create`.
- * Thread-safe.
- */
-enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, size_t *out_repaired, char **out_json, struct wsprune_error **error);
 
 #ifdef __cplusplus
 }  // extern "C"

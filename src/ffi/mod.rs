@@ -1,0 +1,130 @@
+//! The C ABI: a thin layer over the Rust API.
+//!
+//! Every exported function catches panics (giving `WSPRUNE_STATUS_PANIC` or
+//! NULL), checks every pointer, and states in its doc comment (copied into
+//! `include/wsprune.h` by cbindgen) what it owns, what it borrows and its
+//! thread-safety. Errors are returned as owned `wsprune_error` objects, never
+//! through thread-local state.
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)] // the safety contract of each function is its doc comment
+
+use crate::error::{Error, Result, Status};
+use crate::events::{Event, Level};
+use crate::inspect::{session_info, SessionState};
+use crate::policy::{PruneOptions, Rule};
+use crate::prune::{delete_session, prune_sessions};
+use crate::repair::repair_sessions;
+use crate::result::PruneResult;
+use crate::session::Lease;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::Arc;
+
+mod error;
+mod events;
+mod lease;
+mod options;
+mod prune;
+mod prune_result;
+mod repair;
+mod session;
+
+pub use error::*;
+pub use events::*;
+pub use lease::*;
+pub use options::*;
+pub use prune::*;
+pub use prune_result::*;
+pub use repair::*;
+pub use session::*;
+
+/// A C string for text that may contain NUL (error messages built from file names).
+pub(crate) fn c_string(s: impl Into<Vec<u8>>) -> CString {
+    let mut v: Vec<u8> = s.into();
+    v.retain(|&b| b != 0);
+    CString::new(v).expect("NULs removed")
+}
+
+pub(crate) fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    let what = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("internal error (panic) in wsprune: {what}")
+}
+
+/// Stores the outcome into `*error` (when `error` is not NULL) and returns its status.
+pub(crate) unsafe fn report(error: *mut *mut wsprune_error, r: Result<()>) -> wsprune_status {
+    match r {
+        Ok(()) => {
+            if !error.is_null() {
+                *error = std::ptr::null_mut();
+            }
+            wsprune_status::WSPRUNE_STATUS_OK
+        }
+        Err(e) => {
+            let status = wsprune_status::from(e.status());
+            if !error.is_null() {
+                *error = Box::into_raw(Box::new(wsprune_error {
+                    status,
+                    message: c_string(e.message()),
+                }));
+            }
+            status
+        }
+    }
+}
+
+/// The panic boundary: runs `f`, turning a panic into a PANIC error.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(Error::new(Status::Panic, panic_message(p))))
+}
+
+/// Borrows a C string argument, which must be non-NULL and UTF-8.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(Error::new(Status::InvalidArgument, format!("{what} is NULL")));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Error::new(Status::InvalidArgument, format!("{what} is not valid UTF-8")))
+}
+
+pub(crate) unsafe fn arg_root<'a>(p: *const c_char) -> Result<&'a Path> {
+    arg_str(p, "workspace_root").map(Path::new)
+}
+
+/// `sizeof(wsprune_prune_options)` in 0.2.0, the first version: the
+/// smallest `struct_size` ever accepted. Pinned: it must not follow the struct's growth.
+pub(crate) const PRUNE_OPTIONS_V1: usize = 72;
+/// `sizeof(wsprune_session_details)` in 0.2.0, likewise pinned.
+pub(crate) const SESSION_DETAILS_V1: usize = 40;
+const _: () = assert!(std::mem::size_of::<wsprune_prune_options>() >= PRUNE_OPTIONS_V1);
+const _: () = assert!(std::mem::size_of::<wsprune_session_details>() >= SESSION_DETAILS_V1);
+/// Largest `struct_size` accepted (a newer caller's struct, whose unknown tail must be zero).
+pub(crate) const MAX_STRUCT_SIZE: usize = 4096;
+
+/// Checks a caller's `struct_size`.
+pub(crate) fn check_struct_size(size: usize, min: usize, what: &str) -> Result<()> {
+    if (min..=MAX_STRUCT_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Status::InvalidArgument,
+            format!("{what} size is {size}; expected sizeof({what}) (at least {min}, at most {MAX_STRUCT_SIZE})"),
+        ))
+    }
+}
+
+/// Copies `value` into the caller's struct of `size` bytes: the fields that
+/// fit; a newer caller's bytes beyond ours are zeroed.
+pub(crate) unsafe fn write_struct<T: Copy>(out: *mut T, size: usize, value: T) {
+    let ours = std::mem::size_of::<T>();
+    let dst = out as *mut u8;
+    std::ptr::copy_nonoverlapping(&value as *const T as *const u8, dst, ours.min(size));
+    if size > ours {
+        std::ptr::write_bytes(dst.add(ours), 0, size - ours);
+    }
+}

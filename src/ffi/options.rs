@@ -1,0 +1,142 @@
+//! The versioned `wsprune_prune_options` struct: init and reading a caller's struct of any version.
+
+use super::*;
+
+/// Options of `wsprune_prune_sessions_with_options`. Always start from
+/// `wsprune_prune_options_init(&opts, sizeof opts)`, which sets
+/// `struct_size` and the defaults, then change fields. Later versions of
+/// wsprune only append fields, whose zero value keeps this version's
+/// behaviour; `struct_size` tells the library which version the caller was
+/// built with, so an older caller keeps working with a newer library, and a
+/// newer caller with an older library as long as it leaves the newer fields
+/// zero. A zero-filled struct (apart from `struct_size`) deletes nothing but
+/// interrupted deletions: every rule is off. A session goes if any enabled
+/// rule selects it; size and count rules evict the least recently updated
+/// sessions first and never evict one that is leased, updated less than
+/// `min_age_hours` ago, or without readable metadata.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct wsprune_prune_options {
+    /// `sizeof(wsprune_prune_options)` as the caller compiled it.
+    pub struct_size: usize,
+    /// Age rule threshold in hours (0 allowed; NaN, negative and infinite are
+    /// WSPRUNE_STATUS_INVALID_ARGUMENT); applies only if `use_older_than`.
+    pub older_than_hours: f64,
+    /// Floor for the size and count rules, in hours (default 0).
+    pub min_age_hours: f64,
+    /// Evict until the sessions total at most this many bytes; 0: no such rule.
+    pub max_total_bytes: u64,
+    /// Keep at most this many sessions; 0: no such rule (to delete every idle
+    /// session, use the age rule with 0 hours).
+    pub max_sessions: u64,
+    /// Evict until the filesystem has this many bytes available; 0: no such rule.
+    pub min_free_bytes: u64,
+    /// Delete at most this many sessions in this call (oldest first); 0: no limit.
+    pub max_deletions: u64,
+    /// Sessions handled concurrently; 0 picks a default for the machine.
+    pub jobs: u32,
+    /// How long to wait, in milliseconds, for another prune of the same root
+    /// to finish before failing with WSPRUNE_STATUS_BUSY (default 30000; 0: do not wait).
+    pub lock_timeout_ms: u32,
+    /// Whether the age rule (`older_than_hours`) is on (default true).
+    pub use_older_than: bool,
+    /// Report what would go, delete nothing (default false).
+    pub dry_run: bool,
+}
+
+/// Fills the caller's options struct `*opts`, of `size` bytes (pass
+/// `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
+/// at 24 hours, no size or count rule, `min_age_hours` 0, `jobs` 0
+/// (automatic), `lock_timeout_ms` 30000, not a dry run. Writes at most `size`
+/// bytes (fields of a newer version than this library are zeroed). `opts` is
+/// borrowed; NULL or a `size` smaller than the first version's struct gives
+/// WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_options, size: usize) -> wsprune_status {
+    if opts.is_null() || check_struct_size(size, PRUNE_OPTIONS_V1, "wsprune_prune_options").is_err() {
+        return wsprune_status::WSPRUNE_STATUS_INVALID_ARGUMENT;
+    }
+    let d = PruneOptions::default();
+    write_struct(
+        opts,
+        size,
+        wsprune_prune_options {
+            struct_size: size,
+            older_than_hours: d.older_than_hours.unwrap_or(24.0),
+            min_age_hours: d.min_age_hours,
+            max_total_bytes: 0,
+            max_sessions: 0,
+            min_free_bytes: 0,
+            max_deletions: 0,
+            jobs: 0,
+            lock_timeout_ms: d.lock_timeout.as_millis() as u32,
+            use_older_than: true,
+            dry_run: false,
+        },
+    );
+    wsprune_status::WSPRUNE_STATUS_OK
+}
+
+/// `wsprune_prune_options` as read from a caller: bytes for the `bool`s,
+/// which a C caller could have set to a value Rust's `bool` must never hold.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct RawPruneOptions {
+    struct_size: usize,
+    older_than_hours: f64,
+    min_age_hours: f64,
+    max_total_bytes: u64,
+    max_sessions: u64,
+    min_free_bytes: u64,
+    max_deletions: u64,
+    jobs: u32,
+    lock_timeout_ms: u32,
+    use_older_than: u8,
+    dry_run: u8,
+}
+const _: () = assert!(std::mem::size_of::<RawPruneOptions>() == std::mem::size_of::<wsprune_prune_options>());
+
+/// Reads a caller's options struct, whatever version it was built with.
+pub(crate) unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Result<PruneOptions> {
+    if p.is_null() {
+        return Err(Error::new(Status::InvalidArgument, "options is NULL"));
+    }
+    let size = std::ptr::read_unaligned(p as *const usize);
+    check_struct_size(size, PRUNE_OPTIONS_V1, "wsprune_prune_options").map_err(|e| {
+        Error::new(
+            Status::InvalidArgument,
+            format!("options->struct_{e} (initialize it with wsprune_prune_options_init)"),
+        )
+    })?;
+    let ours = std::mem::size_of::<RawPruneOptions>();
+    // An older caller's struct: the fields it lacks are zero, which keeps their old behaviour.
+    let mut o: RawPruneOptions = std::mem::zeroed();
+    std::ptr::copy_nonoverlapping(
+        p as *const u8,
+        &mut o as *mut RawPruneOptions as *mut u8,
+        size.min(ours),
+    );
+    // A newer caller's fields that this version does not know must be unset.
+    let tail = std::slice::from_raw_parts((p as *const u8).add(size.min(ours)), size - size.min(ours));
+    if tail.iter().any(|&b| b != 0) {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!(
+                "options set fields this version of wsprune ({}) does not know",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    let nonzero = |v: u64| (v != 0).then_some(v);
+    Ok(PruneOptions {
+        older_than_hours: (o.use_older_than != 0).then_some(o.older_than_hours),
+        max_total_bytes: nonzero(o.max_total_bytes),
+        max_sessions: nonzero(o.max_sessions),
+        min_free_bytes: nonzero(o.min_free_bytes),
+        max_deletions: nonzero(o.max_deletions),
+        min_age_hours: o.min_age_hours,
+        dry_run: o.dry_run != 0,
+        jobs: o.jobs as usize,
+        lock_timeout: std::time::Duration::from_millis(o.lock_timeout_ms.into()),
+    })
+}

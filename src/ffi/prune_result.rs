@@ -1,0 +1,182 @@
+//! The `wsprune_prune_result` object and its accessors.
+
+use super::*;
+
+/// The result of a prune. Owned by the caller; free it with
+/// `wsprune_prune_result_free`. Immutable: any number of threads may read it
+/// at once. Strings returned by its accessors are owned by it and live until
+/// it is freed.
+pub struct wsprune_prune_result {
+    result: PruneResult,
+    deleted: Vec<CString>,
+    skipped_ids: Vec<CString>,
+    skipped_reasons: Vec<CString>,
+    error_ids: Vec<CString>,
+    error_messages: Vec<CString>,
+    summary: CString,
+}
+
+pub(crate) fn wrap_result(result: PruneResult) -> wsprune_prune_result {
+    let deleted = result.deleted_sessions.iter().map(|s| c_string(s.as_str())).collect();
+    let skipped_ids = result
+        .skipped_sessions
+        .iter()
+        .map(|s| c_string(s.session_id.as_str()))
+        .collect();
+    let skipped_reasons = result
+        .skipped_sessions
+        .iter()
+        .map(|s| c_string(s.reason.as_str()))
+        .collect();
+    let error_ids = result.errors.iter().map(|(id, _)| c_string(id.as_str())).collect();
+    let error_messages = result.errors.iter().map(|(_, m)| c_string(m.as_str())).collect();
+    let summary = c_string(result.summary());
+    wsprune_prune_result {
+        result,
+        deleted,
+        skipped_ids,
+        skipped_reasons,
+        error_ids,
+        error_messages,
+        summary,
+    }
+}
+
+/// Runs an accessor on a result that may be NULL, with a panic boundary.
+pub(crate) unsafe fn with_result<T>(
+    r: *const wsprune_prune_result,
+    default: T,
+    f: impl FnOnce(&wsprune_prune_result) -> T,
+) -> T {
+    if r.is_null() {
+        return default;
+    }
+    let r = &*r;
+    catch_unwind(AssertUnwindSafe(|| f(r))).unwrap_or(default)
+}
+
+pub(crate) unsafe fn nth(v: &[CString], i: usize) -> *const c_char {
+    v.get(i).map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
+/// Number of deleted (or, in a dry run, would-be-deleted) sessions; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_deleted_count(r: *const wsprune_prune_result) -> usize {
+    with_result(r, 0, |r| r.deleted.len())
+}
+
+/// The i-th deleted session id; NULL if `r` is NULL or `i` is out of range.
+/// Owned by `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_deleted_id(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| nth(&r.deleted, i))
+}
+
+/// Number of skipped sessions; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_skipped_count(r: *const wsprune_prune_result) -> usize {
+    with_result(r, 0, |r| r.skipped_ids.len())
+}
+
+/// The i-th skipped session id; NULL if `r` is NULL or `i` is out of range.
+/// Owned by `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_skipped_id(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| nth(&r.skipped_ids, i))
+}
+
+/// Why the i-th skipped session stayed: "missing_metadata",
+/// "corrupted_metadata", "corrupted_timestamp" or "in_use"; NULL if `r` is
+/// NULL or `i` is out of range. Owned by `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_skipped_reason(
+    r: *const wsprune_prune_result,
+    i: usize,
+) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| nth(&r.skipped_reasons, i))
+}
+
+/// Number of sessions that failed; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_error_count(r: *const wsprune_prune_result) -> usize {
+    with_result(r, 0, |r| r.error_ids.len())
+}
+
+/// The i-th failed session id; NULL if `r` is NULL or `i` is out of range.
+/// Owned by `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_error_id(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| nth(&r.error_ids, i))
+}
+
+/// The i-th failure's message; NULL if `r` is NULL or `i` is out of range.
+/// Owned by `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_error_message(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| nth(&r.error_messages, i))
+}
+
+/// Bytes reclaimed (or that would be, in a dry run): the sizes of the files
+/// removed, symlinks counting themselves; 0 for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_reclaimed_bytes(r: *const wsprune_prune_result) -> u64 {
+    with_result(r, 0, |r| r.result.reclaimed_bytes)
+}
+
+/// Whether the result is from a dry run; false for NULL.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_dry_run(r: *const wsprune_prune_result) -> bool {
+    with_result(r, false, |r| r.result.dry_run)
+}
+
+/// The human summary, e.g. "Pruned 2 sessions (1 skipped, 1 error), reclaimed
+/// 1.4 MB" ("Would prune ..., would reclaim ..." for a dry run); NULL for a
+/// NULL `r`. Owned by `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_summary(r: *const wsprune_prune_result) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| r.summary.as_ptr())
+}
+
+/// The result as a JSON object with the fields deleted_sessions,
+/// skipped_sessions, skipped_reasons (id to reason), reclaimed_bytes, errors
+/// (id to message) and dry_run. Returns a new string owned by the caller, to
+/// free with `wsprune_string_free`; NULL for a NULL `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_to_json(r: *const wsprune_prune_result) -> *mut c_char {
+    with_result(r, std::ptr::null_mut(), |r| {
+        c_string(r.result.to_json().to_string()).into_raw()
+    })
+}
+
+/// Frees a prune result and every string it owns. NULL is a no-op. Takes
+/// ownership of `r`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_free(r: *mut wsprune_prune_result) {
+    if !r.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(r))));
+    }
+}
+
+/// The rule that selected the i-th deleted session: "older_than",
+/// "max_total_bytes", "max_sessions", "min_free_bytes" or "interrupted" (a
+/// deletion an interrupted prune had started). NULL if `r` is NULL or `i` is
+/// out of range. Static string: never free it.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_deleted_rule(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| {
+        r.result
+            .deleted_rules
+            .get(i)
+            .map_or(std::ptr::null(), |rule| rule_name(*rule).as_ptr())
+    })
+}
+
+pub(crate) fn rule_name(rule: Rule) -> &'static CStr {
+    match rule {
+        Rule::OlderThan => c"older_than",
+        Rule::MaxTotalBytes => c"max_total_bytes",
+        Rule::MaxSessions => c"max_sessions",
+        Rule::MinFreeBytes => c"min_free_bytes",
+        Rule::Interrupted => c"interrupted",
+    }
+}

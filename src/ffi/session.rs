@@ -1,0 +1,181 @@
+//! Session functions: create, touch, delete, info (`wsprune_session_details`).
+
+use super::*;
+
+/// Creates session `session_id` (a UUID; NULL for a new random UUIDv4) under
+/// `workspace_root`, creating the root if it is missing, and writes its
+/// metadata with created_at == updated_at. If `out_id` is not NULL, the
+/// session id and a terminating NUL are written to it; `out_id_len` must then
+/// be at least 37, else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
+/// An existing session gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write
+/// the metadata does not fail the creation (a "session.metadata.write_failed"
+/// warning event is emitted instead).
+///
+/// Strings are borrowed for the call. On failure `*error` (if `error` is not
+/// NULL) receives an owned error to free with `wsprune_error_free`; on success
+/// it is set to NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_create(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    out_id: *mut c_char,
+    out_id_len: usize,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = if session_id.is_null() {
+            None
+        } else {
+            Some(arg_str(session_id, "session_id")?)
+        };
+        if !out_id.is_null() && out_id_len < 37 {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                format!("out_id_len is {out_id_len}; at least 37 bytes are needed for a session id"),
+            ));
+        }
+        let created = crate::session::create_session(root, id)?;
+        if !out_id.is_null() {
+            let bytes = created.as_bytes();
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), out_id as *mut u8, bytes.len());
+            *out_id.add(bytes.len()) = 0;
+        }
+        Ok(())
+    });
+    report(error, r)
+}
+
+/// Sets updated_at of the session to now, preserving every other field.
+/// A legacy session without metadata is WSPRUNE_STATUS_OK (silently);
+/// corrupted metadata is WSPRUNE_STATUS_OK, left untouched, with a
+/// "session.metadata.corrupted" warning event; a missing session is
+/// WSPRUNE_STATUS_NOT_FOUND. Strings are borrowed. Error ownership as for
+/// `wsprune_session_create`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_touch(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = arg_str(session_id, "session_id")?;
+        crate::session::touch_session(root, id).map(drop)
+    });
+    report(error, r)
+}
+
+/// Deletes session `session_id` now, whatever its age or metadata, with the
+/// same locked, atomic deletion as a prune. A leased session is
+/// WSPRUNE_STATUS_BUSY, after waiting up to `wait_ms` milliseconds for its
+/// leases to be released (0: do not wait). A missing session or root is
+/// WSPRUNE_STATUS_NOT_FOUND; a failure part-way is WSPRUNE_STATUS_IO (what
+/// remains is in a hidden trash directory that the next prune finishes).
+/// On success, `*out_reclaimed_bytes` (if not NULL) receives the bytes freed.
+/// Strings are borrowed; error ownership as for `wsprune_session_create`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_delete(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    wait_ms: u32,
+    out_reclaimed_bytes: *mut u64,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = arg_str(session_id, "session_id")?;
+        let wait = (wait_ms > 0).then(|| std::time::Duration::from_millis(wait_ms.into()));
+        let bytes = delete_session(root, id, wait)?;
+        if !out_reclaimed_bytes.is_null() {
+            *out_reclaimed_bytes = bytes;
+        }
+        Ok(())
+    });
+    report(error, r)
+}
+
+/// The state of a session's metadata. Stable numbering.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum wsprune_session_state {
+    /// Valid metadata: the timestamps are known.
+    WSPRUNE_SESSION_STATE_OK = 0,
+    /// No metadata file (a session from before metadata existed).
+    WSPRUNE_SESSION_STATE_LEGACY = 1,
+    /// A metadata file that cannot be used.
+    WSPRUNE_SESSION_STATE_CORRUPTED = 2,
+    /// The session directory or its metadata could not be read (permissions, I/O).
+    WSPRUNE_SESSION_STATE_UNREADABLE = 3,
+}
+
+/// What `wsprune_session_info` reports. Set `struct_size` to
+/// `sizeof(wsprune_session_details)` before the call; the library fills the
+/// fields that fit in `struct_size` bytes (a newer caller's extra fields are
+/// zeroed). Later versions only append fields.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct wsprune_session_details {
+    /// `sizeof(wsprune_session_details)` as the caller compiled it.
+    pub struct_size: usize,
+    /// created_at, in microseconds since the Unix epoch (0 unless state is OK).
+    pub created_at_us: i64,
+    /// updated_at (last use), in microseconds since the Unix epoch (0 unless state is OK).
+    pub updated_at_us: i64,
+    /// Sum of the sizes of the files in the session: what deleting it frees.
+    pub size_bytes: u64,
+    /// The metadata's state: a `wsprune_session_state` value (a fixed-width
+    /// integer, so the layout does not depend on the compiler's enum size).
+    pub state: i32,
+    /// Whether a lease (or a prune) holds the session right now.
+    pub in_use: bool,
+}
+
+/// Fills `*out` with what is known about session `session_id`: timestamps,
+/// size, metadata state and whether it is in use. `out->struct_size` must be
+/// set by the caller (at least the size of this version's struct, otherwise
+/// WSPRUNE_STATUS_INVALID_ARGUMENT). A missing session or root is
+/// WSPRUNE_STATUS_NOT_FOUND. `in_use` is probed with a non-blocking exclusive
+/// lock released at once. Strings are borrowed, `out` is borrowed for the
+/// call; error ownership as for `wsprune_session_create`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_info(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    out: *mut wsprune_session_details,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = arg_str(session_id, "session_id")?;
+        if out.is_null() {
+            return Err(Error::new(Status::InvalidArgument, "out is NULL"));
+        }
+        let size = std::ptr::read_unaligned(out as *const usize);
+        check_struct_size(size, SESSION_DETAILS_V1, "wsprune_session_details")
+            .map_err(|e| Error::new(Status::InvalidArgument, format!("out->struct_{e}")))?;
+        let info = session_info(root, id)?;
+        let us = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(0, |t| t.timestamp_micros());
+        let state = match info.state {
+            SessionState::Ok => wsprune_session_state::WSPRUNE_SESSION_STATE_OK,
+            SessionState::Legacy => wsprune_session_state::WSPRUNE_SESSION_STATE_LEGACY,
+            SessionState::Corrupted => wsprune_session_state::WSPRUNE_SESSION_STATE_CORRUPTED,
+            SessionState::Unreadable => wsprune_session_state::WSPRUNE_SESSION_STATE_UNREADABLE,
+        };
+        write_struct(
+            out,
+            size,
+            wsprune_session_details {
+                struct_size: size,
+                created_at_us: us(info.created_at),
+                updated_at_us: us(info.updated_at),
+                size_bytes: info.size_bytes,
+                state: state as i32,
+                in_use: info.in_use,
+            },
+        );
+        Ok(())
+    });
+    report(error, r)
+}
