@@ -9,12 +9,18 @@
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+# What a program linking libwsprune.a also needs: rustc's --print native-static-libs for
+# this target (Linux, glibc). -lgcc_s is for unwinding (the library is built with panic=unwind).
+NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 MAJOR := $(firstword $(subst ., ,$(VERSION)))
 
 all: build
 
+# The shared library's SONAME is libwsprune.so.$(MAJOR): programs linked in the
+# build tree (README, "C API") need that name next to libwsprune.so.
 build:
 	cargo build --release
+	ln -sf libwsprune.so target/release/libwsprune.so.$(MAJOR)
 
 demo:
 	bash examples/run_demo.sh
@@ -68,20 +74,24 @@ header:
 # Installs like a C library: versioned shared library with a SONAME, the
 # static library, the header and a pkg-config file; and the `wsprune` tool. DESTDIR is honoured.
 install: build
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/wsprune
 	install -m 0755 target/release/wsprune $(DESTDIR)$(PREFIX)/bin/wsprune
 	install -m 0755 target/release/libwsprune.so $(DESTDIR)$(LIBDIR)/libwsprune.so.$(VERSION)
 	ln -sf libwsprune.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwsprune.so.$(MAJOR)
 	ln -sf libwsprune.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libwsprune.so
 	install -m 0644 target/release/libwsprune.a $(DESTDIR)$(LIBDIR)/libwsprune.a
 	install -m 0644 include/wsprune.h $(DESTDIR)$(PREFIX)/include/wsprune.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-		wsprune.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/wsprune.pc
+	install -m 0644 contrib/valgrind/wsprune.supp $(DESTDIR)$(PREFIX)/share/wsprune/wsprune.supp
+	for pc in wsprune wsprune-static; do \
+		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+			-e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' $$pc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc.pc; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libwsprune.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwsprune.so.$(MAJOR) \
 		$(DESTDIR)$(LIBDIR)/libwsprune.so $(DESTDIR)$(LIBDIR)/libwsprune.a \
 		$(DESTDIR)$(PREFIX)/include/wsprune.h $(DESTDIR)$(LIBDIR)/pkgconfig/wsprune.pc \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/wsprune-static.pc $(DESTDIR)$(PREFIX)/share/wsprune/wsprune.supp \
 		$(DESTDIR)$(PREFIX)/bin/wsprune
 
 clean:

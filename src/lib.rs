@@ -21,6 +21,11 @@
 
 #![warn(missing_docs)]
 
+// The README's Rust snippet is compiled and run as a doctest, so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod error;
 pub mod events;
 pub mod fd;

@@ -200,7 +200,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
             }
             Ok(st) => {
                 let mtime = (st.st_mtime, st.st_mtime_nsec);
-                if out.newest_mtime.map_or(true, |m| mtime > m) {
+                if out.newest_mtime.is_none_or(|m| mtime > m) {
                     out.newest_mtime = Some(mtime);
                 }
                 st.st_size.max(0) as u64

@@ -106,14 +106,15 @@ const _: () = assert!(std::mem::size_of::<wsprune_session_details>() >= SESSION_
 /// Largest `struct_size` accepted (a newer caller's struct, whose unknown tail must be zero).
 pub(crate) const MAX_STRUCT_SIZE: usize = 4096;
 
-/// Checks a caller's `struct_size`.
-pub(crate) fn check_struct_size(size: usize, min: usize, what: &str) -> Result<()> {
+/// Checks a caller's `struct_size`; `field` is how the caller spells it
+/// (`out->struct_size`), `what` the struct's type.
+pub(crate) fn check_struct_size(size: usize, min: usize, field: &str, what: &str) -> Result<()> {
     if (min..=MAX_STRUCT_SIZE).contains(&size) {
         Ok(())
     } else {
         Err(Error::new(
             Status::InvalidArgument,
-            format!("{what} size is {size}; expected sizeof({what}) (at least {min}, at most {MAX_STRUCT_SIZE})"),
+            format!("{field} is {size}; expected sizeof({what}) (at least {min}, at most {MAX_STRUCT_SIZE})"),
         ))
     }
 }

@@ -53,7 +53,7 @@ pub struct wsprune_prune_options {
 /// WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_options, size: usize) -> wsprune_status {
-    if opts.is_null() || check_struct_size(size, PRUNE_OPTIONS_V1, "wsprune_prune_options").is_err() {
+    if opts.is_null() || check_struct_size(size, PRUNE_OPTIONS_V1, "size", "wsprune_prune_options").is_err() {
         return wsprune_status::WSPRUNE_STATUS_INVALID_ARGUMENT;
     }
     let d = PruneOptions::default();
@@ -102,10 +102,10 @@ pub(crate) unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Resu
         return Err(Error::new(Status::InvalidArgument, "options is NULL"));
     }
     let size = std::ptr::read_unaligned(p as *const usize);
-    check_struct_size(size, PRUNE_OPTIONS_V1, "wsprune_prune_options").map_err(|e| {
+    check_struct_size(size, PRUNE_OPTIONS_V1, "options->struct_size", "wsprune_prune_options").map_err(|e| {
         Error::new(
             Status::InvalidArgument,
-            format!("options->struct_{e} (initialize it with wsprune_prune_options_init)"),
+            format!("{} (initialize it with wsprune_prune_options_init)", e.message()),
         )
     })?;
     let ours = std::mem::size_of::<RawPruneOptions>();

@@ -153,8 +153,7 @@ pub unsafe extern "C" fn wsprune_session_info(
             return Err(Error::new(Status::InvalidArgument, "out is NULL"));
         }
         let size = std::ptr::read_unaligned(out as *const usize);
-        check_struct_size(size, SESSION_DETAILS_V1, "wsprune_session_details")
-            .map_err(|e| Error::new(Status::InvalidArgument, format!("out->struct_{e}")))?;
+        check_struct_size(size, SESSION_DETAILS_V1, "out->struct_size", "wsprune_session_details")?;
         let info = session_info(root, id)?;
         let us = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(0, |t| t.timestamp_micros());
         let state = match info.state {

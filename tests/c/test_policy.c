@@ -108,6 +108,8 @@ static void test_options_init_and_versioning(void) {
         wsprune_prune_options bad = o;
         bad.struct_size = sizes[i];
         CHECK(wsprune_prune_sessions_with_options(root, &bad, &err) == NULL);
+        /* The message names the field as the caller spells it. */
+        CHECK(err != NULL && strstr(wsprune_error_message(err), "options->struct_size is ") != NULL);
         CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
     }
 
@@ -275,6 +277,7 @@ static void test_session_info(void) {
     wsprune_session_details small = info;
     small.struct_size = 8;
     CHECK(wsprune_session_info(root, ID1, &small, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(err != NULL && strncmp(wsprune_error_message(err), "out->struct_size is 8;", 22) == 0);
     CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
     /* A newer caller's bigger struct: our fields filled, the rest zeroed. */
     struct { wsprune_session_details v1; uint64_t future[2]; } big;
