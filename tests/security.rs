@@ -486,7 +486,7 @@ fn symlink_swap_race_never_reaches_outside() {
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     // Swap a subdirectory for a symlink to the canary, then back.
-                    let (real, away) = if n % 2 == 0 {
+                    let (real, away) = if n.is_multiple_of(2) {
                         ("sub", "sub.away")
                     } else {
                         ("sub/inner", "sub/inner.away")
@@ -500,7 +500,7 @@ fn symlink_swap_race_never_reaches_outside() {
                         let _ = std::fs::rename(d.join(away), d.join(real));
                     }
                     // Swap the session directory itself.
-                    if n % 5 == 0 && std::fs::rename(root.join(&s), root.join("moved")).is_ok() {
+                    if n.is_multiple_of(5) && std::fs::rename(root.join(&s), root.join("moved")).is_ok() {
                         let _ = symlink(&canary_dir, root.join(&s));
                         std::thread::yield_now();
                         let _ = std::fs::remove_file(root.join(&s));
