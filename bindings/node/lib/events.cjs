@@ -35,7 +35,7 @@ function deliver(_userData, level, name, fieldsJson) {
     fn({ level: LEVELS[level] ?? `level_${level}`, name, fields });
   } catch (e) {
     // An exception must not reach the C library: report it and drop the event.
-    process.emitWarning(`wsprune: the logger threw on ${name}: ${e && e.stack ? e.stack : e}`, 'WsPruneLoggerWarning');
+    process.emitWarning(`wsprune: the logger threw on ${name}: ${e}`, 'WsPruneLoggerWarning');
   }
 }
 
