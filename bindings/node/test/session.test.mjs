@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as w from '../index.mjs';
 import { tempRoot, makeSession } from './helpers.mjs';
 
@@ -163,4 +164,21 @@ test('the CommonJS entry point is the same module instance', async () => {
   assert.equal(cjs.setLogger, w.setLogger);
   assert.equal(cjs.WsPruneError, w.WsPruneError);
   assert.equal((await import('../index.mjs')).default, cjs);
+});
+
+test('an unreachable unreleased lease is released by the garbage collector', (t) => {
+  const root = tempRoot(t);
+  const id = makeSession(root);
+  const script = `
+    const w = require(${JSON.stringify(new URL('../index.cjs', import.meta.url).pathname)});
+    const [root, id] = process.argv.slice(1);
+    (() => { w.acquire(root, id); })();
+    const held = w.sessionInfo(root, id).inUse;
+    setTimeout(() => {
+      globalThis.gc();
+      setTimeout(() => console.log(JSON.stringify({ held, after: w.sessionInfo(root, id).inUse })), 50);
+    }, 10);`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, root, id], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { held: true, after: false });
 });
