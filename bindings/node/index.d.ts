@@ -126,6 +126,8 @@ export function version(): string;
 export function libraryPath(): string;
 export function statusName(status: number): string;
 export function hasNativeFunction(name: string): boolean;
+/** The koffi function of every C function, by C name (null: a 0.3.0 addition the loaded library lacks). */
+export function nativeFunctions(): Record<string, ((...args: any[]) => any) | null>;
 
 declare const wsprune: {
   createSession: typeof createSession;
@@ -144,6 +146,7 @@ declare const wsprune: {
   libraryPath: typeof libraryPath;
   statusName: typeof statusName;
   hasNativeFunction: typeof hasNativeFunction;
+  nativeFunctions: typeof nativeFunctions;
   STATUS_CODES: typeof STATUS_CODES;
   WsPruneError: typeof WsPruneError;
   InvalidArgumentError: typeof InvalidArgumentError;

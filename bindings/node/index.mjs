@@ -18,6 +18,7 @@ export const {
   libraryPath,
   statusName,
   hasNativeFunction,
+  nativeFunctions,
   STATUS_CODES,
   WsPruneError,
   InvalidArgumentError,

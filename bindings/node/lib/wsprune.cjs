@@ -273,6 +273,15 @@ function statusName(status) {
   return fns().wsprune_status_name(status);
 }
 
+/**
+ * The koffi functions of every C function in include/wsprune.h, by C name
+ * (a 0.3.0 addition missing from an older library is null): for what the
+ * API above does not wrap. The C ownership rules apply as written in the header.
+ */
+function nativeFunctions() {
+  return { ...fns() };
+}
+
 /** Whether the loaded library has C function `name` (for the 0.3.0 additions). */
 function hasNativeFunction(name) {
   return hasFunction(name);
@@ -295,6 +304,7 @@ module.exports = {
   libraryPath,
   statusName,
   hasNativeFunction,
+  nativeFunctions,
   STATUS_CODES: errors.STATUS_CODES,
   WsPruneError: errors.WsPruneError,
   InvalidArgumentError: errors.InvalidArgumentError,

@@ -55,3 +55,17 @@ test('required declarations are all in the header; optional ones are only the 0.
     'wsprune_prune_result_unmet_target', 'wsprune_prune_result_unmet_target_count', 'wsprune_session_open',
   ]);
 });
+
+test('every header function is callable from JS (nativeFunctions)', async () => {
+  const w = await import('../index.mjs');
+  const table = w.nativeFunctions();
+  for (const name of headerFunctions().keys()) {
+    assert.equal(typeof table[name], 'function', `${name} missing from the loaded library`);
+  }
+  // The first prune entry point, reached through the table: a missing root is an empty result.
+  const f = table;
+  const r = f.wsprune_prune_sessions('/nonexistent/wsprune-root', 24, true, [null]);
+  assert.ok(r);
+  assert.equal(f.wsprune_prune_result_deleted_count(r), 0);
+  f.wsprune_prune_result_free(r);
+});

@@ -164,6 +164,9 @@ test('the CommonJS entry point is the same module instance', async () => {
   assert.equal(cjs.setLogger, w.setLogger);
   assert.equal(cjs.WsPruneError, w.WsPruneError);
   assert.equal((await import('../index.mjs')).default, cjs);
+  // index.mjs names every export of the CommonJS module.
+  const esm = await import('../index.mjs');
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort());
 });
 
 test('an unreachable unreleased lease is released by the garbage collector', (t) => {
