@@ -97,3 +97,21 @@ test('setLogger refuses what is not a function', () => {
   assert.throws(() => w.setLogger('console'), TypeError);
   w.setLogger(undefined);
 });
+
+test('a sync prune while an async prune delivers events: BusyError after its timeout, no deadlock', async (t) => {
+  // The README's caution: the async prune holds the root's lock and waits
+  // for the JS thread to take its next event; the sync prune blocks the JS
+  // thread waiting for that lock, so it times out, then the async one finishes.
+  const root = tempRoot(t);
+  oldSessions(root, 500);
+  let n = 0;
+  w.setLogger(() => { n++; });
+  t.after(() => w.setLogger(null));
+  const p = w.pruneSessions(root, { olderThanHours: 24, jobs: 1 });
+  while (n < 3) await new Promise((r) => setImmediate(r));
+  const t0 = Date.now();
+  assert.throws(() => w.pruneSessionsSync(root, { olderThanHours: 24, lockTimeoutMs: 200 }), w.BusyError);
+  assert.ok(Date.now() - t0 >= 150);
+  const res = await p;
+  assert.equal(res.deleted.length, 500);
+});
