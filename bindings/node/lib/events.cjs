@@ -21,6 +21,7 @@ const LEVELS = ['debug', 'info', 'warning', 'error'];
 let logger = null;
 let registered = null; // the koffi-registered callback, while installed
 let inFlight = 0; // async C calls running on worker threads
+let warnedFor = null; // the logger whose exception was last reported
 
 function deliver(_userData, level, name, fieldsJson) {
   const fn = logger;
@@ -34,8 +35,13 @@ function deliver(_userData, level, name, fieldsJson) {
   try {
     fn({ level: LEVELS[level] ?? `level_${level}`, name, fields });
   } catch (e) {
-    // An exception must not reach the C library: report it and drop the event.
-    process.emitWarning(`wsprune: the logger threw on ${name}: ${e}`, 'WsPruneLoggerWarning');
+    // An exception must not reach the C library: the event is dropped, and
+    // reported once per logger (not once per event: a prune emits thousands).
+    if (warnedFor !== fn) {
+      warnedFor = fn;
+      process.emitWarning(`wsprune: the logger threw on ${name}: ${e}; later exceptions of this logger are dropped silently`,
+        'WsPruneLoggerWarning');
+    }
   }
 }
 
