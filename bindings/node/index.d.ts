@@ -1,0 +1,161 @@
+// Type declarations of the wsprune Node.js binding (ESM and CommonJS).
+
+/** Lowercase status names, indexed by the C status value (docs/contract.md). */
+export type StatusCode =
+  | 'ok' | 'invalid_argument' | 'invalid_session_id' | 'not_found'
+  | 'already_exists' | 'busy' | 'io' | 'panic';
+export const STATUS_CODES: readonly StatusCode[];
+
+/** A failed library call: `code` is the status name, `status` the C value. */
+export class WsPruneError extends Error {
+  readonly code: StatusCode | `status_${number}`;
+  readonly status: number;
+  constructor(message: string, code: string, status: number);
+}
+export class InvalidArgumentError extends WsPruneError { constructor(message: string); readonly code: 'invalid_argument'; }
+export class InvalidSessionIdError extends WsPruneError { constructor(message: string); readonly code: 'invalid_session_id'; }
+export class NotFoundError extends WsPruneError { constructor(message: string); readonly code: 'not_found'; }
+export class AlreadyExistsError extends WsPruneError { constructor(message: string); readonly code: 'already_exists'; }
+export class BusyError extends WsPruneError { constructor(message: string); readonly code: 'busy'; }
+export class IoError extends WsPruneError { constructor(message: string); readonly code: 'io'; }
+export class PanicError extends WsPruneError { constructor(message: string); readonly code: 'panic'; }
+
+/** libwsprune could not be loaded, is not libwsprune, or lacks a newer function. */
+export class WsPruneLibraryError extends Error {
+  readonly code: 'ERR_WSPRUNE_LIBRARY';
+  constructor(message: string);
+}
+
+/** Creates a session (a new random UUID when `id` is omitted) and returns its id. */
+export function createSession(root: string, id?: string | null): string;
+/** Opens session `id`, creating it if missing. Needs libwsprune >= 0.3.0 (wsprune_session_open). */
+export function openSession(root: string, id?: string | null): { id: string; created: boolean };
+/** Sets updated_at to now; legacy and corrupted metadata are not errors. */
+export function touchSession(root: string, id: string): void;
+/** Takes a shared lease on the session; a prune skips it as "in_use". */
+export function acquire(root: string, id: string): Lease;
+
+export class Lease {
+  readonly root: string;
+  readonly sessionId: string;
+  /** Whether release() has been called. */
+  readonly released: boolean;
+  /** Releases (touching first if asked); false if it was already released. */
+  release(touch?: boolean): boolean;
+  /** Present where the runtime defines Symbol.dispose: releases without touching. */
+  [Symbol.dispose]?(): void;
+}
+
+export interface PruneOptions {
+  /** Age rule threshold in hours; undefined: the library default (24 h); null: the age rule is off. */
+  olderThanHours?: number | null;
+  /** Floor for the capacity rules, in hours; undefined: the library default; 0: no floor. */
+  minAgeHours?: number;
+  /** Capacity rules and deletion limit: omit to turn off; 0 is an InvalidArgumentError. */
+  maxTotalBytes?: number | bigint;
+  maxSessions?: number | bigint;
+  minFreeBytes?: number | bigint;
+  maxDeletions?: number | bigint;
+  dryRun?: boolean;
+  /** Sessions handled concurrently; 0 or undefined: automatic. */
+  jobs?: number;
+  /** Wait for another prune of the root, in ms; undefined: the library default (30 s); 0: do not wait. */
+  lockTimeoutMs?: number;
+}
+
+export type Rule = 'older_than' | 'max_total_bytes' | 'max_sessions' | 'min_free_bytes' | 'interrupted' | (string & {});
+export type SkipReason = 'missing_metadata' | 'corrupted_metadata' | 'corrupted_timestamp' | 'in_use' | (string & {});
+
+export interface PruneResult {
+  /** Deleted (in a dry run: would be) session ids. */
+  deleted: string[];
+  /** The rule that selected each deleted session. */
+  rules: Record<string, Rule>;
+  skipped: { id: string; reason: SkipReason }[];
+  /** Sessions that failed; the prune carried on. */
+  errors: { id: string; message: string }[];
+  /** Leftover trash directories of interrupted deletions finished now (empty before libwsprune 0.3.0). */
+  interrupted: string[];
+  /** Capacity targets still not met (empty before libwsprune 0.3.0). */
+  unmetTargets: string[];
+  reclaimedBytes: number;
+  dryRun: boolean;
+  /** The library's human summary, e.g. "Pruned 2 sessions (1 skipped, 0 errors), reclaimed 1.4 MB". */
+  summary: string;
+}
+
+/** Prunes on a worker thread (the event loop keeps running). */
+export function pruneSessions(root: string, options?: PruneOptions): Promise<PruneResult>;
+/** Prunes on the calling thread (blocks the event loop: for scripts). */
+export function pruneSessionsSync(root: string, options?: PruneOptions): PruneResult;
+/** The library's defaults, read from wsprune_prune_options_init. */
+export function defaultPruneOptions(): Required<Pick<PruneOptions, 'minAgeHours' | 'dryRun' | 'jobs' | 'lockTimeoutMs'>> & { olderThanHours: number | null };
+
+/** Deletes one session now, whatever its age; returns the bytes freed. BusyError if still leased after waitMs. */
+export function deleteSession(root: string, id: string, options?: { waitMs?: number }): number;
+
+export type SessionState = 'ok' | 'legacy' | 'corrupted' | 'unreadable';
+export interface SessionInfo {
+  id: string;
+  state: SessionState;
+  /** null unless state is "ok". */
+  createdAt: Date | null;
+  updatedAt: Date | null;
+  sizeBytes: number;
+  inUse: boolean;
+}
+export function sessionInfo(root: string, id: string): SessionInfo;
+
+export interface RepairResult {
+  repaired: { id: string; previousState: string; updatedAt: string }[];
+  errors: { id: string; message: string }[];
+  dryRun: boolean;
+}
+export function repairSessions(root: string, options?: { dryRun?: boolean }): RepairResult;
+
+export type Level = 'debug' | 'info' | 'warning' | 'error';
+export interface WsPruneEvent {
+  level: Level;
+  name: string;
+  fields: Record<string, unknown>;
+}
+/** One process-wide receiver of the library's events; null or undefined turns them off. */
+export function setLogger(fn: ((event: WsPruneEvent) => void) | null | undefined): void;
+
+export function version(): string;
+export function libraryPath(): string;
+export function statusName(status: number): string;
+export function hasNativeFunction(name: string): boolean;
+/** The koffi function of every C function, by C name (null: a 0.3.0 addition the loaded library lacks). */
+export function nativeFunctions(): Record<string, ((...args: any[]) => any) | null>;
+
+declare const wsprune: {
+  createSession: typeof createSession;
+  openSession: typeof openSession;
+  touchSession: typeof touchSession;
+  acquire: typeof acquire;
+  Lease: typeof Lease;
+  pruneSessions: typeof pruneSessions;
+  pruneSessionsSync: typeof pruneSessionsSync;
+  deleteSession: typeof deleteSession;
+  sessionInfo: typeof sessionInfo;
+  repairSessions: typeof repairSessions;
+  setLogger: typeof setLogger;
+  defaultPruneOptions: typeof defaultPruneOptions;
+  version: typeof version;
+  libraryPath: typeof libraryPath;
+  statusName: typeof statusName;
+  hasNativeFunction: typeof hasNativeFunction;
+  nativeFunctions: typeof nativeFunctions;
+  STATUS_CODES: typeof STATUS_CODES;
+  WsPruneError: typeof WsPruneError;
+  InvalidArgumentError: typeof InvalidArgumentError;
+  InvalidSessionIdError: typeof InvalidSessionIdError;
+  NotFoundError: typeof NotFoundError;
+  AlreadyExistsError: typeof AlreadyExistsError;
+  BusyError: typeof BusyError;
+  IoError: typeof IoError;
+  PanicError: typeof PanicError;
+  WsPruneLibraryError: typeof WsPruneLibraryError;
+};
+export default wsprune;

@@ -1,0 +1,191 @@
+'use strict';
+// Finding libwsprune and declaring every C function of include/wsprune.h
+// through koffi (prebuilt binaries: no compiler needed by users).
+
+const path = require('node:path');
+const fs = require('node:fs');
+const koffi = require('koffi');
+const { WsPruneLibraryError } = require('./errors.cjs');
+
+const LIB_FILE = process.platform === 'darwin' ? 'libwsprune.dylib'
+  : process.platform === 'win32' ? 'wsprune.dll' : 'libwsprune.so';
+// What the system loader is asked for: the SONAME first (what `make install`
+// provides), then the development name.
+const SYSTEM_NAMES = process.platform === 'linux' ? ['libwsprune.so.0', 'libwsprune.so'] : [LIB_FILE];
+
+/** Candidate paths, in lookup order: WSPRUNE_LIBRARY, the package directory, the system loader. */
+function candidates() {
+  const list = [];
+  if (process.env.WSPRUNE_LIBRARY) list.push({ from: 'WSPRUNE_LIBRARY', path: process.env.WSPRUNE_LIBRARY });
+  const pkgDir = path.resolve(__dirname, '..');
+  list.push({ from: 'package directory', path: path.join(pkgDir, LIB_FILE) });
+  for (const name of SYSTEM_NAMES) list.push({ from: 'system loader', path: name });
+  return list;
+}
+
+function loadLibrary() {
+  const tried = [];
+  for (const c of candidates()) {
+    // A path (not a bare name) that does not exist: skip without asking dlopen.
+    if (c.path.includes('/') && !fs.existsSync(c.path)) {
+      tried.push(`${c.path} (${c.from}): no such file`);
+      if (c.from === 'WSPRUNE_LIBRARY') break; // an explicit choice is never silently replaced
+      continue;
+    }
+    let lib;
+    try {
+      lib = koffi.load(c.path);
+    } catch (e) {
+      tried.push(`${c.path} (${c.from}): ${String(e.message).split('\n')[0]}`);
+      if (c.from === 'WSPRUNE_LIBRARY') break;
+      continue;
+    }
+    try {
+      return { lib, path: c.path, fns: declare(lib) };
+    } catch (e) {
+      lib.unload?.();
+      tried.push(`${c.path} (${c.from}): not libwsprune: ${String(e.message).split('\n')[0]}`);
+      if (c.from === 'WSPRUNE_LIBRARY') break;
+    }
+  }
+  throw new WsPruneLibraryError(
+    'wsprune: cannot load libwsprune; tried:\n  ' + tried.join('\n  ') +
+    '\nInstall it (make install PREFIX=...) and set WSPRUNE_LIBRARY to the .so, ' +
+    'or add its directory to LD_LIBRARY_PATH.');
+}
+
+// Types shared by the declarations.
+const wsprune_error = koffi.opaque('wsprune_error');
+const wsprune_lease = koffi.opaque('wsprune_lease');
+const wsprune_prune_result = koffi.opaque('wsprune_prune_result');
+koffi.alias('wsprune_status', 'int');
+koffi.alias('wsprune_level', 'int');
+
+const PruneOptions = koffi.struct('wsprune_prune_options', {
+  struct_size: 'size_t',
+  older_than_hours: 'double',
+  min_age_hours: 'double',
+  max_total_bytes: 'uint64_t',
+  max_sessions: 'uint64_t',
+  min_free_bytes: 'uint64_t',
+  max_deletions: 'uint64_t',
+  jobs: 'uint32_t',
+  lock_timeout_ms: 'uint32_t',
+  use_older_than: 'bool',
+  dry_run: 'bool',
+});
+
+const SessionDetails = koffi.struct('wsprune_session_details', {
+  struct_size: 'size_t',
+  created_at_us: 'int64_t',
+  updated_at_us: 'int64_t',
+  size_bytes: 'uint64_t',
+  state: 'int32_t',
+  in_use: 'bool',
+});
+
+const LogFn = koffi.proto('void wsprune_log_fn(void *user_data, wsprune_level level, const char *event, const char *fields_json)');
+
+// Every function of include/wsprune.h, as koffi prototypes. Owned `char *`
+// results are declared `void *` so that the binding keeps the pointer to free.
+// test/header.test.mjs checks this list against the header.
+const PROTOTYPES = [
+  'const char *wsprune_status_name(wsprune_status status)',
+  'const char *wsprune_version()',
+  'wsprune_status wsprune_error_status(const wsprune_error *error)',
+  'const char *wsprune_error_message(const wsprune_error *error)',
+  'void wsprune_error_free(wsprune_error *error)',
+  'void wsprune_string_free(void *s)',
+  'wsprune_status wsprune_session_create(const char *workspace_root, const char *session_id, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_touch(const char *workspace_root, const char *session_id, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_acquire(const char *workspace_root, const char *session_id, _Out_ wsprune_lease **out_lease, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_lease_release(wsprune_lease *lease, bool touch, _Out_ wsprune_error **error)',
+  'wsprune_prune_result *wsprune_prune_sessions(const char *workspace_root, double older_than_hours, bool dry_run, _Out_ wsprune_error **error)',
+  'size_t wsprune_prune_result_deleted_count(const wsprune_prune_result *r)',
+  'const char *wsprune_prune_result_deleted_id(const wsprune_prune_result *r, size_t i)',
+  'size_t wsprune_prune_result_skipped_count(const wsprune_prune_result *r)',
+  'const char *wsprune_prune_result_skipped_id(const wsprune_prune_result *r, size_t i)',
+  'const char *wsprune_prune_result_skipped_reason(const wsprune_prune_result *r, size_t i)',
+  'size_t wsprune_prune_result_error_count(const wsprune_prune_result *r)',
+  'const char *wsprune_prune_result_error_id(const wsprune_prune_result *r, size_t i)',
+  'const char *wsprune_prune_result_error_message(const wsprune_prune_result *r, size_t i)',
+  'uint64_t wsprune_prune_result_reclaimed_bytes(const wsprune_prune_result *r)',
+  'bool wsprune_prune_result_dry_run(const wsprune_prune_result *r)',
+  'const char *wsprune_prune_result_summary(const wsprune_prune_result *r)',
+  'void *wsprune_prune_result_to_json(const wsprune_prune_result *r)',
+  'void wsprune_prune_result_free(wsprune_prune_result *r)',
+  'void wsprune_set_log_callback(wsprune_log_fn *cb, void *user_data)',
+  'wsprune_status wsprune_prune_options_init(_Inout_ wsprune_prune_options *opts, size_t size)',
+  'wsprune_prune_result *wsprune_prune_sessions_with_options(const char *workspace_root, const wsprune_prune_options *options, _Out_ wsprune_error **error)',
+  'const char *wsprune_prune_result_deleted_rule(const wsprune_prune_result *r, size_t i)',
+  'wsprune_status wsprune_session_delete(const char *workspace_root, const char *session_id, uint32_t wait_ms, _Out_ uint64_t *out_reclaimed_bytes, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, _Inout_ wsprune_session_details *out, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, _Out_ size_t *out_repaired, _Out_ void **out_json, _Out_ wsprune_error **error)',
+];
+
+// Functions newer than some libraries in the field (added in 0.3.0): looked
+// up if present; calling one on an older library is a WsPruneLibraryError
+// naming the function.
+const OPTIONAL_PROTOTYPES = [
+  'wsprune_status wsprune_session_open(const char *workspace_root, const char *session_id, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ bool *out_created, _Out_ wsprune_error **error)',
+  'size_t wsprune_prune_result_unmet_target_count(const wsprune_prune_result *r)',
+  'const char *wsprune_prune_result_unmet_target(const wsprune_prune_result *r, size_t i)',
+  'size_t wsprune_prune_result_interrupted_count(const wsprune_prune_result *r)',
+  'const char *wsprune_prune_result_interrupted_name(const wsprune_prune_result *r, size_t i)',
+];
+
+function nameOf(proto) {
+  return /([A-Za-z_0-9]+)\(/.exec(proto)[1];
+}
+
+function declare(lib) {
+  const fns = {};
+  for (const p of PROTOTYPES) fns[nameOf(p)] = lib.func(p);
+  for (const p of OPTIONAL_PROTOTYPES) {
+    const name = nameOf(p);
+    try {
+      fns[name] = lib.func(p);
+    } catch {
+      fns[name] = null;
+    }
+  }
+  return fns;
+}
+
+let loaded = null;
+
+/** The loaded library ({lib, path, fns}); loads it on first use. */
+function native() {
+  if (!loaded) loaded = loadLibrary();
+  return loaded;
+}
+
+/** A function that may be missing from an older library: throws a clear error if it is. */
+function optional(name) {
+  const fn = native().fns[name];
+  if (!fn) {
+    throw new WsPruneLibraryError(
+      `wsprune: ${name} is not in the loaded libwsprune (${loaded.path}, version ${native().fns.wsprune_version()}); ` +
+      'install a newer libwsprune');
+  }
+  return fn;
+}
+
+function hasFunction(name) {
+  return Boolean(native().fns[name]);
+}
+
+module.exports = {
+  koffi,
+  native,
+  optional,
+  hasFunction,
+  candidates,
+  PROTOTYPES,
+  OPTIONAL_PROTOTYPES,
+  nameOf,
+  PruneOptions,
+  SessionDetails,
+  LogFn,
+  types: { wsprune_error, wsprune_lease, wsprune_prune_result },
+};

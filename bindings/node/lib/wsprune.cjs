@@ -1,0 +1,318 @@
+'use strict';
+// The public API: idiomatic JS over the C ABI (include/wsprune.h). No
+// wsprune logic lives here: every decision is the library's.
+
+const { native, optional, hasFunction, koffi } = require('./native.cjs');
+const errors = require('./errors.cjs');
+const { setLogger, trackAsync } = require('./events.cjs');
+const { toNative, defaultPruneOptions } = require('./options.cjs');
+const { SessionDetails } = require('./native.cjs');
+
+const { InvalidArgumentError, InvalidSessionIdError, errorFor } = errors;
+const ID_BUFFER = 256; // custom ids are up to 255 bytes, plus the NUL
+const STATES = ['ok', 'legacy', 'corrupted', 'unreadable'];
+
+function fns() {
+  return native().fns;
+}
+
+// Strings go to C as NUL-terminated: one with a NUL would be silently cut
+// there, so it is refused here.
+function checkRoot(root) {
+  if (typeof root !== 'string') throw new InvalidArgumentError('wsprune: the workspace root must be a string');
+  if (root.includes('\0')) throw new InvalidArgumentError('wsprune: the workspace root contains a NUL byte');
+  return root;
+}
+
+function checkId(id) {
+  if (typeof id !== 'string') throw new InvalidSessionIdError('wsprune: a session id must be a string');
+  if (id.includes('\0')) throw new InvalidSessionIdError('wsprune: the session id contains a NUL byte');
+  return id;
+}
+
+/** Throws the WsPruneError for a failed call, freeing the C error. */
+function check(status, errOut) {
+  if (status === 0) return;
+  const f = fns();
+  const err = errOut[0];
+  const message = err ? f.wsprune_error_message(err) : f.wsprune_status_name(status);
+  if (err) f.wsprune_error_free(err);
+  throw errorFor(status, message);
+}
+
+function cString(buf) {
+  const end = buf.indexOf(0);
+  return buf.toString('utf8', 0, end < 0 ? buf.length : end);
+}
+
+/** Creates a session (a new random UUID if `id` is omitted); returns its id. */
+function createSession(root, id) {
+  checkRoot(root);
+  if (id != null) checkId(id);
+  const buf = Buffer.alloc(ID_BUFFER);
+  const err = [null];
+  check(fns().wsprune_session_create(root, id ?? null, buf, buf.length, err), err);
+  return cString(buf);
+}
+
+/** Opens session `id`, creating it if missing (a new UUID if `id` is omitted). */
+function openSession(root, id) {
+  checkRoot(root);
+  if (id != null) checkId(id);
+  const open = optional('wsprune_session_open');
+  const buf = Buffer.alloc(ID_BUFFER);
+  const created = [false];
+  const err = [null];
+  check(open(root, id ?? null, buf, buf.length, created, err), err);
+  return { id: cString(buf), created: Boolean(created[0]) };
+}
+
+/** Sets the session's updated_at to now (legacy and corrupted metadata are not errors). */
+function touchSession(root, id) {
+  checkRoot(root);
+  checkId(id);
+  const err = [null];
+  check(fns().wsprune_session_touch(root, id, err), err);
+}
+
+// A lease dropped without release() is released (without touching) when
+// garbage-collected: a safety net only, the collector decides when.
+const leaseFinalizer = new FinalizationRegistry((holder) => {
+  if (holder.ptr) {
+    const ptr = holder.ptr;
+    holder.ptr = null;
+    fns().wsprune_lease_release(ptr, false, [null]);
+  }
+});
+
+class Lease {
+  #holder;
+
+  constructor(root, sessionId, ptr) {
+    this.root = root;
+    this.sessionId = sessionId;
+    this.#holder = { ptr };
+    leaseFinalizer.register(this, this.#holder, this);
+  }
+
+  /** Whether release() has been called. */
+  get released() {
+    return this.#holder.ptr === null;
+  }
+
+  /**
+   * Releases the lease, first refreshing updated_at if `touch` is true. The
+   * lock is released even if the touch fails (then the error is thrown).
+   * Returns true, or false (doing nothing) if the lease was already released.
+   */
+  release(touch = false) {
+    const ptr = this.#holder.ptr;
+    if (!ptr) return false;
+    this.#holder.ptr = null;
+    leaseFinalizer.unregister(this);
+    const err = [null];
+    check(fns().wsprune_lease_release(ptr, Boolean(touch), err), err);
+    return true;
+  }
+}
+if (typeof Symbol.dispose === 'symbol') {
+  // `using lease = acquire(...)` releases without touching at scope exit.
+  Lease.prototype[Symbol.dispose] = function dispose() {
+    this.release(false);
+  };
+}
+
+/** Takes a shared lease on the session (a prune skips it as "in_use"). */
+function acquire(root, id) {
+  checkRoot(root);
+  checkId(id);
+  const out = [null];
+  const err = [null];
+  check(fns().wsprune_session_acquire(root, id, out, err), err);
+  return new Lease(root, id, out[0]);
+}
+
+function strings(r, countFn, itemFn) {
+  const f = fns();
+  const n = Number(f[countFn](r));
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(f[itemFn](r, i));
+  return out;
+}
+
+/** Copies a C prune result into a plain object and frees it. */
+function readResult(r) {
+  const f = fns();
+  try {
+    const deleted = strings(r, 'wsprune_prune_result_deleted_count', 'wsprune_prune_result_deleted_id');
+    const rules = {};
+    deleted.forEach((id, i) => { rules[id] = f.wsprune_prune_result_deleted_rule(r, i); });
+    const skipped = [];
+    const nSkipped = Number(f.wsprune_prune_result_skipped_count(r));
+    for (let i = 0; i < nSkipped; i++) {
+      skipped.push({ id: f.wsprune_prune_result_skipped_id(r, i), reason: f.wsprune_prune_result_skipped_reason(r, i) });
+    }
+    const errs = [];
+    const nErrors = Number(f.wsprune_prune_result_error_count(r));
+    for (let i = 0; i < nErrors; i++) {
+      errs.push({ id: f.wsprune_prune_result_error_id(r, i), message: f.wsprune_prune_result_error_message(r, i) });
+    }
+    return {
+      deleted,
+      rules,
+      skipped,
+      errors: errs,
+      // Lists a library older than 0.3.0 does not report: empty there.
+      interrupted: f.wsprune_prune_result_interrupted_count
+        ? strings(r, 'wsprune_prune_result_interrupted_count', 'wsprune_prune_result_interrupted_name') : [],
+      unmetTargets: f.wsprune_prune_result_unmet_target_count
+        ? strings(r, 'wsprune_prune_result_unmet_target_count', 'wsprune_prune_result_unmet_target') : [],
+      reclaimedBytes: Number(f.wsprune_prune_result_reclaimed_bytes(r)),
+      dryRun: f.wsprune_prune_result_dry_run(r),
+      summary: f.wsprune_prune_result_summary(r),
+    };
+  } finally {
+    f.wsprune_prune_result_free(r);
+  }
+}
+
+/** Prunes synchronously (blocks the event loop: for scripts). */
+function pruneSessionsSync(root, options) {
+  checkRoot(root);
+  const opts = toNative(options);
+  const err = [null];
+  const r = fns().wsprune_prune_sessions_with_options(root, opts, err);
+  if (!r) check(fns().wsprune_error_status(err[0]), err);
+  return readResult(r);
+}
+
+/** Prunes on a worker thread; resolves with the result. Events reach the logger on the JS thread. */
+async function pruneSessions(root, options) {
+  checkRoot(root);
+  const opts = toNative(options);
+  const err = [null];
+  const f = fns();
+  const r = await trackAsync(() => new Promise((resolve, reject) => {
+    f.wsprune_prune_sessions_with_options.async(root, opts, err, (e, res) => (e ? reject(e) : resolve(res)));
+  }));
+  if (!r) check(f.wsprune_error_status(err[0]), err);
+  return readResult(r);
+}
+
+/** Deletes one session now, whatever its age; returns the bytes freed. */
+function deleteSession(root, id, options = {}) {
+  checkRoot(root);
+  checkId(id);
+  const waitMs = options.waitMs ?? 0;
+  if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > 2 ** 32 - 1) {
+    throw new InvalidArgumentError(`wsprune: waitMs must be an integer from 0 to 4294967295, got ${waitMs}`);
+  }
+  const bytes = [0];
+  const err = [null];
+  check(fns().wsprune_session_delete(root, id, waitMs, bytes, err), err);
+  return Number(bytes[0]);
+}
+
+function dateFromMicros(us) {
+  return new Date(Number(BigInt(us) / 1000n));
+}
+
+/** What is known about a session: state, timestamps (null unless state is "ok"), size, inUse. */
+function sessionInfo(root, id) {
+  checkRoot(root);
+  checkId(id);
+  const d = { struct_size: koffi.sizeof(SessionDetails) };
+  const err = [null];
+  check(fns().wsprune_session_info(root, id, d, err), err);
+  const state = STATES[d.state] ?? `state_${d.state}`;
+  return {
+    id,
+    state,
+    createdAt: state === 'ok' ? dateFromMicros(d.created_at_us) : null,
+    updatedAt: state === 'ok' ? dateFromMicros(d.updated_at_us) : null,
+    sizeBytes: Number(d.size_bytes),
+    inUse: Boolean(d.in_use),
+  };
+}
+
+/** Writes metadata for legacy and corrupted sessions (explicit, never implicit). */
+function repairSessions(root, options = {}) {
+  checkRoot(root);
+  const dryRun = options.dryRun ?? false;
+  if (typeof dryRun !== 'boolean') throw new InvalidArgumentError('wsprune: dryRun must be a boolean');
+  const f = fns();
+  const count = [0];
+  const json = [null];
+  const err = [null];
+  check(f.wsprune_repair_sessions(root, dryRun, count, json, err), err);
+  let parsed;
+  try {
+    parsed = JSON.parse(koffi.decode(json[0], 'char', -1));
+  } finally {
+    f.wsprune_string_free(json[0]);
+  }
+  return {
+    repaired: parsed.repaired.map((x) => ({ id: x.session_id, previousState: x.previous_state, updatedAt: x.updated_at })),
+    errors: Object.entries(parsed.errors).map(([id, message]) => ({ id, message })),
+    dryRun: parsed.dry_run,
+  };
+}
+
+/** The library's version, e.g. "0.3.0". */
+function version() {
+  return fns().wsprune_version();
+}
+
+/** The path (or name, for the system loader) libwsprune was loaded from. */
+function libraryPath() {
+  return native().path;
+}
+
+/** The C name of a status value, e.g. statusName(3) === "WSPRUNE_STATUS_NOT_FOUND". */
+function statusName(status) {
+  return fns().wsprune_status_name(status);
+}
+
+/**
+ * The koffi functions of every C function in include/wsprune.h, by C name
+ * (a 0.3.0 addition missing from an older library is null): for what the
+ * API above does not wrap. The C ownership rules apply as written in the header.
+ */
+function nativeFunctions() {
+  return { ...fns() };
+}
+
+/** Whether the loaded library has C function `name` (for the 0.3.0 additions). */
+function hasNativeFunction(name) {
+  return hasFunction(name);
+}
+
+module.exports = {
+  createSession,
+  openSession,
+  touchSession,
+  acquire,
+  Lease,
+  pruneSessions,
+  pruneSessionsSync,
+  deleteSession,
+  sessionInfo,
+  repairSessions,
+  setLogger,
+  defaultPruneOptions,
+  version,
+  libraryPath,
+  statusName,
+  hasNativeFunction,
+  nativeFunctions,
+  STATUS_CODES: errors.STATUS_CODES,
+  WsPruneError: errors.WsPruneError,
+  InvalidArgumentError: errors.InvalidArgumentError,
+  InvalidSessionIdError: errors.InvalidSessionIdError,
+  NotFoundError: errors.NotFoundError,
+  AlreadyExistsError: errors.AlreadyExistsError,
+  BusyError: errors.BusyError,
+  IoError: errors.IoError,
+  PanicError: errors.PanicError,
+  WsPruneLibraryError: errors.WsPruneLibraryError,
+};

@@ -1,0 +1,71 @@
+// Every C function of include/wsprune.h is declared by the binding, with the
+// same number of parameters, so a new C function cannot be forgotten.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { PROTOTYPES, OPTIONAL_PROTOTYPES, nameOf } = require('../lib/native.cjs');
+const headerPath = new URL('../../../include/wsprune.h', import.meta.url);
+
+function arity(params) {
+  const p = params.trim();
+  return p === '' || p === 'void' ? 0 : p.split(',').length;
+}
+
+function headerFunctions() {
+  const text = fs.readFileSync(headerPath, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const fns = new Map();
+  // Declarations: `<type> wsprune_name(<params>);` (typedefs are excluded).
+  for (const m of text.matchAll(/^(?!typedef)[^\n;]*?\b(wsprune_[a-z0-9_]+)\(([^)]*)\);/gm)) {
+    fns.set(m[1], arity(m[2]));
+  }
+  return fns;
+}
+
+function bindingFunctions(list) {
+  return new Map(list.map((p) => [nameOf(p), arity(/\((.*)\)\s*$/.exec(p)[1])]));
+}
+
+test('the header has functions to compare (the parser works)', () => {
+  const h = headerFunctions();
+  assert.ok(h.size >= 30, `only ${h.size} found`);
+  assert.equal(h.get('wsprune_session_create'), 5);
+  assert.equal(h.get('wsprune_version'), 0);
+});
+
+test('every header function is declared, with its arity', () => {
+  const declared = new Map([...bindingFunctions(PROTOTYPES), ...bindingFunctions(OPTIONAL_PROTOTYPES)]);
+  for (const [name, n] of headerFunctions()) {
+    assert.ok(declared.has(name), `${name} is in include/wsprune.h but not declared in lib/native.cjs`);
+    assert.equal(declared.get(name), n, `${name}: ${n} parameters in the header`);
+  }
+});
+
+test('required declarations are all in the header; optional ones are only the 0.3.0 additions', () => {
+  const h = headerFunctions();
+  for (const name of bindingFunctions(PROTOTYPES).keys()) {
+    assert.ok(h.has(name), `${name} is declared but not in the header`);
+  }
+  // An optional function that reached the header should become required
+  // once every supported library has it; until then, both are fine.
+  assert.deepEqual([...bindingFunctions(OPTIONAL_PROTOTYPES).keys()].sort(), [
+    'wsprune_prune_result_interrupted_count', 'wsprune_prune_result_interrupted_name',
+    'wsprune_prune_result_unmet_target', 'wsprune_prune_result_unmet_target_count', 'wsprune_session_open',
+  ]);
+});
+
+test('every header function is callable from JS (nativeFunctions)', async () => {
+  const w = await import('../index.mjs');
+  const table = w.nativeFunctions();
+  for (const name of headerFunctions().keys()) {
+    assert.equal(typeof table[name], 'function', `${name} missing from the loaded library`);
+  }
+  // The first prune entry point, reached through the table: a missing root is an empty result.
+  const f = table;
+  const r = f.wsprune_prune_sessions('/nonexistent/wsprune-root', 24, true, [null]);
+  assert.ok(r);
+  assert.equal(f.wsprune_prune_result_deleted_count(r), 0);
+  f.wsprune_prune_result_free(r);
+});

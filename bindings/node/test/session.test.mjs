@@ -1,0 +1,187 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as w from '../index.mjs';
+import { tempRoot, makeSession } from './helpers.mjs';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+test('createSession makes a new UUIDv4 session with metadata, creating the root', (t) => {
+  const root = tempRoot(t);
+  const id = w.createSession(root);
+  assert.match(id, UUID);
+  const meta = JSON.parse(fs.readFileSync(path.join(root, id, '.metadata.json'), 'utf8'));
+  assert.equal(meta.session_id, id);
+  assert.equal(meta.created_at, meta.updated_at);
+});
+
+test('createSession with an id; an existing one is AlreadyExistsError', (t) => {
+  const root = tempRoot(t);
+  const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  assert.equal(w.createSession(root, id), id);
+  assert.throws(() => w.createSession(root, id), (e) => e instanceof w.AlreadyExistsError
+    && e instanceof w.WsPruneError && e.code === 'already_exists' && e.status === 4);
+});
+
+test('bad ids are InvalidSessionIdError and touch nothing outside the root', (t) => {
+  const root = tempRoot(t);
+  w.createSession(root);
+  for (const bad of ['../etc', '..', '/etc/passwd', 'a/b', '0f8fad5b-d9cb-469f-a165-70867728950e\0x', 42]) {
+    assert.throws(() => w.touchSession(root, bad), w.InvalidSessionIdError, String(bad));
+    assert.throws(() => w.acquire(root, bad), w.InvalidSessionIdError);
+    assert.throws(() => w.deleteSession(root, bad), w.InvalidSessionIdError);
+    assert.throws(() => w.sessionInfo(root, bad), w.InvalidSessionIdError);
+  }
+  assert.deepEqual(fs.readdirSync(path.dirname(root)), ['ws']);
+});
+
+test('bad roots are InvalidArgumentError', () => {
+  assert.throws(() => w.createSession(''), (e) => e.code === 'invalid_argument');
+  assert.throws(() => w.createSession('/tmp/x\0y'), w.InvalidArgumentError);
+  assert.throws(() => w.touchSession(undefined, 'x'), w.InvalidArgumentError);
+});
+
+test('touchSession updates updated_at; missing is NotFoundError; legacy and corrupted are fine', (t) => {
+  const root = tempRoot(t);
+  const id = makeSession(root, { ageHours: 5 });
+  const before = w.sessionInfo(root, id).updatedAt;
+  w.touchSession(root, id);
+  const after = w.sessionInfo(root, id).updatedAt;
+  assert.ok(after > before, `${after} > ${before}`);
+  assert.ok(Date.now() - after.getTime() < 60_000);
+  assert.throws(() => w.touchSession(root, '11111111-1111-4111-8111-111111111111'), (e) => e.code === 'not_found');
+  w.touchSession(root, makeSession(root, { metadata: 'legacy' }));
+  const corrupted = makeSession(root, { metadata: 'corrupted' });
+  w.touchSession(root, corrupted);
+  assert.equal(fs.readFileSync(path.join(root, corrupted, '.metadata.json'), 'utf8'), '{not json');
+});
+
+test('acquire: a leased session is skipped by prune; release(true) touches; release is idempotent', (t) => {
+  const root = tempRoot(t);
+  const id = makeSession(root, { ageHours: 48 });
+  const lease = w.acquire(root, id);
+  assert.equal(lease.sessionId, id);
+  assert.equal(lease.root, root);
+  assert.equal(w.sessionInfo(root, id).inUse, true);
+  const res = w.pruneSessionsSync(root, { olderThanHours: 24 });
+  assert.deepEqual(res.deleted, []);
+  assert.deepEqual(res.skipped, [{ id, reason: 'in_use' }]);
+  assert.equal(lease.released, false);
+  assert.equal(lease.release(true), true);
+  assert.equal(lease.released, true);
+  assert.equal(lease.release(true), false);
+  assert.equal(w.sessionInfo(root, id).inUse, false);
+  assert.ok(Date.now() - w.sessionInfo(root, id).updatedAt.getTime() < 60_000, 'release(true) touched');
+  assert.throws(() => w.acquire(root, '11111111-1111-4111-8111-111111111111'), w.NotFoundError);
+});
+
+test('Symbol.dispose releases without touching (where the runtime has it)', { skip: typeof Symbol.dispose !== 'symbol' && 'no Symbol.dispose' }, (t) => {
+  const root = tempRoot(t);
+  const id = makeSession(root, { ageHours: 48 });
+  const lease = w.acquire(root, id);
+  lease[Symbol.dispose]();
+  assert.equal(lease.released, true);
+  assert.equal(w.sessionInfo(root, id).inUse, false);
+  assert.ok(Date.now() - w.sessionInfo(root, id).updatedAt.getTime() > 47 * 3600e3, 'not touched');
+  lease[Symbol.dispose](); // a second dispose is harmless
+});
+
+test('deleteSession returns the bytes freed; leased is BusyError; missing is NotFoundError', (t) => {
+  const root = tempRoot(t);
+  const id = makeSession(root, { sizeBytes: 1000 });
+  const size = w.sessionInfo(root, id).sizeBytes;
+  assert.ok(size >= 1000);
+  const lease = w.acquire(root, id);
+  assert.throws(() => w.deleteSession(root, id), (e) => e instanceof w.BusyError && e.code === 'busy');
+  lease.release();
+  assert.equal(w.deleteSession(root, id, { waitMs: 100 }), size);
+  assert.equal(fs.existsSync(path.join(root, id)), false);
+  assert.throws(() => w.deleteSession(root, id), w.NotFoundError);
+  assert.throws(() => w.deleteSession(root, id, { waitMs: -1 }), w.InvalidArgumentError);
+});
+
+test('sessionInfo reports state, timestamps and size', (t) => {
+  const root = tempRoot(t);
+  const ok = makeSession(root, { ageHours: 2, sizeBytes: 10 });
+  const info = w.sessionInfo(root, ok);
+  assert.equal(info.state, 'ok');
+  assert.equal(info.id, ok);
+  assert.ok(Math.abs(Date.now() - 2 * 3600e3 - info.updatedAt.getTime()) < 60_000);
+  assert.ok(info.sizeBytes >= 10);
+  const legacy = makeSession(root, { metadata: 'legacy' });
+  assert.deepEqual({ ...w.sessionInfo(root, legacy), sizeBytes: 0 },
+    { id: legacy, state: 'legacy', createdAt: null, updatedAt: null, sizeBytes: 0, inUse: false });
+  assert.equal(w.sessionInfo(root, makeSession(root, { metadata: 'corrupted' })).state, 'corrupted');
+  assert.throws(() => w.sessionInfo(root, '11111111-1111-4111-8111-111111111111'), w.NotFoundError);
+});
+
+test('repairSessions gives legacy and corrupted sessions metadata (dry run first)', (t) => {
+  const root = tempRoot(t);
+  const legacy = makeSession(root, { metadata: 'legacy', sizeBytes: 1 });
+  const corrupted = makeSession(root, { metadata: 'corrupted' });
+  makeSession(root);
+  const dry = w.repairSessions(root, { dryRun: true });
+  assert.equal(dry.dryRun, true);
+  assert.deepEqual(dry.repaired.map((r) => r.id).sort(), [legacy, corrupted].sort());
+  assert.equal(w.sessionInfo(root, legacy).state, 'legacy');
+  const done = w.repairSessions(root);
+  assert.equal(done.dryRun, false);
+  const prev = Object.fromEntries(done.repaired.map((r) => [r.id, r.previousState]));
+  assert.deepEqual(prev, { [legacy]: 'legacy', [corrupted]: 'corrupted' });
+  assert.deepEqual(done.errors, []);
+  assert.equal(w.sessionInfo(root, legacy).state, 'ok');
+  assert.throws(() => w.repairSessions(path.join(root, 'missing')), w.NotFoundError);
+});
+
+test('openSession: create-or-open (needs wsprune_session_open)', (t) => {
+  const root = tempRoot(t);
+  if (!w.hasNativeFunction('wsprune_session_open')) {
+    assert.throws(() => w.openSession(root), (e) => e instanceof w.WsPruneLibraryError
+      && /wsprune_session_open/.test(e.message));
+    return;
+  }
+  const first = w.openSession(root);
+  assert.equal(first.created, true);
+  assert.deepEqual(w.openSession(root, first.id), { id: first.id, created: false });
+  const legacy = makeSession(root, { metadata: 'legacy' });
+  assert.equal(w.openSession(root, legacy).created, false);
+  assert.equal(w.sessionInfo(root, legacy).state, 'ok');
+});
+
+test('version, statusName, libraryPath', () => {
+  assert.match(w.version(), /^\d+\.\d+\.\d+/);
+  assert.equal(w.statusName(3), 'WSPRUNE_STATUS_NOT_FOUND');
+  assert.equal(w.statusName(99), 'WSPRUNE_STATUS_UNKNOWN');
+  assert.ok(w.libraryPath().length > 0);
+  assert.deepEqual(w.STATUS_CODES.slice(0, 3), ['ok', 'invalid_argument', 'invalid_session_id']);
+});
+
+test('the CommonJS entry point is the same module instance', async () => {
+  const { createRequire } = await import('node:module');
+  const cjs = createRequire(import.meta.url)('../index.cjs');
+  assert.equal(cjs.setLogger, w.setLogger);
+  assert.equal(cjs.WsPruneError, w.WsPruneError);
+  assert.equal((await import('../index.mjs')).default, cjs);
+  // index.mjs names every export of the CommonJS module.
+  const esm = await import('../index.mjs');
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), Object.keys(cjs).sort());
+});
+
+test('an unreachable unreleased lease is released by the garbage collector', (t) => {
+  const root = tempRoot(t);
+  const id = makeSession(root);
+  const script = `
+    const w = require(${JSON.stringify(new URL('../index.cjs', import.meta.url).pathname)});
+    const [root, id] = process.argv.slice(1);
+    (() => { w.acquire(root, id); })();
+    const held = w.sessionInfo(root, id).inUse;
+    setTimeout(() => {
+      globalThis.gc();
+      setTimeout(() => console.log(JSON.stringify({ held, after: w.sessionInfo(root, id).inUse })), 50);
+    }, 10);`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, root, id], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { held: true, after: false });
+});

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// Conformance runner for the Node.js binding (tests/conformance/PROTOCOL.md):
+// one JSON request per stdin line, one JSON response per stdout line.
+//
+//   node tests/conformance/runners/node_runner.mjs
+//
+// Needs bindings/node's dependencies installed (npm ci there) and libwsprune
+// findable (WSPRUNE_LIBRARY or LD_LIBRARY_PATH).
+import readline from 'node:readline';
+import * as w from '../../../bindings/node/index.mjs';
+
+// Protocol option names -> the binding's; an absent key stays absent (unset).
+const OPTION_NAMES = {
+  older_than_hours: 'olderThanHours',
+  max_total_bytes: 'maxTotalBytes',
+  max_sessions: 'maxSessions',
+  min_free_bytes: 'minFreeBytes',
+  max_deletions: 'maxDeletions',
+  min_age_hours: 'minAgeHours',
+  dry_run: 'dryRun',
+  jobs: 'jobs',
+};
+
+class NotExpressible extends Error {}
+
+function pruneOptions(options = {}) {
+  const out = {};
+  for (const [key, value] of Object.entries(options)) {
+    const name = OPTION_NAMES[key];
+    if (!name) throw new NotExpressible(`unknown prune option ${key}`);
+    out[name] = value;
+  }
+  return out;
+}
+
+// touch reports no outcome through the C ABI; its events say which it was.
+function touchOutcome(events) {
+  if (events.includes('session.metadata.corrupted')) return 'corrupted';
+  if (events.includes('session.metadata.updated')) return 'updated';
+  return 'legacy';
+}
+
+async function perform(root, op, events) {
+  switch (op.kind) {
+    case 'create':
+      return { id: w.createSession(root, op.id ?? undefined) };
+    case 'open':
+      if (!w.hasNativeFunction('wsprune_session_open')) {
+        throw new NotExpressible('the loaded libwsprune has no wsprune_session_open');
+      }
+      return w.openSession(root, op.id ?? undefined);
+    case 'touch':
+      w.touchSession(root, op.id);
+      return { outcome: touchOutcome(events) };
+    case 'acquire': {
+      const lease = w.acquire(root, op.id);
+      const before = events.length;
+      lease.release(Boolean(op.release_touch));
+      return { touched: op.release_touch ? touchOutcome(events.slice(before)) : null };
+    }
+    case 'delete':
+      return { reclaimed_bytes: w.deleteSession(root, op.id) };
+    case 'info': {
+      const info = w.sessionInfo(root, op.id);
+      return { state: info.state, size_bytes: info.sizeBytes, in_use: info.inUse };
+    }
+    case 'list':
+      throw new NotExpressible('the C ABI has no list function (the Node binding only calls the C ABI)');
+    case 'repair':
+      return { repaired: w.repairSessions(root, { dryRun: Boolean(op.dry_run) }).repaired.length };
+    case 'prune': {
+      const r = await w.pruneSessions(root, pruneOptions(op.options));
+      return {
+        deleted: r.deleted,
+        rules: r.rules,
+        skipped: Object.fromEntries(r.skipped.map((s) => [s.id, s.reason])),
+        errors: r.errors.map((e) => e.id),
+        interrupted: r.interrupted,
+        unmet_targets: r.unmetTargets,
+        reclaimed_bytes: r.reclaimedBytes,
+        dry_run: r.dryRun,
+      };
+    }
+    default:
+      throw new NotExpressible(`unknown op ${op.kind}`);
+  }
+}
+
+async function handle(line) {
+  const events = [];
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (e) {
+    return { status: 'runner_error', message: `bad request line: ${e.message}`, result: null, events };
+  }
+  w.setLogger((e) => events.push(e.name));
+  try {
+    const result = await perform(request.root, request.op, events);
+    return { status: 'ok', message: '', result, events };
+  } catch (e) {
+    if (e instanceof NotExpressible) return { not_expressible: e.message };
+    if (e instanceof w.WsPruneError) return { status: e.code, message: e.message, result: null, events };
+    return { status: 'runner_error', message: String(e && e.stack ? e.stack : e), result: null, events };
+  } finally {
+    w.setLogger(null);
+  }
+}
+
+const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of rl) {
+  if (line.trim() === '') continue;
+  process.stdout.write(JSON.stringify(await handle(line)) + '\n');
+}
