@@ -83,7 +83,8 @@ def _load() -> "tuple[ctypes.CDLL, str]":
     paths, tried = _candidates()
     explicit = bool(os.environ.get("WSPRUNE_LIBRARY"))
     for c in paths:
-        if explicit and not os.path.exists(c):
+        # A bare name ("libwsprune.so.0") is left to the dynamic loader's search.
+        if explicit and os.sep in c and not os.path.exists(c):
             raise LibraryError(f"wsprune: WSPRUNE_LIBRARY={c!r} does not exist")
         try:
             return ctypes.CDLL(c), c
