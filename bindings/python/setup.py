@@ -39,6 +39,15 @@ class PlatformWheel(bdist_wheel):  # type: ignore[misc]
         return "py3", "none", plat
 
 
+CRATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Cargo.toml")
+if not os.path.exists(CRATE):
+    # An sdist, or a pip older than 21.3 that copies the package directory
+    # elsewhere before building: the crate is not there to build.
+    raise SystemExit(
+        f"wsprune: the Rust crate is not at {os.path.normpath(CRATE)}; build from a checkout"
+        " of the wsprune repository (pip >= 21.3 builds a local directory in place)"
+    )
+
 setup(
     rust_extensions=[
         RustExtension(
