@@ -24,6 +24,9 @@ assert lib.parent == pathlib.Path(wsprune.__file__).parent and lib.name == "libw
 print("wsprune", wsprune.version(), "from", lib)
 ')
 "$venv/bin/python" -m pip install --quiet pytest mypy
+# WSPRUNE_REFERENCE (a directory holding the reference's sandbox/ package)
+# adds a test against its own storage adapter and logger, which need structlog.
+if [ -n "${WSPRUNE_REFERENCE:-}" ]; then "$venv/bin/python" -m pip install --quiet structlog; fi
 echo "== mypy --strict"
 "$venv/bin/python" -m mypy --strict bindings/python/src/wsprune
 echo "== pytest (the bundled library)"

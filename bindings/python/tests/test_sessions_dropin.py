@@ -441,3 +441,60 @@ def test_library_loaded(tmp_path: Path) -> None:
     if env:
         assert wsprune.library_path == env
     assert wsprune.version() == wsprune._lib.library_version
+
+
+# ---- against the reference's own adapter and logger, when available -----------------------
+
+
+@pytest.fixture
+def reference(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The reference project's ``sandbox`` package, from the directory in
+    ``$WSPRUNE_REFERENCE`` (holding ``sandbox/``); it needs structlog."""
+    where = os.environ.get("WSPRUNE_REFERENCE")
+    if not where or not (Path(where) / "sandbox" / "core" / "storage.py").exists():
+        pytest.skip("set WSPRUNE_REFERENCE to a directory holding the reference's sandbox/ package")
+    pytest.importorskip("structlog")
+    monkeypatch.syspath_prepend(where)
+    import importlib
+
+    return SimpleNamespace(
+        storage=importlib.import_module("sandbox.core.storage"),
+        logging=importlib.import_module("sandbox.core.logging"),
+    )
+
+
+def test_with_the_reference_adapter_and_logger(reference: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    adapter = reference.storage.DiskStorageAdapter(tmp_path / "ws")
+    old, recent = str(uuid.uuid4()), str(uuid.uuid4())
+    adapter.create_session(old)
+    adapter.create_session(recent)
+    adapter.write_file(old, "out.txt", b"y" * 700)
+    stale = iso(30)
+    adapter.write_metadata(old, SessionMetadata(old, stale, stale, 1))
+    legacy = str(uuid.uuid4())
+    (tmp_path / "ws" / legacy).mkdir()
+    size = adapter.get_session_size(old)
+    logger = reference.logging.SandboxLogger(logging.getLogger("ref.sandbox"))
+    with caplog.at_level(logging.DEBUG, logger="ref.sandbox"):
+        dry = prune_sessions(24, storage_adapter=adapter, dry_run=True, logger=logger)
+        assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+            ("INFO", "sandbox.session.prune.started"),
+            ("INFO", "sandbox.session.prune.candidate"),
+            ("WARNING", "sandbox.session.prune.skipped"),
+            ("INFO", "sandbox.session.prune.completed"),
+        ] if old < legacy else [
+            ("INFO", "sandbox.session.prune.started"),
+            ("WARNING", "sandbox.session.prune.skipped"),
+            ("INFO", "sandbox.session.prune.candidate"),
+            ("INFO", "sandbox.session.prune.completed"),
+        ]
+        caplog.clear()
+        real = prune_sessions(24, storage_adapter=adapter, logger=logger)
+        assert "sandbox.session.prune.deleted" in [r.getMessage() for r in caplog.records]
+        caplog.clear()
+        _update_session_timestamp(recent, tmp_path / "ws", logger)
+        assert [(r.levelname, r.getMessage()) for r in caplog.records] == [("INFO", "sandbox.session.metadata.updated")]
+    assert dry == PruneResult([old], [legacy], 0, {}, True) and dry.would_reclaim_bytes == size
+    assert real == PruneResult([old], [legacy], size, {}, False)
+    assert not adapter.session_exists(old) and adapter.session_exists(recent)
+    assert adapter.read_metadata(recent).updated_at.endswith("Z")
