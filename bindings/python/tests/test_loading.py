@@ -80,3 +80,11 @@ def test_bundled_library_is_found_without_environment() -> None:
     p = run_import(None)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == str(bundled.resolve())
+
+
+def test_a_0_3_0_function_on_an_older_library_names_the_version(tmp_path: Path) -> None:
+    if wsprune._lib.has("wsprune_session_open"):
+        pytest.skip("the loaded library has wsprune_session_open")
+    with pytest.raises(ImportError, match=r"wsprune_session_open needs libwsprune >= 0\.3\.0; .* is libwsprune "):
+        wsprune.open_session(tmp_path)
+    assert not any(tmp_path.iterdir())
