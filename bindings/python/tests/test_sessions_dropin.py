@@ -387,6 +387,16 @@ def test_a_raising_logger_is_reported_once(tmp_path: Path, caplog: pytest.LogCap
     reports = [rec for rec in caplog.records if rec.name == "wsprune"]
     assert len(reports) == 1 and "raised" in reports[0].getMessage()
 
+    def bad_callable(event: wsprune.Event) -> None:
+        raise ValueError(event.name)
+
+    make(tmp_path, 48)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="wsprune"):
+        for _ in range(2):
+            wsprune.prune_sessions(24.0, tmp_path, True, bad_callable)
+    assert len([rec for rec in caplog.records if rec.name == "wsprune"]) == 1
+
 
 # ---- custom ids and create-or-open (need libwsprune 0.3.0) ----------------------------------
 

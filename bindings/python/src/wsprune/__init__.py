@@ -242,7 +242,7 @@ _failed_ids: "set[int]" = set()  # for loggers that cannot be weakly referenced
 
 
 def _report_failure(logger: Logger) -> None:
-    key = getattr(logger, "target", logger)  # an adapter reports its logger
+    key = logger.target if isinstance(logger, _SandboxLoggerAdapter) else logger  # the caller's logger
     try:
         if key in _failed_loggers:
             return
