@@ -444,6 +444,9 @@ def test_open_session_gives_a_legacy_directory_metadata_needs_0_3_0(tmp_path: Pa
     new_id, created = wsprune.open_session(tmp_path)
     assert created and uuid.UUID(new_id) and (tmp_path / new_id / ".metadata.json").exists()
     assert wsprune.open_session(tmp_path, "custom-id") == ("custom-id", True)
+    long_id = "c" * 255
+    assert wsprune.create_session(tmp_path, long_id) == long_id
+    assert wsprune.open_session(tmp_path, long_id) == (long_id, False)
 
 
 def test_library_loaded(tmp_path: Path) -> None:

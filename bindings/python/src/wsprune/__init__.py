@@ -362,14 +362,19 @@ def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional
 # ---- sessions -----------------------------------------------------------------
 
 
+# Room for any session id the library returns: a custom id (libwsprune
+# 0.3.0) has up to 255 bytes, a UUID 36, plus the NUL.
+_ID_BUFFER = 256
+
+
 def create_session(workspace_root: PathLike, session_id: Optional[str] = None) -> str:
     """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
     its metadata; the root is created if missing. Returns the id."""
     err = ctypes.c_void_p()
-    out = ctypes.create_string_buffer(37)
+    out = ctypes.create_string_buffer(_ID_BUFFER)
     sid = None if session_id is None else _id(session_id)
-    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, 37, ctypes.byref(err)), err)
-    return out.value.decode()
+    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err)), err)
+    return out.value.decode("utf-8", "surrogateescape")
 
 
 def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> Tuple[str, bool]:
@@ -380,7 +385,7 @@ def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> 
     Needs libwsprune >= 0.3.0 (``wsprune_session_open``)."""
     f = need("wsprune_session_open")
     err = ctypes.c_void_p()
-    out = ctypes.create_string_buffer(256)
+    out = ctypes.create_string_buffer(_ID_BUFFER)
     created = ctypes.c_bool(False)
     sid = None if session_id is None else _id(session_id)
     _check(f(_path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err)), err)
