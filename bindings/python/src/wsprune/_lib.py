@@ -203,6 +203,7 @@ def need(name: str) -> Any:
     library's version when it is too old to have it."""
     if not hasattr(lib, name):
         raise LibraryError(
-            f"wsprune: {name} needs libwsprune >= 0.3.0; {library_path} is libwsprune {library_version}"
+            f"wsprune: {library_path} (libwsprune {library_version}) has no {name};"
+            " it needs a libwsprune 0.3.0 that does"
         )
     return getattr(lib, name)
