@@ -22,14 +22,18 @@ import math
 import os
 import operator
 import threading
+import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Optional, Type, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Type, Union
 
-from ._lib import LOG_FN, lib, library_path
+from ._lib import LOG_FN, lib, library_path, need
+from ._sandbox_logger import SandboxLoggerAdapter as _SandboxLoggerAdapter
+from ._sandbox_logger import is_sandbox_logger as _is_sandbox_logger
 from ._lib import PruneOptions as _CPruneOptions
 from ._lib import SessionDetails as _CSessionDetails
 
@@ -55,6 +59,7 @@ __all__ = [
     "delete_session",
     "lease",
     "library_path",
+    "open_session",
     "prune_sessions",
     "read_session_metadata",
     "repair_sessions",
@@ -193,11 +198,16 @@ class Event:
     fields: Dict[str, Any]
 
 
-Logger = Union[Callable[[Event], None], logging.Logger]
+#: A callable taking an :class:`Event`, a :class:`logging.Logger`, or an
+#: object with the reference implementation's ``SandboxLogger`` methods
+#: (``log_prune_started``, ``log_prune_deleted``, ...; see README "Events").
+Logger = Union[Callable[[Event], None], logging.Logger, Any]
 
 
 def _dispatch(logger: Logger, event: Event) -> None:
-    if isinstance(logger, logging.Logger):
+    if _is_sandbox_logger(logger):
+        _SandboxLoggerAdapter(logger)(event)
+    elif isinstance(logger, logging.Logger):
         logger.log(
             _LOGGING_LEVELS[event.level],
             "%s %s",
@@ -223,7 +233,46 @@ def _on_event(_user_data: Optional[int], level: int, name: bytes, fields_json: b
         event = Event(_LEVELS.get(level, "info"), name.decode(), json.loads(fields_json.decode()))
         _dispatch(target, event)
     except Exception:  # an exception must never unwind into C
-        logging.getLogger("wsprune").exception("wsprune logger raised")
+        _report_failure(target)
+
+
+# Loggers that raised once: reported then, not on each later event.
+_failed_loggers: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_failed_ids: "set[int]" = set()  # for loggers that cannot be weakly referenced
+
+
+def _report_failure(logger: Logger) -> None:
+    key = logger.target if isinstance(logger, _SandboxLoggerAdapter) else logger  # the caller's logger
+    try:
+        if key in _failed_loggers:
+            return
+        _failed_loggers.add(key)
+    except TypeError:
+        if id(key) in _failed_ids:
+            return
+        _failed_ids.add(id(key))
+    logging.getLogger("wsprune").exception(
+        "wsprune: logger %r raised on an event; further errors from it are not reported", key
+    )
+
+
+@contextmanager
+def _events_to(logger: Optional[Logger]) -> Iterator[None]:
+    """Sends the events of the calls made inside to ``logger`` (as well as
+    the ones other threads cause meanwhile: the C callback is process-wide).
+    Calls with a logger take turns, so each sees its own events."""
+    global _call_logger
+    if logger is None:
+        yield
+        return
+    with _log_lock:
+        previous, _call_logger = _call_logger, logger
+        _reinstall()
+        try:
+            yield
+        finally:
+            _call_logger = previous
+            _reinstall()
 
 
 def _reinstall() -> None:
@@ -240,9 +289,12 @@ def _reinstall() -> None:
 
 def set_logger(logger: Optional[Logger]) -> None:
     """Sends events from every wsprune call (create, touch, prune) to
-    ``logger``: a callable taking an :class:`Event`, or a :class:`logging.Logger`
+    ``logger``: a callable taking an :class:`Event`, a :class:`logging.Logger`
     (events are logged at their level as ``"<name> <fields JSON>"`` with
-    ``extra={"event": name, "fields": fields}``). ``None`` turns events off."""
+    ``extra={"event": name, "fields": fields}``), or an object with the
+    reference implementation's ``SandboxLogger`` methods (called with the
+    reference's arguments). ``None`` turns events off. A logger that raises
+    is reported once (``logging.getLogger("wsprune")``), not per event."""
     global _global_logger
     with _log_lock:
         _global_logger = logger
@@ -310,14 +362,34 @@ def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional
 # ---- sessions -----------------------------------------------------------------
 
 
+# Room for any session id the library returns: a custom id (libwsprune
+# 0.3.0) has up to 255 bytes, a UUID 36, plus the NUL.
+_ID_BUFFER = 256
+
+
 def create_session(workspace_root: PathLike, session_id: Optional[str] = None) -> str:
     """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
     its metadata; the root is created if missing. Returns the id."""
     err = ctypes.c_void_p()
-    out = ctypes.create_string_buffer(37)
+    out = ctypes.create_string_buffer(_ID_BUFFER)
     sid = None if session_id is None else _id(session_id)
-    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, 37, ctypes.byref(err)), err)
-    return out.value.decode()
+    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err)), err)
+    return out.value.decode("utf-8", "surrogateescape")
+
+
+def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> Tuple[str, bool]:
+    """Opens the session or creates it (the reference runtime's
+    create-or-retrieve): an existing session is opened, a legacy one (no
+    metadata) gets fresh metadata, a missing one is created (a new UUIDv4
+    unless ``session_id`` is given). Returns ``(session_id, created)``.
+    Needs libwsprune >= 0.3.0 (``wsprune_session_open``)."""
+    f = need("wsprune_session_open")
+    err = ctypes.c_void_p()
+    out = ctypes.create_string_buffer(_ID_BUFFER)
+    created = ctypes.c_bool(False)
+    sid = None if session_id is None else _id(session_id)
+    _check(f(_path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err)), err)
+    return out.value.decode("utf-8", "surrogateescape"), bool(created.value)
 
 
 def touch_session(workspace_root: PathLike, session_id: str) -> None:
@@ -539,12 +611,12 @@ def prune_sessions(
     ``lock_timeout`` seconds (0: not at all), then :class:`BusyError`.
 
     ``workspace_root`` defaults to ``$WSPRUNE_WORKSPACE_ROOT``.
-    ``logger`` (a callable taking an :class:`Event`, or a
-    :class:`logging.Logger`) receives this prune's events; while it runs it
+    ``logger`` (a callable taking an :class:`Event`, a
+    :class:`logging.Logger`, or a reference ``SandboxLogger``) receives this
+    prune's events; while it runs it
     also receives events of wsprune calls made concurrently by other threads.
     Raises :class:`InvalidArgumentError` (a ``ValueError``) for a NaN,
     negative or infinite number of hours, or another invalid option."""
-    global _call_logger
     if workspace_root is None:
         env = os.environ.get("WSPRUNE_WORKSPACE_ROOT")
         if not env:
@@ -568,18 +640,8 @@ def prune_sessions(
     opts.dry_run = bool(dry_run)
     err = ctypes.c_void_p()
     root = _path(workspace_root)
-    if logger is None:
+    with _events_to(logger):
         r = lib.wsprune_prune_sessions_with_options(root, ctypes.byref(opts), ctypes.byref(err))
-    else:
-        # Logged prunes take turns, so each sees its own events.
-        with _log_lock:
-            previous, _call_logger = _call_logger, logger
-            _reinstall()
-            try:
-                r = lib.wsprune_prune_sessions_with_options(root, ctypes.byref(opts), ctypes.byref(err))
-            finally:
-                _call_logger = previous
-                _reinstall()
     if not r:
         _raise(lib.wsprune_error_status(err) if err.value else 1, err)
     try:

@@ -6,9 +6,9 @@ import ctypes
 import ctypes.util
 import os
 from pathlib import Path
-from typing import List
+from typing import Any, List
 
-__all__ = ["lib", "LOG_FN", "library_path", "PruneOptions", "SessionDetails"]
+__all__ = ["lib", "LOG_FN", "LibraryError", "library_path", "library_version", "has", "need", "PruneOptions", "SessionDetails"]
 
 # void (*wsprune_log_fn)(void *user_data, wsprune_level level, const char *event, const char *fields_json)
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
@@ -49,41 +49,84 @@ class SessionDetails(ctypes.Structure):
     ]
 
 
-def _load() -> "tuple[ctypes.CDLL, str]":
-    tried: List[str] = []
-    candidates: List[str] = []
+class LibraryError(ImportError):
+    """libwsprune could not be loaded, or is not one this package can use."""
+
+
+#: The oldest libwsprune this package works with (every symbol in
+#: ``_REQUIRED`` exists from this version on).
+MIN_VERSION = (0, 2, 0)
+
+
+def _candidates() -> "tuple[List[str], List[str]]":
+    """Where to look, in order, and notes on what was not tried."""
+    notes: List[str] = []
     env = os.environ.get("WSPRUNE_LIBRARY")
     if env:
-        candidates.append(env)
-    else:
-        tried.append("WSPRUNE_LIBRARY (not set)")
+        # An explicit choice is final: falling through to another library
+        # would hide a wrong path and silently load something else.
+        return [env], notes
+    notes.append("WSPRUNE_LIBRARY (not set)")
     here = Path(__file__).resolve().parent
-    for name in ("libwsprune.so", "libwsprune.so.0"):
-        candidates.append(str(here / name))
+    # The library a wheel bundles (setup.py) comes first.
+    paths = [str(here / name) for name in ("libwsprune.so", "libwsprune.so.0")]
     found = ctypes.util.find_library("wsprune")
     if found:
-        candidates.append(found)
+        paths.append(found)
     else:
-        tried.append("ctypes.util.find_library('wsprune') (found nothing)")
-    candidates.append("libwsprune.so.0")
-    for c in candidates:
+        notes.append("ctypes.util.find_library('wsprune') (found nothing)")
+    paths.append("libwsprune.so.0")
+    return paths, notes
+
+
+def _load() -> "tuple[ctypes.CDLL, str]":
+    paths, tried = _candidates()
+    explicit = bool(os.environ.get("WSPRUNE_LIBRARY"))
+    for c in paths:
+        # A bare name ("libwsprune.so.0") is left to the dynamic loader's search.
+        if explicit and os.sep in c and not os.path.exists(c):
+            raise LibraryError(f"wsprune: WSPRUNE_LIBRARY={c!r} does not exist")
         try:
             return ctypes.CDLL(c), c
         except OSError as e:
+            if explicit:
+                raise LibraryError(f"wsprune: cannot load WSPRUNE_LIBRARY={c!r}: {e}") from None
             tried.append(f"{c} ({e})")
-    raise ImportError(
+    raise LibraryError(
         "wsprune: cannot load the libwsprune shared library; tried: " + "; ".join(tried)
-        + ". Set WSPRUNE_LIBRARY to the path of libwsprune.so, or install it (make install)."
+        + ". Reinstall the package (pip install bindings/python builds and bundles it),"
+        " or set WSPRUNE_LIBRARY to the path of libwsprune.so."
     )
 
 
+def _parse_version(text: str) -> "tuple[int, ...]":
+    out = []
+    for part in text.split("-", 1)[0].split(".")[:3]:
+        out.append(int(part) if part.isdigit() else 0)
+    return tuple(out)
+
+
 lib, library_path = _load()
+
+
+def _library_version() -> str:
+    try:
+        f = lib.wsprune_version
+    except AttributeError:
+        return "unknown (no wsprune_version: not libwsprune?)"
+    f.restype = ctypes.c_char_p
+    f.argtypes = []
+    return str((f() or b"?").decode("utf-8", "replace"))
+
+
+#: The loaded library's version (``wsprune_version()``).
+library_version = _library_version()
 
 _P = ctypes.c_void_p
 _S = ctypes.c_char_p
 _ERR = ctypes.POINTER(ctypes.c_void_p)
 
-for _name, _res, _args in [
+_REQUIRED = [
     ("wsprune_status_name", _S, [ctypes.c_int]),
     ("wsprune_version", _S, []),
     ("wsprune_error_status", ctypes.c_int, [_P]),
@@ -117,7 +160,50 @@ for _name, _res, _args in [
     ("wsprune_session_info", ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
     # *out_json is an owned char*: a void* out-parameter, freed with wsprune_string_free.
     ("wsprune_repair_sessions", ctypes.c_int, [_S, ctypes.c_bool, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_void_p), _ERR]),
-]:
-    _f = getattr(lib, _name)
-    _f.restype = _res
-    _f.argtypes = _args
+
+]
+
+# Additions of libwsprune 0.3.0 (README "Changelog"). Optional so that this
+# package still loads an older library; the calls that need one of them
+# raise through ``need()``, naming the version.
+_OPTIONAL = [
+    ("wsprune_session_open", ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
+    ("wsprune_prune_result_interrupted_count", ctypes.c_size_t, [_P]),
+    ("wsprune_prune_result_interrupted_name", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_unmet_target_count", ctypes.c_size_t, [_P]),
+    ("wsprune_prune_result_unmet_target", _S, [_P, ctypes.c_size_t]),
+]
+
+
+def _declare() -> None:
+    missing = [name for name, _, _ in _REQUIRED if not hasattr(lib, name)]
+    if missing or _parse_version(library_version) < MIN_VERSION:
+        raise LibraryError(
+            f"wsprune: {library_path} is libwsprune {library_version}; this package needs"
+            f" libwsprune >= {'.'.join(map(str, MIN_VERSION))}"
+            + (f" (missing: {', '.join(missing)})" if missing else "")
+            + ". Reinstall the package, or point WSPRUNE_LIBRARY at a matching library."
+        )
+    for name, res, args in _REQUIRED + [d for d in _OPTIONAL if hasattr(lib, d[0])]:
+        f = getattr(lib, name)
+        f.restype = res
+        f.argtypes = args
+
+
+_declare()
+
+
+def has(name: str) -> bool:
+    """Whether the loaded library exports ``name``."""
+    return hasattr(lib, name)
+
+
+def need(name: str) -> Any:
+    """The C function ``name``, or a :class:`LibraryError` naming the loaded
+    library's version when it is too old to have it."""
+    if not hasattr(lib, name):
+        raise LibraryError(
+            f"wsprune: {library_path} (libwsprune {library_version}) has no {name};"
+            " it needs a libwsprune 0.3.0 that does"
+        )
+    return getattr(lib, name)
