@@ -29,6 +29,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BUILD = Path(os.environ.get("WSPRUNE_CONFORMANCE_BUILD", REPO / "target" / "conformance"))
+# `cargo build --release --example c_abi_runner` (Cargo.toml [[example]]).
+C_RUNNER = REPO / "target" / "release" / "examples" / "c_abi_runner"
 
 # surface -> (command, files that must exist for the surface to run).
 # The runner is started once, in the repository root, with the environment
@@ -37,7 +39,7 @@ BUILD = Path(os.environ.get("WSPRUNE_CONFORMANCE_BUILD", REPO / "target" / "conf
 # temporary prefix). A surface whose files are missing is "not available"
 # (printed, never counted as passing). Adding a surface = one row + one runner.
 SURFACES: dict[str, tuple[list[str], list[str]]] = {
-    "c": ([str(BUILD / "c_abi_runner")], [str(BUILD / "c_abi_runner")]),
+    "c": ([str(C_RUNNER)], [str(C_RUNNER)]),
     "go": ([str(BUILD / "go_runner")], [str(BUILD / "go_runner")]),
     "python": (
         [sys.executable, "tests/conformance/runners/python_runner.py"],
