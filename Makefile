@@ -4,7 +4,7 @@
 #               freshness; the C ABI test program, also under valgrind; the Go
 #               binding against an installed copy through pkg-config; the
 #               Python binding, pip-installed, against an installed copy)
-.PHONY: all build demo test test-install lint test-rust test-c test-go test-python header install uninstall clean
+.PHONY: all build demo test test-install lint test-rust test-c test-go test-python conformance header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -39,6 +39,13 @@ test-go:
 
 test-python:
 	bash bindings/python/run_tests.sh
+
+# The cross-language conformance suite (tests/conformance/, PROTOCOL.md):
+# every scenario on every surface (C ABI, Go, Python, CLI; Node and Java
+# when their runners exist), one line per surface; fails if any scenario
+# failed. ARGS are passed to run.py, e.g. ARGS="--surface go --scenario 'prune-*'".
+conformance:
+	bash tests/conformance/run.sh $(ARGS)
 
 # The benchmark suite (docs/benchmarks.md); not part of `make test`. Takes
 # several minutes; `make bench ARGS=--quick` is a smoke test with small sizes.
