@@ -342,21 +342,39 @@ def load_scenarios(pattern: str) -> list[dict[str, Any]]:
     return out
 
 
-def needs_non_root(scn: dict[str, Any]) -> bool:
-    return os.geteuid() == 0 and any(
-        s.get("metadata") == "unreadable" for s in scn.get("setup", {}).get("sessions", [])
+# As root, file modes do not stop reads (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+# the runners are then started without those two capabilities (setpriv,
+# util-linux), so that an "unreadable" session is unreadable to them too, as
+# it is to the unprivileged runtime that wsprune serves.
+DROP_DAC = ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def can_drop_dac() -> bool:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    probe = subprocess.run([*DROP_DAC, "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+def needs_non_root(scn: dict[str, Any], dropped: bool) -> bool:
+    """An unreadable session cannot be set up for a runner that can read anything."""
+    return (
+        os.geteuid() == 0
+        and not dropped
+        and any(s.get("metadata") == "unreadable" for s in scn.get("setup", {}).get("sessions", []))
     )
 
 
 def run_surface(surface: str, scenarios: list[dict[str, Any]], verbose: bool) -> tuple[int, int, int]:
     cmd, _ = SURFACES[surface]
-    runner = Runner(surface, cmd)
+    dropped = can_drop_dac()
+    runner = Runner(surface, DROP_DAC + cmd if dropped else cmd)
     passed = failed = inexpressible = 0
     try:
         for scn in scenarios:
             name = scn["name"]
-            if needs_non_root(scn):
-                print(f"  {surface} {name}: skipped: root (mode 000 does not stop root)")
+            if needs_non_root(scn, dropped):
+                print(f"  {surface} {name}: skipped: root (mode 000 does not stop root, and setpriv cannot drop CAP_DAC_*)")
                 continue
             base = Path(tempfile.mkdtemp(prefix=f"wsprune-conf-{surface}-"))
             try:
