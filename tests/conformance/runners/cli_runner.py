@@ -135,7 +135,12 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     if kind in ("create", "open"):
         result = {"id": out.splitlines()[0].strip() if out else ""}
         if kind == "open":
-            result["created"] = "created" in p.stdout.lower() + p.stderr.lower()
+            # Whether it was created, when the tool says so (its open output is not settled yet).
+            said = (p.stdout + p.stderr).lower()
+            if "created" in said:
+                result["created"] = True
+            elif "opened" in said or "exists" in said:
+                result["created"] = False
     elif kind == "touch":
         warn = p.stderr.lower()
         result = {"outcome": "legacy" if "legacy" in warn else "corrupted" if "corrupted" in warn else "updated"}

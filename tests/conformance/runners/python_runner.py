@@ -52,6 +52,9 @@ def prune(root: str, o: dict[str, Any]) -> dict[str, Any]:
     kw: dict[str, Any] = {k: o[k] for k in PRUNE_KEYS if k in o}
     if "older_than_hours" in o:
         kw["older_than_hours"] = o["older_than_hours"]
+    for key in ("older_than_hours", "min_age_hours"):
+        if isinstance(kw.get(key), str):  # "NaN", "Infinity", "-Infinity"
+            kw[key] = float(kw[key])
     if "dry_run" in o:
         kw["dry_run"] = o["dry_run"]
     r = wsprune.prune_sessions(workspace_root=root, **kw)
