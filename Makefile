@@ -5,7 +5,7 @@
 #               binding against an installed copy through pkg-config; the
 #               Python binding, pip-installed, against an installed copy; the
 #               Node.js binding, npm-packed, against an installed copy)
-.PHONY: all build demo test test-install lint test-rust test-c test-go test-python test-node header install uninstall clean
+.PHONY: all build demo test test-install lint test-rust test-c test-go test-python test-node conformance header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -49,6 +49,13 @@ test-python:
 
 test-node:
 	bash bindings/node/run_tests.sh
+
+# The cross-language conformance suite (tests/conformance/, PROTOCOL.md):
+# every scenario on every surface (C ABI, Go, Python, CLI; Node and Java
+# when their runners exist), one line per surface; fails if any scenario
+# failed. ARGS are passed to run.py, e.g. ARGS="--surface go --scenario 'prune-*'".
+conformance:
+	bash tests/conformance/run.sh $(ARGS)
 
 # The benchmark suite (docs/benchmarks.md); not part of `make test`. Takes
 # several minutes; `make bench ARGS=--quick` is a smoke test with small sizes.

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make conformance`: builds what the runners need, then runs every scenario
+# on every available surface (tests/conformance/run.py; arguments are passed
+# on, e.g. --surface go --scenario 'prune-*').
+#
+# As bindings/go/run_tests.sh does, the library is installed into a temporary
+# prefix (`make install PREFIX=$tmp`); the C runner dlopens that copy, the Go
+# runner links it through pkg-config, the Python runner loads it
+# (WSPRUNE_LIBRARY) and the CLI runner runs $tmp/bin/wsprune.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo"
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+    export PATH="/usr/local/go/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/wsprune-conformance.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+
+make --no-print-directory install PREFIX="$tmp" >/dev/null
+cargo build --quiet --release --example c_abi_runner
+
+export WSPRUNE_LIBRARY="$tmp/lib/libwsprune.so"
+export WSPRUNE_CLI="$tmp/bin/wsprune"
+export LD_LIBRARY_PATH="$tmp/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export WSPRUNE_CONFORMANCE_BUILD="$tmp/runners"
+
+if command -v go >/dev/null 2>&1; then
+    # As in bindings/go/run_tests.sh: naming the prefix in CGO_* keys Go's
+    # build cache on it. The wsprune_contract tag selects compat_contract.go
+    # once the binding has the contract's EveryIdleSession.
+    tags=""
+    if grep -qs 'EveryIdleSession' bindings/go/*.go; then tags="wsprune_contract"; fi
+    (
+        cd tests/conformance/runners/go
+        PKG_CONFIG_PATH="$tmp/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
+        GOFLAGS="-mod=mod${GOFLAGS:+ $GOFLAGS}" CGO_ENABLED=1 \
+        CGO_CFLAGS="-I$tmp/include${CGO_CFLAGS:+ $CGO_CFLAGS}" \
+        CGO_LDFLAGS="-L$tmp/lib${CGO_LDFLAGS:+ $CGO_LDFLAGS}" \
+            go build -tags "$tags" -o "$WSPRUNE_CONFORMANCE_BUILD/go_runner" .
+    )
+else
+    echo "conformance: Go is not installed; the go surface is not available" >&2
+fi
+
+python3 tests/conformance/run.py "$@"

@@ -1,0 +1,300 @@
+// Command go_runner is the conformance runner of the Go binding
+// (tests/conformance/PROTOCOL.md): one JSON request per stdin line, one JSON
+// response per stdout line, each request mapped onto the binding's
+// idiomatic calls. `make conformance` builds it against the installed
+// library through pkg-config, as bindings/go/run_tests.sh does.
+//
+// Mapping: an absent option leaves the PruneOptions field at its zero value
+// (Go's unset); older_than_hours null is NoAgeRule; older_than_hours 0 and
+// min_age_hours 0 go through compat_*.go (EveryIdleSession and NoMinAge
+// once the binding has them). Touch's outcome is reported by the binding only
+// through events, which the runner reads.
+//
+// Not expressible on this surface:
+//   - an explicit 0 for max_total_bytes, max_sessions, min_free_bytes,
+//     max_deletions: Go's zero value is unset (docs/contract.md);
+//   - NaN or infinite hours: a time.Duration cannot hold them;
+//   - list: the binding has no listing function.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	wsprune "github.com/wsprune/wsprune/bindings/go"
+)
+
+type request struct {
+	Root string         `json:"root"`
+	Op   map[string]any `json:"op"`
+}
+
+var (
+	mu     sync.Mutex
+	events []string
+)
+
+func eventNames() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	return append([]string{}, events...)
+}
+
+// notExpressible is a request this surface cannot state.
+type notExpressible string
+
+func (n notExpressible) Error() string { return string(n) }
+
+// unsupported is a contract feature the binding lacks: a failure, not a skip.
+type unsupported string
+
+func (u unsupported) Error() string { return string(u) }
+
+func touchOutcome(since int) string {
+	ev := eventNames()[since:]
+	has := func(n string) bool {
+		for _, e := range ev {
+			if e == n {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("session.metadata.corrupted"):
+		return "corrupted"
+	case has("session.metadata.updated"):
+		return "updated"
+	}
+	return "legacy"
+}
+
+// hours reads a number or "NaN"/"Infinity"/"-Infinity" as a Duration.
+func hours(v any) (time.Duration, error) {
+	var h float64
+	switch x := v.(type) {
+	case float64:
+		h = x
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad hours %q", x)
+		}
+		h = f
+	default:
+		return 0, fmt.Errorf("bad hours %v", v)
+	}
+	if math.IsNaN(h) || math.IsInf(h, 0) {
+		return 0, notExpressible("a time.Duration cannot hold NaN or infinite hours")
+	}
+	return time.Duration(h * float64(time.Hour)), nil
+}
+
+func options(o map[string]any) (wsprune.PruneOptions, error) {
+	var opts wsprune.PruneOptions
+	if v, ok := o["older_than_hours"]; ok {
+		if v == nil {
+			opts.NoAgeRule = true
+		} else {
+			d, err := hours(v)
+			if err != nil {
+				return opts, err
+			}
+			if d == 0 {
+				opts.OlderThan = everyIdleSession
+			} else {
+				opts.OlderThan = d
+			}
+		}
+	}
+	if v, ok := o["min_age_hours"]; ok {
+		d, err := hours(v)
+		if err != nil {
+			return opts, err
+		}
+		if d == 0 {
+			noMinAge(&opts)
+		} else {
+			opts.MinAge = d
+		}
+	}
+	for key, field := range map[string]*uint64{
+		"max_total_bytes": &opts.MaxTotalBytes, "max_sessions": &opts.MaxSessions,
+		"min_free_bytes": &opts.MinFreeBytes, "max_deletions": &opts.MaxDeletions,
+	} {
+		if v, ok := o[key]; ok {
+			n, _ := v.(float64)
+			if n == 0 {
+				return opts, notExpressible(key + " 0: Go's zero value is unset")
+			}
+			*field = uint64(n)
+		}
+	}
+	if v, ok := o["jobs"].(float64); ok {
+		opts.Jobs = int(v)
+	}
+	opts.DryRun, _ = o["dry_run"].(bool)
+	return opts, nil
+}
+
+func prune(root string, o map[string]any) (map[string]any, error) {
+	opts, err := options(o)
+	if err != nil {
+		return nil, err
+	}
+	r, err := wsprune.Prune(root, opts)
+	if err != nil {
+		return nil, err
+	}
+	errs := []string{}
+	for id := range r.Errors {
+		errs = append(errs, id)
+	}
+	sort.Strings(errs)
+	out := map[string]any{
+		"deleted": r.Deleted, "rules": r.DeletedRules, "skipped": r.SkippedReasons(),
+		"errors": errs, "reclaimed_bytes": r.ReclaimedBytes, "dry_run": r.DryRun,
+	}
+	// The lists the contract adds are read from the result's JSON form when
+	// the binding has them (absent otherwise, never invented).
+	var full map[string]any
+	if b, err := json.Marshal(r); err == nil && json.Unmarshal(b, &full) == nil {
+		if v, ok := full["interrupted"]; ok {
+			out["interrupted"] = v
+		}
+		if ts, ok := full["unmet_targets"].([]any); ok {
+			names := []any{}
+			for _, t := range ts {
+				if m, ok := t.(map[string]any); ok {
+					names = append(names, m["rule"])
+				} else {
+					names = append(names, t)
+				}
+			}
+			out["unmet_targets"] = names
+		}
+	}
+	return out, nil
+}
+
+func run(root string, op map[string]any) (map[string]any, error) {
+	id, _ := op["id"].(string)
+	switch op["kind"] {
+	case "create":
+		if op["id"] == nil {
+			newID, err := wsprune.CreateSession(root)
+			return map[string]any{"id": newID}, err
+		}
+		// CreateSessionWithID returns no id: the response has none to compare.
+		return map[string]any{}, wsprune.CreateSessionWithID(root, id)
+	case "open":
+		return nil, unsupported("the Go binding has no create-or-open yet (docs/contract.md): map it here")
+	case "touch":
+		before := len(eventNames())
+		if err := wsprune.Touch(root, id); err != nil {
+			return nil, err
+		}
+		return map[string]any{"outcome": touchOutcome(before)}, nil
+	case "acquire":
+		lease, err := wsprune.Acquire(root, id)
+		if err != nil {
+			return nil, err
+		}
+		touch, _ := op["release_touch"].(bool)
+		before := len(eventNames())
+		if err := lease.Release(touch); err != nil {
+			return nil, err
+		}
+		if !touch {
+			return map[string]any{"touched": nil}, nil
+		}
+		return map[string]any{"touched": touchOutcome(before)}, nil
+	case "delete":
+		n, err := wsprune.DeleteSession(root, id, 0)
+		return map[string]any{"reclaimed_bytes": n}, err
+	case "info":
+		i, err := wsprune.SessionInfo(root, id)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"state": i.State.String(), "size_bytes": i.Size, "in_use": i.InUse}, nil
+	case "repair":
+		dry, _ := op["dry_run"].(bool)
+		r, err := wsprune.Repair(root, dry)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"repaired": len(r.Repaired)}, nil
+	case "prune":
+		o, _ := op["options"].(map[string]any)
+		return prune(root, o)
+	}
+	return nil, fmt.Errorf("unknown op %v", op["kind"])
+}
+
+var statusNames = map[wsprune.Status]string{
+	wsprune.StatusInvalidArgument: "invalid_argument", wsprune.StatusInvalidSessionID: "invalid_session_id",
+	wsprune.StatusNotFound: "not_found", wsprune.StatusAlreadyExists: "already_exists",
+	wsprune.StatusBusy: "busy", wsprune.StatusIO: "io", wsprune.StatusPanic: "panic",
+}
+
+func handle(line string) map[string]any {
+	var req request
+	if err := json.Unmarshal([]byte(line), &req); err != nil {
+		return map[string]any{"status": "bad_request", "message": err.Error()}
+	}
+	if req.Op["kind"] == "list" {
+		return map[string]any{"not_expressible": "the Go binding has no listing function"}
+	}
+	mu.Lock()
+	events = events[:0]
+	mu.Unlock()
+	result, err := run(req.Root, req.Op)
+	var ne notExpressible
+	if errors.As(err, &ne) {
+		return map[string]any{"not_expressible": string(ne)}
+	}
+	resp := map[string]any{"status": "ok", "message": "", "result": result, "events": eventNames()}
+	if err != nil {
+		resp["result"] = nil
+		var we *wsprune.Error
+		var un unsupported
+		switch {
+		case errors.As(err, &we):
+			resp["status"] = statusNames[we.Status]
+		case errors.As(err, &un):
+			resp["status"] = "unsupported"
+		default:
+			resp["status"] = "runner_error"
+		}
+		resp["message"] = err.Error()
+	}
+	return resp
+}
+
+func main() {
+	wsprune.SetLogger(func(e wsprune.Event) {
+		mu.Lock()
+		events = append(events, e.Name)
+		mu.Unlock()
+	})
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<24)
+	out := json.NewEncoder(os.Stdout)
+	for in.Scan() {
+		if len(in.Bytes()) == 0 {
+			continue
+		}
+		if err := out.Encode(handle(in.Text())); err != nil {
+			os.Exit(1)
+		}
+	}
+}

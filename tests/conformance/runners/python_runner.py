@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Conformance runner for the Python binding (tests/conformance/PROTOCOL.md):
+one JSON request per stdin line, one JSON response per stdout line, each
+request mapped onto the `wsprune` package's idiomatic calls.
+
+An absent option is not passed at all (the keyword's default is the unset);
+`older_than_hours: null` is `older_than_hours=None` (age rule off).
+
+Not expressible on this surface:
+- `list`: the package has no listing function (only the CLI's `ls` and Rust's
+  `list_sessions` list sessions).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import wsprune
+
+STATUS = {
+    0: "ok", 1: "invalid_argument", 2: "invalid_session_id", 3: "not_found",
+    4: "already_exists", 5: "busy", 6: "io", 7: "panic",
+}
+PRUNE_KEYS = ("max_total_bytes", "max_sessions", "min_free_bytes", "max_deletions", "min_age_hours", "jobs")
+
+events: list[str] = []
+
+
+def touch_outcome(before: int) -> str:
+    """touch_session reports legacy and corrupted metadata only as events
+    (no return value): corrupted -> session.metadata.corrupted; updated ->
+    session.metadata.updated; neither -> legacy (silent by contract)."""
+    new = events[before:]
+    if "session.metadata.corrupted" in new:
+        return "corrupted"
+    if "session.metadata.updated" in new:
+        return "updated"
+    return "legacy"
+
+
+def rule_name(t: Any) -> str:
+    if isinstance(t, str):
+        return t
+    if isinstance(t, dict):
+        return str(t.get("rule"))
+    return str(getattr(t, "rule", t))
+
+
+def prune(root: str, o: dict[str, Any]) -> dict[str, Any]:
+    kw: dict[str, Any] = {k: o[k] for k in PRUNE_KEYS if k in o}
+    if "older_than_hours" in o:
+        kw["older_than_hours"] = o["older_than_hours"]
+    for key in ("older_than_hours", "min_age_hours"):
+        if isinstance(kw.get(key), str):  # "NaN", "Infinity", "-Infinity"
+            kw[key] = float(kw[key])
+    if "dry_run" in o:
+        kw["dry_run"] = o["dry_run"]
+    r = wsprune.prune_sessions(workspace_root=root, **kw)
+    out: dict[str, Any] = {
+        "deleted": list(r.deleted_sessions),
+        "rules": dict(r.deleted_rules),
+        "skipped": dict(r.skipped_reasons),
+        "errors": sorted(r.errors),
+        "reclaimed_bytes": r.reclaimed_bytes,
+        "dry_run": r.dry_run,
+    }
+    # Fields of the contract that older packages lack: absent, not invented.
+    if hasattr(r, "interrupted"):
+        out["interrupted"] = list(r.interrupted)
+    if hasattr(r, "unmet_targets"):
+        out["unmet_targets"] = [rule_name(t) for t in r.unmet_targets]
+    return out
+
+
+def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
+    kind = op["kind"]
+    if kind == "create":
+        return {"id": wsprune.create_session(root, op.get("id"))}
+    if kind == "open":
+        open_session = getattr(wsprune, "open_session", None)
+        if open_session is None:
+            raise wsprune.WsPruneError("this wsprune package has no open_session (create-or-open)", -1)
+        r = open_session(root, op["id"])
+        if isinstance(r, tuple):
+            return {"id": r[0], "created": bool(r[1])}
+        return {"id": getattr(r, "session_id", getattr(r, "id", None)), "created": bool(getattr(r, "created"))}
+    if kind == "touch":
+        before = len(events)
+        wsprune.touch_session(root, op["id"])
+        return {"outcome": touch_outcome(before)}
+    if kind == "acquire":
+        lease = wsprune.lease(root, op["id"])
+        before = len(events)
+        lease.release(touch=bool(op.get("release_touch")))
+        return {"touched": touch_outcome(before) if op.get("release_touch") else None}
+    if kind == "delete":
+        return {"reclaimed_bytes": wsprune.delete_session(root, op["id"])}
+    if kind == "info":
+        i = wsprune.session_info(root, op["id"])
+        return {"state": i.state.value, "size_bytes": i.size_bytes, "in_use": i.in_use}
+    if kind == "repair":
+        return {"repaired": len(wsprune.repair_sessions(root, dry_run=bool(op.get("dry_run"))).repaired)}
+    if kind == "prune":
+        return prune(root, op.get("options", {}))
+    raise ValueError(f"unknown op {kind!r}")
+
+
+def handle(req: dict[str, Any]) -> dict[str, Any]:
+    op = req["op"]
+    if op["kind"] == "list":
+        return {"not_expressible": "the Python package has no listing function"}
+    del events[:]
+    try:
+        result = run(req["root"], op)
+        return {"status": "ok", "message": "", "result": result, "events": list(events)}
+    except wsprune.WsPruneError as e:
+        status = STATUS.get(e.status if e.status is not None else -1, f"unknown({e.status})")
+        return {"status": status, "message": str(e), "result": None, "events": list(events)}
+
+
+def main() -> None:
+    wsprune.set_logger(lambda e: events.append(e.name))
+    for line in sys.stdin:
+        if line.strip():
+            sys.stdout.write(json.dumps(handle(json.loads(line))) + "\n")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
