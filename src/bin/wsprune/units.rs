@@ -53,6 +53,27 @@ fn split_number(s: &str) -> Option<(&str, &str)> {
     Some((num, &s[end..]))
 }
 
+/// A size or count limit must be at least 1: 0 would read as "no limit" to
+/// some and "delete everything" to others (docs/contract.md).
+fn nonzero(n: u64) -> Result<u64, String> {
+    if n == 0 {
+        Err("0 is not allowed; leave the option out to turn the rule off".into())
+    } else {
+        Ok(n)
+    }
+}
+
+/// Parses a size limit (`--max-total-size`, `--min-free`): a size of at least 1 B.
+pub fn parse_cap_size(input: &str) -> Result<u64, String> {
+    nonzero(parse_size(input)?)
+}
+
+/// Parses a count limit (`--max-sessions`, `--max-deletions`): an integer of at least 1.
+pub fn parse_cap_count(input: &str) -> Result<u64, String> {
+    let n: u64 = input.trim().parse().map_err(|e| format!("not a whole number ({e})"))?;
+    nonzero(n)
+}
+
 /// Parses a duration such as `24h`, `1.5h`, `3d4h` or `30s`.
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let s = input.trim();
