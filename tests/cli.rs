@@ -466,11 +466,11 @@ fn capacity_rules_spare_the_last_hour_unless_min_age_is_lowered() {
         r.stderr
     );
     assert_eq!(names(&root), sorted(&[recent.clone(), now.clone()]));
-    // An explicit --min-age 0s goes below the floor: the cap is met.
+    // An explicit --min-age 0 goes below the floor: the cap is met.
     let r = ws(
         "prune",
         &root,
-        &["--max-sessions", "1", "--no-age-rule", "--min-age", "0s", "--json"],
+        &["--max-sessions", "1", "--no-age-rule", "--min-age", "0", "--json"],
     )
     .expect(0);
     assert_eq!(json_strs(&r.json()["deleted_sessions"]), vec![recent]);

@@ -29,7 +29,7 @@ const PRUNE_AFTER_HELP: &str = "\
 Rules: a session goes if any rule selects it. --older-than deletes sessions
 not used for that long. --max-total-size, --max-sessions and --min-free evict
 the least recently used sessions until they are satisfied, but never a session
-that is in use (leased), used within --min-age (default 1h; --min-age 0s for no
+that is in use (leased), used within --min-age (default 1h; --min-age 0 for no
 floor), or without readable metadata. Unless --older-than or --no-age-rule is
 given, the age rule is --older-than 24h, also alongside size or count rules:
 add --no-age-rule to prune by size or count alone. A size or count of 0 is
@@ -43,7 +43,7 @@ RULE (wanted ..., have ...)`, and exit status 1.
 DURATION: a number and a unit, ms, s, m, h, d or w (1.5h, 90m, 7d; sums such
 as 3d4h too). SIZE: a number and a unit, B, K, M, G, T or P (also KB/KiB, ...,
 any case); every unit is a power of 1024, as wsprune prints sizes. A number
-without a unit is rejected.
+without a unit is rejected (but a duration of 0).
 
 Output: a line per deleted (or, with --dry-run, would-be-deleted), skipped and
 failed session, then a summary line. --json prints one JSON object instead:
@@ -141,7 +141,7 @@ struct PruneArgs {
     /// Delete at most N sessions in this run, the least recently used first
     #[arg(long, value_name = "N", value_parser = parse_cap_count)]
     max_deletions: Option<u64>,
-    /// Size and count rules never evict a session used within DURATION (0s: no floor) [default: 1h]
+    /// Size and count rules never evict a session used within DURATION (0: no floor) [default: 1h]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     min_age: Option<Duration>,
     /// Report what would be deleted; delete nothing
