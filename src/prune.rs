@@ -43,11 +43,12 @@ pub const TRASH_PREFIX: &str = ".wsprune-trash.";
 
 /// Prunes the sessions under `root` that `opts` selects (see the module
 /// documentation for how). A missing root gives an empty result. Invalid
-/// options (a negative, NaN or infinite number of hours) or an empty root
-/// are [`Status::InvalidArgument`]; another prune of the same root running
+/// options (a negative, NaN or infinite number of hours, a cap or limit of
+/// `Some(0)`) or an empty root are [`Status::InvalidArgument`]; another prune of the same root running
 /// for longer than `opts.lock_timeout` is [`Status::Busy`]. An error on one
 /// session is recorded in the result and the prune carries on. The result's
-/// lists are sorted by session id.
+/// lists are sorted by session id; capacity targets still out of reach at the
+/// end are in its `unmet_targets`.
 pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     opts.validate()?;
     session::check_root(root)?;
