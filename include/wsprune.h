@@ -151,7 +151,10 @@ typedef void (*wsprune_log_fn)(void *user_data, enum wsprune_level level, const 
  * built with, so an older caller keeps working with a newer library, and a
  * newer caller with an older library as long as it leaves the newer fields
  * zero. A zero-filled struct (apart from `struct_size`) deletes nothing but
- * interrupted deletions: every rule is off. A session goes if any enabled
+ * interrupted deletions: every rule is off (and `min_age_hours` is 0, no
+ * floor). In every integer field 0 means "no such rule", never "a cap of
+ * 0" (the other surfaces, which can tell 0 from unset, refuse a cap of 0;
+ * see docs/contract.md). A session goes if any enabled
  * rule selects it; size and count rules evict the least recently updated
  * sessions first and never evict one that is leased, updated less than
  * `min_age_hours` ago, or without readable metadata.
@@ -167,7 +170,9 @@ typedef struct wsprune_prune_options {
    */
   double older_than_hours;
   /**
-   * Floor for the size and count rules, in hours (default 0).
+   * Floor for the size and count rules, in hours: they never evict a
+   * session updated less than this long ago (default 1 after
+   * `wsprune_prune_options_init`; set 0 explicitly for no floor).
    */
   double min_age_hours;
   /**
@@ -325,7 +330,8 @@ enum wsprune_status wsprune_lease_release(struct wsprune_lease *lease, bool touc
 /**
  * Fills the caller's options struct `*opts`, of `size` bytes (pass
  * `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
- * at 24 hours, no size or count rule, `min_age_hours` 0, `jobs` 0
+ * at 24 hours, no size or count rule, `min_age_hours` 1 (the floor of the
+ * size and count rules; 0 before 0.3.0), `jobs` 0
  * (automatic), `lock_timeout_ms` 30000, not a dry run. Writes at most `size`
  * bytes (fields of a newer version than this library are zeroed). `opts` is
  * borrowed; NULL or a `size` smaller than the first version's struct gives
@@ -430,15 +436,17 @@ bool wsprune_prune_result_dry_run(const struct wsprune_prune_result *r);
 
 /**
  * The human summary, e.g. "Pruned 2 sessions (1 skipped, 1 error), reclaimed
- * 1.4 MB" ("Would prune ..., would reclaim ..." for a dry run); NULL for a
- * NULL `r`. Owned by `r`.
+ * 1.4 MB" ("Would prune ..., would reclaim ..." for a dry run), followed by
+ * "; target not reached: min_free_bytes" when a capacity target was not
+ * reached; NULL for a NULL `r`. Owned by `r`.
  */
 const char *wsprune_prune_result_summary(const struct wsprune_prune_result *r);
 
 /**
  * The result as a JSON object with the fields deleted_sessions,
- * skipped_sessions, skipped_reasons (id to reason), reclaimed_bytes, errors
- * (id to message) and dry_run. Returns a new string owned by the caller, to
+ * deleted_rules (id to rule), skipped_sessions, skipped_reasons (id to
+ * reason), reclaimed_bytes, errors (id to message), dry_run and
+ * unmet_targets (rule names; since 0.3.0). Returns a new string owned by the caller, to
  * free with `wsprune_string_free`; NULL for a NULL `r`.
  */
 char *wsprune_prune_result_to_json(const struct wsprune_prune_result *r);
@@ -456,6 +464,23 @@ void wsprune_prune_result_free(struct wsprune_prune_result *r);
  * out of range. Static string: never free it.
  */
 const char *wsprune_prune_result_deleted_rule(const struct wsprune_prune_result *r, size_t i);
+
+/**
+ * Number of capacity targets (`max_total_bytes`, `max_sessions`,
+ * `min_free_bytes`) the prune could not reach: every evictable session went
+ * (or `max_deletions` stopped it) and the rule is still not satisfied; in a
+ * dry run, projected. 0 when every target was met, and for NULL. Since 0.3.0.
+ * Thread-safe: `r` is only read.
+ */
+size_t wsprune_prune_result_unmet_target_count(const struct wsprune_prune_result *r);
+
+/**
+ * The i-th unmet capacity target, by rule name: "max_total_bytes",
+ * "max_sessions" or "min_free_bytes" (in that order). NULL if `r` is NULL or
+ * `i` is out of range. Static string: never free it; it outlives `r`.
+ * Since 0.3.0. Thread-safe: `r` is only read.
+ */
+const char *wsprune_prune_result_unmet_target(const struct wsprune_prune_result *r, size_t i);
 
 /**
  * Repair (explicit, never implicit): writes metadata for every session

@@ -43,6 +43,11 @@ impl std::fmt::Display for Rule {
 /// Default wait for the workspace lock held by another prune of the same root.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default floor of the size and count rules, in hours: a session used within
+/// the last hour is never evicted by them unless the caller asks for a lower
+/// floor explicitly (docs/contract.md).
+pub const DEFAULT_MIN_AGE_HOURS: f64 = 1.0;
+
 /// What to prune. A session goes if any enabled rule selects it. Size and
 /// count rules (`max_total_bytes`, `max_sessions`, `min_free_bytes`) evict
 /// the least recently updated sessions first and never evict one that is
@@ -62,16 +67,21 @@ pub struct PruneOptions {
     /// Sessions whose `updated_at` is at least this many hours old go. `None` disables the rule.
     pub older_than_hours: Option<f64>,
     /// Evict until the sessions' total size (sum of file sizes) is at most this.
+    /// `None`: no such rule; `Some(0)` is invalid.
     pub max_total_bytes: Option<u64>,
     /// Keep at most this many sessions (the most recently updated ones).
+    /// `None`: no such rule; `Some(0)` is invalid.
     pub max_sessions: Option<u64>,
     /// Evict until the filesystem holding the root has at least this many bytes
     /// available (statvfs `f_bavail * f_frsize`, plus what the prune frees).
+    /// `None`: no such rule; `Some(0)` is invalid.
     pub min_free_bytes: Option<u64>,
     /// Delete at most this many sessions in this prune (oldest first); for
     /// incremental pruning. Finishing an interrupted deletion does not count.
+    /// `None`: no limit; `Some(0)` is invalid.
     pub max_deletions: Option<u64>,
-    /// Size and count rules never evict a session updated less than this many hours ago.
+    /// Size and count rules never evict a session updated less than this many
+    /// hours ago. Default [`DEFAULT_MIN_AGE_HOURS`] (1 h); `0.0`: no floor.
     pub min_age_hours: f64,
     /// Report what would go, delete nothing.
     pub dry_run: bool,
@@ -83,7 +93,8 @@ pub struct PruneOptions {
 }
 
 impl Default for PruneOptions {
-    /// The reference implementation's default: sessions idle for 24 hours go.
+    /// The reference implementation's default: sessions idle for 24 hours go;
+    /// no size or count rule (their floor, should one be added, is 1 h).
     fn default() -> Self {
         PruneOptions {
             older_than_hours: Some(24.0),
@@ -91,7 +102,7 @@ impl Default for PruneOptions {
             max_sessions: None,
             min_free_bytes: None,
             max_deletions: None,
-            min_age_hours: 0.0,
+            min_age_hours: DEFAULT_MIN_AGE_HOURS,
             dry_run: false,
             jobs: 0,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -109,8 +120,24 @@ impl PruneOptions {
         }
     }
 
-    /// Checks the options: hours must be finite and >= 0. Errors are [`Status::InvalidArgument`].
+    /// Checks the options: hours must be finite and >= 0, and a cap or limit
+    /// that is set must be at least 1 (0 would be read as "no rule" by the C
+    /// ABI and as "delete everything" by a person: leave it unset instead).
+    /// Errors are [`Status::InvalidArgument`].
     pub fn validate(&self) -> Result<()> {
+        for (name, v) in [
+            ("max_total_bytes", self.max_total_bytes),
+            ("max_sessions", self.max_sessions),
+            ("min_free_bytes", self.min_free_bytes),
+            ("max_deletions", self.max_deletions),
+        ] {
+            if v == Some(0) {
+                return Err(Error::new(
+                    Status::InvalidArgument,
+                    format!("{name} must be at least 1; leave it unset to turn the rule off"),
+                ));
+            }
+        }
         let check = |name: &str, h: f64| {
             if h.is_finite() && h >= 0.0 {
                 Ok(())

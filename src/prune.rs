@@ -43,11 +43,12 @@ pub const TRASH_PREFIX: &str = ".wsprune-trash.";
 
 /// Prunes the sessions under `root` that `opts` selects (see the module
 /// documentation for how). A missing root gives an empty result. Invalid
-/// options (a negative, NaN or infinite number of hours) or an empty root
-/// are [`Status::InvalidArgument`]; another prune of the same root running
+/// options (a negative, NaN or infinite number of hours, a cap or limit of
+/// `Some(0)`) or an empty root are [`Status::InvalidArgument`]; another prune of the same root running
 /// for longer than `opts.lock_timeout` is [`Status::Busy`]. An error on one
 /// session is recorded in the result and the prune carries on. The result's
-/// lists are sorted by session id.
+/// lists are sorted by session id; capacity targets still out of reach at the
+/// end are in its `unmet_targets`.
 pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     opts.validate()?;
     session::check_root(root)?;
@@ -223,15 +224,26 @@ struct Capacity {
 impl Capacity {
     /// The first capacity rule not yet satisfied.
     fn unmet(&self, o: &PruneOptions) -> Option<Rule> {
-        if o.max_total_bytes.is_some_and(|m| self.total > m) {
-            Some(Rule::MaxTotalBytes)
-        } else if o.max_sessions.is_some_and(|m| self.count > m) {
-            Some(Rule::MaxSessions)
-        } else if o.min_free_bytes.is_some_and(|m| self.free < m) {
-            Some(Rule::MinFreeBytes)
-        } else {
-            None
-        }
+        self.shortfalls(o).first().map(|&(rule, _, _)| rule)
+    }
+
+    /// Every capacity rule not satisfied, with its target and the actual value.
+    fn shortfalls(&self, o: &PruneOptions) -> Vec<(Rule, u64, u64)> {
+        [
+            (Rule::MaxTotalBytes, o.max_total_bytes, self.total),
+            (Rule::MaxSessions, o.max_sessions, self.count),
+            (Rule::MinFreeBytes, o.min_free_bytes, self.free),
+        ]
+        .into_iter()
+        .filter_map(|(rule, target, actual)| target.map(|t| (rule, t, actual)))
+        .filter(|&(rule, target, actual)| {
+            if rule == Rule::MinFreeBytes {
+                actual < target
+            } else {
+                actual > target
+            }
+        })
+        .collect()
     }
 
     fn remove(&mut self, bytes: u64) {
@@ -347,7 +359,20 @@ impl Pruner<'_> {
             }
             self.execute(batch, &mut cap);
         }
+        self.report_unmet(&cap);
         Ok(())
+    }
+
+    /// Records the capacity targets still not met (every evictable session
+    /// went, or `max_deletions` stopped the prune), so that a caller never
+    /// mistakes an unreachable target for a reached one.
+    fn report_unmet(&mut self, cap: &Capacity) {
+        for (rule, target, actual) in cap.shortfalls(self.opts) {
+            events::emit(Level::Warning, "session.prune.target_unmet", || {
+                fields! {"rule" => rule.as_str(), "target" => target, "actual" => actual, "dry_run" => self.opts.dry_run}
+            });
+            self.result.unmet_targets.push(rule);
+        }
     }
 
     /// The common case, age rule only: one pass in which each worker locks a

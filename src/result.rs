@@ -60,6 +60,11 @@ pub struct PruneResult {
     pub errors: Vec<(String, String)>,
     /// Whether this was a dry run (nothing deleted).
     pub dry_run: bool,
+    /// The capacity rules (`max_total_bytes`, `max_sessions`,
+    /// `min_free_bytes`) still not satisfied when the prune ended (a dry run:
+    /// projected), in that order: every evictable session went and the target
+    /// is still out of reach.
+    pub unmet_targets: Vec<Rule>,
 }
 
 impl PruneResult {
@@ -94,25 +99,33 @@ impl PruneResult {
     /// The one-line human summary, e.g.
     /// `Pruned 2 sessions (1 skipped, 1 error), reclaimed 1.4 MB`, or for a dry
     /// run `Would prune 2 sessions (1 skipped, 0 errors), would reclaim 1.4 MB`.
+    /// Unmet capacity targets add `; target not reached: min_free_bytes`
+    /// (the reference wording is unchanged when every target was met).
     pub fn summary(&self) -> String {
         let (verb, reclaim) = if self.dry_run {
             ("Would prune", "would reclaim")
         } else {
             ("Pruned", "reclaimed")
         };
-        format!(
+        let mut s = format!(
             "{verb} {} ({} skipped, {}), {reclaim} {}",
             plural(self.deleted_sessions.len(), "session"),
             self.skipped_sessions.len(),
             plural(self.errors.len(), "error"),
             format_bytes(self.reclaimed_bytes)
-        )
+        );
+        if !self.unmet_targets.is_empty() {
+            let rules: Vec<&str> = self.unmet_targets.iter().map(|r| r.as_str()).collect();
+            let noun = if rules.len() == 1 { "target" } else { "targets" };
+            s.push_str(&format!("; {noun} not reached: {}", rules.join(", ")));
+        }
+        s
     }
 
     /// The result as JSON: `deleted_sessions` (ids), `deleted_rules` (id to
     /// rule), `skipped_sessions` (ids),
     /// `skipped_reasons` (id to reason), `reclaimed_bytes`, `errors` (id to
-    /// message) and `dry_run`.
+    /// message), `dry_run` and `unmet_targets` (rule names).
     pub fn to_json(&self) -> Value {
         let skipped_reasons: Map<String, Value> = self
             .skipped_sessions
@@ -138,6 +151,7 @@ impl PruneResult {
             "reclaimed_bytes": self.reclaimed_bytes,
             "errors": errors,
             "dry_run": self.dry_run,
+            "unmet_targets": self.unmet_targets.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         })
     }
 }
@@ -204,6 +218,15 @@ mod tests {
             r.summary(),
             "Would prune 1 session (1 skipped, 0 errors), would reclaim 1.4 MB"
         );
+        r.unmet_targets = vec![Rule::MinFreeBytes];
+        assert_eq!(
+            r.summary(),
+            "Would prune 1 session (1 skipped, 0 errors), would reclaim 1.4 MB; target not reached: min_free_bytes"
+        );
+        r.unmet_targets.insert(0, Rule::MaxSessions);
+        assert!(r
+            .summary()
+            .ends_with("; targets not reached: max_sessions, min_free_bytes"));
     }
 
     #[test]
@@ -217,10 +240,11 @@ mod tests {
         }];
         r.errors = vec![("d".into(), "boom".into())];
         r.reclaimed_bytes = 7;
+        r.unmet_targets = vec![Rule::MaxTotalBytes];
         assert_eq!(
             r.to_json(),
             json!({"deleted_sessions":["a"],"deleted_rules":{"a":"max_sessions"},"skipped_sessions":["c"],"skipped_reasons":{"c":"missing_metadata"},
-                   "reclaimed_bytes":7,"errors":{"d":"boom"},"dry_run":true})
+                   "reclaimed_bytes":7,"errors":{"d":"boom"},"dry_run":true,"unmet_targets":["max_total_bytes"]})
         );
     }
 }

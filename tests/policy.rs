@@ -316,6 +316,37 @@ fn min_free_bytes_evicts_the_oldest_until_enough_is_free() {
     assert!(r.deleted_rules.iter().all(|&x| x == Rule::MinFreeBytes));
     assert_eq!(sorted(&names(&root)), ids_of(&[&third, &newest]));
     assert!(statvfs_avail(&root) >= free + 3 * mb as u64);
+    assert!(r.unmet_targets.is_empty(), "{:?}", r.unmet_targets);
+
+    // More than the 16 MiB filesystem can ever have free: everything evictable
+    // goes (the 1 h session too, with an explicit floor of 0), and the result
+    // says the target was not reached, projected in a dry run as well.
+    let lease = wsprune::acquire(&root, &newest).unwrap();
+    let impossible = PruneOptions {
+        min_free_bytes: Some(64 * mb as u64),
+        min_age_hours: 0.0,
+        ..no_rules()
+    };
+    let dry = run(
+        &root,
+        PruneOptions {
+            dry_run: true,
+            ..impossible.clone()
+        },
+    );
+    assert_eq!(dry.deleted_sessions, vec![third.clone()]);
+    assert_eq!(dry.unmet_targets, vec![Rule::MinFreeBytes]);
+    assert!(
+        dry.summary().ends_with("; target not reached: min_free_bytes"),
+        "{}",
+        dry.summary()
+    );
+    let r = run(&root, impossible);
+    assert_eq!(r.deleted_sessions, vec![third]);
+    assert_eq!(r.unmet_targets, vec![Rule::MinFreeBytes]);
+    assert_eq!(r.to_json()["unmet_targets"], serde_json::json!(["min_free_bytes"]));
+    assert_eq!(names(&root), vec![newest]);
+    drop(lease);
 }
 
 fn statvfs_avail(p: &Path) -> u64 {
@@ -420,6 +451,140 @@ fn the_number_of_jobs_never_changes_the_outcome() {
     assert_eq!(real.reclaimed_bytes, one.reclaimed_bytes);
     assert_eq!(before - total_bytes(root), real.reclaimed_bytes);
     assert!(real.errors.is_empty(), "{:?}", real.errors);
+}
+
+#[test]
+fn capacity_rules_spare_sessions_used_within_the_default_hour() {
+    let _serial = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    assert_eq!(PruneOptions::default().min_age_hours, 1.0);
+    let old = session(root, 3.0);
+    let recent = session(root, 0.5);
+    let just_now = session(root, 0.0);
+    let opts = PruneOptions {
+        max_sessions: Some(1),
+        ..no_rules()
+    };
+    let r = run(root, opts.clone());
+    // Only the 3 h old session is past the default floor; the count stays over.
+    assert_eq!(rules(&r), vec![(old, Rule::MaxSessions)]);
+    assert_eq!(r.unmet_targets, vec![Rule::MaxSessions]);
+    assert_eq!(sorted(&names(root)), ids_of(&[&recent, &just_now]));
+    // An explicit floor of 0 goes below it.
+    let r = run(
+        root,
+        PruneOptions {
+            min_age_hours: 0.0,
+            ..opts
+        },
+    );
+    assert_eq!(r.deleted_sessions.len(), 1);
+    assert!(r.unmet_targets.is_empty());
+}
+
+#[test]
+fn unmet_targets_are_reported_when_leases_hold_the_count_up() {
+    let _serial = exclusive(); // installs the process-wide event handler
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let a = sized_session(root, 30.0, 1000);
+    let b = sized_session(root, 20.0, 1000);
+    let c = sized_session(root, 10.0, 1000);
+    let _la = wsprune::acquire(root, &a).unwrap();
+    let _lb = wsprune::acquire(root, &b).unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    wsprune::events::set_handler(Some(Arc::new(move |e: &wsprune::Event| {
+        if e.name == "session.prune.target_unmet" {
+            sink.lock().unwrap().push((e.level, e.fields.clone()));
+        }
+    })));
+    let opts = PruneOptions {
+        max_sessions: Some(1),
+        max_total_bytes: Some(1 << 30),
+        ..no_rules()
+    };
+    let dry = wsprune::prune_sessions(
+        root,
+        &PruneOptions {
+            dry_run: true,
+            ..opts.clone()
+        },
+    );
+    let real = wsprune::prune_sessions(root, &opts);
+    wsprune::events::set_handler(None);
+    let (dry, real) = (dry.unwrap(), real.unwrap());
+    for r in [&dry, &real] {
+        assert_eq!(rules(r), vec![(c.clone(), Rule::MaxSessions)]);
+        // Two leased sessions remain: a cap of 1 cannot be met; the size cap is.
+        assert_eq!(r.unmet_targets, vec![Rule::MaxSessions]);
+        assert_eq!(r.to_json()["unmet_targets"], serde_json::json!(["max_sessions"]));
+    }
+    let seen = events.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for (level, fields) in seen {
+        assert_eq!(level, wsprune::Level::Warning);
+        assert_eq!(fields["rule"], "max_sessions");
+        assert_eq!(fields["target"], 1);
+        assert_eq!(fields["actual"], 2);
+    }
+    assert_eq!(sorted(&names(root)), ids_of(&[&a, &b]));
+}
+
+#[test]
+fn a_cap_of_zero_is_refused_rather_than_read_as_no_rule_or_delete_all() {
+    let _serial = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let id = session(root, 48.0);
+    for (name, opts) in [
+        (
+            "max_total_bytes",
+            PruneOptions {
+                max_total_bytes: Some(0),
+                ..no_rules()
+            },
+        ),
+        (
+            "max_sessions",
+            PruneOptions {
+                max_sessions: Some(0),
+                ..no_rules()
+            },
+        ),
+        (
+            "min_free_bytes",
+            PruneOptions {
+                min_free_bytes: Some(0),
+                ..no_rules()
+            },
+        ),
+        (
+            "max_deletions",
+            PruneOptions {
+                max_deletions: Some(0),
+                ..Default::default()
+            },
+        ),
+    ] {
+        for dry_run in [true, false] {
+            let err = wsprune::prune_sessions(
+                root,
+                &PruneOptions {
+                    dry_run,
+                    ..opts.clone()
+                },
+            )
+            .unwrap_err();
+            assert_eq!(err.status(), Status::InvalidArgument, "{name}");
+            assert!(
+                err.message().contains(name) && err.message().contains("leave it unset"),
+                "{err}"
+            );
+        }
+    }
+    assert_eq!(names(root), vec![id]);
 }
 
 #[test]

@@ -671,7 +671,8 @@ fn prune_result_summary_and_json() {
             "errors",
             "reclaimed_bytes",
             "skipped_reasons",
-            "skipped_sessions"
+            "skipped_sessions",
+            "unmet_targets"
         ]
         .into_iter()
         .collect()

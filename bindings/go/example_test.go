@@ -111,7 +111,7 @@ func ExampleAcquire() {
 		log.Fatal(err)
 	}
 	// While the lease is held, a prune skips the session as "in_use".
-	res, err := wsprune.Prune(root, wsprune.PruneOptions{}) // threshold 0: everything idle
+	res, err := wsprune.Prune(root, wsprune.PruneOptions{OlderThan: wsprune.EveryIdleSession})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -150,8 +150,8 @@ func ExamplePrune_retention() {
 	}
 
 	res, err := wsprune.Prune(root, wsprune.PruneOptions{
-		NoAgeRule:     true,   // size only (a zero OlderThan would mean "every idle session")
-		MaxTotalBytes: 25_000, // room for two sessions
+		NoAgeRule:     true,   // size only (a zero OlderThan is the default 24 h age rule)
+		MaxTotalBytes: 25_000, // room for two sessions; sessions used within the hour are spared
 		Jobs:          4,
 	})
 	if err != nil {

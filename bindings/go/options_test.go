@@ -63,16 +63,55 @@ func rules(rule string, ids ...string) map[string]string {
 	return m
 }
 
-func TestPruneOptionsZeroValueIsAgeRuleAtZero(t *testing.T) {
+func TestPruneOptionsZeroValueIsTheLibraryDefault(t *testing.T) {
 	root := newRoot(t)
-	ids := agedSessions(t, root, 10, time.Minute, 48*time.Hour)
-	res := mustPrune(t, root, PruneOptions{})
-	wantRules(t, "zero value", res, rules(RuleOlderThan, ids...))
-	// The reference call goes through the same options.
-	root = newRoot(t)
-	ids = agedSessions(t, root, 10, time.Minute, 48*time.Hour)
-	res = mustPrune(t, root, PruneOptions{OlderThan: DefaultOlderThan})
-	wantRules(t, "24h", res, rules(RuleOlderThan, ids[1]))
+	ids := agedSessions(t, root, 10, time.Second, 10*time.Hour, 48*time.Hour)
+	// A size or count rule alone keeps the 24 h age rule beside it.
+	res := mustPrune(t, root, PruneOptions{MaxSessions: 1, DryRun: true})
+	want := rules(RuleMaxSessions, ids[1])
+	want[ids[2]] = RuleOlderThan
+	wantRules(t, "count rule with a zero OlderThan", res, want)
+	// The zero value is the 24 h age rule, never "older than 0".
+	for _, dry := range []bool{true, false} {
+		res := mustPrune(t, root, PruneOptions{DryRun: dry})
+		wantRules(t, "zero value", res, rules(RuleOlderThan, ids[2]))
+	}
+	// Every idle session, explicitly.
+	res = mustPrune(t, root, PruneOptions{OlderThan: EveryIdleSession, DryRun: true})
+	wantRules(t, "EveryIdleSession", res, rules(RuleOlderThan, ids[0], ids[1]))
+	if len(res.UnmetTargets) != 0 || res.UnmetTargets == nil {
+		t.Errorf("unmet targets %#v, want empty", res.UnmetTargets)
+	}
+}
+
+func TestPruneMinAgeDefaultAndNoMinAge(t *testing.T) {
+	root := newRoot(t)
+	ids := agedSessions(t, root, 10, 30*time.Minute, 10*time.Minute)
+	// MinAge 0 is the library's 1 h floor: neither session may go, and the cap is reported unmet.
+	res := mustPrune(t, root, PruneOptions{NoAgeRule: true, MaxSessions: 1})
+	wantRules(t, "default floor", res, nil)
+	if !slices.Equal(res.UnmetTargets, []string{RuleMaxSessions}) {
+		t.Errorf("unmet targets %v, want [max_sessions]", res.UnmetTargets)
+	}
+	if !strings.HasSuffix(res.Summary, "; target not reached: max_sessions") {
+		t.Errorf("summary %q", res.Summary)
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"unmet_targets":["max_sessions"]`) {
+		t.Errorf("JSON %s", b)
+	}
+	// An explicit MinAge below it.
+	res = mustPrune(t, root, PruneOptions{NoAgeRule: true, MaxSessions: 1, MinAge: 20 * time.Minute, DryRun: true})
+	wantRules(t, "20 min floor", res, rules(RuleMaxSessions, ids[0]))
+	// No floor at all.
+	res = mustPrune(t, root, PruneOptions{NoAgeRule: true, MaxSessions: 1, NoMinAge: true})
+	wantRules(t, "no floor", res, rules(RuleMaxSessions, ids[0]))
+	if len(res.UnmetTargets) != 0 {
+		t.Errorf("unmet targets %v after the cap was met", res.UnmetTargets)
+	}
 }
 
 func TestPruneMaxTotalBytesEvictsOldestFirst(t *testing.T) {
@@ -127,9 +166,13 @@ func TestPruneCombinedRulesRecordTheirRule(t *testing.T) {
 	res = mustPrune(t, root, PruneOptions{NoAgeRule: true, MaxSessions: 2, DryRun: true})
 	wantRules(t, "max sessions", res, rules(RuleMaxSessions, s[0], s[1], s[2]))
 
-	// Free space: asking for more than any disk has evicts everything evictable.
+	// Free space: asking for more than any disk has evicts everything
+	// evictable, and says the target is out of reach.
 	res = mustPrune(t, root, PruneOptions{NoAgeRule: true, MinFreeBytes: math.MaxUint64, DryRun: true})
 	wantRules(t, "min free bytes", res, rules(RuleMinFreeBytes, s...))
+	if !slices.Equal(res.UnmetTargets, []string{RuleMinFreeBytes}) {
+		t.Errorf("unmet targets %v, want [min_free_bytes]", res.UnmetTargets)
+	}
 
 	// MinAge is a floor for the size and count rules only.
 	res = mustPrune(t, root, PruneOptions{NoAgeRule: true, MaxSessions: 1, MinAge: 150 * time.Minute, DryRun: true})
@@ -138,9 +181,9 @@ func TestPruneCombinedRulesRecordTheirRule(t *testing.T) {
 	wantRules(t, "the floor does not hold back the age rule", res, rules(RuleOlderThan, s...))
 
 	// MaxDeletions: the oldest first, whatever the rule.
-	res = mustPrune(t, root, PruneOptions{MaxDeletions: 2, DryRun: true})
+	res = mustPrune(t, root, PruneOptions{OlderThan: EveryIdleSession, MaxDeletions: 2, DryRun: true})
 	wantRules(t, "max deletions", res, rules(RuleOlderThan, s[0], s[1]))
-	res = mustPrune(t, root, PruneOptions{MaxDeletions: 2})
+	res = mustPrune(t, root, PruneOptions{OlderThan: EveryIdleSession, MaxDeletions: 2})
 	wantRules(t, "max deletions, real", res, rules(RuleOlderThan, s[0], s[1]))
 	res = mustPrune(t, root, PruneOptions{NoAgeRule: true, MaxSessions: 1, MaxDeletions: 1})
 	wantRules(t, "max sessions, max deletions", res, rules(RuleMaxSessions, s[2]))
@@ -245,12 +288,10 @@ func TestPruneOptionsInvalid(t *testing.T) {
 	root := newRoot(t)
 	id := createOld(t, root)
 	for name, opts := range map[string]PruneOptions{
-		"OlderThan 0 with MaxTotalBytes": {MaxTotalBytes: 1},
-		"OlderThan 0 with MaxSessions":   {MaxSessions: 1},
-		"OlderThan 0 with MinFreeBytes":  {MinFreeBytes: 1, DryRun: true},
-		"negative Jobs":                  {OlderThan: time.Hour, Jobs: -1},
-		"negative MinAge":                {OlderThan: time.Hour, MinAge: -time.Minute},
-		"negative OlderThan":             {OlderThan: -time.Hour, MaxSessions: 1},
+		"negative Jobs":          {OlderThan: time.Hour, Jobs: -1},
+		"negative MinAge":        {OlderThan: time.Hour, MinAge: -time.Minute},
+		"negative OlderThan":     {OlderThan: -time.Hour, MaxSessions: 1},
+		"NoMinAge with a MinAge": {MaxSessions: 1, MinAge: time.Hour, NoMinAge: true},
 	} {
 		_, err := Prune(root, opts)
 		wantErr(t, name, err, ErrInvalidArgument, StatusInvalidArgument)
@@ -347,7 +388,22 @@ func TestOptionsDefaults(t *testing.T) {
 	if n := uint64(c.struct_size); n != sizeofPruneOptions {
 		t.Fatalf("struct_size %d, sizeof %d", n, sizeofPruneOptions)
 	}
-	if c.older_than_hours != 24 || !c.use_older_than || c.lock_timeout_ms != 30000 || c.jobs != 0 || c.dry_run {
+	if c.older_than_hours != 24 || !c.use_older_than || c.lock_timeout_ms != 30000 || c.jobs != 0 || c.dry_run ||
+		c.min_age_hours != 1 {
 		t.Errorf("defaults %+v", *c)
+	}
+	if time.Duration(float64(c.older_than_hours)*float64(time.Hour)) != DefaultOlderThan {
+		t.Errorf("DefaultOlderThan %v disagrees with the library's %v h", DefaultOlderThan, c.older_than_hours)
+	}
+	// The zero PruneOptions leaves every default as the library set it.
+	z, err := newOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (PruneOptions{}).toC(z); err != nil {
+		t.Fatal(err)
+	}
+	if *z != *c {
+		t.Errorf("zero PruneOptions %+v, library defaults %+v", *z, *c)
 	}
 }

@@ -103,8 +103,8 @@ func TestPruneOldVsRecent(t *testing.T) {
 	if !slices.Equal(res.Deleted, []string{nine}) {
 		t.Fatalf("8h prune: %+v", res)
 	}
-	// Zero: everything not in the future.
-	res = mustPrune(t, root, PruneOptions{})
+	// EveryIdleSession: everything not in the future.
+	res = mustPrune(t, root, PruneOptions{OlderThan: EveryIdleSession})
 	if !slices.Equal(res.Deleted, []string{recent}) || !exists(filepath.Join(root, future)) {
 		t.Fatalf("0h prune: %+v", res)
 	}
@@ -254,7 +254,7 @@ func TestPruneMissingRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantJSON = `{"deleted_sessions":[],"deleted_rules":{},"skipped_sessions":[],"reclaimed_bytes":0,"errors":{},"dry_run":false,"summary":"Pruned 0 sessions (0 skipped, 0 errors), reclaimed 0 B"}`
+	const wantJSON = `{"deleted_sessions":[],"deleted_rules":{},"skipped_sessions":[],"reclaimed_bytes":0,"errors":{},"dry_run":false,"summary":"Pruned 0 sessions (0 skipped, 0 errors), reclaimed 0 B","unmet_targets":[]}`
 	if string(b) != wantJSON {
 		t.Errorf("JSON %s", b)
 	}

@@ -304,22 +304,22 @@ const (
 // evict the least recently updated sessions first and never evict one that is
 // leased, updated less than MinAge ago, or without readable metadata.
 //
-// The zero value is the age rule at 0 (every idle session with valid
-// metadata goes), as before these rules existed. Because OlderThan's zero
-// value is that greedy threshold, combining it with a size or count rule is
-// refused (ErrInvalidArgument) rather than read as "delete everything": set
-// NoAgeRule to use a size or count rule alone, or a positive OlderThan to
-// combine them.
+// A zero field means the library's default, never "delete more"
+// (docs/contract.md): the zero PruneOptions{} is the library default, the age
+// rule at 24 hours with no size or count rule, and a size or count rule alone
+// keeps that age rule beside it (set NoAgeRule to prune by size or count
+// alone). The defaults are read from the C library
+// (wsprune_prune_options_init), not from constants in this package.
 //
 // Every integer rule is off at 0, as in the C struct (so MaxDeletions 0 means
-// no limit, not "delete nothing").
+// no limit, not "delete nothing"; a cap of 0 cannot be asked for).
 type PruneOptions struct {
 	// OlderThan is the idle time after which a session goes: it is deleted
-	// when now - updated_at >= OlderThan. The zero value means 0: every
-	// session with valid metadata that is not leased (and not dated in the
-	// future) goes; use DefaultOlderThan (24h) for the reference behaviour.
-	// A negative duration is ErrInvalidArgument (unless NoAgeRule is set).
-	// It is passed to the library as fractional hours.
+	// when now - updated_at >= OlderThan. The zero value means the library's
+	// default, 24 hours. To delete every idle session (every one with valid
+	// metadata that is not leased or dated in the future), use
+	// EveryIdleSession. A negative duration is ErrInvalidArgument (unless
+	// NoAgeRule is set). It is passed to the library as fractional hours.
 	OlderThan time.Duration
 	// NoAgeRule turns the age rule off (OlderThan is then ignored): only the
 	// size and count rules (and interrupted deletions) delete anything.
@@ -331,8 +331,8 @@ type PruneOptions struct {
 	// sessions total at most this many bytes; 0: no such rule.
 	MaxTotalBytes uint64
 	// MaxSessions keeps at most this many sessions (the most recently
-	// updated); 0: no such rule (to delete every idle session, use the age
-	// rule with OlderThan 0).
+	// updated); 0: no such rule (to delete every idle session, use
+	// OlderThan: EveryIdleSession).
 	MaxSessions uint64
 	// MinFreeBytes evicts the least recently updated sessions until the
 	// workspace's filesystem has this many bytes available; 0: no such rule.
@@ -341,9 +341,14 @@ type PruneOptions struct {
 	// recently updated first), for incremental pruning; 0: no limit.
 	MaxDeletions uint64
 	// MinAge is a floor for the size and count rules: a session updated less
-	// than MinAge ago is never evicted by them. 0 (the default): no floor.
-	// Negative is ErrInvalidArgument.
+	// than MinAge ago is never evicted by them. 0 means the library's
+	// default, 1 hour; set NoMinAge for no floor. Negative is
+	// ErrInvalidArgument.
 	MinAge time.Duration
+	// NoMinAge removes the floor of the size and count rules (an explicit
+	// MinAge of 0). Setting it together with a non-zero MinAge is
+	// ErrInvalidArgument.
+	NoMinAge bool
 	// Jobs is the number of sessions handled concurrently; 0 picks a default
 	// for the machine. Negative (or above 2^32-1) is ErrInvalidArgument.
 	Jobs int
@@ -354,11 +359,18 @@ type PruneOptions struct {
 	LockTimeout time.Duration
 }
 
+// EveryIdleSession is the OlderThan that selects every idle session: every
+// session with valid metadata that is not leased (and not dated in the
+// future), however recently it was used. It is the smallest positive
+// duration, since a zero OlderThan means the default (24 hours).
+const EveryIdleSession = time.Nanosecond
+
 // DefaultLockTimeout is how long Prune waits for another prune of the same
 // root when PruneOptions.LockTimeout is 0.
 const DefaultLockTimeout = 30 * time.Second
 
-// DefaultOlderThan is the reference implementation's default threshold.
+// DefaultOlderThan is the reference implementation's default threshold, the
+// one a zero PruneOptions.OlderThan gets from the library.
 const DefaultOlderThan = 24 * time.Hour
 
 // SkippedSession is a session a prune left in place, and why (one of the
@@ -397,8 +409,15 @@ type PruneResult struct {
 	// DryRun tells whether this was a dry run.
 	DryRun bool `json:"dry_run"`
 	// Summary is the library's one-line summary, e.g. "Pruned 2 sessions
-	// (1 skipped, 1 error), reclaimed 1.4 MB".
+	// (1 skipped, 1 error), reclaimed 1.4 MB", with "; target not reached:
+	// min_free_bytes" appended when a capacity target was not reached.
 	Summary string `json:"summary"`
+	// UnmetTargets lists the capacity rules (RuleMaxTotalBytes,
+	// RuleMaxSessions, RuleMinFreeBytes, in that order) still not satisfied
+	// when the prune ended: every evictable session went (or MaxDeletions
+	// stopped it) and the target is out of reach. In a dry run, projected.
+	// Empty, never nil, when every target was met.
+	UnmetTargets []string `json:"unmet_targets"`
 }
 
 // String gives the library's summary (the Summary field).
@@ -449,18 +468,25 @@ func newOptions() (*C.wsprune_prune_options, error) {
 	return c, nil
 }
 
-// toC sets the fields of c (initialised by newOptions) from o.
+// toC sets the fields of c (initialised by newOptions) from o. A zero
+// duration keeps the library's default that newOptions put in c.
 func (o PruneOptions) toC(c *C.wsprune_prune_options) error {
-	if !o.NoAgeRule && o.OlderThan == 0 && (o.MaxTotalBytes != 0 || o.MaxSessions != 0 || o.MinFreeBytes != 0) {
-		return &Error{Status: StatusInvalidArgument, Message: "PruneOptions: OlderThan 0 (delete every idle session) " +
-			"together with a size or count rule; set NoAgeRule to use that rule alone, or a positive OlderThan"}
-	}
 	if o.Jobs < 0 || uint64(o.Jobs) > math.MaxUint32 {
 		return &Error{Status: StatusInvalidArgument, Message: "PruneOptions: Jobs must be in [0, 2^32-1], got " + strconv.Itoa(o.Jobs)}
 	}
+	if o.NoMinAge && o.MinAge != 0 {
+		return &Error{Status: StatusInvalidArgument, Message: "PruneOptions: NoMinAge together with MinAge " + o.MinAge.String() +
+			"; set one of them"}
+	}
 	c.use_older_than = C.bool(!o.NoAgeRule)
-	c.older_than_hours = C.double(o.OlderThan.Hours())
-	c.min_age_hours = C.double(o.MinAge.Hours())
+	if o.OlderThan != 0 {
+		c.older_than_hours = C.double(o.OlderThan.Hours())
+	}
+	if o.NoMinAge {
+		c.min_age_hours = 0
+	} else if o.MinAge != 0 {
+		c.min_age_hours = C.double(o.MinAge.Hours())
+	}
 	c.max_total_bytes = C.uint64_t(o.MaxTotalBytes)
 	c.max_sessions = C.uint64_t(o.MaxSessions)
 	c.min_free_bytes = C.uint64_t(o.MinFreeBytes)
@@ -527,7 +553,9 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 	nd := int(C.wsprune_prune_result_deleted_count(r))
 	ns := int(C.wsprune_prune_result_skipped_count(r))
 	ne := int(C.wsprune_prune_result_error_count(r))
+	nu := int(C.wsprune_prune_result_unmet_target_count(r))
 	res := &PruneResult{
+		UnmetTargets:   make([]string, 0, nu),
 		Deleted:        make([]string, 0, nd),
 		DeletedRules:   make(map[string]string, nd),
 		Skipped:        make([]SkippedSession, 0, ns),
@@ -550,6 +578,9 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 	for i := 0; i < ne; i++ {
 		id := goString(C.wsprune_prune_result_error_id(r, C.size_t(i)))
 		res.Errors[id] = goString(C.wsprune_prune_result_error_message(r, C.size_t(i)))
+	}
+	for i := 0; i < nu; i++ {
+		res.UnmetTargets = append(res.UnmetTargets, goString(C.wsprune_prune_result_unmet_target(r, C.size_t(i))))
 	}
 	return res
 }

@@ -358,8 +358,8 @@ func TestLeaseTouchAndInUse(t *testing.T) {
 	if len(res.Deleted)+len(res.Skipped)+len(res.Errors) != 0 || !exists(filepath.Join(root, id)) {
 		t.Fatalf("prune after Release(true): %+v", res)
 	}
-	// Now unleased and (with a 0 threshold) stale: it goes.
-	res, err = Prune(root, PruneOptions{})
+	// Now unleased and (with every idle session selected) stale: it goes.
+	res, err = Prune(root, PruneOptions{OlderThan: EveryIdleSession})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,10 @@ use super::*;
 /// built with, so an older caller keeps working with a newer library, and a
 /// newer caller with an older library as long as it leaves the newer fields
 /// zero. A zero-filled struct (apart from `struct_size`) deletes nothing but
-/// interrupted deletions: every rule is off. A session goes if any enabled
+/// interrupted deletions: every rule is off (and `min_age_hours` is 0, no
+/// floor). In every integer field 0 means "no such rule", never "a cap of
+/// 0" (the other surfaces, which can tell 0 from unset, refuse a cap of 0;
+/// see docs/contract.md). A session goes if any enabled
 /// rule selects it; size and count rules evict the least recently updated
 /// sessions first and never evict one that is leased, updated less than
 /// `min_age_hours` ago, or without readable metadata.
@@ -22,7 +25,9 @@ pub struct wsprune_prune_options {
     /// Age rule threshold in hours (0 allowed; NaN, negative and infinite are
     /// WSPRUNE_STATUS_INVALID_ARGUMENT); applies only if `use_older_than`.
     pub older_than_hours: f64,
-    /// Floor for the size and count rules, in hours (default 0).
+    /// Floor for the size and count rules, in hours: they never evict a
+    /// session updated less than this long ago (default 1 after
+    /// `wsprune_prune_options_init`; set 0 explicitly for no floor).
     pub min_age_hours: f64,
     /// Evict until the sessions total at most this many bytes; 0: no such rule.
     pub max_total_bytes: u64,
@@ -46,7 +51,8 @@ pub struct wsprune_prune_options {
 
 /// Fills the caller's options struct `*opts`, of `size` bytes (pass
 /// `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
-/// at 24 hours, no size or count rule, `min_age_hours` 0, `jobs` 0
+/// at 24 hours, no size or count rule, `min_age_hours` 1 (the floor of the
+/// size and count rules; 0 before 0.3.0), `jobs` 0
 /// (automatic), `lock_timeout_ms` 30000, not a dry run. Writes at most `size`
 /// bytes (fields of a newer version than this library are zeroed). `opts` is
 /// borrowed; NULL or a `size` smaller than the first version's struct gives

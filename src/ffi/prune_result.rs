@@ -130,16 +130,18 @@ pub unsafe extern "C" fn wsprune_prune_result_dry_run(r: *const wsprune_prune_re
 }
 
 /// The human summary, e.g. "Pruned 2 sessions (1 skipped, 1 error), reclaimed
-/// 1.4 MB" ("Would prune ..., would reclaim ..." for a dry run); NULL for a
-/// NULL `r`. Owned by `r`.
+/// 1.4 MB" ("Would prune ..., would reclaim ..." for a dry run), followed by
+/// "; target not reached: min_free_bytes" when a capacity target was not
+/// reached; NULL for a NULL `r`. Owned by `r`.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_summary(r: *const wsprune_prune_result) -> *const c_char {
     with_result(r, std::ptr::null(), |r| r.summary.as_ptr())
 }
 
 /// The result as a JSON object with the fields deleted_sessions,
-/// skipped_sessions, skipped_reasons (id to reason), reclaimed_bytes, errors
-/// (id to message) and dry_run. Returns a new string owned by the caller, to
+/// deleted_rules (id to rule), skipped_sessions, skipped_reasons (id to
+/// reason), reclaimed_bytes, errors (id to message), dry_run and
+/// unmet_targets (rule names; since 0.3.0). Returns a new string owned by the caller, to
 /// free with `wsprune_string_free`; NULL for a NULL `r`.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_to_json(r: *const wsprune_prune_result) -> *mut c_char {
@@ -166,6 +168,30 @@ pub unsafe extern "C" fn wsprune_prune_result_deleted_rule(r: *const wsprune_pru
     with_result(r, std::ptr::null(), |r| {
         r.result
             .deleted_rules
+            .get(i)
+            .map_or(std::ptr::null(), |rule| rule_name(*rule).as_ptr())
+    })
+}
+
+/// Number of capacity targets (`max_total_bytes`, `max_sessions`,
+/// `min_free_bytes`) the prune could not reach: every evictable session went
+/// (or `max_deletions` stopped it) and the rule is still not satisfied; in a
+/// dry run, projected. 0 when every target was met, and for NULL. Since 0.3.0.
+/// Thread-safe: `r` is only read.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_unmet_target_count(r: *const wsprune_prune_result) -> usize {
+    with_result(r, 0, |r| r.result.unmet_targets.len())
+}
+
+/// The i-th unmet capacity target, by rule name: "max_total_bytes",
+/// "max_sessions" or "min_free_bytes" (in that order). NULL if `r` is NULL or
+/// `i` is out of range. Static string: never free it; it outlives `r`.
+/// Since 0.3.0. Thread-safe: `r` is only read.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_unmet_target(r: *const wsprune_prune_result, i: usize) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| {
+        r.result
+            .unmet_targets
             .get(i)
             .map_or(std::ptr::null(), |rule| rule_name(*rule).as_ptr())
     })

@@ -90,7 +90,8 @@ static void test_options_init_and_versioning(void) {
     CHECK(o.struct_size == sizeof o);
     CHECK(o.use_older_than && o.older_than_hours == 24.0);
     CHECK(o.max_total_bytes == 0 && o.max_sessions == 0 && o.min_free_bytes == 0 && o.max_deletions == 0);
-    CHECK(o.min_age_hours == 0.0 && o.jobs == 0 && o.lock_timeout_ms == 30000 && !o.dry_run);
+    /* Since 0.3.0 the size and count rules spare sessions used within the hour. */
+    CHECK(o.min_age_hours == 1.0 && o.jobs == 0 && o.lock_timeout_ms == 30000 && !o.dry_run);
 
     char root[256];
     new_root(root, sizeof root);
@@ -201,6 +202,91 @@ static void test_rules(void) {
     CHECK(strcmp(wsprune_prune_result_deleted_rule(r, 0), "older_than") == 0);
     wsprune_prune_result_free(r);
     CHECK(!exists_in(root, ID3) && exists_in(root, fresh));
+}
+
+static void check_unmet(wsprune_prune_result *r, const char *rule) {
+    CHECK(r != NULL);
+    if (r == NULL) return;
+    size_t want = rule == NULL ? 0 : 1;
+    CHECK(wsprune_prune_result_unmet_target_count(r) == want);
+    if (rule != NULL) {
+        const char *got = wsprune_prune_result_unmet_target(r, 0);
+        CHECK(got != NULL && strcmp(got, rule) == 0);
+        CHECK(strstr(wsprune_prune_result_summary(r), "target not reached") != NULL);
+    }
+    CHECK(wsprune_prune_result_unmet_target(r, want) == NULL);
+    CHECK(wsprune_prune_result_unmet_target(r, (size_t)-1) == NULL);
+    char *json = wsprune_prune_result_to_json(r);
+    char expect[80];
+    snprintf(expect, sizeof expect, "\"unmet_targets\":[%s%s%s]", rule ? "\"" : "", rule ? rule : "", rule ? "\"" : "");
+    CHECK(json != NULL && strstr(json, expect) != NULL);
+    wsprune_string_free(json);
+}
+
+static void test_min_age_default_and_unmet_targets(void) {
+    char root[256];
+    new_root(root, sizeof root);
+    char a[64], b[64];
+    CHECK(wsprune_session_create(root, NULL, a, sizeof a, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_create(root, NULL, b, sizeof b, NULL) == WSPRUNE_STATUS_OK);
+    wsprune_prune_options o;
+    wsprune_prune_options_init(&o, sizeof o);
+    o.use_older_than = false;
+    o.max_sessions = 1;
+    wsprune_error *err = NULL;
+    /* Both sessions were just used: the default 1 h floor keeps them, and the cap is reported unmet. */
+    wsprune_prune_result *r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(err == NULL && r != NULL && wsprune_prune_result_deleted_count(r) == 0);
+    check_unmet(r, "max_sessions");
+    wsprune_prune_result_free(r);
+    CHECK(exists_in(root, a) && exists_in(root, b));
+    /* An explicit floor of 0: one goes (dry run first: the projection agrees), the cap is met. */
+    o.min_age_hours = 0.0;
+    o.dry_run = true;
+    r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 1);
+    check_unmet(r, NULL);
+    wsprune_prune_result_free(r);
+    o.dry_run = false;
+    r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 1);
+    check_unmet(r, NULL);
+    wsprune_prune_result_free(r);
+    CHECK(exists_in(root, a) != exists_in(root, b));
+
+    /* Leases hold the count above the cap: every evictable session goes, the target stays unmet. */
+    new_root(root, sizeof root);
+    old_session(root, ID1, 1, 100);
+    old_session(root, ID2, 2, 100);
+    old_session(root, ID3, 3, 100);
+    wsprune_lease *l1 = NULL, *l2 = NULL;
+    CHECK(wsprune_session_acquire(root, ID1, &l1, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_acquire(root, ID2, &l2, NULL) == WSPRUNE_STATUS_OK);
+    wsprune_prune_options_init(&o, sizeof o);
+    o.use_older_than = false;
+    o.max_sessions = 1;
+    for (int dry = 1; dry >= 0; dry--) {
+        o.dry_run = dry;
+        r = wsprune_prune_sessions_with_options(root, &o, &err);
+        CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 1);
+        CHECK(r != NULL && strcmp(wsprune_prune_result_deleted_id(r, 0), ID3) == 0);
+        check_unmet(r, "max_sessions");
+        wsprune_prune_result_free(r);
+    }
+    CHECK(exists_in(root, ID1) && exists_in(root, ID2) && !exists_in(root, ID3));
+    wsprune_lease_release(l1, false, NULL);
+    wsprune_lease_release(l2, false, NULL);
+
+    /* 0 stays "no such rule" in C (a zero cap is unset, never "delete everything"). */
+    o.max_sessions = 0;
+    o.dry_run = true;
+    r = wsprune_prune_sessions_with_options(root, &o, &err);
+    CHECK(r != NULL && err == NULL && wsprune_prune_result_deleted_count(r) == 0);
+    check_unmet(r, NULL);
+    wsprune_prune_result_free(r);
+
+    CHECK(wsprune_prune_result_unmet_target_count(NULL) == 0);
+    CHECK(wsprune_prune_result_unmet_target(NULL, 0) == NULL);
 }
 
 static void test_workspace_lock(void) {
@@ -351,6 +437,7 @@ int main(void) {
     if (mkdtemp(base) == NULL) { perror("mkdtemp"); return 2; }
     test_options_init_and_versioning();
     test_rules();
+    test_min_age_default_and_unmet_targets();
     test_workspace_lock();
     test_session_delete();
     test_session_info();

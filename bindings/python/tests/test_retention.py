@@ -80,7 +80,7 @@ def test_prune_options_layout_matches_the_library() -> None:
         assert (SessionDetails.state.offset, SessionDetails.in_use.offset, ctypes.sizeof(SessionDetails)) == (32, 36, 40)
     # Every field where ctypes expects it: the documented defaults.
     opts = PruneOptions.from_buffer_copy(buf.raw[:n])
-    assert (opts.struct_size, opts.older_than_hours, opts.min_age_hours) == (n, 24.0, 0.0)
+    assert (opts.struct_size, opts.older_than_hours, opts.min_age_hours) == (n, 24.0, 1.0)
     assert (opts.max_total_bytes, opts.max_sessions, opts.min_free_bytes, opts.max_deletions) == (0, 0, 0, 0)
     assert (opts.jobs, opts.lock_timeout_ms, opts.use_older_than, opts.dry_run) == (0, 30000, True, False)
     assert lib.wsprune_prune_options_init(None, n) == 1
@@ -170,6 +170,9 @@ def test_combined_rules_record_their_rule(tmp_path: Path) -> None:
     assert r.deleted_rules == rules("max_sessions", s[:3])
     r = wsprune.prune_sessions(None, tmp_path, dry_run=True, min_free_bytes=2**64 - 1)
     assert r.deleted_rules == rules("min_free_bytes", s)
+    # More than any disk has: everything evictable would go, and the target is still out of reach.
+    assert r.unmet_targets == ["min_free_bytes"]
+    assert r.summary.endswith("; target not reached: min_free_bytes")
     # The floor holds back the size and count rules, not the age rule.
     r = wsprune.prune_sessions(None, tmp_path, dry_run=True, max_sessions=1, min_age_hours=2.5)
     assert r.deleted_rules == rules("max_sessions", s[:3])
@@ -236,8 +239,9 @@ def test_to_dict_matches_the_library_json(tmp_path: Path) -> None:
     names = [f.name for f in dataclasses.fields(wsprune.PruneResult)]
     assert names == [
         "deleted_sessions", "skipped_sessions", "reclaimed_bytes", "errors",
-        "dry_run", "skipped_reasons", "summary", "deleted_rules",
+        "dry_run", "skipped_reasons", "summary", "deleted_rules", "unmet_targets",
     ]
+    assert r.to_dict()["unmet_targets"] == []
 
 
 def test_jobs_give_the_same_result(tmp_path: Path) -> None:
@@ -315,6 +319,30 @@ def test_invalid_options(tmp_path: Path, kwargs: Dict[str, Any]) -> None:
         wsprune.prune_sessions(24.0, tmp_path, **kwargs)
     assert isinstance(e.value, ValueError)
     assert (tmp_path / sid).exists()
+
+
+@pytest.mark.parametrize("name", ["max_total_bytes", "max_sessions", "min_free_bytes", "max_deletions"])
+def test_a_cap_of_zero_is_refused_with_the_core_message(tmp_path: Path, name: str) -> None:
+    (sid,) = aged(tmp_path, 48)
+    with pytest.raises(wsprune.InvalidArgumentError) as e:
+        wsprune.prune_sessions(None, tmp_path, dry_run=True, **{name: 0})
+    assert str(e.value) == f"{name} must be at least 1; leave it unset to turn the rule off"
+    # The core says the same for Rust's Some(0); C cannot, as its 0 is "unset".
+    assert (tmp_path / sid).exists()
+
+
+def test_min_age_defaults_to_the_library_hour_and_0_removes_it(tmp_path: Path) -> None:
+    s = aged(tmp_path, 0.5, 0.2)
+    # Unset: the library's 1 h floor spares both; the cap is reported unmet.
+    r = wsprune.prune_sessions(None, tmp_path, max_sessions=1)
+    assert r.deleted_sessions == [] and r.unmet_targets == ["max_sessions"]
+    assert r.to_dict()["unmet_targets"] == ["max_sessions"]
+    # Explicit values, 0 included, are taken as given.
+    r = wsprune.prune_sessions(None, tmp_path, dry_run=True, max_sessions=1, min_age_hours=0.4)
+    assert r.deleted_rules == rules("max_sessions", s[:1])
+    r = wsprune.prune_sessions(None, tmp_path, max_sessions=1, min_age_hours=0)
+    assert r.deleted_rules == rules("max_sessions", s[:1]) and r.unmet_targets == []
+    assert [(tmp_path / sid).exists() for sid in s] == [False, True]
 
 
 def test_options_are_keyword_only(tmp_path: Path) -> None:

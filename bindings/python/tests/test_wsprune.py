@@ -223,7 +223,7 @@ def test_logging_with_callable_and_logger(tmp_path: Path, caplog: pytest.LogCapt
     assert {k: started.fields[k] for k in reference} == reference
     # The retention-policy fields, all off here.
     assert started.fields["max_total_bytes"] is None and started.fields["max_sessions"] is None
-    assert started.fields["min_age_hours"] == 0.0 and started.fields["jobs"] >= 1
+    assert started.fields["min_age_hours"] == 1.0 and started.fields["jobs"] >= 1
     deleted = next(e for e in events if e.name == "session.prune.deleted")
     assert deleted.fields["session_id"] == stale and deleted.fields["reclaimed_bytes"] == r.reclaimed_bytes
     skipped = next(e for e in events if e.name == "session.prune.skipped")

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 use wsprune::result::format_bytes;
-use wsprune::{PruneOptions, PruneResult, SessionInfo, SessionState, Status, TouchOutcome};
+use wsprune::{PruneOptions, PruneResult, Rule, SessionInfo, SessionState, Status, TouchOutcome};
 
 use crate::progress::{Collecting, Progress};
 use crate::units::{format_age, format_time, format_time_json, hours, plural};
@@ -62,21 +62,20 @@ fn require_root(root: &Path) -> Result<(), Fatal> {
 
 fn prune(a: PruneArgs) -> Result<ExitCode, Fatal> {
     require_root(&a.root)?;
-    let any_rule =
-        a.older_than.is_some() || a.max_total_size.is_some() || a.max_sessions.is_some() || a.min_free.is_some();
+    // Every default is the library's (docs/contract.md): the age rule stays
+    // on beside size and count rules unless --no-age-rule turns it off.
+    let defaults = PruneOptions::default();
     let opts = PruneOptions {
-        // No rule at all: the library's default age rule (24 h). Only size or
-        // count rules: no age rule.
         older_than_hours: match a.older_than {
+            _ if a.no_age_rule => None,
             Some(d) => Some(hours(d)),
-            None if any_rule => None,
-            None => PruneOptions::default().older_than_hours,
+            None => defaults.older_than_hours,
         },
         max_total_bytes: a.max_total_size,
         max_sessions: a.max_sessions,
         min_free_bytes: a.min_free,
         max_deletions: a.max_deletions,
-        min_age_hours: hours(a.min_age),
+        min_age_hours: a.min_age.map_or(defaults.min_age_hours, hours),
         dry_run: a.dry_run,
         jobs: a.jobs.map_or(0, usize::from),
         lock_timeout: a.lock_timeout,
@@ -94,10 +93,15 @@ fn prune(a: PruneArgs) -> Result<ExitCode, Fatal> {
     } else {
         prune_report(&result, &collecting, a.quiet)
     };
-    drop(collecting);
     print(&out)?;
+    let unmet = report_unmet(&result, &opts, &collecting);
+    drop(collecting);
     if result.errors.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if unmet {
+            ExitCode::from(SOME_FAILED)
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     let n = plural(result.errors.len(), "session");
     let what = if a.dry_run {
@@ -112,6 +116,46 @@ fn prune(a: PruneArgs) -> Result<ExitCode, Fatal> {
     };
     complain("error", &format!("{n} {what} ({see})"));
     Ok(ExitCode::from(SOME_FAILED))
+}
+
+/// One stderr line per capacity target the prune did not reach, e.g.
+/// `wsprune: target not reached: min_free_bytes (wanted 100.0 TB free, have 3.1 GB free)`;
+/// true if there was any.
+fn report_unmet(r: &PruneResult, opts: &PruneOptions, collecting: &Collecting) -> bool {
+    for rule in &r.unmet_targets {
+        let actual = collecting.0.unmet_actual(rule.as_str());
+        let (wanted, have) = match rule {
+            Rule::MaxTotalBytes => (
+                opts.max_total_bytes.map(|t| format!("at most {}", format_bytes(t))),
+                actual.map(format_bytes),
+            ),
+            Rule::MaxSessions => (
+                opts.max_sessions
+                    .map(|t| format!("at most {}", plural(t as usize, "session"))),
+                actual.map(|n| plural(n as usize, "session")),
+            ),
+            Rule::MinFreeBytes => (
+                opts.min_free_bytes.map(|t| format!("{} free", format_bytes(t))),
+                actual.map(|n| format!("{} free", format_bytes(n))),
+            ),
+            Rule::OlderThan | Rule::Interrupted => (None, None),
+        };
+        let mut detail: Vec<String> = Vec::new();
+        if let Some(w) = wanted {
+            detail.push(format!("wanted {w}"));
+        }
+        if let Some(h) = have {
+            let when = if r.dry_run { "would have" } else { "have" };
+            detail.push(format!("{when} {h}"));
+        }
+        let detail = if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", detail.join(", "))
+        };
+        complain("target not reached", &format!("{rule}{detail}"));
+    }
+    !r.unmet_targets.is_empty()
 }
 
 /// The human report: deleted sessions (least recently used first), skipped
@@ -160,11 +204,16 @@ fn session_json(s: &SessionInfo, now: chrono::DateTime<Utc>) -> Value {
     m.insert("created_at".into(), time(s.created_at));
     m.insert("updated_at".into(), time(s.updated_at));
     m.insert("age_hours".into(), s.age_hours(now).map_or(Value::Null, Value::from));
-    m.insert("size_bytes".into(), Value::from(s.size_bytes));
+    m.insert("size_bytes".into(), size_of(s).map_or(Value::Null, Value::from));
     m.insert("state".into(), Value::from(s.state.as_str()));
     m.insert("in_use".into(), Value::from(s.in_use));
     m.insert("problem".into(), s.problem.as_deref().map_or(Value::Null, Value::from));
     Value::Object(m)
+}
+
+/// The session's size, `None` when unknown (an unreadable session could not be measured).
+fn size_of(s: &SessionInfo) -> Option<u64> {
+    (s.state != SessionState::Unreadable).then_some(s.size_bytes)
 }
 
 fn state_text(s: &SessionInfo) -> String {
@@ -188,18 +237,24 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
                 &y.session_id,
             ))
         }),
-        SortKey::Size => {
-            sessions.sort_by(|x, y| (Reverse(x.size_bytes), &x.session_id).cmp(&(Reverse(y.size_bytes), &y.session_id)))
-        }
+        // Largest first; unknown sizes last.
+        SortKey::Size => sessions.sort_by(|x, y| {
+            (size_of(x).is_none(), Reverse(size_of(x)), &x.session_id).cmp(&(
+                size_of(y).is_none(),
+                Reverse(size_of(y)),
+                &y.session_id,
+            ))
+        }),
         SortKey::Id => sessions.sort_by(|x, y| x.session_id.cmp(&y.session_id)),
     }
     if a.reverse {
         sessions.reverse();
     }
+    let unreadable = sessions.iter().filter(|s| s.state == SessionState::Unreadable).count();
     if a.json {
         let arr: Vec<Value> = sessions.iter().map(|s| session_json(s, now)).collect();
         print(&format!("{}\n", Value::Array(arr)))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(warn_unreadable(unreadable, "\"problem\" in the output"));
     }
     let dash = || "-".to_owned();
     let mut rows = vec![[
@@ -216,7 +271,7 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
             s.created_at.map_or_else(dash, format_time),
             s.updated_at.map_or_else(dash, format_time),
             s.age_hours(now).map_or_else(dash, format_age),
-            format_bytes(s.size_bytes),
+            size_of(s).map_or_else(|| "?".to_owned(), format_bytes),
             state_text(s),
         ]);
     }
@@ -233,12 +288,13 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
         let line = format!("{id:<wi$}  {created:<wc$}  {used:<wu$}  {age:>wa$}  {size:>ws$}  {state}");
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    let total: u64 = sessions.iter().map(|s| s.size_bytes).sum();
+    let total: u64 = sessions.iter().filter_map(size_of).sum();
     let count = |f: &dyn Fn(&SessionInfo) -> bool| sessions.iter().filter(|s| f(s)).count();
     let notes: Vec<String> = [
         (count(&|s| s.state == SessionState::Legacy), "legacy"),
         (count(&|s| s.state == SessionState::Corrupted), "corrupted"),
         (count(&|s| s.in_use), "in use"),
+        (unreadable, "unreadable, size unknown"),
     ]
     .into_iter()
     .filter(|(n, _)| *n > 0)
@@ -255,7 +311,25 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
     }
     out.push('\n');
     print(&out)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(warn_unreadable(
+        unreadable,
+        "`wsprune info ROOT ID` or `ls --json` tells why",
+    ))
+}
+
+/// Unreadable sessions are not a silent success: a warning on stderr and exit status 1.
+fn warn_unreadable(n: usize, see: &str) -> ExitCode {
+    if n == 0 {
+        return ExitCode::SUCCESS;
+    }
+    complain(
+        "warning",
+        &format!(
+            "{} could not be read (unreadable, size unknown; {see})",
+            plural(n, "session")
+        ),
+    );
+    ExitCode::from(SOME_FAILED)
 }
 
 // ------------------------------------------------------- single sessions

@@ -3,7 +3,8 @@
 //! or handle one session by hand. See the README's "Command-line tool".
 //!
 //! Exit status: 0 success; 1 some sessions could not be handled (prune,
-//! repair); 2 a usage error or a fatal error. Errors are one line on stderr,
+//! repair, ls) or a prune's capacity target was not reached; 2 a usage error
+//! or a fatal error. Errors are one line on stderr,
 //! `wsprune: error: ...`; never a panic message or a backtrace.
 
 mod commands;
@@ -17,26 +18,32 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use units::{parse_duration, parse_size};
+use units::{parse_cap_count, parse_cap_size, parse_duration};
 
 const AFTER_HELP: &str = "\
-Exit status: 0 success; 1 some sessions could not be handled (prune, repair);
-2 usage error or fatal error (bad arguments, workspace root missing or not a
+Exit status: 0 success; 1 some sessions could not be handled (prune, repair,
+ls) or a prune target was not reached; 2 usage error or fatal error (bad arguments, workspace root missing or not a
 directory, busy, I/O error). Errors are printed as one line on stderr.";
 
 const PRUNE_AFTER_HELP: &str = "\
 Rules: a session goes if any rule selects it. --older-than deletes sessions
 not used for that long. --max-total-size, --max-sessions and --min-free evict
 the least recently used sessions until they are satisfied, but never a session
-that is in use (leased), used within --min-age, or without readable metadata.
-With no rule given, the rule is --older-than 24h; with only size or count
-rules given, no age rule applies. Sessions without metadata (legacy) or with
-corrupted metadata are never deleted: see `wsprune repair`.
+that is in use (leased), used within --min-age (default 1h; --min-age 0 for no
+floor), or without readable metadata. Unless --older-than or --no-age-rule is
+given, the age rule is --older-than 24h, also alongside size or count rules:
+add --no-age-rule to prune by size or count alone. A size or count of 0 is
+refused: leave the option out to turn the rule off. Sessions without metadata
+(legacy) or with corrupted metadata are never deleted: see `wsprune repair`.
+
+A size or count target that cannot be reached (every evictable session went
+and it is still not met) is a line on stderr, `wsprune: target not reached:
+RULE (wanted ..., have ...)`, and exit status 1.
 
 DURATION: a number and a unit, ms, s, m, h, d or w (1.5h, 90m, 7d; sums such
 as 3d4h too). SIZE: a number and a unit, B, K, M, G, T or P (also KB/KiB, ...,
 any case); every unit is a power of 1024, as wsprune prints sizes. A number
-without a unit is rejected.
+without a unit is rejected (but a duration of 0).
 
 Output: a line per deleted (or, with --dry-run, would-be-deleted), skipped and
 failed session, then a summary line. --json prints one JSON object instead:
@@ -44,7 +51,7 @@ deleted_sessions (ids), deleted_rules (id -> older_than | max_total_bytes |
 max_sessions | min_free_bytes | interrupted), skipped_sessions (ids),
 skipped_reasons (id -> missing_metadata | corrupted_metadata |
 corrupted_timestamp | in_use), reclaimed_bytes, errors (id -> message),
-dry_run. On a terminal, a progress line is shown on stderr after one second.
+dry_run, unmet_targets (rules not reached). On a terminal, a progress line is shown on stderr after one second.
 
 A workspace root that does not exist is an error (exit 2), so that a typo in a
 cron line does not silently prune nothing.";
@@ -116,24 +123,27 @@ enum Command {
 struct PruneArgs {
     /// Workspace root (the directory holding one directory per session)
     root: PathBuf,
-    /// Delete sessions not used for DURATION or more, e.g. 24h, 7d [default: 24h if no other rule is given]
+    /// Delete sessions not used for DURATION or more, e.g. 24h, 7d [default: 24h]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     older_than: Option<Duration>,
+    /// Turn the age rule off (prune by size or count rules alone)
+    #[arg(long, conflicts_with = "older_than")]
+    no_age_rule: bool,
     /// Evict least recently used sessions until all sessions total at most SIZE, e.g. 50G
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_cap_size)]
     max_total_size: Option<u64>,
     /// Keep at most N sessions (the most recently used)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_cap_count)]
     max_sessions: Option<u64>,
     /// Evict least recently used sessions until the filesystem has SIZE available, e.g. 10G
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_cap_size)]
     min_free: Option<u64>,
     /// Delete at most N sessions in this run, the least recently used first
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_cap_count)]
     max_deletions: Option<u64>,
-    /// Size and count rules never evict a session used within DURATION
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0s")]
-    min_age: Duration,
+    /// Size and count rules never evict a session used within DURATION (0: no floor) [default: 1h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    min_age: Option<Duration>,
     /// Report what would be deleted; delete nothing
     #[arg(long)]
     dry_run: bool,
@@ -153,11 +163,14 @@ struct PruneArgs {
 
 const LS_AFTER_HELP: &str = "\
 Times are UTC. AGE is the time since last use. STATE is ok, legacy (no
-metadata) or corrupted, with \", in use\" while a lease is held. --json prints
-an array of objects: session_id, created_at and updated_at (RFC 3339 UTC
-strings, or null), age_hours (number, or null; negative if updated_at is in
-the future), size_bytes, state (ok | legacy | corrupted), in_use (bool),
-problem (string, or null).";
+metadata), corrupted or unreadable (the session could not be read, e.g. no
+permission: its size is unknown, shown as ?), with \", in use\" while a lease
+is held. --json prints an array of objects: session_id, created_at and
+updated_at (RFC 3339 UTC strings, or null), age_hours (number, or null;
+negative if updated_at is in the future), size_bytes (number, or null when
+unknown), state (ok | legacy | corrupted | unreadable), in_use (bool), problem
+(string, or null). Unreadable sessions are counted in the totals line, and
+make the exit status 1 with a warning on stderr.";
 
 #[derive(Args, Debug)]
 struct LsArgs {

@@ -1,6 +1,6 @@
 //! What a prune's events tell the tool: each deleted session's size and age
-//! (the result has only ids and rules), and a running count for the progress
-//! line shown on a terminal.
+//! (the result has only ids and rules), how far each unreached capacity
+//! target is, and a running count for the progress line shown on a terminal.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -30,6 +30,8 @@ pub struct Collector {
     deleted_bytes: AtomicU64,
     skipped_count: AtomicU64,
     error_count: AtomicU64,
+    /// `actual` of each `session.prune.target_unmet` event, by rule.
+    unmet: Mutex<HashMap<String, u64>>,
 }
 
 impl Collector {
@@ -54,6 +56,15 @@ impl Collector {
             "session.prune.error" => {
                 self.error_count.fetch_add(1, Ordering::Relaxed);
             }
+            "session.prune.target_unmet" => {
+                let rule = e.fields.get("rule").and_then(|v| v.as_str()).unwrap_or_default();
+                if let Some(actual) = e.fields.get("actual").and_then(|v| v.as_u64()) {
+                    self.unmet
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(rule.to_owned(), actual);
+                }
+            }
             _ => {}
         }
     }
@@ -61,6 +72,11 @@ impl Collector {
     /// What the events said about deleted session `id`.
     pub fn deleted(&self, id: &str) -> Option<Deleted> {
         self.deleted.lock().unwrap_or_else(|p| p.into_inner()).get(id).copied()
+    }
+
+    /// The value a capacity rule had when the prune ended without reaching it.
+    pub fn unmet_actual(&self, rule: &str) -> Option<u64> {
+        self.unmet.lock().unwrap_or_else(|p| p.into_inner()).get(rule).copied()
     }
 
     fn line(&self, dry_run: bool, spin: char) -> String {

@@ -5,7 +5,7 @@
 //! and a unit, case-insensitive: `B`, then `K`/`KB`/`KiB`, `M`/`MB`/`MiB`,
 //! `G`/`GB`/`GiB`, `T`/`TB`/`TiB`, `P`/`PB`/`PiB`, every one a power of 1024
 //! (as wsprune prints sizes: `1.4 MB` is 1.4 x 1024^2 bytes). A bare number
-//! is rejected for both: conventions differ (find counts days, systemd
+//! is rejected for both (but a duration of `0`): conventions differ (find counts days, systemd
 //! seconds, tmpwatch hours; du blocks) and a prune should not guess.
 
 use std::time::Duration;
@@ -53,11 +53,36 @@ fn split_number(s: &str) -> Option<(&str, &str)> {
     Some((num, &s[end..]))
 }
 
+/// A size or count limit must be at least 1: 0 would read as "no limit" to
+/// some and "delete everything" to others (docs/contract.md).
+fn nonzero(n: u64) -> Result<u64, String> {
+    if n == 0 {
+        Err("0 is not allowed; leave the option out to turn the rule off".into())
+    } else {
+        Ok(n)
+    }
+}
+
+/// Parses a size limit (`--max-total-size`, `--min-free`): a size of at least 1 B.
+pub fn parse_cap_size(input: &str) -> Result<u64, String> {
+    nonzero(parse_size(input)?)
+}
+
+/// Parses a count limit (`--max-sessions`, `--max-deletions`): an integer of at least 1.
+pub fn parse_cap_count(input: &str) -> Result<u64, String> {
+    let n: u64 = input.trim().parse().map_err(|e| format!("not a whole number ({e})"))?;
+    nonzero(n)
+}
+
 /// Parses a duration such as `24h`, `1.5h`, `3d4h` or `30s`.
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let s = input.trim();
     if s.is_empty() {
         return Err("empty duration (examples: 24h, 7d, 1.5h, 30s)".into());
+    }
+    // Zero is zero in every unit (`--min-age 0`), so it needs none.
+    if s == "0" {
+        return Ok(Duration::ZERO);
     }
     if s.parse::<f64>().is_ok() {
         return Err(format!(
@@ -194,8 +219,9 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration(".5m"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         for bad in [
-            "", "24", "1.5", "3x", "h", "-1h", "1h-", "1.2.3h", "1 h", "1H", "1hour", "1e3h", "inf",
+            "00", "0.0", "", "24", "1.5", "3x", "h", "-1h", "1h-", "1.2.3h", "1 h", "1H", "1hour", "1e3h", "inf",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }

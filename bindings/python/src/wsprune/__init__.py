@@ -470,7 +470,11 @@ class PruneResult:
     ``deleted_rules`` maps each deleted session to the rule that selected it:
     ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"``,
     ``"min_free_bytes"`` or ``"interrupted"`` (a deletion an interrupted prune
-    had started)."""
+    had started). ``unmet_targets`` lists the capacity rules
+    (``"max_total_bytes"``, ``"max_sessions"``, ``"min_free_bytes"``) still
+    not satisfied when the prune ended: every evictable session went (or
+    ``max_deletions`` stopped it) and the target is out of reach; in a dry
+    run, projected. The summary then ends with ``; target not reached: RULE``."""
 
     deleted_sessions: List[str] = field(default_factory=list)
     skipped_sessions: List[str] = field(default_factory=list)
@@ -480,6 +484,7 @@ class PruneResult:
     skipped_reasons: Dict[str, str] = field(default_factory=dict)
     summary: str = ""
     deleted_rules: Dict[str, str] = field(default_factory=dict)
+    unmet_targets: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.summary
@@ -488,7 +493,7 @@ class PruneResult:
         """The result as the C library's ``wsprune_prune_result_to_json``
         gives it: the reference fields (``deleted_sessions``,
         ``skipped_sessions``, ``reclaimed_bytes``, ``errors``, ``dry_run``)
-        plus ``skipped_reasons`` and ``deleted_rules``."""
+        plus ``skipped_reasons``, ``deleted_rules`` and ``unmet_targets``."""
         return {
             "deleted_sessions": list(self.deleted_sessions),
             "deleted_rules": dict(self.deleted_rules),
@@ -497,6 +502,7 @@ class PruneResult:
             "reclaimed_bytes": self.reclaimed_bytes,
             "errors": dict(self.errors),
             "dry_run": self.dry_run,
+            "unmet_targets": list(self.unmet_targets),
         }
 
 
@@ -517,6 +523,8 @@ def _copy_result(r: int) -> PruneResult:
         res.skipped_reasons[sid] = s(lib.wsprune_prune_result_skipped_reason(r, i))
     for i in range(lib.wsprune_prune_result_error_count(r)):
         res.errors[s(lib.wsprune_prune_result_error_id(r, i))] = s(lib.wsprune_prune_result_error_message(r, i))
+    for i in range(lib.wsprune_prune_result_unmet_target_count(r)):
+        res.unmet_targets.append(s(lib.wsprune_prune_result_unmet_target(r, i)))
     res.reclaimed_bytes = int(lib.wsprune_prune_result_reclaimed_bytes(r))
     res.summary = s(lib.wsprune_prune_result_summary(r))
     return res
@@ -536,7 +544,7 @@ def _hours(name: str, value: float) -> float:
     return hours
 
 
-def _limit(name: str, value: Optional[int], hint: str) -> int:
+def _limit(name: str, value: Optional[int]) -> int:
     """A size or count rule: None is off (0 in C); otherwise an int in [1, 2^64-1]."""
     if value is None:
         return 0
@@ -547,9 +555,9 @@ def _limit(name: str, value: Optional[int], hint: str) -> int:
     except TypeError:
         raise InvalidArgumentError(f"{name} must be an int or None, got {value!r}", 1) from None
     if n == 0:
-        # The C struct reads 0 as "no such rule": refuse rather than silently do
-        # the opposite of what 0 would naturally mean.
-        raise InvalidArgumentError(f"{name}=0 is not allowed ({hint}); use None for no limit", 1)
+        # Not a cap (docs/contract.md): the C struct would read 0 as "no such
+        # rule", a person as "delete everything". The core's own message.
+        raise InvalidArgumentError(f"{name} must be at least 1; leave it unset to turn the rule off", 1)
     if not 0 < n <= _U64_MAX:
         raise InvalidArgumentError(f"{name} must be in [1, 2**64-1] or None, got {value!r}", 1)
     return n
@@ -587,7 +595,7 @@ def prune_sessions(
     max_sessions: Optional[int] = None,
     min_free_bytes: Optional[int] = None,
     max_deletions: Optional[int] = None,
-    min_age_hours: float = 0.0,
+    min_age_hours: Optional[float] = None,
     jobs: int = 0,
     lock_timeout: float = 30.0,
 ) -> PruneResult:
@@ -603,11 +611,15 @@ def prune_sessions(
       the filesystem has that many bytes available.
 
     The size and count rules never evict a session that is leased, updated
-    less than ``min_age_hours`` ago, or without readable metadata.
-    ``max_deletions`` stops after that many deletions (oldest first).
-    ``None`` means no such rule; 0 is refused (the C library would read it
-    as "no rule"). ``jobs`` sessions are handled concurrently (0: a default
-    for the machine). Another prune of the same root is waited for up to
+    less than ``min_age_hours`` ago (``None``: the library's default, 1 hour;
+    ``0``: no floor), or without readable metadata. A size or count rule
+    alone keeps the age rule beside it (pass ``older_than_hours=None`` to
+    prune by it alone). ``max_deletions`` stops after that many deletions
+    (oldest first). ``None`` means no such rule; 0 is refused with
+    :class:`InvalidArgumentError` (0 is not a cap: leave it unset). The
+    result's ``unmet_targets`` lists the capacity targets not reached.
+    ``jobs`` sessions are handled concurrently (0: a default for the
+    machine). Another prune of the same root is waited for up to
     ``lock_timeout`` seconds (0: not at all), then :class:`BusyError`.
 
     ``workspace_root`` defaults to ``$WSPRUNE_WORKSPACE_ROOT``.
@@ -628,11 +640,12 @@ def prune_sessions(
     else:
         opts.use_older_than = True
         opts.older_than_hours = _hours("older_than_hours", older_than_hours)
-    opts.min_age_hours = _hours("min_age_hours", min_age_hours)
-    opts.max_total_bytes = _limit("max_total_bytes", max_total_bytes, "a cap of 0 bytes would delete every evictable session")
-    opts.max_sessions = _limit("max_sessions", max_sessions, "to delete every idle session use older_than_hours=0")
-    opts.min_free_bytes = _limit("min_free_bytes", min_free_bytes, "0 free bytes is always satisfied")
-    opts.max_deletions = _limit("max_deletions", max_deletions, "to delete nothing use dry_run=True")
+    if min_age_hours is not None:  # None keeps wsprune_prune_options_init's default
+        opts.min_age_hours = _hours("min_age_hours", min_age_hours)
+    opts.max_total_bytes = _limit("max_total_bytes", max_total_bytes)
+    opts.max_sessions = _limit("max_sessions", max_sessions)
+    opts.min_free_bytes = _limit("min_free_bytes", min_free_bytes)
+    opts.max_deletions = _limit("max_deletions", max_deletions)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 0 <= jobs <= _U32_MAX:
         raise InvalidArgumentError(f"jobs must be an int in [0, 2**32-1], got {jobs!r}", 1)
     opts.jobs = jobs

@@ -156,6 +156,8 @@ _REQUIRED = [
     ("wsprune_prune_options_init", ctypes.c_int, [ctypes.POINTER(PruneOptions), ctypes.c_size_t]),
     ("wsprune_prune_sessions_with_options", _P, [_S, ctypes.POINTER(PruneOptions), _ERR]),
     ("wsprune_prune_result_deleted_rule", _S, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_unmet_target_count", ctypes.c_size_t, [_P]),
+    ("wsprune_prune_result_unmet_target", _S, [_P, ctypes.c_size_t]),
     ("wsprune_session_delete", ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), _ERR]),
     ("wsprune_session_info", ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
     # *out_json is an owned char*: a void* out-parameter, freed with wsprune_string_free.
