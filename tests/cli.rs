@@ -166,7 +166,7 @@ fn bad_arguments_are_one_line_usage_errors() {
         (&["prune", "--min-free", "99999999999T"], "too large"),
         (&["prune", "--max-sessions", "many"], "invalid value 'many'"),
         (&["prune", "--max-deletions=-3"], "invalid value '-3'"),
-        (&["prune", "--jobs", "0"], "invalid value '0'"),
+        (&["prune", "--jobs", "65"], "invalid value '65'"),
         (&["prune", "--json", "--quiet"], "cannot be used with"),
         (&["prune", "--no-age-rule", "--older-than", "1h"], "cannot be used with"),
         (
@@ -847,6 +847,29 @@ fn rm_of_a_leased_session_is_busy() {
         format!("Deleted {id}, reclaimed {}\n", wsprune::result::format_bytes(bytes))
     );
     assert!(names(&root).is_empty());
+}
+
+#[test]
+fn rm_json_gives_the_exact_bytes() {
+    let _g = shared();
+    let (_t, root) = workspace();
+    let id = session_with(&root, 0.1, 5000);
+    let bytes = tree_bytes(&root.join(&id));
+    let r = ws("rm", &root, &[&id, "--json"]).expect(0);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["session_id"], id.as_str());
+    assert_eq!(v["reclaimed_bytes"], bytes);
+    assert!(names(&root).is_empty());
+}
+
+#[test]
+fn jobs_zero_is_the_automatic_default() {
+    let _g = shared();
+    let (_t, root) = workspace();
+    let stale = session_with(&root, 48.0, 10);
+    let r = ws("prune", &root, &["--jobs", "0", "--json"]).expect(0);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(json_strs(&v["deleted_sessions"]), vec![stale]);
 }
 
 // ------------------------------------------------------------------- repair

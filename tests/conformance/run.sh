@@ -47,4 +47,9 @@ else
     echo "conformance: Go is not installed; the go surface is not available" >&2
 fi
 
+if command -v npm >/dev/null 2>&1 && [ ! -d bindings/node/node_modules/koffi ]; then
+    # The Node runner loads the binding, which needs koffi (bindings/node/package-lock.json).
+    (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 python3 tests/conformance/run.py "$@"

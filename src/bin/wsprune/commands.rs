@@ -26,7 +26,7 @@ pub fn run(command: Command) -> Result<ExitCode, Fatal> {
         Command::Ls(a) => ls(a),
         Command::Create { root, id } => create(&root, id.as_deref()),
         Command::Touch { root, id } => touch(&root, &id),
-        Command::Rm { root, id, wait } => rm(&root, &id, wait),
+        Command::Rm { root, id, wait, json } => rm(&root, &id, wait, json),
         Command::Info { root, id, json } => info(&root, &id, json),
         Command::Repair { root, dry_run, json } => repair(&root, dry_run, json),
     }
@@ -360,7 +360,7 @@ fn touch(root: &Path, id: &str) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rm(root: &Path, id: &str, wait: Option<std::time::Duration>) -> Result<ExitCode, Fatal> {
+fn rm(root: &Path, id: &str, wait: Option<std::time::Duration>, as_json: bool) -> Result<ExitCode, Fatal> {
     require_root(root)?;
     let bytes = wsprune::delete_session(root, id, wait).map_err(|e| {
         if e.status() == Status::Busy && wait.is_none() {
@@ -369,7 +369,14 @@ fn rm(root: &Path, id: &str, wait: Option<std::time::Duration>) -> Result<ExitCo
             Fatal::from(e)
         }
     })?;
-    print(&format!("Deleted {id}, reclaimed {}\n", format_bytes(bytes)))?;
+    if as_json {
+        print(&format!(
+            "{}\n",
+            serde_json::json!({"session_id": id, "reclaimed_bytes": bytes})
+        ))?;
+    } else {
+        print(&format!("Deleted {id}, reclaimed {}\n", format_bytes(bytes)))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -95,6 +95,9 @@ enum Command {
         /// Wait up to DURATION for the session's leases to be released [default: do not wait]
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         wait: Option<Duration>,
+        /// Print {"session_id", "reclaimed_bytes"} as one JSON object
+        #[arg(long)]
+        json: bool,
     },
     /// Show one session
     Info {
@@ -153,8 +156,8 @@ struct PruneArgs {
     /// Print only the summary line and errors
     #[arg(short, long, conflicts_with = "json")]
     quiet: bool,
-    /// Sessions handled in parallel, 1 to 64 [default: 4 per core, 4 to 16]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Sessions handled in parallel, 1 to 64; 0 picks the default [default: 4 per core, 4 to 16]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=64))]
     jobs: Option<u16>,
     /// Wait up to DURATION for another prune of the same root to finish, then fail as busy
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]

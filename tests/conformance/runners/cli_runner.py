@@ -11,13 +11,17 @@ Mapping:
 - hours: `--older-than {h}h`, `--min-age {h}h`; `older_than_hours: null` is
   `--no-age-rule`. Byte options are `{n}B`. An absent key passes no option.
 - touch outcome: the tool warns on stderr for legacy and corrupted metadata.
-- delete: `rm` prints the bytes freed rounded (`2.9 KB`), exact only below
-  1 KiB; a rounded size is reported as text, so it never matches a number.
+- delete: `rm --json` gives the exact bytes freed.
+- missing root: the tool refuses a workspace root that does not exist (exit
+  2), where the library's prune gives an empty result: a typo in a cron line
+  must not silently prune nothing (docs/contract.md, "The tool's one
+  exception"). That scenario is listed below as not expressible.
 - events: the tool emits no library events; responses carry `"events": null`
   and the harness does not check them on this surface.
 
 Not expressible:
 - `acquire`: a lease lives as long as a process; the tool has no lease command.
+- `prune` of a missing root: see above.
 """
 
 from __future__ import annotations
@@ -98,6 +102,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     kind = op["kind"]
     if kind == "acquire":
         return {"not_expressible": "the tool has no lease command (a lease lives as long as its process)"}
+    if kind == "prune" and not os.path.lexists(root):
+        return {"not_expressible": "the tool refuses a missing workspace root (exit 2) so that a typo in a cron line does not silently prune nothing"}
     if kind == "create":
         argv = ["create", root] + ([op["id"]] if op.get("id") is not None else [])
     elif kind == "open":
@@ -105,7 +111,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     elif kind == "touch":
         argv = ["touch", root, op["id"]]
     elif kind == "delete":
-        argv = ["rm", root, op["id"]]
+        argv = ["rm", root, op["id"], "--json"]
     elif kind == "info":
         argv = ["info", root, op["id"], "--json"]
     elif kind == "list":
@@ -138,12 +144,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         warn = p.stderr.lower()
         result = {"outcome": "legacy" if "legacy" in warn else "corrupted" if "corrupted" in warn else "updated"}
     elif kind == "delete":
-        # "Deleted ID, reclaimed 169 B": exact only below 1 KiB (the tool
-        # has no `rm --json`); a rounded size is passed on as text, so a
-        # byte-exact expectation fails visibly instead of being guessed.
-        size = out.rsplit("reclaimed ", 1)[-1].strip()
-        number, _, unit = size.partition(" ")
-        result = {"reclaimed_bytes": int(number) if unit == "B" and number.isdigit() else f"rounded: {size}"}
+        result = {"reclaimed_bytes": json.loads(out)["reclaimed_bytes"]}
     elif kind == "info":
         j = json.loads(out)
         result = {"state": j["state"], "size_bytes": j["size_bytes"], "in_use": j["in_use"]}
