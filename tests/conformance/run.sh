@@ -31,17 +31,14 @@ export WSPRUNE_CONFORMANCE_BUILD="$tmp/runners"
 
 if command -v go >/dev/null 2>&1; then
     # As in bindings/go/run_tests.sh: naming the prefix in CGO_* keys Go's
-    # build cache on it. The wsprune_contract tag selects compat_contract.go
-    # once the binding has the contract's EveryIdleSession.
-    tags=""
-    if grep -qs 'EveryIdleSession' bindings/go/*.go; then tags="wsprune_contract"; fi
+    # build cache on it.
     (
         cd tests/conformance/runners/go
         PKG_CONFIG_PATH="$tmp/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
         GOFLAGS="-mod=mod${GOFLAGS:+ $GOFLAGS}" CGO_ENABLED=1 \
         CGO_CFLAGS="-I$tmp/include${CGO_CFLAGS:+ $CGO_CFLAGS}" \
         CGO_LDFLAGS="-L$tmp/lib${CGO_LDFLAGS:+ $CGO_LDFLAGS}" \
-            go build -tags "$tags" -o "$WSPRUNE_CONFORMANCE_BUILD/go_runner" .
+            go build -o "$WSPRUNE_CONFORMANCE_BUILD/go_runner" .
     )
 else
     echo "conformance: Go is not installed; the go surface is not available" >&2

@@ -1,10 +1,8 @@
-//go:build wsprune_contract
-
 package main
 
 import wsprune "github.com/wsprune/wsprune/bindings/go"
 
-// The binding after docs/contract.md: zero values are the library defaults,
+// Zero values are the library defaults (docs/contract.md),
 // so "every idle session" and "no min-age floor" are spelled out.
 var everyIdleSession = wsprune.EveryIdleSession
 
