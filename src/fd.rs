@@ -159,11 +159,30 @@ pub fn try_flock(fd: RawFd, op: libc::c_int) -> io::Result<bool> {
     }
 }
 
-/// `try_flock` retried with a growing pause until `timeout` has passed;
-/// `Ok(false)` if the lock is still held by someone else then.
+/// `Instant::now() + timeout`, saturating: a timeout too long to represent
+/// (`Duration::MAX`, `15500000000000w`) means "about forever", never a panic.
+pub fn deadline_after(timeout: std::time::Duration) -> std::time::Instant {
+    use std::time::{Duration, Instant};
+    let now = Instant::now();
+    // Instant has no MAX: halve the step until it fits (at most ~64 tries).
+    let mut step = timeout;
+    loop {
+        if let Some(d) = now.checked_add(step) {
+            return d;
+        }
+        step /= 2;
+        if step < Duration::from_secs(1) {
+            return now;
+        }
+    }
+}
+
+/// `try_flock` retried with a growing pause until `timeout` has passed
+/// (saturating, see [`deadline_after`]); `Ok(false)` if the lock is still
+/// held by someone else then.
 pub fn flock_wait(fd: RawFd, op: libc::c_int, timeout: std::time::Duration) -> io::Result<bool> {
     use std::time::{Duration, Instant};
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let mut pause = Duration::from_micros(100);
     while !try_flock(fd, op)? {
         let left = deadline.saturating_duration_since(Instant::now());
