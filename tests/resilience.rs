@@ -66,3 +66,47 @@ fn huge_durations_saturate_instead_of_panicking() {
     assert!(wsprune::delete_session(&root, &other, Some(Duration::MAX)).is_ok());
     assert!(names(&root).is_empty(), "{:?}", names(&root));
 }
+
+/// Item 11: metadata dated in a year that cannot be printed back in four
+/// digits (here -0001 and +10000) is a corrupted timestamp everywhere: the
+/// prune skips it as `corrupted_timestamp` (dry run and real, nothing
+/// deleted), `session_info` reports it corrupted, `read_metadata` too.
+#[test]
+fn unprintable_years_are_corrupted_timestamps_everywhere() {
+    let _g = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let mut bad = Vec::new();
+    for ts in ["-0001-06-01T00:00:00", "+10000-01-01T00:00:00"] {
+        let id = new_id();
+        let dir = root.join(&id);
+        std::fs::create_dir_all(&dir).unwrap();
+        write_metadata_raw(
+            &dir,
+            &format!(r#"{{"session_id":"{id}","created_at":"{ts}","updated_at":"{ts}"}}"#),
+        );
+        bad.push(id);
+    }
+    bad.sort();
+    for dry in [true, false] {
+        let r = prune(&root, 24.0, dry);
+        assert!(r.deleted_sessions.is_empty(), "{:?}", r.deleted_sessions);
+        let expect: Vec<_> = bad
+            .iter()
+            .map(|id| (id.clone(), wsprune::SkipReason::CorruptedTimestamp))
+            .collect();
+        assert_eq!(skipped(&r), expect);
+    }
+    for id in &bad {
+        let info = wsprune::session_info(&root, id).unwrap();
+        assert_eq!(info.state, wsprune::SessionState::Corrupted, "{info:?}");
+        assert!(
+            matches!(
+                wsprune::read_metadata(&root, id).unwrap(),
+                wsprune::MetadataState::Invalid(wsprune::metadata::MetadataError::BadTimestamp(_))
+            ),
+            "{id}"
+        );
+    }
+    assert_eq!(sorted(&names(&root)), bad);
+}
