@@ -60,6 +60,7 @@ typedef enum wsprune_status {
   WSPRUNE_STATUS_IO = 6,
   /**
    * A panic inside wsprune was caught at the boundary (a bug: please report it).
+   * Its message is in the error object; nothing is printed on stderr.
    */
   WSPRUNE_STATUS_PANIC = 7,
 } wsprune_status;

@@ -24,17 +24,21 @@ where
         return;
     }
     let next = AtomicUsize::new(0);
+    // Workers of a C ABI call keep its silence about panics (see panic_hook).
+    let quiet = crate::panic_hook::is_quiet();
     let (tx, rx) = mpsc::channel::<(usize, R)>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
             let (next, work) = (&next, &work);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                if tx.send((i, work(item))).is_err() {
-                    break;
-                }
+            scope.spawn(move || {
+                crate::panic_hook::quietly(quiet, || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    if tx.send((i, work(item))).is_err() {
+                        break;
+                    }
+                })
             });
         }
         drop(tx);

@@ -110,3 +110,92 @@ fn unprintable_years_are_corrupted_timestamps_everywhere() {
     }
     assert_eq!(sorted(&names(&root)), bad);
 }
+
+/// Item 12: a panic caught at the C boundary prints nothing on the host's
+/// stderr (its message is in the error object), and the process-wide hook
+/// is kept: with the default hook, and with a Rust host's own hook installed
+/// first, a panic of the host's own is still reported by that hook. Runs in
+/// child processes, whose stderr is the evidence.
+#[test]
+fn a_panic_caught_at_the_c_boundary_is_silent_and_the_hosts_hook_stays() {
+    const TEST: &str = "a_panic_caught_at_the_c_boundary_is_silent_and_the_hosts_hook_stays";
+    const MODE: &str = "WSPRUNE_RES_PANIC_MODE";
+    if let Ok(mode) = std::env::var(MODE) {
+        panic_child(&mode);
+        return;
+    }
+    for mode in ["default", "custom"] {
+        let out = run_self(TEST, &[(MODE, mode.to_owned())], None).unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{mode}: {}", show(&out));
+        let (during, after) = stderr
+            .split_once("AFTER-FFI\n")
+            .unwrap_or_else(|| panic!("{mode}: no marker: {}", show(&out)));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("FFI-PANICS-REPORTED 2"),
+            "{mode}: {}",
+            show(&out)
+        );
+        assert_eq!(during, "", "{mode}: a caught panic printed on stderr");
+        let expect = if mode == "custom" {
+            "HOST-HOOK: the host's own panic"
+        } else {
+            "the host's own panic"
+        };
+        assert!(after.contains(expect), "{mode}: the hook did not run: {}", show(&out));
+        if mode == "default" {
+            assert!(after.contains("panicked at"), "{}", show(&out));
+        }
+    }
+}
+
+fn panic_child(mode: &str) {
+    use std::ffi::{c_char, CString};
+    use std::io::Write;
+    use std::sync::Arc;
+    use wsprune::ffi::{self, wsprune_status};
+    if mode == "custom" {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = info.payload().downcast_ref::<&str>().copied().unwrap_or("?");
+            eprintln!("HOST-HOOK: {msg}");
+        }));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    for _ in 0..4 {
+        session(&root, 48.0);
+    }
+    let croot = CString::new(root.to_str().unwrap()).unwrap();
+    let panic_on = |name: &'static str| {
+        wsprune::events::set_handler(Some(Arc::new(move |e: &wsprune::Event| {
+            if e.name == name {
+                panic!("injected panic at {name}");
+            }
+        })));
+    };
+    let mut reported = 0;
+    unsafe {
+        panic_on("session.metadata.created");
+        let mut err = std::ptr::null_mut();
+        let mut out = [0 as c_char; 37];
+        let st = ffi::wsprune_session_create(croot.as_ptr(), std::ptr::null(), out.as_mut_ptr(), 37, &mut err);
+        if st == wsprune_status::WSPRUNE_STATUS_PANIC {
+            reported += 1;
+        }
+        ffi::wsprune_error_free(err);
+        panic_on("session.prune.deleted");
+        let mut err = std::ptr::null_mut();
+        let r = ffi::wsprune_prune_sessions(croot.as_ptr(), 24.0, false, &mut err);
+        if r.is_null() && ffi::wsprune_error_status(err) == wsprune_status::WSPRUNE_STATUS_PANIC {
+            reported += 1;
+        }
+        ffi::wsprune_error_free(err);
+    }
+    wsprune::events::set_handler(None);
+    println!("FFI-PANICS-REPORTED {reported}");
+    let mut e = std::io::stderr();
+    e.write_all(b"AFTER-FFI\n").unwrap();
+    e.flush().unwrap();
+    let r = std::panic::catch_unwind(|| panic!("the host's own panic"));
+    assert!(r.is_err());
+}

@@ -74,11 +74,11 @@ impl CCallback {
 /// caller keeps it alive and thread-safe until then. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_set_log_callback(cb: wsprune_log_fn, user_data: *mut c_void) {
-    let _ = catch_unwind(AssertUnwindSafe(|| match cb {
+    let _ = super::caught(|| match cb {
         None => crate::events::set_handler(None),
         Some(cb) => {
             let c = CCallback { cb, user_data };
             crate::events::set_handler(Some(Arc::new(move |e: &Event| c.call(e))));
         }
-    }));
+    });
 }
