@@ -199,3 +199,110 @@ fn panic_child(mode: &str) {
     let r = std::panic::catch_unwind(|| panic!("the host's own panic"));
     assert!(r.is_err());
 }
+
+/// A workspace with `n` stale sessions (one small file each), owned by
+/// uid 65534 so an unprivileged child can prune it.
+fn stale_workspace_for_nobody(n: usize) -> (tempfile::TempDir, std::path::PathBuf, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    open_up(tmp.path(), 0o755);
+    let root = tmp.path().join("ws");
+    let mut ids: Vec<String> = (0..n).map(|_| session(&root, 48.0)).collect();
+    for id in &ids {
+        write_file(&root.join(id).join("data"), 10);
+    }
+    ids.sort();
+    let st = Command::new("chown")
+        .arg("-R")
+        .arg("65534:65534")
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    (tmp, root, ids)
+}
+
+/// `cmd` runs as uid 65534 with RLIMIT_NPROC 1: it can create no thread.
+fn without_threads(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    cmd.uid(65534).gid(65534);
+    // Runs after the uid change, so the limit applies to uid 65534 (root is exempt).
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 1,
+                rlim_max: 1,
+            };
+            if libc::setrlimit(libc::RLIMIT_NPROC, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Item 6: when no thread can be created (RLIMIT_NPROC as uid 65534), `ls`
+/// and a default (multi-job) prune through the CLI and through the C ABI
+/// run on the calling thread: no panic, no "internal error", and the result
+/// reports all 20 stale sessions deleted.
+#[test]
+fn no_panic_when_no_thread_can_be_created() {
+    const TEST: &str = "no_panic_when_no_thread_can_be_created";
+    const ROOT: &str = "WSPRUNE_RES_NPROC_ROOT";
+    if let Ok(root) = std::env::var(ROOT) {
+        // Prove the limit bites here, or the test proves nothing.
+        let spawned = std::thread::Builder::new().spawn(|| ());
+        println!("SPAWN-FAILED {}", spawned.is_err());
+        let croot = std::ffi::CString::new(root).unwrap();
+        unsafe {
+            use wsprune::ffi;
+            let mut err = std::ptr::null_mut();
+            let r = ffi::wsprune_prune_sessions(croot.as_ptr(), 24.0, false, &mut err);
+            assert!(
+                !r.is_null(),
+                "NULL result: {:?}",
+                std::ffi::CStr::from_ptr(ffi::wsprune_error_message(err))
+            );
+            let json = ffi::wsprune_prune_result_to_json(r);
+            println!("\n{RESULT_MARKER}{}", std::ffi::CStr::from_ptr(json).to_str().unwrap());
+            ffi::wsprune_string_free(json);
+            ffi::wsprune_prune_result_free(r);
+        }
+        return;
+    }
+    let _g = exclusive();
+    if let Err(why) = can_run_unprivileged() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    // The CLI: ls, then a default prune.
+    let (_tmp, root, ids) = stale_workspace_for_nobody(20);
+    let r = root.to_str().unwrap();
+    let out = without_threads(Command::new(env!("CARGO_BIN_EXE_wsprune")).args(["ls", r, "--json"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "ls: {}", show(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(20), "{}", show(&out));
+    let out = without_threads(Command::new(env!("CARGO_BIN_EXE_wsprune")).args(["prune", r, "--json"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "prune: {}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json_ids(&v, "deleted_sessions"), ids, "{}", show(&out));
+    assert!(names(&root).is_empty(), "{:?}", names(&root));
+
+    // The C ABI.
+    let (_tmp, root, ids) = stale_workspace_for_nobody(20);
+    let out = without_threads(&mut self_command(TEST, &[(ROOT, root.display().to_string())], None))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("SPAWN-FAILED true"),
+        "threads could still be created: {}",
+        show(&out)
+    );
+    let v = &child_results(&out)[0];
+    assert_eq!(json_ids(v, "deleted_sessions"), ids, "{}", show(&out));
+    assert!(json_keys(v, "errors").is_empty(), "{v}");
+    assert!(names(&root).is_empty(), "{:?}", names(&root));
+}
