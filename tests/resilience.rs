@@ -306,3 +306,118 @@ fn no_panic_when_no_thread_can_be_created() {
     assert!(json_keys(v, "errors").is_empty(), "{v}");
     assert!(names(&root).is_empty(), "{:?}", names(&root));
 }
+
+/// What the log callback of the re-entry test saw.
+#[derive(Default)]
+struct Nested {
+    root: std::ffi::CString,
+    other_root: std::ffi::CString,
+    /// (status of the nested prune of the same root, its message, how long it took)
+    same: Option<(wsprune::ffi::wsprune_status, String, Duration)>,
+    /// Sessions the nested prune of another root deleted.
+    other_deleted: Option<usize>,
+    nested_dry_run_ok: Option<bool>,
+}
+
+unsafe extern "C" fn reentering_callback(
+    user_data: *mut std::ffi::c_void,
+    _level: wsprune::ffi::wsprune_level,
+    event: *const std::ffi::c_char,
+    _fields: *const std::ffi::c_char,
+) {
+    use wsprune::ffi;
+    let n = &mut *(user_data as *mut Nested);
+    if std::ffi::CStr::from_ptr(event).to_bytes() != b"session.prune.deleted" || n.same.is_some() {
+        return;
+    }
+    // The same root: must be BUSY at once, not after the lock timeout (3 s
+    // here, so that the test fails rather than hangs where this is broken).
+    let mut opts: ffi::wsprune_prune_options = std::mem::zeroed();
+    ffi::wsprune_prune_options_init(&mut opts, std::mem::size_of::<ffi::wsprune_prune_options>());
+    opts.lock_timeout_ms = 3000;
+    opts.use_older_than = true;
+    opts.older_than_hours = 24.0;
+    let start = std::time::Instant::now();
+    let mut err = std::ptr::null_mut();
+    let r = ffi::wsprune_prune_sessions_with_options(n.root.as_ptr(), &opts, &mut err);
+    let took = start.elapsed();
+    if r.is_null() {
+        let msg = std::ffi::CStr::from_ptr(ffi::wsprune_error_message(err))
+            .to_string_lossy()
+            .into_owned();
+        n.same = Some((ffi::wsprune_error_status(err), msg, took));
+        ffi::wsprune_error_free(err);
+    } else {
+        n.same = Some((ffi::wsprune_status::WSPRUNE_STATUS_OK, String::new(), took));
+        ffi::wsprune_prune_result_free(r);
+    }
+    // Another root works from the same callback.
+    let r = ffi::wsprune_prune_sessions(n.other_root.as_ptr(), 24.0, false, std::ptr::null_mut());
+    n.other_deleted = (!r.is_null()).then(|| ffi::wsprune_prune_result_deleted_count(r));
+    ffi::wsprune_prune_result_free(r);
+}
+
+unsafe extern "C" fn dry_run_reentering_callback(
+    user_data: *mut std::ffi::c_void,
+    _level: wsprune::ffi::wsprune_level,
+    event: *const std::ffi::c_char,
+    _fields: *const std::ffi::c_char,
+) {
+    use wsprune::ffi;
+    let n = &mut *(user_data as *mut Nested);
+    if std::ffi::CStr::from_ptr(event).to_bytes() != b"session.prune.deleted" || n.nested_dry_run_ok.is_some() {
+        return;
+    }
+    n.nested_dry_run_ok = Some(false);
+    let r = ffi::wsprune_prune_sessions(n.root.as_ptr(), 24.0, true, std::ptr::null_mut());
+    n.nested_dry_run_ok = Some(!r.is_null());
+    ffi::wsprune_prune_result_free(r);
+}
+
+/// Item 8: a prune started from inside the log callback of a prune of the
+/// same root, on the same thread, is BUSY at once (not after its lock
+/// timeout, which may be up to 49 days) with a message that says why; the outer prune
+/// completes. A prune of another root from the same callback works, and a
+/// dry run inside a dry run (they share the lock) works too.
+#[test]
+fn a_prune_reentered_from_its_log_callback_is_busy_at_once() {
+    use wsprune::ffi;
+    let _g = exclusive(); // the log callback is process-wide
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, other) = (tmp.path().join("ws"), tmp.path().join("other"));
+    let stale: Vec<String> = (0..3).map(|_| session(&root, 48.0)).collect();
+    session(&other, 48.0);
+    let mut nested = Nested {
+        root: std::ffi::CString::new(root.to_str().unwrap()).unwrap(),
+        other_root: std::ffi::CString::new(other.to_str().unwrap()).unwrap(),
+        ..Nested::default()
+    };
+    let ud = &mut nested as *mut Nested as *mut std::ffi::c_void;
+    unsafe {
+        ffi::wsprune_set_log_callback(Some(dry_run_reentering_callback), ud);
+        let r = ffi::wsprune_prune_sessions(nested.root.as_ptr(), 24.0, true, std::ptr::null_mut());
+        assert!(!r.is_null());
+        ffi::wsprune_prune_result_free(r);
+        ffi::wsprune_set_log_callback(Some(reentering_callback), ud);
+        let r = ffi::wsprune_prune_sessions(nested.root.as_ptr(), 24.0, false, std::ptr::null_mut());
+        ffi::wsprune_set_log_callback(None, std::ptr::null_mut());
+        assert!(!r.is_null());
+        assert_eq!(ffi::wsprune_prune_result_deleted_count(r), stale.len());
+        ffi::wsprune_prune_result_free(r);
+    }
+    assert_eq!(
+        nested.nested_dry_run_ok,
+        Some(true),
+        "a dry run inside a dry run failed"
+    );
+    let (status, msg, took) = nested.same.expect("the callback never ran");
+    assert_eq!(status, ffi::wsprune_status::WSPRUNE_STATUS_BUSY, "{msg}");
+    assert!(took < Duration::from_secs(1), "the nested prune waited {took:?}");
+    assert!(msg.contains("log callback"), "{msg}");
+    assert_eq!(
+        nested.other_deleted,
+        Some(1),
+        "a prune of another root from the callback"
+    );
+    assert!(names(&root).is_empty() && names(&other).is_empty());
+}
