@@ -131,7 +131,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
 
         let dfd = fd_of(&stack, top);
         if entry.kind == libc::DT_DIR || entry.kind == libc::DT_UNKNOWN {
-            match open_subdir(dfd, &entry.name, euid, mode) {
+            match open_subdir(dfd, &entry.name, &start_id, euid, mode) {
                 Ok(Some(child)) => {
                     let child_id = match fd::dir_id(child.as_raw_fd()) {
                         Ok(id) => id,
@@ -141,8 +141,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                         }
                     };
                     if !child_id.same_mount(&start_id) {
-                        let err = io::Error::other("a mount point; its contents were left in place");
-                        out.fail(&path_of(&stack, &entry.name), "not descending into", &err);
+                        out.fail(&path_of(&stack, &entry.name), "not descending into", &mount_point());
                         continue;
                     }
                     let entries = match fd::read_dir(child.as_raw_fd()) {
@@ -179,6 +178,10 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                 {
                     // Deletion will grant itself access to its own directory; a dry
                     // run changes nothing, so it cannot see inside (bytes undercounted).
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Other => {
+                    out.fail(&path_of(&stack, &entry.name), "not descending into", &e);
                     continue;
                 }
                 Err(e) => {
@@ -229,28 +232,39 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
     }
 }
 
-/// Opens a subdirectory; `Ok(None)` if it vanished. When deleting and the
-/// directory is unreadable but ours, grants u+rwx through an O_PATH descriptor
-/// of that very directory (never a file: a hard link would carry the change
-/// outside the workspace) and tries again.
-fn open_subdir(pfd: RawFd, name: &CStr, euid: u32, mode: Mode) -> io::Result<Option<OwnedFd>> {
+/// Opens a subdirectory; `Ok(None)` if it vanished. An unreadable one is
+/// looked at through an O_PATH descriptor of that very directory (never a
+/// file: a hard link would carry a change outside the workspace): a mount
+/// point is a [`mount_point`] error, whatever the mode (nothing on another
+/// mount is ever changed); one that is ours, on the start's mount, is
+/// granted u+rwx when deleting, and opened again.
+fn open_subdir(pfd: RawFd, name: &CStr, start_id: &DirId, euid: u32, mode: Mode) -> io::Result<Option<OwnedFd>> {
     match fd::open_dir_at(pfd, name) {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::EACCES) && mode == Mode::Delete => {
+        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
             let path_fd = fd::openat(pfd, name, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
-            let st = fd::fstat(path_fd.as_raw_fd())?;
-            if st.st_uid != euid {
+            // Mount first, owner second, and only then a change.
+            let id = fd::dir_id(path_fd.as_raw_fd())?;
+            if !id.same_mount(start_id) {
+                return Err(mount_point());
+            }
+            if id.uid != euid || mode == Mode::Measure {
                 return Err(e);
             }
             let proc = CString::new(format!("/proc/self/fd/{}", path_fd.as_raw_fd())).expect("no NUL");
-            if unsafe { libc::chmod(proc.as_ptr(), (st.st_mode & 0o7777) | 0o700) } != 0 {
+            if unsafe { libc::chmod(proc.as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
                 return Err(e);
             }
             fd::open_dir_at(pfd, name).map(Some)
         }
         Err(e) => Err(e),
     }
+}
+
+/// The error for a mount point found below the start: never entered, never changed.
+fn mount_point() -> io::Error {
+    io::Error::other("a mount point; its contents were left in place")
 }
 
 /// Whether the entry `name` in `dir` belongs to `euid` (so deletion may open it up).

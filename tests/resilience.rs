@@ -5,6 +5,7 @@
 #[path = "prune_support/mod.rs"]
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -420,4 +421,62 @@ fn a_prune_reentered_from_its_log_callback_is_busy_at_once() {
         "a prune of another root from the callback"
     );
     assert!(names(&root).is_empty() && names(&other).is_empty());
+}
+
+/// Item 2: run unprivileged (uid 65534), a prune meets a mode-000 tmpfs
+/// mounted inside a stale session, owned by that uid: the mount is found
+/// on the O_PATH descriptor before anything is changed, so the mounted
+/// directory keeps its mode 000 (it used to be left 0700), its contents are
+/// untouched, and the session is an error naming the mount point. The
+/// dry run says the same. The other stale session goes.
+#[test]
+fn nothing_on_another_mount_is_ever_chmodded() {
+    const TEST: &str = "nothing_on_another_mount_is_ever_chmodded";
+    const ROOT: &str = "WSPRUNE_RES_MOUNT_ROOT";
+    if let Ok(root) = std::env::var(ROOT) {
+        let root = std::path::Path::new(&root);
+        print_result(&prune(root, 24.0, true));
+        print_result(&prune(root, 24.0, false));
+        return;
+    }
+    let _g = exclusive();
+    if let Err(why) = can_run_unprivileged() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let _unmount = UnmountAll(tmp.path().to_path_buf());
+    open_up(tmp.path(), 0o755);
+    let root = tmp.path().join("ws");
+    let s = session(&root, 48.0);
+    let other = session(&root, 48.0);
+    let mnt = root.join(&s).join("sub").join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let st = Command::new("chown")
+        .arg("-R")
+        .arg("65534:65534")
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    if let Err(why) = mount_tmpfs(&mnt, "size=1m,mode=700,uid=65534,gid=65534") {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    write_file(&mnt.join("inside"), 10);
+    std::fs::set_permissions(&mnt, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = run_self(TEST, &[(ROOT, root.display().to_string())], Some(65534)).unwrap();
+    let results = child_results(&out);
+    assert_eq!(results.len(), 2, "{}", show(&out));
+    for (r, what) in results.iter().zip(["dry run", "prune"]) {
+        assert_eq!(json_ids(r, "deleted_sessions"), vec![other.clone()], "{what}: {r}");
+        assert_eq!(json_keys(r, "errors"), vec![s.clone()], "{what}: {r}");
+        let msg = r["errors"][&s].as_str().unwrap();
+        assert!(msg.contains("mount point"), "{what}: {msg}");
+    }
+    let moved = mounts_under(&root);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let mode = std::fs::metadata(&moved[0]).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o000, "the mounted directory was chmod-ed to {mode:o}");
+    assert!(exists(&moved[0].join("inside")));
 }
