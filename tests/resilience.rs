@@ -480,3 +480,129 @@ fn nothing_on_another_mount_is_ever_chmodded() {
     assert_eq!(mode, 0o000, "the mounted directory was chmod-ed to {mode:o}");
     assert!(exists(&moved[0].join("inside")));
 }
+
+/// Item 5: the descriptor budget holds for the whole process. In a child
+/// limited to 100 descriptors, 8 stale sessions 100 levels deep (more than
+/// one walk may keep open) are pruned by one default prune (8 workers at
+/// once): all 8 deleted, no error, nothing left in trash. (Each walk used to
+/// keep up to 48 directories open, and 6 of 8 failed with EMFILE.) The dry
+/// run before it measures them all too.
+#[test]
+fn descriptor_budget_is_shared_by_the_workers() {
+    const TEST: &str = "descriptor_budget_is_shared_by_the_workers";
+    const ROOT: &str = "WSPRUNE_RES_NOFILE_ROOT";
+    if let Ok(root) = std::env::var(ROOT) {
+        let lim = libc::rlimit {
+            rlim_cur: 100,
+            rlim_max: 100,
+        };
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+        let root = std::path::Path::new(&root);
+        print_result(&prune(root, 24.0, true));
+        print_result(&prune(root, 24.0, false));
+        return;
+    }
+    let _g = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let mut ids: Vec<String> = (0..8).map(|_| session(&root, 48.0)).collect();
+    ids.sort();
+    for id in &ids {
+        let mut deep = root.join(id);
+        for _ in 0..100 {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        write_file(&deep.join("leaf"), 7);
+    }
+    let out = run_self(TEST, &[(ROOT, root.display().to_string())], None).unwrap();
+    let results = child_results(&out);
+    assert_eq!(results.len(), 2, "{}", show(&out));
+    for (r, what) in results.iter().zip(["dry run", "prune"]) {
+        assert_eq!(json_keys(r, "errors"), Vec::<String>::new(), "{what}: {r}");
+        assert_eq!(json_ids(r, "deleted_sessions"), ids, "{what}: {r}");
+    }
+    assert!(names(&root).is_empty(), "left: {:?}", names(&root));
+}
+
+/// Peak resident memory of this process, in KiB.
+fn peak_rss_kib() -> i64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) }, 0);
+    ru.ru_maxrss
+}
+
+/// Item 7: memory does not grow with the entries of one directory. A stale
+/// session holds one directory of 150 000 entries with 200-byte names
+/// (hard links to four empty files: no data, few inodes). In a child,
+/// `session_info` (which sizes it), a dry run and the prune each raise the
+/// peak resident memory by less than 8 MiB (listing it whole took about
+/// 40 MiB), and every entry is counted, then deleted.
+#[test]
+fn memory_does_not_grow_with_the_entries_of_a_directory() {
+    const TEST: &str = "memory_does_not_grow_with_the_entries_of_a_directory";
+    const ROOT: &str = "WSPRUNE_RES_MANY_ROOT";
+    const ENTRIES: usize = 150_000;
+    if let Ok(root) = std::env::var(ROOT) {
+        let root = std::path::Path::new(&root);
+        let id = std::env::var("WSPRUNE_RES_MANY_ID").unwrap();
+        let before = peak_rss_kib();
+        let info = wsprune::session_info(root, &id).unwrap();
+        let dry = prune(root, 24.0, true);
+        let real = prune(root, 24.0, false);
+        let grew = peak_rss_kib() - before;
+        println!(
+            "\n{RESULT_MARKER}{}",
+            serde_json::json!({"grew_kib": grew, "info_bytes": info.size_bytes, "dry": dry.to_json(), "real": real.to_json()})
+        );
+        return;
+    }
+    let _g = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let s = session(&root, 48.0);
+    let many = root.join(&s).join("many");
+    std::fs::create_dir(&many).unwrap();
+    let dir = open_dir(&many);
+    let pad = "n".repeat(190);
+    for k in 0..4 {
+        write_file(&many.join(format!("src{k}")), 0);
+    }
+    for i in 0..ENTRIES - 4 {
+        let (from, to) = (
+            cstr(format!("src{}", i % 4).as_bytes()),
+            cstr(format!("{pad}{i:010}").as_bytes()),
+        );
+        let rc = unsafe {
+            libc::linkat(
+                std::os::fd::AsRawFd::as_raw_fd(&dir),
+                from.as_ptr(),
+                std::os::fd::AsRawFd::as_raw_fd(&dir),
+                to.as_ptr(),
+                0,
+            )
+        };
+        assert_eq!(rc, 0, "link {i}: {}", std::io::Error::last_os_error());
+    }
+    drop(dir);
+    let meta = std::fs::metadata(root.join(&s).join(wsprune::metadata::METADATA_FILE))
+        .unwrap()
+        .len();
+    let out = run_self(
+        TEST,
+        &[(ROOT, root.display().to_string()), ("WSPRUNE_RES_MANY_ID", s.clone())],
+        None,
+    )
+    .unwrap();
+    let v = &child_results(&out)[0];
+    assert_eq!(v["info_bytes"].as_u64(), Some(meta), "{v}");
+    for what in ["dry", "real"] {
+        let r: serde_json::Value = v[what].clone();
+        assert_eq!(json_ids(&r, "deleted_sessions"), vec![s.clone()], "{what}: {r}");
+        assert_eq!(json_keys(&r, "errors"), Vec::<String>::new(), "{what}: {r}");
+    }
+    let grew = v["grew_kib"].as_i64().unwrap();
+    println!("peak memory grew by {grew} KiB");
+    assert!(grew < 8 * 1024, "peak memory grew by {grew} KiB for {ENTRIES} entries");
+    assert!(names(&root).is_empty(), "{:?}", names(&root));
+}
