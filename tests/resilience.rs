@@ -318,6 +318,9 @@ struct Nested {
     /// Sessions the nested prune of another root deleted.
     other_deleted: Option<usize>,
     nested_dry_run_ok: Option<bool>,
+    /// A fresh session of the same root, deleted from the callback.
+    fresh: std::ffi::CString,
+    fresh_deleted: Option<wsprune::ffi::wsprune_status>,
 }
 
 unsafe extern "C" fn reentering_callback(
@@ -352,6 +355,14 @@ unsafe extern "C" fn reentering_callback(
         n.same = Some((ffi::wsprune_status::WSPRUNE_STATUS_OK, String::new(), took));
         ffi::wsprune_prune_result_free(r);
     }
+    // Deleting a session of the same root works from the callback (no workspace lock).
+    n.fresh_deleted = Some(ffi::wsprune_session_delete(
+        n.root.as_ptr(),
+        n.fresh.as_ptr(),
+        0,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    ));
     // Another root works from the same callback.
     let r = ffi::wsprune_prune_sessions(n.other_root.as_ptr(), 24.0, false, std::ptr::null_mut());
     n.other_deleted = (!r.is_null()).then(|| ffi::wsprune_prune_result_deleted_count(r));
@@ -378,8 +389,9 @@ unsafe extern "C" fn dry_run_reentering_callback(
 /// Item 8: a prune started from inside the log callback of a prune of the
 /// same root, on the same thread, is BUSY at once (not after its lock
 /// timeout, which may be up to 49 days) with a message that says why; the outer prune
-/// completes. A prune of another root from the same callback works, and a
-/// dry run inside a dry run (they share the lock) works too.
+/// completes. A prune of another root and a delete of a session of the same
+/// root from the same callback work, and a dry run inside a dry run (they
+/// share the lock) works too.
 #[test]
 fn a_prune_reentered_from_its_log_callback_is_busy_at_once() {
     use wsprune::ffi;
@@ -388,7 +400,9 @@ fn a_prune_reentered_from_its_log_callback_is_busy_at_once() {
     let (root, other) = (tmp.path().join("ws"), tmp.path().join("other"));
     let stale: Vec<String> = (0..3).map(|_| session(&root, 48.0)).collect();
     session(&other, 48.0);
+    let fresh = session(&root, 1.0);
     let mut nested = Nested {
+        fresh: std::ffi::CString::new(fresh).unwrap(),
         root: std::ffi::CString::new(root.to_str().unwrap()).unwrap(),
         other_root: std::ffi::CString::new(other.to_str().unwrap()).unwrap(),
         ..Nested::default()
