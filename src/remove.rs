@@ -278,7 +278,13 @@ fn finish_dir(stack: &mut Vec<Frame>, start: RawFd, out: &mut Outcome, mode: Mod
     let parent = top - 1;
     if parent != 0 && stack[parent].fd.is_none() {
         let child = frame.fd.as_ref().expect("top frame is open").as_raw_fd();
-        match reopen_parent(child, &stack[parent].id) {
+        let mut reopened = reopen_parent(child, &stack[parent].id);
+        if matches!(&reopened, Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
+            && close_ancestors(stack.as_mut_slice()) > 0
+        {
+            reopened = reopen_parent(child, &stack[parent].id);
+        }
+        match reopened {
             Ok(pfd) => stack[parent].fd = Some(pfd),
             Err(e) => {
                 out.fail(&path_of(stack, &frame.name), "lost the way back up from", &e);
@@ -315,14 +321,14 @@ fn keep_as_ancestor(stack: &mut [Frame], capacity: usize) {
     if top == 0 {
         return; // frame 0 borrows the caller's descriptor
     }
-    let open: Vec<usize> = (1..top).filter(|&i| stack[i].fd.is_some()).collect();
-    if open.len() + 2 < MAX_OPEN_DIRS {
+    let open = (1..top).filter(|&i| stack[i].fd.is_some()).count();
+    if open + 2 < MAX_OPEN_DIRS {
         if let Some(slot) = Slot::take(capacity) {
             stack[top].slot = Some(slot);
             return;
         }
     }
-    if let Some(&oldest) = open.first() {
+    if let Some(oldest) = (1..top).find(|&i| stack[i].fd.is_some()) {
         stack[oldest].fd = None;
         stack[top].slot = stack[oldest].slot.take();
         return;
@@ -496,7 +502,8 @@ fn reopen_parent(child: RawFd, expected: &DirId) -> io::Result<OwnedFd> {
     }
 }
 
-/// The path of `name` inside the top of `stack`, relative to the start, for messages.
+/// The path of `name` inside the top of `stack` (of the top itself if `name`
+/// is empty), relative to the start, for messages.
 fn path_of(stack: &[Frame], name: &CStr) -> String {
     let mut p = String::new();
     for f in stack.iter().skip(1) {
@@ -504,5 +511,12 @@ fn path_of(stack: &[Frame], name: &CStr) -> String {
         p.push('/');
     }
     p.push_str(&name.to_string_lossy());
+    // An empty name means the directory itself.
+    if name.is_empty() {
+        p.pop();
+        if p.is_empty() {
+            p.push('.');
+        }
+    }
     p
 }
