@@ -620,3 +620,42 @@ fn memory_does_not_grow_with_the_entries_of_a_directory() {
     assert!(grew < 8 * 1024, "peak memory grew by {grew} KiB for {ENTRIES} entries");
     assert!(names(&root).is_empty(), "{:?}", names(&root));
 }
+
+/// Item 7, streaming skips nothing: one directory holding 1 000
+/// subdirectories (each with a file and a nested directory) and 1 000 files,
+/// with long names so that it takes many getdents batches, and the walk
+/// descends from the middle of each batch and resumes after. The dry run
+/// counts every byte exactly; the prune removes everything, with no error.
+#[test]
+fn streaming_skips_no_entry_when_descending_mid_batch() {
+    let _g = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let s = session(&root, 48.0);
+    let d = root.join(&s).join("mixed");
+    std::fs::create_dir(&d).unwrap();
+    let pad = "x".repeat(150);
+    let mut expected = std::fs::metadata(root.join(&s).join(wsprune::metadata::METADATA_FILE))
+        .unwrap()
+        .len();
+    for i in 0..1000usize {
+        let sub = d.join(format!("{pad}-dir-{i}"));
+        std::fs::create_dir_all(sub.join("inner")).unwrap();
+        write_file(&sub.join("inner").join("f"), i % 7);
+        write_file(&d.join(format!("{pad}-file-{i}")), i % 5);
+        expected += (i % 7 + i % 5) as u64;
+    }
+    let dry = prune(&root, 24.0, true);
+    assert!(dry.errors.is_empty(), "{:?}", dry.errors);
+    assert_eq!(dry.reclaimed_bytes, expected);
+    assert_eq!(
+        std::fs::read_dir(&d).unwrap().count(),
+        2000,
+        "the dry run deleted something"
+    );
+    let real = prune(&root, 24.0, false);
+    assert!(real.errors.is_empty(), "{:?}", real.errors);
+    assert_eq!(real.deleted_sessions, vec![s]);
+    assert_eq!(real.reclaimed_bytes, expected);
+    assert!(names(&root).is_empty(), "{:?}", names(&root));
+}
