@@ -45,7 +45,10 @@ pub const TRASH_PREFIX: &str = ".wsprune-trash.";
 /// documentation for how). A missing root gives an empty result. Invalid
 /// options (a negative, NaN or infinite number of hours) or an empty root
 /// are [`Status::InvalidArgument`]; another prune of the same root running
-/// for longer than `opts.lock_timeout` is [`Status::Busy`]. An error on one
+/// for longer than `opts.lock_timeout` is [`Status::Busy`], and so, at once,
+/// is a prune started from an event handler of a prune of the same root on
+/// the same thread (it would wait for that prune's lock; nested dry runs share
+/// the lock and run). An error on one
 /// session is recorded in the result and the prune carries on. The result's
 /// lists are sorted by session id.
 pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
