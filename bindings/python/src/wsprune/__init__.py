@@ -242,7 +242,9 @@ def set_logger(logger: Optional[Logger]) -> None:
     """Sends events from every wsprune call (create, touch, prune) to
     ``logger``: a callable taking an :class:`Event`, or a :class:`logging.Logger`
     (events are logged at their level as ``"<name> <fields JSON>"`` with
-    ``extra={"event": name, "fields": fields}``). ``None`` turns events off."""
+    ``extra={"event": name, "fields": fields}``). ``None`` turns events off.
+    A prune of the same root started from the logger of a running prune
+    raises the busy error at once (it would wait for that prune's lock)."""
     global _global_logger
     with _log_lock:
         _global_logger = logger
