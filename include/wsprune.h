@@ -60,6 +60,7 @@ typedef enum wsprune_status {
   WSPRUNE_STATUS_IO = 6,
   /**
    * A panic inside wsprune was caught at the boundary (a bug: please report it).
+   * Its message is in the error object; nothing is printed on stderr.
    */
   WSPRUNE_STATUS_PANIC = 7,
 } wsprune_status;
@@ -138,7 +139,15 @@ typedef struct wsprune_prune_result wsprune_prune_result;
  * runs synchronously on the thread performing the operation, possibly on
  * several threads at once, so it must be thread-safe; it must not unwind
  * (throw a C++ exception or longjmp) out of the call. It may call any
- * wsprune function, including wsprune_set_log_callback.
+ * wsprune function, including wsprune_set_log_callback, with one exception:
+ * a prune of the same workspace root started from inside the callback of a
+ * prune that holds that root's workspace lock (events between
+ * "session.prune.started" and "session.prune.completed", which are emitted
+ * without it) cannot take the lock; it fails at once with
+ * WSPRUNE_STATUS_BUSY and a message saying it was started from inside the
+ * log callback (a dry run inside a dry run shares the lock and runs). Only
+ * re-entry on the same thread is detected: a callback that waits for a
+ * prune of the same root on another thread waits for its lock timeout.
  */
 typedef void (*wsprune_log_fn)(void *user_data, enum wsprune_level level, const char *event, const char *fields_json);
 

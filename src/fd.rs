@@ -159,11 +159,30 @@ pub fn try_flock(fd: RawFd, op: libc::c_int) -> io::Result<bool> {
     }
 }
 
-/// `try_flock` retried with a growing pause until `timeout` has passed;
-/// `Ok(false)` if the lock is still held by someone else then.
+/// `Instant::now() + timeout`, saturating: a timeout too long to represent
+/// (`Duration::MAX`, `15500000000000w`) means "about forever", never a panic.
+pub fn deadline_after(timeout: std::time::Duration) -> std::time::Instant {
+    use std::time::{Duration, Instant};
+    let now = Instant::now();
+    // Instant has no MAX: halve the step until it fits (at most ~64 tries).
+    let mut step = timeout;
+    loop {
+        if let Some(d) = now.checked_add(step) {
+            return d;
+        }
+        step /= 2;
+        if step < Duration::from_secs(1) {
+            return now;
+        }
+    }
+}
+
+/// `try_flock` retried with a growing pause until `timeout` has passed
+/// (saturating, see [`deadline_after`]); `Ok(false)` if the lock is still
+/// held by someone else then.
 pub fn flock_wait(fd: RawFd, op: libc::c_int, timeout: std::time::Duration) -> io::Result<bool> {
     use std::time::{Duration, Instant};
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let mut pause = Duration::from_micros(100);
     while !try_flock(fd, op)? {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -261,26 +280,44 @@ pub struct Entry {
     pub kind: u8,
 }
 
+/// One `getdents64` call into `buf`: the number of bytes of records read,
+/// 0 at the end of the directory. Go through them with [`dirents`].
+pub fn getdents(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    retry(|| unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize })
+        .map(|n| n as usize)
+}
+
+/// The records of a [`getdents`] batch: for each, the position after it
+/// (`d_off`, to `lseek` to and read on from), `d_type` and the name (`.` and
+/// `..` included). A malformed record ends the batch.
+pub fn dirents(batch: &[u8]) -> impl Iterator<Item = (i64, u8, &CStr)> {
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+        let rec = batch.get(pos..)?;
+        if rec.len() < 19 {
+            return None;
+        }
+        let off = i64::from_ne_bytes(rec[8..16].try_into().expect("8 bytes"));
+        let reclen = u16::from_ne_bytes([rec[16], rec[17]]) as usize;
+        let name = CStr::from_bytes_until_nul(rec.get(19..reclen)?).ok()?;
+        pos += reclen;
+        Some((off, rec[18], name))
+    })
+}
+
 /// Reads every entry of the open directory `fd` (except `.` and `..`) with
-/// getdents64. The whole listing is taken before anything is deleted, so
-/// removal never disturbs the iteration.
+/// getdents64: for the workspace root, whose entries (sessions) the operator
+/// bounds. Inside sessions the walk of `remove.rs` streams instead.
 pub fn read_dir(fd: RawFd) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        let n = retry(|| unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize })?;
+        let n = getdents(fd, &mut buf)?;
         if n == 0 {
             return Ok(out);
         }
-        let mut pos = 0usize;
-        while pos < n as usize {
-            // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-            let rec = &buf[pos..];
-            let reclen = u16::from_ne_bytes([rec[16], rec[17]]) as usize;
-            let kind = rec[18];
-            let name_bytes = &rec[19..reclen];
-            let name = CStr::from_bytes_until_nul(name_bytes)
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "unterminated dirent name"))?;
+        for (_, kind, name) in dirents(&buf[..n]) {
             let b = name.to_bytes();
             if b != b"." && b != b".." {
                 out.push(Entry {
@@ -288,7 +325,6 @@ pub fn read_dir(fd: RawFd) -> io::Result<Vec<Entry>> {
                     kind,
                 });
             }
-            pos += reclen;
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod fd;
 pub mod ffi;
 pub mod inspect;
 pub mod metadata;
+mod panic_hook;
 pub mod parallel;
 pub mod policy;
 pub mod prune;

@@ -231,14 +231,19 @@ pub fn with_updated_at(bytes: &[u8], ts: DateTime<Utc>) -> Result<String, Metada
 
 /// Parses an ISO 8601 timestamp: with `Z` or a numeric offset (converted to
 /// UTC), or naive (taken as UTC); `T` or space between date and time; any
-/// number of fractional digits.
+/// number of fractional digits. Only years 0000 to 9999 (in UTC) are
+/// timestamps: anything else (`-0001-...`, `+10000-...`, or `0000-01-01`
+/// with a positive offset) could not be written back in the canonical
+/// four-digit form, so it is not one (a corrupted timestamp), rather than
+/// printed clamped while its age says otherwise.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let printable = |t: DateTime<Utc>| (0..=9999).contains(&t.year()).then_some(t);
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return Some(dt.with_timezone(&Utc));
+        return printable(dt.with_timezone(&Utc));
     }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(naive.and_utc());
+            return printable(naive.and_utc());
         }
     }
     None
@@ -267,6 +272,8 @@ pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
 /// hand because it runs on every touch and chrono's formatter is far slower.
 pub fn timestamp_bytes(t: DateTime<Utc>) -> [u8; TIMESTAMP_LEN] {
     let mut out = *b"0000-00-00T00:00:00.000000Z";
+    // Parsed timestamps are always within 0..=9999 (see parse_timestamp); the
+    // clamp only guards times made in code.
     let year = t.year().clamp(0, 9999) as u32;
     let micros = (t.nanosecond() % 1_000_000_000) / 1000;
     let mut put = |pos: usize, width: usize, mut v: u32| {
@@ -405,6 +412,44 @@ mod tests {
         ));
         let huge = format!(r#"{{"session_id":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES));
         assert!(matches!(parse(huge.as_bytes()), Err(MetadataError::Corrupted(_))));
+    }
+
+    /// Issue 10 item 11: a year that cannot be printed back in four digits is a
+    /// corrupted timestamp, not a clamped one; every accepted timestamp prints
+    /// back as the same instant.
+    #[test]
+    fn years_outside_0000_to_9999_are_corrupted_timestamps() {
+        for bad in [
+            "-0001-06-01T00:00:00",
+            "-0001-06-01 00:00:00.5",
+            "+10000-01-01T00:00:00",
+            "10000-01-01T00:00:00",
+            "0000-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+            let text = format!(r#"{{"session_id":"x","created_at":"2025-01-01T00:00:00Z","updated_at":"{bad}"}}"#);
+            assert!(
+                matches!(parse(text.as_bytes()), Err(MetadataError::BadTimestamp(_))),
+                "{bad}"
+            );
+            assert!(matches!(
+                parse_updated_at(text.as_bytes()),
+                Err(MetadataError::BadTimestamp(_))
+            ));
+            assert!(matches!(
+                validate_for_touch(text.as_bytes()),
+                Err(MetadataError::BadTimestamp(_))
+            ));
+        }
+        for good in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999Z",
+            "0000-01-01T00:30:00-01:00",
+        ] {
+            let t = parse_timestamp(good).expect(good);
+            assert_eq!(parse_timestamp(&format_timestamp(t)), Some(t), "{good}");
+        }
     }
 
     #[test]

@@ -8,7 +8,10 @@ use std::sync::mpsc;
 
 /// Runs `work` on every item with up to `jobs` threads, handing each result to
 /// `sink` on the calling thread as soon as it is ready (in completion order,
-/// with the item's index). With `jobs <= 1` (or one item) everything runs on the calling thread, in order.
+/// with the item's index). With `jobs <= 1` (or one item) everything runs on
+/// the calling thread, in order. Threads that cannot be created (RLIMIT_NPROC,
+/// a pids cgroup, no memory) are not an error: the threads that were created
+/// share the work, and if none was, the calling thread does it all.
 pub fn run<T, R, W, S>(items: &[T], jobs: usize, work: W, mut sink: S)
 where
     T: Sync,
@@ -16,33 +19,52 @@ where
     W: Fn(&T) -> R + Sync,
     S: FnMut(usize, R),
 {
-    let workers = jobs.min(items.len());
-    if workers <= 1 {
-        for (i, item) in items.iter().enumerate() {
-            sink(i, work(item));
-        }
-        return;
-    }
     let next = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::channel::<(usize, R)>();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (next, work) = (&next, &work);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                if tx.send((i, work(item))).is_err() {
-                    break;
+    // Takes the next unclaimed item; every item is claimed exactly once.
+    let claim = || {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        items.get(i).map(|item| (i, item))
+    };
+    let workers = jobs.min(items.len());
+    if workers > 1 {
+        // Workers of a C ABI call keep its silence about panics (see panic_hook).
+        let quiet = crate::panic_hook::is_quiet();
+        let (tx, rx) = mpsc::channel::<(usize, R)>();
+        let spawned = std::thread::scope(|scope| {
+            let mut spawned = 0;
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let (claim, work) = (&claim, &work);
+                let worker = move || {
+                    crate::panic_hook::quietly(quiet, || {
+                        while let Some((i, item)) = claim() {
+                            if tx.send((i, work(item))).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                };
+                match std::thread::Builder::new().spawn_scoped(scope, worker) {
+                    Ok(_) => spawned += 1,
+                    Err(_) => break,
                 }
-            });
+            }
+            drop(tx);
+            // Ends when every worker has finished and dropped its sender
+            // (at once if none was created).
+            for (i, r) in rx {
+                sink(i, r);
+            }
+            spawned
+        });
+        if spawned > 0 {
+            return;
         }
-        drop(tx);
-        // Ends when every worker has finished and dropped its sender.
-        for (i, r) in rx {
-            sink(i, r);
-        }
-    });
+    }
+    // One job, or no thread could be created: everything on the calling thread.
+    while let Some((i, item)) = claim() {
+        sink(i, work(item));
+    }
 }
 
 #[cfg(test)]

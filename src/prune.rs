@@ -45,7 +45,10 @@ pub const TRASH_PREFIX: &str = ".wsprune-trash.";
 /// documentation for how). A missing root gives an empty result. Invalid
 /// options (a negative, NaN or infinite number of hours, a cap or limit of
 /// `Some(0)`) or an empty root are [`Status::InvalidArgument`]; another prune of the same root running
-/// for longer than `opts.lock_timeout` is [`Status::Busy`]. An error on one
+/// for longer than `opts.lock_timeout` is [`Status::Busy`], and so, at once,
+/// is a prune started from an event handler of a prune of the same root on
+/// the same thread (it would wait for that prune's lock; nested dry runs share
+/// the lock and run). An error on one
 /// session is recorded in the result and the prune carries on. The result's
 /// lists are sorted by session id; capacity targets still out of reach at the
 /// end are in its `unmet_targets`.
@@ -72,8 +75,8 @@ pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     match session::open_root(root) {
         Ok(root_fd) => {
             let rfd = root_fd.as_raw_fd();
-            lock_workspace(rfd, dry_run, opts.lock_timeout, root)?;
             let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
+            let _held = lock_workspace(rfd, &root_id, dry_run, opts.lock_timeout, root)?;
             let mut pruner = Pruner {
                 rfd,
                 root_id,
@@ -84,7 +87,7 @@ pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
                 deletions: 0,
             };
             pruner.run()?;
-            // root_fd closes here, releasing the workspace lock.
+            // root_fd closes here, releasing the workspace lock (and `_held` forgets it).
         }
         Err(e) if e.status() == Status::NotFound => {}
         Err(e) => return Err(e),
@@ -102,8 +105,49 @@ pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     Ok(result)
 }
 
-/// Takes the workspace lock on the open root, waiting up to `timeout`.
-fn lock_workspace(rfd: RawFd, shared: bool, timeout: Duration, root: &Path) -> Result<()> {
+thread_local! {
+    /// The workspace locks this thread holds: (device, inode) of the root,
+    /// and whether the lock is shared (a dry run).
+    static HELD: std::cell::RefCell<Vec<(u64, u64, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// This thread's hold on a workspace lock, forgotten when dropped (with the
+/// root's descriptor, which releases the lock itself).
+struct Held(u64, u64, bool);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.with(|h| {
+            let mut h = h.borrow_mut();
+            if let Some(i) = h.iter().rposition(|e| *e == (self.0, self.1, self.2)) {
+                h.remove(i);
+            }
+        });
+    }
+}
+
+/// Takes the workspace lock on the open root, waiting up to `timeout`. A
+/// prune started on a thread that already holds a conflicting lock on this
+/// root (from inside the log callback of that prune) would wait for its own
+/// lock: it is [`Status::Busy`] at once, saying why. Nested dry runs share
+/// the lock and run.
+fn lock_workspace(rfd: RawFd, root_id: &DirId, shared: bool, timeout: Duration, root: &Path) -> Result<Held> {
+    let reentered = HELD.with(|h| {
+        h.borrow()
+            .iter()
+            .any(|&(dev, ino, held_shared)| (dev, ino) == (root_id.dev, root_id.ino) && !(shared && held_shared))
+    });
+    if reentered {
+        return Err(Error::new(
+            Status::Busy,
+            format!(
+                "a prune of {} is already running on this thread: this prune was started from inside its \
+                 log callback (event handler) and would wait for that prune's workspace lock; start it after \
+                 that prune returns",
+                root.display()
+            ),
+        ));
+    }
     let op = if shared { libc::LOCK_SH } else { libc::LOCK_EX };
     if !fd::flock_wait(rfd, op, timeout).map_err(|e| Error::io("cannot lock workspace root", e))? {
         return Err(Error::new(
@@ -115,7 +159,8 @@ fn lock_workspace(rfd: RawFd, shared: bool, timeout: Duration, root: &Path) -> R
             ),
         ));
     }
-    Ok(())
+    HELD.with(|h| h.borrow_mut().push((root_id.dev, root_id.ino, shared)));
+    Ok(Held(root_id.dev, root_id.ino, shared))
 }
 
 /// Deletes session `id` now, whatever its age or metadata, with the same

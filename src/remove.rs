@@ -2,19 +2,79 @@
 //! single pass through directory file descriptors.
 //!
 //! The walk uses an explicit stack, so a tree thousands of levels deep cannot
-//! overflow the thread's stack, and keeps at most [`MAX_OPEN_DIRS`] directories
-//! open; an ancestor whose descriptor was closed is reopened through `..` and
-//! accepted only if its (device, inode) is the one recorded on the way down.
-//! Each directory's listing is read in full before its entries are touched.
+//! overflow the thread's stack. Directory entries are streamed: each
+//! directory is read in fixed-size getdents64 batches into the walk's one
+//! buffer and every entry is handled (deleted) as it is read, so memory does
+//! not grow with the entries of a directory; descending into a subdirectory
+//! drops the rest of the batch and records the position to resume reading at.
+//!
+//! Descriptors: a walk holds its current directory's descriptor, and keeps
+//! ancestors open only with a slot of a budget shared by every walk in the
+//! process ([`shared_capacity`]: a quarter of `RLIMIT_NOFILE`, at most
+//! [`MAX_SHARED_DIRS`]) and at most [`MAX_OPEN_DIRS`] per walk; an ancestor
+//! whose descriptor was closed is reopened through `..` and accepted only if
+//! its (device, inode) is the one recorded on the way down.
+//!
+//! Resuming a directory at a recorded position after deleting entries in it
+//! is exact on filesystems with stable directory cookies (ext4, xfs, btrfs,
+//! tmpfs since Linux 6.6); so that no entry is ever skipped elsewhere, a
+//! directory in which the walk both deleted something and resumed is read
+//! once more from the start before it is removed (what is left then are the
+//! entries that failed).
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::fd::{self, DirId, Entry};
+use crate::fd::{self, DirId};
 
 /// Most directory descriptors one walk keeps open at once.
 pub const MAX_OPEN_DIRS: usize = 48;
+
+/// Most ancestor descriptors all walks of the process keep open together,
+/// whatever `RLIMIT_NOFILE` is (an embedding host keeps its descriptors).
+pub const MAX_SHARED_DIRS: usize = 64;
+
+/// Size of the one getdents64 buffer of a walk.
+const BATCH_BYTES: usize = 16 * 1024;
+
+/// Ancestor descriptors held by all walks of the process right now.
+static SHARED_IN_USE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many ancestor descriptors all walks may keep open together: a
+/// quarter of the soft `RLIMIT_NOFILE`, at most [`MAX_SHARED_DIRS`]. Beyond
+/// these, a walk holds one directory descriptor (and one more for a moment).
+pub fn shared_capacity() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 0;
+    }
+    usize::try_from(lim.rlim_cur / 4)
+        .unwrap_or(usize::MAX)
+        .min(MAX_SHARED_DIRS)
+}
+
+/// One unit of the shared descriptor budget, given back when dropped.
+struct Slot;
+
+impl Slot {
+    fn take(capacity: usize) -> Option<Slot> {
+        SHARED_IN_USE
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < capacity).then_some(n + 1))
+            .ok()
+            .map(|_| Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        SHARED_IN_USE.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// What a walk does to what it visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,14 +110,51 @@ impl Outcome {
 }
 
 struct Frame {
+    /// Open descriptor (always for the top frame; frame 0 borrows `start`
+    /// and has none); `None` for an ancestor closed to save descriptors.
     fd: Option<OwnedFd>,
+    /// The budget unit that lets an ancestor keep `fd` open.
+    slot: Option<Slot>,
     id: DirId,
-    entries: Vec<Entry>,
     /// Name within the parent (empty for the starting directory).
     name: CString,
     /// Whether we already granted ourselves u+rwx on it.
     opened_up: bool,
+    /// The getdents64 position to go on reading at (after the entry being
+    /// visited below), once we are back.
+    resume: Option<i64>,
+    /// This pass over the directory deleted something.
+    removed: bool,
+    /// This pass resumed reading at a recorded position.
+    resumed: bool,
+    /// `Outcome::failures` when this pass began (a second pass counts its own).
+    failures_before: u64,
 }
+
+impl Frame {
+    fn new(fd: Option<OwnedFd>, id: DirId, name: CString, failures: u64) -> Frame {
+        Frame {
+            fd,
+            slot: None,
+            id,
+            name,
+            opened_up: false,
+            resume: None,
+            removed: false,
+            resumed: false,
+            failures_before: failures,
+        }
+    }
+}
+
+/// What visiting one entry asks of the walk.
+enum Visit {
+    Done,
+    /// A subdirectory on the same mount, open: go down into it.
+    Descend(OwnedFd, DirId),
+}
+
+type VisitResult = Result<Visit, (&'static str, io::Error)>;
 
 /// Walks everything below the open directory `start` (whose identity is
 /// `start_id`), never leaving the mount it is on and never following a
@@ -65,22 +162,17 @@ struct Frame {
 /// `start` itself. A mount point found below is a failure and is left alone.
 pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
     let mut out = Outcome::default();
-    let entries = match fd::read_dir(start) {
-        Ok(e) => e,
-        Err(e) => {
-            out.fail(".", "cannot list", &e);
-            return out;
-        }
-    };
+    let mut buf: Vec<u8> = Vec::new();
+    if let Err(e) = buf.try_reserve_exact(BATCH_BYTES) {
+        out.fail(".", "cannot list", &io::Error::other(e));
+        return out;
+    }
+    buf.resize(BATCH_BYTES, 0);
     let euid = unsafe { libc::geteuid() };
-    // Frame 0 borrows `start`: it is never closed by the walk.
-    let mut stack = vec![Frame {
-        fd: None,
-        id: start_id,
-        entries,
-        name: CString::default(),
-        opened_up: false,
-    }];
+    let capacity = shared_capacity();
+    // Frame 0 borrows `start`: it is never closed by the walk. Read it from the start.
+    let mut stack = vec![Frame::new(None, start_id, CString::default(), 0)];
+    stack[0].resume = Some(0);
     let fd_of = |stack: &[Frame], i: usize| -> RawFd {
         if i == 0 {
             start
@@ -93,164 +185,279 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
         }
     };
 
-    loop {
+    'frames: loop {
         let top = stack.len() - 1;
-        let Some(entry) = stack[top].entries.pop() else {
-            // Directory finished: go back up and remove it from its parent.
-            if top == 0 {
+        let dfd = fd_of(&stack, top);
+        if let Some(pos) = stack[top].resume.take() {
+            if pos != 0 {
+                stack[top].resumed = true;
+            }
+            if let Err(e) = seek_dir(dfd, pos) {
+                out.fail(&path_of(&stack, c""), "cannot list", &e);
+                if !finish_dir(&mut stack, start, &mut out, mode, euid) {
+                    return out;
+                }
+                continue;
+            }
+        }
+        let n = match fd::getdents(dfd, &mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                out.fail(&path_of(&stack, c""), "cannot list", &e);
+                0
+            }
+        };
+        if n == 0 {
+            // End of the directory: once more from the start if this pass
+            // may have skipped something, else go back up.
+            let f = &mut stack[top];
+            if mode == Mode::Delete && f.removed && f.resumed {
+                out.failures = f.failures_before;
+                (f.removed, f.resumed, f.resume) = (false, false, Some(0));
+                continue;
+            }
+            if top == 0 || !finish_dir(&mut stack, start, &mut out, mode, euid) {
                 return out;
             }
-            let frame = stack.pop().expect("non-empty");
-            let parent = top - 1;
-            if parent != 0 && stack[parent].fd.is_none() {
-                let child = frame.fd.as_ref().expect("top frame is open").as_raw_fd();
-                match reopen_parent(child, &stack[parent].id) {
-                    Ok(pfd) => stack[parent].fd = Some(pfd),
-                    Err(e) => {
-                        out.fail(&path_of(&stack, &frame.name), "lost the way back up from", &e);
-                        return out;
-                    }
-                }
-            }
-            drop(frame.fd);
-            if mode == Mode::Delete {
-                let pfd = fd_of(&stack, parent);
-                let res = with_write_access(&mut stack[parent], pfd, euid, || {
-                    fd::unlinkat(pfd, &frame.name, libc::AT_REMOVEDIR)
-                });
-                match res {
-                    Ok(()) => {}
-                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-                    // Its contents already produced a failure; do not count it twice.
-                    Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && out.failures > 0 => {}
-                    Err(e) => out.fail(&path_of(&stack, &frame.name), "cannot remove directory", &e),
-                }
-            }
             continue;
-        };
-
-        let dfd = fd_of(&stack, top);
-        if entry.kind == libc::DT_DIR || entry.kind == libc::DT_UNKNOWN {
-            match open_subdir(dfd, &entry.name, euid, mode) {
-                Ok(Some(child)) => {
-                    let child_id = match fd::dir_id(child.as_raw_fd()) {
-                        Ok(id) => id,
-                        Err(e) => {
-                            out.fail(&path_of(&stack, &entry.name), "cannot stat", &e);
-                            continue;
+        }
+        for (next, kind, name) in fd::dirents(&buf[..n]) {
+            let b = name.to_bytes();
+            if b == b"." || b == b".." {
+                continue;
+            }
+            let visited = loop {
+                let r = visit(dfd, &mut stack[top], name, kind, &start_id, euid, mode, &mut out);
+                // Out of descriptors: give back this walk's ancestors and try once more.
+                match &r {
+                    Err((_, e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                        if close_ancestors(&mut stack) == 0 {
+                            break r;
                         }
-                    };
-                    if !child_id.same_mount(&start_id) {
-                        let err = io::Error::other("a mount point; its contents were left in place");
-                        out.fail(&path_of(&stack, &entry.name), "not descending into", &err);
+                    }
+                    _ => break r,
+                }
+            };
+            match visited {
+                Ok(Visit::Done) => {}
+                Err((what, e)) => out.fail(&path_of(&stack, name), what, &e),
+                Ok(Visit::Descend(child, child_id)) => {
+                    if stack.try_reserve(1).is_err() {
+                        let e = io::Error::from_raw_os_error(libc::ENOMEM);
+                        out.fail(&path_of(&stack, name), "too deep to descend into", &e);
                         continue;
                     }
-                    let entries = match fd::read_dir(child.as_raw_fd()) {
-                        Ok(e) => e,
-                        Err(e) => {
-                            out.fail(&path_of(&stack, &entry.name), "cannot list", &e);
-                            continue;
-                        }
-                    };
-                    stack.push(Frame {
-                        fd: Some(child),
-                        id: child_id,
-                        entries,
-                        name: entry.name,
-                        opened_up: false,
-                    });
-                    // Bound open descriptors: close the oldest open ancestor (never frame 0).
-                    if stack.len() > MAX_OPEN_DIRS {
-                        let victim = stack.len() - MAX_OPEN_DIRS;
-                        if victim > 0 {
-                            stack[victim].fd = None;
-                        }
-                    }
-                    continue;
-                }
-                Ok(None) => continue, // vanished
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {
-                    // Not a directory after all (DT_UNKNOWN, or swapped): handle as a file below.
-                }
-                Err(e)
-                    if mode == Mode::Measure
-                        && e.raw_os_error() == Some(libc::EACCES)
-                        && owned_by(dfd, &entry.name, euid) =>
-                {
-                    // Deletion will grant itself access to its own directory; a dry
-                    // run changes nothing, so it cannot see inside (bytes undercounted).
-                    continue;
-                }
-                Err(e) => {
-                    out.fail(&path_of(&stack, &entry.name), "cannot open directory", &e);
-                    continue;
+                    stack[top].resume = Some(next);
+                    keep_as_ancestor(&mut stack, capacity);
+                    let failures = out.failures;
+                    stack.push(Frame::new(Some(child), child_id, name.to_owned(), failures));
+                    continue 'frames;
                 }
             }
-        }
-
-        // A non-directory: regular file, symlink, FIFO, socket or device node.
-        let size = match fd::lstat_at(dfd, &entry.name) {
-            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
-                // Became a directory since the listing: visit it as one.
-                stack[top].entries.push(Entry {
-                    name: entry.name,
-                    kind: libc::DT_DIR,
-                });
-                continue;
-            }
-            Ok(st) => {
-                let mtime = (st.st_mtime, st.st_mtime_nsec);
-                if out.newest_mtime.is_none_or(|m| mtime > m) {
-                    out.newest_mtime = Some(mtime);
-                }
-                st.st_size.max(0) as u64
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-            Err(e) => {
-                out.fail(&path_of(&stack, &entry.name), "cannot stat", &e);
-                continue;
-            }
-        };
-        if mode == Mode::Measure {
-            out.bytes += size;
-            continue;
-        }
-        match with_write_access(&mut stack[top], dfd, euid, || fd::unlinkat(dfd, &entry.name, 0)) {
-            Ok(()) => out.bytes += size,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
-                stack[top].entries.push(Entry {
-                    name: entry.name,
-                    kind: libc::DT_DIR,
-                });
-            }
-            Err(e) => out.fail(&path_of(&stack, &entry.name), "cannot remove", &e),
         }
     }
 }
 
-/// Opens a subdirectory; `Ok(None)` if it vanished. When deleting and the
-/// directory is unreadable but ours, grants u+rwx through an O_PATH descriptor
-/// of that very directory (never a file: a hard link would carry the change
-/// outside the workspace) and tries again.
-fn open_subdir(pfd: RawFd, name: &CStr, euid: u32, mode: Mode) -> io::Result<Option<OwnedFd>> {
+/// Moves the read position of a directory descriptor.
+fn seek_dir(dfd: RawFd, pos: i64) -> io::Result<()> {
+    if unsafe { libc::lseek(dfd, pos as libc::off_t, libc::SEEK_SET) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The top directory is done: goes back up to its parent (reopening it
+/// through `..` if it was closed) and, when deleting, removes it there.
+/// False if the way back up is lost (the walk must end).
+fn finish_dir(stack: &mut Vec<Frame>, start: RawFd, out: &mut Outcome, mode: Mode, euid: u32) -> bool {
+    let top = stack.len() - 1;
+    if top == 0 {
+        return false;
+    }
+    let frame = stack.pop().expect("non-empty");
+    let parent = top - 1;
+    if parent != 0 && stack[parent].fd.is_none() {
+        let child = frame.fd.as_ref().expect("top frame is open").as_raw_fd();
+        let mut reopened = reopen_parent(child, &stack[parent].id);
+        if matches!(&reopened, Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
+            && close_ancestors(stack.as_mut_slice()) > 0
+        {
+            reopened = reopen_parent(child, &stack[parent].id);
+        }
+        match reopened {
+            Ok(pfd) => stack[parent].fd = Some(pfd),
+            Err(e) => {
+                out.fail(&path_of(stack, &frame.name), "lost the way back up from", &e);
+                return false;
+            }
+        }
+    }
+    drop(frame.fd);
+    // The parent is the current directory again: it needs no budget.
+    stack[parent].slot = None;
+    if mode == Mode::Delete {
+        let pfd = match &stack[parent].fd {
+            Some(f) => f.as_raw_fd(),
+            None => start, // frame 0: the only frame without a descriptor once on top
+        };
+        let res = with_write_access(&mut stack[parent], pfd, euid, || {
+            fd::unlinkat(pfd, &frame.name, libc::AT_REMOVEDIR)
+        });
+        match res {
+            Ok(()) => stack[parent].removed = true,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            // Its contents already produced a failure; do not count it twice.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && out.failures > 0 => {}
+            Err(e) => out.fail(&path_of(stack, &frame.name), "cannot remove directory", &e),
+        }
+    }
+    true
+}
+
+/// The parent (current top) is about to become an ancestor: it stays open
+/// with a budget slot (its own, or the oldest open ancestor's), or is closed.
+fn keep_as_ancestor(stack: &mut [Frame], capacity: usize) {
+    let top = stack.len() - 1;
+    if top == 0 {
+        return; // frame 0 borrows the caller's descriptor
+    }
+    let open = (1..top).filter(|&i| stack[i].fd.is_some()).count();
+    if open + 2 < MAX_OPEN_DIRS {
+        if let Some(slot) = Slot::take(capacity) {
+            stack[top].slot = Some(slot);
+            return;
+        }
+    }
+    if let Some(oldest) = (1..top).find(|&i| stack[i].fd.is_some()) {
+        stack[oldest].fd = None;
+        stack[top].slot = stack[oldest].slot.take();
+        return;
+    }
+    stack[top].fd = None;
+}
+
+/// Closes every open ancestor of the walk (not frame 0, not the top);
+/// returns how many.
+fn close_ancestors(stack: &mut [Frame]) -> usize {
+    let top = stack.len() - 1;
+    let mut n = 0;
+    for f in stack.iter_mut().take(top).skip(1) {
+        if f.fd.take().is_some() {
+            n += 1;
+        }
+        f.slot = None;
+    }
+    n
+}
+
+/// Handles one entry of the directory `dfd` (the top frame): measures and,
+/// when deleting, removes a non-directory; opens a subdirectory to descend into.
+#[allow(clippy::too_many_arguments)]
+fn visit(
+    dfd: RawFd,
+    frame: &mut Frame,
+    name: &CStr,
+    kind: u8,
+    start_id: &DirId,
+    euid: u32,
+    mode: Mode,
+    out: &mut Outcome,
+) -> VisitResult {
+    let mut as_dir = kind == libc::DT_DIR || kind == libc::DT_UNKNOWN;
+    // An entry swapped between a file and a directory is retried a few times.
+    for _ in 0..4 {
+        if as_dir {
+            match open_subdir(dfd, name, start_id, euid, mode) {
+                Ok(Some(child)) => {
+                    let child_id = fd::dir_id(child.as_raw_fd()).map_err(|e| ("cannot stat", e))?;
+                    if !child_id.same_mount(start_id) {
+                        return Err(("not descending into", mount_point()));
+                    }
+                    return Ok(Visit::Descend(child, child_id));
+                }
+                Ok(None) => return Ok(Visit::Done), // vanished
+                // Not a directory after all (DT_UNKNOWN, or swapped): handle as a file below.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {}
+                Err(e)
+                    if mode == Mode::Measure && e.raw_os_error() == Some(libc::EACCES) && owned_by(dfd, name, euid) =>
+                {
+                    // Deletion will grant itself access to its own directory; a dry
+                    // run changes nothing, so it cannot see inside (bytes undercounted).
+                    return Ok(Visit::Done);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Other => return Err(("not descending into", e)),
+                Err(e) => return Err(("cannot open directory", e)),
+            }
+        }
+        // A non-directory: regular file, symlink, FIFO, socket or device node.
+        let st = match fd::lstat_at(dfd, name) {
+            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+                as_dir = true; // became a directory since it was listed
+                continue;
+            }
+            Ok(st) => st,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Visit::Done),
+            Err(e) => return Err(("cannot stat", e)),
+        };
+        let mtime = (st.st_mtime, st.st_mtime_nsec);
+        if out.newest_mtime.is_none_or(|m| mtime > m) {
+            out.newest_mtime = Some(mtime);
+        }
+        let size = st.st_size.max(0) as u64;
+        if mode == Mode::Measure {
+            out.bytes += size;
+            return Ok(Visit::Done);
+        }
+        match with_write_access(frame, dfd, euid, || fd::unlinkat(dfd, name, 0)) {
+            Ok(()) => {
+                out.bytes += size;
+                frame.removed = true;
+                return Ok(Visit::Done);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Visit::Done),
+            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => as_dir = true,
+            Err(e) => return Err(("cannot remove", e)),
+        }
+    }
+    Err((
+        "cannot handle",
+        io::Error::other("it kept changing between a file and a directory"),
+    ))
+}
+
+/// Opens a subdirectory; `Ok(None)` if it vanished. An unreadable one is
+/// looked at through an O_PATH descriptor of that very directory (never a
+/// file: a hard link would carry a change outside the workspace): a mount
+/// point is a [`mount_point`] error, whatever the mode (nothing on another
+/// mount is ever changed); one that is ours, on the start's mount, is
+/// granted u+rwx when deleting, and opened again.
+fn open_subdir(pfd: RawFd, name: &CStr, start_id: &DirId, euid: u32, mode: Mode) -> io::Result<Option<OwnedFd>> {
     match fd::open_dir_at(pfd, name) {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::EACCES) && mode == Mode::Delete => {
+        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
             let path_fd = fd::openat(pfd, name, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
-            let st = fd::fstat(path_fd.as_raw_fd())?;
-            if st.st_uid != euid {
+            // Mount first, owner second, and only then a change.
+            let id = fd::dir_id(path_fd.as_raw_fd())?;
+            if !id.same_mount(start_id) {
+                return Err(mount_point());
+            }
+            if id.uid != euid || mode == Mode::Measure {
                 return Err(e);
             }
             let proc = CString::new(format!("/proc/self/fd/{}", path_fd.as_raw_fd())).expect("no NUL");
-            if unsafe { libc::chmod(proc.as_ptr(), (st.st_mode & 0o7777) | 0o700) } != 0 {
+            if unsafe { libc::chmod(proc.as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
                 return Err(e);
             }
             fd::open_dir_at(pfd, name).map(Some)
         }
         Err(e) => Err(e),
     }
+}
+
+/// The error for a mount point found below the start: never entered, never changed.
+fn mount_point() -> io::Error {
+    io::Error::other("a mount point; its contents were left in place")
 }
 
 /// Whether the entry `name` in `dir` belongs to `euid` (so deletion may open it up).
@@ -295,7 +502,8 @@ fn reopen_parent(child: RawFd, expected: &DirId) -> io::Result<OwnedFd> {
     }
 }
 
-/// The path of `name` inside the top of `stack`, relative to the start, for messages.
+/// The path of `name` inside the top of `stack` (of the top itself if `name`
+/// is empty), relative to the start, for messages.
 fn path_of(stack: &[Frame], name: &CStr) -> String {
     let mut p = String::new();
     for f in stack.iter().skip(1) {
@@ -303,5 +511,12 @@ fn path_of(stack: &[Frame], name: &CStr) -> String {
         p.push('/');
     }
     p.push_str(&name.to_string_lossy());
+    // An empty name means the directory itself.
+    if name.is_empty() {
+        p.pop();
+        if p.is_empty() {
+            p.push('.');
+        }
+    }
     p
 }

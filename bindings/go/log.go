@@ -104,7 +104,10 @@ var (
 //
 // fn is called synchronously on the goroutine (thread) doing the work, which
 // may be several at once: it must be safe for concurrent use, and it should be
-// quick. It may call any function of this package, SetLogger included. A panic
+// quick. It may call any function of this package, SetLogger included, except
+// that a prune of the root a running prune holds the lock of, started from fn
+// on the same thread, fails at once with a Busy error saying so (it would wait
+// for its own prune's lock). A panic
 // in fn cannot unwind through the C library: it is recovered, reported on
 // standard error, and the event is dropped.
 //

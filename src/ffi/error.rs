@@ -24,6 +24,7 @@ pub enum wsprune_status {
     /// An operating-system error; the message names the operation and errno text.
     WSPRUNE_STATUS_IO = 6,
     /// A panic inside wsprune was caught at the boundary (a bug: please report it).
+    /// Its message is in the error object; nothing is printed on stderr.
     WSPRUNE_STATUS_PANIC = 7,
 }
 
@@ -105,7 +106,7 @@ pub unsafe extern "C" fn wsprune_error_message(error: *const wsprune_error) -> *
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_error_free(error: *mut wsprune_error) {
     if !error.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(error))));
+        let _ = super::caught(|| drop(Box::from_raw(error)));
     }
 }
 
@@ -114,6 +115,6 @@ pub unsafe extern "C" fn wsprune_error_free(error: *mut wsprune_error) {
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_string_free(s: *mut c_char) {
     if !s.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(CString::from_raw(s))));
+        let _ = super::caught(|| drop(CString::from_raw(s)));
     }
 }

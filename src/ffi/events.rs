@@ -34,7 +34,15 @@ impl From<Level> for wsprune_level {
 /// runs synchronously on the thread performing the operation, possibly on
 /// several threads at once, so it must be thread-safe; it must not unwind
 /// (throw a C++ exception or longjmp) out of the call. It may call any
-/// wsprune function, including wsprune_set_log_callback.
+/// wsprune function, including wsprune_set_log_callback, with one exception:
+/// a prune of the same workspace root started from inside the callback of a
+/// prune that holds that root's workspace lock (events between
+/// "session.prune.started" and "session.prune.completed", which are emitted
+/// without it) cannot take the lock; it fails at once with
+/// WSPRUNE_STATUS_BUSY and a message saying it was started from inside the
+/// log callback (a dry run inside a dry run shares the lock and runs). Only
+/// re-entry on the same thread is detected: a callback that waits for a
+/// prune of the same root on another thread waits for its lock timeout.
 pub type wsprune_log_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -74,11 +82,11 @@ impl CCallback {
 /// caller keeps it alive and thread-safe until then. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_set_log_callback(cb: wsprune_log_fn, user_data: *mut c_void) {
-    let _ = catch_unwind(AssertUnwindSafe(|| match cb {
+    let _ = super::caught(|| match cb {
         None => crate::events::set_handler(None),
         Some(cb) => {
             let c = CCallback { cb, user_data };
             crate::events::set_handler(Some(Arc::new(move |e: &Event| c.call(e))));
         }
-    }));
+    });
 }

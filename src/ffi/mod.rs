@@ -77,9 +77,15 @@ pub(crate) unsafe fn report(error: *mut *mut wsprune_error, r: Result<()>) -> ws
     }
 }
 
-/// The panic boundary: runs `f`, turning a panic into a PANIC error.
+/// The panic boundary: runs `f`, turning a panic into a PANIC error. The
+/// panic prints nothing (see `crate::panic_hook`): its message is in the error.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(Error::new(Status::Panic, panic_message(p))))
+    caught(f).unwrap_or_else(|p| Err(Error::new(Status::Panic, panic_message(p))))
+}
+
+/// `catch_unwind` for the C boundary, with the panic's default report silenced.
+pub(crate) fn caught<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    crate::panic_hook::quietly(true, || catch_unwind(AssertUnwindSafe(f)))
 }
 
 /// Borrows a C string argument, which must be non-NULL and UTF-8.

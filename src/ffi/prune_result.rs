@@ -52,7 +52,7 @@ pub(crate) unsafe fn with_result<T>(
         return default;
     }
     let r = &*r;
-    catch_unwind(AssertUnwindSafe(|| f(r))).unwrap_or(default)
+    super::caught(|| f(r)).unwrap_or(default)
 }
 
 pub(crate) unsafe fn nth(v: &[CString], i: usize) -> *const c_char {
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn wsprune_prune_result_to_json(r: *const wsprune_prune_re
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_free(r: *mut wsprune_prune_result) {
     if !r.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(r))));
+        let _ = super::caught(|| drop(Box::from_raw(r)));
     }
 }
 

@@ -131,14 +131,16 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Starts the progress line, or returns `None` if stderr is not a terminal.
+    /// Starts the progress line, or returns `None` if stderr is not a terminal
+    /// or no thread can be created.
     pub fn start(collector: Arc<Collector>, dry_run: bool) -> Option<Progress> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
         let (stop, stopped) = mpsc::channel::<()>();
         let started = Instant::now();
-        let thread = std::thread::spawn(move || {
+        // No thread (RLIMIT_NPROC, a pids cgroup): no progress line, the prune goes on.
+        let thread = std::thread::Builder::new().spawn(move || {
             let mut drawn = false;
             let mut frame = 0usize;
             // Until finish() sends (or the sender is dropped).
@@ -156,7 +158,10 @@ impl Progress {
                 let _ = write!(std::io::stderr(), "\r\x1b[2K");
             }
         });
-        Some(Progress { stop, thread })
+        Some(Progress {
+            stop,
+            thread: thread.ok()?,
+        })
     }
 
     /// Stops and erases the progress line (before the report is printed).

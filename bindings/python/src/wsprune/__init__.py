@@ -294,7 +294,9 @@ def set_logger(logger: Optional[Logger]) -> None:
     ``extra={"event": name, "fields": fields}``), or an object with the
     reference implementation's ``SandboxLogger`` methods (called with the
     reference's arguments). ``None`` turns events off. A logger that raises
-    is reported once (``logging.getLogger("wsprune")``), not per event."""
+    is reported once (``logging.getLogger("wsprune")``), not per event.
+    A prune of the same root started from the logger of a running prune
+    raises the busy error at once (it would wait for that prune's lock)."""
     global _global_logger
     with _log_lock:
         _global_logger = logger
