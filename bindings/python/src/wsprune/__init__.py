@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Optional, Type, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type, Union
 
 from ._lib import LOG_FN, lib, library_path
 from ._lib import PruneOptions as _CPruneOptions
@@ -55,6 +55,7 @@ __all__ = [
     "delete_session",
     "lease",
     "library_path",
+    "open_session",
     "prune_sessions",
     "read_session_metadata",
     "repair_sessions",
@@ -170,7 +171,15 @@ def _id(session_id: str) -> bytes:
         raise InvalidSessionIdError(f"session id must be a str, not {type(session_id).__name__}", 2)
     if "\0" in session_id:
         raise InvalidSessionIdError(f"invalid session id {session_id!r}", 2)
-    return session_id.encode("utf-8", "surrogateescape")
+    try:
+        # Session ids are UTF-8 (a str with lone surrogates is not).
+        return session_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidSessionIdError(f"invalid session id {session_id!r}: not valid UTF-8", 2) from None
+
+
+#: Size of a buffer that holds any session id and its NUL (WSPRUNE_SESSION_ID_MAX_LEN).
+_ID_BUF = 256
 
 
 def version() -> str:
@@ -312,12 +321,38 @@ def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional
 
 def create_session(workspace_root: PathLike, session_id: Optional[str] = None) -> str:
     """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
-    its metadata; the root is created if missing. Returns the id."""
+    its metadata; the root is created if missing. Returns the id: for a UUID
+    in any spelling, its canonical spelling (lowercase, hyphenated), under
+    which the session is created and by which (or any other spelling) every
+    call finds it. ``session_id`` may also be a custom id: 1 to 255 bytes of
+    UTF-8, no ``/`` or control characters, not starting with ``.``, not
+    ``site-packages`` (anything else raises :class:`InvalidSessionIdError`).
+    An existing session raises :class:`AlreadyExistsError`."""
     err = ctypes.c_void_p()
-    out = ctypes.create_string_buffer(37)
+    out = ctypes.create_string_buffer(_ID_BUF)
     sid = None if session_id is None else _id(session_id)
-    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, 37, ctypes.byref(err)), err)
+    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUF, ctypes.byref(err)), err)
     return out.value.decode()
+
+
+def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> Tuple[str, bool]:
+    """Create-or-open: opens session ``session_id`` if it exists (a directory
+    without metadata, such as a legacy session, gets fresh metadata dated
+    now; corrupted metadata is left as it is), else creates it (with
+    ``None``, a new UUIDv4 session). Returns ``(id, created)``: the session's
+    id (its directory's name) and whether it was created. Ids as for
+    :func:`create_session`."""
+    err = ctypes.c_void_p()
+    out = ctypes.create_string_buffer(_ID_BUF)
+    created = ctypes.c_bool(False)
+    sid = None if session_id is None else _id(session_id)
+    _check(
+        lib.wsprune_session_open(
+            _path(workspace_root), sid, out, _ID_BUF, ctypes.byref(created), ctypes.byref(err)
+        ),
+        err,
+    )
+    return out.value.decode(), bool(created.value)
 
 
 def touch_session(workspace_root: PathLike, session_id: str) -> None:
@@ -388,6 +423,8 @@ def lease(workspace_root: PathLike, session_id: str) -> Lease:
 
 
 #: The rules that select a session for deletion (``PruneResult.deleted_rules``).
+#: ``"interrupted"`` is no longer produced (since 0.3.0): leftover trash is
+#: listed in ``PruneResult.interrupted``.
 RULES = ("older_than", "max_total_bytes", "max_sessions", "min_free_bytes", "interrupted")
 
 
@@ -396,9 +433,11 @@ class PruneResult:
     """What a prune deleted (or would), skipped (with reasons), failed on,
     and the bytes reclaimed. ``str()`` is the human summary.
     ``deleted_rules`` maps each deleted session to the rule that selected it:
-    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"``,
-    ``"min_free_bytes"`` or ``"interrupted"`` (a deletion an interrupted prune
-    had started)."""
+    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"`` or
+    ``"min_free_bytes"``. ``interrupted`` lists the leftover trash
+    directories (left by an interrupted deletion) the prune finished, by
+    name: never reported as sessions, since a live session of the same id may
+    exist again; an error finishing one is keyed by its name in ``errors``."""
 
     deleted_sessions: List[str] = field(default_factory=list)
     skipped_sessions: List[str] = field(default_factory=list)
@@ -408,6 +447,7 @@ class PruneResult:
     skipped_reasons: Dict[str, str] = field(default_factory=dict)
     summary: str = ""
     deleted_rules: Dict[str, str] = field(default_factory=dict)
+    interrupted: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.summary
@@ -416,7 +456,7 @@ class PruneResult:
         """The result as the C library's ``wsprune_prune_result_to_json``
         gives it: the reference fields (``deleted_sessions``,
         ``skipped_sessions``, ``reclaimed_bytes``, ``errors``, ``dry_run``)
-        plus ``skipped_reasons`` and ``deleted_rules``."""
+        plus ``skipped_reasons``, ``deleted_rules`` and ``interrupted``."""
         return {
             "deleted_sessions": list(self.deleted_sessions),
             "deleted_rules": dict(self.deleted_rules),
@@ -424,6 +464,7 @@ class PruneResult:
             "skipped_reasons": dict(self.skipped_reasons),
             "reclaimed_bytes": self.reclaimed_bytes,
             "errors": dict(self.errors),
+            "interrupted": list(self.interrupted),
             "dry_run": self.dry_run,
         }
 
@@ -445,6 +486,8 @@ def _copy_result(r: int) -> PruneResult:
         res.skipped_reasons[sid] = s(lib.wsprune_prune_result_skipped_reason(r, i))
     for i in range(lib.wsprune_prune_result_error_count(r)):
         res.errors[s(lib.wsprune_prune_result_error_id(r, i))] = s(lib.wsprune_prune_result_error_message(r, i))
+    for i in range(lib.wsprune_prune_result_interrupted_count(r)):
+        res.interrupted.append(s(lib.wsprune_prune_result_interrupted_name(r, i)))
     res.reclaimed_bytes = int(lib.wsprune_prune_result_reclaimed_bytes(r))
     res.summary = s(lib.wsprune_prune_result_summary(r))
     return res
