@@ -24,6 +24,25 @@
 #include <stdint.h>
 
 /**
+ * Largest buffer a session id needs, terminating NUL included: a custom id
+ * is at most 255 bytes. A buffer of this size always fits `out_id`.
+ */
+#define WSPRUNE_SESSION_ID_MAX_LEN 256
+
+/**
+ * Default floor of the size and count rules, in hours: a session used within
+ * the last hour is never evicted by them unless the caller asks for a lower
+ * floor explicitly (docs/contract.md).
+ */
+#define DEFAULT_MIN_AGE_HOURS 1.0
+
+/**
+ * Most ancestor descriptors all walks of the process keep open together,
+ * whatever `RLIMIT_NOFILE` is (an embedding host keeps its descriptors).
+ */
+#define MAX_SHARED_DIRS 64
+
+/**
  * Status of a wsprune call. The numeric values are stable: they are part
  * of the ABI and will never be renumbered.
  */
@@ -433,6 +452,21 @@ const char *wsprune_prune_result_error_id(const struct wsprune_prune_result *r, 
 const char *wsprune_prune_result_error_message(const struct wsprune_prune_result *r, size_t i);
 
 /**
+ * Number of leftover trash directories (left by an interrupted deletion)
+ * this prune finished (or, in a dry run, would finish); 0 for NULL. They are
+ * never counted as deleted sessions: a live session of the same id may
+ * exist again. Their bytes are in `wsprune_prune_result_reclaimed_bytes`.
+ */
+size_t wsprune_prune_result_interrupted_count(const struct wsprune_prune_result *r);
+
+/**
+ * The i-th finished trash directory's name (".wsprune-trash...."); NULL if
+ * `r` is NULL or `i` is out of range. Owned by `r`. A failure to finish one
+ * is among the errors, keyed by this name.
+ */
+const char *wsprune_prune_result_interrupted_name(const struct wsprune_prune_result *r, size_t i);
+
+/**
  * Bytes reclaimed (or that would be, in a dry run): the sizes of the files
  * removed, symlinks counting themselves; 0 for NULL.
  */
@@ -454,8 +488,9 @@ const char *wsprune_prune_result_summary(const struct wsprune_prune_result *r);
 /**
  * The result as a JSON object with the fields deleted_sessions,
  * deleted_rules (id to rule), skipped_sessions, skipped_reasons (id to
- * reason), reclaimed_bytes, errors (id to message), dry_run and
- * unmet_targets (rule names; since 0.3.0). Returns a new string owned by the caller, to
+ * reason), reclaimed_bytes, errors (id, or trash directory name, to
+ * message), interrupted (finished trash directory names; since 0.3.0),
+ * dry_run and unmet_targets (rule names; since 0.3.0). Returns a new string owned by the caller, to
  * free with `wsprune_string_free`; NULL for a NULL `r`.
  */
 char *wsprune_prune_result_to_json(const struct wsprune_prune_result *r);
@@ -468,8 +503,9 @@ void wsprune_prune_result_free(struct wsprune_prune_result *r);
 
 /**
  * The rule that selected the i-th deleted session: "older_than",
- * "max_total_bytes", "max_sessions", "min_free_bytes" or "interrupted" (a
- * deletion an interrupted prune had started). NULL if `r` is NULL or `i` is
+ * "max_total_bytes", "max_sessions" or "min_free_bytes". ("interrupted" is
+ * no longer produced since 0.3.0: finished trash is reported by
+ * `wsprune_prune_result_interrupted_name`, never as a deleted session.) NULL if `r` is NULL or `i` is
  * out of range. Static string: never free it.
  */
 const char *wsprune_prune_result_deleted_rule(const struct wsprune_prune_result *r, size_t i);
@@ -507,13 +543,20 @@ const char *wsprune_prune_result_unmet_target(const struct wsprune_prune_result 
 enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, size_t *out_repaired, char **out_json, struct wsprune_error **error);
 
 /**
- * Creates session `session_id` (a UUID; NULL for a new random UUIDv4) under
- * `workspace_root`, creating the root if it is missing, and writes its
- * metadata with created_at == updated_at. If `out_id` is not NULL, the
- * session id and a terminating NUL are written to it; `out_id_len` must then
- * be at least 37, else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
- * An existing session gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write
- * the metadata does not fail the creation (a "session.metadata.write_failed"
+ * Creates session `session_id` under `workspace_root`, creating the root if
+ * it is missing, and writes its metadata with created_at == updated_at.
+ * `session_id` is a UUID in any spelling (the session is named by its
+ * canonical spelling: lowercase, hyphenated), a custom id (1 to 255 bytes of
+ * UTF-8, no '/', no control characters, not starting with '.', not
+ * "site-packages"; anything else is WSPRUNE_STATUS_INVALID_SESSION_ID), or
+ * NULL for a new random UUIDv4. If `out_id` is not NULL, the session id (the
+ * directory's name) and a terminating NUL are written to it; `out_id_len`
+ * must then be at least 37 for a UUID (or NULL) id and at least the custom
+ * id's length + 1 for a custom id (WSPRUNE_SESSION_ID_MAX_LEN always
+ * suffices), else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
+ * An existing session (for a UUID: under its canonical spelling or the one
+ * passed) gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write the
+ * metadata does not fail the creation (a "session.metadata.write_failed"
  * warning event is emitted instead).
  *
  * Strings are borrowed for the call. On failure `*error` (if `error` is not
@@ -521,6 +564,24 @@ enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry
  * it is set to NULL. Thread-safe.
  */
 enum wsprune_status wsprune_session_create(const char *workspace_root, const char *session_id, char *out_id, size_t out_id_len, struct wsprune_error **error);
+
+/**
+ * Opens session `session_id` if it exists, else creates it (create-or-open,
+ * as a runtime does when it is given a session id to reuse). `session_id`
+ * is as for `wsprune_session_create` (NULL: a new random UUIDv4 session). A
+ * UUID is found under any spelling: its canonical one first, then the one
+ * passed. An existing directory without metadata (a legacy session, or a
+ * directory named like the custom id) gets fresh metadata dated now;
+ * corrupted metadata is left as it is. `out_id` and `out_id_len` are as for
+ * `wsprune_session_create` and receive the session id (the directory's
+ * name). `*out_created` (if `out_created` is not NULL) is set to whether the
+ * session was created. Events: "session.created" or "session.retrieved",
+ * and "session.metadata.created" when metadata was written.
+ *
+ * Strings are borrowed; error ownership as for `wsprune_session_create`.
+ * Thread-safe.
+ */
+enum wsprune_status wsprune_session_open(const char *workspace_root, const char *session_id, char *out_id, size_t out_id_len, bool *out_created, struct wsprune_error **error);
 
 /**
  * Sets updated_at of the session to now, preserving every other field.

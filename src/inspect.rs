@@ -72,7 +72,10 @@ impl SessionInfo {
     }
 }
 
-/// Information on session `id`. A missing session or root is [`Status::NotFound`].
+/// Information on session `id` (a UUID is found under any spelling; the
+/// result's `session_id` is the name it was found under). A missing session
+/// or root is [`Status::NotFound`], and so is a directory named like a custom
+/// id without metadata (not a session).
 ///
 /// `in_use` is probed with a non-blocking exclusive lock released at once; a
 /// prune that looks at the session in that instant treats it as in use.
@@ -83,18 +86,21 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
         Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
         _ => e,
     })?;
-    match info_at(root_fd.as_raw_fd(), id)? {
-        Some(info) => Ok(info),
-        None => Err(Error::new(
-            Status::NotFound,
-            format!("session {id} not found in {}", root.display()),
-        )),
-    }
+    let (info, _) = session::resolve(id, |name| {
+        info_at(root_fd.as_raw_fd(), name)?.ok_or_else(|| {
+            Error::new(
+                Status::NotFound,
+                format!("session {name} not found in {}", root.display()),
+            )
+        })
+    })?;
+    Ok(info)
 }
 
 /// Information on every session under `root`, sorted by id, gathered with
 /// `jobs` threads (0: the prune default). Entries that are not sessions (other
-/// names, symlinks, files, trash) are left out. A session that cannot be read
+/// names, custom-id directories without metadata, hidden entries,
+/// `site-packages`, symlinks, files, trash) are left out. A session that cannot be read
 /// is listed as [`SessionState::Unreadable`] with the error in `problem`. A
 /// missing root is [`Status::NotFound`].
 pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
@@ -127,7 +133,8 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
 }
 
 /// Information on session `id` under the open root; `None` if it is not a
-/// session directory (vanished, a symlink, a file).
+/// session directory (vanished, a symlink, a file, a custom-id directory
+/// without metadata).
 fn info_at(rfd: RawFd, id: &str) -> Result<Option<SessionInfo>> {
     let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
         Ok(d) => d,
@@ -151,6 +158,7 @@ fn info_at(rfd: RawFd, id: &str) -> Result<Option<SessionInfo>> {
             info.created_at = Some(m.created_at);
             info.updated_at = Some(m.updated_at);
         }
+        MetadataState::Missing if !session_id::is_uuid(id.as_bytes()) => return Ok(None),
         MetadataState::Missing => {}
         MetadataState::Invalid(bad) => {
             info.state = SessionState::Corrupted;

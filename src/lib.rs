@@ -1,7 +1,8 @@
 //! wsprune: session workspace metadata, leases and safe pruning for
 //! code-execution sandboxes.
 //!
-//! A workspace root holds one directory per session, named by a UUID, with
+//! A workspace root holds one directory per session, named by a UUID or a
+//! custom id (see [`session_id`]), with
 //! its metadata in `<root>/<id>/.metadata.json`. A runtime [creates](create_session)
 //! sessions, [touches](touch_session) them after every execution, holds a
 //! [lease](acquire) while code runs, and [prunes](prune_sessions) the stale ones.
@@ -50,4 +51,6 @@ pub use policy::{PruneOptions, Rule};
 pub use prune::{delete_session, prune_sessions};
 pub use repair::{repair_sessions, RepairResult, Repaired};
 pub use result::{PruneResult, SkipReason, Skipped};
-pub use session::{acquire, create_session, read_metadata, touch_session, Lease, MetadataState, TouchOutcome};
+pub use session::{
+    acquire, create_or_open_session, create_session, read_metadata, touch_session, Lease, MetadataState, TouchOutcome,
+};

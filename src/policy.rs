@@ -17,7 +17,10 @@ pub enum Rule {
     MaxSessions,
     /// Evicted (oldest first) until the filesystem has `min_free_bytes` free.
     MinFreeBytes,
-    /// A deletion an earlier, interrupted prune had started (its trash directory).
+    /// A deletion an earlier, interrupted prune had started (its trash
+    /// directory). Kept for ABI stability; no longer produced since 0.3.0:
+    /// finished trash is reported in [`crate::PruneResult::interrupted`],
+    /// never as a deleted session.
     Interrupted,
 }
 

@@ -4,8 +4,8 @@
 //! A prune holds the workspace lock (an exclusive `flock` on the root; shared
 //! for a dry run), so two prunes of one root never both count the same bytes
 //! as theirs to free. It finishes trash left by an interrupted prune. With
-//! the age rule alone, each session (directory name a UUID, a real directory
-//! on the root's mount) is then handled in one pass on one of `jobs` worker
+//! the age rule alone, each session (a real directory on the root's mount
+//! named by a UUID, or by a custom id and holding `.metadata.json`) is then handled in one pass on one of `jobs` worker
 //! threads. With size or count rules, every session is first scanned
 //! (reading only `updated_at` from its metadata, and its size) and sessions
 //! are selected oldest first; each selected session is then handled by a
@@ -20,6 +20,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -38,8 +39,32 @@ use crate::session;
 use crate::session_id;
 
 /// Prefix of the hidden name a session is renamed to while it is deleted.
-/// Never a UUID, so never mistaken for a session.
+/// Hidden, so never a session id (UUID or custom) and never mistaken for a session.
 pub const TRASH_PREFIX: &str = ".wsprune-trash.";
+
+/// Makes custom-id trash names unique within this process (a prune deletes
+/// many sessions with the same stamp).
+static TRASH_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A trash name for session `id`, unique to this deletion (`stamp` is the
+/// prune's, or the deletion's, time in microseconds; `attempt` counts names
+/// already taken). A UUID session keeps its id in the name for diagnosis:
+/// `.wsprune-trash.<uuid>.<pid>.<stamp + attempt>` (at most 84 bytes, the
+/// form of every version). A custom id may itself be 255 bytes (the longest
+/// name) and may contain dots, so its trash is
+/// `.wsprune-trash.<pid>.<stamp>.<n>` with a per-process counter `n`. Both
+/// forms are recognised by [`is_trash_name`] and never overlap (a UUID is
+/// never all digits). The rename into a trash name never replaces anything:
+/// a name left by a crashed process with the same pid is skipped.
+fn trash_name(id: &str, stamp: i64, attempt: i64) -> String {
+    let pid = std::process::id();
+    if session_id::is_uuid(id.as_bytes()) {
+        format!("{TRASH_PREFIX}{id}.{pid}.{}", stamp.saturating_add(attempt))
+    } else {
+        let n = TRASH_COUNTER.fetch_add(1, Ordering::Relaxed);
+        format!("{TRASH_PREFIX}{pid}.{stamp}.{n}")
+    }
+}
 
 /// Prunes the sessions under `root` that `opts` selects (see the module
 /// documentation for how). A missing root gives an empty result. Invalid
@@ -98,6 +123,7 @@ pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
             "deleted_count" => result.deleted_sessions.len(),
             "skipped_count" => result.skipped_sessions.len(),
             "error_count" => result.errors.len(),
+            "interrupted_count" => result.interrupted.len(),
             "reclaimed_bytes" => result.reclaimed_bytes,
             "dry_run" => dry_run,
         }
@@ -168,30 +194,36 @@ fn lock_workspace(rfd: RawFd, root_id: &DirId, shared: bool, timeout: Duration, 
 /// descriptors). Returns the bytes freed. A leased session is
 /// [`Status::Busy`] unless `wait` is given, in which case the call waits up
 /// to that long for the leases to go. A missing session (or root) is
-/// [`Status::NotFound`]; a failure part-way is [`Status::Io`] and what
-/// remains is left in a trash directory that the next prune finishes.
-/// Emits `session.deleted`.
+/// [`Status::NotFound`], and so is a directory named like a custom id without
+/// metadata (not a session: never deleted). A UUID is found under any
+/// spelling. A failure part-way is [`Status::Io`] and what remains is left in
+/// a trash directory that the next prune finishes (reporting it in
+/// [`PruneResult::interrupted`]). Emits `session.deleted`.
 pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u64> {
     session::check_root(root)?;
     session_id::validate(id)?;
-    let not_found = || {
+    let not_found = |id: &str| {
         Error::new(
             Status::NotFound,
             format!("session {id} not found in {}", root.display()),
         )
     };
     let root_fd = session::open_root(root).map_err(|e| match e.status() {
-        Status::NotFound => not_found(),
+        Status::NotFound => not_found(id),
         _ => e,
     })?;
     let rfd = root_fd.as_raw_fd();
     let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
-    let (dir, dir_id) = match open_session_dir(rfd, &root_id, id) {
-        Ok(Some(d)) => d,
-        Ok(None) => return Err(not_found()),
-        Err(msg) => return Err(Error::new(Status::Io, format!("session {id}: {msg}"))),
-    };
+    let ((dir, dir_id), id) = session::resolve(id, |name| match open_session_dir(rfd, &root_id, name) {
+        Ok(Some(d)) => Ok(d),
+        Ok(None) => Err(not_found(name)),
+        Err(msg) => Err(Error::new(Status::Io, format!("session {name}: {msg}"))),
+    })?;
+    let id = id.as_str();
     let dfd = dir.as_raw_fd();
+    if !session::is_session_dir(dfd, id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
+        return Err(session::not_a_session(id));
+    }
     if !fd::flock_wait(dfd, libc::LOCK_EX, wait.unwrap_or_default())
         .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
     {
@@ -202,14 +234,9 @@ pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u
     }
     let cid = fd::cname(id);
     if !fd::is_named(rfd, &cid, &dir_id) {
-        return Err(not_found());
+        return Err(not_found(id));
     }
-    let trash = format!(
-        "{TRASH_PREFIX}{id}.{}.{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    );
-    move_to_trash(rfd, &cid, &fd::cname(&trash), &dir_id)
+    let trash = move_to_trash(rfd, id, Utc::now().timestamp_micros(), &dir_id)
         .map_err(|m| Error::new(Status::Io, format!("session {id}: {m}")))?;
     let outcome = remove_trash_dir(rfd, &trash, remove::walk(dfd, dir_id, Mode::Delete));
     if outcome.failures > 0 {
@@ -317,7 +344,7 @@ impl Pruner<'_> {
         let (mut trash, mut names) = (Vec::new(), Vec::new());
         for entry in entries {
             let Ok(name) = entry.name.into_string() else { continue };
-            if trash_session_id(&name).is_some() {
+            if is_trash_name(&name) {
                 trash.push(name);
             } else if session_id::is_session_id(name.as_bytes())
                 && matches!(entry.kind, libc::DT_DIR | libc::DT_UNKNOWN)
@@ -502,9 +529,11 @@ impl Pruner<'_> {
         }
     }
 
-    /// Finishes the trash directories left by interrupted prunes (reported as
-    /// deleted sessions with rule `interrupted` and `age_hours` null). One being
-    /// deleted right now by another process is locked and left to it.
+    /// Finishes the trash directories left by interrupted deletions, reporting
+    /// each in [`PruneResult::interrupted`] by its trash name (never as a
+    /// session: the runtime may have re-created a live session of the same id
+    /// meanwhile), and a failure under the trash name. One being deleted
+    /// right now by another process is locked and left to it.
     fn finish_trash(&mut self, names: &[String]) {
         let (rfd, root_id, dry_run) = (self.rfd, self.root_id, self.opts.dry_run);
         parallel::run(
@@ -513,24 +542,42 @@ impl Pruner<'_> {
             |name| finish_one(rfd, &root_id, name, dry_run),
             |i, done| {
                 if let Some(outcome) = done {
-                    let name = &names[i];
-                    let id = trash_session_id(name).expect("only trash names are listed");
-                    let trash = (!dry_run).then_some(name.as_str());
-                    record(self.result, id, None, Rule::Interrupted, outcome, trash);
+                    record_trash(self.result, &names[i], outcome, dry_run);
                 }
             },
         );
     }
 }
 
-/// The session id in one of our trash names,
-/// `.wsprune-trash.<session id>.<pid>.<microseconds>`; `None` for any other
-/// name (one we did not make is never touched).
-fn trash_session_id(name: &str) -> Option<&str> {
-    let mut parts = name.strip_prefix(TRASH_PREFIX)?.split('.');
-    let (id, pid, micros) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (parts.next().is_none() && session_id::is_session_id(id.as_bytes()) && digits(pid) && digits(micros)).then_some(id)
+/// Records one finished (or, in a dry run, measured) trash directory.
+fn record_trash(result: &mut PruneResult, name: &str, outcome: Outcome, dry_run: bool) {
+    result.reclaimed_bytes += outcome.bytes;
+    if outcome.failures > 0 {
+        let msg = failure_message(outcome, (!dry_run).then_some(name));
+        fail(result, name, msg);
+        return;
+    }
+    events::emit(Level::Info, "session.prune.interrupted", || {
+        fields! {"trash" => name, "reclaimed_bytes" => outcome.bytes, "dry_run" => dry_run}
+    });
+    result.interrupted.push(name.to_owned());
+}
+
+/// Whether `name` is one of our trash names (see [`trash_name`]):
+/// `.wsprune-trash.<uuid>.<pid>.<stamp>` (every version) or
+/// `.wsprune-trash.<pid>.<stamp>.<n>` (custom ids, since 0.3.0). Any other
+/// name, hidden or not, is never touched.
+fn is_trash_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(TRASH_PREFIX) else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('.').collect();
+    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    match parts[..] {
+        [a, b, c] if digits(a) => digits(b) && digits(c),
+        [id, pid, micros] => session_id::is_uuid(id.as_bytes()) && digits(pid) && digits(micros),
+        _ => false,
+    }
 }
 
 /// Free bytes for unprivileged users on the root's filesystem.
@@ -613,6 +660,8 @@ fn scan(rfd: RawFd, root_id: &DirId, id: &str, need_size: bool) -> Scan {
             size: size(),
         }),
         _ if gone() => Scan::Gone,
+        // A custom-id directory without metadata is not a session.
+        Ok(None) if !session_id::is_uuid(id.as_bytes()) => Scan::Gone,
         Ok(None) => Scan::Skip(SkipReason::MissingMetadata, size()),
         Ok(Some(Err(bad))) => Scan::Skip(skip_reason(&bad), size()),
         Err(e) => Scan::Fail(format!("cannot read metadata: {e}")),
@@ -654,6 +703,7 @@ fn age_one(
         Ok(Some(Ok(t))) => metadata::age_hours(t, now),
         _ if !locked && gone() => return (Done::Gone, f64::NAN),
         Ok(Some(Err(bad))) => return (Done::Skipped(skip_reason(&bad)), f64::NAN),
+        Ok(None) if !session_id::is_uuid(id.as_bytes()) => return (Done::Gone, f64::NAN),
         Ok(None) => return (Done::Skipped(SkipReason::MissingMetadata), f64::NAN),
         Err(e) => return (Done::Failed(format!("cannot read metadata: {e}")), f64::NAN),
     };
@@ -700,6 +750,7 @@ fn delete_one(rfd: RawFd, root_id: &DirId, id: &str, expected: DateTime<Utc>, st
         Ok(Some(Ok(t))) if t == expected => {}
         Ok(Some(Ok(_))) => return Done::Rescued,
         Ok(Some(Err(bad))) => return Done::Skipped(skip_reason(&bad)),
+        Ok(None) if !session_id::is_uuid(id.as_bytes()) => return Done::Gone,
         Ok(None) => return Done::Skipped(SkipReason::MissingMetadata),
         Err(e) => return Done::Failed(format!("cannot read metadata: {e}")),
     }
@@ -716,10 +767,10 @@ fn delete_locked(rfd: RawFd, dir: &OwnedFd, dir_id: DirId, id: &str, stamp: i64,
         let _ = fd::unlock(dfd);
         return Done::Deleted(remove::walk(dfd, dir_id, Mode::Measure), None);
     }
-    let trash = format!("{TRASH_PREFIX}{id}.{}.{stamp}", std::process::id());
-    if let Err(msg) = move_to_trash(rfd, &fd::cname(id), &fd::cname(&trash), &dir_id) {
-        return Done::Failed(msg);
-    }
+    let trash = match move_to_trash(rfd, id, stamp, &dir_id) {
+        Ok(t) => t,
+        Err(msg) => return Done::Failed(msg),
+    };
     let outcome = remove::walk(dfd, dir_id, Mode::Delete);
     // The caller closes `dir`, releasing the lock, only once the directory is gone.
     Done::Deleted(remove_trash_dir(rfd, &trash, outcome), Some(trash))
@@ -746,15 +797,27 @@ fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> Option<
     Some(remove_trash_dir(rfd, name, outcome))
 }
 
-/// Renames the locked session directory to its trash name (the caller has
-/// checked that the name refers to it), insisting that what was renamed is it.
-fn move_to_trash(rfd: RawFd, cid: &std::ffi::CStr, trash: &std::ffi::CStr, dir_id: &DirId) -> Result<(), String> {
-    fd::renameat(rfd, cid, trash, true).map_err(|e| format!("cannot move session to trash: {e}"))?;
-    if fd::is_named(rfd, trash, dir_id) {
-        Ok(())
+/// Renames the locked session directory to a fresh trash name (the caller
+/// has checked that the name refers to it), insisting that what was renamed
+/// is it. Returns the trash name.
+fn move_to_trash(rfd: RawFd, id: &str, stamp: i64, dir_id: &DirId) -> Result<String, String> {
+    let cid = fd::cname(id);
+    let mut attempt = 0;
+    let (trash, ctrash) = loop {
+        let trash = trash_name(id, stamp, attempt);
+        let ctrash = fd::cname(&trash);
+        match fd::renameat(rfd, &cid, &ctrash, true) {
+            Ok(()) => break (trash, ctrash),
+            // Left by a crashed process with our pid: never replaced, take the next name.
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempt < 1000 => attempt += 1,
+            Err(e) => return Err(format!("cannot move session to trash: {e}")),
+        }
+    };
+    if fd::is_named(rfd, &ctrash, dir_id) {
+        Ok(trash)
     } else {
         // Someone swapped the name between our check and the rename: put it back.
-        let _ = fd::renameat(rfd, trash, cid, true);
+        let _ = fd::renameat(rfd, &ctrash, &cid, true);
         Err("session directory was replaced during the prune; left in place".into())
     }
 }
@@ -780,16 +843,7 @@ fn record(
 ) -> bool {
     result.reclaimed_bytes += outcome.bytes;
     if outcome.failures > 0 {
-        let first = outcome.first_error.unwrap_or_default();
-        let n = outcome.failures;
-        let mut msg = format!(
-            "{first} ({n} {} could not be handled",
-            if n == 1 { "entry" } else { "entries" }
-        );
-        if let Some(t) = trash {
-            msg.push_str(&format!("; what remains is in {t} and the next prune retries it"));
-        }
-        msg.push(')');
+        let msg = failure_message(outcome, trash);
         fail(result, id, msg);
         return false;
     }
@@ -806,4 +860,19 @@ fn record(
     result.deleted_sessions.push(id.to_owned());
     result.deleted_rules.push(rule);
     true
+}
+
+/// The message for a deletion that left entries behind (in `trash`, if known).
+fn failure_message(outcome: Outcome, trash: Option<&str>) -> String {
+    let first = outcome.first_error.unwrap_or_default();
+    let n = outcome.failures;
+    let mut msg = format!(
+        "{first} ({n} {} could not be handled",
+        if n == 1 { "entry" } else { "entries" }
+    );
+    if let Some(t) = trash {
+        msg.push_str(&format!("; what remains is in {t} and the next prune retries it"));
+    }
+    msg.push(')');
+    msg
 }

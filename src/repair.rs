@@ -17,6 +17,7 @@ use crate::inspect::SessionState;
 use crate::metadata::{self, SessionMetadata};
 use crate::remove::{self, Mode};
 use crate::session::{self, MetadataState};
+use crate::session_id;
 
 /// One repaired session (or, in a dry run, one that would be).
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +116,8 @@ fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option
     let read = || session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
     let previous = match read()? {
         MetadataState::Valid(_) => return Ok(None),
+        // A custom-id directory without metadata is not a session.
+        MetadataState::Missing if !session_id::is_uuid(id.as_bytes()) => return Ok(None),
         MetadataState::Missing => SessionState::Legacy,
         MetadataState::Invalid(_) => SessionState::Corrupted,
     };

@@ -57,7 +57,13 @@ pub struct PruneResult {
     /// Bytes freed (or that would be): the sizes of the files removed.
     pub reclaimed_bytes: u64,
     /// Sessions that could not be handled, with a message each, sorted by id.
+    /// A failure to finish leftover trash is keyed by the trash directory's name.
     pub errors: Vec<(String, String)>,
+    /// Leftover trash directories (`.wsprune-trash.*`, left by an interrupted
+    /// deletion) finished by this prune (or, in a dry run, that would be),
+    /// by directory name, sorted. Never reported as sessions: a live session
+    /// of the same id may exist again.
+    pub interrupted: Vec<String>,
     /// Whether this was a dry run (nothing deleted).
     pub dry_run: bool,
     /// The capacity rules (`max_total_bytes`, `max_sessions`,
@@ -86,6 +92,7 @@ impl PruneResult {
         (self.deleted_sessions, self.deleted_rules) = deleted.into_iter().unzip();
         self.skipped_sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         self.errors.sort();
+        self.interrupted.sort();
     }
 
     /// The rule that selected deleted session `id`, if it was deleted.
@@ -125,7 +132,8 @@ impl PruneResult {
     /// The result as JSON: `deleted_sessions` (ids), `deleted_rules` (id to
     /// rule), `skipped_sessions` (ids),
     /// `skipped_reasons` (id to reason), `reclaimed_bytes`, `errors` (id to
-    /// message), `dry_run` and `unmet_targets` (rule names).
+    /// message), `interrupted` (trash directory names), `dry_run` and
+    /// `unmet_targets` (rule names).
     pub fn to_json(&self) -> Value {
         let skipped_reasons: Map<String, Value> = self
             .skipped_sessions
@@ -150,6 +158,7 @@ impl PruneResult {
             "skipped_reasons": skipped_reasons,
             "reclaimed_bytes": self.reclaimed_bytes,
             "errors": errors,
+            "interrupted": self.interrupted,
             "dry_run": self.dry_run,
             "unmet_targets": self.unmet_targets.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         })
@@ -241,10 +250,11 @@ mod tests {
         r.errors = vec![("d".into(), "boom".into())];
         r.reclaimed_bytes = 7;
         r.unmet_targets = vec![Rule::MaxTotalBytes];
+        r.interrupted = vec![".wsprune-trash.1.2.3".into()];
         assert_eq!(
             r.to_json(),
             json!({"deleted_sessions":["a"],"deleted_rules":{"a":"max_sessions"},"skipped_sessions":["c"],"skipped_reasons":{"c":"missing_metadata"},
-                   "reclaimed_bytes":7,"errors":{"d":"boom"},"dry_run":true,"unmet_targets":["max_total_bytes"]})
+                   "reclaimed_bytes":7,"errors":{"d":"boom"},"interrupted":[".wsprune-trash.1.2.3"],"dry_run":true,"unmet_targets":["max_total_bytes"]})
         );
     }
 }

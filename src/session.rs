@@ -92,8 +92,50 @@ fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, O
     Ok((root_fd, dir))
 }
 
-/// The names of the session directories (UUID names, directories or of
-/// unknown type) in the open root, sorted.
+/// Finds session `id` by name: `open` is tried on each of
+/// [`session_id::candidates`] (for a UUID its canonical spelling, then the
+/// name as given) until one is not [`Status::NotFound`]. Returns what `open`
+/// gave and the name it was found under. No directory scan.
+pub(crate) fn resolve<T>(id: &str, mut open: impl FnMut(&str) -> Result<T>) -> Result<(T, String)> {
+    session_id::validate(id)?;
+    let mut last = None;
+    for name in session_id::candidates(id) {
+        match open(&name) {
+            Ok(t) => return Ok((t, name)),
+            Err(e) if e.status() == Status::NotFound => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.expect("there is always a candidate"))
+}
+
+/// Whether the open directory `dir`, named `name` in the root, is a session:
+/// a UUID name (legacy without metadata), or a custom id holding a
+/// `.metadata.json` entry (of any type: a bad one makes it a corrupted session).
+pub(crate) fn is_session_dir(dir: RawFd, name: &str) -> std::io::Result<bool> {
+    if session_id::is_uuid(name.as_bytes()) {
+        return Ok(true);
+    }
+    match fd::lstat_at(dir, &fd::cname(METADATA_FILE)) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`Status::NotFound`] for a directory named like a custom id that is not a session.
+pub(crate) fn not_a_session(name: &str) -> Error {
+    Error::new(
+        Status::NotFound,
+        format!("session {name} not found: the directory has no {METADATA_FILE}, so it is not a session (wsprune open adopts it)"),
+    )
+}
+
+/// The names in the open root that may be sessions (session ids naming
+/// directories or entries of unknown type), sorted. Whether a custom-id
+/// directory is a session (it holds `.metadata.json`) is decided when it is
+/// opened ([`is_session_dir`]); trash, hidden entries and `site-packages`
+/// are never listed.
 pub(crate) fn session_names(root_fd: RawFd) -> Result<Vec<String>> {
     let mut names: Vec<String> = fd::read_dir(root_fd)
         .map_err(|e| Error::io("cannot list workspace root", e))?
@@ -142,23 +184,58 @@ fn open_session_at(root_fd: RawFd, root: &Path, id: &str, flags: libc::c_int) ->
 
 /// Creates a session directory under `root` (created if missing) and writes
 /// its metadata with `created_at == updated_at == now`. With `id` `None` a
-/// new random UUID is used. Returns the session id.
+/// new random UUID is used. A UUID id is created under its canonical
+/// spelling (lowercase, hyphenated) whatever spelling is passed; a custom id
+/// as it is. Returns the session id: the directory's name.
 ///
-/// An existing session is [`Status::AlreadyExists`]. As the reference
+/// An existing session is [`Status::AlreadyExists`]: for a UUID, one under
+/// the canonical spelling or under the spelling passed. As the reference
 /// implementation does, a failure to write the metadata does not fail the
 /// creation: the session is created (legacy-like) and a warning event
-/// `session.metadata.write_failed` is emitted.
+/// `session.metadata.write_failed` is emitted. Emits `session.created`.
 pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
     check_root(root)?;
-    let id = match id {
+    let given = match id {
         Some(id) => {
             session_id::validate(id)?;
-            id.to_owned()
+            Some(id)
         }
-        None => session_id::generate(),
+        None => None,
     };
+    let id = given.map_or_else(session_id::generate, session_id::new_name);
+    let root_fd = open_or_create_root(root)?;
+    let exists = || {
+        Error::new(
+            Status::AlreadyExists,
+            format!("session {id} already exists in {}", root.display()),
+        )
+    };
+    // One UUID, one session: another tool's spelling of it is that session.
+    if let Some(g) = given.filter(|g| *g != id) {
+        if matches!(fd::lstat_at(root_fd.as_raw_fd(), &fd::cname(g)), Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        {
+            return Err(exists());
+        }
+    }
+    let cid = fd::cname(&id);
+    fd::mkdirat(root_fd.as_raw_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
+        Some(libc::EEXIST) => exists(),
+        _ => Error::io(format_args!("cannot create session directory {id}"), e),
+    })?;
+    events::emit(Level::Info, "session.created", || {
+        fields! {"session_id" => id.as_str(), "workspace_path" => root.join(&id).to_string_lossy()}
+    });
+    let meta = SessionMetadata::new(id.clone(), Utc::now());
+    let written = fd::open_dir_at(root_fd.as_raw_fd(), &cid)
+        .and_then(|dir| write_via_temp(dir.as_raw_fd(), meta.to_json().as_bytes(), true, false));
+    metadata_written(&id, &meta, written, "create");
+    Ok(id)
+}
+
+/// Opens the workspace root, creating it (and its parents) when missing.
+fn open_or_create_root(root: &Path) -> Result<OwnedFd> {
     // The root usually exists: open it first, and create it only when missing.
-    let root_fd = match open_root(root) {
+    match open_root(root) {
         Err(e) if e.status() == Status::NotFound => {
             std::fs::create_dir_all(root).map_err(|e| match e.raw_os_error() {
                 // A file (or a dangling symlink) where the root or one of its parents should be.
@@ -168,33 +245,94 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
                 ),
                 _ => Error::io(format_args!("cannot create workspace root {}", root.display()), e),
             })?;
-            open_root(root)?
+            open_root(root)
         }
-        other => other?,
-    };
-    let cid = fd::cname(&id);
-    fd::mkdirat(root_fd.as_raw_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
-        Some(libc::EEXIST) => Error::new(
-            Status::AlreadyExists,
-            format!("session {id} already exists in {}", root.display()),
-        ),
-        _ => Error::io(format_args!("cannot create session directory {id}"), e),
-    })?;
-    let meta = SessionMetadata::new(id.clone(), Utc::now());
-    match write_new_metadata(root_fd.as_raw_fd(), &cid, &meta) {
-        Ok(()) => events::emit(Level::Info, "session.metadata.created", || {
-            fields! {"session_id" => id.as_str(), "created_at" => metadata::format_timestamp(meta.created_at), "operation" => "create"}
-        }),
-        Err(e) => events::emit(Level::Warning, "session.metadata.write_failed", || {
-            fields! {"session_id" => id.as_str(), "error" => e.to_string(), "operation" => "create"}
-        }),
+        other => other,
     }
-    Ok(id)
 }
 
-fn write_new_metadata(root_fd: RawFd, cid: &std::ffi::CStr, meta: &SessionMetadata) -> std::io::Result<()> {
-    let dir = fd::open_dir_at(root_fd, cid)?;
-    write_via_temp(dir.as_raw_fd(), meta.to_json().as_bytes(), true, false)
+/// Emits `session.metadata.created`, or the `session.metadata.write_failed`
+/// warning that replaces an error (as in the reference implementation).
+fn metadata_written(id: &str, meta: &SessionMetadata, written: std::io::Result<()>, operation: &str) {
+    match written {
+        Ok(()) => events::emit(Level::Info, "session.metadata.created", || {
+            fields! {"session_id" => id, "created_at" => metadata::format_timestamp(meta.created_at), "operation" => operation}
+        }),
+        Err(e) => events::emit(Level::Warning, "session.metadata.write_failed", || {
+            fields! {"session_id" => id, "error" => e.to_string(), "operation" => operation}
+        }),
+    }
+}
+
+/// Create-or-open (the reference runtime's create-or-retrieve): opens session
+/// `id` if it exists under any name [`create_session`] and the other calls
+/// would find it by, else creates it. With `id` `None` a new UUID session is
+/// created. Returns the session id (the directory's name) and whether it was
+/// created.
+///
+/// An existing directory without `.metadata.json` (a legacy UUID session, or
+/// a directory named like a custom id) gets fresh metadata dated now, as the
+/// reference does when a runtime reuses a session id; corrupted metadata is
+/// left as it is (`wsprune repair` is the explicit fix). Emits
+/// `session.created` or `session.retrieved`, and `session.metadata.created`
+/// when metadata was written. A symlink or a non-directory in the session's
+/// place is never followed: creating there fails with [`Status::AlreadyExists`].
+pub fn create_or_open_session(root: &Path, id: Option<&str>) -> Result<(String, bool)> {
+    let Some(id) = id else {
+        return create_session(root, None).map(|id| (id, true));
+    };
+    // Two rounds: a session created or deleted by someone else between our
+    // lookup and our creation is looked up once more.
+    for _ in 0..2 {
+        match resolve(id, |n| open_session_by_path(root, n, libc::O_PATH)) {
+            Ok((dir, name)) => match adopt(root, dir.as_raw_fd(), name) {
+                Ok(name) => return Ok((name, false)),
+                Err(e) if e.status() != Status::NotFound => return Err(e),
+                Err(_) => {}
+            },
+            Err(e) if e.status() != Status::NotFound => return Err(e),
+            Err(_) => {}
+        }
+        match create_session(root, Some(id)) {
+            Ok(name) => return Ok((name, true)),
+            Err(e) if e.status() == Status::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(
+        Status::AlreadyExists,
+        format!(
+            "session {id}: something other than a session directory has its name in {}",
+            root.display()
+        ),
+    ))
+}
+
+/// Opens an existing session directory `dir` found as `name`: writes metadata
+/// if it has none, emits `session.retrieved`. [`Status::NotFound`] if a
+/// deletion moved the directory away meanwhile.
+fn adopt(root: &Path, dir: RawFd, name: String) -> Result<String> {
+    let missing = open_metadata(dir, libc::O_RDONLY)
+        .map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?
+        .is_none();
+    if missing {
+        let meta = SessionMetadata::new(name.clone(), Utc::now());
+        // No replace: metadata written meanwhile by someone else wins.
+        match write_via_temp(dir, meta.to_json().as_bytes(), true, true) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            written => metadata_written(&name, &meta, written, "open"),
+        }
+    }
+    if !is_still_session(open_root(root)?.as_raw_fd(), &name, dir) {
+        return Err(Error::new(
+            Status::NotFound,
+            format!("session {name} was deleted while opening it"),
+        ));
+    }
+    events::emit(Level::Info, "session.retrieved", || {
+        fields! {"session_id" => name.as_str(), "workspace_path" => root.join(&name).to_string_lossy()}
+    });
+    Ok(name)
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -234,9 +372,16 @@ pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: boo
 /// (unknown ones included). A legacy session without metadata is
 /// [`TouchOutcome::Legacy`] and silent; corrupted metadata is left untouched,
 /// gives [`TouchOutcome::Corrupted`] and a `session.metadata.corrupted`
-/// warning event. A missing session is [`Status::NotFound`].
+/// warning event. A missing session is [`Status::NotFound`]. A UUID is found
+/// under any spelling (see [`session_id::candidates`]).
+///
+/// A directory named like a custom id without metadata is not a session, but
+/// as in the reference implementation (whose touch skips any directory
+/// without metadata silently) touching it is [`TouchOutcome::Legacy`]: nothing
+/// is written and the caller's execution does not fail.
 pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
-    let dir = open_session_by_path(root, id, libc::O_PATH)?;
+    let (dir, id) = resolve(id, |n| open_session_by_path(root, n, libc::O_PATH))?;
+    let id = id.as_str();
     let outcome = touch_at(dir.as_raw_fd(), id)?;
     if outcome == TouchOutcome::Legacy && !is_still_session(open_root(root)?.as_raw_fd(), id, dir.as_raw_fd()) {
         // No metadata because a prune moved the session away and is emptying it.
@@ -338,9 +483,10 @@ fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
 
 /// Reads the metadata of session `id` (the seed's `_read_session_metadata`).
 /// A missing session is [`Status::NotFound`]; missing or unusable metadata is
-/// reported in the [`MetadataState`], not as an error.
+/// reported in the [`MetadataState`], not as an error. A UUID is found under
+/// any spelling.
 pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
-    let dir = open_session_by_path(root, id, libc::O_PATH)?;
+    let (dir, id) = resolve(id, |n| open_session_by_path(root, n, libc::O_PATH))?;
     read_metadata_at(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
 }
 
@@ -383,9 +529,16 @@ pub struct Lease {
 
 /// Takes a lease on session `id`. Waits up to [`ACQUIRE_TIMEOUT`] while a
 /// prune holds the session's exclusive lock, then gives [`Status::Busy`]. If
-/// the prune deleted the session meanwhile, gives [`Status::NotFound`].
+/// the prune deleted the session meanwhile, gives [`Status::NotFound`]. A
+/// UUID is found under any spelling; the lease's [`Lease::session_id`] is the
+/// name it was found under. A directory named like a custom id without
+/// metadata is not a session: [`Status::NotFound`].
 pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
-    let (root_fd, dir) = open_session(root, id, fd::DIR_FLAGS)?;
+    let ((root_fd, dir), id) = resolve(id, |n| open_session(root, n, fd::DIR_FLAGS))?;
+    let id = id.as_str();
+    if !is_session_dir(dir.as_raw_fd(), id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
+        return Err(not_a_session(id));
+    }
     if !fd::flock_wait(dir.as_raw_fd(), libc::LOCK_SH, ACQUIRE_TIMEOUT)
         .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
     {

@@ -209,8 +209,8 @@ fn invalid_session_ids_are_refused() {
     let victim = tmp.path().join("etc");
     std::fs::create_dir(&victim).unwrap();
     std::fs::write(victim.join("passwd"), "keep").unwrap();
-    for cmd in ["info", "touch", "rm", "create"] {
-        for bad in ["../etc", "..", "/etc", "not-a-uuid", ""] {
+    for cmd in ["info", "touch", "rm", "create", "open"] {
+        for bad in ["../etc", "..", "/etc", ".hidden", "site-packages", "new\nline", ""] {
             ws(cmd, &root, &[bad]).fatal("invalid session id");
         }
     }
@@ -344,6 +344,7 @@ fn prune_json_is_the_library_result() {
             "skipped_reasons",
             "reclaimed_bytes",
             "errors",
+            "interrupted",
             "dry_run",
             "unmet_targets"
         ]
@@ -784,9 +785,16 @@ fn create_touch_and_info() {
     assert!(is_uuid_name(&id) && r.stdout == format!("{id}\n"), "{}", r.stdout);
     assert!(exists(&root.join(&id).join(".metadata.json")));
 
+    // A UUID is created under its canonical spelling, found by any.
     let chosen = "0F8FAD5B-D9CB-469F-A165-70867728950E";
-    assert_eq!(ws("create", &root, &[chosen]).expect(0).stdout, format!("{chosen}\n"));
+    let canon = chosen.to_lowercase();
+    assert_eq!(ws("create", &root, &[chosen]).expect(0).stdout, format!("{canon}\n"));
     ws("create", &root, &[chosen]).fatal("exists");
+    ws("create", &root, &["0f8fad5bd9cb469fa16570867728950e"]).fatal("exists");
+    assert_eq!(
+        ws("info", &root, &[chosen, "--json"]).expect(0).json()["session_id"],
+        canon.as_str()
+    );
 
     let stale = session_with(&root, 50.0, 1234);
     let v = ws("info", &root, &[&stale, "--json"]).expect(0).json();
@@ -826,6 +834,66 @@ fn create_touch_and_info() {
     ws("touch", &root, &[&nobody]).fatal("not found");
     ws("info", &root, &[&nobody]).fatal("not found");
     ws("rm", &root, &[&nobody]).fatal("not found");
+}
+
+/// Issue 12 on the tool: custom ids on create, open, touch, info, ls, rm;
+/// `open` creates, then opens, and adopts a directory without metadata; a
+/// prune's JSON reports leftover trash in `interrupted`, apart from the live
+/// session of the same id.
+#[test]
+fn custom_ids_open_and_leftover_trash() {
+    let _g = shared();
+    let (_t, root) = workspace();
+    let custom = "user 42: notebook";
+    assert_eq!(ws("create", &root, &[custom]).expect(0).stdout, format!("{custom}\n"));
+    ws("create", &root, &[custom]).fatal("exists");
+    let r = ws("touch", &root, &[custom]).expect(0);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
+    assert_eq!(ws("info", &root, &[custom, "--json"]).expect(0).json()["state"], "ok");
+    let ls = ws("ls", &root, &["--json"]).expect(0).json();
+    assert_eq!(ls[0]["session_id"], custom);
+
+    // open: creates, then opens; --json says which.
+    let v = ws("open", &root, &["reused", "--json"]).expect(0).json();
+    assert_eq!(
+        (v["session_id"].as_str(), v["created"].as_bool()),
+        (Some("reused"), Some(true))
+    );
+    let v = ws("open", &root, &["reused", "--json"]).expect(0).json();
+    assert_eq!(v["created"], false);
+    assert_eq!(ws("open", &root, &["reused"]).expect(0).stdout, "reused\n");
+    let fresh = ws("open", &root, &[]).expect(0).stdout.trim().to_owned();
+    assert!(is_uuid_name(&fresh));
+    // A directory without metadata is not a session until `open` adopts it.
+    std::fs::create_dir(root.join("adopted")).unwrap();
+    ws("info", &root, &["adopted"]).fatal("not found");
+    ws("rm", &root, &["adopted"]).fatal("not found");
+    let r = ws("touch", &root, &["adopted"]).expect(0);
+    assert!(r.stderr.contains("not a session"), "{}", r.stderr);
+    assert_eq!(ws("open", &root, &["adopted"]).expect(0).stdout, "adopted\n");
+    assert_eq!(
+        ws("info", &root, &["adopted", "--json"]).expect(0).json()["state"],
+        "ok"
+    );
+
+    // Leftover trash beside a live session of the same id.
+    let live = session_with(&root, 1.0, 10);
+    let trash = format!(".wsprune-trash.{live}.1.2");
+    std::fs::create_dir(root.join(&trash)).unwrap();
+    write_file(&root.join(&trash).join("left"), 300);
+    let v = ws("prune", &root, &["--older-than", "1d", "--json"]).expect(0).json();
+    assert_eq!(json_strs(&v["interrupted"]), vec![trash.clone()]);
+    assert!(json_strs(&v["deleted_sessions"]).is_empty(), "{v}");
+    assert_eq!(v["reclaimed_bytes"], 300);
+    assert!(exists(&root.join(&live)) && !exists(&root.join(&trash)));
+
+    let r = ws("rm", &root, &[custom]).expect(0);
+    assert!(
+        r.stdout.starts_with(&format!("Deleted {custom}, reclaimed ")),
+        "{}",
+        r.stdout
+    );
+    assert!(!exists(&root.join(custom)));
 }
 
 #[test]

@@ -626,19 +626,27 @@ fn killed_prune_never_leaves_a_half_deleted_session() {
             (true, Some(t)) => panic!("both the session and trash {} exist", t.display()),
         };
         *outcomes.entry(outcome).or_default() += 1;
-        let left = match (exists(&d), trash_of(&root, &s)) {
+        let trash = trash_of(&root, &s);
+        let left = match (exists(&d), &trash) {
             (true, _) => Some(tree_bytes(&d)),
-            (false, Some(t)) => Some(tree_bytes(&t)),
+            (false, Some(t)) => Some(tree_bytes(t)),
             (false, None) => None,
         };
         let r = prune(&root, 24.0, false);
         assert!(r.errors.is_empty(), "{:?}", r.errors);
-        match left {
-            Some(bytes) => {
+        match (left, trash) {
+            // Trash is reported by its own name, never as the session.
+            (Some(bytes), Some(t)) => {
+                let name = t.file_name().unwrap().to_str().unwrap().to_owned();
+                assert!(r.deleted_sessions.is_empty(), "delay {delay_us} us ({outcome})");
+                assert_eq!(r.interrupted, vec![name], "delay {delay_us} us ({outcome})");
+                assert_eq!(r.reclaimed_bytes, bytes, "delay {delay_us} us ({outcome})");
+            }
+            (Some(bytes), None) => {
                 assert_eq!(r.deleted_sessions, vec![s.clone()], "delay {delay_us} us ({outcome})");
                 assert_eq!(r.reclaimed_bytes, bytes, "delay {delay_us} us ({outcome})");
             }
-            None => assert!(r.deleted_sessions.is_empty()),
+            (None, _) => assert!(r.deleted_sessions.is_empty() && r.interrupted.is_empty()),
         }
         assert!(names(&root).is_empty(), "{:?}", names(&root));
     }

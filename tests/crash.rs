@@ -21,8 +21,9 @@
 //!   before anything in it is deleted. So a directory named by a UUID is
 //!   always complete; what a killed prune left is in one trash directory per
 //!   session; the workspace lock dies with the process; the next prune
-//!   finishes every trash directory, reports its session as deleted (rule
-//!   `interrupted`) with the bytes that were left, and leaves no trash.
+//!   finishes every trash directory, reports it by its trash name in
+//!   `interrupted` (never as a session) with the bytes that were left, and
+//!   leaves no trash.
 //!
 //! `session_ops.rs` and `concurrency.rs` have shorter versions of the touch,
 //! create and prune kills; these check the complete state, many more times.
@@ -404,8 +405,8 @@ fn check_after_kill(pr: &PruneRoot, what: &str) -> BTreeMap<String, u64> {
 /// After each kill every UUID-named directory is the complete session, every
 /// other entry is one trash directory of a stale, unleased session; the
 /// next prune (which must get the workspace lock: it died with the child)
-/// deletes and reports exactly the stale sessions left, those found in trash
-/// with rule `interrupted`, with exactly the bytes left, and leaves no trash
+/// deletes and reports exactly the stale sessions left (those found in trash
+/// by their trash names, in `interrupted`), with exactly the bytes left, and leaves no trash
 /// and the leased, fresh and legacy sessions as they were.
 #[test]
 fn sigkill_during_prune_leaves_only_complete_sessions_and_the_next_prune_finishes() {
@@ -476,18 +477,31 @@ fn sigkill_during_prune_leaves_only_complete_sessions_and_the_next_prune_finishe
         };
         let r = wsprune::prune_sessions(&pr.root, &opts).unwrap_or_else(|e| panic!("after the kill: {e}"));
         assert!(r.errors.is_empty(), "iteration {iterations}: {:?}", r.errors);
+        // Trash is reported by its own name in `interrupted`, never as a session.
         assert_eq!(
             r.deleted_sessions,
-            left.keys().cloned().collect::<Vec<_>>(),
+            left.keys()
+                .filter(|id| !in_trash.contains(*id))
+                .cloned()
+                .collect::<Vec<_>>(),
             "iteration {iterations} (seed {seed})"
         );
+        let trash_ids: BTreeSet<String> = r
+            .interrupted
+            .iter()
+            .map(|n| {
+                n.strip_prefix(".wsprune-trash.")
+                    .unwrap()
+                    .split('.')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(trash_ids, in_trash, "iteration {iterations} (seed {seed})");
+        assert_eq!(r.interrupted.len(), in_trash.len(), "iteration {iterations}");
         for id in &r.deleted_sessions {
-            let want = if in_trash.contains(id) {
-                Rule::Interrupted
-            } else {
-                Rule::OlderThan
-            };
-            assert_eq!(r.rule_of(id), Some(want), "iteration {iterations}: {id}");
+            assert_eq!(r.rule_of(id), Some(Rule::OlderThan), "iteration {iterations}: {id}");
         }
         assert_eq!(
             r.reclaimed_bytes,

@@ -250,7 +250,7 @@ fn combined_rules_record_which_rule_selected_each_session_in_result_json_and_eve
 }
 
 #[test]
-fn interrupted_deletions_are_reported_with_their_own_rule() {
+fn interrupted_deletions_are_reported_in_their_own_list() {
     let _serial = shared();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
@@ -270,7 +270,8 @@ fn interrupted_deletions_are_reported_with_their_own_rule() {
         std::fs::create_dir_all(root.join(name).join("keep")).unwrap();
     }
     let r = run(root, no_rules());
-    assert_eq!(rules(&r), vec![(id, Rule::Interrupted)]);
+    assert_eq!(rules(&r), vec![], "trash is not a deleted session");
+    assert_eq!(r.interrupted, vec![format!(".wsprune-trash.{id}.1.2")]);
     assert_eq!(r.reclaimed_bytes, 123);
     assert!(!exists(&trash));
     assert!(r.errors.is_empty() && r.skipped_sessions.is_empty());

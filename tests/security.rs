@@ -291,22 +291,24 @@ fn traversal_ids() -> Vec<String> {
         format!("/{u}"),
         format!("{u}/.metadata.json"),
         format!("{u}\n"),
-        format!(" {u}"),
-        format!("{u} "),
-        format!("{{{u}}}"),
-        format!("urn:uuid:{u}"),
-        format!("{u}x"),
-        u[..35].to_string(),
+        format!("\t{u}"),
+        format!("{u}\x7f"),
+        format!(".{u}"),
+        format!(".wsprune-trash.{u}.1.2"),
+        "site-packages".into(),
+        "x".repeat(256),
         "..%2f..".into(),
         "....//....//".into(),
         "0f8fad5b-d9cb-469f-a165-70867728950/".into(),
         "0f8fad5b/d9cb/469f/a165/70867728950e".into(),
-        "0f8fad5b-d9cb-469f-a165-70867728950\u{e9}".into(),
     ]
 }
 
-/// Seed 5.4 test_prune_validates_session_id: every API refuses ids that are
-/// not UUIDs (every traversal attempt) with InvalidSessionId, and touches nothing.
+/// Seed 5.4 test_prune_validates_session_id: every API refuses names that are
+/// neither UUIDs nor safe custom ids (every traversal attempt, hidden and
+/// trash names, control characters, `site-packages`, 256 bytes) with
+/// InvalidSessionId, and touches nothing. (Names such as `urn:uuid:<u>` or
+/// `<u>x` are custom ids now: tests/session_names.rs.)
 #[test]
 fn traversal_session_ids_are_rejected_by_every_api() {
     let _serial = shared();

@@ -63,13 +63,22 @@ fn create_writes_private_canonical_metadata() {
 #[test]
 fn create_with_id_and_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
+    // A UUID is created under its canonical spelling (issue 11).
     let id = "0F8FAD5B-D9CB-469F-A165-70867728950E";
-    assert_eq!(create_session(tmp.path(), Some(id)).unwrap(), id);
-    assert_eq!(valid(tmp.path(), id).session_id, id);
+    let canon = id.to_lowercase();
+    assert_eq!(create_session(tmp.path(), Some(id)).unwrap(), canon);
+    assert_eq!(valid(tmp.path(), &canon).session_id, canon);
     let e = create_session(tmp.path(), Some(id)).unwrap_err();
     assert_eq!(e.status(), Status::AlreadyExists);
-    assert!(e.message().contains(id));
-    for bad in ["", "..", "../x", "/etc", "0f8fad5b-d9cb-469f-a165-70867728950e/..", "x"] {
+    assert!(e.message().contains(&canon));
+    for bad in [
+        "",
+        "..",
+        "../x",
+        "/etc",
+        "0f8fad5b-d9cb-469f-a165-70867728950e/..",
+        ".x",
+    ] {
         assert_eq!(
             create_session(tmp.path(), Some(bad)).unwrap_err().status(),
             Status::InvalidSessionId,

@@ -76,8 +76,10 @@ type Info struct {
 }
 
 // SessionInfo reports what is known about session id: timestamps, size,
-// metadata state and whether it is in use. It changes nothing. A missing
-// session (or root) is ErrNotFound; an id that is not a UUID is
+// metadata state and whether it is in use. It changes nothing. A UUID is
+// found by any spelling (Info.ID is the id as passed). A missing session (or
+// root) is ErrNotFound, and so is a directory named like a custom id without
+// metadata (not a session); an id that is neither a UUID nor a custom id is
 // ErrInvalidSessionID.
 func SessionInfo(root, id string) (*Info, error) {
 	var ci C.wsprune_session_details
@@ -107,7 +109,7 @@ func SessionInfo(root, id string) (*Info, error) {
 // released (0 or negative: do not wait; rounded up to whole milliseconds,
 // capped at 2^32-1 ms). A missing session (or root) is ErrNotFound; a failure
 // part-way is ErrIO (what remains is in a hidden trash directory that the next
-// prune finishes, reporting it with RuleInterrupted).
+// prune finishes, reporting it in PruneResult.Interrupted).
 func DeleteSession(root, id string, wait time.Duration) (uint64, error) {
 	var n C.uint64_t
 	err := withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {

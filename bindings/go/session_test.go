@@ -12,7 +12,7 @@ import (
 
 const legacyID = "6ba7b810-9dad-41d1-80b4-00c04fd430c8"
 
-var badIDs = []string{"", "not-a-uuid", "../x", "..", "/etc", "../../etc/passwd", legacyID + "/..", legacyID + "\x00", legacyID[:35]}
+var badIDs = []string{"", ".hidden", "site-packages", "new\nline", "../x", "..", "/etc", "../../etc/passwd", legacyID + "/..", legacyID + "\x00", strings.Repeat("x", 256)}
 
 func TestSessionStateString(t *testing.T) {
 	for s, name := range map[SessionState]string{StateOK: "ok", StateLegacy: "legacy", StateCorrupted: "corrupted", 7: "state(7)"} {

@@ -189,13 +189,49 @@ func CreateSession(root string) (string, error) {
 	return C.GoString(&buf[0]), nil
 }
 
-// CreateSessionWithID creates session id (a UUID) under root (created if
-// missing) and writes its metadata. An existing session is ErrAlreadyExists; an
-// id that is not a UUID is ErrInvalidSessionID.
+// CreateSessionWithID creates session id under root (created if missing) and
+// writes its metadata. id is a UUID in any spelling (hyphenated or 32 hex
+// digits, any case: the session is named by its canonical spelling,
+// lowercase hyphenated, and every call finds it by any spelling) or a custom
+// id (1 to 255 bytes of UTF-8, no '/' or control characters, not starting
+// with '.', not "site-packages"). An existing session (for a UUID, under the
+// canonical spelling or the one passed) is ErrAlreadyExists; any other id is
+// ErrInvalidSessionID. OpenSession returns the session's name.
 func CreateSessionWithID(root, id string) error {
 	return withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
 		return C.wsprune_session_create(croot, cid, nil, 0, cerr)
 	})
+}
+
+// OpenSession opens session id if it exists, else creates it
+// (create-or-open, as a runtime does when given a session id to reuse), and
+// returns the session's id (its directory's name: the canonical spelling of
+// a new UUID session) and whether it was created. An empty id creates a
+// session with a new random UUIDv4. An existing directory without metadata
+// (a legacy session, or a directory named like the custom id) gets fresh
+// metadata dated now; corrupted metadata is left as it is. Ids as for
+// CreateSessionWithID.
+func OpenSession(root, id string) (string, bool, error) {
+	croot, err := cRoot(root)
+	if err != nil {
+		return "", false, err
+	}
+	defer C.free(unsafe.Pointer(croot))
+	var cid *C.char // NULL: a new UUID
+	if id != "" {
+		if cid, err = cID(id); err != nil {
+			return "", false, err
+		}
+		defer C.free(unsafe.Pointer(cid))
+	}
+	var buf [C.WSPRUNE_SESSION_ID_MAX_LEN]C.char
+	var created C.bool
+	var cerr *C.wsprune_error
+	st := C.wsprune_session_open(croot, cid, &buf[0], C.size_t(len(buf)), &created, &cerr)
+	if err := takeError(st, cerr); err != nil {
+		return "", false, err
+	}
+	return C.GoString(&buf[0]), bool(created), nil
 }
 
 // Touch sets the session's updated_at to now, preserving every other field.
@@ -386,7 +422,7 @@ const (
 	RuleMaxTotalBytes = "max_total_bytes" // evicted to bring the total under PruneOptions.MaxTotalBytes
 	RuleMaxSessions   = "max_sessions"    // evicted to keep at most PruneOptions.MaxSessions
 	RuleMinFreeBytes  = "min_free_bytes"  // evicted to free space up to PruneOptions.MinFreeBytes
-	RuleInterrupted   = "interrupted"     // a deletion an interrupted prune (or DeleteSession) had started
+	RuleInterrupted   = "interrupted"     // no longer produced (since 0.3.0): leftover trash is in PruneResult.Interrupted
 )
 
 // PruneResult is what a prune did (or, in a dry run, would do). It is a plain
@@ -403,9 +439,15 @@ type PruneResult struct {
 	// ReclaimedBytes is the sum of the sizes of the files removed (or that
 	// would be), .metadata.json included; a symlink counts itself.
 	ReclaimedBytes uint64 `json:"reclaimed_bytes"`
-	// Errors maps the id of each session that could not be handled to a
+	// Errors maps the id of each session that could not be handled (or the
+	// name of a leftover trash directory that could not be finished) to a
 	// message; the prune carried on with the others.
 	Errors map[string]string `json:"errors"`
+	// Interrupted lists the leftover trash directories (".wsprune-trash.*",
+	// left by an interrupted deletion) this prune finished (or would), by
+	// name, sorted. They are never reported as sessions: a live session of
+	// the same id may exist again.
+	Interrupted []string `json:"interrupted"`
 	// DryRun tells whether this was a dry run.
 	DryRun bool `json:"dry_run"`
 	// Summary is the library's one-line summary, e.g. "Pruned 2 sessions
@@ -554,8 +596,10 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 	ns := int(C.wsprune_prune_result_skipped_count(r))
 	ne := int(C.wsprune_prune_result_error_count(r))
 	nu := int(C.wsprune_prune_result_unmet_target_count(r))
+	ni := int(C.wsprune_prune_result_interrupted_count(r))
 	res := &PruneResult{
 		UnmetTargets:   make([]string, 0, nu),
+		Interrupted:    make([]string, 0, ni),
 		Deleted:        make([]string, 0, nd),
 		DeletedRules:   make(map[string]string, nd),
 		Skipped:        make([]SkippedSession, 0, ns),
@@ -581,6 +625,9 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 	}
 	for i := 0; i < nu; i++ {
 		res.UnmetTargets = append(res.UnmetTargets, goString(C.wsprune_prune_result_unmet_target(r, C.size_t(i))))
+	}
+	for i := 0; i < ni; i++ {
+		res.Interrupted = append(res.Interrupted, goString(C.wsprune_prune_result_interrupted_name(r, C.size_t(i))))
 	}
 	return res
 }

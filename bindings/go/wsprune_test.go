@@ -172,11 +172,11 @@ func TestInvalidArguments(t *testing.T) {
 		wantErr(t, "Prune", err, ErrInvalidArgument, StatusInvalidArgument)
 	}
 
-	// Ids that are not UUIDs, every traversal attempt among them.
+	// Ids that are neither UUIDs nor safe custom ids, every traversal attempt among them.
 	bad := []string{
-		"", "not-a-uuid", "../x", "..", ".", "/etc", "../../etc/passwd",
-		valid + "/..", valid + "/../" + valid, "../" + valid, valid + "\x00", valid[:35],
-		"0f8fad5b-d9cb-469f-a165-70867728950g",
+		"", ".hidden", "../x", "..", ".", "/etc", "../../etc/passwd",
+		valid + "/..", valid + "/../" + valid, "../" + valid, valid + "\x00", "tab\t",
+		".wsprune-trash." + valid + ".1.2", "site-packages",
 	}
 	for _, id := range bad {
 		wantErr(t, "CreateSessionWithID("+id+")", CreateSessionWithID(root, id), ErrInvalidSessionID, StatusInvalidSessionID)

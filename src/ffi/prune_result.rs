@@ -13,6 +13,7 @@ pub struct wsprune_prune_result {
     skipped_reasons: Vec<CString>,
     error_ids: Vec<CString>,
     error_messages: Vec<CString>,
+    interrupted: Vec<CString>,
     summary: CString,
 }
 
@@ -30,8 +31,10 @@ pub(crate) fn wrap_result(result: PruneResult) -> wsprune_prune_result {
         .collect();
     let error_ids = result.errors.iter().map(|(id, _)| c_string(id.as_str())).collect();
     let error_messages = result.errors.iter().map(|(_, m)| c_string(m.as_str())).collect();
+    let interrupted = result.interrupted.iter().map(|s| c_string(s.as_str())).collect();
     let summary = c_string(result.summary());
     wsprune_prune_result {
+        interrupted,
         result,
         deleted,
         skipped_ids,
@@ -116,6 +119,26 @@ pub unsafe extern "C" fn wsprune_prune_result_error_message(r: *const wsprune_pr
     with_result(r, std::ptr::null(), |r| nth(&r.error_messages, i))
 }
 
+/// Number of leftover trash directories (left by an interrupted deletion)
+/// this prune finished (or, in a dry run, would finish); 0 for NULL. They are
+/// never counted as deleted sessions: a live session of the same id may
+/// exist again. Their bytes are in `wsprune_prune_result_reclaimed_bytes`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_interrupted_count(r: *const wsprune_prune_result) -> usize {
+    with_result(r, 0, |r| r.interrupted.len())
+}
+
+/// The i-th finished trash directory's name (".wsprune-trash...."); NULL if
+/// `r` is NULL or `i` is out of range. Owned by `r`. A failure to finish one
+/// is among the errors, keyed by this name.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_interrupted_name(
+    r: *const wsprune_prune_result,
+    i: usize,
+) -> *const c_char {
+    with_result(r, std::ptr::null(), |r| nth(&r.interrupted, i))
+}
+
 /// Bytes reclaimed (or that would be, in a dry run): the sizes of the files
 /// removed, symlinks counting themselves; 0 for NULL.
 #[no_mangle]
@@ -140,8 +163,9 @@ pub unsafe extern "C" fn wsprune_prune_result_summary(r: *const wsprune_prune_re
 
 /// The result as a JSON object with the fields deleted_sessions,
 /// deleted_rules (id to rule), skipped_sessions, skipped_reasons (id to
-/// reason), reclaimed_bytes, errors (id to message), dry_run and
-/// unmet_targets (rule names; since 0.3.0). Returns a new string owned by the caller, to
+/// reason), reclaimed_bytes, errors (id, or trash directory name, to
+/// message), interrupted (finished trash directory names; since 0.3.0),
+/// dry_run and unmet_targets (rule names; since 0.3.0). Returns a new string owned by the caller, to
 /// free with `wsprune_string_free`; NULL for a NULL `r`.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_to_json(r: *const wsprune_prune_result) -> *mut c_char {
@@ -160,8 +184,9 @@ pub unsafe extern "C" fn wsprune_prune_result_free(r: *mut wsprune_prune_result)
 }
 
 /// The rule that selected the i-th deleted session: "older_than",
-/// "max_total_bytes", "max_sessions", "min_free_bytes" or "interrupted" (a
-/// deletion an interrupted prune had started). NULL if `r` is NULL or `i` is
+/// "max_total_bytes", "max_sessions" or "min_free_bytes". ("interrupted" is
+/// no longer produced since 0.3.0: finished trash is reported by
+/// `wsprune_prune_result_interrupted_name`, never as a deleted session.) NULL if `r` is NULL or `i` is
 /// out of range. Static string: never free it.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_deleted_rule(r: *const wsprune_prune_result, i: usize) -> *const c_char {

@@ -2,13 +2,26 @@
 
 use super::*;
 
-/// Creates session `session_id` (a UUID; NULL for a new random UUIDv4) under
-/// `workspace_root`, creating the root if it is missing, and writes its
-/// metadata with created_at == updated_at. If `out_id` is not NULL, the
-/// session id and a terminating NUL are written to it; `out_id_len` must then
-/// be at least 37, else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
-/// An existing session gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write
-/// the metadata does not fail the creation (a "session.metadata.write_failed"
+/// Largest buffer a session id needs, terminating NUL included: a custom id
+/// is at most 255 bytes. A buffer of this size always fits `out_id`.
+pub const WSPRUNE_SESSION_ID_MAX_LEN: usize = 256;
+// A literal for cbindgen; it must follow the core's limit.
+const _: () = assert!(WSPRUNE_SESSION_ID_MAX_LEN == crate::session_id::MAX_LEN + 1);
+
+/// Creates session `session_id` under `workspace_root`, creating the root if
+/// it is missing, and writes its metadata with created_at == updated_at.
+/// `session_id` is a UUID in any spelling (the session is named by its
+/// canonical spelling: lowercase, hyphenated), a custom id (1 to 255 bytes of
+/// UTF-8, no '/', no control characters, not starting with '.', not
+/// "site-packages"; anything else is WSPRUNE_STATUS_INVALID_SESSION_ID), or
+/// NULL for a new random UUIDv4. If `out_id` is not NULL, the session id (the
+/// directory's name) and a terminating NUL are written to it; `out_id_len`
+/// must then be at least 37 for a UUID (or NULL) id and at least the custom
+/// id's length + 1 for a custom id (WSPRUNE_SESSION_ID_MAX_LEN always
+/// suffices), else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
+/// An existing session (for a UUID: under its canonical spelling or the one
+/// passed) gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write the
+/// metadata does not fail the creation (a "session.metadata.write_failed"
 /// warning event is emitted instead).
 ///
 /// Strings are borrowed for the call. On failure `*error` (if `error` is not
@@ -24,26 +37,84 @@ pub unsafe extern "C" fn wsprune_session_create(
 ) -> wsprune_status {
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
-        let id = if session_id.is_null() {
-            None
-        } else {
-            Some(arg_str(session_id, "session_id")?)
-        };
-        if !out_id.is_null() && out_id_len < 37 {
-            return Err(Error::new(
-                Status::InvalidArgument,
-                format!("out_id_len is {out_id_len}; at least 37 bytes are needed for a session id"),
-            ));
-        }
+        let id = opt_session_id(session_id)?;
+        check_out_id(id, out_id, out_id_len)?;
         let created = crate::session::create_session(root, id)?;
-        if !out_id.is_null() {
-            let bytes = created.as_bytes();
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), out_id as *mut u8, bytes.len());
-            *out_id.add(bytes.len()) = 0;
+        write_out_id(&created, out_id);
+        Ok(())
+    });
+    report(error, r)
+}
+
+/// Opens session `session_id` if it exists, else creates it (create-or-open,
+/// as a runtime does when it is given a session id to reuse). `session_id`
+/// is as for `wsprune_session_create` (NULL: a new random UUIDv4 session). A
+/// UUID is found under any spelling: its canonical one first, then the one
+/// passed. An existing directory without metadata (a legacy session, or a
+/// directory named like the custom id) gets fresh metadata dated now;
+/// corrupted metadata is left as it is. `out_id` and `out_id_len` are as for
+/// `wsprune_session_create` and receive the session id (the directory's
+/// name). `*out_created` (if `out_created` is not NULL) is set to whether the
+/// session was created. Events: "session.created" or "session.retrieved",
+/// and "session.metadata.created" when metadata was written.
+///
+/// Strings are borrowed; error ownership as for `wsprune_session_create`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_open(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    out_id: *mut c_char,
+    out_id_len: usize,
+    out_created: *mut bool,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = opt_session_id(session_id)?;
+        check_out_id(id, out_id, out_id_len)?;
+        let (name, created) = crate::session::create_or_open_session(root, id)?;
+        write_out_id(&name, out_id);
+        if !out_created.is_null() {
+            *out_created = created;
         }
         Ok(())
     });
     report(error, r)
+}
+
+/// Borrows an optional session id argument (NULL: none). Like every string
+/// argument it must be UTF-8 (else INVALID_ARGUMENT, unchanged since 0.2.0).
+unsafe fn opt_session_id<'a>(p: *const c_char) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    arg_str(p, "session_id").map(Some)
+}
+
+/// Checks that `out_id` (if not NULL) can hold the id a session `id` gets.
+fn check_out_id(id: Option<&str>, out_id: *mut c_char, out_id_len: usize) -> Result<()> {
+    // Validate first: a bad id is INVALID_SESSION_ID whatever the buffer.
+    if let Some(id) = id {
+        crate::session_id::validate(id)?;
+    }
+    let need = id.map_or(36, |id| crate::session_id::new_name(id).len()) + 1;
+    if !out_id.is_null() && out_id_len < need {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!("out_id_len is {out_id_len}; at least {need} bytes are needed for this session id"),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `id` and a NUL to `out_id` (checked by [`check_out_id`]) if not NULL.
+unsafe fn write_out_id(id: &str, out_id: *mut c_char) {
+    if !out_id.is_null() {
+        let bytes = id.as_bytes();
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out_id as *mut u8, bytes.len());
+        *out_id.add(bytes.len()) = 0;
+    }
 }
 
 /// Sets updated_at of the session to now, preserving every other field.

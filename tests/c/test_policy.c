@@ -374,7 +374,10 @@ static void test_session_info(void) {
     CHECK(big.future[0] == 0 && big.future[1] == 0);
     CHECK(wsprune_session_info(root, ID3, &info, &err) == WSPRUNE_STATUS_NOT_FOUND);
     CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
-    CHECK(wsprune_session_info(root, "nope", &info, &err) == WSPRUNE_STATUS_INVALID_SESSION_ID);
+    /* A custom id that names nothing is not found; a name that is no id is invalid. */
+    CHECK(wsprune_session_info(root, "nope", &info, &err) == WSPRUNE_STATUS_NOT_FOUND);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(wsprune_session_info(root, "../nope", &info, &err) == WSPRUNE_STATUS_INVALID_SESSION_ID);
     CHECK_ERR(err, WSPRUNE_STATUS_INVALID_SESSION_ID);
 
     CHECK(wsprune_session_info(root, ID1, &info, &err) == WSPRUNE_STATUS_OK && err == NULL);

@@ -221,7 +221,7 @@ static void test_create(void) {
     /* out_id NULL is allowed; error pointer NULL is allowed. */
     CHECK(wsprune_session_create(root, NULL, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
     /* Invalid ids, traversal: nothing created. */
-    const char *bad[] = {"../etc", "", "not-a-uuid", "a/b", "0f8fad5b-d9cb-469f-a165-70867728950e/..", "..",
+    const char *bad[] = {"../etc", "", ".hidden", "a/b", "0f8fad5b-d9cb-469f-a165-70867728950e/..", "..",
                          "/tmp/0f8fad5b-d9cb-469f-a165-70867728950e"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err = NULL;
@@ -855,6 +855,166 @@ static void test_threads(void) {
     CHECK(prune_failures == 0);
 }
 
+/* ---- session ids (issues 11, 12) and leftover trash (issue 10 item 9) ---- */
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void test_session_ids(void) {
+    char root[256], p[1024], out[WSPRUNE_SESSION_ID_MAX_LEN];
+    wsprune_error *err = NULL;
+    bool created = false;
+    new_root(root, sizeof root);
+    CHECK(WSPRUNE_SESSION_ID_MAX_LEN == 256);
+
+    /* One UUID, one session: created under the canonical spelling, found by any. */
+    const char *canon = "abcdef01-2345-6789-abcd-ef0123456789";
+    CHECK(wsprune_session_create(root, "ABCDEF0123456789ABCDEF0123456789", out, 37, &err) == WSPRUNE_STATUS_OK);
+    CHECK(strcmp(out, canon) == 0);
+    join(p, sizeof p, root, canon);
+    CHECK(is_dir(p));
+    const char *spellings[] = {"abcdef01-2345-6789-abcd-ef0123456789", "ABCDEF01-2345-6789-ABCD-EF0123456789",
+                               "abcdef0123456789abcdef0123456789", "ABCDEF0123456789ABCDEF0123456789"};
+    for (size_t i = 0; i < 4; i++) {
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_create(root, spellings[i], NULL, 0, &err), WSPRUNE_STATUS_ALREADY_EXISTS);
+        CHECK(wsprune_session_touch(root, spellings[i], NULL) == WSPRUNE_STATUS_OK);
+        wsprune_session_details d;
+        memset(&d, 0, sizeof d);
+        d.struct_size = sizeof d;
+        CHECK(wsprune_session_info(root, spellings[i], &d, NULL) == WSPRUNE_STATUS_OK);
+        CHECK(d.state == WSPRUNE_SESSION_STATE_OK);
+        created = true;
+        CHECK(wsprune_session_open(root, spellings[i], out, sizeof out, &created, NULL) == WSPRUNE_STATUS_OK);
+        CHECK(!created && strcmp(out, canon) == 0);
+    }
+
+    /* Custom ids: created as given, every call works; the buffer must fit them. */
+    const char *custom = "user-42 session";
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(root, custom, out, strlen(custom), &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    join(p, sizeof p, root, custom);
+    CHECK(!exists(p));
+    CHECK(wsprune_session_create(root, custom, out, strlen(custom) + 1, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(strcmp(out, custom) == 0 && is_dir(p));
+    CHECK(wsprune_session_touch(root, custom, NULL) == WSPRUNE_STATUS_OK);
+    wsprune_lease *lease = NULL;
+    CHECK(wsprune_session_acquire(root, custom, &lease, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_lease_release(lease, true, NULL) == WSPRUNE_STATUS_OK);
+    uint64_t freed = 0;
+    CHECK(wsprune_session_delete(root, custom, 0, &freed, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(!exists(p) && freed > 0);
+
+    /* 255 bytes is an id; 256 is not. */
+    char longest[300];
+    memset(longest, 'x', 255);
+    longest[255] = 0;
+    CHECK(wsprune_session_create(root, longest, out, sizeof out, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(strcmp(out, longest) == 0);
+    CHECK(wsprune_session_delete(root, longest, 0, NULL, NULL) == WSPRUNE_STATUS_OK);
+    longest[255] = 'x';
+    longest[256] = 0;
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_create(root, longest, out, sizeof out, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+
+    /* Hostile ids: refused on every call, nothing created or touched. */
+    const char *hostile[] = {"..", ".", "a/b", "../escape", ".hidden", "new\nline", "tab\tid", "bell\a",
+                             ".wsprune-trash.0f8fad5b-d9cb-469f-a165-70867728950e.1.2", "site-packages", ""};
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_create(root, hostile[i], out, sizeof out, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_open(root, hostile[i], out, sizeof out, &created, &err),
+                     WSPRUNE_STATUS_INVALID_SESSION_ID);
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_touch(root, hostile[i], &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_delete(root, hostile[i], 0, NULL, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+        lease = NULL;
+        err = NULL;
+        EXPECT_ERROR(wsprune_session_acquire(root, hostile[i], &lease, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+        CHECK(lease == NULL);
+    }
+    snprintf(p, sizeof p, "%s/escape", base);
+    CHECK(!exists(p));
+    /* NULL and non-UTF-8 ids to open: like every string, INVALID_ARGUMENT for bad UTF-8. */
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_open(root, "\xff\xfe", out, sizeof out, &created, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_open(NULL, "x", out, sizeof out, &created, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    created = false;
+    CHECK(wsprune_session_open(root, NULL, out, 37, &created, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(created && strlen(out) == 36);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_open(root, NULL, out, 36, &created, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+
+    /* Create-or-open: new custom id, then existing; a legacy UUID directory
+     * and a custom-id directory without metadata get metadata. */
+    created = false;
+    CHECK(wsprune_session_open(root, "reused", out, sizeof out, &created, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(created && strcmp(out, "reused") == 0);
+    CHECK(wsprune_session_open(root, "reused", NULL, 0, NULL, NULL) == WSPRUNE_STATUS_OK);
+    created = true;
+    CHECK(wsprune_session_open(root, "reused", out, sizeof out, &created, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(!created);
+    const char *legacy = "33333333-3333-4333-8333-333333333333";
+    join(p, sizeof p, root, legacy);
+    CHECK(mkdir(p, 0755) == 0);
+    created = true;
+    CHECK(wsprune_session_open(root, "33333333333343338333333333333333", out, sizeof out, &created, NULL) ==
+          WSPRUNE_STATUS_OK);
+    CHECK(!created && strcmp(out, legacy) == 0);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, legacy);
+    CHECK(exists(p));
+    join(p, sizeof p, root, "adopted");
+    CHECK(mkdir(p, 0755) == 0);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_acquire(root, "adopted", &lease, &err), WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(wsprune_session_open(root, "adopted", out, sizeof out, &created, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(!created);
+    CHECK(wsprune_session_acquire(root, "adopted", &lease, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_lease_release(lease, false, NULL) == WSPRUNE_STATUS_OK);
+    /* "site-packages" and hidden directories are never sessions, not even with metadata. */
+    join(p, sizeof p, root, "site-packages");
+    CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof p, "%s/site-packages/.metadata.json", root);
+    write_all(p, "{}");
+
+    /* Leftover trash with a live session of the same id: reported apart. */
+    const char *live = "44444444-4444-4444-8444-444444444444";
+    CHECK(wsprune_session_create(root, live, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    backdate(root, live, "2099-01-01T00:00:00.000000Z"); /* in the future: never goes */
+    char trash[128];
+    snprintf(trash, sizeof trash, ".wsprune-trash.%s.1.2", live);
+    join(p, sizeof p, root, trash);
+    CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof p, "%s/%s/left", root, trash);
+    write_size(p, 77);
+    err = NULL;
+    wsprune_prune_result *r = wsprune_prune_sessions(root, 0.0, false, &err);
+    CHECK(r != NULL && err == NULL);
+    if (r != NULL) {
+        CHECK(wsprune_prune_result_interrupted_count(r) == 1);
+        CHECK(strcmp(wsprune_prune_result_interrupted_name(r, 0), trash) == 0);
+        CHECK(wsprune_prune_result_interrupted_name(r, 1) == NULL);
+        CHECK(!has_id(r, live, wsprune_prune_result_deleted_count, wsprune_prune_result_deleted_id));
+        CHECK(!has_id(r, "site-packages", wsprune_prune_result_skipped_count, wsprune_prune_result_skipped_id));
+        CHECK(wsprune_prune_result_reclaimed_bytes(r) >= 77);
+        char *json = wsprune_prune_result_to_json(r);
+        CHECK(json != NULL && strstr(json, "\"interrupted\":[\".wsprune-trash.") != NULL);
+        wsprune_string_free(json);
+        wsprune_prune_result_free(r);
+    }
+    join(p, sizeof p, root, live);
+    CHECK(is_dir(p));
+    join(p, sizeof p, root, "site-packages");
+    CHECK(is_dir(p));
+    CHECK(wsprune_prune_result_interrupted_count(NULL) == 0);
+    CHECK(wsprune_prune_result_interrupted_name(NULL, 0) == NULL);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(base, sizeof base, "%s/wsprune-ctest-XXXXXX", tmp ? tmp : "/tmp");
@@ -869,6 +1029,7 @@ int main(void) {
     test_leases();
     test_events();
     test_threads();
+    test_session_ids();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", base);

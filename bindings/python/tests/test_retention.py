@@ -23,7 +23,7 @@ from wsprune import Event, SessionState
 from wsprune._lib import PruneOptions, SessionDetails, lib
 
 LEGACY = "6ba7b810-9dad-41d1-80b4-00c04fd430c8"
-BAD_IDS = ["", "not-a-uuid", "../x", "..", "/etc", LEGACY + "/..", LEGACY[:35]]
+BAD_IDS = ["", ".hidden", "site-packages", "new\nline", "../x", "..", "/etc", LEGACY + "/..", "x" * 256]
 
 
 def stamp(dt: datetime) -> str:
@@ -210,7 +210,8 @@ def test_interrupted_deletion_is_finished(tmp_path: Path) -> None:
     (trash / "a").mkdir(parents=True)
     (trash / "a" / "f").write_bytes(b"z" * 321)
     r = wsprune.prune_sessions(None, tmp_path)
-    assert r.deleted_rules == {sid: "interrupted"} and r.reclaimed_bytes == 321
+    # Reported by its own name, never as a session.
+    assert r.deleted_rules == {} and r.interrupted == [trash.name] and r.reclaimed_bytes == 321
     assert not trash.exists() and (tmp_path / keep).exists()
 
 
@@ -239,7 +240,7 @@ def test_to_dict_matches_the_library_json(tmp_path: Path) -> None:
     names = [f.name for f in dataclasses.fields(wsprune.PruneResult)]
     assert names == [
         "deleted_sessions", "skipped_sessions", "reclaimed_bytes", "errors",
-        "dry_run", "skipped_reasons", "summary", "deleted_rules", "unmet_targets",
+        "dry_run", "skipped_reasons", "summary", "deleted_rules", "interrupted", "unmet_targets",
     ]
     assert r.to_dict()["unmet_targets"] == []
 

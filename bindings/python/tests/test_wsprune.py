@@ -70,7 +70,7 @@ def test_create_with_id_duplicate_and_invalid(tmp_path: Path) -> None:
         wsprune.create_session(tmp_path, sid)
     assert isinstance(e.value, FileExistsError) and e.value.status == 4
     assert e.value.status_name == "WSPRUNE_STATUS_ALREADY_EXISTS"
-    for bad in ["../x", "", "not-a-uuid", "a/b", sid + "/.."]:
+    for bad in ["../x", "", ".hidden", "a/b", sid + "/..", "bad\udcff"]:
         with pytest.raises(wsprune.InvalidSessionIdError) as e2:
             wsprune.create_session(tmp_path, bad)
         assert isinstance(e2.value, ValueError)

@@ -25,6 +25,7 @@ pub fn run(command: Command) -> Result<ExitCode, Fatal> {
         Command::Prune(a) => prune(a),
         Command::Ls(a) => ls(a),
         Command::Create { root, id } => create(&root, id.as_deref()),
+        Command::Open { root, id, json } => open(&root, id.as_deref(), json),
         Command::Touch { root, id } => touch(&root, &id),
         Command::Rm { root, id, wait, json } => rm(&root, &id, wait, json),
         Command::Info { root, id, json } => info(&root, &id, json),
@@ -169,8 +170,7 @@ fn prune_report(r: &PruneResult, collecting: &Collecting, quiet: bool) -> String
             .zip(&r.deleted_rules)
             .map(|(id, rule)| (id, rule, collecting.0.deleted(id)))
             .collect();
-        // Least recently used first (the order the size and count rules take them);
-        // finished interrupted deletions (no age) before everything.
+        // Least recently used first (the order the size and count rules take them).
         deleted.sort_by(|a, b| {
             let age = |d: &Option<crate::progress::Deleted>| d.and_then(|d| d.age_hours).unwrap_or(f64::INFINITY);
             age(&b.2).total_cmp(&age(&a.2)).then_with(|| a.0.cmp(b.0))
@@ -185,6 +185,15 @@ fn prune_report(r: &PruneResult, collecting: &Collecting, quiet: bool) -> String
         }
         for s in &r.skipped_sessions {
             let _ = writeln!(out, "{:<12}  {:<36}  {}", "skipped", s.session_id, s.reason.as_str());
+        }
+        // Leftover trash: by its directory name, never as a session.
+        let verb = if r.dry_run { "would finish" } else { "finished" };
+        for name in &r.interrupted {
+            let size = collecting
+                .0
+                .deleted(name)
+                .map_or("?".to_owned(), |d| format_bytes(d.bytes));
+            let _ = writeln!(out, "{verb:<12}  {name:<36}  {:<15}  {size:>9}", "interrupted");
         }
     }
     for (id, msg) in &r.errors {
@@ -334,13 +343,29 @@ fn warn_unreadable(n: usize, see: &str) -> ExitCode {
 
 // ------------------------------------------------------- single sessions
 
-fn create(root: &Path, id: Option<&str>) -> Result<ExitCode, Fatal> {
-    // A missing root is created (the first session of a new workspace); something else in its place is an error.
+/// A missing root is created (the first session of a new workspace); something else in its place is an error.
+fn creatable_root(root: &Path) -> Result<(), Fatal> {
     if root.exists() && !root.is_dir() {
         return Err(Fatal(format!("workspace root {} is not a directory", root.display())));
     }
+    Ok(())
+}
+
+fn create(root: &Path, id: Option<&str>) -> Result<ExitCode, Fatal> {
+    creatable_root(root)?;
     let id = wsprune::create_session(root, id)?;
     print(&format!("{id}\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(root: &Path, id: Option<&str>, as_json: bool) -> Result<ExitCode, Fatal> {
+    creatable_root(root)?;
+    let (id, created) = wsprune::create_or_open_session(root, id)?;
+    if as_json {
+        print(&format!("{}\n", json!({"session_id": id, "created": created})))?;
+    } else {
+        print(&format!("{id}\n"))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -348,6 +373,12 @@ fn touch(root: &Path, id: &str) -> Result<ExitCode, Fatal> {
     require_root(root)?;
     match wsprune::touch_session(root, id)? {
         TouchOutcome::Updated(_) => {}
+        TouchOutcome::Legacy if !wsprune::session_id::is_uuid(id.as_bytes()) => complain(
+            "warning",
+            &format!(
+                "{id} has no metadata, so it is not a session; nothing to update (`wsprune open` gives it metadata)"
+            ),
+        ),
         TouchOutcome::Legacy => complain(
             "warning",
             &format!("session {id} has no metadata (legacy); nothing to update (`wsprune repair` gives it metadata)"),

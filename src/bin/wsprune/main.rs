@@ -46,17 +46,33 @@ any case); every unit is a power of 1024, as wsprune prints sizes. A number
 without a unit is rejected (but a duration of 0).
 
 Output: a line per deleted (or, with --dry-run, would-be-deleted), skipped and
-failed session, then a summary line. --json prints one JSON object instead:
-deleted_sessions (ids), deleted_rules (id -> older_than | max_total_bytes |
-max_sessions | min_free_bytes | interrupted), skipped_sessions (ids),
-skipped_reasons (id -> missing_metadata | corrupted_metadata |
-corrupted_timestamp | in_use), reclaimed_bytes, errors (id -> message),
-dry_run, unmet_targets (rules not reached). On a terminal, a progress line is shown on stderr after one second.
+failed session, a line per leftover trash directory finished (what an
+interrupted deletion left; never reported as a session), then a summary line.
+--json prints one JSON object instead: deleted_sessions (ids), deleted_rules
+(id -> older_than | max_total_bytes | max_sessions | min_free_bytes),
+skipped_sessions (ids), skipped_reasons (id -> missing_metadata |
+corrupted_metadata | corrupted_timestamp | in_use), reclaimed_bytes, errors
+(id, or trash directory name, -> message), interrupted (trash directory
+names), dry_run, unmet_targets (rules not reached). On a terminal, a progress
+line is shown on stderr after one second.
 
 A workspace root that does not exist is an error (exit 2), so that a typo in a
 cron line does not silently prune nothing.";
 
-/// Safe pruning and inspection of session workspaces (<ROOT>/<uuid>/.metadata.json).
+const ID_AFTER_HELP: &str = "\
+Session ids: a UUID, hyphenated or 32 hex digits, any case (a new session is
+named by its canonical spelling, lowercase hyphenated, which is printed; every
+command finds it by any spelling), or a custom id: 1 to 255 bytes of UTF-8
+without '/' or control characters, not starting with '.', not site-packages.
+A directory named by a custom id is a session only when it holds
+.metadata.json.";
+
+const OPEN_AFTER_HELP: &str = "\
+An existing session is opened (a directory without metadata, such as a legacy
+session, gets fresh metadata dated now); otherwise it is created. Prints the
+session id (the directory's name). Session ids as for `wsprune create`.";
+
+/// Safe pruning and inspection of session workspaces (<ROOT>/<session id>/.metadata.json).
 #[derive(Parser, Debug)]
 #[command(name = "wsprune", version, arg_required_else_help = true, after_help = AFTER_HELP)]
 struct Cli {
@@ -73,11 +89,23 @@ enum Command {
     #[command(after_long_help = LS_AFTER_HELP)]
     Ls(LsArgs),
     /// Create a session (and the root, if missing); prints its id
+    #[command(after_long_help = ID_AFTER_HELP)]
     Create {
         /// Workspace root
         root: PathBuf,
-        /// Session id (a UUID); a new random one if omitted
+        /// Session id (a UUID in any spelling, or a custom id); a new random UUID if omitted
         id: Option<String>,
+    },
+    /// Open a session, creating it if it does not exist (create-or-open); prints its id
+    #[command(after_long_help = OPEN_AFTER_HELP)]
+    Open {
+        /// Workspace root
+        root: PathBuf,
+        /// Session id (a UUID in any spelling, or a custom id); a new random UUID if omitted
+        id: Option<String>,
+        /// Print a JSON object: {"session_id": ..., "created": true|false}
+        #[arg(long)]
+        json: bool,
     },
     /// Mark a session as just used (sets updated_at to now)
     Touch {

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use wsprune::events::{self, Event};
 use wsprune::result::format_bytes;
 
-/// A deleted session as its `session.prune.deleted` event described it.
+/// A deleted session as its `session.prune.deleted` event described it, or
+/// a finished trash directory as its `session.prune.interrupted` event did.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Deleted {
     pub bytes: u64,
-    /// `None` for a deletion an interrupted prune had started.
+    /// `None` for leftover trash (no age is known).
     pub age_hours: Option<f64>,
 }
 
@@ -49,6 +50,18 @@ impl Collector {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(id().to_owned(), d);
+            }
+            "session.prune.interrupted" => {
+                let name = e.fields.get("trash").and_then(|v| v.as_str()).unwrap_or_default();
+                let d = Deleted {
+                    bytes: e.fields.get("reclaimed_bytes").and_then(|v| v.as_u64()).unwrap_or(0),
+                    age_hours: None,
+                };
+                self.deleted_bytes.fetch_add(d.bytes, Ordering::Relaxed);
+                self.deleted
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name.to_owned(), d);
             }
             "session.prune.skipped" => {
                 self.skipped_count.fetch_add(1, Ordering::Relaxed);

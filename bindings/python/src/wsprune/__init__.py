@@ -175,7 +175,11 @@ def _id(session_id: str) -> bytes:
         raise InvalidSessionIdError(f"session id must be a str, not {type(session_id).__name__}", 2)
     if "\0" in session_id:
         raise InvalidSessionIdError(f"invalid session id {session_id!r}", 2)
-    return session_id.encode("utf-8", "surrogateescape")
+    try:
+        # Session ids are UTF-8 (a str with lone surrogates is not).
+        return session_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidSessionIdError(f"invalid session id {session_id!r}: not valid UTF-8", 2) from None
 
 
 def version() -> str:
@@ -364,19 +368,26 @@ def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional
 # ---- sessions -----------------------------------------------------------------
 
 
-# Room for any session id the library returns: a custom id (libwsprune
-# 0.3.0) has up to 255 bytes, a UUID 36, plus the NUL.
+# Room for any session id the library returns and its NUL
+# (WSPRUNE_SESSION_ID_MAX_LEN): a custom id (libwsprune 0.3.0) has up to 255
+# bytes, a UUID 36.
 _ID_BUFFER = 256
 
 
 def create_session(workspace_root: PathLike, session_id: Optional[str] = None) -> str:
     """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
-    its metadata; the root is created if missing. Returns the id."""
+    its metadata; the root is created if missing. Returns the id: for a UUID
+    in any spelling, its canonical spelling (lowercase, hyphenated), under
+    which the session is created and by which (or any other spelling) every
+    call finds it. ``session_id`` may also be a custom id: 1 to 255 bytes of
+    UTF-8, no ``/`` or control characters, not starting with ``.``, not
+    ``site-packages`` (anything else raises :class:`InvalidSessionIdError`).
+    An existing session raises :class:`AlreadyExistsError`."""
     err = ctypes.c_void_p()
     out = ctypes.create_string_buffer(_ID_BUFFER)
     sid = None if session_id is None else _id(session_id)
     _check(lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err)), err)
-    return out.value.decode("utf-8", "surrogateescape")
+    return out.value.decode()
 
 
 def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> Tuple[str, bool]:
@@ -391,7 +402,7 @@ def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> 
     created = ctypes.c_bool(False)
     sid = None if session_id is None else _id(session_id)
     _check(f(_path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err)), err)
-    return out.value.decode("utf-8", "surrogateescape"), bool(created.value)
+    return out.value.decode(), bool(created.value)
 
 
 def touch_session(workspace_root: PathLike, session_id: str) -> None:
@@ -462,6 +473,8 @@ def lease(workspace_root: PathLike, session_id: str) -> Lease:
 
 
 #: The rules that select a session for deletion (``PruneResult.deleted_rules``).
+#: ``"interrupted"`` is no longer produced (since 0.3.0): leftover trash is
+#: listed in ``PruneResult.interrupted``.
 RULES = ("older_than", "max_total_bytes", "max_sessions", "min_free_bytes", "interrupted")
 
 
@@ -470,9 +483,12 @@ class PruneResult:
     """What a prune deleted (or would), skipped (with reasons), failed on,
     and the bytes reclaimed. ``str()`` is the human summary.
     ``deleted_rules`` maps each deleted session to the rule that selected it:
-    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"``,
-    ``"min_free_bytes"`` or ``"interrupted"`` (a deletion an interrupted prune
-    had started). ``unmet_targets`` lists the capacity rules
+    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"`` or
+    ``"min_free_bytes"``. ``interrupted`` lists the leftover trash
+    directories (left by an interrupted deletion) the prune finished, by
+    name: never reported as sessions, since a live session of the same id may
+    exist again; an error finishing one is keyed by its name in ``errors``.
+    ``unmet_targets`` lists the capacity rules
     (``"max_total_bytes"``, ``"max_sessions"``, ``"min_free_bytes"``) still
     not satisfied when the prune ended: every evictable session went (or
     ``max_deletions`` stopped it) and the target is out of reach; in a dry
@@ -486,6 +502,7 @@ class PruneResult:
     skipped_reasons: Dict[str, str] = field(default_factory=dict)
     summary: str = ""
     deleted_rules: Dict[str, str] = field(default_factory=dict)
+    interrupted: List[str] = field(default_factory=list)
     unmet_targets: List[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -495,7 +512,7 @@ class PruneResult:
         """The result as the C library's ``wsprune_prune_result_to_json``
         gives it: the reference fields (``deleted_sessions``,
         ``skipped_sessions``, ``reclaimed_bytes``, ``errors``, ``dry_run``)
-        plus ``skipped_reasons``, ``deleted_rules`` and ``unmet_targets``."""
+        plus ``skipped_reasons``, ``deleted_rules``, ``interrupted`` and ``unmet_targets``."""
         return {
             "deleted_sessions": list(self.deleted_sessions),
             "deleted_rules": dict(self.deleted_rules),
@@ -503,6 +520,7 @@ class PruneResult:
             "skipped_reasons": dict(self.skipped_reasons),
             "reclaimed_bytes": self.reclaimed_bytes,
             "errors": dict(self.errors),
+            "interrupted": list(self.interrupted),
             "dry_run": self.dry_run,
             "unmet_targets": list(self.unmet_targets),
         }
@@ -527,6 +545,8 @@ def _copy_result(r: int) -> PruneResult:
         res.errors[s(lib.wsprune_prune_result_error_id(r, i))] = s(lib.wsprune_prune_result_error_message(r, i))
     for i in range(lib.wsprune_prune_result_unmet_target_count(r)):
         res.unmet_targets.append(s(lib.wsprune_prune_result_unmet_target(r, i)))
+    for i in range(lib.wsprune_prune_result_interrupted_count(r)):
+        res.interrupted.append(s(lib.wsprune_prune_result_interrupted_name(r, i)))
     res.reclaimed_bytes = int(lib.wsprune_prune_result_reclaimed_bytes(r))
     res.summary = s(lib.wsprune_prune_result_summary(r))
     return res

@@ -161,6 +161,10 @@ _REQUIRED = [
     ("wsprune_session_delete", ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), _ERR]),
     ("wsprune_session_info", ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
     # *out_json is an owned char*: a void* out-parameter, freed with wsprune_string_free.
+    ("wsprune_session_open", ctypes.c_int,
+     [_S, _S, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
+    ("wsprune_prune_result_interrupted_count", ctypes.c_size_t, [_P]),
+    ("wsprune_prune_result_interrupted_name", _S, [_P, ctypes.c_size_t]),
     ("wsprune_repair_sessions", ctypes.c_int, [_S, ctypes.c_bool, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_void_p), _ERR]),
 
 ]

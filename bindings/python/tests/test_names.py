@@ -1,0 +1,68 @@
+"""Session names (issues 11 and 12) and leftover trash (issue 10 item 9)
+through the Python binding: UUID spellings, custom ids, open_session,
+PruneResult.interrupted."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import wsprune
+
+CANON = "abcdef01-2345-6789-abcd-ef0123456789"
+SPELLINGS = [CANON, CANON.upper(), CANON.replace("-", ""), CANON.replace("-", "").upper()]
+
+
+def test_one_uuid_one_session(tmp_path: Path) -> None:
+    assert wsprune.create_session(tmp_path, SPELLINGS[3]) == CANON
+    assert os.listdir(tmp_path) == [CANON]
+    for s in SPELLINGS:
+        with pytest.raises(wsprune.AlreadyExistsError):
+            wsprune.create_session(tmp_path, s)
+        wsprune.touch_session(tmp_path, s)
+        assert wsprune.session_info(tmp_path, s).state == wsprune.SessionState.OK
+        assert wsprune.open_session(tmp_path, s) == (CANON, False)
+        with wsprune.lease(tmp_path, s):
+            with pytest.raises(wsprune.BusyError):
+                wsprune.delete_session(tmp_path, SPELLINGS[0])
+    assert os.listdir(tmp_path) == [CANON]
+
+
+def test_custom_ids(tmp_path: Path) -> None:
+    longest = "é" * 127 + "x"
+    for sid in ["chat 7: notebook", "名前", longest]:
+        assert wsprune.create_session(tmp_path, sid) == sid
+        wsprune.touch_session(tmp_path, sid)
+        with wsprune.lease(tmp_path, sid):
+            assert wsprune.session_info(tmp_path, sid).in_use
+    assert wsprune.delete_session(tmp_path, longest) > 0
+    assert sorted(os.listdir(tmp_path)) == sorted(["chat 7: notebook", "名前"])
+    for bad in ["..", ".x", "a/b", "site-packages", "tab\t", "x" * 256, "bad\udcff"]:
+        with pytest.raises(wsprune.InvalidSessionIdError):
+            wsprune.open_session(tmp_path, bad)
+        with pytest.raises(wsprune.InvalidSessionIdError):
+            wsprune.touch_session(tmp_path, bad)
+
+
+def test_open_session(tmp_path: Path) -> None:
+    sid, created = wsprune.open_session(tmp_path)
+    assert created and len(sid) == 36
+    assert wsprune.open_session(tmp_path, "reused") == ("reused", True)
+    assert wsprune.open_session(tmp_path, "reused") == ("reused", False)
+    (tmp_path / "adopted").mkdir()
+    with pytest.raises(wsprune.NotFoundError):
+        wsprune.session_info(tmp_path, "adopted")
+    assert wsprune.open_session(tmp_path, "adopted") == ("adopted", False)
+    assert wsprune.session_info(tmp_path, "adopted").state == wsprune.SessionState.OK
+
+
+def test_leftover_trash_beside_a_live_session(tmp_path: Path) -> None:
+    live = wsprune.create_session(tmp_path)
+    trash = tmp_path / f".wsprune-trash.{live}.1.2"
+    trash.mkdir()
+    (trash / "f").write_bytes(b"x" * 40)
+    r = wsprune.prune_sessions(24, tmp_path)
+    assert r.deleted_sessions == [] and r.errors == {}
+    assert r.interrupted == [trash.name] and r.reclaimed_bytes == 40
+    assert r.to_dict()["interrupted"] == [trash.name]
+    assert (tmp_path / live).is_dir() and not trash.exists()
