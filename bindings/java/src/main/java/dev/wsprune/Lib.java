@@ -1,0 +1,163 @@
+package dev.wsprune;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.PointerByReference;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Loads libwsprune once and holds the helpers every call shares: status and
+ * error conversion, string checks. Internal.
+ */
+final class Lib {
+    /** The environment variable naming the library file explicitly. */
+    static final String ENV = "WSPRUNE_LIBRARY";
+
+    private Lib() {}
+
+    /** Lazily loaded: the first use of the API loads the library (class initialisation is thread-safe). */
+    private static final class Holder {
+        static final Loaded LOADED = load();
+    }
+
+    private record Loaded(LibWsPrune api, NativeLibrary library, String origin) {}
+
+    static LibWsPrune api() {
+        return Holder.LOADED.api();
+    }
+
+    /** Where the library was loaded from (a path, or what the loader found). */
+    static String origin() {
+        return Holder.LOADED.origin();
+    }
+
+    private static final Map<String, Boolean> PRESENT = new ConcurrentHashMap<>();
+
+    /** Whether the loaded library exports {@code name} (looked up once). */
+    static boolean hasFunction(String name) {
+        return PRESENT.computeIfAbsent(name, n -> {
+            try {
+                Holder.LOADED.library().getFunction(n);
+                return true;
+            } catch (UnsatisfiedLinkError e) {
+                return false;
+            }
+        });
+    }
+
+    /**
+     * Throws a clear error when the loaded library is older than a function
+     * the binding declares (JNA would only say "Error looking up function").
+     */
+    static void requireFunction(String name, String since) {
+        if (!hasFunction(name)) {
+            throw new UnsupportedOperationException(name + " is not in the loaded libwsprune "
+                    + api().wsprune_version() + " (" + origin() + "); it needs libwsprune " + since
+                    + " or newer");
+        }
+    }
+
+    private static Loaded load() {
+        Map<String, Object> options = Map.of(Library.OPTION_STRING_ENCODING, StandardCharsets.UTF_8.name());
+        String explicit = System.getenv(ENV);
+        if (explicit != null && !explicit.isEmpty()) {
+            try {
+                NativeLibrary lib = NativeLibrary.getInstance(explicit, options);
+                return new Loaded(Native.load(explicit, LibWsPrune.class, options), lib, explicit);
+            } catch (UnsatisfiedLinkError e) {
+                throw new UnsatisfiedLinkError(ENV + "=" + explicit + " could not be loaded: " + e.getMessage());
+            }
+        }
+        List<String> tried = new ArrayList<>();
+        String jnaPath = System.getProperty("jna.library.path");
+        tried.add("jna.library.path=" + (jnaPath == null ? "(unset)" : jnaPath));
+        String ldPath = System.getenv("LD_LIBRARY_PATH");
+        tried.add("LD_LIBRARY_PATH=" + (ldPath == null ? "(unset)" : ldPath));
+        tried.add("the system loader's default directories");
+        try {
+            NativeLibrary lib = NativeLibrary.getInstance("wsprune", options);
+            return new Loaded(Native.load("wsprune", LibWsPrune.class, options), lib, lib.getFile() == null
+                    ? "libwsprune" : lib.getFile().getPath());
+        } catch (UnsatisfiedLinkError e) {
+            throw new UnsatisfiedLinkError("libwsprune not found; set " + ENV
+                    + " to the path of libwsprune.so, or put its directory on jna.library.path or "
+                    + "LD_LIBRARY_PATH. Tried: " + String.join("; ", tried) + ". (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Turns a status and the error the call returned into an exception (freeing the error). */
+    static void check(int status, PointerByReference error) {
+        if (status != 0) {
+            throw takeError(status, error);
+        }
+    }
+
+    static WsPruneException takeError(int status, PointerByReference error) {
+        Pointer e = error.getValue();
+        String message;
+        int code = status;
+        if (e == null) {
+            message = api().wsprune_status_name(status);
+        } else {
+            try {
+                code = api().wsprune_error_status(e);
+                message = api().wsprune_error_message(e);
+            } finally {
+                api().wsprune_error_free(e);
+            }
+        }
+        return new WsPruneException(Status.fromCode(code), message);
+    }
+
+    /**
+     * Checks a string before it crosses to C: C would cut it at a NUL, and a
+     * lone surrogate would be encoded as '?'. Refused with {@code status}.
+     */
+    static String cString(String s, String what, Status status) {
+        if (s == null) {
+            throw new NullPointerException(what);
+        }
+        if (s.indexOf('\0') >= 0) {
+            throw new WsPruneException(status, what + " contains a NUL character");
+        }
+        try {
+            StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).encode(java.nio.CharBuffer.wrap(s));
+        } catch (CharacterCodingException e) {
+            throw new WsPruneException(status, what + " is not valid Unicode (a lone surrogate)");
+        }
+        return s;
+    }
+
+    static String root(java.nio.file.Path root) {
+        if (root == null) {
+            throw new NullPointerException("root");
+        }
+        return cString(root.toString(), "workspace root", Status.INVALID_ARGUMENT);
+    }
+
+    static String id(String id) {
+        return cString(id, "session id", Status.INVALID_SESSION_ID);
+    }
+
+    /** A NUL-terminated UTF-8 buffer as a string. */
+    static String fromBuffer(byte[] buf) {
+        int n = 0;
+        while (n < buf.length && buf[n] != 0) {
+            n++;
+        }
+        return new String(buf, 0, n, StandardCharsets.UTF_8);
+    }
+
+    static byte cBool(boolean b) {
+        return b ? (byte) 1 : (byte) 0;
+    }
+}
