@@ -84,12 +84,30 @@ final class Lib {
         tried.add("the system loader's default directories");
         try {
             NativeLibrary lib = NativeLibrary.getInstance("wsprune", options);
-            return new Loaded(Native.load("wsprune", LibWsPrune.class, options), lib, lib.getFile() == null
-                    ? "libwsprune" : lib.getFile().getPath());
+            return new Loaded(Native.load("wsprune", LibWsPrune.class, options), lib, mappedFile(lib));
         } catch (UnsatisfiedLinkError e) {
             throw new UnsatisfiedLinkError("libwsprune not found; set " + ENV
                     + " to the path of libwsprune.so, or put its directory on jna.library.path or "
                     + "LD_LIBRARY_PATH. Tried: " + String.join("; ", tried) + ". (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * The file the system loader mapped: JNA only knows the name it passed to
+     * dlopen when the loader found it (LD_LIBRARY_PATH, ldconfig), so look in
+     * /proc/self/maps (Linux); the name otherwise.
+     */
+    private static String mappedFile(NativeLibrary lib) {
+        String name = lib.getFile() == null ? lib.getName() : lib.getFile().getPath();
+        if (name.startsWith("/")) {
+            return name;
+        }
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+            return lines.map(l -> l.indexOf('/') < 0 ? "" : l.substring(l.indexOf('/')))
+                    .filter(f -> f.substring(f.lastIndexOf('/') + 1).startsWith("libwsprune.so"))
+                    .findFirst().orElse(name);
+        } catch (java.io.IOException | RuntimeException e) {
+            return name;
         }
     }
 

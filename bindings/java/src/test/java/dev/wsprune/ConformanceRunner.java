@@ -22,7 +22,7 @@ import java.util.Map;
 public final class ConformanceRunner {
     private final List<String> events = Collections.synchronizedList(new ArrayList<>());
 
-    private ConformanceRunner() {}
+    ConformanceRunner() {}
 
     public static void main(String[] args) throws IOException {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
