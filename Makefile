@@ -3,8 +3,9 @@
 #   make test   run every test (Rust unit, integration and doc tests; header
 #               freshness; the C ABI test program, also under valgrind; the Go
 #               binding against an installed copy through pkg-config; the
-#               Python binding, pip-installed, against an installed copy)
-.PHONY: all build demo test test-install lint test-rust test-c test-go test-python header install uninstall clean
+#               Python binding, pip-installed, against an installed copy;
+#               the Java binding through JNA with Maven, likewise)
+.PHONY: all build demo test test-install lint test-rust test-c test-go test-python test-java header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -19,7 +20,7 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: lint test-rust test-c test-install test-go test-python
+test: lint test-rust test-c test-install test-go test-python test-java
 
 lint:
 	cargo fmt --check
@@ -39,6 +40,9 @@ test-go:
 
 test-python:
 	bash bindings/python/run_tests.sh
+
+test-java:
+	bash bindings/java/run_tests.sh
 
 # The benchmark suite (docs/benchmarks.md); not part of `make test`. Takes
 # several minutes; `make bench ARGS=--quick` is a smoke test with small sizes.
