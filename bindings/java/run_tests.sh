@@ -60,4 +60,17 @@ if [ "$status" -ne 0 ]; then
     echo "== Java binding: tests FAILED" >&2
     exit "$status"
 fi
+
+# The README's first program, run as the README says (jar + JNA on the class
+# path, the library found through LD_LIBRARY_PATH).
+echo "== examples/FirstProgram.java (the README's recipe)"
+mvn -q -B -Dstyle.color=never package -DskipTests dependency:build-classpath \
+    -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime 2>&1 | sed 's/\x1b\[0m//g'
+java -cp "target/wsprune-0.3.0-SNAPSHOT.jar:$(cat target/classpath.txt)" examples/FirstProgram.java "$tmp/ws" \
+    >"$tmp/first.out"
+grep -q '^Would prune 0 sessions' "$tmp/first.out" && grep -q '^refused: ' "$tmp/first.out" || {
+    echo "FirstProgram.java printed:" >&2
+    cat "$tmp/first.out" >&2
+    exit 1
+}
 echo "== Java binding: all checks passed"
