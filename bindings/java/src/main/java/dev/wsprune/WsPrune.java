@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * wsprune for Java: per-session workspace directories under a workspace root
@@ -117,11 +118,7 @@ public final class WsPrune {
      * prune of the root held it longer than the lock timeout.
      */
     public static PruneResult prune(Path root, PruneOptions options) {
-        String r = Lib.root(root);
-        LibWsPrune.PruneOptionsStruct c = Objects.requireNonNull(options, "options").toStruct();
-        PointerByReference err = new PointerByReference();
-        Pointer res = Lib.api().wsprune_prune_sessions_with_options(r, c, err);
-        return takeResult(res, err);
+        return pruneWith(root, options, PruneResult::copyOf);
     }
 
     /**
@@ -133,18 +130,26 @@ public final class WsPrune {
         double h = PruneOptions.hours(Objects.requireNonNull(olderThan, "olderThan"));
         PointerByReference err = new PointerByReference();
         Pointer res = Lib.api().wsprune_prune_sessions(r, h, Lib.cBool(dryRun), err);
-        return takeResult(res, err);
+        return takeResult(res, err, PruneResult::copyOf);
     }
 
-    private static PruneResult takeResult(Pointer res, PointerByReference err) {
+    private static <T> T takeResult(Pointer res, PointerByReference err, Function<Pointer, T> read) {
         if (res == null) {
             throw Lib.takeError(Status.INVALID_ARGUMENT.code(), err);
         }
         try {
-            return PruneResult.copyOf(res);
+            return read.apply(res);
         } finally {
             Lib.api().wsprune_prune_result_free(res);
         }
+    }
+
+    /** Prunes with {@code options} and reads the C result with {@code read} before freeing it. */
+    private static <T> T pruneWith(Path root, PruneOptions options, Function<Pointer, T> read) {
+        String r = Lib.root(root);
+        LibWsPrune.PruneOptionsStruct c = Objects.requireNonNull(options, "options").toStruct();
+        PointerByReference err = new PointerByReference();
+        return takeResult(Lib.api().wsprune_prune_sessions_with_options(r, c, err), err, read);
     }
 
     /**
@@ -152,18 +157,7 @@ public final class WsPrune {
      * for callers who store or forward it.
      */
     public static String pruneJson(Path root, PruneOptions options) {
-        String r = Lib.root(root);
-        LibWsPrune.PruneOptionsStruct c = Objects.requireNonNull(options, "options").toStruct();
-        PointerByReference err = new PointerByReference();
-        Pointer res = Lib.api().wsprune_prune_sessions_with_options(r, c, err);
-        if (res == null) {
-            throw Lib.takeError(Status.INVALID_ARGUMENT.code(), err);
-        }
-        try {
-            return takeString(Lib.api().wsprune_prune_result_to_json(res));
-        } finally {
-            Lib.api().wsprune_prune_result_free(res);
-        }
+        return pruneWith(root, options, res -> takeString(Lib.api().wsprune_prune_result_to_json(res)));
     }
 
     /**
