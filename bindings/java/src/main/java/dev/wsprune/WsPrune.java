@@ -225,8 +225,10 @@ public final class WsPrune {
      * must be thread-safe and quick. It may call this class (setLogger
      * included). An exception it throws is caught, reported on standard error,
      * and the event is dropped: nothing propagates into native code. When
-     * this method returns, the previous logger is not running and will never
-     * be called again (except when called from inside that logger itself).
+     * this method returns, the previous logger gets no new calls; a call
+     * already running on another thread may still finish. {@code null} also
+     * unregisters from the library (waiting for calls in progress), so that
+     * operations no longer pay for events.
      */
     public static void setLogger(Consumer<Event> logger) {
         Logging.set(logger);

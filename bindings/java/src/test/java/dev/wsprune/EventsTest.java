@@ -134,6 +134,45 @@ class EventsTest {
         assertEquals(secondCount, second.get());
     }
 
+    /**
+     * A logger that calls setLogger while another thread is in setLogger(null),
+     * waiting in the library for that very logger to return: must not
+     * deadlock, and the later call (the logger's) wins.
+     */
+    @Test
+    void setLoggerFromALoggerWhileAnotherThreadTurnsEventsOff() throws Exception {
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch turningOff = new java.util.concurrent.CountDownLatch(1);
+        AtomicInteger replacement = new AtomicInteger();
+        WsPrune.setLogger(e -> {
+            if (e.name().equals("session.metadata.created") && inside.getCount() > 0) {
+                inside.countDown();
+                try {
+                    turningOff.await();
+                    Thread.sleep(300); // the other thread is now waiting in wsprune_set_log_callback
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+                WsPrune.setLogger(ev -> replacement.incrementAndGet());
+            }
+        });
+        Thread creator = new Thread(() -> WsPrune.createSession(tmp));
+        creator.setDaemon(true);
+        creator.start();
+        assertTrue(inside.await(10, java.util.concurrent.TimeUnit.SECONDS));
+        Thread off = new Thread(() -> {
+            turningOff.countDown();
+            WsPrune.setLogger(null);
+        });
+        off.setDaemon(true);
+        off.start();
+        creator.join(10_000);
+        off.join(10_000);
+        assertFalse(creator.isAlive() || off.isAlive(), "deadlock between setLogger calls");
+        WsPrune.createSession(tmp);
+        assertTrue(replacement.get() > 0, "the logger's own setLogger came last and is in place");
+    }
+
     @Test
     void aLoggerMayCallTheLibrary() throws Exception {
         List<String> versions = Collections.synchronizedList(new ArrayList<>());
