@@ -95,13 +95,13 @@ public final class ConformanceRunner {
             }
             case "touch":
                 WsPrune.touchSession(root, id);
-                return Map.of("outcome", touchOutcome());
+                return Map.of("outcome", touchOutcome(0));
             case "acquire": {
                 boolean touch = Boolean.TRUE.equals(op.get("release_touch"));
                 Lease lease = WsPrune.acquire(root, id);
-                events.clear(); // only the release's touch events decide the outcome
+                int released = events.size(); // only the release's events decide the outcome
                 lease.release(touch);
-                return Collections.singletonMap("touched", touch ? touchOutcome() : null);
+                return Collections.singletonMap("touched", touch ? touchOutcome(released) : null);
             }
             case "delete":
                 return Map.of("reclaimed_bytes", WsPrune.deleteSession(root, id, Duration.ZERO));
@@ -120,13 +120,14 @@ public final class ConformanceRunner {
         }
     }
 
-    /** The touch outcome, told by the events the touch emitted. */
-    private String touchOutcome() {
+    /** The touch outcome, told by the events emitted from index {@code from} on. */
+    private String touchOutcome(int from) {
         synchronized (events) {
-            if (events.contains("session.metadata.corrupted")) {
+            List<String> touchEvents = events.subList(from, events.size());
+            if (touchEvents.contains("session.metadata.corrupted")) {
                 return "corrupted";
             }
-            if (events.contains("session.metadata.updated")) {
+            if (touchEvents.contains("session.metadata.updated")) {
                 return "updated";
             }
             return "legacy";
