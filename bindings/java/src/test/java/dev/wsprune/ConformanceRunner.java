@@ -16,7 +16,7 @@ import java.util.Map;
 /**
  * The Java surface's conformance runner (tests/conformance/PROTOCOL.md): one
  * JSON request per line on stdin, one JSON response per line on stdout, until
- * end of input. Started by {@code tests/conformance/runners/java/run}. Every
+ * end of input. Started by {@code tests/conformance/runners/java_runner.sh}. Every
  * operation goes through the public API, exactly as an application would.
  */
 public final class ConformanceRunner {
