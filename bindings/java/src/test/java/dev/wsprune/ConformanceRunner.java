@@ -18,6 +18,15 @@ import java.util.Map;
  * JSON request per line on stdin, one JSON response per line on stdout, until
  * end of input. Started by {@code tests/conformance/runners/java_runner.sh}. Every
  * operation goes through the public API, exactly as an application would.
+ *
+ * <p>Not expressible on this surface:
+ * <ul>
+ * <li>NaN or infinite hours, or hours beyond {@code Duration}'s range: a
+ *     {@link Duration} cannot hold them;</li>
+ * <li>{@code list}: the C ABI has no listing function, so the binding has none;</li>
+ * <li>{@code open} with a library older than 0.3.0 (no {@code wsprune_session_open}).</li>
+ * </ul>
+ * An explicit 0 cap is expressible: the builder refuses it (INVALID_ARGUMENT).
  */
 public final class ConformanceRunner {
     private final List<String> events = Collections.synchronizedList(new ArrayList<>());
@@ -68,7 +77,7 @@ public final class ConformanceRunner {
             response.put("status", e.status().wireName());
             response.put("message", e.getMessage());
             response.put("result", null);
-        } catch (UnsupportedOperationException e) {
+        } catch (UnsupportedOperationException | CannotExpress e) {
             return Map.of("not_expressible", String.valueOf(e.getMessage()));
         } catch (RuntimeException e) {
             response.put("status", "runner_error");
@@ -80,6 +89,15 @@ public final class ConformanceRunner {
     }
 
     private record NotExpressible(String reason) {}
+
+    /** A request this surface cannot express (answered {@code not_expressible}). */
+    private static final class CannotExpress extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CannotExpress(String reason) {
+            super(reason);
+        }
+    }
 
     private Object run(Path root, Map<?, ?> op) {
         String kind = (String) op.get("kind");
@@ -145,7 +163,7 @@ public final class ConformanceRunner {
             if (h == null) {
                 b.noAgeRule();
             } else {
-                b.olderThan(hours(((Number) h).doubleValue()));
+                b.olderThan(hours(h));
             }
         }
         if (o.get("max_total_bytes") instanceof Number n) {
@@ -160,8 +178,8 @@ public final class ConformanceRunner {
         if (o.get("max_deletions") instanceof Number n) {
             b.maxDeletions(n.longValue());
         }
-        if (o.get("min_age_hours") instanceof Number n) {
-            b.minAge(hours(n.doubleValue()));
+        if (o.get("min_age_hours") != null) {
+            b.minAge(hours(o.get("min_age_hours")));
         }
         if (o.get("jobs") instanceof Number n) {
             b.jobs(n.intValue());
@@ -172,9 +190,16 @@ public final class ConformanceRunner {
         return b.build();
     }
 
-    /** Hours as a Duration (negative stays negative: the library refuses it). */
-    static Duration hours(double h) {
+    /**
+     * Hours (a number, or "NaN", "Infinity", "-Infinity") as a Duration;
+     * negative stays negative: the library refuses it.
+     */
+    static Duration hours(Object v) {
+        double h = v instanceof Number n ? n.doubleValue() : Double.parseDouble(String.valueOf(v));
         double secs = h * 3600.0;
+        if (!Double.isFinite(secs) || Math.abs(secs) >= 0x1p62) {
+            throw new CannotExpress("a java.time.Duration cannot hold " + v + " hours");
+        }
         long whole = (long) Math.floor(secs);
         long nanos = Math.round((secs - whole) * 1e9);
         return Duration.ofSeconds(whole, nanos);
