@@ -129,6 +129,21 @@ class PruneTest {
     }
 
     @Test
+    void unreachableTargetsAreReported() throws Exception {
+        String a = TestSupport.session(tmp, Duration.ofHours(10), 0);
+        String b = TestSupport.session(tmp, Duration.ofHours(8), 0);
+        try (Lease la = WsPrune.acquire(tmp, a); Lease lb = WsPrune.acquire(tmp, b)) {
+            PruneResult r = WsPrune.prune(tmp, PruneOptions.builder().noAgeRule().minAge(Duration.ZERO).maxSessions(1).build());
+            assertEquals(List.of(), r.deleted(), "both are leased");
+            if (Lib.hasFunction("wsprune_prune_result_unmet_target_count")) {
+                assertEquals(List.of("max_sessions"), r.unmetTargets());
+            } else {
+                assertEquals(List.of(), r.unmetTargets(), "a 0.2.0 library does not report them");
+            }
+        }
+    }
+
+    @Test
     void maxDeletionsAndJobsAndSkips() throws Exception {
         for (int i = 0; i < 6; i++) {
             TestSupport.session(tmp, Duration.ofHours(50 + i), 0);
