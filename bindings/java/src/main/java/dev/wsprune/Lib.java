@@ -23,20 +23,44 @@ final class Lib {
 
     private Lib() {}
 
-    /** Lazily loaded: the first use of the API loads the library (class initialisation is thread-safe). */
+    /**
+     * Lazily loaded: the first use of the API loads the library (class
+     * initialisation is thread-safe). A failure is kept, so that every later
+     * call gets the same clear error rather than NoClassDefFoundError.
+     */
     private static final class Holder {
-        static final Loaded LOADED = load();
+        static final String FAILURE;
+        static final Loaded LOADED;
+
+        static {
+            Loaded loaded = null;
+            String failure = null;
+            try {
+                loaded = load();
+            } catch (UnsatisfiedLinkError e) {
+                failure = e.getMessage();
+            }
+            LOADED = loaded;
+            FAILURE = failure;
+        }
     }
 
     private record Loaded(LibWsPrune api, NativeLibrary library, String origin) {}
 
+    private static Loaded loaded() {
+        if (Holder.LOADED == null) {
+            throw new UnsatisfiedLinkError(Holder.FAILURE);
+        }
+        return Holder.LOADED;
+    }
+
     static LibWsPrune api() {
-        return Holder.LOADED.api();
+        return loaded().api();
     }
 
     /** Where the library was loaded from (a path, or what the loader found). */
     static String origin() {
-        return Holder.LOADED.origin();
+        return loaded().origin();
     }
 
     private static final Map<String, Boolean> PRESENT = new ConcurrentHashMap<>();
@@ -45,7 +69,7 @@ final class Lib {
     static boolean hasFunction(String name) {
         return PRESENT.computeIfAbsent(name, n -> {
             try {
-                Holder.LOADED.library().getFunction(n);
+                loaded().library().getFunction(n);
                 return true;
             } catch (UnsatisfiedLinkError e) {
                 return false;

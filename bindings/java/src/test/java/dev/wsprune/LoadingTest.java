@@ -18,7 +18,17 @@ class LoadingTest {
     /** Run in the child JVM: prints the version and where the library came from. */
     public static final class PrintVersion {
         public static void main(String[] args) {
-            System.out.println(WsPrune.version() + " " + WsPrune.libraryPath());
+            try {
+                System.out.println(WsPrune.version() + " " + WsPrune.libraryPath());
+            } catch (UnsatisfiedLinkError first) {
+                try {
+                    WsPrune.version();
+                } catch (UnsatisfiedLinkError second) {
+                    // Every call gets the same clear error, not NoClassDefFoundError.
+                    System.out.println(first.getMessage().equals(second.getMessage()) ? "same error twice" : "");
+                }
+                throw first;
+            }
         }
     }
 
@@ -60,6 +70,7 @@ class LoadingTest {
         Run r = child(Map.of("WSPRUNE_LIBRARY", "/nonexistent/libwsprune.so"));
         assertNotEquals(0, r.code());
         assertTrue(r.out().contains("WSPRUNE_LIBRARY=/nonexistent/libwsprune.so could not be loaded"), r.out());
+        assertTrue(r.out().contains("same error twice"), r.out());
     }
 
     @Test
