@@ -4,8 +4,9 @@
 #               freshness; the C ABI test program, also under valgrind; the Go
 #               binding against an installed copy through pkg-config; the
 #               Python binding, pip-installed, against an installed copy; the
-#               Node.js binding, npm-packed, against an installed copy)
-.PHONY: all build demo test test-install lint test-rust test-c test-go test-python test-node conformance header install uninstall clean
+#               Node.js binding, npm-packed, against an installed copy; the
+#               Java binding through JNA with Maven, likewise)
+.PHONY: all build demo test test-install lint test-rust test-c test-go test-python test-node test-java conformance header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -26,7 +27,7 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: lint test-rust test-c test-install test-go test-python test-node
+test: lint test-rust test-c test-install test-go test-python test-node test-java
 
 lint:
 	cargo fmt --check
@@ -50,10 +51,13 @@ test-python:
 test-node:
 	bash bindings/node/run_tests.sh
 
+test-java:
+	bash bindings/java/run_tests.sh
+
 # The cross-language conformance suite (tests/conformance/, PROTOCOL.md):
-# every scenario on every surface (C ABI, Go, Python, CLI; Node and Java
-# when their runners exist), one line per surface; fails if any scenario
-# failed. ARGS are passed to run.py, e.g. ARGS="--surface go --scenario 'prune-*'".
+# every scenario on every surface (C ABI, Go, Python, CLI, Node, Java),
+# one line per surface; fails if any scenario failed. ARGS are passed to
+# run.py, e.g. ARGS="--surface go --scenario 'prune-*'".
 conformance:
 	bash tests/conformance/run.sh $(ARGS)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The overhead of one touch and one create through the Node binding against
-// the same call from C, measured side by side in one run (docs/benchmarks.md,
+// the same call from C, measured side by side in one run (docs/binding-benchmarks.md,
 // "Node.js binding overhead").
 //
 //   node bindings/node/bench/overhead.mjs [--rounds 5] [--touches 20000] [--creates 2000]

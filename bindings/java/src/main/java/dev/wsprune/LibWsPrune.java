@@ -1,0 +1,137 @@
+package dev.wsprune;
+
+import com.sun.jna.Library;
+import com.sun.jna.Callback;
+import com.sun.jna.Pointer;
+import com.sun.jna.Structure;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
+
+/**
+ * The C ABI of libwsprune ({@code include/wsprune.h}), one method per exported
+ * function, mapped by JNA's interface mapping. JNA looks a function up at its
+ * first call, so a function that the loaded library lacks (an older library)
+ * only fails when it is called, with {@link UnsatisfiedLinkError}; the public
+ * API turns that into a clear {@link UnsupportedOperationException}
+ * ({@link Native#requireFunction}).
+ *
+ * <p>C {@code bool} is one byte: passed as {@code byte} (never Java
+ * {@code boolean}, which JNA maps to a 4-byte int), returned as {@code byte}.
+ * {@code size_t} and {@code uint64_t} are {@code long} (64-bit platforms only).
+ * Internal: not part of the API.
+ */
+interface LibWsPrune extends Library {
+    /** {@code wsprune_log_fn}. */
+    interface LogFn extends Callback {
+        void invoke(Pointer userData, int level, String event, String fieldsJson);
+    }
+
+    /** {@code struct wsprune_prune_options}; field order is the C layout. */
+    @Structure.FieldOrder({"struct_size", "older_than_hours", "min_age_hours", "max_total_bytes",
+            "max_sessions", "min_free_bytes", "max_deletions", "jobs", "lock_timeout_ms",
+            "use_older_than", "dry_run"})
+    final class PruneOptionsStruct extends Structure {
+        public long struct_size;
+        public double older_than_hours;
+        public double min_age_hours;
+        public long max_total_bytes;
+        public long max_sessions;
+        public long min_free_bytes;
+        public long max_deletions;
+        public int jobs;
+        public int lock_timeout_ms;
+        public byte use_older_than;
+        public byte dry_run;
+    }
+
+    /** {@code struct wsprune_session_details}; field order is the C layout. */
+    @Structure.FieldOrder({"struct_size", "created_at_us", "updated_at_us", "size_bytes", "state", "in_use"})
+    final class SessionDetailsStruct extends Structure {
+        public long struct_size;
+        public long created_at_us;
+        public long updated_at_us;
+        public long size_bytes;
+        public int state;
+        public byte in_use;
+    }
+
+    String wsprune_status_name(int status);
+
+    String wsprune_version();
+
+    int wsprune_error_status(Pointer error);
+
+    String wsprune_error_message(Pointer error);
+
+    void wsprune_error_free(Pointer error);
+
+    void wsprune_string_free(Pointer s);
+
+    int wsprune_session_create(String root, String sessionId, byte[] outId, long outIdLen, PointerByReference error);
+
+    /** Added in 0.3.0: create-or-open. */
+    int wsprune_session_open(String root, String sessionId, byte[] outId, long outIdLen, byte[] outCreated,
+            PointerByReference error);
+
+    int wsprune_session_touch(String root, String sessionId, PointerByReference error);
+
+    int wsprune_session_acquire(String root, String sessionId, PointerByReference outLease, PointerByReference error);
+
+    int wsprune_lease_release(Pointer lease, byte touch, PointerByReference error);
+
+    Pointer wsprune_prune_sessions(String root, double olderThanHours, byte dryRun, PointerByReference error);
+
+    long wsprune_prune_result_deleted_count(Pointer r);
+
+    String wsprune_prune_result_deleted_id(Pointer r, long i);
+
+    long wsprune_prune_result_skipped_count(Pointer r);
+
+    String wsprune_prune_result_skipped_id(Pointer r, long i);
+
+    String wsprune_prune_result_skipped_reason(Pointer r, long i);
+
+    long wsprune_prune_result_error_count(Pointer r);
+
+    String wsprune_prune_result_error_id(Pointer r, long i);
+
+    String wsprune_prune_result_error_message(Pointer r, long i);
+
+    long wsprune_prune_result_reclaimed_bytes(Pointer r);
+
+    byte wsprune_prune_result_dry_run(Pointer r);
+
+    String wsprune_prune_result_summary(Pointer r);
+
+    Pointer wsprune_prune_result_to_json(Pointer r);
+
+    void wsprune_prune_result_free(Pointer r);
+
+    /** Added in 0.3.0. */
+    long wsprune_prune_result_unmet_target_count(Pointer r);
+
+    /** Added in 0.3.0. */
+    String wsprune_prune_result_unmet_target(Pointer r, long i);
+
+    /** Added in 0.3.0. */
+    long wsprune_prune_result_interrupted_count(Pointer r);
+
+    /** Added in 0.3.0. */
+    String wsprune_prune_result_interrupted_name(Pointer r, long i);
+
+    void wsprune_set_log_callback(LogFn cb, Pointer userData);
+
+    int wsprune_prune_options_init(PruneOptionsStruct opts, long size);
+
+    Pointer wsprune_prune_sessions_with_options(String root, PruneOptionsStruct options, PointerByReference error);
+
+    String wsprune_prune_result_deleted_rule(Pointer r, long i);
+
+    int wsprune_session_delete(String root, String sessionId, int waitMs, LongByReference outReclaimedBytes,
+            PointerByReference error);
+
+    int wsprune_session_info(String root, String sessionId, SessionDetailsStruct out, PointerByReference error);
+
+    int wsprune_repair_sessions(String root, byte dryRun, LongByReference outRepaired, PointerByReference outJson,
+            PointerByReference error);
+}

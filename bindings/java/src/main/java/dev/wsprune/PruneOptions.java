@@ -1,0 +1,243 @@
+package dev.wsprune;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What a prune deletes. Immutable; build it with {@link #builder()}. Every
+ * option left unset keeps the library's default (from
+ * {@code wsprune_prune_options_init}, never a value picked here): the age
+ * rule at the library's default threshold (24 h), no size, count or free-space
+ * rule, the library's min-age floor, automatic jobs, the library's lock
+ * timeout, not a dry run. {@code PruneOptions.builder().build()} therefore
+ * prunes exactly what the library does by default, never "everything".
+ *
+ * <p>A value of 0 never means "delete more": a cap of 0 is refused
+ * ({@link Status#INVALID_ARGUMENT}, "omit it to turn the rule off") because
+ * Java can tell it from unset; {@code olderThan(Duration.ZERO)} is an explicit
+ * "every idle session", and {@code minAge(Duration.ZERO)} an explicit "no floor".
+ */
+public final class PruneOptions {
+    private final Duration olderThan; // null: library default
+    private final boolean noAgeRule;
+    private final Long maxTotalBytes;
+    private final Long maxSessions;
+    private final Long minFreeBytes;
+    private final Long maxDeletions;
+    private final Duration minAge;
+    private final Integer jobs;
+    private final Duration lockTimeout;
+    private final boolean dryRun;
+
+    private PruneOptions(Builder b) {
+        olderThan = b.olderThan;
+        noAgeRule = b.noAgeRule;
+        maxTotalBytes = b.maxTotalBytes;
+        maxSessions = b.maxSessions;
+        minFreeBytes = b.minFreeBytes;
+        maxDeletions = b.maxDeletions;
+        minAge = b.minAge;
+        jobs = b.jobs;
+        lockTimeout = b.lockTimeout;
+        dryRun = b.dryRun;
+    }
+
+    /** A builder with every option unset (the library's defaults). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The library's defaults (same as {@code builder().build()}). */
+    public static PruneOptions defaults() {
+        return new Builder().build();
+    }
+
+    /** Whether this is a dry run. */
+    public boolean dryRun() {
+        return dryRun;
+    }
+
+    /** The C struct: {@code wsprune_prune_options_init}'s defaults, then every option that was set. */
+    LibWsPrune.PruneOptionsStruct toStruct() {
+        LibWsPrune.PruneOptionsStruct c = initStruct();
+        if (noAgeRule) {
+            c.use_older_than = 0;
+        } else if (olderThan != null) {
+            c.use_older_than = 1;
+            c.older_than_hours = hours(olderThan);
+        }
+        if (minAge != null) {
+            c.min_age_hours = hours(minAge);
+        }
+        if (maxTotalBytes != null) {
+            c.max_total_bytes = maxTotalBytes;
+        }
+        if (maxSessions != null) {
+            c.max_sessions = maxSessions;
+        }
+        if (minFreeBytes != null) {
+            c.min_free_bytes = minFreeBytes;
+        }
+        if (maxDeletions != null) {
+            c.max_deletions = maxDeletions;
+        }
+        if (jobs != null) {
+            c.jobs = jobs;
+        }
+        if (lockTimeout != null) {
+            c.lock_timeout_ms = millisCeil(lockTimeout);
+        }
+        c.dry_run = Lib.cBool(dryRun);
+        return c;
+    }
+
+    /** A struct filled by the library's {@code wsprune_prune_options_init}. */
+    static LibWsPrune.PruneOptionsStruct initStruct() {
+        LibWsPrune.PruneOptionsStruct c = new LibWsPrune.PruneOptionsStruct();
+        int st = Lib.api().wsprune_prune_options_init(c, c.size());
+        if (st != 0) {
+            throw new WsPruneException(Status.fromCode(st), "wsprune_prune_options_init failed");
+        }
+        return c;
+    }
+
+    /** Fractional hours; a negative duration stays negative so that the library refuses it. */
+    static double hours(Duration d) {
+        return (d.getSeconds() + d.getNano() / 1e9) / 3600.0;
+    }
+
+    /** Milliseconds rounded up, capped at 2^32-1 (the C field's range), as an unsigned int. */
+    static int millisCeil(Duration d) {
+        long ms;
+        try {
+            Duration up = d.plusNanos(999_999);
+            ms = up.toMillis();
+        } catch (ArithmeticException e) {
+            ms = Long.MAX_VALUE;
+        }
+        return (int) Math.min(ms, 0xFFFF_FFFFL);
+    }
+
+    @Override
+    public String toString() {
+        return "PruneOptions[olderThan=" + (noAgeRule ? "off" : olderThan == null ? "default" : olderThan)
+                + ", maxTotalBytes=" + maxTotalBytes + ", maxSessions=" + maxSessions + ", minFreeBytes="
+                + minFreeBytes + ", maxDeletions=" + maxDeletions + ", minAge="
+                + (minAge == null ? "default" : minAge) + ", jobs=" + jobs + ", lockTimeout="
+                + (lockTimeout == null ? "default" : lockTimeout) + ", dryRun=" + dryRun + "]";
+    }
+
+    /** Builds {@link PruneOptions}. Not thread-safe; the options it builds are. */
+    public static final class Builder {
+        private Duration olderThan;
+        private boolean noAgeRule;
+        private Long maxTotalBytes;
+        private Long maxSessions;
+        private Long minFreeBytes;
+        private Long maxDeletions;
+        private Duration minAge;
+        private Integer jobs;
+        private Duration lockTimeout;
+        private boolean dryRun;
+
+        private Builder() {}
+
+        /**
+         * Age rule: sessions idle for at least {@code d} go. {@code Duration.ZERO}
+         * is every idle session. A negative duration is refused by the library
+         * ({@link Status#INVALID_ARGUMENT}) when the prune runs. Turns the
+         * age rule back on after {@link #noAgeRule()}.
+         */
+        public Builder olderThan(Duration d) {
+            olderThan = Objects.requireNonNull(d, "olderThan");
+            noAgeRule = false;
+            return this;
+        }
+
+        /** Turns the age rule off (to prune by the capacity rules alone). */
+        public Builder noAgeRule() {
+            noAgeRule = true;
+            olderThan = null;
+            return this;
+        }
+
+        /** Evict least recently updated sessions until they total at most {@code bytes} (> 0). */
+        public Builder maxTotalBytes(long bytes) {
+            maxTotalBytes = positive(bytes, "maxTotalBytes");
+            return this;
+        }
+
+        /** Keep at most {@code n} sessions (> 0), the most recently updated. */
+        public Builder maxSessions(long n) {
+            maxSessions = positive(n, "maxSessions");
+            return this;
+        }
+
+        /** Evict until the filesystem has {@code bytes} (> 0) available. */
+        public Builder minFreeBytes(long bytes) {
+            minFreeBytes = positive(bytes, "minFreeBytes");
+            return this;
+        }
+
+        /** Delete at most {@code n} (> 0) sessions in this prune, oldest first. */
+        public Builder maxDeletions(long n) {
+            maxDeletions = positive(n, "maxDeletions");
+            return this;
+        }
+
+        /**
+         * Floor for the capacity rules: never evict a session updated less
+         * than {@code d} ago. {@code Duration.ZERO}: no floor. Negative: refused
+         * by the library when the prune runs.
+         */
+        public Builder minAge(Duration d) {
+            minAge = Objects.requireNonNull(d, "minAge");
+            return this;
+        }
+
+        /** Sessions handled concurrently; 0 is automatic (the default). */
+        public Builder jobs(int n) {
+            if (n < 0) {
+                throw new WsPruneException(Status.INVALID_ARGUMENT, "jobs must not be negative (0: automatic)");
+            }
+            jobs = n;
+            return this;
+        }
+
+        /**
+         * How long to wait for another prune of the same root before
+         * {@link Status#BUSY}; {@code Duration.ZERO}: do not wait. Rounded up to
+         * milliseconds, capped at 2^32-1 ms.
+         */
+        public Builder lockTimeout(Duration d) {
+            Objects.requireNonNull(d, "lockTimeout");
+            if (d.isNegative()) {
+                throw new WsPruneException(Status.INVALID_ARGUMENT, "lockTimeout must not be negative");
+            }
+            lockTimeout = d;
+            return this;
+        }
+
+        /** Report what would go, delete nothing. */
+        public Builder dryRun(boolean b) {
+            dryRun = b;
+            return this;
+        }
+
+        /** The immutable options. */
+        public PruneOptions build() {
+            return new PruneOptions(this);
+        }
+
+        private static Long positive(long v, String what) {
+            if (v == 0) {
+                throw new WsPruneException(Status.INVALID_ARGUMENT,
+                        what + " of 0 is not a cap; omit it to turn the rule off");
+            }
+            if (v < 0) {
+                throw new WsPruneException(Status.INVALID_ARGUMENT, what + " must be positive");
+            }
+            return v;
+        }
+    }
+}

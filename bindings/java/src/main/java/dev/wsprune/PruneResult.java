@@ -1,0 +1,84 @@
+package dev.wsprune;
+
+import com.sun.jna.Pointer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a prune did (or, in a dry run, would do): an immutable value copied out
+ * of the C result, which is freed before {@link WsPrune#prune} returns.
+ *
+ * @param deleted        deleted (or would-be-deleted) session ids, in the library's order (sorted by id)
+ * @param deletedRules   deleted id to the rule that selected it ({@code "older_than"},
+ *                       {@code "max_total_bytes"}, {@code "max_sessions"}, {@code "min_free_bytes"},
+ *                       {@code "interrupted"})
+ * @param skipped        skipped id to reason ({@code "missing_metadata"}, {@code "corrupted_metadata"},
+ *                       {@code "corrupted_timestamp"}, {@code "in_use"}), in the library's order
+ * @param errors         failed id (or trash name) to message; the prune carried on
+ * @param interrupted    leftover trash directories of earlier interrupted deletions finished now
+ *                       (empty with a library older than 0.3.0, which does not report them apart)
+ * @param unmetTargets   capacity targets still not met when the prune ended (empty with a library
+ *                       older than 0.3.0)
+ * @param reclaimedBytes bytes freed (or that would be)
+ * @param dryRun         whether nothing was deleted on purpose
+ * @param summary        the library's human summary, e.g. "Pruned 2 sessions (1 skipped, 0 errors), reclaimed 1.4 MB"
+ */
+public record PruneResult(List<String> deleted, Map<String, String> deletedRules, Map<String, String> skipped,
+        Map<String, String> errors, List<String> interrupted, List<String> unmetTargets, long reclaimedBytes,
+        boolean dryRun, String summary) {
+
+    /** Makes every collection an unmodifiable copy (keeping the order). */
+    public PruneResult {
+        deleted = List.copyOf(deleted);
+        deletedRules = Collections.unmodifiableMap(new LinkedHashMap<>(deletedRules));
+        skipped = Collections.unmodifiableMap(new LinkedHashMap<>(skipped));
+        errors = Collections.unmodifiableMap(new LinkedHashMap<>(errors));
+        interrupted = List.copyOf(interrupted);
+        unmetTargets = List.copyOf(unmetTargets);
+        java.util.Objects.requireNonNull(summary, "summary");
+    }
+
+    /** The summary. */
+    @Override
+    public String toString() {
+        return summary;
+    }
+
+    /** Copies a C result (does not free it). */
+    static PruneResult copyOf(Pointer r) {
+        LibWsPrune c = Lib.api();
+        List<String> deleted = new ArrayList<>();
+        Map<String, String> rules = new LinkedHashMap<>();
+        for (long i = 0, n = c.wsprune_prune_result_deleted_count(r); i < n; i++) {
+            String id = c.wsprune_prune_result_deleted_id(r, i);
+            deleted.add(id);
+            rules.put(id, c.wsprune_prune_result_deleted_rule(r, i));
+        }
+        Map<String, String> skipped = new LinkedHashMap<>();
+        for (long i = 0, n = c.wsprune_prune_result_skipped_count(r); i < n; i++) {
+            skipped.put(c.wsprune_prune_result_skipped_id(r, i), c.wsprune_prune_result_skipped_reason(r, i));
+        }
+        Map<String, String> errors = new LinkedHashMap<>();
+        for (long i = 0, n = c.wsprune_prune_result_error_count(r); i < n; i++) {
+            errors.put(c.wsprune_prune_result_error_id(r, i), c.wsprune_prune_result_error_message(r, i));
+        }
+        List<String> interrupted = new ArrayList<>();
+        if (Lib.hasFunction("wsprune_prune_result_interrupted_count")) {
+            for (long i = 0, n = c.wsprune_prune_result_interrupted_count(r); i < n; i++) {
+                interrupted.add(c.wsprune_prune_result_interrupted_name(r, i));
+            }
+        }
+        List<String> unmet = new ArrayList<>();
+        if (Lib.hasFunction("wsprune_prune_result_unmet_target_count")) {
+            for (long i = 0, n = c.wsprune_prune_result_unmet_target_count(r); i < n; i++) {
+                unmet.add(c.wsprune_prune_result_unmet_target(r, i));
+            }
+        }
+        return new PruneResult(deleted, rules, skipped, errors, interrupted, unmet,
+                c.wsprune_prune_result_reclaimed_bytes(r), c.wsprune_prune_result_dry_run(r) != 0,
+                c.wsprune_prune_result_summary(r));
+    }
+}

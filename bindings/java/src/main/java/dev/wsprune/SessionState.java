@@ -1,0 +1,23 @@
+package dev.wsprune;
+
+/** The state of a session's metadata ({@code enum wsprune_session_state}). */
+public enum SessionState {
+    /** Valid metadata: the timestamps are known. */
+    OK,
+    /** No metadata file (a session from before metadata existed). */
+    LEGACY,
+    /** A metadata file that cannot be used. */
+    CORRUPTED,
+    /** The session or its metadata could not be read. */
+    UNREADABLE;
+
+    static SessionState fromCode(int code) {
+        SessionState[] all = values();
+        return code >= 0 && code < all.length ? all[code] : UNREADABLE;
+    }
+
+    /** The lowercase name, e.g. {@code "legacy"}. */
+    public String wireName() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

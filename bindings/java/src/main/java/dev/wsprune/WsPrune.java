@@ -1,0 +1,248 @@
+package dev.wsprune;
+
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * wsprune for Java: per-session workspace directories under a workspace root
+ * ({@code <root>/<id>/.metadata.json}), touched while used, leased while code
+ * runs in them, and pruned when stale. Every method calls libwsprune's C ABI
+ * through JNA; nothing is reimplemented here.
+ *
+ * <p>Every method may be called from any thread concurrently. Failures are
+ * {@link WsPruneException} (unchecked) with the library's {@link Status} and
+ * message; a null argument is a {@link NullPointerException}.
+ *
+ * <p>The library is loaded at the first call: from {@code $WSPRUNE_LIBRARY}
+ * (a file path) if set, else as {@code wsprune} through {@code jna.library.path}
+ * and the system loader ({@code LD_LIBRARY_PATH}, ldconfig's directories).
+ */
+public final class WsPrune {
+    /** Session ids are at most 255 bytes: an out_id buffer of 256 holds any of them. */
+    static final int ID_BUFFER = 256;
+
+    private WsPrune() {}
+
+    /** The loaded library's version, e.g. {@code "0.2.0"}. */
+    public static String version() {
+        return Lib.api().wsprune_version();
+    }
+
+    /** Where the library was loaded from. */
+    public static String libraryPath() {
+        return Lib.origin();
+    }
+
+    /**
+     * Creates a new session with a random UUIDv4 id under {@code root}
+     * (creating the root if missing) and returns its id.
+     */
+    public static String createSession(Path root) {
+        return create(Lib.root(root), null);
+    }
+
+    /**
+     * Creates session {@code id} (a UUID, in any spelling, or a custom safe
+     * name where the library accepts one) and returns its id (the canonical
+     * spelling for a UUID). {@link Status#ALREADY_EXISTS} if it exists;
+     * {@link Status#INVALID_SESSION_ID} if {@code id} is not a valid id.
+     */
+    public static String createSession(Path root, String id) {
+        return create(Lib.root(root), Lib.id(id));
+    }
+
+    private static String create(String root, String id) {
+        byte[] out = new byte[ID_BUFFER];
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_create(root, id, out, out.length, err), err);
+        return Lib.fromBuffer(out);
+    }
+
+    /**
+     * Opens session {@code id}, creating it if missing (null {@code id}: a new
+     * UUIDv4 session). An existing legacy directory gets fresh metadata.
+     * Needs libwsprune 0.3.0 ({@code wsprune_session_open}); with an older
+     * library this throws {@link UnsupportedOperationException}.
+     */
+    public static OpenedSession openSession(Path root, String id) {
+        String r = Lib.root(root);
+        String i = id == null ? null : Lib.id(id);
+        Lib.requireFunction("wsprune_session_open", "0.3.0");
+        byte[] out = new byte[ID_BUFFER];
+        byte[] created = new byte[1];
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_open(r, i, out, out.length, created, err), err);
+        return new OpenedSession(Lib.fromBuffer(out), created[0] != 0);
+    }
+
+    /**
+     * Sets the session's updated_at to now, keeping every other field. A
+     * legacy session (no metadata) and corrupted metadata (left untouched, a
+     * warning event) are not errors; a missing session is {@link Status#NOT_FOUND}.
+     */
+    public static void touchSession(Path root, String id) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_touch(r, i, err), err);
+    }
+
+    /**
+     * Takes a lease on the session for as long as code runs in it (see
+     * {@link Lease}). Waits up to 2 s while a prune is deciding about the
+     * session, then {@link Status#BUSY}; {@link Status#NOT_FOUND} if it does not exist.
+     */
+    public static Lease acquire(Path root, String id) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        PointerByReference lease = new PointerByReference();
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_acquire(r, i, lease, err), err);
+        return new Lease(root, i, lease.getValue());
+    }
+
+    /**
+     * Prunes the sessions under {@code root} that the options' rules select.
+     * A missing root gives an empty result; {@link Status#BUSY} if another
+     * prune of the root held it longer than the lock timeout.
+     */
+    public static PruneResult prune(Path root, PruneOptions options) {
+        return pruneWith(root, options, PruneResult::copyOf);
+    }
+
+    /**
+     * The original entry point ({@code wsprune_prune_sessions}): the age rule
+     * alone with threshold {@code olderThan}.
+     */
+    public static PruneResult prune(Path root, Duration olderThan, boolean dryRun) {
+        String r = Lib.root(root);
+        double h = PruneOptions.hours(Objects.requireNonNull(olderThan, "olderThan"));
+        PointerByReference err = new PointerByReference();
+        Pointer res = Lib.api().wsprune_prune_sessions(r, h, Lib.cBool(dryRun), err);
+        return takeResult(res, err, PruneResult::copyOf);
+    }
+
+    private static <T> T takeResult(Pointer res, PointerByReference err, Function<Pointer, T> read) {
+        if (res == null) {
+            throw Lib.takeError(Status.INVALID_ARGUMENT.code(), err);
+        }
+        try {
+            return read.apply(res);
+        } finally {
+            Lib.api().wsprune_prune_result_free(res);
+        }
+    }
+
+    /** Prunes with {@code options} and reads the C result with {@code read} before freeing it. */
+    private static <T> T pruneWith(Path root, PruneOptions options, Function<Pointer, T> read) {
+        String r = Lib.root(root);
+        LibWsPrune.PruneOptionsStruct c = Objects.requireNonNull(options, "options").toStruct();
+        PointerByReference err = new PointerByReference();
+        return takeResult(Lib.api().wsprune_prune_sessions_with_options(r, c, err), err, read);
+    }
+
+    /**
+     * The prune's JSON as the library writes it ({@code wsprune_prune_result_to_json}),
+     * for callers who store or forward it.
+     */
+    public static String pruneJson(Path root, PruneOptions options) {
+        return pruneWith(root, options, res -> takeString(Lib.api().wsprune_prune_result_to_json(res)));
+    }
+
+    /**
+     * Deletes a session now, whatever its age or metadata, and returns the
+     * bytes freed. A leased session is {@link Status#BUSY} once {@code wait}
+     * has passed ({@code Duration.ZERO}: do not wait); a missing one {@link Status#NOT_FOUND}.
+     */
+    public static long deleteSession(Path root, String id, Duration wait) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        Objects.requireNonNull(wait, "wait");
+        if (wait.isNegative()) {
+            throw new WsPruneException(Status.INVALID_ARGUMENT, "wait must not be negative");
+        }
+        LongByReference bytes = new LongByReference();
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_delete(r, i, PruneOptions.millisCeil(wait), bytes, err), err);
+        return bytes.getValue();
+    }
+
+    /** What is known about a session; changes nothing. {@link Status#NOT_FOUND} if missing. */
+    public static SessionInfo sessionInfo(Path root, String id) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        LibWsPrune.SessionDetailsStruct d = new LibWsPrune.SessionDetailsStruct();
+        d.struct_size = d.size();
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_info(r, i, d, err), err);
+        SessionState st = SessionState.fromCode(d.state);
+        return new SessionInfo(i, SessionInfo.fromMicros(st, d.created_at_us), SessionInfo.fromMicros(st, d.updated_at_us),
+                d.size_bytes, st, d.in_use != 0);
+    }
+
+    /**
+     * Explicit repair: gives every legacy or corrupted session metadata dated
+     * by the newest modification time found in it. {@link Status#NOT_FOUND} if
+     * the root is missing.
+     */
+    public static RepairResult repair(Path root, boolean dryRun) {
+        String r = Lib.root(root);
+        LongByReference n = new LongByReference();
+        PointerByReference json = new PointerByReference();
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_repair_sessions(r, Lib.cBool(dryRun), n, json, err), err);
+        Object parsed = Json.parse(takeString(json.getValue()));
+        Map<?, ?> m = (Map<?, ?>) parsed;
+        List<RepairResult.Repaired> repaired = new ArrayList<>();
+        for (Object o : (List<?>) m.get("repaired")) {
+            Map<?, ?> e = (Map<?, ?>) o;
+            repaired.add(new RepairResult.Repaired((String) e.get("session_id"), String.valueOf(e.get("previous_state")),
+                    String.valueOf(e.get("updated_at"))));
+        }
+        Map<String, String> errors = new LinkedHashMap<>();
+        Object errs = m.get("errors");
+        if (errs instanceof Map<?, ?> em) {
+            em.forEach((k, v) -> errors.put(String.valueOf(k), String.valueOf(v)));
+        }
+        return new RepairResult(repaired, errors, Boolean.TRUE.equals(m.get("dry_run")));
+    }
+
+    /**
+     * Installs the process-wide receiver of the library's events; null turns
+     * them off. The logger runs synchronously on the thread doing the work,
+     * which may be a native worker thread of a prune and several at once: it
+     * must be thread-safe and quick. It may call this class (setLogger
+     * included). An exception it throws is caught, reported on standard error,
+     * and the event is dropped: nothing propagates into native code. When
+     * this method returns, the previous logger gets no new calls; a call
+     * already running on another thread may still finish. {@code null} also
+     * unregisters from the library (waiting for calls in progress), so that
+     * operations no longer pay for events.
+     */
+    public static void setLogger(Consumer<Event> logger) {
+        Logging.set(logger);
+    }
+
+    /** Copies and frees a {@code char *} the library handed over. */
+    private static String takeString(Pointer p) {
+        if (p == null) {
+            return null;
+        }
+        try {
+            return p.getString(0, StandardCharsets.UTF_8.name());
+        } finally {
+            Lib.api().wsprune_string_free(p);
+        }
+    }
+}

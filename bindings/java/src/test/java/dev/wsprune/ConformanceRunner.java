@@ -1,0 +1,228 @@
+package dev.wsprune;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Java surface's conformance runner (tests/conformance/PROTOCOL.md): one
+ * JSON request per line on stdin, one JSON response per line on stdout, until
+ * end of input. Started by {@code tests/conformance/runners/java_runner.sh}. Every
+ * operation goes through the public API, exactly as an application would.
+ *
+ * <p>Not expressible on this surface:
+ * <ul>
+ * <li>NaN or infinite hours, or hours beyond {@code Duration}'s range: a
+ *     {@link Duration} cannot hold them;</li>
+ * <li>{@code list}: the C ABI has no listing function, so the binding has none;</li>
+ * <li>{@code open} with a library older than 0.3.0 (no {@code wsprune_session_open}).</li>
+ * </ul>
+ * An explicit 0 cap is expressible: the builder refuses it (INVALID_ARGUMENT).
+ */
+public final class ConformanceRunner {
+    private final List<String> events = Collections.synchronizedList(new ArrayList<>());
+
+    ConformanceRunner() {}
+
+    public static void main(String[] args) throws IOException {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false,
+                StandardCharsets.UTF_8);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        ConformanceRunner runner = new ConformanceRunner();
+        runner.serve(in, out);
+    }
+
+    /** Answers every request line of {@code in} on {@code out}. */
+    void serve(BufferedReader in, PrintStream out) throws IOException {
+        WsPrune.setLogger(e -> events.add(e.name()));
+        try {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                out.println(Json.write(handle(line)));
+                out.flush();
+            }
+        } finally {
+            WsPrune.setLogger(null);
+        }
+    }
+
+    /** One request line to one response object. */
+    Map<String, Object> handle(String line) {
+        events.clear();
+        Map<String, Object> response = new LinkedHashMap<>();
+        try {
+            Map<?, ?> req = (Map<?, ?>) Json.parse(line);
+            Path root = Path.of((String) req.get("root"));
+            Map<?, ?> op = (Map<?, ?>) req.get("op");
+            Object result = run(root, op);
+            if (result instanceof NotExpressible ne) {
+                return Map.of("not_expressible", ne.reason());
+            }
+            response.put("status", "ok");
+            response.put("message", "");
+            response.put("result", result);
+        } catch (WsPruneException e) {
+            response.put("status", e.status().wireName());
+            response.put("message", e.getMessage());
+            response.put("result", null);
+        } catch (UnsupportedOperationException | CannotExpress e) {
+            return Map.of("not_expressible", String.valueOf(e.getMessage()));
+        } catch (RuntimeException e) {
+            response.put("status", "runner_error");
+            response.put("message", e.toString());
+            response.put("result", null);
+        }
+        response.put("events", new ArrayList<>(events));
+        return response;
+    }
+
+    private record NotExpressible(String reason) {}
+
+    /** A request this surface cannot express (answered {@code not_expressible}). */
+    private static final class CannotExpress extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        CannotExpress(String reason) {
+            super(reason);
+        }
+    }
+
+    private Object run(Path root, Map<?, ?> op) {
+        String kind = (String) op.get("kind");
+        String id = (String) op.get("id");
+        switch (kind) {
+            case "create": {
+                String created = id == null ? WsPrune.createSession(root) : WsPrune.createSession(root, id);
+                return Map.of("id", created);
+            }
+            case "open": {
+                OpenedSession s = WsPrune.openSession(root, id);
+                return ordered("id", s.id(), "created", s.created());
+            }
+            case "touch":
+                WsPrune.touchSession(root, id);
+                return Map.of("outcome", touchOutcome(0));
+            case "acquire": {
+                boolean touch = Boolean.TRUE.equals(op.get("release_touch"));
+                Lease lease = WsPrune.acquire(root, id);
+                int released = events.size(); // only the release's events decide the outcome
+                lease.release(touch);
+                return Collections.singletonMap("touched", touch ? touchOutcome(released) : null);
+            }
+            case "delete":
+                return Map.of("reclaimed_bytes", WsPrune.deleteSession(root, id, Duration.ZERO));
+            case "info": {
+                SessionInfo info = WsPrune.sessionInfo(root, id);
+                return ordered("state", info.state().wireName(), "size_bytes", info.sizeBytes(), "in_use", info.inUse());
+            }
+            case "list":
+                return new NotExpressible("the C ABI has no list function, so the Java binding has none");
+            case "repair":
+                return Map.of("repaired", (long) WsPrune.repair(root, Boolean.TRUE.equals(op.get("dry_run"))).repaired().size());
+            case "prune":
+                return pruneResult(WsPrune.prune(root, options((Map<?, ?>) op.get("options"))));
+            default:
+                throw new IllegalArgumentException("unknown op kind " + kind);
+        }
+    }
+
+    /** The touch outcome, told by the events emitted from index {@code from} on. */
+    private String touchOutcome(int from) {
+        synchronized (events) {
+            List<String> touchEvents = events.subList(from, events.size());
+            if (touchEvents.contains("session.metadata.corrupted")) {
+                return "corrupted";
+            }
+            if (touchEvents.contains("session.metadata.updated")) {
+                return "updated";
+            }
+            return "legacy";
+        }
+    }
+
+    /** The neutral options vocabulary to the builder; an absent key stays unset. */
+    static PruneOptions options(Map<?, ?> o) {
+        PruneOptions.Builder b = PruneOptions.builder();
+        if (o == null) {
+            return b.build();
+        }
+        if (o.containsKey("older_than_hours")) {
+            Object h = o.get("older_than_hours");
+            if (h == null) {
+                b.noAgeRule();
+            } else {
+                b.olderThan(hours(h));
+            }
+        }
+        if (o.get("max_total_bytes") instanceof Number n) {
+            b.maxTotalBytes(n.longValue());
+        }
+        if (o.get("max_sessions") instanceof Number n) {
+            b.maxSessions(n.longValue());
+        }
+        if (o.get("min_free_bytes") instanceof Number n) {
+            b.minFreeBytes(n.longValue());
+        }
+        if (o.get("max_deletions") instanceof Number n) {
+            b.maxDeletions(n.longValue());
+        }
+        if (o.get("min_age_hours") != null) {
+            b.minAge(hours(o.get("min_age_hours")));
+        }
+        if (o.get("jobs") instanceof Number n) {
+            b.jobs(n.intValue());
+        }
+        if (o.get("dry_run") instanceof Boolean d) {
+            b.dryRun(d);
+        }
+        return b.build();
+    }
+
+    /**
+     * Hours (a number, or "NaN", "Infinity", "-Infinity") as a Duration;
+     * negative stays negative: the library refuses it.
+     */
+    static Duration hours(Object v) {
+        double h = v instanceof Number n ? n.doubleValue() : Double.parseDouble(String.valueOf(v));
+        double secs = h * 3600.0;
+        if (!Double.isFinite(secs) || Math.abs(secs) >= 0x1p62) {
+            throw new CannotExpress("a java.time.Duration cannot hold " + v + " hours");
+        }
+        long whole = (long) Math.floor(secs);
+        long nanos = Math.round((secs - whole) * 1e9);
+        return Duration.ofSeconds(whole, nanos);
+    }
+
+    private static Map<String, Object> pruneResult(PruneResult r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("deleted", r.deleted());
+        m.put("rules", r.deletedRules());
+        m.put("skipped", r.skipped());
+        m.put("errors", new ArrayList<>(r.errors().keySet()));
+        m.put("interrupted", r.interrupted());
+        m.put("unmet_targets", r.unmetTargets());
+        m.put("reclaimed_bytes", r.reclaimedBytes());
+        m.put("dry_run", r.dryRun());
+        return m;
+    }
+
+    private static Map<String, Object> ordered(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+}
