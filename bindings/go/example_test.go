@@ -37,7 +37,7 @@ func ExamplePrune() {
 
 	// A session last used in 2020, with 1000 bytes of output.
 	const stale = "0f8fad5b-d9cb-469f-a165-70867728950e"
-	if err := wsprune.CreateSessionWithID(root, stale); err != nil {
+	if _, err := wsprune.CreateSessionWithID(root, stale); err != nil {
 		log.Fatal(err)
 	}
 	meta := `{"session_id":"` + stale + `","created_at":"2020-01-01T00:00:00.000000Z","updated_at":"2020-01-01T00:00:00.000000Z","version":1}`
@@ -140,7 +140,7 @@ func ExamplePrune_retention() {
 		"00000000-0000-4000-8000-000000000001",
 	}
 	for i, id := range ids {
-		if err := wsprune.CreateSessionWithID(root, id); err != nil {
+		if _, err := wsprune.CreateSessionWithID(root, id); err != nil {
 			log.Fatal(err)
 		}
 		used := time.Now().UTC().Add(-time.Duration(3-i) * time.Hour).Format("2006-01-02T15:04:05.000000Z")

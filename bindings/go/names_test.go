@@ -14,14 +14,18 @@ import (
 func TestUUIDSpellings(t *testing.T) {
 	root := newRoot(t)
 	const canon = "abcdef01-2345-6789-abcd-ef0123456789"
-	if err := CreateSessionWithID(root, "ABCDEF0123456789ABCDEF0123456789"); err != nil {
+	got, err := CreateSessionWithID(root, "ABCDEF0123456789ABCDEF0123456789")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if got != canon {
+		t.Errorf("CreateSessionWithID returned %q, want the canonical %q", got, canon)
 	}
 	if !exists(filepath.Join(root, canon)) {
 		t.Fatalf("not created under the canonical name %s", canon)
 	}
 	for _, s := range []string{canon, strings.ToUpper(canon), strings.ReplaceAll(canon, "-", "")} {
-		if err := CreateSessionWithID(root, s); !errors.Is(err, ErrAlreadyExists) {
+		if _, err := CreateSessionWithID(root, s); !errors.Is(err, ErrAlreadyExists) {
 			t.Errorf("CreateSessionWithID(%s) = %v, want ErrAlreadyExists", s, err)
 		}
 		if err := Touch(root, s); err != nil {
@@ -42,7 +46,7 @@ func TestCustomIDs(t *testing.T) {
 	root := newRoot(t)
 	longest := strings.Repeat("é", 127) + "x"
 	for _, id := range []string{"chat 7: notebook", "名前", longest} {
-		if err := CreateSessionWithID(root, id); err != nil {
+		if _, err := CreateSessionWithID(root, id); err != nil {
 			t.Fatalf("CreateSessionWithID(%q): %v", id, err)
 		}
 		if err := Touch(root, id); err != nil {

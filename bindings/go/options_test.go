@@ -225,7 +225,7 @@ func TestPruneJobs(t *testing.T) {
 		root := newRoot(t)
 		for i := 0; i < 40; i++ {
 			id := fmt.Sprintf("0f8fad5b-d9cb-469f-a165-%012x", i)
-			if err := CreateSessionWithID(root, id); err != nil {
+			if _, err := CreateSessionWithID(root, id); err != nil {
 				t.Fatal(err)
 			}
 			writeFile(t, filepath.Join(root, id, "d", "f.bin"), make([]byte, 100*i))

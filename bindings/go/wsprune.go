@@ -196,11 +196,18 @@ func CreateSession(root string) (string, error) {
 // id (1 to 255 bytes of UTF-8, no '/' or control characters, not starting
 // with '.', not "site-packages"). An existing session (for a UUID, under the
 // canonical spelling or the one passed) is ErrAlreadyExists; any other id is
-// ErrInvalidSessionID. OpenSession returns the session's name.
-func CreateSessionWithID(root, id string) error {
-	return withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
-		return C.wsprune_session_create(croot, cid, nil, 0, cerr)
+// ErrInvalidSessionID. It returns the session's id: its directory's name,
+// the canonical spelling for a UUID (since 0.3.0; it returned only an error
+// before).
+func CreateSessionWithID(root, id string) (string, error) {
+	var buf [C.WSPRUNE_SESSION_ID_MAX_LEN]C.char
+	err := withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_session_create(croot, cid, &buf[0], C.size_t(len(buf)), cerr)
 	})
+	if err != nil {
+		return "", err
+	}
+	return C.GoString(&buf[0]), nil
 }
 
 // OpenSession opens session id if it exists, else creates it

@@ -143,13 +143,13 @@ func TestCreateSession(t *testing.T) {
 func TestCreateSessionWithID(t *testing.T) {
 	root := newRoot(t)
 	const id = "0f8fad5b-d9cb-469f-a165-70867728950e"
-	if err := CreateSessionWithID(root, id); err != nil {
+	if _, err := CreateSessionWithID(root, id); err != nil {
 		t.Fatal(err)
 	}
 	if got := readMetadata(t, root, id)["session_id"]; got != id {
 		t.Errorf("session_id %v", got)
 	}
-	err := CreateSessionWithID(root, id)
+	_, err := CreateSessionWithID(root, id)
 	wantErr(t, "duplicate", err, ErrAlreadyExists, StatusAlreadyExists)
 	if !strings.Contains(err.Error(), id) {
 		t.Errorf("message %q does not name the session", err)
@@ -164,7 +164,8 @@ func TestInvalidArguments(t *testing.T) {
 	for _, r := range []string{"", root + "\x00/etc"} {
 		_, err := CreateSession(r)
 		wantErr(t, "CreateSession("+r+")", err, ErrInvalidArgument, StatusInvalidArgument)
-		wantErr(t, "CreateSessionWithID", CreateSessionWithID(r, valid), ErrInvalidArgument, StatusInvalidArgument)
+		_, err := CreateSessionWithID(r, valid)
+		wantErr(t, "CreateSessionWithID", err, ErrInvalidArgument, StatusInvalidArgument)
 		wantErr(t, "Touch", Touch(r, valid), ErrInvalidArgument, StatusInvalidArgument)
 		_, err = Acquire(r, valid)
 		wantErr(t, "Acquire", err, ErrInvalidArgument, StatusInvalidArgument)
@@ -179,7 +180,8 @@ func TestInvalidArguments(t *testing.T) {
 		".wsprune-trash." + valid + ".1.2", "site-packages",
 	}
 	for _, id := range bad {
-		wantErr(t, "CreateSessionWithID("+id+")", CreateSessionWithID(root, id), ErrInvalidSessionID, StatusInvalidSessionID)
+		_, err := CreateSessionWithID(root, id)
+		wantErr(t, "CreateSessionWithID("+id+")", err, ErrInvalidSessionID, StatusInvalidSessionID)
 		wantErr(t, "Touch("+id+")", Touch(root, id), ErrInvalidSessionID, StatusInvalidSessionID)
 		l, err := Acquire(root, id)
 		wantErr(t, "Acquire("+id+")", err, ErrInvalidSessionID, StatusInvalidSessionID)

@@ -49,4 +49,11 @@ if command -v npm >/dev/null 2>&1 && [ ! -d bindings/node/node_modules/koffi ]; 
     (cd bindings/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+if command -v mvn >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
+    # The Java runner's classes and classpath, compiled afresh (the runner
+    # script compiles them only when missing).
+    (cd bindings/java && mvn -q -B -Dstyle.color=never test-compile dependency:build-classpath \
+        -Dmdep.outputFile="$PWD/target/classpath.txt" -Dmdep.includeScope=runtime) >&2
+fi
+
 python3 tests/conformance/run.py "$@"

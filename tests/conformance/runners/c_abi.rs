@@ -5,9 +5,7 @@
 //! The functions are looked up with `dlopen`/`dlsym` in the shared library
 //! `$WSPRUNE_LIBRARY` (the installed `libwsprune.so`), not linked from the
 //! crate: the runner then exercises exactly the exported symbols a C program
-//! links against, and a function the contract adds (`wsprune_session_open`)
-//! is found at run time, so a library without it fails that scenario instead
-//! of failing the build. The structs are the crate's `ffi` definitions, from
+//! links against. The structs are the crate's `ffi` definitions, from
 //! which the header is generated (so their layout is the header's).
 //!
 //! Mapping: an absent option keeps `wsprune_prune_options_init`'s value;
@@ -33,12 +31,12 @@ type LogFn = extern "C" fn(*mut c_void, c_int, *const c_char, *const c_char);
 
 /// The C ABI's functions, resolved once from the shared library.
 struct Api {
-    lib: *mut c_void,
     error_message: unsafe extern "C" fn(Err) -> *const c_char,
     error_free: unsafe extern "C" fn(Err),
     string_free: unsafe extern "C" fn(*mut c_char),
     status_name: unsafe extern "C" fn(c_int) -> *const c_char,
     create: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut Err) -> c_int,
+    open: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut bool, *mut Err) -> c_int,
     touch: unsafe extern "C" fn(*const c_char, *const c_char, *mut Err) -> c_int,
     acquire: unsafe extern "C" fn(*const c_char, *const c_char, *mut *mut c_void, *mut Err) -> c_int,
     release: unsafe extern "C" fn(*mut c_void, bool, *mut Err) -> c_int,
@@ -61,20 +59,15 @@ struct Api {
     set_log: unsafe extern "C" fn(Option<LogFn>, *mut c_void),
 }
 
-/// Resolves `name` in `lib`, or exits: every function but the contract's
-/// new ones is in every 0.2 library.
+/// Resolves `name` in `lib`, or exits naming it.
 unsafe fn sym<T: Copy>(lib: *mut c_void, name: &str) -> T {
-    let p = optional(lib, name).unwrap_or_else(|| {
+    let c = CString::new(name).expect("symbol name");
+    let p = libc::dlsym(lib, c.as_ptr());
+    if p.is_null() {
         eprintln!("c_abi runner: libwsprune does not export {name}");
         std::process::exit(2);
-    });
+    }
     std::mem::transmute_copy(&p)
-}
-
-unsafe fn optional(lib: *mut c_void, name: &str) -> Option<*mut c_void> {
-    let c = CString::new(name).ok()?;
-    let p = libc::dlsym(lib, c.as_ptr());
-    (!p.is_null()).then_some(p)
 }
 
 impl Api {
@@ -90,12 +83,12 @@ impl Api {
             std::process::exit(2);
         }
         Api {
-            lib,
             error_message: sym(lib, "wsprune_error_message"),
             error_free: sym(lib, "wsprune_error_free"),
             string_free: sym(lib, "wsprune_string_free"),
             status_name: sym(lib, "wsprune_status_name"),
             create: sym(lib, "wsprune_session_create"),
+            open: sym(lib, "wsprune_session_open"),
             touch: sym(lib, "wsprune_session_touch"),
             acquire: sym(lib, "wsprune_session_acquire"),
             release: sym(lib, "wsprune_lease_release"),
@@ -197,16 +190,15 @@ impl Api {
                     )?;
                     Ok(json!({"id": text(buf.as_ptr())}))
                 }
-                "open" => Err(match optional(self.lib, "wsprune_session_open") {
-                    None => Failure(
-                        "unsupported".into(),
-                        "libwsprune does not export wsprune_session_open".into(),
-                    ),
-                    Some(_) => Failure(
-                        "unsupported".into(),
-                        "wsprune_session_open is exported but this runner does not call it yet: map it here".into(),
-                    ),
-                }),
+                "open" => {
+                    let mut buf = vec![0 as c_char; 512];
+                    let mut created = false;
+                    self.check(
+                        (self.open)(root.as_ptr(), idp, buf.as_mut_ptr(), buf.len(), &mut created, &mut err),
+                        err,
+                    )?;
+                    Ok(json!({"id": text(buf.as_ptr()), "created": created}))
+                }
                 "touch" => {
                     let before = events().len();
                     self.check((self.touch)(root.as_ptr(), idp, &mut err), err)?;

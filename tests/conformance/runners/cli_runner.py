@@ -107,7 +107,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     if kind == "create":
         argv = ["create", root] + ([op["id"]] if op.get("id") is not None else [])
     elif kind == "open":
-        argv = ["open", root, op["id"]]
+        argv = ["open", root, "--json"] + ([op["id"]] if op.get("id") is not None else [])
     elif kind == "touch":
         argv = ["touch", root, op["id"]]
     elif kind == "delete":
@@ -131,15 +131,11 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         return {"status": status, "message": " ".join(err_lines)[:500], "result": None, "events": None}
     out = p.stdout.strip()
     result: dict[str, Any]
-    if kind in ("create", "open"):
+    if kind == "create":
         result = {"id": out.splitlines()[0].strip() if out else ""}
-        if kind == "open":
-            # Whether it was created, when the tool says so (its open output is not settled yet).
-            said = (p.stdout + p.stderr).lower()
-            if "created" in said:
-                result["created"] = True
-            elif "opened" in said or "exists" in said:
-                result["created"] = False
+    elif kind == "open":
+        j = json.loads(out)
+        result = {"id": j["session_id"], "created": j["created"]}
     elif kind == "touch":
         warn = p.stderr.lower()
         result = {"outcome": "legacy" if "legacy" in warn else "corrupted" if "corrupted" in warn else "updated"}

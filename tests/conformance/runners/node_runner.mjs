@@ -28,7 +28,10 @@ function pruneOptions(options = {}) {
   for (const [key, value] of Object.entries(options)) {
     const name = OPTION_NAMES[key];
     if (!name) throw new NotExpressible(`unknown prune option ${key}`);
-    out[name] = value;
+    // JSON numbers above 2^53 (a byte count such as 2^60) go in as BigInt,
+    // which the binding takes for 64-bit fields; JSON.parse has already made
+    // them doubles, exact for the powers of two the scenarios use.
+    out[name] = Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value) : value;
   }
   return out;
 }

@@ -193,10 +193,11 @@ func run(root string, op map[string]any) (map[string]any, error) {
 			newID, err := wsprune.CreateSession(root)
 			return map[string]any{"id": newID}, err
 		}
-		// CreateSessionWithID returns no id: the response has none to compare.
-		return map[string]any{}, wsprune.CreateSessionWithID(root, id)
+		got, err := wsprune.CreateSessionWithID(root, id)
+		return map[string]any{"id": got}, err
 	case "open":
-		return nil, unsupported("the Go binding has no create-or-open yet (docs/contract.md): map it here")
+		got, created, err := wsprune.OpenSession(root, id)
+		return map[string]any{"id": got, "created": created}, err
 	case "touch":
 		before := len(eventNames())
 		if err := wsprune.Touch(root, id); err != nil {
