@@ -5,7 +5,8 @@
 #               binding against an installed copy through pkg-config; the
 #               Python binding, pip-installed, against an installed copy; the
 #               Node.js binding, npm-packed, against an installed copy; the
-#               Java binding through JNA with Maven, likewise)
+#               Java binding through JNA with Maven, likewise; the
+#               cross-language conformance suite on every surface)
 .PHONY: all build demo test test-install lint test-rust test-c test-go test-python test-node test-java conformance header install uninstall clean
 
 PREFIX ?= /usr/local
@@ -27,7 +28,7 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: lint test-rust test-c test-install test-go test-python test-node test-java
+test: lint test-rust test-c test-install test-go test-python test-node test-java conformance
 
 lint:
 	cargo fmt --check
