@@ -26,6 +26,11 @@ print("wsprune", wsprune.version(), "from", lib)
 "$venv/bin/python" -m pip install --quiet pytest mypy
 # WSPRUNE_REFERENCE (a directory holding the reference's sandbox/ package)
 # adds a test against its own storage adapter and logger, which need structlog.
+# A checkout beside the project's shared/ material (as CI's is) uses its copy.
+if [ -z "${WSPRUNE_REFERENCE:-}" ] && [ -f "$PWD/../shared/reference/sandbox/core/storage.py" ]; then
+    WSPRUNE_REFERENCE="$(cd "$PWD/../shared/reference" && pwd)"
+    export WSPRUNE_REFERENCE
+fi
 if [ -n "${WSPRUNE_REFERENCE:-}" ]; then "$venv/bin/python" -m pip install --quiet structlog; fi
 echo "== mypy --strict"
 "$venv/bin/python" -m mypy --strict bindings/python/src/wsprune
