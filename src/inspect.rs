@@ -6,6 +6,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+use crate::chase::{self, ChaseError};
 use crate::error::{Error, Result, Status};
 use crate::fd;
 use crate::metadata::MetadataError;
@@ -83,7 +84,7 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
         Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
         _ => e,
     })?;
-    match info_at(root_fd.as_raw_fd(), id)? {
+    match info_at(root_fd.as_raw_fd(), root, id)? {
         Some(info) => Ok(info),
         None => Err(Error::new(
             Status::NotFound,
@@ -107,7 +108,7 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     parallel::run(
         &names,
         jobs,
-        |n| info_at(rfd, n),
+        |n| info_at(rfd, root, n),
         |i, r| {
             out[i] = match r {
                 Ok(info) => info,
@@ -127,15 +128,15 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
 }
 
 /// Information on session `id` under the open root; `None` if it is not a
-/// session directory (vanished, a symlink, a file).
-fn info_at(rfd: RawFd, id: &str) -> Result<Option<SessionInfo>> {
-    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
+/// session directory (vanished, a symlink, a file); a mount point is an
+/// error, as for every caller of [`chase::open_session_dir`].
+fn info_at(rfd: RawFd, root: &Path, id: &str) -> Result<Option<SessionInfo>> {
+    let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
         Ok(d) => d,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
-        Err(e) => return Err(Error::io(format_args!("cannot open session {id}"), e)),
+        Err(ChaseError::NotASession) => return Ok(None),
+        Err(e) => return Err(session::session_error(e, root, id)),
     };
     let dfd = dir.as_raw_fd();
-    let dir_id = fd::dir_id(dfd).map_err(|e| Error::io(format_args!("cannot stat session {id}"), e))?;
     let mut info = SessionInfo {
         session_id: id.to_owned(),
         created_at: None,

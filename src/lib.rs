@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+pub mod chase;
 pub mod error;
 pub mod events;
 pub mod fd;

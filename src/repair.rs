@@ -9,6 +9,7 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::chase::{self, ChaseError};
 use crate::error::Result;
 use crate::events::{self, Level};
 use crate::fd;
@@ -106,10 +107,13 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
 }
 
 fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option<Repaired>, String> {
-    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
+    // The same checked open as every caller: never a symlink, never a mount
+    // point (a bind mount of an outside directory would have us write there).
+    let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
         Ok(d) => d,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
-        Err(e) => return Err(format!("cannot open session directory: {e}")),
+        Err(ChaseError::NotASession) => return Ok(None),
+        Err(ChaseError::MountPoint) => return Err("session directory is a mount point; not repaired".into()),
+        Err(ChaseError::Io(e)) => return Err(format!("cannot open session directory: {e}")),
     };
     let dfd = dir.as_raw_fd();
     let read = || session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
@@ -125,7 +129,6 @@ fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option
         Ok(false) => return Err("session is in use (leased or being pruned); not repaired".into()),
         Err(e) => return Err(format!("cannot lock session directory: {e}")),
     }
-    let dir_id = fd::dir_id(dfd).map_err(|e| format!("cannot stat session directory: {e}"))?;
     if !fd::is_named(rfd, &fd::cname(id), &dir_id) {
         return Ok(None); // pruned between our open and our lock
     }
