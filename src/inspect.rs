@@ -73,7 +73,8 @@ impl SessionInfo {
     }
 }
 
-/// Information on session `id`. A missing session or root is [`Status::NotFound`].
+/// Information on session `id`. A missing session or root is
+/// [`Status::NotFound`]; a session that is a mount point is refused ([`Status::Io`]).
 ///
 /// `in_use` is probed with a non-blocking exclusive lock released at once; a
 /// prune that looks at the session in that instant treats it as in use.
@@ -96,7 +97,8 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
 /// Information on every session under `root`, sorted by id, gathered with
 /// `jobs` threads (0: the prune default). Entries that are not sessions (other
 /// names, symlinks, files, trash) are left out. A session that cannot be read
-/// is listed as [`SessionState::Unreadable`] with the error in `problem`. A
+/// (a mount point included) is listed as [`SessionState::Unreadable`] with the
+/// error in `problem`. A
 /// missing root is [`Status::NotFound`].
 pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     session::check_root(root)?;

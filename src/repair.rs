@@ -35,7 +35,8 @@ pub struct Repaired {
 pub struct RepairResult {
     /// Sessions given metadata, sorted by id.
     pub repaired: Vec<Repaired>,
-    /// Sessions that needed repair but could not be repaired (leased, I/O error), with messages.
+    /// Sessions that needed repair but could not be repaired (leased, a mount
+    /// point, I/O error), with messages.
     pub errors: Vec<(String, String)>,
     /// Whether nothing was written.
     pub dry_run: bool,
@@ -68,8 +69,9 @@ impl RepairResult {
 /// Writes metadata for every session under `root` whose metadata is missing
 /// or corrupted (a corrupted file is replaced), with `created_at` and
 /// `updated_at` set to the newest modification time of any file in the
-/// session (the directory's own if it holds none). A leased session is left
-/// alone and reported as an error. Each repair emits `session.metadata.repaired`.
+/// session (the directory's own if it holds none). A leased session, and a
+/// session directory that is a mount point, are left alone and reported as
+/// errors. Each repair emits `session.metadata.repaired`.
 /// A missing root is [`crate::Status::NotFound`].
 pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     session::check_root(root)?;
