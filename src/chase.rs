@@ -150,32 +150,69 @@ pub fn open_metadata(dir: RawFd, write: bool) -> io::Result<Metadata> {
             }
         }
     };
-    let st = fd::fstat(path.as_raw_fd())?;
-    match st.st_mode & libc::S_IFMT {
-        libc::S_IFREG => {}
-        // O_PATH|O_NOFOLLOW opens a symlink itself (openat fallback).
-        libc::S_IFLNK => return Ok(unusable("metadata file is a symlink")),
-        _ => return Ok(unusable("metadata file is not a regular file")),
-    }
-    if st.st_nlink > 1 {
-        return Ok(unusable("metadata file has other hard links"));
-    }
+    let st = match check_file(&path)? {
+        Ok(st) => st,
+        Err(why) => return Ok(unusable(why)),
+    };
     if !checked_mount && !fd::dir_id(path.as_raw_fd())?.same_mount(&fd::dir_id(dir)?) {
         return Ok(unusable("metadata file is a mount point"));
     }
-    let mode = if write { libc::O_RDWR } else { libc::O_RDONLY };
-    let file = reopen(&path, dir, mode, &st)?;
+    let file = reopen(&path, dir, name, write, &st)?;
     Ok(Metadata::Open(file, st.st_size.max(0) as usize))
 }
 
-/// Opens the inode behind the `O_PATH` descriptor `path` with `mode`,
+/// The type and link-count checks on an `O_PATH` descriptor: the file's
+/// `stat` if it is a regular file with one link, otherwise why not.
+fn check_file(path: &OwnedFd) -> io::Result<Result<libc::stat, &'static str>> {
+    let st = fd::fstat(path.as_raw_fd())?;
+    Ok(match st.st_mode & libc::S_IFMT {
+        // O_PATH|O_NOFOLLOW opens a symlink itself (openat fallback).
+        libc::S_IFLNK => Err("metadata file is a symlink"),
+        libc::S_IFREG if st.st_nlink > 1 => Err("metadata file has other hard links"),
+        libc::S_IFREG => Ok(st),
+        _ => Err("metadata file is not a regular file"),
+    })
+}
+
+/// The fast path of a touch, in as few system calls as the checks allow:
+/// opens `rel` (`<id>/.metadata.json`) beneath the root `rfd` in one
+/// `openat2` (no symlink, no mount crossing, nothing opened but an
+/// `O_PATH` descriptor), checks it as [`open_metadata`] does, and opens the
+/// verified inode for reading and writing. `None` whenever anything is not
+/// as in a healthy session (no `openat2`, no session, no metadata, not a
+/// regular file, a mount...): the caller then takes the full path, which
+/// repeats every check and says precisely what is wrong. Returns the file
+/// and its `stat` (whose identity [`still_named`] checks after the write).
+pub fn open_metadata_beneath(rfd: RawFd, rel: &CStr) -> io::Result<Option<(OwnedFd, libc::stat)>> {
+    let path = match openat2_beneath(rfd, rel, libc::O_PATH | libc::O_NOFOLLOW) {
+        Some(Ok(p)) => p,
+        Some(Err(_)) | None => return Ok(None),
+    };
+    let st = match check_file(&path)? {
+        Ok(st) => st,
+        Err(_) => return Ok(None),
+    };
+    let file = reopen(&path, rfd, rel, true, &st)?;
+    Ok(Some((file, st)))
+}
+
+/// Whether `rel` (`<id>/.metadata.json`) beneath the root `rfd` is still the
+/// file `st` (the final component not followed). The fast path's form of
+/// "the session is still the directory of that name": a session moved to
+/// trash (or replaced) no longer has this file under its name.
+pub fn still_named(rfd: RawFd, rel: &CStr, st: &libc::stat) -> bool {
+    matches!(fd::lstat_at(rfd, rel), Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+}
+
+/// Opens the inode behind the `O_PATH` descriptor `path` for reading (and writing if `write`),
 /// through `/proc/self/fd/N` (what systemd's `fd_reopen` does): the very
 /// inode that was checked, whatever the name refers to by now. Without
-/// /proc (a bare chroot), falls back to opening the name in `dir` without
+/// /proc (a bare chroot), falls back to opening `name` in `dir` without
 /// blocking and insisting it is the same inode (a file swapped in for that
 /// instant would then have been opened, non-blocking; it is never read or
 /// written).
-fn reopen(path: &OwnedFd, dir: RawFd, mode: libc::c_int, st: &libc::stat) -> io::Result<OwnedFd> {
+fn reopen(path: &OwnedFd, dir: RawFd, name: &CStr, write: bool, st: &libc::stat) -> io::Result<OwnedFd> {
+    let mode = if write { libc::O_RDWR } else { libc::O_RDONLY };
     // "/proc/self/fd/" and up to 10 digits and a NUL, without allocating.
     let mut buf = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
     let mut n = path.as_raw_fd() as u32;
@@ -198,7 +235,7 @@ fn reopen(path: &OwnedFd, dir: RawFd, mode: libc::c_int, st: &libc::stat) -> io:
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !proc_mounted() => {
             let f = fd::openat(
                 dir,
-                c".metadata.json",
+                name,
                 mode | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
                 0,
             )?;

@@ -85,15 +85,21 @@ pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
 /// session's identity. A missing root or session is [`Status::NotFound`]; a
 /// session that is a mount point is refused ([`Status::Io`]).
 fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, OwnedFd, DirId)> {
-    check_root(root)?;
-    session_id::validate(id)?;
-    let root_fd = open_root(root).map_err(|e| match e.status() {
-        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
-        _ => e,
-    })?;
+    let root_fd = open_root_of_session(root, id)?;
     let (dir, dir_id) =
         chase::open_session_dir(root_fd.as_raw_fd(), &fd::cname(id), flags).map_err(|e| session_error(e, root, id))?;
     Ok((root_fd, dir, dir_id))
+}
+
+/// Checks the arguments and opens the root of session `id`; a missing root
+/// is [`Status::NotFound`] (the session is not there).
+fn open_root_of_session(root: &Path, id: &str) -> Result<OwnedFd> {
+    check_root(root)?;
+    session_id::validate(id)?;
+    open_root(root).map_err(|e| match e.status() {
+        Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
+        _ => e,
+    })
 }
 
 /// The error for a session [`chase::open_session_dir`] refused.
@@ -221,9 +227,17 @@ pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: boo
 /// after the write: success means the session was still there). A session
 /// that is a mount point is refused ([`Status::Io`]).
 pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
-    let (root_fd, dir, dir_id) = open_session(root, id, libc::O_PATH)?;
+    let root_fd = open_root_of_session(root, id)?;
+    let rfd = root_fd.as_raw_fd();
+    if let Some(now) = touch_in_place_beneath(rfd, id)? {
+        return Ok(updated(id, now));
+    }
+    // Anything unusual (or a session gone since the fast path wrote): the
+    // full path, which says precisely what is wrong.
+    let cid = fd::cname(id);
+    let (dir, dir_id) = chase::open_session_dir(rfd, &cid, libc::O_PATH).map_err(|e| session_error(e, root, id))?;
     let outcome = touch_at(dir.as_raw_fd(), id)?;
-    if !fd::is_named(root_fd.as_raw_fd(), &fd::cname(id), &dir_id) {
+    if !fd::is_named(rfd, &cid, &dir_id) {
         // A prune moved the session to trash after we opened it: whatever we
         // wrote went into the trash, and the session is gone.
         return Err(Error::new(
@@ -232,6 +246,27 @@ pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
         ));
     }
     Ok(outcome)
+}
+
+/// The common touch in the fewest system calls (issue 10's safe floor):
+/// `<id>/.metadata.json` opened in one [`chase::open_metadata_beneath`],
+/// read, its timestamp overwritten in place, and the file checked to still be
+/// `<id>/.metadata.json` afterwards. `None` (nothing written, or written
+/// into a session that is gone by now) sends the caller down the full path.
+fn touch_in_place_beneath(rfd: RawFd, id: &str) -> Result<Option<DateTime<Utc>>> {
+    let io_err = |e| touch_io_error(id, e);
+    let rel = fd::cname(&format!("{id}/{METADATA_FILE}"));
+    let Some((file, st)) = chase::open_metadata_beneath(rfd, &rel).map_err(io_err)? else {
+        return Ok(None);
+    };
+    let mut buf = Vec::new();
+    let Ok(Some(off)) = read_for_touch(file.as_raw_fd(), st.st_size.max(0) as usize, &mut buf).map_err(io_err)? else {
+        return Ok(None);
+    };
+    let now = metadata::truncate_to_micros(Utc::now());
+    touch_hook(id);
+    fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
+    Ok(chase::still_named(rfd, &rel, &st).then_some(now))
 }
 
 /// Test hook: called by every touch after the metadata is opened and
@@ -266,34 +301,55 @@ fn open_metadata(dir: RawFd, write: bool) -> std::io::Result<Option<Result<(Owne
 
 /// [`touch_session`] on an open session directory.
 pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
-    let io_err = |e| Error::io(format_args!("cannot update metadata of session {id}"), e);
+    let io_err = |e| touch_io_error(id, e);
     let (file, size) = match open_metadata(dir, true).map_err(io_err)? {
         None => return Ok(TouchOutcome::Legacy),
         Some(Err(bad)) => return Ok(corrupted(id, bad)),
         Some(Ok(f)) => f,
     };
     let mut buf = Vec::new();
-    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES, size).map_err(io_err)?;
-    let offset = match metadata::validate_for_touch(&buf) {
-        Ok(offset) => offset,
+    let in_place = match read_for_touch(file.as_raw_fd(), size, &mut buf).map_err(io_err)? {
+        Ok(in_place) => in_place,
         Err(bad) => return Ok(corrupted(id, bad)),
     };
     let now = metadata::truncate_to_micros(Utc::now());
     touch_hook(id);
-    match offset {
-        Some(off) if off / 512 == (off + TIMESTAMP_LEN - 1) / 512 => {
+    match in_place {
+        Some(off) => {
             fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
         }
-        _ => {
+        None => {
             drop(file);
             let text = metadata::with_updated_at(&buf, now).map_err(|e| Error::new(Status::Io, e.to_string()))?;
             write_via_temp(dir, text.as_bytes(), false, true).map_err(io_err)?;
         }
     }
+    Ok(updated(id, now))
+}
+
+fn touch_io_error(id: &str, e: std::io::Error) -> Error {
+    Error::io(format_args!("cannot update metadata of session {id}"), e)
+}
+
+/// Reads the metadata open as `file` (`size` bytes by `fstat`) into `buf`
+/// and checks it for a touch: `Ok(Some(offset))` when its `updated_at` can
+/// be overwritten in place (canonical, within one 512-byte sector),
+/// `Ok(None)` when the file must be rewritten, `Err` when it is unusable.
+fn read_for_touch(
+    file: RawFd,
+    size: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Result<Option<usize>, MetadataError>> {
+    fd::read_to_end(file, buf, MAX_METADATA_BYTES, size)?;
+    Ok(metadata::validate_for_touch(buf)
+        .map(|offset| offset.filter(|off| off / 512 == (off + TIMESTAMP_LEN - 1) / 512)))
+}
+
+fn updated(id: &str, now: DateTime<Utc>) -> TouchOutcome {
     events::emit(Level::Debug, "session.metadata.updated", || {
         fields! {"session_id" => id, "timestamp" => metadata::format_timestamp(now), "operation" => "touch"}
     });
-    Ok(TouchOutcome::Updated(now))
+    TouchOutcome::Updated(now)
 }
 
 fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
