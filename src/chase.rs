@@ -311,6 +311,28 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_opens_only_a_healthy_file_and_sees_a_move() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = open(tmp.path());
+        std::fs::create_dir(tmp.path().join("s")).unwrap();
+        std::fs::write(tmp.path().join("s").join(METADATA_FILE), b"{}").unwrap();
+        let (_f, st) = open_metadata_beneath(r.as_raw_fd(), c"s/.metadata.json")
+            .unwrap()
+            .expect("healthy");
+        assert!(still_named(r.as_raw_fd(), c"s/.metadata.json", &st));
+        std::fs::rename(tmp.path().join("s"), tmp.path().join("trash")).unwrap();
+        assert!(!still_named(r.as_raw_fd(), c"s/.metadata.json", &st), "moved away");
+        // A symlink in the session's place, a FIFO as metadata: not opened, left to the full path.
+        std::os::unix::fs::symlink("trash", tmp.path().join("s")).unwrap();
+        assert!(open_metadata_beneath(r.as_raw_fd(), c"s/.metadata.json")
+            .unwrap()
+            .is_none());
+        let fifo = fd::cpath(&tmp.path().join("trash").join("fifo")).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(open_metadata_beneath(r.as_raw_fd(), c"trash/fifo").unwrap().is_none());
+    }
+
+    #[test]
     fn session_dir_refuses_symlinks_files_and_fifos() {
         let tmp = tempfile::tempdir().unwrap();
         let r = open(tmp.path());
