@@ -7,6 +7,16 @@
  *   floor create       DIR FIRST COUNT JSONFILE       mkdir, open O_CREAT|O_EXCL, write, close
  *   floor naive-create DIR FIRST COUNT JSONFILE       mkdir, write a temp file, rename it into place
  *   floor touch        DIR SESSIONS COUNT OFFSET STAMP open, read, 27-byte pwrite at OFFSET, close
+ *   floor safe-touch   DIR SESSIONS COUNT OFFSET STAMP the least a *checked* touch must do (issue 10):
+ *                                                     open the root (O_PATH), openat2 <id>/.metadata.json
+ *                                                     beneath it with O_PATH and RESOLVE_BENEATH|
+ *                                                     RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV (no symlink, no
+ *                                                     mount crossing, nothing opened), fstat (regular
+ *                                                     file, one link), reopen that inode O_RDWR through
+ *                                                     /proc/self/fd/N, read, 27-byte pwrite, fstatat of
+ *                                                     <id>/.metadata.json beneath the root (still the
+ *                                                     file written: the session was not moved away),
+ *                                                     the three closes
  *   floor naive-touch  DIR SESSIONS COUNT JSONFILE    open, read, close, write a temp file, rename it
  *                                                     over .metadata.json (replacing)
  *
@@ -15,6 +25,8 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +97,37 @@ int main(int argc, char **argv) {
             if (read(fd, buf, sizeof buf) < 0) die("read", file);
             if (pwrite(fd, stamp, 27, off) != 27) die("pwrite", file);
             close(fd);
+            ns[k] = now_ns() - t;
+        }
+    } else if (!strcmp(mode, "safe-touch") && argc >= 7) {
+        long off = atol(argv[5]);
+        const char *stamp = argv[6];
+        char rel[128], proc[64];
+        struct stat st, again;
+        for (long k = 0; k < count; k++) {
+            session_dir(sdir, sizeof sdir, dir, k % a);
+            snprintf(rel, sizeof rel, "%s/.metadata.json", sdir + strlen(dir) + 1);
+            long long t = now_ns();
+            int rfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (rfd < 0) die("open", dir);
+            struct open_how how = {
+                .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV,
+            };
+            int pfd = (int)syscall(SYS_openat2, rfd, rel, &how, sizeof how);
+            if (pfd < 0) die("openat2", rel);
+            if (fstat(pfd, &st) != 0) die("fstat", rel);
+            if (!S_ISREG(st.st_mode) || st.st_nlink != 1) die("type check", rel);
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", pfd);
+            int fd = open(proc, O_RDWR | O_CLOEXEC | O_NOCTTY);
+            if (fd < 0) die("open", proc);
+            if (read(fd, buf, sizeof buf) < 0) die("read", rel);
+            if (pwrite(fd, stamp, 27, off) != 27) die("pwrite", rel);
+            if (fstatat(rfd, rel, &again, AT_SYMLINK_NOFOLLOW) != 0) die("fstatat", rel);
+            if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) die("re-check", rel);
+            close(fd);
+            close(pfd);
+            close(rfd);
             ns[k] = now_ns() - t;
         }
     } else if (!strcmp(mode, "naive-touch")) {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+use crate::chase::{self, ChaseError};
 use crate::error::{Error, Result, Status};
 use crate::fd;
 use crate::metadata::MetadataError;
@@ -75,7 +76,8 @@ impl SessionInfo {
 /// Information on session `id` (a UUID is found under any spelling; the
 /// result's `session_id` is the name it was found under). A missing session
 /// or root is [`Status::NotFound`], and so is a directory named like a custom
-/// id without metadata (not a session).
+/// id without metadata (not a session); a session that is a mount point is
+/// refused ([`Status::Io`]).
 ///
 /// `in_use` is probed with a non-blocking exclusive lock released at once; a
 /// prune that looks at the session in that instant treats it as in use.
@@ -87,7 +89,7 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
         _ => e,
     })?;
     let (info, _) = session::resolve(id, |name| {
-        info_at(root_fd.as_raw_fd(), name)?.ok_or_else(|| {
+        info_at(root_fd.as_raw_fd(), root, name)?.ok_or_else(|| {
             Error::new(
                 Status::NotFound,
                 format!("session {name} not found in {}", root.display()),
@@ -101,7 +103,8 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
 /// `jobs` threads (0: the prune default). Entries that are not sessions (other
 /// names, custom-id directories without metadata, hidden entries,
 /// `site-packages`, symlinks, files, trash) are left out. A session that cannot be read
-/// is listed as [`SessionState::Unreadable`] with the error in `problem`. A
+/// (a mount point included) is listed as [`SessionState::Unreadable`] with the
+/// error in `problem`. A
 /// missing root is [`Status::NotFound`].
 pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     session::check_root(root)?;
@@ -113,7 +116,7 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     parallel::run(
         &names,
         jobs,
-        |n| info_at(rfd, n),
+        |n| info_at(rfd, root, n),
         |i, r| {
             out[i] = match r {
                 Ok(info) => info,
@@ -134,15 +137,15 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
 
 /// Information on session `id` under the open root; `None` if it is not a
 /// session directory (vanished, a symlink, a file, a custom-id directory
-/// without metadata).
-fn info_at(rfd: RawFd, id: &str) -> Result<Option<SessionInfo>> {
-    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
+/// without metadata); a mount point is an error, as for every caller of
+/// [`chase::open_session_dir`].
+fn info_at(rfd: RawFd, root: &Path, id: &str) -> Result<Option<SessionInfo>> {
+    let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
         Ok(d) => d,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
-        Err(e) => return Err(Error::io(format_args!("cannot open session {id}"), e)),
+        Err(ChaseError::NotASession) => return Ok(None),
+        Err(e) => return Err(session::session_error(e, root, id)),
     };
     let dfd = dir.as_raw_fd();
-    let dir_id = fd::dir_id(dfd).map_err(|e| Error::io(format_args!("cannot stat session {id}"), e))?;
     let mut info = SessionInfo {
         session_id: id.to_owned(),
         created_at: None,

@@ -27,6 +27,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod chase;
 pub mod error;
 pub mod events;
 pub mod fd;

@@ -26,6 +26,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::chase::{self, ChaseError};
 use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
@@ -620,19 +621,16 @@ fn skip_reason(bad: &MetadataError) -> SkipReason {
     }
 }
 
-/// Opens session `id` in the root as a directory on the root's mount.
-fn open_session_dir(rfd: RawFd, root_id: &DirId, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
-    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
-        Ok(d) => d,
+/// Opens session `id` in the root as a directory on the root's mount
+/// (through [`chase::open_session_dir`], like every other caller).
+fn open_session_dir(rfd: RawFd, _root_id: &DirId, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
+    match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
+        Ok(d) => Ok(Some(d)),
         // Vanished, or a symlink / non-directory: not a session, not reported.
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
-        Err(e) => return Err(format!("cannot open session directory: {e}")),
-    };
-    let dir_id = fd::dir_id(dir.as_raw_fd()).map_err(|e| format!("cannot stat session directory: {e}"))?;
-    if !dir_id.same_mount(root_id) {
-        return Err("session directory is a mount point; left in place".into());
+        Err(ChaseError::NotASession) => Ok(None),
+        Err(ChaseError::MountPoint) => Err("session directory is a mount point; left in place".into()),
+        Err(ChaseError::Io(e)) => Err(format!("cannot open session directory: {e}")),
     }
-    Ok(Some((dir, dir_id)))
 }
 
 /// Scans one session without locking it: its `updated_at` and, if asked, its size.

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 
+use crate::chase::{self, ChaseError};
 use crate::error::Result;
 use crate::events::{self, Level};
 use crate::fd;
@@ -35,7 +36,8 @@ pub struct Repaired {
 pub struct RepairResult {
     /// Sessions given metadata, sorted by id.
     pub repaired: Vec<Repaired>,
-    /// Sessions that needed repair but could not be repaired (leased, I/O error), with messages.
+    /// Sessions that needed repair but could not be repaired (leased, a mount
+    /// point, I/O error), with messages.
     pub errors: Vec<(String, String)>,
     /// Whether nothing was written.
     pub dry_run: bool,
@@ -68,8 +70,9 @@ impl RepairResult {
 /// Writes metadata for every session under `root` whose metadata is missing
 /// or corrupted (a corrupted file is replaced), with `created_at` and
 /// `updated_at` set to the newest modification time of any file in the
-/// session (the directory's own if it holds none). A leased session is left
-/// alone and reported as an error. Each repair emits `session.metadata.repaired`.
+/// session (the directory's own if it holds none). A leased session, and a
+/// session directory that is a mount point, are left alone and reported as
+/// errors. Each repair emits `session.metadata.repaired`.
 /// A missing root is [`crate::Status::NotFound`].
 pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     session::check_root(root)?;
@@ -107,10 +110,13 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
 }
 
 fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option<Repaired>, String> {
-    let dir = match fd::open_dir_at(rfd, &fd::cname(id)) {
+    // The same checked open as every caller: never a symlink, never a mount
+    // point (a bind mount of an outside directory would have us write there).
+    let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
         Ok(d) => d,
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)) => return Ok(None),
-        Err(e) => return Err(format!("cannot open session directory: {e}")),
+        Err(ChaseError::NotASession) => return Ok(None),
+        Err(ChaseError::MountPoint) => return Err("session directory is a mount point; not repaired".into()),
+        Err(ChaseError::Io(e)) => return Err(format!("cannot open session directory: {e}")),
     };
     let dfd = dir.as_raw_fd();
     let read = || session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
@@ -128,7 +134,6 @@ fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option
         Ok(false) => return Err("session is in use (leased or being pruned); not repaired".into()),
         Err(e) => return Err(format!("cannot lock session directory: {e}")),
     }
-    let dir_id = fd::dir_id(dfd).map_err(|e| format!("cannot stat session directory: {e}"))?;
     if !fd::is_named(rfd, &fd::cname(id), &dir_id) {
         return Ok(None); // pruned between our open and our lock
     }

@@ -15,14 +15,15 @@
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::chase;
 use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
-use crate::fd;
+use crate::fd::{self, DirId};
 use crate::fields;
 use crate::metadata::{self, MetadataError, SessionMetadata, MAX_METADATA_BYTES, METADATA_FILE, TIMESTAMP_LEN};
 use crate::session_id;
@@ -80,16 +81,37 @@ pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
 }
 
 /// Checks the arguments and opens the root and session `id` in it (with
-/// `flags`); a missing root or session is [`Status::NotFound`].
-fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, OwnedFd)> {
+/// `flags`) through [`chase::open_session_dir`]; returns both and the
+/// session's identity. A missing root or session is [`Status::NotFound`]; a
+/// session that is a mount point is refused ([`Status::Io`]).
+fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, OwnedFd, DirId)> {
+    let root_fd = open_root_of_session(root, id)?;
+    let (dir, dir_id) =
+        chase::open_session_dir(root_fd.as_raw_fd(), &fd::cname(id), flags).map_err(|e| session_error(e, root, id))?;
+    Ok((root_fd, dir, dir_id))
+}
+
+/// Checks the arguments and opens the root of session `id`; a missing root
+/// is [`Status::NotFound`] (the session is not there).
+fn open_root_of_session(root: &Path, id: &str) -> Result<OwnedFd> {
     check_root(root)?;
     session_id::validate(id)?;
-    let root_fd = open_root(root).map_err(|e| match e.status() {
+    open_root(root).map_err(|e| match e.status() {
         Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
         _ => e,
-    })?;
-    let dir = open_session_at(root_fd.as_raw_fd(), root, id, flags)?;
-    Ok((root_fd, dir))
+    })
+}
+
+/// The error for a session [`chase::open_session_dir`] refused.
+pub(crate) fn session_error(e: chase::ChaseError, root: &Path, id: &str) -> Error {
+    match e {
+        chase::ChaseError::NotASession => Error::new(
+            Status::NotFound,
+            format!("session {id} not found in {}", root.display()),
+        ),
+        chase::ChaseError::MountPoint => Error::new(Status::Io, format!("session {id} is a mount point; refused")),
+        chase::ChaseError::Io(e) => Error::io(format_args!("cannot open session {id}"), e),
+    }
 }
 
 /// Finds session `id` by name: `open` is tried on each of
@@ -146,40 +168,6 @@ pub(crate) fn session_names(root_fd: RawFd) -> Result<Vec<String>> {
         .collect();
     names.sort_unstable();
     Ok(names)
-}
-
-/// Checks the arguments and opens the directory of session `id` by its path,
-/// with `flags` (one system call, where touch is measured in microseconds).
-/// As safe as opening the root and then the session in it: the root's path
-/// is resolved afresh either way, and `O_NOFOLLOW` refuses a symlink in the
-/// session's place. A missing root or session is [`Status::NotFound`].
-fn open_session_by_path(root: &Path, id: &str, flags: libc::c_int) -> Result<OwnedFd> {
-    check_root(root)?;
-    session_id::validate(id)?;
-    let path = fd::cpath(&root.join(id)).map_err(|e| Error::new(Status::InvalidArgument, e.to_string()))?;
-    fd::openat(libc::AT_FDCWD, &path, flags | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).map_err(|e| {
-        match e.raw_os_error() {
-            Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => Error::new(
-                Status::NotFound,
-                format!("session {id} not found in {}", root.display()),
-            ),
-            _ => Error::io(format_args!("cannot open session {id}"), e),
-        }
-    })
-}
-
-/// Opens session `id` under `root_fd` with `flags`, refusing symlinks and
-/// non-directories (both are "not found": they are never sessions).
-fn open_session_at(root_fd: RawFd, root: &Path, id: &str, flags: libc::c_int) -> Result<OwnedFd> {
-    fd::openat(root_fd, &fd::cname(id), flags | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).map_err(|e| {
-        match e.raw_os_error() {
-            Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP) => Error::new(
-                Status::NotFound,
-                format!("session {id} not found in {}", root.display()),
-            ),
-            _ => Error::io(format_args!("cannot open session {id}"), e),
-        }
-    })
 }
 
 /// Creates a session directory under `root` (created if missing) and writes
@@ -284,12 +272,14 @@ pub fn create_or_open_session(root: &Path, id: Option<&str>) -> Result<(String, 
     // Two rounds: a session created or deleted by someone else between our
     // lookup and our creation is looked up once more.
     for _ in 0..2 {
-        match resolve(id, |n| open_session_by_path(root, n, libc::O_PATH)) {
-            Ok((dir, name)) => match adopt(root, dir.as_raw_fd(), name) {
-                Ok(name) => return Ok((name, false)),
-                Err(e) if e.status() != Status::NotFound => return Err(e),
-                Err(_) => {}
-            },
+        match resolve(id, |n| open_session(root, n, libc::O_PATH)) {
+            Ok(((root_fd, dir, dir_id), name)) => {
+                match adopt(root, root_fd.as_raw_fd(), dir.as_raw_fd(), &dir_id, name) {
+                    Ok(name) => return Ok((name, false)),
+                    Err(e) if e.status() != Status::NotFound => return Err(e),
+                    Err(_) => {}
+                }
+            }
             Err(e) if e.status() != Status::NotFound => return Err(e),
             Err(_) => {}
         }
@@ -308,11 +298,12 @@ pub fn create_or_open_session(root: &Path, id: Option<&str>) -> Result<(String, 
     ))
 }
 
-/// Opens an existing session directory `dir` found as `name`: writes metadata
-/// if it has none, emits `session.retrieved`. [`Status::NotFound`] if a
-/// deletion moved the directory away meanwhile.
-fn adopt(root: &Path, dir: RawFd, name: String) -> Result<String> {
-    let missing = open_metadata(dir, libc::O_RDONLY)
+/// Opens an existing session directory `dir` (`dir_id`) found as `name` in
+/// the open root `rfd`: writes metadata if it has none, emits
+/// `session.retrieved`. [`Status::NotFound`] if a deletion moved the
+/// directory away meanwhile.
+fn adopt(root: &Path, rfd: RawFd, dir: RawFd, dir_id: &DirId, name: String) -> Result<String> {
+    let missing = open_metadata(dir, false)
         .map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?
         .is_none();
     if missing {
@@ -323,7 +314,7 @@ fn adopt(root: &Path, dir: RawFd, name: String) -> Result<String> {
             written => metadata_written(&name, &meta, written, "open"),
         }
     }
-    if !is_still_session(open_root(root)?.as_raw_fd(), &name, dir) {
+    if !fd::is_named(rfd, &fd::cname(&name), dir_id) {
         return Err(Error::new(
             Status::NotFound,
             format!("session {name} was deleted while opening it"),
@@ -372,19 +363,35 @@ pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: boo
 /// (unknown ones included). A legacy session without metadata is
 /// [`TouchOutcome::Legacy`] and silent; corrupted metadata is left untouched,
 /// gives [`TouchOutcome::Corrupted`] and a `session.metadata.corrupted`
-/// warning event. A missing session is [`Status::NotFound`]. A UUID is found
-/// under any spelling (see [`session_id::candidates`]).
+/// warning event. A missing session is [`Status::NotFound`], and so is one
+/// that a prune or a deletion moved away while it was being touched (checked
+/// after the write: success means the session was still there). A session
+/// that is a mount point is refused ([`Status::Io`]). A UUID is found under
+/// any spelling (see [`session_id::candidates`]).
 ///
 /// A directory named like a custom id without metadata is not a session, but
 /// as in the reference implementation (whose touch skips any directory
 /// without metadata silently) touching it is [`TouchOutcome::Legacy`]: nothing
 /// is written and the caller's execution does not fail.
 pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
-    let (dir, id) = resolve(id, |n| open_session_by_path(root, n, libc::O_PATH))?;
-    let id = id.as_str();
+    let root_fd = open_root_of_session(root, id)?;
+    let rfd = root_fd.as_raw_fd();
+    resolve(id, |name| touch_named(rfd, root, name)).map(|(outcome, _)| outcome)
+}
+
+/// [`touch_session`] of the session named exactly `id` in the open root.
+fn touch_named(rfd: RawFd, root: &Path, id: &str) -> Result<TouchOutcome> {
+    if let Some(now) = touch_in_place_beneath(rfd, id)? {
+        return Ok(updated(id, now));
+    }
+    // Anything unusual (or a session gone since the fast path wrote): the
+    // full path, which says precisely what is wrong.
+    let cid = fd::cname(id);
+    let (dir, dir_id) = chase::open_session_dir(rfd, &cid, libc::O_PATH).map_err(|e| session_error(e, root, id))?;
     let outcome = touch_at(dir.as_raw_fd(), id)?;
-    if outcome == TouchOutcome::Legacy && !is_still_session(open_root(root)?.as_raw_fd(), id, dir.as_raw_fd()) {
-        // No metadata because a prune moved the session away and is emptying it.
+    if !fd::is_named(rfd, &cid, &dir_id) {
+        // A prune moved the session to trash after we opened it: whatever we
+        // wrote went into the trash, and the session is gone.
         return Err(Error::new(
             Status::NotFound,
             format!("session {id} was deleted while touching it"),
@@ -393,85 +400,108 @@ pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
     Ok(outcome)
 }
 
-/// Whether `id` in the root still names the open directory `dir`.
-fn is_still_session(root_fd: RawFd, id: &str, dir: RawFd) -> bool {
-    match (fd::lstat_at(root_fd, &fd::cname(id)), fd::fstat(dir)) {
-        (Ok(named), Ok(ours)) => named.st_dev == ours.st_dev && named.st_ino == ours.st_ino,
-        _ => false,
+/// The common touch in the fewest system calls (issue 10's safe floor):
+/// `<id>/.metadata.json` opened in one [`chase::open_metadata_beneath`],
+/// read, its timestamp overwritten in place, and the file checked to still be
+/// `<id>/.metadata.json` afterwards. `None` (nothing written, or written
+/// into a session that is gone by now) sends the caller down the full path.
+fn touch_in_place_beneath(rfd: RawFd, id: &str) -> Result<Option<DateTime<Utc>>> {
+    let io_err = |e| touch_io_error(id, e);
+    let rel = fd::cname(&format!("{id}/{METADATA_FILE}"));
+    let Some((file, st)) = chase::open_metadata_beneath(rfd, &rel).map_err(io_err)? else {
+        return Ok(None);
+    };
+    let mut buf = Vec::new();
+    let Ok(Some(off)) = read_for_touch(file.as_raw_fd(), st.st_size.max(0) as usize, &mut buf).map_err(io_err)? else {
+        return Ok(None);
+    };
+    let now = metadata::truncate_to_micros(Utc::now());
+    touch_hook(id);
+    fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
+    Ok(chase::still_named(rfd, &rel, &st).then_some(now))
+}
+
+/// Test hook: called by every touch after the metadata is opened and
+/// checked and before it is written, with the session id. Only for the
+/// tests that reproduce races deterministically; not part of the API.
+#[doc(hidden)]
+pub fn set_touch_hook(hook: Option<fn(&str)>) {
+    TOUCH_HOOK.store(hook.map_or(std::ptr::null_mut(), |f| f as *mut ()), Ordering::SeqCst);
+}
+
+static TOUCH_HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+fn touch_hook(id: &str) {
+    let p = TOUCH_HOOK.load(Ordering::Relaxed);
+    if !p.is_null() {
+        // SAFETY: only `set_touch_hook` stores here, and only `fn(&str)` pointers.
+        let f: fn(&str) = unsafe { std::mem::transmute::<*mut (), fn(&str)>(p) };
+        f(id);
     }
 }
 
-/// Opens `.metadata.json` in `dir`; `Ok(None)` when there is none. Refuses a
-/// symlink, a non-regular file and a file with other hard links (it could be
-/// a file outside the workspace) as corrupted.
-fn open_metadata(dir: RawFd, flags: libc::c_int) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
-    let f = match fd::openat(
-        dir,
-        &fd::cname(METADATA_FILE),
-        flags | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
-        0,
-    ) {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Ok(Some(Err(MetadataError::Corrupted("metadata file is a symlink".into()))))
-        }
-        // A socket (ENXIO) or a device without a driver: not a metadata file.
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENXIO) | Some(libc::ENODEV) | Some(libc::EOPNOTSUPP)
-            ) =>
-        {
-            return Ok(Some(Err(MetadataError::Corrupted(
-                "metadata file is not a regular file".into(),
-            ))))
-        }
-        Err(e) => return Err(e),
-    };
-    let st = fd::fstat(f.as_raw_fd())?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Ok(Some(Err(MetadataError::Corrupted(
-            "metadata file is not a regular file".into(),
-        ))));
-    }
-    if st.st_nlink > 1 {
-        return Ok(Some(Err(MetadataError::Corrupted(
-            "metadata file has other hard links".into(),
-        ))));
-    }
-    Ok(Some(Ok((f, st.st_size.max(0) as usize))))
+/// Opens `.metadata.json` in `dir` through [`chase::open_metadata`];
+/// `Ok(None)` when there is none. A symlink, a non-regular file (never
+/// opened), a file with other hard links and a mounted file are corrupted.
+fn open_metadata(dir: RawFd, write: bool) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
+    Ok(match chase::open_metadata(dir, write)? {
+        chase::Metadata::Missing => None,
+        chase::Metadata::Unusable(bad) => Some(Err(bad)),
+        chase::Metadata::Open(f, size) => Some(Ok((f, size))),
+    })
 }
 
 /// [`touch_session`] on an open session directory.
 pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
-    let io_err = |e| Error::io(format_args!("cannot update metadata of session {id}"), e);
-    let (file, size) = match open_metadata(dir, libc::O_RDWR).map_err(io_err)? {
+    let io_err = |e| touch_io_error(id, e);
+    let (file, size) = match open_metadata(dir, true).map_err(io_err)? {
         None => return Ok(TouchOutcome::Legacy),
         Some(Err(bad)) => return Ok(corrupted(id, bad)),
         Some(Ok(f)) => f,
     };
     let mut buf = Vec::new();
-    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES, size).map_err(io_err)?;
-    let offset = match metadata::validate_for_touch(&buf) {
-        Ok(offset) => offset,
+    let in_place = match read_for_touch(file.as_raw_fd(), size, &mut buf).map_err(io_err)? {
+        Ok(in_place) => in_place,
         Err(bad) => return Ok(corrupted(id, bad)),
     };
     let now = metadata::truncate_to_micros(Utc::now());
-    match offset {
-        Some(off) if off / 512 == (off + TIMESTAMP_LEN - 1) / 512 => {
+    touch_hook(id);
+    match in_place {
+        Some(off) => {
             fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
         }
-        _ => {
+        None => {
             drop(file);
             let text = metadata::with_updated_at(&buf, now).map_err(|e| Error::new(Status::Io, e.to_string()))?;
             write_via_temp(dir, text.as_bytes(), false, true).map_err(io_err)?;
         }
     }
+    Ok(updated(id, now))
+}
+
+fn touch_io_error(id: &str, e: std::io::Error) -> Error {
+    Error::io(format_args!("cannot update metadata of session {id}"), e)
+}
+
+/// Reads the metadata open as `file` (`size` bytes by `fstat`) into `buf`
+/// and checks it for a touch: `Ok(Some(offset))` when its `updated_at` can
+/// be overwritten in place (canonical, within one 512-byte sector),
+/// `Ok(None)` when the file must be rewritten, `Err` when it is unusable.
+fn read_for_touch(
+    file: RawFd,
+    size: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Result<Option<usize>, MetadataError>> {
+    fd::read_to_end(file, buf, MAX_METADATA_BYTES, size)?;
+    Ok(metadata::validate_for_touch(buf)
+        .map(|offset| offset.filter(|off| off / 512 == (off + TIMESTAMP_LEN - 1) / 512)))
+}
+
+fn updated(id: &str, now: DateTime<Utc>) -> TouchOutcome {
     events::emit(Level::Debug, "session.metadata.updated", || {
         fields! {"session_id" => id, "timestamp" => metadata::format_timestamp(now), "operation" => "touch"}
     });
-    Ok(TouchOutcome::Updated(now))
+    TouchOutcome::Updated(now)
 }
 
 fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
@@ -486,7 +516,7 @@ fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
 /// reported in the [`MetadataState`], not as an error. A UUID is found under
 /// any spelling.
 pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
-    let (dir, id) = resolve(id, |n| open_session_by_path(root, n, libc::O_PATH))?;
+    let ((_root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
     read_metadata_at(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
 }
 
@@ -505,7 +535,7 @@ pub(crate) fn read_metadata_with<T>(
     dir: RawFd,
     decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
 ) -> std::io::Result<Option<Result<T, MetadataError>>> {
-    let (file, size) = match open_metadata(dir, libc::O_RDONLY)? {
+    let (file, size) = match open_metadata(dir, false)? {
         None => return Ok(None),
         Some(Err(bad)) => return Ok(Some(Err(bad))),
         Some(Ok(f)) => f,
@@ -534,7 +564,7 @@ pub struct Lease {
 /// name it was found under. A directory named like a custom id without
 /// metadata is not a session: [`Status::NotFound`].
 pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
-    let ((root_fd, dir), id) = resolve(id, |n| open_session(root, n, fd::DIR_FLAGS))?;
+    let ((root_fd, dir, dir_id), id) = resolve(id, |n| open_session(root, n, fd::DIR_FLAGS))?;
     let id = id.as_str();
     if !is_session_dir(dir.as_raw_fd(), id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
         return Err(not_a_session(id));
@@ -548,7 +578,7 @@ pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
         ));
     }
     // A prune may have renamed it away between our open and our lock.
-    if !is_still_session(root_fd.as_raw_fd(), id, dir.as_raw_fd()) {
+    if !fd::is_named(root_fd.as_raw_fd(), &fd::cname(id), &dir_id) {
         return Err(Error::new(
             Status::NotFound,
             format!("session {id} was deleted while acquiring it"),

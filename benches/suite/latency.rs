@@ -1,4 +1,5 @@
-//! Create and touch latency: wsprune against the plain-C floor and the naive
+//! Create and touch latency: wsprune against the plain-C floor, the safe
+//! C floor of a checked touch (issue 10) and the naive
 //! write-temp-and-rename design (bench/floor.c), interleaved in blocks so a
 //! disk that drifts during the run affects every contender alike.
 
@@ -31,6 +32,8 @@ pub struct Results {
     pub create_naive: Latency,
     pub touch: Latency,
     pub touch_floor: Latency,
+    /// The least a checked touch must do (bench/floor.c `safe-touch`).
+    pub touch_safe_floor: Latency,
     pub touch_naive: Latency,
 }
 
@@ -85,13 +88,14 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
     }
 
     let made = (per * BLOCKS).to_string();
-    let (mut touch, mut touch_floor, mut touch_naive) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut touch, mut touch_floor, mut touch_safe, mut touch_naive) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let per_t = touches / BLOCKS;
     let n = per_t.to_string();
     let off = offset.to_string();
     for b in 0..BLOCKS {
-        for k in 0..3 {
-            match (b + k) % 3 {
+        for k in 0..4 {
+            match (b + k) % 4 {
                 0 => {
                     for i in 0..per_t {
                         let id = &ids[i % (per * BLOCKS)];
@@ -101,6 +105,7 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
                     }
                 }
                 1 => touch_floor.extend(c_floor(&[&"touch", &cdir, &made, &n, &off, &stamp])),
+                2 => touch_safe.extend(c_floor(&[&"safe-touch", &cdir, &made, &n, &off, &stamp])),
                 _ => touch_naive.extend(c_floor(&[&"naive-touch", &ndir, &made, &n, &json_file])),
             }
         }
@@ -114,6 +119,7 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
         create_naive: Latency::of(&create_naive),
         touch: Latency::of(&touch),
         touch_floor: Latency::of(&touch_floor),
+        touch_safe_floor: Latency::of(&touch_safe),
         touch_naive: Latency::of(&touch_naive),
     }
 }

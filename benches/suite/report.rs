@@ -95,6 +95,16 @@ pub fn tables(r: &Results, quick: bool) -> String {
         ratio(&l.touch, &l.touch_floor) <= 2.0,
     );
     target(
+        "touch median <= 1.3x safe C floor (issue 10: the checks of a touch, nothing else)",
+        format!(
+            "{:.2}x ({:.1} µs vs {:.1} µs)",
+            ratio(&l.touch, &l.touch_safe_floor),
+            l.touch.median_us,
+            l.touch_safe_floor.median_us
+        ),
+        ratio(&l.touch, &l.touch_safe_floor) <= 1.3,
+    );
+    target(
         "create median <= 1.5x C floor",
         format!(
             "{:.2}x ({:.1} µs vs {:.1} µs)",
@@ -178,7 +188,7 @@ pub fn tables(r: &Results, quick: bool) -> String {
         (
             "create",
             &l.create_floor,
-            [
+            vec![
                 ("C floor: mkdir, open O_CREAT\\|O_EXCL, write, close", &l.create_floor),
                 ("wsprune `create_session`", &l.create),
                 ("naive: mkdir, write temp file, rename into place", &l.create_naive),
@@ -187,8 +197,13 @@ pub fn tables(r: &Results, quick: bool) -> String {
         (
             "touch",
             &l.touch_floor,
-            [
+            vec![
                 ("C floor: open, read, 27-byte pwrite in place, close", &l.touch_floor),
+                (
+                    "safe C floor: openat2 O_PATH beneath the root (no symlinks, no mount crossing), fstat, \
+                     reopen via /proc/self/fd, read, pwrite, fstatat re-check, closes",
+                    &l.touch_safe_floor,
+                ),
                 ("wsprune `touch_session`", &l.touch),
                 ("naive: read, write temp file, rename over (replacing)", &l.touch_naive),
             ],
@@ -277,7 +292,7 @@ pub fn json(r: &Results, plot: &Path) -> Value {
         "latency": {
             "creates": l.creates, "touches": l.touches,
             "create": lat(&l.create), "create_floor": lat(&l.create_floor), "create_naive": lat(&l.create_naive),
-            "touch": lat(&l.touch), "touch_floor": lat(&l.touch_floor), "touch_naive": lat(&l.touch_naive),
+            "touch": lat(&l.touch), "touch_floor": lat(&l.touch_floor), "touch_safe_floor": lat(&l.touch_safe_floor), "touch_naive": lat(&l.touch_naive),
         },
     })
 }
@@ -405,9 +420,22 @@ run is checked like a real prune.
 against `bench/floor.c`, compiled with `cc -O2` at run time: the floor does the same I/O with none of \
 wsprune's checks (create: `mkdir`, `open(O_CREAT|O_EXCL)`, write the same JSON, close; touch: open, read, \
 27-byte `pwrite` of a precomputed timestamp at the `updated_at` offset, close), and the naive design writes a \
-temporary file and renames it into place (over the old file, for touch). Every call is timed; the three \
+temporary file and renames it into place (over the old file, for touch). Every call is timed; the \
 implementations alternate in four blocks so that drift of the shared disk affects them alike. Touches cycle \
 over the sessions each implementation created.
+- **The safe floor of a touch** (issue 10, `floor safe-touch`) is the least a touch must do to keep \
+wsprune's promises, in plain C: open the root (`O_PATH`; the API is given a path, so every touch opens it), \
+`openat2(root, \"<id>/.metadata.json\", O_PATH|O_NOFOLLOW, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)` \
+(no symlink, no mount crossing, and `O_PATH` opens nothing, so no FIFO or device is ever opened), `fstat` \
+(a regular file, one link), reopen of that inode `O_RDWR` through `/proc/self/fd/N`, read, the 27-byte \
+`pwrite`, `fstatat(root, \"<id>/.metadata.json\", AT_SYMLINK_NOFOLLOW)` compared with the file written \
+(still the session's metadata: a session moved to trash has no such file under its name), and three \
+closes: ten system calls. The issue's description re-checks the session entry itself; re-checking the \
+file through the entry is one call too and is equivalent for this purpose (the file is only reachable by \
+that path while the directory of that name holds it), and needs no descriptor or `stat` of the directory. \
+wsprune's `touch_session` takes exactly this sequence for a healthy session (`session::touch_in_place_beneath`, \
+`chase::open_metadata_beneath`) and falls back to the full checked path (directory first, with every \
+check and a precise error) for anything else.
 - **Stalls.** On the 2-core development VM, single-threaded deleters (`xargs -0 rm -rf`, the prune with \
 jobs=1) sometimes stall: under strace their `unlinkat` calls each wait 5 to 8 ms on the disk, and a run \
 takes 10 to 30 times its usual time; parallel deleters overlap those waits. The machine also runs DAMON \
