@@ -617,6 +617,38 @@ enum wsprune_status wsprune_session_delete(const char *workspace_root, const cha
  */
 enum wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, struct wsprune_session_details *out, struct wsprune_error **error);
 
+/**
+ * Lists every session under `workspace_root` (what a prune would consider:
+ * UUID-named directories, and custom-id directories holding
+ * `.metadata.json`), sorted by id, measuring each. On success `*out_json`
+ * receives a JSON array owned by the caller (free with
+ * `wsprune_string_free`) of objects with `session_id`, `created_at` and
+ * `updated_at` (timestamps, or null), `age_hours` (or null), `size_bytes`
+ * (null when unknown), `state` ("ok", "legacy", "corrupted" or
+ * "unreadable": a session that could not be read, with the reason in
+ * `problem`), `in_use` and `problem` (or null): the form of `wsprune ls
+ * --json`. A missing root is WSPRUNE_STATUS_NOT_FOUND. `out_json` must not
+ * be NULL. Strings are borrowed; error ownership as for
+ * `wsprune_session_create`. Thread-safe. Since 0.3.0.
+ */
+enum wsprune_status wsprune_list_sessions(const char *workspace_root, char **out_json, struct wsprune_error **error);
+
+/**
+ * Reads the metadata of session `session_id` as stored, without measuring
+ * or locking anything (the reference implementation's
+ * `_read_session_metadata`). On success `*out_json` receives a JSON object
+ * owned by the caller (free with `wsprune_string_free`): `session_id` (the
+ * name the session was found under), `state` ("ok", "legacy" or
+ * "corrupted"), `metadata` (for "ok", the file's object with every field as
+ * stored, timestamps in the writer's own format; else null) and `problem`
+ * (for "corrupted", why; else null). A directory named like a custom id
+ * without metadata reads as "legacy", as touch treats it. A missing session
+ * or root is WSPRUNE_STATUS_NOT_FOUND; a session that is a mount point
+ * WSPRUNE_STATUS_IO. `out_json` must not be NULL. Strings are borrowed;
+ * error ownership as for `wsprune_session_create`. Thread-safe. Since 0.3.0.
+ */
+enum wsprune_status wsprune_session_read_metadata(const char *workspace_root, const char *session_id, char **out_json, struct wsprune_error **error);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -71,6 +71,32 @@ impl SessionInfo {
     pub fn age_hours(&self, now: DateTime<Utc>) -> Option<f64> {
         self.updated_at.map(|t| crate::metadata::age_hours(t, now))
     }
+
+    /// The size, `None` when unknown (an unreadable session could not be measured).
+    pub fn known_size(&self) -> Option<u64> {
+        (self.state != SessionState::Unreadable).then_some(self.size_bytes)
+    }
+
+    /// The session as one JSON object, the form `wsprune ls --json`,
+    /// `wsprune info --json` and `wsprune_list_sessions` share (documented,
+    /// stable): `session_id`, `created_at` and `updated_at` (wsprune's
+    /// timestamp format, or null), `age_hours` (at `now`, or null),
+    /// `size_bytes` (null when unknown), `state`, `in_use`, `problem` (or null).
+    pub fn to_json(&self, now: DateTime<Utc>) -> serde_json::Value {
+        use serde_json::Value;
+        let time =
+            |t: Option<DateTime<Utc>>| t.map_or(Value::Null, |t| Value::from(crate::metadata::format_timestamp(t)));
+        serde_json::json!({
+            "session_id": self.session_id,
+            "created_at": time(self.created_at),
+            "updated_at": time(self.updated_at),
+            "age_hours": self.age_hours(now),
+            "size_bytes": self.known_size(),
+            "state": self.state.as_str(),
+            "in_use": self.in_use,
+            "problem": self.problem,
+        })
+    }
 }
 
 /// Information on session `id` (a UUID is found under any spelling; the

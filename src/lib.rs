@@ -53,5 +53,6 @@ pub use prune::{delete_session, prune_sessions};
 pub use repair::{repair_sessions, RepairResult, Repaired};
 pub use result::{PruneResult, SkipReason, Skipped};
 pub use session::{
-    acquire, create_or_open_session, create_session, read_metadata, touch_session, Lease, MetadataState, TouchOutcome,
+    acquire, create_or_open_session, create_session, read_metadata, read_metadata_document, touch_session, Lease,
+    MetadataDocument, MetadataState, TouchOutcome,
 };

@@ -520,6 +520,34 @@ pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
     read_metadata_at(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
 }
 
+/// What [`read_metadata_document`] found: the session's name and its
+/// metadata file as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataDocument {
+    /// The name the session was found under (a UUID's canonical spelling or the one given).
+    pub session_id: String,
+    /// `Ok(object)`: the valid metadata, every field as stored (string
+    /// timestamps in the writer's own format, unknown fields in their order);
+    /// `Err(MetadataError)`: unusable; `None` inside: no metadata (legacy).
+    pub metadata: Option<Result<serde_json::Value, MetadataError>>,
+}
+
+/// Reads the metadata of session `id` as stored, for bindings that hand it
+/// on unchanged (the reference API keeps timestamps as the strings it wrote).
+/// The file is validated exactly as [`read_metadata`] does; errors as there.
+pub fn read_metadata_document(root: &Path, id: &str) -> Result<MetadataDocument> {
+    let ((_root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
+    let metadata = read_metadata_with(dir.as_raw_fd(), |buf| {
+        SessionMetadata::from_json(buf)?;
+        serde_json::from_slice(buf).map_err(|e| MetadataError::Corrupted(e.to_string()))
+    })
+    .map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))?;
+    Ok(MetadataDocument {
+        session_id: id,
+        metadata,
+    })
+}
+
 /// Reads `.metadata.json` from an open session directory.
 pub(crate) fn read_metadata_at(dir: RawFd) -> std::io::Result<MetadataState> {
     Ok(match read_metadata_with(dir, SessionMetadata::from_json)? {

@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result, Status};
 use crate::events::{Event, Level};
-use crate::inspect::{session_info, SessionState};
+use crate::inspect::{list_sessions, session_info, SessionState};
 use crate::policy::{PruneOptions, Rule};
 use crate::prune::{delete_session, prune_sessions};
 use crate::repair::repair_sessions;

@@ -249,3 +249,79 @@ pub unsafe extern "C" fn wsprune_session_info(
     });
     report(error, r)
 }
+
+/// Lists every session under `workspace_root` (what a prune would consider:
+/// UUID-named directories, and custom-id directories holding
+/// `.metadata.json`), sorted by id, measuring each. On success `*out_json`
+/// receives a JSON array owned by the caller (free with
+/// `wsprune_string_free`) of objects with `session_id`, `created_at` and
+/// `updated_at` (timestamps, or null), `age_hours` (or null), `size_bytes`
+/// (null when unknown), `state` ("ok", "legacy", "corrupted" or
+/// "unreadable": a session that could not be read, with the reason in
+/// `problem`), `in_use` and `problem` (or null): the form of `wsprune ls
+/// --json`. A missing root is WSPRUNE_STATUS_NOT_FOUND. `out_json` must not
+/// be NULL. Strings are borrowed; error ownership as for
+/// `wsprune_session_create`. Thread-safe. Since 0.3.0.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_list_sessions(
+    workspace_root: *const c_char,
+    out_json: *mut *mut c_char,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        if out_json.is_null() {
+            return Err(Error::new(Status::InvalidArgument, "out_json is NULL"));
+        }
+        *out_json = std::ptr::null_mut();
+        let now = chrono::Utc::now();
+        let list: Vec<serde_json::Value> = list_sessions(root, 0)?.iter().map(|s| s.to_json(now)).collect();
+        *out_json = c_string(serde_json::Value::from(list).to_string()).into_raw();
+        Ok(())
+    });
+    report(error, r)
+}
+
+/// Reads the metadata of session `session_id` as stored, without measuring
+/// or locking anything (the reference implementation's
+/// `_read_session_metadata`). On success `*out_json` receives a JSON object
+/// owned by the caller (free with `wsprune_string_free`): `session_id` (the
+/// name the session was found under), `state` ("ok", "legacy" or
+/// "corrupted"), `metadata` (for "ok", the file's object with every field as
+/// stored, timestamps in the writer's own format; else null) and `problem`
+/// (for "corrupted", why; else null). A directory named like a custom id
+/// without metadata reads as "legacy", as touch treats it. A missing session
+/// or root is WSPRUNE_STATUS_NOT_FOUND; a session that is a mount point
+/// WSPRUNE_STATUS_IO. `out_json` must not be NULL. Strings are borrowed;
+/// error ownership as for `wsprune_session_create`. Thread-safe. Since 0.3.0.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_read_metadata(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    out_json: *mut *mut c_char,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = arg_str(session_id, "session_id")?;
+        if out_json.is_null() {
+            return Err(Error::new(Status::InvalidArgument, "out_json is NULL"));
+        }
+        *out_json = std::ptr::null_mut();
+        let doc = crate::session::read_metadata_document(root, id)?;
+        let (state, metadata, problem) = match doc.metadata {
+            Some(Ok(m)) => ("ok", m, None),
+            None => ("legacy", serde_json::Value::Null, None),
+            Some(Err(bad)) => ("corrupted", serde_json::Value::Null, Some(bad.to_string())),
+        };
+        let json = serde_json::json!({
+            "session_id": doc.session_id,
+            "state": state,
+            "metadata": metadata,
+            "problem": problem,
+        });
+        *out_json = c_string(json.to_string()).into_raw();
+        Ok(())
+    });
+    report(error, r)
+}

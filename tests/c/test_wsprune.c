@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,18 @@ static int passed, failed;
         } else {                                                                 \
             failed++;                                                            \
             fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);      \
+        }                                                                        \
+    } while (0)
+
+/* Checks that `err` carries `status` and a non-empty message, then frees it. */
+#define CHECK_ERR(err, status)                                                   \
+    do {                                                                         \
+        CHECK((err) != NULL);                                                    \
+        if ((err) != NULL) {                                                     \
+            CHECK(wsprune_error_status(err) == (status));                        \
+            CHECK(strlen(wsprune_error_message(err)) > 0);                       \
+            wsprune_error_free(err);                                             \
+            (err) = NULL;                                                        \
         }                                                                        \
     } while (0)
 
@@ -1015,6 +1028,97 @@ static void test_session_ids(void) {
     CHECK(wsprune_prune_result_interrupted_name(NULL, 0) == NULL);
 }
 
+/* wsprune_list_sessions and wsprune_session_read_metadata (0.3.0): the
+ * listing in ls --json form, the metadata as stored, bad input. */
+static void test_list_and_read_metadata(void) {
+    char root[256], id[37], p[512];
+    new_root(root, sizeof root);
+    wsprune_error *err = NULL;
+    char *json = (char *)&json;
+
+    /* A missing root is NOT_FOUND and leaves *out_json NULL. */
+    CHECK(wsprune_list_sessions(root, &json, &err) == WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(json == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+
+    create_ok(root, id);
+    /* A foreign writer's format is handed on as stored. */
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, id);
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"session_id\": \"%s\", \"created_at\": \"2020-01-01T00:00:00.000001+00:00\", "
+             "\"updated_at\": \"2020-01-02T00:00:00+00:00\", \"version\": 1, \"owner\": \"ci\"}", id);
+    write_all(p, text);
+    const char *legacy = "11111111-2222-4333-8444-555555555555";
+    join(p, sizeof p, root, legacy);
+    mkdir(p, 0755);
+    char custom[] = "notebook-7";
+    CHECK(wsprune_session_create(root, custom, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, custom);
+    write_all(p, "{broken");
+    /* Not sessions: a custom-id directory without metadata, a hidden one, a file. */
+    join(p, sizeof p, root, "scratch");
+    mkdir(p, 0755);
+    join(p, sizeof p, root, ".hidden");
+    mkdir(p, 0755);
+    join(p, sizeof p, root, "notes.txt");
+    write_all(p, "x");
+
+    CHECK(wsprune_list_sessions(root, &json, &err) == WSPRUNE_STATUS_OK);
+    CHECK(err == NULL);
+    CHECK(json != NULL && json[0] == '[');
+    if (json) {
+        char want[128];
+        snprintf(want, sizeof want, "\"session_id\":\"%s\"", id);
+        CHECK(strstr(json, want) != NULL);
+        CHECK(strstr(json, "\"session_id\":\"11111111-2222-4333-8444-555555555555\",\"created_at\":null") != NULL);
+        CHECK(strstr(json, "\"session_id\":\"notebook-7\"") != NULL);
+        CHECK(strstr(json, "\"state\":\"corrupted\"") != NULL);
+        CHECK(strstr(json, "\"state\":\"legacy\"") != NULL);
+        CHECK(strstr(json, "scratch") == NULL && strstr(json, "hidden") == NULL && strstr(json, "notes") == NULL);
+        wsprune_string_free(json);
+    }
+
+    /* Metadata as stored: the writer's own timestamp strings and extra fields. */
+    char upper[37];
+    for (int i = 0; i < 37; i++) upper[i] = (char)toupper((unsigned char)id[i]);
+    CHECK(wsprune_session_read_metadata(root, upper, &json, &err) == WSPRUNE_STATUS_OK);
+    if (json) {
+        char want[128];
+        snprintf(want, sizeof want, "\"session_id\":\"%s\",\"state\":\"ok\"", id);
+        CHECK(strstr(json, want) != NULL);
+        CHECK(strstr(json, "\"updated_at\":\"2020-01-02T00:00:00+00:00\"") != NULL);
+        CHECK(strstr(json, "\"owner\":\"ci\"") != NULL);
+        CHECK(strstr(json, "\"problem\":null") != NULL);
+        wsprune_string_free(json);
+    }
+    CHECK(wsprune_session_read_metadata(root, legacy, &json, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(json != NULL && strstr(json, "\"state\":\"legacy\",\"metadata\":null") != NULL);
+    wsprune_string_free(json);
+    CHECK(wsprune_session_read_metadata(root, custom, &json, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(json != NULL && strstr(json, "\"state\":\"corrupted\"") != NULL && strstr(json, "\"problem\":null") == NULL);
+    wsprune_string_free(json);
+
+    /* Bad input: a status, *out_json NULL, nothing read outside the root. */
+    json = (char *)&json;
+    CHECK(wsprune_session_read_metadata(root, "../etc", &json, &err) == WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK(json == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK(wsprune_session_read_metadata(root, "scratch", &json, &err) == WSPRUNE_STATUS_OK);
+    CHECK(json != NULL && strstr(json, "\"state\":\"legacy\"") != NULL);
+    wsprune_string_free(json);
+    CHECK(wsprune_session_read_metadata(root, "22222222-2222-4222-8222-222222222222", &json, &err) ==
+          WSPRUNE_STATUS_NOT_FOUND);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(wsprune_session_read_metadata(NULL, id, &json, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_read_metadata(root, id, NULL, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_list_sessions(root, NULL, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_list_sessions(NULL, &json, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(base, sizeof base, "%s/wsprune-ctest-XXXXXX", tmp ? tmp : "/tmp");
@@ -1030,6 +1134,7 @@ int main(void) {
     test_events();
     test_threads();
     test_session_ids();
+    test_list_and_read_metadata();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", base);

@@ -205,26 +205,6 @@ fn prune_report(r: &PruneResult, collecting: &Collecting, quiet: bool) -> String
 
 // ---------------------------------------------------------------------- ls
 
-/// A session as `ls --json` and `info --json` print it (documented, stable).
-fn session_json(s: &SessionInfo, now: chrono::DateTime<Utc>) -> Value {
-    let time = |t: Option<chrono::DateTime<Utc>>| t.map_or(Value::Null, |t| Value::from(format_time_json(t)));
-    let mut m = Map::new();
-    m.insert("session_id".into(), Value::from(s.session_id.as_str()));
-    m.insert("created_at".into(), time(s.created_at));
-    m.insert("updated_at".into(), time(s.updated_at));
-    m.insert("age_hours".into(), s.age_hours(now).map_or(Value::Null, Value::from));
-    m.insert("size_bytes".into(), size_of(s).map_or(Value::Null, Value::from));
-    m.insert("state".into(), Value::from(s.state.as_str()));
-    m.insert("in_use".into(), Value::from(s.in_use));
-    m.insert("problem".into(), s.problem.as_deref().map_or(Value::Null, Value::from));
-    Value::Object(m)
-}
-
-/// The session's size, `None` when unknown (an unreadable session could not be measured).
-fn size_of(s: &SessionInfo) -> Option<u64> {
-    (s.state != SessionState::Unreadable).then_some(s.size_bytes)
-}
-
 fn state_text(s: &SessionInfo) -> String {
     if s.in_use {
         format!("{}, in use", s.state.as_str())
@@ -248,9 +228,9 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
         }),
         // Largest first; unknown sizes last.
         SortKey::Size => sessions.sort_by(|x, y| {
-            (size_of(x).is_none(), Reverse(size_of(x)), &x.session_id).cmp(&(
-                size_of(y).is_none(),
-                Reverse(size_of(y)),
+            (x.known_size().is_none(), Reverse(x.known_size()), &x.session_id).cmp(&(
+                y.known_size().is_none(),
+                Reverse(y.known_size()),
                 &y.session_id,
             ))
         }),
@@ -261,7 +241,7 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
     }
     let unreadable = sessions.iter().filter(|s| s.state == SessionState::Unreadable).count();
     if a.json {
-        let arr: Vec<Value> = sessions.iter().map(|s| session_json(s, now)).collect();
+        let arr: Vec<Value> = sessions.iter().map(|s| s.to_json(now)).collect();
         print(&format!("{}\n", Value::Array(arr)))?;
         return Ok(warn_unreadable(unreadable, "\"problem\" in the output"));
     }
@@ -280,7 +260,7 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
             s.created_at.map_or_else(dash, format_time),
             s.updated_at.map_or_else(dash, format_time),
             s.age_hours(now).map_or_else(dash, format_age),
-            size_of(s).map_or_else(|| "?".to_owned(), format_bytes),
+            s.known_size().map_or_else(|| "?".to_owned(), format_bytes),
             state_text(s),
         ]);
     }
@@ -297,7 +277,7 @@ fn ls(a: LsArgs) -> Result<ExitCode, Fatal> {
         let line = format!("{id:<wi$}  {created:<wc$}  {used:<wu$}  {age:>wa$}  {size:>ws$}  {state}");
         let _ = writeln!(out, "{}", line.trim_end());
     }
-    let total: u64 = sessions.iter().filter_map(size_of).sum();
+    let total: u64 = sessions.iter().filter_map(SessionInfo::known_size).sum();
     let count = |f: &dyn Fn(&SessionInfo) -> bool| sessions.iter().filter(|s| f(s)).count();
     let notes: Vec<String> = [
         (count(&|s| s.state == SessionState::Legacy), "legacy"),
@@ -416,7 +396,7 @@ fn info(root: &Path, id: &str, as_json: bool) -> Result<ExitCode, Fatal> {
     let s = wsprune::session_info(root, id)?;
     let now = Utc::now();
     if as_json {
-        print(&format!("{}\n", session_json(&s, now)))?;
+        print(&format!("{}\n", s.to_json(now)))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
