@@ -217,7 +217,7 @@ fn metadata_that_is_a_fifo_is_never_opened() {
     }
     // Capacity rules take the scan path (read without the lock, then re-read under it).
     let mut o = wsprune::PruneOptions::older_than(0.0, false);
-    o.max_sessions = Some(0);
+    o.max_sessions = Some(1);
     let r = wsprune::prune_sessions(&root, &o).unwrap();
     assert_eq!(skipped(&r), vec![(id.clone(), SkipReason::CorruptedMetadata)]);
     writer.assert_still_blocked("a prune with a count rule");

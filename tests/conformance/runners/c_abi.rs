@@ -16,8 +16,7 @@
 //!
 //! Not expressible on this surface:
 //! - an explicit 0 for `max_total_bytes`, `max_sessions`, `min_free_bytes`,
-//!   `max_deletions`: the struct's zero value is "unset" (docs/contract.md);
-//! - `list`: the C ABI has no listing function.
+//!   `max_deletions`: the struct's zero value is "unset" (docs/contract.md).
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::{BufRead, Write};
@@ -37,6 +36,7 @@ struct Api {
     status_name: unsafe extern "C" fn(c_int) -> *const c_char,
     create: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut Err) -> c_int,
     open: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut bool, *mut Err) -> c_int,
+    list: unsafe extern "C" fn(*const c_char, *mut *mut c_char, *mut Err) -> c_int,
     touch: unsafe extern "C" fn(*const c_char, *const c_char, *mut Err) -> c_int,
     acquire: unsafe extern "C" fn(*const c_char, *const c_char, *mut *mut c_void, *mut Err) -> c_int,
     release: unsafe extern "C" fn(*mut c_void, bool, *mut Err) -> c_int,
@@ -89,6 +89,7 @@ impl Api {
             status_name: sym(lib, "wsprune_status_name"),
             create: sym(lib, "wsprune_session_create"),
             open: sym(lib, "wsprune_session_open"),
+            list: sym(lib, "wsprune_list_sessions"),
             touch: sym(lib, "wsprune_session_touch"),
             acquire: sym(lib, "wsprune_session_acquire"),
             release: sym(lib, "wsprune_lease_release"),
@@ -233,6 +234,17 @@ impl Api {
                     (self.string_free)(js);
                     Ok(json!({"repaired": n}))
                 }
+                "list" => {
+                    let mut js: *mut c_char = std::ptr::null_mut();
+                    self.check((self.list)(root.as_ptr(), &mut js, &mut err), err)?;
+                    let listed: Value = serde_json::from_str(&text(js)).unwrap_or(Value::Null);
+                    (self.string_free)(js);
+                    let mut sessions = Map::new();
+                    for s in listed.as_array().into_iter().flatten() {
+                        sessions.insert(s["session_id"].as_str().unwrap_or("").into(), s["state"].clone());
+                    }
+                    Ok(json!({ "sessions": sessions }))
+                }
                 "prune" => self.prune(root, &op["options"]),
                 other => Err(Failure("bad_request".into(), format!("unknown op {other:?}"))),
             }
@@ -331,9 +343,6 @@ fn handle(api: &Api, line: &str) -> Value {
         Err(e) => return json!({"status": "bad_request", "message": e.to_string()}),
     };
     let op = &req["op"];
-    if op["kind"] == "list" {
-        return json!({"not_expressible": "the C ABI has no listing function"});
-    }
     let root = match cstr(req["root"].as_str().unwrap_or("")) {
         Ok(r) => r,
         Err(Failure(s, m)) => return json!({"status": s, "message": m}),
