@@ -73,6 +73,10 @@ type Info struct {
 	// InUse tells whether a lease (or a prune) held the session when it was
 	// probed (a non-blocking lock, released at once).
 	InUse bool `json:"in_use"`
+	// Problem is what ListSessions found wrong: why the session could not
+	// be read (StateUnreadable: its size is unknown and Size is 0) or why
+	// its metadata is corrupted; else "". SessionInfo leaves it "".
+	Problem string `json:"problem"`
 }
 
 // SessionInfo reports what is known about session id: timestamps, size,
@@ -157,21 +161,12 @@ func Repair(root string, dryRun bool) (*RepairResult, error) {
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(croot))
-	var cjson *C.char
-	var cerr *C.wsprune_error
-	st := C.wsprune_repair_sessions(croot, C.bool(dryRun), nil, &cjson, &cerr)
-	if err := takeError(st, cerr); err != nil {
-		C.wsprune_string_free(cjson) // NULL on failure; free anyway in case
-		return nil, err
-	}
-	if cjson == nil {
-		return nil, &Error{Status: StatusPanic, Message: "wsprune_repair_sessions succeeded without its JSON"}
-	}
-	text := C.GoString(cjson)
-	C.wsprune_string_free(cjson)
 	res := &RepairResult{}
-	if err := json.Unmarshal([]byte(text), res); err != nil {
-		return nil, &Error{Status: StatusPanic, Message: "cannot parse the repair result " + text + ": " + err.Error()}
+	err = ownedJSON("wsprune_repair_sessions", res, func(out **C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_repair_sessions(croot, C.bool(dryRun), nil, out, cerr)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if res.Repaired == nil {
 		res.Repaired = []RepairedSession{}
@@ -183,4 +178,102 @@ func Repair(root string, dryRun bool) (*RepairResult, error) {
 		res.Repaired[i].UpdatedAt = res.Repaired[i].UpdatedAt.UTC()
 	}
 	return res, nil
+}
+
+// ownedJSON makes a C call whose result is an owned JSON string (its
+// out_json and error parameters are call's), frees the string and decodes
+// it into v. A call that fails returns its error.
+func ownedJSON(name string, v any, call func(out **C.char, cerr **C.wsprune_error) C.enum_wsprune_status) error {
+	var cjson *C.char
+	var cerr *C.wsprune_error
+	st := call(&cjson, &cerr)
+	if err := takeError(st, cerr); err != nil {
+		C.wsprune_string_free(cjson) // NULL on failure; free anyway in case
+		return err
+	}
+	if cjson == nil {
+		return &Error{Status: StatusPanic, Message: name + " succeeded without its JSON"}
+	}
+	text := C.GoString(cjson)
+	C.wsprune_string_free(cjson)
+	if err := json.Unmarshal([]byte(text), v); err != nil {
+		return &Error{Status: StatusPanic, Message: "cannot parse the JSON of " + name + ": " + text + ": " + err.Error()}
+	}
+	return nil
+}
+
+// ListSessions lists every session under root, sorted by id: what a prune
+// considers (UUID-named directories, and custom-id directories holding
+// .metadata.json; never hidden entries, site-packages or symlinks), each
+// measured and probed as by SessionInfo (wsprune_list_sessions, the form of
+// wsprune ls --json). A session that could not be read is listed with
+// StateUnreadable, Size 0 (unknown) and the reason in Problem; corrupted
+// metadata has its reason in Problem too. A missing root is ErrNotFound.
+// The slice is never nil. Needs libwsprune >= 0.3.0.
+func ListSessions(root string) ([]Info, error) {
+	croot, err := cRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(croot))
+	list := []Info{}
+	err = ownedJSON("wsprune_list_sessions", &list, func(out **C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_list_sessions(croot, out, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		list[i].Created = list[i].Created.UTC()
+		list[i].Updated = list[i].Updated.UTC()
+	}
+	return list, nil
+}
+
+// MetadataDocument is a session's metadata file as stored (ReadMetadata).
+type MetadataDocument struct {
+	// ID is the name the session was found under: a UUID's canonical
+	// spelling, or the custom id given.
+	ID string `json:"session_id"`
+	// State is StateOK, StateLegacy (no metadata file) or StateCorrupted.
+	State SessionState `json:"state"`
+	// Metadata is the file's JSON object with every field as stored
+	// (timestamps in the writer's own format, unknown fields kept) when
+	// State is StateOK; else nil.
+	Metadata json.RawMessage `json:"metadata"`
+	// Problem is why the metadata is corrupted (StateCorrupted); else "".
+	Problem string `json:"problem"`
+}
+
+// ReadMetadata reads session id's metadata as stored, without measuring or
+// locking anything (wsprune_session_read_metadata): the library opens it
+// through its checked open, so a session directory that is a symlink is not
+// followed (ErrNotFound) and a .metadata.json that is a FIFO, device node or
+// symlink is StateCorrupted, never read. A UUID is found by any spelling. A
+// directory named like a custom id without metadata reads as StateLegacy.
+// A missing session (or root) is ErrNotFound, an id that is neither a UUID
+// nor a custom id ErrInvalidSessionID, a session that is a mount point
+// ErrIO. Needs libwsprune >= 0.3.0.
+func ReadMetadata(root, id string) (*MetadataDocument, error) {
+	croot, err := cRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(croot))
+	cid, err := cID(id)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cid))
+	doc := &MetadataDocument{}
+	err = ownedJSON("wsprune_session_read_metadata", doc, func(out **C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_session_read_metadata(croot, cid, out, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if doc.State != StateOK {
+		doc.Metadata = nil // the JSON's null
+	}
+	return doc, nil
 }

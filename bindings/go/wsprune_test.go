@@ -164,7 +164,7 @@ func TestInvalidArguments(t *testing.T) {
 	for _, r := range []string{"", root + "\x00/etc"} {
 		_, err := CreateSession(r)
 		wantErr(t, "CreateSession("+r+")", err, ErrInvalidArgument, StatusInvalidArgument)
-		_, err := CreateSessionWithID(r, valid)
+		_, err = CreateSessionWithID(r, valid)
 		wantErr(t, "CreateSessionWithID", err, ErrInvalidArgument, StatusInvalidArgument)
 		wantErr(t, "Touch", Touch(r, valid), ErrInvalidArgument, StatusInvalidArgument)
 		_, err = Acquire(r, valid)

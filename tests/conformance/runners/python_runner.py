@@ -6,9 +6,7 @@ request mapped onto the `wsprune` package's idiomatic calls.
 An absent option is not passed at all (the keyword's default is the unset);
 `older_than_hours: null` is `older_than_hours=None` (age rule off).
 
-Not expressible on this surface:
-- `list`: the package has no listing function (only the CLI's `ls` and Rust's
-  `list_sessions` list sessions).
+Every op of the protocol is expressible on this surface.
 """
 
 from __future__ import annotations
@@ -102,18 +100,17 @@ def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
         return {"state": i.state.value, "size_bytes": i.size_bytes, "in_use": i.in_use}
     if kind == "repair":
         return {"repaired": len(wsprune.repair_sessions(root, dry_run=bool(op.get("dry_run"))).repaired)}
+    if kind == "list":
+        return {"sessions": {i.session_id: i.state.value for i in wsprune.list_sessions(root)}}
     if kind == "prune":
         return prune(root, op.get("options", {}))
     raise ValueError(f"unknown op {kind!r}")
 
 
 def handle(req: dict[str, Any]) -> dict[str, Any]:
-    op = req["op"]
-    if op["kind"] == "list":
-        return {"not_expressible": "the Python package has no listing function"}
     del events[:]
     try:
-        result = run(req["root"], op)
+        result = run(req["root"], req["op"])
         return {"status": "ok", "message": "", "result": result, "events": list(events)}
     except wsprune.WsPruneError as e:
         status = STATUS.get(e.status if e.status is not None else -1, f"unknown({e.status})")

@@ -59,6 +59,7 @@ __all__ = [
     "delete_session",
     "lease",
     "library_path",
+    "list_sessions",
     "open_session",
     "prune_sessions",
     "read_session_metadata",
@@ -351,18 +352,50 @@ class SessionMetadata:
         )
 
 
-def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional[SessionMetadata]:
-    """The session's metadata, or ``None`` if it is missing or corrupted
-    (the reference implementation's ``_read_session_metadata``)."""
-    _id(session_id)
-    path = Path(os.fsdecode(workspace_root)) / session_id / ".metadata.json"
+def _owned_json(f: Any, *args: Any) -> Any:
+    """Calls a C function whose last two parameters are ``char **out_json``
+    and the error, and returns the parsed JSON (the string freed), or
+    raises the call's error."""
+    out_json = ctypes.c_void_p()
+    err = ctypes.c_void_p()
+    status = f(*args, ctypes.byref(out_json), ctypes.byref(err))
+    if status != 0:
+        lib.wsprune_string_free(out_json)  # NULL on failure: a no-op
+        _raise(status, err)
+    if not out_json.value:
+        raise PanicError("libwsprune succeeded without its JSON", 7)
     try:
-        if not path.is_file() or path.is_symlink():
-            return None
-        data = json.loads(path.read_bytes())
-        return SessionMetadata.from_dict(data) if isinstance(data, dict) else None
-    except (OSError, ValueError, KeyError, TypeError):
+        text = ctypes.string_at(out_json.value).decode("utf-8", "replace")
+    finally:
+        lib.wsprune_string_free(out_json)
+    return json.loads(text)
+
+
+def _read_metadata_document(workspace_root: PathLike, session_id: str) -> Dict[str, Any]:
+    """``wsprune_session_read_metadata``'s JSON: ``session_id``, ``state``,
+    ``metadata`` (as stored) and ``problem``. Raises as the C call does."""
+    f = need("wsprune_session_read_metadata")
+    doc: Dict[str, Any] = _owned_json(f, _path(workspace_root), _id(session_id))
+    return doc
+
+
+def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional[SessionMetadata]:
+    """The session's metadata, or ``None`` if it is missing (no such session
+    or root, or a session without metadata) or corrupted (the reference
+    implementation's ``_read_session_metadata``). Read by libwsprune through
+    its checked open (a UUID under any spelling; never through a symlink,
+    a FIFO or a device node, never outside the root): a session directory
+    that is a symlink is no session (``None``). An id that is neither a UUID
+    nor a custom id raises :class:`InvalidSessionIdError`; an I/O error (a
+    session that is a mount point, say) :class:`WsPruneIOError`. Needs
+    libwsprune >= 0.3.0."""
+    try:
+        doc = _read_metadata_document(workspace_root, session_id)
+    except NotFoundError:
         return None
+    if doc.get("state") != "ok" or not isinstance(doc.get("metadata"), dict):
+        return None
+    return SessionMetadata.from_dict(doc["metadata"])
 
 
 # ---- sessions -----------------------------------------------------------------
@@ -717,6 +750,11 @@ class SessionInfo:
     size_bytes: int
     state: SessionState
     in_use: bool
+    #: What :func:`list_sessions` found wrong: why the session could not be
+    #: read (:attr:`SessionState.UNREADABLE`; ``size_bytes`` is then 0,
+    #: unknown) or why its metadata is corrupted; else ``None`` (always
+    #: ``None`` from :func:`session_info`).
+    problem: Optional[str] = None
 
 
 def session_info(workspace_root: PathLike, session_id: str) -> SessionInfo:
@@ -742,6 +780,34 @@ def session_info(workspace_root: PathLike, session_id: str) -> SessionInfo:
         state=state,
         in_use=bool(info.in_use),
     )
+
+
+def list_sessions(workspace_root: PathLike) -> List[SessionInfo]:
+    """Every session under the root, sorted by id: UUID-named directories
+    and custom-id directories holding ``.metadata.json`` (hidden entries and
+    ``site-packages`` never), each measured and probed as by
+    :func:`session_info` (``wsprune_list_sessions``, the form of ``wsprune
+    ls --json``). A session that could not be read is listed with state
+    :attr:`SessionState.UNREADABLE`, ``size_bytes`` 0 (unknown) and the
+    reason in ``problem``. A missing root raises :class:`NotFoundError`.
+    Needs libwsprune >= 0.3.0."""
+    rows = _owned_json(need("wsprune_list_sessions"), _path(workspace_root))
+
+    def when(v: Any) -> Optional[datetime]:
+        return None if v is None else _parse_ts(str(v))
+
+    return [
+        SessionInfo(
+            session_id=str(r["session_id"]),
+            created_at=when(r.get("created_at")),
+            updated_at=when(r.get("updated_at")),
+            size_bytes=int(r["size_bytes"]) if r.get("size_bytes") is not None else 0,
+            state=SessionState(r["state"]),
+            in_use=bool(r.get("in_use")),
+            problem=None if r.get("problem") is None else str(r["problem"]),
+        )
+        for r in rows
+    ]
 
 
 def delete_session(workspace_root: PathLike, session_id: str, wait: float = 0.0) -> int:
@@ -798,19 +864,7 @@ def repair_sessions(workspace_root: PathLike, dry_run: bool = False) -> RepairRe
     session, so that age rules can apply to it. Explicit only: a prune never
     repairs. Leased sessions are left alone and listed in ``errors``. With
     ``dry_run``, writes nothing. A missing root raises :class:`NotFoundError`."""
-    out_json = ctypes.c_void_p()
-    err = ctypes.c_void_p()
-    status = lib.wsprune_repair_sessions(_path(workspace_root), bool(dry_run), None, ctypes.byref(out_json), ctypes.byref(err))
-    if status != 0:
-        lib.wsprune_string_free(out_json)  # NULL on failure: a no-op
-        _raise(status, err)
-    if not out_json.value:
-        raise PanicError("wsprune_repair_sessions succeeded without its JSON", 7)
-    try:
-        text = ctypes.string_at(out_json.value).decode("utf-8", "replace")
-    finally:
-        lib.wsprune_string_free(out_json)
-    data = json.loads(text)
+    data = _owned_json(lib.wsprune_repair_sessions, _path(workspace_root), bool(dry_run), None)
     return RepairResult(
         repaired=[
             RepairedSession(str(r["session_id"]), SessionState(r["previous_state"]), _parse_ts(str(r["updated_at"])))

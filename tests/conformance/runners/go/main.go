@@ -13,8 +13,7 @@
 // Not expressible on this surface:
 //   - an explicit 0 for max_total_bytes, max_sessions, min_free_bytes,
 //     max_deletions: Go's zero value is unset (docs/contract.md);
-//   - NaN or infinite hours: a time.Duration cannot hold them;
-//   - list: the binding has no listing function.
+//   - NaN or infinite hours: a time.Duration cannot hold them.
 package main
 
 import (
@@ -221,6 +220,16 @@ func run(root string, op map[string]any) (map[string]any, error) {
 	case "delete":
 		n, err := wsprune.DeleteSession(root, id, 0)
 		return map[string]any{"reclaimed_bytes": n}, err
+	case "list":
+		list, err := wsprune.ListSessions(root)
+		if err != nil {
+			return nil, err
+		}
+		sessions := map[string]any{}
+		for _, i := range list {
+			sessions[i.ID] = i.State.String()
+		}
+		return map[string]any{"sessions": sessions}, nil
 	case "info":
 		i, err := wsprune.SessionInfo(root, id)
 		if err != nil {
@@ -251,9 +260,6 @@ func handle(line string) map[string]any {
 	var req request
 	if err := json.Unmarshal([]byte(line), &req); err != nil {
 		return map[string]any{"status": "bad_request", "message": err.Error()}
-	}
-	if req.Op["kind"] == "list" {
-		return map[string]any{"not_expressible": "the Go binding has no listing function"}
 	}
 	mu.Lock()
 	events = events[:0]
