@@ -68,7 +68,8 @@ mvn -q -B -Dstyle.color=never package -DskipTests dependency:build-classpath \
     -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime 2>&1 | sed 's/\x1b\[0m//g'
 java -cp "target/wsprune-0.3.0-SNAPSHOT.jar:$(cat target/classpath.txt)" examples/FirstProgram.java "$tmp/ws" \
     >"$tmp/first.out"
-grep -q '^Would prune 0 sessions' "$tmp/first.out" && grep -q '^refused: ' "$tmp/first.out" || {
+grep -q '^Would prune 0 sessions' "$tmp/first.out" && grep -q '^refused: ' "$tmp/first.out" &&
+    grep -Eq '^[0-9a-f-]{36} ok [0-9]+ bytes$' "$tmp/first.out" && grep -q '^stored {session_id=' "$tmp/first.out" || {
     echo "FirstProgram.java printed:" >&2
     cat "$tmp/first.out" >&2
     exit 1

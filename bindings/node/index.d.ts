@@ -20,7 +20,7 @@ export class BusyError extends WsPruneError { constructor(message: string); read
 export class IoError extends WsPruneError { constructor(message: string); readonly code: 'io'; }
 export class PanicError extends WsPruneError { constructor(message: string); readonly code: 'panic'; }
 
-/** libwsprune could not be loaded, is not libwsprune, or lacks a newer function. */
+/** libwsprune could not be loaded, is not libwsprune, or is older than the binding (the message names the missing functions). */
 export class WsPruneLibraryError extends Error {
   readonly code: 'ERR_WSPRUNE_LIBRARY';
   constructor(message: string);
@@ -28,7 +28,7 @@ export class WsPruneLibraryError extends Error {
 
 /** Creates a session (a new random UUID when `id` is omitted) and returns its id. */
 export function createSession(root: string, id?: string | null): string;
-/** Opens session `id`, creating it if missing. Needs libwsprune >= 0.3.0 (wsprune_session_open). */
+/** Opens session `id`, creating it if missing (a legacy directory gets fresh metadata). */
 export function openSession(root: string, id?: string | null): { id: string; created: boolean };
 /** Sets updated_at to now; legacy and corrupted metadata are not errors. */
 export function touchSession(root: string, id: string): void;
@@ -74,9 +74,9 @@ export interface PruneResult {
   skipped: { id: string; reason: SkipReason }[];
   /** Sessions that failed; the prune carried on. */
   errors: { id: string; message: string }[];
-  /** Leftover trash directories of interrupted deletions finished now (empty before libwsprune 0.3.0). */
+  /** Leftover trash directories of interrupted deletions finished now. */
   interrupted: string[];
-  /** Capacity targets still not met (empty before libwsprune 0.3.0). */
+  /** Capacity targets still not met. */
   unmetTargets: string[];
   reclaimedBytes: number;
   dryRun: boolean;
@@ -106,6 +106,37 @@ export interface SessionInfo {
 }
 export function sessionInfo(root: string, id: string): SessionInfo;
 
+/** One session of listSessions (the form of `wsprune ls --json`). */
+export interface SessionListing {
+  sessionId: string;
+  /** null unless state is "ok". */
+  createdAt: Date | null;
+  updatedAt: Date | null;
+  /** Hours since updatedAt; null when it is unknown. */
+  ageHours: number | null;
+  /** null when unknown (state "unreadable"). */
+  sizeBytes: number | null;
+  state: SessionState;
+  inUse: boolean;
+  /** Why the session is corrupted or unreadable; null otherwise. */
+  problem: string | null;
+}
+/** Every session under the root, sorted by id, each measured. NotFoundError if the root is missing. */
+export function listSessions(root: string): SessionListing[];
+
+/** A session's metadata as stored (readMetadata). */
+export interface StoredMetadata {
+  /** The name the session was found under. */
+  sessionId: string;
+  state: 'ok' | 'legacy' | 'corrupted';
+  /** The file's object with every field as stored (timestamps as written) when state is "ok"; else null. */
+  metadata: Record<string, unknown> | null;
+  /** Why, when state is "corrupted"; else null. */
+  problem: string | null;
+}
+/** Reads a session's metadata as stored, measuring and locking nothing. NotFoundError if missing. */
+export function readMetadata(root: string, id: string): StoredMetadata;
+
 export interface RepairResult {
   repaired: { id: string; previousState: string; updatedAt: string }[];
   errors: { id: string; message: string }[];
@@ -126,8 +157,8 @@ export function version(): string;
 export function libraryPath(): string;
 export function statusName(status: number): string;
 export function hasNativeFunction(name: string): boolean;
-/** The koffi function of every C function, by C name (null: a 0.3.0 addition the loaded library lacks). */
-export function nativeFunctions(): Record<string, ((...args: any[]) => any) | null>;
+/** The koffi function of every C function, by C name. */
+export function nativeFunctions(): Record<string, (...args: any[]) => any>;
 
 declare const wsprune: {
   createSession: typeof createSession;
@@ -139,6 +170,8 @@ declare const wsprune: {
   pruneSessionsSync: typeof pruneSessionsSync;
   deleteSession: typeof deleteSession;
   sessionInfo: typeof sessionInfo;
+  listSessions: typeof listSessions;
+  readMetadata: typeof readMetadata;
   repairSessions: typeof repairSessions;
   setLogger: typeof setLogger;
   defaultPruneOptions: typeof defaultPruneOptions;

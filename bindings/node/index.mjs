@@ -11,6 +11,8 @@ export const {
   pruneSessionsSync,
   deleteSession,
   sessionInfo,
+  listSessions,
+  readMetadata,
   repairSessions,
   setLogger,
   defaultPruneOptions,

@@ -9,7 +9,7 @@
 # LD_LIBRARY_PATH, the pkg-config libdir), and `npm pack` installed into a
 # fresh directory, where the README's first program runs as written against
 # the installed library (WSPRUNE_LIBRARY from pkg-config), from ESM and
-# CommonJS. Exits non-zero on any failure.
+# CommonJS, followed by its listing example. Exits non-zero on any failure.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -63,6 +63,12 @@ export WSPRUNE_LIBRARY="$libdir/libwsprune.so"
 node first.mjs | tee out.txt
 grep -q '^created ' out.txt
 grep -q '^Would prune' out.txt
+# The README's listing example, run after it: it lists the session just made.
+awk '/Saved as `list.mjs`/{f=1; next} f && /^```js/{g=1; next} g && /^```/{exit} g' "$here/README.md" > list.mjs
+test -s list.mjs
+node list.mjs | tee list.txt
+grep -q "^$(sed -n 's/^created //p' out.txt) ok " list.txt
+grep -q "stored:" list.txt
 node -e "const w = require('wsprune'); if (typeof w.pruneSessions !== 'function' || !w.version()) process.exit(1); console.log('CommonJS: wsprune', w.version())"
 test -f node_modules/wsprune/index.d.ts
 

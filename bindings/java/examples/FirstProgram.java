@@ -1,6 +1,7 @@
 import dev.wsprune.Lease;
 import dev.wsprune.PruneOptions;
 import dev.wsprune.PruneResult;
+import dev.wsprune.SessionListing;
 import dev.wsprune.Status;
 import dev.wsprune.WsPrune;
 import dev.wsprune.WsPruneException;
@@ -26,6 +27,12 @@ public class FirstProgram {
         PruneResult capped = WsPrune.prune(root,
                 PruneOptions.builder().noAgeRule().maxTotalBytes(50L << 30).jobs(8).build());
         capped.deletedRules().forEach((s, rule) -> System.out.println(s + " went by rule " + rule));
+
+        for (SessionListing s : WsPrune.listSessions(root)) { // what is left, measured
+            System.out.println(s.id() + " " + s.state().wireName() + " " + s.sizeBytes().orElse(-1) + " bytes");
+        }
+        // The metadata as stored, e.g. {session_id=..., created_at=..., updated_at=..., version=1}
+        System.out.println("stored " + WsPrune.readMetadata(root, id).metadata().orElseThrow());
 
         try {
             WsPrune.touchSession(root, "../etc");

@@ -44,7 +44,7 @@ function loadLibrary() {
       return { lib, path: c.path, fns: declare(lib) };
     } catch (e) {
       lib.unload?.();
-      tried.push(`${c.path} (${c.from}): not libwsprune: ${String(e.message).split('\n')[0]}`);
+      tried.push(`${c.path} (${c.from}): ${String(e.message).split('\n')[0]}`);
       if (c.from === 'WSPRUNE_LIBRARY') break;
     }
   }
@@ -121,33 +121,35 @@ const PROTOTYPES = [
   'wsprune_status wsprune_session_delete(const char *workspace_root, const char *session_id, uint32_t wait_ms, _Out_ uint64_t *out_reclaimed_bytes, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, _Inout_ wsprune_session_details *out, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, _Out_ size_t *out_repaired, _Out_ void **out_json, _Out_ wsprune_error **error)',
-];
-
-// Functions newer than some libraries in the field (added in 0.3.0): looked
-// up if present; calling one on an older library is a WsPruneLibraryError
-// naming the function.
-const OPTIONAL_PROTOTYPES = [
   'wsprune_status wsprune_session_open(const char *workspace_root, const char *session_id, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ bool *out_created, _Out_ wsprune_error **error)',
   'size_t wsprune_prune_result_unmet_target_count(const wsprune_prune_result *r)',
   'const char *wsprune_prune_result_unmet_target(const wsprune_prune_result *r, size_t i)',
   'size_t wsprune_prune_result_interrupted_count(const wsprune_prune_result *r)',
   'const char *wsprune_prune_result_interrupted_name(const wsprune_prune_result *r, size_t i)',
+  'wsprune_status wsprune_list_sessions(const char *workspace_root, _Out_ void **out_json, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_read_metadata(const char *workspace_root, const char *session_id, _Out_ void **out_json, _Out_ wsprune_error **error)',
 ];
 
 function nameOf(proto) {
   return /([A-Za-z_0-9]+)\(/.exec(proto)[1];
 }
 
+// Declares every prototype. An older libwsprune lacks the newer functions:
+// that is one error naming all of them and the library's version (koffi's
+// own message names only the first, and says nothing of versions).
 function declare(lib) {
   const fns = {};
-  for (const p of PROTOTYPES) fns[nameOf(p)] = lib.func(p);
-  for (const p of OPTIONAL_PROTOTYPES) {
-    const name = nameOf(p);
+  const missing = [];
+  for (const p of PROTOTYPES) {
     try {
-      fns[name] = lib.func(p);
+      fns[nameOf(p)] = lib.func(p);
     } catch {
-      fns[name] = null;
+      missing.push(nameOf(p));
     }
+  }
+  if (!fns.wsprune_version) throw new Error('not libwsprune (no wsprune_version)');
+  if (missing.length > 0) {
+    throw new Error(`libwsprune ${fns.wsprune_version()} lacks ${missing.join(', ')}: install a newer libwsprune`);
   }
   return fns;
 }
@@ -160,29 +162,11 @@ function native() {
   return loaded;
 }
 
-/** A function that may be missing from an older library: throws a clear error if it is. */
-function optional(name) {
-  const fn = native().fns[name];
-  if (!fn) {
-    throw new WsPruneLibraryError(
-      `wsprune: ${name} is not in the loaded libwsprune (${loaded.path}, version ${native().fns.wsprune_version()}); ` +
-      'install a newer libwsprune');
-  }
-  return fn;
-}
-
-function hasFunction(name) {
-  return Boolean(native().fns[name]);
-}
-
 module.exports = {
   koffi,
   native,
-  optional,
-  hasFunction,
   candidates,
   PROTOTYPES,
-  OPTIONAL_PROTOTYPES,
   nameOf,
   PruneOptions,
   SessionDetails,

@@ -2,7 +2,7 @@
 // The public API: idiomatic JS over the C ABI (include/wsprune.h). No
 // wsprune logic lives here: every decision is the library's.
 
-const { native, optional, hasFunction, koffi } = require('./native.cjs');
+const { native, koffi } = require('./native.cjs');
 const errors = require('./errors.cjs');
 const { setLogger, trackAsync } = require('./events.cjs');
 const { toNative, defaultPruneOptions } = require('./options.cjs');
@@ -59,11 +59,10 @@ function createSession(root, id) {
 function openSession(root, id) {
   checkRoot(root);
   if (id != null) checkId(id);
-  const open = optional('wsprune_session_open');
   const buf = Buffer.alloc(ID_BUFFER);
   const created = [false];
   const err = [null];
-  check(open(root, id ?? null, buf, buf.length, created, err), err);
+  check(fns().wsprune_session_open(root, id ?? null, buf, buf.length, created, err), err);
   return { id: cString(buf), created: Boolean(created[0]) };
 }
 
@@ -162,11 +161,8 @@ function readResult(r) {
       rules,
       skipped,
       errors: errs,
-      // Lists a library older than 0.3.0 does not report: empty there.
-      interrupted: f.wsprune_prune_result_interrupted_count
-        ? strings(r, 'wsprune_prune_result_interrupted_count', 'wsprune_prune_result_interrupted_name') : [],
-      unmetTargets: f.wsprune_prune_result_unmet_target_count
-        ? strings(r, 'wsprune_prune_result_unmet_target_count', 'wsprune_prune_result_unmet_target') : [],
+      interrupted: strings(r, 'wsprune_prune_result_interrupted_count', 'wsprune_prune_result_interrupted_name'),
+      unmetTargets: strings(r, 'wsprune_prune_result_unmet_target_count', 'wsprune_prune_result_unmet_target'),
       reclaimedBytes: Number(f.wsprune_prune_result_reclaimed_bytes(r)),
       dryRun: f.wsprune_prune_result_dry_run(r),
       summary: f.wsprune_prune_result_summary(r),
@@ -235,6 +231,57 @@ function sessionInfo(root, id) {
   };
 }
 
+/** Parses a `char *` JSON document the library handed over, and frees it. */
+function takeJson(ptr) {
+  try {
+    return JSON.parse(koffi.decode(ptr, 'char', -1));
+  } finally {
+    fns().wsprune_string_free(ptr);
+  }
+}
+
+function dateOrNull(text) {
+  return text == null ? null : new Date(text);
+}
+
+/**
+ * Every session under the root (what a prune would consider), sorted by id,
+ * each measured: the objects of `wsprune ls --json` with camelCase keys and
+ * Dates. sizeBytes is null when unknown (an "unreadable" session; why is in
+ * `problem`). NotFoundError if the root is missing.
+ */
+function listSessions(root) {
+  checkRoot(root);
+  const json = [null];
+  const err = [null];
+  check(fns().wsprune_list_sessions(root, json, err), err);
+  return takeJson(json[0]).map((s) => ({
+    sessionId: s.session_id,
+    createdAt: dateOrNull(s.created_at),
+    updatedAt: dateOrNull(s.updated_at),
+    ageHours: s.age_hours,
+    sizeBytes: s.size_bytes,
+    state: s.state,
+    inUse: s.in_use,
+    problem: s.problem,
+  }));
+}
+
+/**
+ * The session's metadata as stored, measuring and locking nothing:
+ * `metadata` is the file's object for state "ok" (every field, timestamps as
+ * the writer wrote them), else null; `problem` says why for "corrupted".
+ */
+function readMetadata(root, id) {
+  checkRoot(root);
+  checkId(id);
+  const json = [null];
+  const err = [null];
+  check(fns().wsprune_session_read_metadata(root, id, json, err), err);
+  const d = takeJson(json[0]);
+  return { sessionId: d.session_id, state: d.state, metadata: d.metadata, problem: d.problem };
+}
+
 /** Writes metadata for legacy and corrupted sessions (explicit, never implicit). */
 function repairSessions(root, options = {}) {
   checkRoot(root);
@@ -245,12 +292,7 @@ function repairSessions(root, options = {}) {
   const json = [null];
   const err = [null];
   check(f.wsprune_repair_sessions(root, dryRun, count, json, err), err);
-  let parsed;
-  try {
-    parsed = JSON.parse(koffi.decode(json[0], 'char', -1));
-  } finally {
-    f.wsprune_string_free(json[0]);
-  }
+  const parsed = takeJson(json[0]);
   return {
     repaired: parsed.repaired.map((x) => ({ id: x.session_id, previousState: x.previous_state, updatedAt: x.updated_at })),
     errors: Object.entries(parsed.errors).map(([id, message]) => ({ id, message })),
@@ -274,17 +316,20 @@ function statusName(status) {
 }
 
 /**
- * The koffi functions of every C function in include/wsprune.h, by C name
- * (a 0.3.0 addition missing from an older library is null): for what the
- * API above does not wrap. The C ownership rules apply as written in the header.
+ * The koffi functions of every C function in include/wsprune.h, by C name:
+ * for what the API above does not wrap. The C ownership rules apply as
+ * written in the header.
  */
 function nativeFunctions() {
   return { ...fns() };
 }
 
-/** Whether the loaded library has C function `name` (for the 0.3.0 additions). */
+/**
+ * Whether the binding has C function `name` (every function of the header:
+ * a library that lacks one is refused when it is loaded).
+ */
 function hasNativeFunction(name) {
-  return hasFunction(name);
+  return typeof fns()[name] === 'function';
 }
 
 module.exports = {
@@ -297,6 +342,8 @@ module.exports = {
   pruneSessionsSync,
   deleteSession,
   sessionInfo,
+  listSessions,
+  readMetadata,
   repairSessions,
   setLogger,
   defaultPruneOptions,

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { PROTOTYPES, OPTIONAL_PROTOTYPES, nameOf } = require('../lib/native.cjs');
+const { PROTOTYPES, nameOf } = require('../lib/native.cjs');
 const headerPath = new URL('../../../include/wsprune.h', import.meta.url);
 
 function arity(params) {
@@ -36,24 +36,18 @@ test('the header has functions to compare (the parser works)', () => {
 });
 
 test('every header function is declared, with its arity', () => {
-  const declared = new Map([...bindingFunctions(PROTOTYPES), ...bindingFunctions(OPTIONAL_PROTOTYPES)]);
+  const declared = bindingFunctions(PROTOTYPES);
   for (const [name, n] of headerFunctions()) {
     assert.ok(declared.has(name), `${name} is in include/wsprune.h but not declared in lib/native.cjs`);
     assert.equal(declared.get(name), n, `${name}: ${n} parameters in the header`);
   }
 });
 
-test('required declarations are all in the header; optional ones are only the 0.3.0 additions', () => {
+test('every declaration is in the header', () => {
   const h = headerFunctions();
   for (const name of bindingFunctions(PROTOTYPES).keys()) {
     assert.ok(h.has(name), `${name} is declared but not in the header`);
   }
-  // An optional function that reached the header should become required
-  // once every supported library has it; until then, both are fine.
-  assert.deepEqual([...bindingFunctions(OPTIONAL_PROTOTYPES).keys()].sort(), [
-    'wsprune_prune_result_interrupted_count', 'wsprune_prune_result_interrupted_name',
-    'wsprune_prune_result_unmet_target', 'wsprune_prune_result_unmet_target_count', 'wsprune_session_open',
-  ]);
 });
 
 test('every header function is callable from JS (nativeFunctions)', async () => {

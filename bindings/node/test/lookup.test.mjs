@@ -37,6 +37,21 @@ test('WSPRUNE_LIBRARY naming another library: "not libwsprune"', () => {
   assert.match(out.message, /not libwsprune/);
 });
 
+test('an older libwsprune: the error names its version and every missing function', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsprune-old-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A stand-in for a library from before 0.3.0: it has the first functions only.
+  fs.writeFileSync(path.join(dir, 'old.c'), 'const char *wsprune_version(void) { return "0.2.0"; }\n'
+    + 'const char *wsprune_status_name(int s) { (void)s; return "WSPRUNE_STATUS_OK"; }\n');
+  const cc = spawnSync('cc', ['-shared', '-fPIC', '-o', path.join(dir, 'libold.so'), path.join(dir, 'old.c')], { encoding: 'utf8' });
+  if (cc.error) return t.skip(`no C compiler: ${cc.error.message}`);
+  assert.equal(cc.status, 0, cc.stderr);
+  const out = run(pkgDir, { WSPRUNE_LIBRARY: path.join(dir, 'libold.so') });
+  assert.equal(out.name, 'WsPruneLibraryError');
+  assert.match(out.message, /libwsprune 0\.2\.0 lacks .*wsprune_session_open.*wsprune_list_sessions, wsprune_session_read_metadata/);
+  assert.doesNotMatch(out.message, /wsprune_version|wsprune_status_name/);
+});
+
 test('without WSPRUNE_LIBRARY: the package directory first, then the system loader', (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsprune-pkg-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -135,13 +135,8 @@ test('repairSessions gives legacy and corrupted sessions metadata (dry run first
   assert.throws(() => w.repairSessions(path.join(root, 'missing')), w.NotFoundError);
 });
 
-test('openSession: create-or-open (needs wsprune_session_open)', (t) => {
+test('openSession: create-or-open', (t) => {
   const root = tempRoot(t);
-  if (!w.hasNativeFunction('wsprune_session_open')) {
-    assert.throws(() => w.openSession(root), (e) => e instanceof w.WsPruneLibraryError
-      && /wsprune_session_open/.test(e.message));
-    return;
-  }
   const first = w.openSession(root);
   assert.equal(first.created, true);
   assert.deepEqual(w.openSession(root, first.id), { id: first.id, created: false });
@@ -184,4 +179,87 @@ test('an unreachable unreleased lease is released by the garbage collector', (t)
   const r = spawnSync(process.execPath, ['--expose-gc', '-e', script, root, id], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { held: true, after: false });
+});
+
+test('listSessions: every session sorted by id, measured, with Dates; not sessions are left out', (t) => {
+  const root = tempRoot(t);
+  const ok = makeSession(root, { id: '11111111-1111-4111-8111-111111111111', ageHours: 2, sizeBytes: 1000 });
+  const legacy = makeSession(root, { id: '22222222-2222-4222-8222-222222222222', metadata: 'legacy' });
+  const corrupted = makeSession(root, { id: '00000000-0000-4000-8000-000000000000', metadata: 'corrupted' });
+  const custom = w.createSession(root, 'build-42');
+  fs.mkdirSync(path.join(root, 'not-a-session')); // a custom-id name without metadata
+  fs.mkdirSync(path.join(root, '.hidden'));
+  fs.mkdirSync(path.join(root, 'site-packages'));
+  const lease = w.acquire(root, legacy);
+  t.after(() => lease.release());
+
+  const list = w.listSessions(root);
+  assert.deepEqual(list.map((s) => s.sessionId), [corrupted, ok, legacy, custom].sort());
+  const byId = Object.fromEntries(list.map((s) => [s.sessionId, s]));
+  const meta = JSON.parse(fs.readFileSync(path.join(root, ok, '.metadata.json'), 'utf8'));
+  assert.ok(byId[ok].updatedAt instanceof Date);
+  assert.equal(byId[ok].updatedAt.getTime(), new Date(meta.updated_at).getTime());
+  assert.equal(byId[ok].createdAt.getTime(), new Date(meta.created_at).getTime());
+  assert.ok(Math.abs(byId[ok].ageHours - 2) < 0.1, String(byId[ok].ageHours));
+  assert.equal(byId[ok].sizeBytes, w.sessionInfo(root, ok).sizeBytes);
+  assert.ok(byId[ok].sizeBytes >= 1000);
+  assert.deepEqual([byId[ok].state, byId[ok].inUse, byId[ok].problem], ['ok', false, null]);
+  assert.deepEqual([byId[legacy].state, byId[legacy].inUse, byId[legacy].createdAt, byId[legacy].updatedAt, byId[legacy].ageHours],
+    ['legacy', true, null, null, null]);
+  assert.equal(byId[corrupted].state, 'corrupted');
+  assert.equal(typeof byId[corrupted].problem, 'string');
+  assert.equal(typeof byId[corrupted].sizeBytes, 'number');
+  assert.equal(byId[custom].state, 'ok');
+});
+
+test('listSessions: an unreadable session has an unknown size and a problem', (t) => {
+  if (process.getuid?.() === 0) return t.skip('root reads every directory');
+  const root = tempRoot(t);
+  const id = makeSession(root, { sizeBytes: 10 });
+  fs.chmodSync(path.join(root, id), 0o000);
+  t.after(() => fs.chmodSync(path.join(root, id), 0o755));
+  const [s] = w.listSessions(root);
+  assert.deepEqual([s.sessionId, s.state, s.sizeBytes], [id, 'unreadable', null]);
+  assert.equal(typeof s.problem, 'string');
+});
+
+test('listSessions: a missing root is NotFoundError, a bad one InvalidArgumentError', (t) => {
+  const root = tempRoot(t);
+  assert.throws(() => w.listSessions(root), w.NotFoundError);
+  assert.throws(() => w.listSessions(''), w.InvalidArgumentError);
+  assert.throws(() => w.listSessions(`${root}\0x`), w.InvalidArgumentError);
+  fs.mkdirSync(root);
+  assert.deepEqual(w.listSessions(root), []);
+});
+
+test('readMetadata: the metadata as stored, every field and the writer\'s timestamp format', (t) => {
+  const root = tempRoot(t);
+  const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  fs.mkdirSync(path.join(root, id), { recursive: true });
+  const stored = {
+    session_id: id, created_at: '2026-11-25T01:47:00.123456+00:00', updated_at: '2026-11-25T02:00:00.000001+00:00',
+    version: 1, runtime: { name: 'py', tags: ['a'] },
+  };
+  fs.writeFileSync(path.join(root, id, '.metadata.json'), JSON.stringify(stored));
+  const before = fs.statSync(path.join(root, id, '.metadata.json')).mtimeMs;
+  // Any spelling of the UUID finds it; sessionId is the name it was found under.
+  const r = w.readMetadata(root, id.toUpperCase());
+  assert.deepEqual(r, { sessionId: id, state: 'ok', metadata: stored, problem: null });
+  assert.equal(fs.statSync(path.join(root, id, '.metadata.json')).mtimeMs, before);
+});
+
+test('readMetadata: legacy and corrupted sessions; missing and bad ids', (t) => {
+  const root = tempRoot(t);
+  const legacy = makeSession(root, { metadata: 'legacy' });
+  const corrupted = makeSession(root, { metadata: 'corrupted' });
+  fs.mkdirSync(path.join(root, 'custom-dir'));
+  assert.deepEqual(w.readMetadata(root, legacy), { sessionId: legacy, state: 'legacy', metadata: null, problem: null });
+  assert.deepEqual(w.readMetadata(root, 'custom-dir'), { sessionId: 'custom-dir', state: 'legacy', metadata: null, problem: null });
+  const c = w.readMetadata(root, corrupted);
+  assert.deepEqual([c.sessionId, c.state, c.metadata], [corrupted, 'corrupted', null]);
+  assert.equal(typeof c.problem, 'string');
+  assert.ok(c.problem.length > 0);
+  assert.throws(() => w.readMetadata(root, '3b1f8c1e-0000-4000-8000-000000000000'), w.NotFoundError);
+  assert.throws(() => w.readMetadata(path.join(root, 'missing'), legacy), w.NotFoundError);
+  for (const bad of ['../etc', '..', 'a/b', 42]) assert.throws(() => w.readMetadata(root, bad), w.InvalidSessionIdError);
 });

@@ -1,5 +1,5 @@
 // Compiled by `tsc --noEmit` only: the declarations must accept the README's usage.
-import { acquire, createSession, pruneSessions, setLogger, WsPruneError, type PruneResult } from 'wsprune';
+import { acquire, createSession, listSessions, pruneSessions, readMetadata, setLogger, WsPruneError, type PruneResult } from 'wsprune';
 declare function show(...values: unknown[]): void; // no @types/node: the binding needs none
 
 const root = '/tmp/ws';
@@ -14,3 +14,6 @@ try {
 } catch (e) {
   if (e instanceof WsPruneError && e.code === 'already_exists') show(e.status);
 }
+for (const s of listSessions(root)) show(s.sessionId, s.state, s.updatedAt?.toISOString(), s.sizeBytes ?? '?');
+const stored = readMetadata(root, id);
+if (stored.state === 'ok' && stored.metadata) show(stored.metadata.updated_at);

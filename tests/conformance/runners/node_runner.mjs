@@ -48,9 +48,6 @@ async function perform(root, op, events) {
     case 'create':
       return { id: w.createSession(root, op.id ?? undefined) };
     case 'open':
-      if (!w.hasNativeFunction('wsprune_session_open')) {
-        throw new NotExpressible('the loaded libwsprune has no wsprune_session_open');
-      }
       return w.openSession(root, op.id ?? undefined);
     case 'touch':
       w.touchSession(root, op.id);
@@ -68,7 +65,7 @@ async function perform(root, op, events) {
       return { state: info.state, size_bytes: info.sizeBytes, in_use: info.inUse };
     }
     case 'list':
-      throw new NotExpressible('the C ABI has no list function (the Node binding only calls the C ABI)');
+      return { sessions: Object.fromEntries(w.listSessions(root).map((s) => [s.sessionId, s.state])) };
     case 'repair':
       return { repaired: w.repairSessions(root, { dryRun: Boolean(op.dry_run) }).repaired.length };
     case 'prune': {

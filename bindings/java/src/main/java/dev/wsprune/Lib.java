@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Loads libwsprune once and holds the helpers every call shares: status and
@@ -63,30 +62,40 @@ final class Lib {
         return loaded().origin();
     }
 
-    private static final Map<String, Boolean> PRESENT = new ConcurrentHashMap<>();
+    /** The loaded library, for looking functions up. */
+    static NativeLibrary library() {
+        return loaded().library();
+    }
 
-    /** Whether the loaded library exports {@code name} (looked up once). */
-    static boolean hasFunction(String name) {
-        return PRESENT.computeIfAbsent(name, n -> {
+    /** The methods of {@code api} that {@code lib} does not export, sorted. */
+    static List<String> missingFunctions(NativeLibrary lib, Class<?> api) {
+        List<String> missing = new ArrayList<>();
+        for (java.lang.reflect.Method m : api.getDeclaredMethods()) {
             try {
-                loaded().library().getFunction(n);
-                return true;
+                lib.getFunction(m.getName());
             } catch (UnsatisfiedLinkError e) {
-                return false;
+                missing.add(m.getName());
             }
-        });
+        }
+        java.util.Collections.sort(missing);
+        return missing;
     }
 
     /**
-     * Throws a clear error when the loaded library is older than a function
-     * the binding declares (JNA would only say "Error looking up function").
+     * The library, once it is known to export every function the binding
+     * declares: otherwise an error naming its version and what it lacks (JNA
+     * would only fail at the first call, saying "Error looking up function").
      */
-    static void requireFunction(String name, String since) {
-        if (!hasFunction(name)) {
-            throw new UnsupportedOperationException(name + " is not in the loaded libwsprune "
-                    + api().wsprune_version() + " (" + origin() + "); it needs libwsprune " + since
-                    + " or newer");
+    private static Loaded checked(NativeLibrary lib, LibWsPrune api, String origin) {
+        List<String> missing = missingFunctions(lib, LibWsPrune.class);
+        if (missing.contains("wsprune_version")) {
+            throw new UnsatisfiedLinkError(origin + " is not libwsprune (no wsprune_version)");
         }
+        if (!missing.isEmpty()) {
+            throw new UnsatisfiedLinkError("libwsprune " + api.wsprune_version() + " (" + origin + ") lacks "
+                    + String.join(", ", missing) + ": install a newer libwsprune");
+        }
+        return new Loaded(api, lib, origin);
     }
 
     private static Loaded load() {
@@ -95,7 +104,7 @@ final class Lib {
         if (explicit != null && !explicit.isEmpty()) {
             try {
                 NativeLibrary lib = NativeLibrary.getInstance(explicit, options);
-                return new Loaded(Native.load(explicit, LibWsPrune.class, options), lib, explicit);
+                return checked(lib, Native.load(explicit, LibWsPrune.class, options), explicit);
             } catch (UnsatisfiedLinkError e) {
                 throw new UnsatisfiedLinkError(ENV + "=" + explicit + " could not be loaded: " + e.getMessage());
             }
@@ -106,14 +115,17 @@ final class Lib {
         String ldPath = System.getenv("LD_LIBRARY_PATH");
         tried.add("LD_LIBRARY_PATH=" + (ldPath == null ? "(unset)" : ldPath));
         tried.add("the system loader's default directories");
+        NativeLibrary lib;
+        LibWsPrune api;
         try {
-            NativeLibrary lib = NativeLibrary.getInstance("wsprune", options);
-            return new Loaded(Native.load("wsprune", LibWsPrune.class, options), lib, mappedFile(lib));
+            lib = NativeLibrary.getInstance("wsprune", options);
+            api = Native.load("wsprune", LibWsPrune.class, options);
         } catch (UnsatisfiedLinkError e) {
             throw new UnsatisfiedLinkError("libwsprune not found; set " + ENV
                     + " to the path of libwsprune.so, or put its directory on jna.library.path or "
                     + "LD_LIBRARY_PATH. Tried: " + String.join("; ", tried) + ". (" + e.getMessage() + ")");
         }
+        return checked(lib, api, mappedFile(lib));
     }
 
     /**

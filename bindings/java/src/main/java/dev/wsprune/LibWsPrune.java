@@ -9,11 +9,10 @@ import com.sun.jna.ptr.PointerByReference;
 
 /**
  * The C ABI of libwsprune ({@code include/wsprune.h}), one method per exported
- * function, mapped by JNA's interface mapping. JNA looks a function up at its
- * first call, so a function that the loaded library lacks (an older library)
- * only fails when it is called, with {@link UnsatisfiedLinkError}; the public
- * API turns that into a clear {@link UnsupportedOperationException}
- * ({@link Native#requireFunction}).
+ * function, mapped by JNA's interface mapping. JNA would look a function up
+ * only at its first call; {@link Lib} checks at load that the library has
+ * every one of them, so an older library is refused at once with its version
+ * and the missing functions named.
  *
  * <p>C {@code bool} is one byte: passed as {@code byte} (never Java
  * {@code boolean}, which JNA maps to a 4-byte int), returned as {@code byte}.
@@ -69,7 +68,6 @@ interface LibWsPrune extends Library {
 
     int wsprune_session_create(String root, String sessionId, byte[] outId, long outIdLen, PointerByReference error);
 
-    /** Added in 0.3.0: create-or-open. */
     int wsprune_session_open(String root, String sessionId, byte[] outId, long outIdLen, byte[] outCreated,
             PointerByReference error);
 
@@ -107,16 +105,12 @@ interface LibWsPrune extends Library {
 
     void wsprune_prune_result_free(Pointer r);
 
-    /** Added in 0.3.0. */
     long wsprune_prune_result_unmet_target_count(Pointer r);
 
-    /** Added in 0.3.0. */
     String wsprune_prune_result_unmet_target(Pointer r, long i);
 
-    /** Added in 0.3.0. */
     long wsprune_prune_result_interrupted_count(Pointer r);
 
-    /** Added in 0.3.0. */
     String wsprune_prune_result_interrupted_name(Pointer r, long i);
 
     void wsprune_set_log_callback(LogFn cb, Pointer userData);
@@ -133,5 +127,10 @@ interface LibWsPrune extends Library {
     int wsprune_session_info(String root, String sessionId, SessionDetailsStruct out, PointerByReference error);
 
     int wsprune_repair_sessions(String root, byte dryRun, LongByReference outRepaired, PointerByReference outJson,
+            PointerByReference error);
+
+    int wsprune_list_sessions(String root, PointerByReference outJson, PointerByReference error);
+
+    int wsprune_session_read_metadata(String root, String sessionId, PointerByReference outJson,
             PointerByReference error);
 }

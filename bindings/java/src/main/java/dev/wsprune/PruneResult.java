@@ -19,9 +19,7 @@ import java.util.Map;
  *                       {@code "corrupted_timestamp"}, {@code "in_use"}), in the library's order
  * @param errors         failed id (or trash name) to message; the prune carried on
  * @param interrupted    leftover trash directories of earlier interrupted deletions finished now
- *                       (empty with a library older than 0.3.0, which does not report them apart)
- * @param unmetTargets   capacity targets still not met when the prune ended (empty with a library
- *                       older than 0.3.0)
+ * @param unmetTargets   capacity targets still not met when the prune ended
  * @param reclaimedBytes bytes freed (or that would be)
  * @param dryRun         whether nothing was deleted on purpose
  * @param summary        the library's human summary, e.g. "Pruned 2 sessions (1 skipped, 0 errors), reclaimed 1.4 MB"
@@ -66,16 +64,12 @@ public record PruneResult(List<String> deleted, Map<String, String> deletedRules
             errors.put(c.wsprune_prune_result_error_id(r, i), c.wsprune_prune_result_error_message(r, i));
         }
         List<String> interrupted = new ArrayList<>();
-        if (Lib.hasFunction("wsprune_prune_result_interrupted_count")) {
-            for (long i = 0, n = c.wsprune_prune_result_interrupted_count(r); i < n; i++) {
-                interrupted.add(c.wsprune_prune_result_interrupted_name(r, i));
-            }
+        for (long i = 0, n = c.wsprune_prune_result_interrupted_count(r); i < n; i++) {
+            interrupted.add(c.wsprune_prune_result_interrupted_name(r, i));
         }
         List<String> unmet = new ArrayList<>();
-        if (Lib.hasFunction("wsprune_prune_result_unmet_target_count")) {
-            for (long i = 0, n = c.wsprune_prune_result_unmet_target_count(r); i < n; i++) {
-                unmet.add(c.wsprune_prune_result_unmet_target(r, i));
-            }
+        for (long i = 0, n = c.wsprune_prune_result_unmet_target_count(r); i < n; i++) {
+            unmet.add(c.wsprune_prune_result_unmet_target(r, i));
         }
         return new PruneResult(deleted, rules, skipped, errors, interrupted, unmet,
                 c.wsprune_prune_result_reclaimed_bytes(r), c.wsprune_prune_result_dry_run(r) != 0,

@@ -16,6 +16,16 @@ public enum SessionState {
         return code >= 0 && code < all.length ? all[code] : UNREADABLE;
     }
 
+    /** The state of a lowercase name as the library writes it ({@link #UNREADABLE} for one it does not know). */
+    static SessionState fromWireName(String name) {
+        for (SessionState s : values()) {
+            if (s.wireName().equals(name)) {
+                return s;
+            }
+        }
+        return UNREADABLE;
+    }
+
     /** The lowercase name, e.g. {@code "legacy"}. */
     public String wireName() {
         return name().toLowerCase(java.util.Locale.ROOT);

@@ -72,13 +72,10 @@ public final class WsPrune {
     /**
      * Opens session {@code id}, creating it if missing (null {@code id}: a new
      * UUIDv4 session). An existing legacy directory gets fresh metadata.
-     * Needs libwsprune 0.3.0 ({@code wsprune_session_open}); with an older
-     * library this throws {@link UnsupportedOperationException}.
      */
     public static OpenedSession openSession(Path root, String id) {
         String r = Lib.root(root);
         String i = id == null ? null : Lib.id(id);
-        Lib.requireFunction("wsprune_session_open", "0.3.0");
         byte[] out = new byte[ID_BUFFER];
         byte[] created = new byte[1];
         PointerByReference err = new PointerByReference();
@@ -192,6 +189,39 @@ public final class WsPrune {
     }
 
     /**
+     * Every session under {@code root} (what a prune would consider), sorted
+     * by id, each measured: the form of {@code wsprune ls --json}. An
+     * unreadable session is listed with state {@link SessionState#UNREADABLE},
+     * an unknown size and the reason in {@code problem}. {@link Status#NOT_FOUND}
+     * if the root is missing.
+     */
+    public static List<SessionListing> listSessions(Path root) {
+        String r = Lib.root(root);
+        PointerByReference json = new PointerByReference();
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_list_sessions(r, json, err), err);
+        List<SessionListing> out = new ArrayList<>();
+        for (Object o : (List<?>) takeJson(json)) {
+            out.add(SessionListing.fromJson((Map<?, ?>) o));
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * The session's metadata as stored, measuring and locking nothing (see
+     * {@link StoredMetadata}). A UUID is found under any spelling;
+     * {@link Status#NOT_FOUND} if the session or root is missing.
+     */
+    public static StoredMetadata readMetadata(Path root, String id) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        PointerByReference json = new PointerByReference();
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_read_metadata(r, i, json, err), err);
+        return StoredMetadata.fromJson((Map<?, ?>) takeJson(json));
+    }
+
+    /**
      * Explicit repair: gives every legacy or corrupted session metadata dated
      * by the newest modification time found in it. {@link Status#NOT_FOUND} if
      * the root is missing.
@@ -202,8 +232,7 @@ public final class WsPrune {
         PointerByReference json = new PointerByReference();
         PointerByReference err = new PointerByReference();
         Lib.check(Lib.api().wsprune_repair_sessions(r, Lib.cBool(dryRun), n, json, err), err);
-        Object parsed = Json.parse(takeString(json.getValue()));
-        Map<?, ?> m = (Map<?, ?>) parsed;
+        Map<?, ?> m = (Map<?, ?>) takeJson(json);
         List<RepairResult.Repaired> repaired = new ArrayList<>();
         for (Object o : (List<?>) m.get("repaired")) {
             Map<?, ?> e = (Map<?, ?>) o;
@@ -232,6 +261,11 @@ public final class WsPrune {
      */
     public static void setLogger(Consumer<Event> logger) {
         Logging.set(logger);
+    }
+
+    /** Parses and frees the JSON document a {@code char **out_json} received. */
+    private static Object takeJson(PointerByReference json) {
+        return Json.parse(takeString(json.getValue()));
     }
 
     /** Copies and frees a {@code char *} the library handed over. */

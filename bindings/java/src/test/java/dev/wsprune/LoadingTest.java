@@ -74,6 +74,33 @@ class LoadingTest {
     }
 
     @Test
+    void anOlderLibraryIsRefusedWithItsVersionAndTheMissingFunctions(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        // A stand-in for a library from before 0.3.0: it has the first functions only.
+        Path src = tmp.resolve("old.c");
+        Files.writeString(src, "const char *wsprune_version(void) { return \"0.2.0\"; }\n"
+                + "const char *wsprune_status_name(int s) { (void)s; return \"WSPRUNE_STATUS_OK\"; }\n");
+        Path so = tmp.resolve("libold.so");
+        Process cc;
+        try {
+            cc = new ProcessBuilder("cc", "-shared", "-fPIC", "-o", so.toString(), src.toString())
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) {
+            Assumptions.abort("no C compiler: " + e.getMessage());
+            return;
+        }
+        String ccOut = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(cc.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, cc.exitValue(), ccOut);
+        Run r = child(Map.of("WSPRUNE_LIBRARY", so.toString()));
+        assertNotEquals(0, r.code());
+        assertTrue(r.out().contains("libwsprune 0.2.0 (" + so + ") lacks "), r.out());
+        assertTrue(r.out().contains("wsprune_list_sessions") && r.out().contains("wsprune_session_open"), r.out());
+        assertFalse(r.out().contains("wsprune_version,"), r.out());
+        assertTrue(r.out().contains("same error twice"), r.out());
+    }
+
+    @Test
     void jnaLibraryPathIsSearched() throws Exception {
         Path lib = loadedFile();
         Run r = child(Map.of(), "-Djna.library.path=" + lib.getParent());

@@ -135,11 +135,7 @@ class PruneTest {
         try (Lease la = WsPrune.acquire(tmp, a); Lease lb = WsPrune.acquire(tmp, b)) {
             PruneResult r = WsPrune.prune(tmp, PruneOptions.builder().noAgeRule().minAge(Duration.ZERO).maxSessions(1).build());
             assertEquals(List.of(), r.deleted(), "both are leased");
-            if (Lib.hasFunction("wsprune_prune_result_unmet_target_count")) {
-                assertEquals(List.of("max_sessions"), r.unmetTargets());
-            } else {
-                assertEquals(List.of(), r.unmetTargets(), "a 0.2.0 library does not report them");
-            }
+            assertEquals(List.of("max_sessions"), r.unmetTargets());
         }
     }
 

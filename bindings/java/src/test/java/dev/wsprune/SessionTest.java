@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -158,18 +159,130 @@ class SessionTest {
     }
 
     @Test
-    void openSessionCreatesThenOpensOrSaysTheLibraryIsTooOld() {
-        if (!Lib.hasFunction("wsprune_session_open")) {
-            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                    () -> WsPrune.openSession(tmp, null));
-            assertTrue(e.getMessage().contains("wsprune_session_open"), e.getMessage());
-            assertTrue(e.getMessage().contains(WsPrune.version()), e.getMessage());
-            return;
-        }
+    void openSessionCreatesThenOpens() {
         OpenedSession first = WsPrune.openSession(tmp, null);
         assertTrue(first.created());
         OpenedSession again = WsPrune.openSession(tmp, first.id());
         assertEquals(new OpenedSession(first.id(), false), again);
+    }
+
+    @Test
+    void listSessionsListsEverySessionSortedAndMeasured() throws Exception {
+        Path ws = tmp.resolve("ws");
+        String ok = "11111111-1111-4111-8111-111111111111";
+        WsPrune.createSession(ws, ok);
+        TestSupport.backdate(ws, ok, Duration.ofHours(2));
+        Files.write(ws.resolve(ok).resolve("data.bin"), new byte[1000]);
+        String legacy = "22222222-2222-4222-8222-222222222222";
+        Files.createDirectories(ws.resolve(legacy));
+        String corrupted = "00000000-0000-4000-8000-000000000000";
+        WsPrune.createSession(ws, corrupted);
+        Files.writeString(TestSupport.metadata(ws, corrupted), "{not json");
+        String custom = WsPrune.createSession(ws, "build-42");
+        // Not sessions: a custom-id name without metadata, a hidden directory, site-packages.
+        Files.createDirectories(ws.resolve("not-a-session"));
+        Files.createDirectories(ws.resolve(".hidden"));
+        Files.createDirectories(ws.resolve("site-packages"));
+
+        List<SessionListing> list;
+        try (Lease lease = WsPrune.acquire(ws, legacy)) {
+            list = WsPrune.listSessions(ws);
+        }
+        assertEquals(List.of(corrupted, ok, legacy, custom), list.stream().map(SessionListing::id).toList());
+
+        SessionListing o = list.get(1);
+        assertEquals(SessionState.OK, o.state());
+        assertEquals(Optional.of(TestSupport.updatedAt(ws, ok)), o.updatedAt());
+        assertEquals(o.updatedAt(), o.createdAt(), "backdate writes both");
+        assertEquals(2.0, o.ageHours().orElseThrow(), 0.1);
+        assertEquals(WsPrune.sessionInfo(ws, ok).sizeBytes(), o.sizeBytes().orElseThrow());
+        assertTrue(o.sizeBytes().orElseThrow() >= 1000);
+        assertFalse(o.inUse());
+        assertEquals(Optional.empty(), o.problem());
+
+        SessionListing l = list.get(2);
+        assertEquals(SessionState.LEGACY, l.state());
+        assertTrue(l.inUse(), "leased while listed");
+        assertEquals(Optional.empty(), l.updatedAt());
+        assertTrue(l.ageHours().isEmpty());
+
+        SessionListing c = list.get(0);
+        assertEquals(SessionState.CORRUPTED, c.state());
+        assertFalse(c.problem().orElseThrow().isEmpty());
+        assertTrue(c.sizeBytes().isPresent());
+        assertEquals(SessionState.OK, list.get(3).state());
+    }
+
+    @Test
+    void listSessionsOfAMissingOrEmptyRoot() throws Exception {
+        Path ws = tmp.resolve("ws");
+        assertEquals(Status.NOT_FOUND, assertThrows(WsPruneException.class, () -> WsPrune.listSessions(ws)).status());
+        Files.createDirectories(ws);
+        assertEquals(List.of(), WsPrune.listSessions(ws));
+        assertEquals(Status.INVALID_ARGUMENT,
+                assertThrows(WsPruneException.class, () -> WsPrune.listSessions(Path.of(""))).status());
+    }
+
+    @Test
+    void listSessionsShowsAnUnreadableSessionWithAnUnknownSize() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse("root".equals(System.getProperty("user.name")),
+                "root reads every directory");
+        Path ws = tmp.resolve("ws");
+        String id = TestSupport.session(ws, Duration.ZERO, 10);
+        Path dir = ws.resolve(id);
+        Files.setPosixFilePermissions(dir, java.util.Set.of());
+        try {
+            SessionListing s = WsPrune.listSessions(ws).get(0);
+            assertEquals(SessionState.UNREADABLE, s.state());
+            assertTrue(s.sizeBytes().isEmpty());
+            assertTrue(s.problem().isPresent());
+        } finally {
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    @Test
+    void readMetadataGivesTheFileAsStored() throws Exception {
+        String id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        Files.createDirectories(tmp.resolve(id));
+        String stored = "{\"session_id\":\"" + id + "\",\"created_at\":\"2026-11-25T01:47:00.123456+00:00\","
+                + "\"updated_at\":\"2026-11-25T02:00:00.000001+00:00\",\"version\":1,"
+                + "\"runtime\":{\"name\":\"py\",\"tags\":[\"a\"]}}";
+        Files.writeString(TestSupport.metadata(tmp, id), stored);
+        StoredMetadata m = WsPrune.readMetadata(tmp, id.toUpperCase(java.util.Locale.ROOT));
+        assertEquals(id, m.id(), "the name it was found under");
+        assertEquals(SessionState.OK, m.state());
+        assertEquals(Optional.of(Json.parse(stored)), m.metadata());
+        assertEquals("2026-11-25T01:47:00.123456+00:00", m.metadata().orElseThrow().get("created_at"),
+                "timestamps as the writer wrote them");
+        assertEquals(List.of("session_id", "created_at", "updated_at", "version", "runtime"),
+                List.copyOf(m.metadata().orElseThrow().keySet()), "fields in the file's order");
+        assertEquals(Optional.empty(), m.problem());
+        assertEquals(stored, Files.readString(TestSupport.metadata(tmp, id)), "nothing written");
+    }
+
+    @Test
+    void readMetadataOfLegacyCorruptedMissingAndBadIds() throws Exception {
+        String legacy = "22222222-2222-4222-8222-222222222222";
+        Files.createDirectories(tmp.resolve(legacy));
+        Files.createDirectories(tmp.resolve("custom-dir"));
+        String bad = WsPrune.createSession(tmp);
+        Files.writeString(TestSupport.metadata(tmp, bad), "{");
+        assertEquals(new StoredMetadata(legacy, SessionState.LEGACY, Optional.empty(), Optional.empty()),
+                WsPrune.readMetadata(tmp, legacy));
+        assertEquals(SessionState.LEGACY, WsPrune.readMetadata(tmp, "custom-dir").state());
+        StoredMetadata c = WsPrune.readMetadata(tmp, bad);
+        assertEquals(SessionState.CORRUPTED, c.state());
+        assertTrue(c.metadata().isEmpty());
+        assertFalse(c.problem().orElseThrow().isEmpty());
+        assertEquals(Status.NOT_FOUND, assertThrows(WsPruneException.class,
+                () -> WsPrune.readMetadata(tmp, "33333333-3333-4333-8333-333333333333")).status());
+        assertEquals(Status.NOT_FOUND, assertThrows(WsPruneException.class,
+                () -> WsPrune.readMetadata(tmp.resolve("none"), legacy)).status());
+        for (String id : List.of("../etc", "..", "a/b")) {
+            assertEquals(Status.INVALID_SESSION_ID,
+                    assertThrows(WsPruneException.class, () -> WsPrune.readMetadata(tmp, id)).status(), id);
+        }
     }
 
     @Test
