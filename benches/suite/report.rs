@@ -70,29 +70,36 @@ pub fn tables(r: &Results, quick: bool) -> String {
         .expect("W3 prune")
         .max_rss_kib);
     s.push_str("### Targets\n\n| target | measured | result |\n| --- | --- | --- |\n");
-    let mut target = |what: &str, measured: String, ok: bool| {
-        writeln!(s, "| {what} | {measured} | {} |", pass(ok)).unwrap();
+    // `ok` None: a row for information, without a target.
+    let mut target = |what: &str, measured: String, ok: Option<bool>| {
+        writeln!(s, "| {what} | {measured} | {} |", ok.map_or("—", pass)).unwrap();
     };
     target(
         "prune W1 (default jobs) <= 0.5x single `xargs -0 rm -rf`",
         format!("{:.2}x ({prune:.2} s vs {rm:.2} s)", prune / rm),
-        prune / rm <= 0.5,
+        Some(prune / rm <= 0.5),
     );
     target(
         "dry run W1 <= 0.6x `du -sb` (warm cache)",
         format!("{:.2}x ({dry:.3} s vs {du:.3} s)", dry / du),
-        dry / du <= 0.6,
+        Some(dry / du <= 0.6),
     );
     let ratio = |a: &Latency, b: &Latency| a.median_us / b.median_us;
+    // Issue 4's touch target (2x the unchecked floor) is superseded by issue
+    // 10's: a touch must now make the checks the safe floor makes, which
+    // alone cost about twice the unchecked floor. Shown for information.
     target(
-        "touch median <= 2x C floor",
+        &format!(
+            "touch median vs unchecked C floor (information: issue 4's 2x target, superseded by the safe floor below, {:.2}x the unchecked floor itself)",
+            ratio(&l.touch_safe_floor, &l.touch_floor)
+        ),
         format!(
             "{:.2}x ({:.1} µs vs {:.1} µs)",
             ratio(&l.touch, &l.touch_floor),
             l.touch.median_us,
             l.touch_floor.median_us
         ),
-        ratio(&l.touch, &l.touch_floor) <= 2.0,
+        None,
     );
     target(
         "touch median <= 1.3x safe C floor (issue 10: the checks of a touch, nothing else)",
@@ -102,7 +109,7 @@ pub fn tables(r: &Results, quick: bool) -> String {
             l.touch.median_us,
             l.touch_safe_floor.median_us
         ),
-        ratio(&l.touch, &l.touch_safe_floor) <= 1.3,
+        Some(ratio(&l.touch, &l.touch_safe_floor) <= 1.3),
     );
     target(
         "create median <= 1.5x C floor",
@@ -112,9 +119,9 @@ pub fn tables(r: &Results, quick: bool) -> String {
             l.create.median_us,
             l.create_floor.median_us
         ),
-        ratio(&l.create, &l.create_floor) <= 1.5,
+        Some(ratio(&l.create, &l.create_floor) <= 1.5),
     );
-    target("W3 prune peak RSS < 64 MiB", format!("{w3_rss:.1} MiB"), w3_rss < 64.0);
+    target("W3 prune peak RSS < 64 MiB", format!("{w3_rss:.1} MiB"), Some(w3_rss < 64.0));
 
     s.push_str(
         "\n### Workloads\n\n| workload | what | files (with metadata) | stale bytes |\n| --- | --- | --- | --- |\n",
