@@ -121,7 +121,11 @@ pub fn tables(r: &Results, quick: bool) -> String {
         ),
         Some(ratio(&l.create, &l.create_floor) <= 1.5),
     );
-    target("W3 prune peak RSS < 64 MiB", format!("{w3_rss:.1} MiB"), Some(w3_rss < 64.0));
+    target(
+        "W3 prune peak RSS < 64 MiB",
+        format!("{w3_rss:.1} MiB"),
+        Some(w3_rss < 64.0),
+    );
 
     s.push_str(
         "\n### Workloads\n\n| workload | what | files (with metadata) | stale bytes |\n| --- | --- | --- | --- |\n",
