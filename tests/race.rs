@@ -352,8 +352,7 @@ fn hostile_process_swapping_subdirectories_for_symlinks_never_reaches_outside() 
             // until a few prunes have met its swaps (up to three budgets), or
             // at least one has (up to eight budgets, 20 s).
             let t = start.elapsed();
-            let enough = cycles >= MIN_ROUNDS
-                && (raced >= 3 || (raced > 0 && t >= BUDGET * 3) || t >= BUDGET * 8);
+            let enough = cycles >= MIN_ROUNDS && (raced >= 3 || (raced > 0 && t >= BUDGET * 3) || t >= BUDGET * 8);
             if start.elapsed() >= BUDGET && enough {
                 return all;
             }
