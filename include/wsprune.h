@@ -58,7 +58,7 @@ typedef enum wsprune_status {
    */
   WSPRUNE_STATUS_INVALID_ARGUMENT = 1,
   /**
-   * The session id is not a UUID. Every path-traversal attempt lands here.
+   * The session id is neither a UUID nor a safe custom id. Every path-traversal attempt lands here.
    */
   WSPRUNE_STATUS_INVALID_SESSION_ID = 2,
   /**

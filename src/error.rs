@@ -11,7 +11,7 @@ pub enum Status {
     Ok = 0,
     /// A NULL, non-UTF-8, empty or out-of-range argument, or a buffer too small.
     InvalidArgument = 1,
-    /// The session id is not a UUID (every path-traversal attempt lands here).
+    /// The session id is neither a UUID nor a safe custom id (every path-traversal attempt lands here).
     InvalidSessionId = 2,
     /// The session does not exist.
     NotFound = 3,

@@ -19,7 +19,7 @@ make -C "$repo" --no-print-directory install PREFIX="$out/prefix" >/dev/null
 lib="$out/prefix/lib"
 cc -O2 -o "$out/touch_create" "$here/bench/touch_create.c" -I"$out/prefix/include" -L"$lib" -lwsprune -Wl,-rpath,"$lib"
 (cd "$here" && mvn -q -B -Dstyle.color=never test-compile dependency:build-classpath \
-    -Dmdep.outputFile="$out/classpath.txt" -Dmdep.includeScope=runtime 2>&1 | sed 's/\x1b\[0m//g')
+    -Dmdep.outputFile="$out/classpath.txt" -DincludeScope=runtime 2>&1 | sed 's/\x1b\[0m//g')
 cp="$here/target/classes:$here/target/test-classes:$(cat "$out/classpath.txt")"
 
 run_c() {

@@ -65,7 +65,7 @@ fi
 # path, the library found through LD_LIBRARY_PATH).
 echo "== examples/FirstProgram.java (the README's recipe)"
 mvn -q -B -Dstyle.color=never package -DskipTests dependency:build-classpath \
-    -Dmdep.outputFile=target/classpath.txt -Dmdep.includeScope=runtime 2>&1 | sed 's/\x1b\[0m//g'
+    -Dmdep.outputFile=target/classpath.txt -DincludeScope=runtime 2>&1 | sed 's/\x1b\[0m//g'
 java -cp "target/wsprune-0.3.0-SNAPSHOT.jar:$(cat target/classpath.txt)" examples/FirstProgram.java "$tmp/ws" \
     >"$tmp/first.out"
 grep -q '^Would prune 0 sessions' "$tmp/first.out" && grep -q '^refused: ' "$tmp/first.out" &&

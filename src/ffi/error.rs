@@ -13,7 +13,7 @@ pub enum wsprune_status {
     /// an empty workspace root, a NaN, negative or infinite number of hours,
     /// or an output buffer that is too small.
     WSPRUNE_STATUS_INVALID_ARGUMENT = 1,
-    /// The session id is not a UUID. Every path-traversal attempt lands here.
+    /// The session id is neither a UUID nor a safe custom id. Every path-traversal attempt lands here.
     WSPRUNE_STATUS_INVALID_SESSION_ID = 2,
     /// The session (or, for touch and acquire, the workspace root) does not exist.
     WSPRUNE_STATUS_NOT_FOUND = 3,

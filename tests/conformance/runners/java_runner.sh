@@ -8,7 +8,7 @@
 # It starts the JVM on the classes that the binding's build compiled
 # (`make test-java`, or in bindings/java: mvn -q -B test-compile
 # dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
-# -Dmdep.includeScope=runtime). Only when they are missing does it run that
+# -DincludeScope=runtime). Only when they are missing does it run that
 # Maven command itself, output on stderr so that stdout carries responses.
 # The library: $WSPRUNE_LIBRARY if set, else the loader path (LD_LIBRARY_PATH,
 # jna.library.path), else this checkout's target/release/libwsprune.so.
@@ -19,7 +19,7 @@ cp_file="$java_dir/target/classpath.txt"
 
 if [ ! -f "$cp_file" ] || [ ! -f "$java_dir/target/test-classes/dev/wsprune/ConformanceRunner.class" ]; then
     (cd "$java_dir" && mvn -q -B -Dstyle.color=never test-compile dependency:build-classpath \
-        -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime) >&2
+        -Dmdep.outputFile="$cp_file" -DincludeScope=runtime) >&2
 fi
 
 if [ -z "${WSPRUNE_LIBRARY:-}" ] && [ -z "${LD_LIBRARY_PATH:-}" ] \
