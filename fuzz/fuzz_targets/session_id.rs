@@ -46,7 +46,12 @@ fuzz_target!(|data: &[u8]| {
         "the two oracles disagree on {:?}",
         String::from_utf8_lossy(data)
     );
-    assert_eq!(uuid, oracle, "is_uuid({:?}) = {uuid}, expected {oracle}", String::from_utf8_lossy(data));
+    assert_eq!(
+        uuid,
+        oracle,
+        "is_uuid({:?}) = {uuid}, expected {oracle}",
+        String::from_utf8_lossy(data)
+    );
     if uuid {
         assert!(data.is_ascii());
         assert!(!data.contains(&b'/') && !data.contains(&b'.') && !data.contains(&0));
