@@ -439,3 +439,37 @@ fn create_or_open_never_writes_through_anything_a_guest_planted() {
         2
     );
 }
+
+/// FINDING 4 (minor, open): leftover trash whose directory a guest holds a
+/// `flock` on (its current directory is still the trashed session) is
+/// skipped by every prune as "held by another prune" and reported nowhere:
+/// neither in `interrupted` nor in `errors`, so the operator never learns
+/// that the space of a deleted session is still in use. Fix: report a trash
+/// directory that cannot be locked (e.g. as an error "in use; left for the
+/// next prune") unless this process's own prune holds it.
+#[test]
+#[ignore = "FINDING 4: leftover trash a guest keeps locked is reported nowhere"]
+fn leftover_trash_locked_by_a_guest_is_reported() {
+    const TEST: &str = "leftover_trash_locked_by_a_guest_is_reported";
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, _other) = root_with_sessions(tmp.path());
+    let _guest = Guest::start(
+        &root.join(&custom),
+        "fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)",
+        30,
+    );
+    // An interrupted deletion (a crash after the rename to trash) of the guest's session.
+    let trash = root.join(".wsprune-trash.1.2.3");
+    std::fs::rename(root.join(&custom), &trash).unwrap();
+    let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(1000.0, false)).unwrap();
+    assert!(trash.exists());
+    let name = ".wsprune-trash.1.2.3".to_owned();
+    assert!(
+        r.interrupted.contains(&name) || r.errors.iter().any(|(k, _)| *k == name),
+        "leftover trash left in place silently: {r:?}"
+    );
+}
