@@ -212,7 +212,11 @@ pub fn still_named(rfd: RawFd, rel: &CStr, st: &libc::stat) -> bool {
 /// instant would then have been opened, non-blocking; it is never read or
 /// written).
 fn reopen(path: &OwnedFd, dir: RawFd, name: &CStr, write: bool, st: &libc::stat) -> io::Result<OwnedFd> {
-    let mode = if write { libc::O_RDWR } else { libc::O_RDONLY };
+    // O_NONBLOCK: a lease the file's owner (a guest may own its metadata)
+    // holds on it would otherwise block this open for the kernel's whole
+    // lease-break time (45 s); with it the open fails at once (EWOULDBLOCK).
+    // A regular file's reads and writes are unaffected.
+    let mode = (if write { libc::O_RDWR } else { libc::O_RDONLY }) | libc::O_NONBLOCK;
     // "/proc/self/fd/" and up to 10 digits and a NUL, without allocating.
     let mut buf = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
     let mut n = path.as_raw_fd() as u32;
@@ -233,12 +237,7 @@ fn reopen(path: &OwnedFd, dir: RawFd, name: &CStr, write: bool, st: &libc::stat)
     // No O_NOFOLLOW: the magic link is what leads to the verified inode.
     match fd::openat(libc::AT_FDCWD, proc_path, mode | libc::O_NOCTTY, 0) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !proc_mounted() => {
-            let f = fd::openat(
-                dir,
-                name,
-                mode | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY,
-                0,
-            )?;
+            let f = fd::openat(dir, name, mode | libc::O_NOFOLLOW | libc::O_NOCTTY, 0)?;
             let now = fd::fstat(f.as_raw_fd())?;
             if now.st_dev != st.st_dev || now.st_ino != st.st_ino {
                 return Err(io::Error::other("metadata file was replaced while it was opened"));

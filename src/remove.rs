@@ -20,7 +20,10 @@
 //! tmpfs since Linux 6.6); so that no entry is ever skipped elsewhere, a
 //! directory in which the walk both deleted something and resumed is read
 //! once more from the start before it is removed (what is left then are the
-//! entries that failed).
+//! entries that failed). At most [`MAX_PASSES`] times: a guest that keeps
+//! creating subdirectories would otherwise keep the deletion (and a prune
+//! holding the workspace lock) going for as long as it likes; what it adds
+//! after that is left, reported, and retried by the next prune.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -35,6 +38,9 @@ pub const MAX_OPEN_DIRS: usize = 48;
 /// Most ancestor descriptors all walks of the process keep open together,
 /// whatever `RLIMIT_NOFILE` is (an embedding host keeps its descriptors).
 pub const MAX_SHARED_DIRS: usize = 64;
+
+/// Most passes over one directory in a deletion (see the module documentation).
+pub const MAX_PASSES: u32 = 8;
 
 /// Size of the one getdents64 buffer of a walk.
 const BATCH_BYTES: usize = 16 * 1024;
@@ -129,6 +135,8 @@ struct Frame {
     resumed: bool,
     /// `Outcome::failures` when this pass began (a second pass counts its own).
     failures_before: u64,
+    /// Passes over this directory so far, this one included.
+    passes: u32,
 }
 
 impl Frame {
@@ -143,6 +151,7 @@ impl Frame {
             removed: false,
             resumed: false,
             failures_before: failures,
+            passes: 1,
         }
     }
 }
@@ -211,9 +220,10 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
             // End of the directory: once more from the start if this pass
             // may have skipped something, else go back up.
             let f = &mut stack[top];
-            if mode == Mode::Delete && f.removed && f.resumed {
+            if mode == Mode::Delete && f.removed && f.resumed && f.passes < MAX_PASSES {
                 out.failures = f.failures_before;
                 (f.removed, f.resumed, f.resume) = (false, false, Some(0));
+                f.passes += 1;
                 continue;
             }
             if top == 0 || !finish_dir(&mut stack, start, &mut out, mode, euid) {

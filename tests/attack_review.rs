@@ -1,0 +1,475 @@
+//! Independent attack review (create-or-open, custom ids, list/read, the
+//! checked open). Each test is a guest (another user, working inside its own
+//! session directory, as SECURITY.md's threat model allows) attacking the
+//! host's calls. Hostile processes are Python scripts run as `nobody`, with
+//! bounded lifetimes; tests that need root or Python print
+//! `SKIPPED <test>: <why>`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wsprune::{PruneOptions, Status};
+
+const NOBODY: u32 = 65534;
+
+/// Why a hostile guest cannot be run here, if it cannot.
+fn cannot_run_guest() -> Option<String> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root (to run the guest as another user)".into());
+    }
+    match Command::new("python3").arg("-c").arg("pass").status() {
+        Ok(s) if s.success() => None,
+        _ => Some("needs python3".into()),
+    }
+}
+
+/// A guest process: `script` runs as `nobody` with its current directory in
+/// `session`, prints `ready` once its attack is in place, then holds it for
+/// at most `hold` seconds. Killed when dropped.
+struct Guest(Child);
+
+impl Guest {
+    fn start(session: &Path, script: &str, hold: u64) -> Guest {
+        let prelude = format!(
+            "import os, sys, fcntl, signal, time\n\
+             os.chdir(sys.argv[1])\n\
+             os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY})\n"
+        );
+        let full = format!("{prelude}{script}\nprint('ready', flush=True)\ntime.sleep({hold})\n");
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(full)
+            .arg(session)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the guest could not set up its attack");
+        Guest(child)
+    }
+}
+
+impl Guest {
+    fn running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A root as an operator makes it with wsprune (mode 0755 from the default
+/// umask), holding a custom-id session and a UUID session, both old.
+fn root_with_sessions(tmp: &Path) -> (std::path::PathBuf, String, String) {
+    let root = tmp.join("root");
+    let custom = wsprune::create_session(&root, Some("guest-a")).unwrap();
+    let other = wsprune::create_session(&root, None).unwrap();
+    for id in [&custom, &other] {
+        let meta = root.join(id).join(".metadata.json");
+        let text = std::fs::read_to_string(&meta).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let created = v["created_at"].as_str().unwrap();
+        let old = text.replace(created, "2000-01-01T00:00:00.000000Z");
+        std::fs::remove_file(&meta).unwrap();
+        std::fs::write(&meta, old).unwrap();
+    }
+    // The guest works in its session (as the runtime sets it up for it).
+    chown(&root.join(&custom), NOBODY);
+    (root, custom, other)
+}
+
+fn chown(p: &Path, uid: u32) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::lchown(c.as_ptr(), uid, uid) }, 0);
+}
+
+/// HOLE 1 (denial of service against every other session): the workspace
+/// lock is a `flock` on the root directory itself, and the root is
+/// world-readable (wsprune creates it 0755, as most operators do). A guest
+/// opens `..` from its session and takes a shared `flock` on it: every prune
+/// of the root is then `BUSY` for as long as the guest likes, so no other
+/// session is ever pruned. SECURITY.md promises a guest "cannot prevent
+/// other sessions from being pruned".
+///
+/// Fix (not at chase depth, so left for the maintainers): take the
+/// workspace lock on something a guest cannot open, e.g. a `.wsprune.lock`
+/// file in the root created 0600 by the host (opened `O_NOFOLLOW`, checked
+/// as chase checks metadata), or create the root 0711 and document that a
+/// guest must not be able to open the root for reading.
+#[test]
+#[ignore = "HOLE 1: a guest's flock on the root (opened as ..) blocks every prune; fix described above"]
+fn hole1_guest_flock_on_root_blocks_every_prune() {
+    const TEST: &str = "hole1_guest_flock_on_root_blocks_every_prune";
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, other) = root_with_sessions(tmp.path());
+    let _guest = Guest::start(
+        &root.join(&custom),
+        "fd = os.open('..', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)",
+        30,
+    );
+    let opts = PruneOptions {
+        older_than_hours: Some(1.0),
+        lock_timeout: Duration::from_secs(2),
+        ..PruneOptions::default()
+    };
+    let r = wsprune::prune_sessions(&root, &opts);
+    assert!(
+        r.is_ok(),
+        "a guest's lock on the root blocked the prune: {:?}",
+        r.err().map(|e| e.status())
+    );
+    assert!(
+        !root.join(&other).exists(),
+        "the other guest's old session was not pruned"
+    );
+}
+
+/// HOLE 2 (fixed in src/chase.rs): a guest replaces its `.metadata.json`
+/// with a file of its own (it may: SECURITY.md "its own .metadata.json, up to
+/// a point") and takes a write lease on it (`F_SETLEASE`, allowed to the
+/// file's owner), ignoring `SIGIO`. Every open of the file by the host then
+/// blocks until the kernel's lease-break time (45 s by default) runs out:
+/// touch, read, info, ls and a prune (holding the workspace lock the whole
+/// time, so other prunes are `BUSY`) each stall; with a guest per worker a
+/// prune stalls 45 s per round of sessions. The checked open now reopens
+/// the verified inode with `O_NONBLOCK`, which makes the kernel answer
+/// `EWOULDBLOCK` at once instead of waiting; nothing else changes for a
+/// regular file. The guest only makes its own session unreadable (reported,
+/// never deleted), which it could already do by corrupting its metadata.
+#[test]
+fn hole2_guest_lease_on_its_metadata_stalls_nothing() {
+    const TEST: &str = "hole2_guest_lease_on_its_metadata_stalls_nothing";
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, other) = root_with_sessions(tmp.path());
+    // The guest's own copy of the metadata (same content, its own file).
+    let meta = root.join(&custom).join(".metadata.json");
+    let text = std::fs::read(&meta).unwrap();
+    std::fs::remove_file(&meta).unwrap();
+    std::fs::write(&meta, &text).unwrap();
+    chown(&meta, NOBODY);
+    let guest = Guest::start(
+        &root.join(&custom),
+        "signal.signal(signal.SIGIO, signal.SIG_IGN)\n\
+         fd = os.open('.metadata.json', os.O_RDONLY)\n\
+         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)",
+        60,
+    );
+    let quick = |what: &str, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        let took = t.elapsed();
+        assert!(
+            took < Duration::from_secs(5),
+            "{what} waited {took:?} for the guest's lease on its metadata"
+        );
+    };
+    quick("touch", &mut || {
+        let _ = wsprune::touch_session(&root, &custom);
+    });
+    quick("read_metadata", &mut || {
+        let _ = wsprune::read_metadata(&root, &custom);
+    });
+    quick("info", &mut || {
+        let _ = wsprune::session_info(&root, &custom);
+    });
+    quick("ls", &mut || {
+        let list = wsprune::list_sessions(&root, 1).unwrap();
+        assert!(list.iter().any(|s| s.session_id == other));
+    });
+    quick("prune", &mut || {
+        let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(1.0, false)).unwrap();
+        assert!(r.deleted_sessions.contains(&other), "{r:?}");
+        assert!(
+            !r.deleted_sessions.contains(&custom),
+            "the leased session's metadata was never read"
+        );
+    });
+    drop(guest); // (our own read would wait for the lease too)
+    assert!(root.join(&custom).exists());
+    assert_eq!(std::fs::read(&meta).unwrap(), text, "the guest's file was not written");
+}
+
+/// HOLE 3 (partly fixed in src/remove.rs, test ignored): the guest keeps creating subdirectories in its session (through its
+/// current directory, so also once the session is renamed to trash) while
+/// the host deletes it. The walk restarts a directory's listing whenever a
+/// pass both removed something and descended (`removed && resumed`), so a
+/// guest that is always a little faster than one pass could keep the deletion
+/// (and a prune, holding the workspace lock) going for as long as it spins
+/// (measured: a 6 s spin kept a deletion running 9 s, a 20 s spin 91 s). A
+/// directory is now read at most `remove::MAX_PASSES` times; what the guest
+/// keeps adding makes the deletion a partial one (`IO`, "partly deleted"),
+/// and the next prune finishes the trash. That removes the restart loop
+/// (alone on the machine the deletion now ends in ~0.1 s while the guest
+/// spins), but one pass still does not end while a guest that is faster
+/// than the walk (a loaded machine) keeps adding entries ahead of the
+/// reading position: measured 11 s and 101 s under load. Full fix, for the
+/// maintainers: leave entries whose ctime is after the walk began (a guest
+/// cannot set ctime back) for the next prune, so that each pass only reads
+/// (fast, hundreds of entries per getdents) what the guest adds.
+#[test]
+#[ignore = "HOLE 3: a guest faster than the walk keeps one pass going; fix described above"]
+fn guest_creating_directories_cannot_keep_a_deletion_running() {
+    const TEST: &str = "guest_creating_directories_cannot_keep_a_deletion_running";
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, _other) = root_with_sessions(tmp.path());
+    const SPIN: u64 = 45;
+    let mut guest = Guest::start(
+        &root.join(&custom),
+        &format!(
+            "print('ready', flush=True)\n\
+             end = time.time() + {SPIN}\n\
+             i = 0\n\
+             while time.time() < end:\n\
+             \x20   i += 1\n\
+             \x20   try:\n\
+             \x20       os.mkdir('d%d' % i)\n\
+             \x20       os.mkdir('d%d/e' % i)\n\
+             \x20   except OSError:\n\
+             \x20       pass\n\
+"
+        ),
+        0,
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let r = wsprune::delete_session(&root, &custom, None);
+    let took = t.elapsed();
+    eprintln!(
+        "delete took {took:?}: {:?}",
+        r.as_ref().map_err(|e| e.message().to_owned())
+    );
+    // Before the fix a deletion never ended while the guest spun (and then
+    // not until it had caught up); now it ends after a bounded number of passes.
+    assert!(
+        guest.running(),
+        "the guest kept the deletion running for {took:?}, as long as it spun"
+    );
+    match &r {
+        Ok(_) => {}
+        Err(e) => assert!(
+            e.status() == Status::Io && e.message().contains("partly deleted"),
+            "{e:?}"
+        ),
+    }
+    assert!(!root.join(&custom).exists(), "the session was moved to trash");
+    drop(guest);
+    // What the guest added is finished by the next prune, as leftover trash.
+    let p = wsprune::prune_sessions(&root, &PruneOptions::older_than(1000.0, false)).unwrap();
+    assert_eq!(p.interrupted.len(), usize::from(r.is_err()), "{p:?}");
+    let left: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".wsprune-trash"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+fn run(cmd: &str, args: &[&std::ffi::OsStr]) -> bool {
+    Command::new(cmd)
+        .args(args)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Unmounts what it names when dropped (lazily, so a failed assertion never leaves a mount).
+struct Unmount(Vec<std::path::PathBuf>);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        for p in self.0.iter().rev() {
+            run("umount", &["-l".as_ref(), p.as_os_str()]);
+        }
+    }
+}
+
+/// Create-or-open writes metadata into an existing directory that has none.
+/// Every way a guest (or a mount) could bend that write: the session a tmpfs
+/// mount point; `.metadata.json` a dangling symlink out of the root, a FIFO
+/// (a blocked open would hang), a hard link to an outside file, a file
+/// bind-mounted from outside; and every temporary name the write could pick
+/// (`.metadata.json.<pid>.<n>.tmp`, predictable) planted as a symlink out.
+/// Nothing outside changes, nothing is created outside, the FIFO is never
+/// opened, and the call ends.
+#[test]
+fn create_or_open_never_writes_through_anything_a_guest_planted() {
+    const TEST: &str = "create_or_open_never_writes_through_anything_a_guest_planted";
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let precious = outside.join("precious");
+    std::fs::write(&precious, b"precious").unwrap();
+    let mut unmount = Unmount(Vec::new());
+    let legacy = |name: &str| {
+        let id = match name {
+            "mount" => "00000000-0000-4000-8000-000000000001",
+            "dangling" => "00000000-0000-4000-8000-000000000002",
+            "fifo" => "00000000-0000-4000-8000-000000000003",
+            "hardlink" => "00000000-0000-4000-8000-000000000004",
+            "bindfile" => "00000000-0000-4000-8000-000000000005",
+            _ => "00000000-0000-4000-8000-000000000006",
+        };
+        std::fs::create_dir_all(root.join(id)).unwrap();
+        id.to_owned()
+    };
+
+    // The session a mount point (a tmpfs, 1 MiB): refused, nothing written into it.
+    let mounted = legacy("mount");
+    let can_mount = unsafe { libc::geteuid() } == 0
+        && run(
+            "mount",
+            &[
+                "-t".as_ref(),
+                "tmpfs".as_ref(),
+                "-o".as_ref(),
+                "size=1m".as_ref(),
+                "tmpfs".as_ref(),
+                root.join(&mounted).as_os_str(),
+            ],
+        );
+    if can_mount {
+        unmount.0.push(root.join(&mounted));
+        let e = wsprune::create_or_open_session(&root, Some(&mounted)).unwrap_err();
+        assert_eq!(e.status(), Status::Io, "{e:?}");
+        assert_eq!(std::fs::read_dir(root.join(&mounted)).unwrap().count(), 0);
+    } else {
+        eprintln!("SKIPPED {TEST} (mount parts): needs root and mount");
+    }
+
+    // Dangling symlink out of the root: a corrupted session, the target never created.
+    let dangling = legacy("dangling");
+    std::os::unix::fs::symlink(outside.join("created"), root.join(&dangling).join(".metadata.json")).unwrap();
+    // FIFO.
+    let fifo = legacy("fifo");
+    let cfifo = std::ffi::CString::new(root.join(&fifo).join(".metadata.json").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(cfifo.as_ptr(), 0o666) }, 0);
+    // Hard link to a file outside.
+    let hard = legacy("hardlink");
+    std::fs::hard_link(&precious, root.join(&hard).join(".metadata.json")).unwrap();
+    // A file bind-mounted from outside onto .metadata.json.
+    let bind = legacy("bindfile");
+    let bind_meta = root.join(&bind).join(".metadata.json");
+    std::fs::write(&bind_meta, b"").unwrap();
+    let bound = can_mount
+        && run(
+            "mount",
+            &["--bind".as_ref(), precious.as_os_str(), bind_meta.as_os_str()],
+        );
+    if bound {
+        unmount.0.push(bind_meta.clone());
+    } else {
+        std::fs::remove_file(&bind_meta).unwrap();
+    }
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (r2, ids) = (
+        root.clone(),
+        [dangling.clone(), fifo.clone(), hard.clone(), bind.clone()],
+    );
+    std::thread::spawn(move || {
+        for id in &ids {
+            let r = wsprune::create_or_open_session(&r2, Some(id));
+            tx.send((id.clone(), r.map_err(|e| e.status()))).unwrap();
+        }
+    });
+    for _ in 0..4 {
+        let (id, r) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("create-or-open hung (a FIFO opened?)");
+        assert_eq!(r, Ok((id.clone(), false)), "{id}");
+    }
+    assert!(!outside.join("created").exists(), "created through a dangling symlink");
+    let ft = std::fs::symlink_metadata(root.join(&fifo).join(".metadata.json"))
+        .unwrap()
+        .file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&ft));
+
+    // Every temporary name planted as a symlink out of the root: the write
+    // takes a name no one planted, and nothing is created outside.
+    let planted = legacy("planted");
+    let pid = std::process::id();
+    for n in 0..2000 {
+        std::os::unix::fs::symlink(
+            outside.join(format!("tmp{n}")),
+            root.join(&planted).join(format!(".metadata.json.{pid}.{n}.tmp")),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        wsprune::create_or_open_session(&root, Some(&planted)).unwrap(),
+        (planted.clone(), false)
+    );
+    assert!(matches!(
+        wsprune::read_metadata(&root, &planted).unwrap(),
+        wsprune::MetadataState::Valid(_)
+    ));
+    drop(unmount);
+    let names: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("precious")], "created outside");
+    assert_eq!(std::fs::read(&precious).unwrap(), b"precious");
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::nlink(&std::fs::metadata(&precious).unwrap()),
+        2
+    );
+}
+
+/// FINDING 4 (minor, open): leftover trash whose directory a guest holds a
+/// `flock` on (its current directory is still the trashed session) is
+/// skipped by every prune as "held by another prune" and reported nowhere:
+/// neither in `interrupted` nor in `errors`, so the operator never learns
+/// that the space of a deleted session is still in use. Fix: report a trash
+/// directory that cannot be locked (e.g. as an error "in use; left for the
+/// next prune") unless this process's own prune holds it.
+#[test]
+#[ignore = "FINDING 4: leftover trash a guest keeps locked is reported nowhere"]
+fn leftover_trash_locked_by_a_guest_is_reported() {
+    const TEST: &str = "leftover_trash_locked_by_a_guest_is_reported";
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, _other) = root_with_sessions(tmp.path());
+    let _guest = Guest::start(
+        &root.join(&custom),
+        "fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)",
+        30,
+    );
+    // An interrupted deletion (a crash after the rename to trash) of the guest's session.
+    let trash = root.join(".wsprune-trash.1.2.3");
+    std::fs::rename(root.join(&custom), &trash).unwrap();
+    let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(1000.0, false)).unwrap();
+    assert!(trash.exists());
+    let name = ".wsprune-trash.1.2.3".to_owned();
+    assert!(
+        r.interrupted.contains(&name) || r.errors.iter().any(|(k, _)| *k == name),
+        "leftover trash left in place silently: {r:?}"
+    );
+}
