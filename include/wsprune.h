@@ -30,19 +30,6 @@
 #define WSPRUNE_SESSION_ID_MAX_LEN 256
 
 /**
- * Default floor of the size and count rules, in hours: a session used within
- * the last hour is never evicted by them unless the caller asks for a lower
- * floor explicitly (docs/contract.md).
- */
-#define DEFAULT_MIN_AGE_HOURS 1.0
-
-/**
- * Most ancestor descriptors all walks of the process keep open together,
- * whatever `RLIMIT_NOFILE` is (an embedding host keeps its descriptors).
- */
-#define MAX_SHARED_DIRS 64
-
-/**
  * Status of a wsprune call. The numeric values are stable: they are part
  * of the ABI and will never be renumbered.
  */

@@ -31,6 +31,9 @@ use crate::session_id;
 /// Mode of a new session directory (before the umask): the runtime decides who
 /// else may enter; the metadata file inside is always 0600.
 pub const SESSION_DIR_MODE: libc::mode_t = 0o755;
+/// Mode of a workspace root wsprune creates (before the umask): searchable,
+/// not readable, by others (see [`create_session`]).
+pub const ROOT_MODE: u32 = 0o711;
 /// Mode of `.metadata.json`: a sandboxed guest running as another user must not read it.
 pub const METADATA_MODE: libc::mode_t = 0o600;
 /// How long [`acquire`] waits for a prune that is deciding about the session.
@@ -225,14 +228,22 @@ fn open_or_create_root(root: &Path) -> Result<OwnedFd> {
     // The root usually exists: open it first, and create it only when missing.
     match open_root(root) {
         Err(e) if e.status() == Status::NotFound => {
-            std::fs::create_dir_all(root).map_err(|e| match e.raw_os_error() {
-                // A file (or a dangling symlink) where the root or one of its parents should be.
-                Some(libc::EEXIST) | Some(libc::ENOTDIR) => Error::new(
-                    Status::Io,
-                    format!("cannot create workspace root {}: not a directory", root.display()),
-                ),
-                _ => Error::io(format_args!("cannot create workspace root {}", root.display()), e),
-            })?;
+            // 0711: guests may search the root to reach their session, but not
+            // open it: a guest holding a lock on the root would make every
+            // prune wait for the workspace lock (SECURITY.md).
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(ROOT_MODE)
+                .create(root)
+                .map_err(|e| match e.raw_os_error() {
+                    // A file (or a dangling symlink) where the root or one of its parents should be.
+                    Some(libc::EEXIST) | Some(libc::ENOTDIR) => Error::new(
+                        Status::Io,
+                        format!("cannot create workspace root {}: not a directory", root.display()),
+                    ),
+                    _ => Error::io(format_args!("cannot create workspace root {}", root.display()), e),
+                })?;
             open_root(root)
         }
         other => other,

@@ -101,13 +101,11 @@ fn chown(p: &Path, uid: u32) {
 /// session is ever pruned. SECURITY.md promises a guest "cannot prevent
 /// other sessions from being pruned".
 ///
-/// Fix (not at chase depth, so left for the maintainers): take the
-/// workspace lock on something a guest cannot open, e.g. a `.wsprune.lock`
-/// file in the root created 0600 by the host (opened `O_NOFOLLOW`, checked
-/// as chase checks metadata), or create the root 0711 and document that a
-/// guest must not be able to open the root for reading.
+/// Fixed for roots wsprune creates: they are made 0711, so a guest can reach
+/// its session but cannot open the root. A root the operator made readable
+/// by guests stays exposed (SECURITY.md says so); a lock file the host alone
+/// can open would close that too.
 #[test]
-#[ignore = "HOLE 1: a guest's flock on the root (opened as ..) blocks every prune; fix described above"]
 fn hole1_guest_flock_on_root_blocks_every_prune() {
     const TEST: &str = "hole1_guest_flock_on_root_blocks_every_prune";
     if let Some(why) = cannot_run_guest() {
@@ -118,7 +116,8 @@ fn hole1_guest_flock_on_root_blocks_every_prune() {
     let (root, custom, other) = root_with_sessions(tmp.path());
     let _guest = Guest::start(
         &root.join(&custom),
-        "fd = os.open('..', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)",
+        // The root wsprune created is 0711: the guest may not open it (the fix).
+        "try:\n    fd = os.open('..', os.O_RDONLY | os.O_DIRECTORY)\n    fcntl.flock(fd, fcntl.LOCK_SH)\nexcept PermissionError:\n    pass",
         30,
     );
     let opts = PruneOptions {

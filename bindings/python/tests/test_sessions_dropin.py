@@ -253,6 +253,37 @@ def test_prune_skips_without_touching(tmp_path: Path) -> None:
     assert str(r) == "Pruned 0 sessions (3 skipped), reclaimed 0 B"
 
 
+def test_every_other_directory_is_reported_skipped_as_the_reference_does(tmp_path: Path) -> None:
+    # The reference's prune enumerates every directory of the root (its disk
+    # adapter's enumerate_sessions) and reports one without metadata as
+    # skipped, "missing_metadata"; nothing in it is touched. Names that are
+    # never sessions (hidden, site-packages) stay unreported and untouched.
+    (tmp_path / "system_files").mkdir()
+    (tmp_path / "system_files" / "keep.txt").write_text("k")
+    (tmp_path / "site-packages").mkdir()
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".wsprune-notes").mkdir()  # hidden: never a session
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (tmp_path / "linked").symlink_to(outside, target_is_directory=True)  # a symlink: not a directory of the root
+    (tmp_path / "notes.txt").write_text("n")
+    old = make(tmp_path, 48, sid="not-a-uuid")
+    fresh = make(tmp_path, 1)
+    rec = Recorder()
+    r = prune_sessions(24.0, tmp_path, logger=rec)
+    assert r.deleted_sessions == [old]
+    assert r.skipped_sessions == ["system_files"]
+    assert r.skipped_reasons == {n: "missing_metadata" for n in r.skipped_sessions}
+    assert rec.named("log_prune_skipped") == [{"session_id": n, "reason": "missing_metadata"} for n in r.skipped_sessions]
+    (completed,) = rec.named("log_prune_completed")
+    assert completed["skipped_count"] == 1 and completed["deleted_count"] == 1
+    assert [n for n, _, _ in rec.calls][-1] == "log_prune_completed"
+    assert (tmp_path / "system_files" / "keep.txt").read_text() == "k"
+    assert all((tmp_path / n).is_dir() for n in ("site-packages", ".cache", ".wsprune-notes", fresh))
+    assert (tmp_path / "linked").is_symlink() and outside.exists()
+    assert str(r) == "Pruned 1 sessions (1 skipped), reclaimed " + _format_bytes(r.reclaimed_bytes)
+
+
 def test_invalid_threshold_is_an_error_not_a_purge(tmp_path: Path) -> None:
     sid = make(tmp_path, 1)
     for bad in (-1.0, float("nan")):
@@ -414,7 +445,8 @@ def test_custom_ids_are_sessions_needs_0_3_0(tmp_path: Path) -> None:
     assert sorted(_enumerate_sessions(tmp_path)) == sorted([custom, kept, legacy])
     r = prune_sessions(24.0, tmp_path)
     assert r.deleted_sessions == [custom]
-    assert r.skipped_sessions == [legacy]
+    # A directory with a custom-id name but no metadata is reported skipped, as the reference does.
+    assert r.skipped_sessions == sorted([legacy, "not-a-session"])
     assert plain.exists() and (tmp_path / hidden).exists() and (tmp_path / site).exists() and (tmp_path / kept).exists()
     _update_session_timestamp(kept, tmp_path)
     m = _read_session_metadata(kept, tmp_path)

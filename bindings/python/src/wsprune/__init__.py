@@ -247,7 +247,10 @@ _failed_ids: "set[int]" = set()  # for loggers that cannot be weakly referenced
 
 
 def _report_failure(logger: Logger) -> None:
-    key = logger.target if isinstance(logger, _SandboxLoggerAdapter) else logger  # the caller's logger
+    # The caller's logger, inside the package's own wrappers.
+    while isinstance(logger, _SandboxLoggerAdapter) or hasattr(logger, "_wsprune_wrapped"):
+        logger = logger.target if isinstance(logger, _SandboxLoggerAdapter) else logger._wsprune_wrapped
+    key = logger
     try:
         if key in _failed_loggers:
             return

@@ -38,7 +38,9 @@ from . import (
     InvalidSessionIdError,
     NotFoundError,
     WsPruneError,
+    _dispatch,
     _events_to,
+    _report_failure,
 )
 from . import _read_metadata_document
 from . import delete_session as _delete_session
@@ -292,14 +294,79 @@ def prune_sessions(
         )
     if not isinstance(older_than_hours, (int, float)) or isinstance(older_than_hours, bool):
         raise TypeError(f"older_than_hours must be a number, got {older_than_hours!r}")
-    r = _prune_sessions(float(older_than_hours), root, bool(dry_run), sink)
+    held = _HoldCompleted(sink) if sink is not None else None
+    r = _prune_sessions(float(older_than_hours), root, bool(dry_run), held)
+    # The reference's prune enumerates every directory of the root and
+    # reports those without metadata as skipped ("missing_metadata"); the
+    # library leaves directories that are not sessions alone, unreported.
+    # Report them as the reference does (by name only: nothing in them is
+    # opened), then the completion with the counts the reference gives.
+    extra = _unreported_directories(root, r)
+    skipped_reasons = dict(r.skipped_reasons)
+    for name in extra:
+        skipped_reasons[name] = "missing_metadata"
+        if held is not None:
+            held.deliver(Event("info", "session.prune.skipped", {"session_id": name, "reason": "missing_metadata"}))
+    if held is not None and held.completed is not None:
+        fields = dict(held.completed.fields)
+        fields["skipped_count"] = int(fields.get("skipped_count", 0)) + len(extra)
+        held.deliver(Event(held.completed.level, held.completed.name, fields))
     return PruneResult(
         deleted_sessions=list(r.deleted_sessions),
-        skipped_sessions=list(r.skipped_sessions),
+        skipped_sessions=sorted([*r.skipped_sessions, *extra]),
         reclaimed_bytes=0 if r.dry_run else r.reclaimed_bytes,
         errors=dict(r.errors),
         dry_run=r.dry_run,
         would_reclaim_bytes=r.reclaimed_bytes if r.dry_run else 0,
-        skipped_reasons=dict(r.skipped_reasons),
+        skipped_reasons=skipped_reasons,
         deleted_rules=dict(r.deleted_rules),
     )
+
+
+class _HoldCompleted:
+    """A logger for the library's prune that passes every event on to
+    ``logger`` except ``session.prune.completed``, which it keeps (in
+    ``completed``) for the drop-in to send once its counts are final."""
+
+    def __init__(self, logger: Any) -> None:
+        self.logger = logger
+        self._wsprune_wrapped = logger  # what a raising logger is reported as
+        self.completed: Optional[Event] = None
+
+    def __call__(self, event: Event) -> None:
+        if event.name == "session.prune.completed":
+            self.completed = event
+        else:
+            _dispatch(self.logger, event)
+
+    def deliver(self, event: Event) -> None:
+        """Sends an event the drop-in makes, reporting a raising logger once."""
+        try:
+            _dispatch(self.logger, event)
+        except Exception:
+            _report_failure(self.logger)
+
+
+def _unreported_directories(root: Path, r: Any) -> List[str]:
+    """The directories of ``root`` (not symlinks) that the library's prune
+    did not report and that the reference would report as skipped for lack
+    of metadata: a name that could be a session id (a custom id) on a
+    directory without ``.metadata.json``, which the library does not count
+    as a session. Kept sessions (fresh ones: they are read as "ok") and names
+    that are never sessions (hidden, ``site-packages``, wsprune's own
+    ``.wsprune-*``) are left out. Sorted. Each name is read through the
+    library's checked open (``wsprune_session_read_metadata``)."""
+    known = {*r.deleted_sessions, *r.skipped_sessions, *r.errors}
+    try:
+        with os.scandir(root) as entries:
+            names = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False) and e.name not in known)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out = []
+    for name in names:
+        try:
+            if _read_metadata_document(root, name).get("state") == "legacy":
+                out.append(name)
+        except WsPruneError:
+            pass  # never a session name, or gone, or unreadable: not the reference's case
+    return out
