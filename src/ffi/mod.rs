@@ -98,6 +98,18 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, what: &str) -> Result<&'a str
         .map_err(|_| Error::new(Status::InvalidArgument, format!("{what} is not valid UTF-8")))
 }
 
+/// Hands the JSON `f` makes to the caller through `out_json`, which must not
+/// be NULL: set to NULL first, then to a string the caller owns (freed with
+/// `wsprune_string_free`) when `f` succeeds.
+pub(crate) unsafe fn json_out(out_json: *mut *mut c_char, f: impl FnOnce() -> Result<serde_json::Value>) -> Result<()> {
+    if out_json.is_null() {
+        return Err(Error::new(Status::InvalidArgument, "out_json is NULL"));
+    }
+    *out_json = std::ptr::null_mut();
+    *out_json = c_string(f()?.to_string()).into_raw();
+    Ok(())
+}
+
 pub(crate) unsafe fn arg_root<'a>(p: *const c_char) -> Result<&'a Path> {
     arg_str(p, "workspace_root").map(Path::new)
 }

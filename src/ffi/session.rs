@@ -270,14 +270,11 @@ pub unsafe extern "C" fn wsprune_list_sessions(
 ) -> wsprune_status {
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
-        if out_json.is_null() {
-            return Err(Error::new(Status::InvalidArgument, "out_json is NULL"));
-        }
-        *out_json = std::ptr::null_mut();
-        let now = chrono::Utc::now();
-        let list: Vec<serde_json::Value> = list_sessions(root, 0)?.iter().map(|s| s.to_json(now)).collect();
-        *out_json = c_string(serde_json::Value::from(list).to_string()).into_raw();
-        Ok(())
+        json_out(out_json, || {
+            let now = chrono::Utc::now();
+            let list: Vec<serde_json::Value> = list_sessions(root, 0)?.iter().map(|s| s.to_json(now)).collect();
+            Ok(serde_json::Value::from(list))
+        })
     });
     report(error, r)
 }
@@ -304,24 +301,20 @@ pub unsafe extern "C" fn wsprune_session_read_metadata(
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
         let id = arg_str(session_id, "session_id")?;
-        if out_json.is_null() {
-            return Err(Error::new(Status::InvalidArgument, "out_json is NULL"));
-        }
-        *out_json = std::ptr::null_mut();
-        let doc = crate::session::read_metadata_document(root, id)?;
-        let (state, metadata, problem) = match doc.metadata {
-            Some(Ok(m)) => ("ok", m, None),
-            None => ("legacy", serde_json::Value::Null, None),
-            Some(Err(bad)) => ("corrupted", serde_json::Value::Null, Some(bad.to_string())),
-        };
-        let json = serde_json::json!({
-            "session_id": doc.session_id,
-            "state": state,
-            "metadata": metadata,
-            "problem": problem,
-        });
-        *out_json = c_string(json.to_string()).into_raw();
-        Ok(())
+        json_out(out_json, || {
+            let doc = crate::session::read_metadata_document(root, id)?;
+            let (state, metadata, problem) = match doc.metadata {
+                Some(Ok(m)) => ("ok", m, None),
+                None => ("legacy", serde_json::Value::Null, None),
+                Some(Err(bad)) => ("corrupted", serde_json::Value::Null, Some(bad.to_string())),
+            };
+            Ok(serde_json::json!({
+                "session_id": doc.session_id,
+                "state": state,
+                "metadata": metadata,
+                "problem": problem,
+            }))
+        })
     });
     report(error, r)
 }
