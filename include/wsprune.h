@@ -322,7 +322,8 @@ void wsprune_set_log_callback(wsprune_log_fn cb, void *user_data);
  * Leases are shared: several may be held on one session. Waits up to 2
  * seconds while a prune is deciding about the session, then gives
  * WSPRUNE_STATUS_BUSY; WSPRUNE_STATUS_NOT_FOUND if the session does not
- * exist (or was pruned meanwhile).
+ * exist (or was pruned meanwhile); WSPRUNE_STATUS_IO for a session
+ * directory that is a mount point (refused).
  *
  * On success `*out_lease` receives a lease owned by the caller, to be given
  * to `wsprune_lease_release` exactly once; on failure it is set to NULL.
@@ -575,7 +576,11 @@ enum wsprune_status wsprune_session_open(const char *workspace_root, const char 
  * A legacy session without metadata is WSPRUNE_STATUS_OK (silently);
  * corrupted metadata is WSPRUNE_STATUS_OK, left untouched, with a
  * "session.metadata.corrupted" warning event; a missing session is
- * WSPRUNE_STATUS_NOT_FOUND. Strings are borrowed. Error ownership as for
+ * WSPRUNE_STATUS_NOT_FOUND, and so is one a prune or a deletion moved away
+ * while it was being touched (checked after the write: OK means the session
+ * was still there). A session directory that is a mount point is
+ * WSPRUNE_STATUS_IO (refused; nothing behind it is opened). A UUID is found
+ * under any spelling. Strings are borrowed. Error ownership as for
  * `wsprune_session_create`. Thread-safe.
  */
 enum wsprune_status wsprune_session_touch(const char *workspace_root, const char *session_id, struct wsprune_error **error);
@@ -598,7 +603,9 @@ enum wsprune_status wsprune_session_delete(const char *workspace_root, const cha
  * size, metadata state and whether it is in use. `out->struct_size` must be
  * set by the caller (at least the size of this version's struct, otherwise
  * WSPRUNE_STATUS_INVALID_ARGUMENT). A missing session or root is
- * WSPRUNE_STATUS_NOT_FOUND. `in_use` is probed with a non-blocking exclusive
+ * WSPRUNE_STATUS_NOT_FOUND, and so is a directory named like a custom id
+ * without metadata (not a session); a session directory that is a mount
+ * point is WSPRUNE_STATUS_IO (refused). `in_use` is probed with a non-blocking exclusive
  * lock released at once. Strings are borrowed, `out` is borrowed for the
  * call; error ownership as for `wsprune_session_create`. Thread-safe.
  */

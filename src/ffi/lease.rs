@@ -14,7 +14,8 @@ pub struct wsprune_lease {
 /// Leases are shared: several may be held on one session. Waits up to 2
 /// seconds while a prune is deciding about the session, then gives
 /// WSPRUNE_STATUS_BUSY; WSPRUNE_STATUS_NOT_FOUND if the session does not
-/// exist (or was pruned meanwhile).
+/// exist (or was pruned meanwhile); WSPRUNE_STATUS_IO for a session
+/// directory that is a mount point (refused).
 ///
 /// On success `*out_lease` receives a lease owned by the caller, to be given
 /// to `wsprune_lease_release` exactly once; on failure it is set to NULL.

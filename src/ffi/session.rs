@@ -121,7 +121,11 @@ unsafe fn write_out_id(id: &str, out_id: *mut c_char) {
 /// A legacy session without metadata is WSPRUNE_STATUS_OK (silently);
 /// corrupted metadata is WSPRUNE_STATUS_OK, left untouched, with a
 /// "session.metadata.corrupted" warning event; a missing session is
-/// WSPRUNE_STATUS_NOT_FOUND. Strings are borrowed. Error ownership as for
+/// WSPRUNE_STATUS_NOT_FOUND, and so is one a prune or a deletion moved away
+/// while it was being touched (checked after the write: OK means the session
+/// was still there). A session directory that is a mount point is
+/// WSPRUNE_STATUS_IO (refused; nothing behind it is opened). A UUID is found
+/// under any spelling. Strings are borrowed. Error ownership as for
 /// `wsprune_session_create`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_session_touch(
@@ -207,7 +211,9 @@ pub struct wsprune_session_details {
 /// size, metadata state and whether it is in use. `out->struct_size` must be
 /// set by the caller (at least the size of this version's struct, otherwise
 /// WSPRUNE_STATUS_INVALID_ARGUMENT). A missing session or root is
-/// WSPRUNE_STATUS_NOT_FOUND. `in_use` is probed with a non-blocking exclusive
+/// WSPRUNE_STATUS_NOT_FOUND, and so is a directory named like a custom id
+/// without metadata (not a session); a session directory that is a mount
+/// point is WSPRUNE_STATUS_IO (refused). `in_use` is probed with a non-blocking exclusive
 /// lock released at once. Strings are borrowed, `out` is borrowed for the
 /// call; error ownership as for `wsprune_session_create`. Thread-safe.
 #[no_mangle]
