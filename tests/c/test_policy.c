@@ -16,29 +16,9 @@
 #include <unistd.h>
 
 #include "wsprune.h"
+#include "check.h"
 
-static int passed, failed;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            passed++;                                                            \
-        } else {                                                                 \
-            failed++;                                                            \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);      \
-        }                                                                        \
-    } while (0)
 
-/* Checks that `err` carries `status` and a non-empty message, then frees it. */
-#define CHECK_ERR(err, status)                                                   \
-    do {                                                                         \
-        CHECK((err) != NULL);                                                    \
-        if ((err) != NULL) {                                                     \
-            CHECK(wsprune_error_status(err) == (status));                        \
-            CHECK(strlen(wsprune_error_message(err)) > 0);                       \
-            wsprune_error_free(err);                                             \
-            (err) = NULL;                                                        \
-        }                                                                        \
-    } while (0)
 
 static char base[128];
 static int counter;

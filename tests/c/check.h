@@ -1,0 +1,39 @@
+/*
+ * The check macros of the C ABI test programs (tests/c/test_*.c): CHECK
+ * counts a passed or failed condition and names a failure; CHECK_ERR checks
+ * that an error carries a status and a message, then frees it. Each program
+ * prints "N passed, N failed" from `passed` and `failed`.
+ */
+#ifndef WSPRUNE_TEST_CHECK_H
+#define WSPRUNE_TEST_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "wsprune.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);      \
+        }                                                                        \
+    } while (0)
+
+/* Checks that `err` carries `status` and a non-empty message, then frees it. */
+#define CHECK_ERR(err, status)                                                   \
+    do {                                                                         \
+        CHECK((err) != NULL);                                                    \
+        if ((err) != NULL) {                                                     \
+            CHECK(wsprune_error_status(err) == (status));                        \
+            CHECK(strlen(wsprune_error_message(err)) > 0);                       \
+            wsprune_error_free(err);                                             \
+            (err) = NULL;                                                        \
+        }                                                                        \
+    } while (0)
+
+#endif
