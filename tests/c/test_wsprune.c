@@ -22,8 +22,6 @@
 #include "wsprune.h"
 #include "check.h"
 
-
-
 static char base[128];
 static int counter;
 
