@@ -214,8 +214,7 @@ pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u
         _ => e,
     })?;
     let rfd = root_fd.as_raw_fd();
-    let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
-    let ((dir, dir_id), id) = session::resolve(id, |name| match open_session_dir(rfd, &root_id, name) {
+    let ((dir, dir_id), id) = session::resolve(id, |name| match open_session_dir(rfd, name) {
         Ok(Some(d)) => Ok(d),
         Ok(None) => Err(not_found(name)),
         Err(msg) => Err(Error::new(Status::Io, format!("session {name}: {msg}"))),
@@ -360,7 +359,6 @@ impl Pruner<'_> {
         }
 
         let need_size = self.opts.has_capacity_rules();
-        let root_id = self.root_id;
         let mut valid = Vec::with_capacity(names.len());
         let mut cap = Capacity {
             total: 0,
@@ -370,7 +368,7 @@ impl Pruner<'_> {
         parallel::run(
             &names,
             self.jobs,
-            |id| scan(rfd, &root_id, id, need_size),
+            |id| scan(rfd, id, need_size),
             |i, scan| {
                 let id = &names[i];
                 match scan {
@@ -453,12 +451,12 @@ impl Pruner<'_> {
     /// stale, with no global scan first (no per-session state is kept).
     fn age_only(&mut self, names: &[String]) {
         let hours = self.opts.older_than_hours.unwrap_or(f64::INFINITY);
-        let (rfd, root_id, dry_run, now) = (self.rfd, self.root_id, self.opts.dry_run, self.now);
+        let (rfd, dry_run, now) = (self.rfd, self.opts.dry_run, self.now);
         let stamp = now.timestamp_micros();
         parallel::run(
             names,
             self.jobs,
-            |id| age_one(rfd, &root_id, id, hours, now, stamp, dry_run),
+            |id| age_one(rfd, id, hours, now, stamp, dry_run),
             |i, (done, age)| {
                 let id = &names[i];
                 match done {
@@ -504,12 +502,12 @@ impl Pruner<'_> {
                     }
                 });
             }
-            let (rfd, root_id, dry_run) = (self.rfd, self.root_id, self.opts.dry_run);
+            let (rfd, dry_run) = (self.rfd, self.opts.dry_run);
             let stamp = self.now.timestamp_micros();
             parallel::run(
                 chunk,
                 self.jobs,
-                |(s, _)| delete_one(rfd, &root_id, &s.id, s.updated_at, stamp, dry_run),
+                |(s, _)| delete_one(rfd, &s.id, s.updated_at, stamp, dry_run),
                 |i, done| {
                     let (s, rule) = &chunk[i];
                     match done {
@@ -623,7 +621,7 @@ fn skip_reason(bad: &MetadataError) -> SkipReason {
 
 /// Opens session `id` in the root as a directory on the root's mount
 /// (through [`chase::open_session_dir`], like every other caller).
-fn open_session_dir(rfd: RawFd, _root_id: &DirId, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
+fn open_session_dir(rfd: RawFd, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
     match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
         Ok(d) => Ok(Some(d)),
         // Vanished, or a symlink / non-directory: not a session, not reported.
@@ -634,8 +632,8 @@ fn open_session_dir(rfd: RawFd, _root_id: &DirId, id: &str) -> Result<Option<(Ow
 }
 
 /// Scans one session without locking it: its `updated_at` and, if asked, its size.
-fn scan(rfd: RawFd, root_id: &DirId, id: &str, need_size: bool) -> Scan {
-    let (dir, dir_id) = match open_session_dir(rfd, root_id, id) {
+fn scan(rfd: RawFd, id: &str, need_size: bool) -> Scan {
+    let (dir, dir_id) = match open_session_dir(rfd, id) {
         Ok(Some(d)) => d,
         Ok(None) => return Scan::Gone,
         Err(msg) => return Scan::Fail(msg),
@@ -671,16 +669,8 @@ fn scan(rfd: RawFd, root_id: &DirId, id: &str, need_size: bool) -> Scan {
 /// lock is held (leased) is read without the lock and reported `in_use` only
 /// if stale. Returns what happened and the age (NaN if unknown); `Rescued`
 /// here means "fresh, kept".
-fn age_one(
-    rfd: RawFd,
-    root_id: &DirId,
-    id: &str,
-    hours: f64,
-    now: DateTime<Utc>,
-    stamp: i64,
-    dry_run: bool,
-) -> (Done, f64) {
-    let (dir, dir_id) = match open_session_dir(rfd, root_id, id) {
+fn age_one(rfd: RawFd, id: &str, hours: f64, now: DateTime<Utc>, stamp: i64, dry_run: bool) -> (Done, f64) {
+    let (dir, dir_id) = match open_session_dir(rfd, id) {
         Ok(Some(d)) => d,
         Ok(None) => return (Done::Gone, f64::NAN),
         Err(msg) => return (Done::Failed(msg), f64::NAN),
@@ -725,8 +715,8 @@ fn age_one(
 /// Deletes one selected session (measures it, in a dry run) if it is still
 /// the session the scan saw, unleased and not touched since (`updated_at`
 /// unchanged). `stamp` makes the trash name unique to this prune.
-fn delete_one(rfd: RawFd, root_id: &DirId, id: &str, expected: DateTime<Utc>, stamp: i64, dry_run: bool) -> Done {
-    let (dir, dir_id) = match open_session_dir(rfd, root_id, id) {
+fn delete_one(rfd: RawFd, id: &str, expected: DateTime<Utc>, stamp: i64, dry_run: bool) -> Done {
+    let (dir, dir_id) = match open_session_dir(rfd, id) {
         Ok(Some(d)) => d,
         Ok(None) => return Done::Gone,
         Err(msg) => return Done::Failed(msg),
