@@ -523,16 +523,15 @@ def test_with_the_reference_adapter_and_logger(reference: Any, tmp_path: Path, c
     logger = reference.logging.SandboxLogger(logging.getLogger("ref.sandbox"))
     with caplog.at_level(logging.DEBUG, logger="ref.sandbox"):
         dry = prune_sessions(24, storage_adapter=adapter, dry_run=True, logger=logger)
-        assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-            ("INFO", "sandbox.session.prune.started"),
+        # Per-session events come in completion order (workers run in
+        # parallel; the reference follows the directory's order): only the
+        # first and last are fixed.
+        logged = [(r.levelname, r.getMessage()) for r in caplog.records]
+        assert logged[0] == ("INFO", "sandbox.session.prune.started")
+        assert logged[-1] == ("INFO", "sandbox.session.prune.completed")
+        assert sorted(logged[1:-1]) == [
             ("INFO", "sandbox.session.prune.candidate"),
             ("WARNING", "sandbox.session.prune.skipped"),
-            ("INFO", "sandbox.session.prune.completed"),
-        ] if old < legacy else [
-            ("INFO", "sandbox.session.prune.started"),
-            ("WARNING", "sandbox.session.prune.skipped"),
-            ("INFO", "sandbox.session.prune.candidate"),
-            ("INFO", "sandbox.session.prune.completed"),
         ]
         caplog.clear()
         real = prune_sessions(24, storage_adapter=adapter, logger=logger)
