@@ -450,7 +450,8 @@ size_t wsprune_prune_result_interrupted_count(const struct wsprune_prune_result 
 /**
  * The i-th finished trash directory's name (".wsprune-trash...."); NULL if
  * `r` is NULL or `i` is out of range. Owned by `r`. A failure to finish one
- * is among the errors, keyed by this name.
+ * is among the errors, keyed by this name, and so is leftover trash that
+ * another process holds locked (left in place; since 0.3.0).
  */
 const char *wsprune_prune_result_interrupted_name(const struct wsprune_prune_result *r, size_t i);
 

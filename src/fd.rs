@@ -96,6 +96,65 @@ pub struct DirId {
     pub uid: u32,
     /// Permission bits.
     pub mode: u32,
+    /// Birth time (seconds, nanoseconds), when the filesystem reports one.
+    pub btime: Option<Timestamp>,
+}
+
+/// A file time: Unix seconds and nanoseconds.
+pub type Timestamp = (i64, u32);
+
+const STATX_BTIME: u32 = 0x0000_0800;
+
+/// The fields of an entry a deletion walk needs, read with one statx (or
+/// fstatat where statx is missing) without following a symlink.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryStat {
+    /// `st_mode` (type and permission bits).
+    pub mode: u32,
+    /// `st_size`.
+    pub size: u64,
+    /// Modification time.
+    pub mtime: Timestamp,
+    /// Birth time, when the filesystem reports one.
+    pub btime: Option<Timestamp>,
+}
+
+/// [`EntryStat`] of `name` in `dir`, never following a symlink.
+pub fn entry_stat(dir: RawFd, name: &CStr) -> io::Result<EntryStat> {
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    let mask = libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_SIZE | libc::STATX_MTIME | STATX_BTIME;
+    let r = unsafe { libc::statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, mask, &mut stx) };
+    if r == 0 {
+        return Ok(EntryStat {
+            mode: u32::from(stx.stx_mode),
+            size: stx.stx_size,
+            mtime: (stx.stx_mtime.tv_sec, stx.stx_mtime.tv_nsec),
+            btime: birth(&stx),
+        });
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::ENOSYS) {
+        return Err(err);
+    }
+    let st = lstat_at(dir, name)?;
+    Ok(EntryStat {
+        mode: st.st_mode,
+        size: st.st_size.max(0) as u64,
+        mtime: (st.st_mtime, st.st_mtime_nsec as u32),
+        btime: None,
+    })
+}
+
+/// The birth time in a statx result, if the filesystem filled it in.
+fn birth(stx: &libc::statx) -> Option<Timestamp> {
+    (stx.stx_mask & STATX_BTIME != 0).then_some((stx.stx_btime.tv_sec, stx.stx_btime.tv_nsec))
+}
+
+/// The current (fine-grained) wall-clock time, as file times are written.
+pub fn now() -> Timestamp {
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    (ts.tv_sec, ts.tv_nsec as u32)
 }
 
 impl DirId {
@@ -126,7 +185,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
             fd,
             empty.as_ptr(),
             libc::AT_EMPTY_PATH,
-            libc::STATX_BASIC_STATS | STATX_MNT_ID,
+            libc::STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME,
             &mut stx,
         )
     };
@@ -138,6 +197,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
             mnt_id: (stx.stx_mask & STATX_MNT_ID != 0).then_some(stx.stx_mnt_id),
             uid: stx.stx_uid,
             mode: u32::from(stx.stx_mode),
+            btime: birth(&stx),
         });
     }
     let st = fstat(fd)?;
@@ -147,6 +207,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
         mnt_id: None,
         uid: st.st_uid,
         mode: st.st_mode,
+        btime: None,
     })
 }
 

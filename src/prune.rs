@@ -531,21 +531,37 @@ impl Pruner<'_> {
     /// Finishes the trash directories left by interrupted deletions, reporting
     /// each in [`PruneResult::interrupted`] by its trash name (never as a
     /// session: the runtime may have re-created a live session of the same id
-    /// meanwhile), and a failure under the trash name. One being deleted
-    /// right now by another process is locked and left to it.
+    /// meanwhile), and a failure under the trash name. One that another
+    /// process holds locked (its deletion in progress, or a process still
+    /// using the directory) is left in place and reported as an error under
+    /// its trash name, so that the operator learns the space is still taken.
     fn finish_trash(&mut self, names: &[String]) {
         let (rfd, root_id, dry_run) = (self.rfd, self.root_id, self.opts.dry_run);
         parallel::run(
             names,
             self.jobs,
             |name| finish_one(rfd, &root_id, name, dry_run),
-            |i, done| {
-                if let Some(outcome) = done {
-                    record_trash(self.result, &names[i], outcome, dry_run);
-                }
+            |i, done| match done {
+                TrashDone::Finished(outcome) => record_trash(self.result, &names[i], outcome, dry_run),
+                TrashDone::Held => fail(self.result, &names[i], TRASH_HELD.to_owned()),
+                TrashDone::Ignored => {}
             },
         );
     }
+}
+
+/// The error recorded for leftover trash that another process holds locked.
+const TRASH_HELD: &str =
+    "leftover trash is locked by another process (a deletion in progress, or a process still using the directory); left for the next prune";
+
+/// What became of one leftover trash directory.
+enum TrashDone {
+    /// Deleted (measured, in a dry run), perhaps partly.
+    Finished(Outcome),
+    /// Another process holds its lock; left in place.
+    Held,
+    /// Vanished, not a directory, on another mount or renamed meanwhile: not ours to report.
+    Ignored,
 }
 
 /// Records one finished (or, in a dry run, measured) trash directory.
@@ -764,25 +780,41 @@ fn delete_locked(rfd: RawFd, dir: &OwnedFd, dir_id: DirId, id: &str, stamp: i64,
     Done::Deleted(remove_trash_dir(rfd, &trash, outcome), Some(trash))
 }
 
-/// Finishes (measures, in a dry run) one trash directory; `None` if another
-/// process holds it or it vanished.
-fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> Option<Outcome> {
+/// Finishes (measures, in a dry run) one trash directory. A dry run takes
+/// the same exclusive lock (for an instant), so that it reports a held trash
+/// directory as the real prune would.
+fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> TrashDone {
     let cname = fd::cname(name);
-    let dir = fd::open_dir_at(rfd, &cname).ok()?;
+    let Ok(dir) = fd::open_dir_at(rfd, &cname) else {
+        return TrashDone::Ignored;
+    };
     let dfd = dir.as_raw_fd();
-    let dir_id = fd::dir_id(dfd).ok()?;
-    if !dir_id.same_mount(root_id)
-        || !matches!(fd::try_flock(dfd, libc::LOCK_EX), Ok(true))
-        || !fd::is_named(rfd, &cname, &dir_id)
-    {
-        return None;
+    let Ok(dir_id) = fd::dir_id(dfd) else {
+        return TrashDone::Ignored;
+    };
+    if !dir_id.same_mount(root_id) {
+        return TrashDone::Ignored;
+    }
+    match fd::try_flock(dfd, libc::LOCK_EX) {
+        Ok(true) => {}
+        Ok(false) => {
+            return if fd::is_named(rfd, &cname, &dir_id) {
+                TrashDone::Held
+            } else {
+                TrashDone::Ignored
+            };
+        }
+        Err(_) => return TrashDone::Ignored,
+    }
+    if !fd::is_named(rfd, &cname, &dir_id) {
+        return TrashDone::Ignored;
     }
     if dry_run {
         let _ = fd::unlock(dfd);
-        return Some(remove::walk(dfd, dir_id, Mode::Measure));
+        return TrashDone::Finished(remove::walk(dfd, dir_id, Mode::Measure));
     }
     let outcome = remove::walk(dfd, dir_id, Mode::Delete);
-    Some(remove_trash_dir(rfd, name, outcome))
+    TrashDone::Finished(remove_trash_dir(rfd, name, outcome))
 }
 
 /// Renames the locked session directory to a fresh trash name (the caller

@@ -24,6 +24,16 @@
 //! creating subdirectories would otherwise keep the deletion (and a prune
 //! holding the workspace lock) going for as long as it likes; what it adds
 //! after that is left, reported, and retried by the next prune.
+//!
+//! A deletion also leaves every entry born after it began (birth time after
+//! the walk's start, on filesystems that record one): nothing legitimate
+//! writes into a directory being deleted (it is already trash), and a guest
+//! that keeps creating entries would otherwise keep one pass going for as
+//! long as it is faster than the walk. Skipping costs no system call (the
+//! birth time comes with the stat the walk makes anyway), so each pass ends;
+//! what the guest added is reported and retried by the next prune. A guest
+//! cannot set a birth time. A wall clock stepped back can only make the
+//! walk leave more, never delete more.
 
 use std::ffi::{CStr, CString};
 use std::io;
@@ -179,6 +189,8 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
     buf.resize(BATCH_BYTES, 0);
     let euid = unsafe { libc::geteuid() };
     let capacity = shared_capacity();
+    // Read before anything is listed: every entry born before has a birth time at most this.
+    let began = fd::now();
     // Frame 0 borrows `start`: it is never closed by the walk. Read it from the start.
     let mut stack = vec![Frame::new(None, start_id, CString::default(), 0)];
     stack[0].resume = Some(0);
@@ -237,7 +249,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                 continue;
             }
             let visited = loop {
-                let r = visit(dfd, &mut stack[top], name, kind, &start_id, euid, mode, &mut out);
+                let r = visit(dfd, &mut stack[top], name, kind, &start_id, euid, mode, began, &mut out);
                 // Out of descriptors: give back this walk's ancestors and try once more.
                 match &r {
                     Err((_, e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
@@ -371,6 +383,7 @@ fn visit(
     start_id: &DirId,
     euid: u32,
     mode: Mode,
+    began: fd::Timestamp,
     out: &mut Outcome,
 ) -> VisitResult {
     let mut as_dir = kind == libc::DT_DIR || kind == libc::DT_UNKNOWN;
@@ -382,6 +395,9 @@ fn visit(
                     let child_id = fd::dir_id(child.as_raw_fd()).map_err(|e| ("cannot stat", e))?;
                     if !child_id.same_mount(start_id) {
                         return Err(("not descending into", mount_point()));
+                    }
+                    if mode == Mode::Delete && born_after(child_id.btime, began) {
+                        return Err(("not deleting", born_during_deletion()));
                     }
                     return Ok(Visit::Descend(child, child_id));
                 }
@@ -400,8 +416,8 @@ fn visit(
             }
         }
         // A non-directory: regular file, symlink, FIFO, socket or device node.
-        let st = match fd::lstat_at(dfd, name) {
-            Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => {
+        let st = match fd::entry_stat(dfd, name) {
+            Ok(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => {
                 as_dir = true; // became a directory since it was listed
                 continue;
             }
@@ -409,14 +425,17 @@ fn visit(
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Visit::Done),
             Err(e) => return Err(("cannot stat", e)),
         };
-        let mtime = (st.st_mtime, st.st_mtime_nsec);
+        let mtime = (st.mtime.0, i64::from(st.mtime.1));
         if out.newest_mtime.is_none_or(|m| mtime > m) {
             out.newest_mtime = Some(mtime);
         }
-        let size = st.st_size.max(0) as u64;
+        let size = st.size;
         if mode == Mode::Measure {
             out.bytes += size;
             return Ok(Visit::Done);
+        }
+        if born_after(st.btime, began) {
+            return Err(("not deleting", born_during_deletion()));
         }
         match with_write_access(frame, dfd, euid, || fd::unlinkat(dfd, name, 0)) {
             Ok(()) => {
@@ -463,6 +482,16 @@ fn open_subdir(pfd: RawFd, name: &CStr, start_id: &DirId, euid: u32, mode: Mode)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether a birth time (if known) is after the deletion began.
+fn born_after(btime: Option<fd::Timestamp>, began: fd::Timestamp) -> bool {
+    btime.is_some_and(|b| b > began)
+}
+
+/// The error for an entry created while its directory was being deleted.
+fn born_during_deletion() -> io::Error {
+    io::Error::other("created after the deletion began; left for the next prune")
 }
 
 /// The error for a mount point found below the start: never entered, never changed.

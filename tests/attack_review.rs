@@ -206,25 +206,18 @@ fn hole2_guest_lease_on_its_metadata_stalls_nothing() {
     assert_eq!(std::fs::read(&meta).unwrap(), text, "the guest's file was not written");
 }
 
-/// HOLE 3 (partly fixed in src/remove.rs, test ignored): the guest keeps creating subdirectories in its session (through its
-/// current directory, so also once the session is renamed to trash) while
-/// the host deletes it. The walk restarts a directory's listing whenever a
-/// pass both removed something and descended (`removed && resumed`), so a
-/// guest that is always a little faster than one pass could keep the deletion
-/// (and a prune, holding the workspace lock) going for as long as it spins
-/// (measured: a 6 s spin kept a deletion running 9 s, a 20 s spin 91 s). A
-/// directory is now read at most `remove::MAX_PASSES` times; what the guest
-/// keeps adding makes the deletion a partial one (`IO`, "partly deleted"),
-/// and the next prune finishes the trash. That removes the restart loop
-/// (alone on the machine the deletion now ends in ~0.1 s while the guest
-/// spins), but one pass still does not end while a guest that is faster
-/// than the walk (a loaded machine) keeps adding entries ahead of the
-/// reading position: measured 11 s and 101 s under load. Full fix, for the
-/// maintainers: leave entries whose ctime is after the walk began (a guest
-/// cannot set ctime back) for the next prune, so that each pass only reads
-/// (fast, hundreds of entries per getdents) what the guest adds.
+/// HOLE 3 (fixed): the guest keeps creating subdirectories in its session
+/// (through its current directory, so also once the session is renamed to
+/// trash) while the host deletes it. The walk used to restart a directory's
+/// listing whenever a pass both removed something and descended, so a guest
+/// always a little faster than one pass kept the deletion (and a prune,
+/// holding the workspace lock) going for as long as it spun (measured: a 6 s
+/// spin kept a deletion running 9 s, a 20 s spin 91 s). A directory is now
+/// read at most `remove::MAX_PASSES` times, and a deletion leaves every
+/// entry born after it began (a guest cannot set a birth time), so that one
+/// pass ends however fast the guest is: the deletion is a partial one (`IO`,
+/// "partly deleted"), and the next prune finishes the trash.
 #[test]
-#[ignore = "HOLE 3: a guest faster than the walk keeps one pass going; fix described above"]
 fn guest_creating_directories_cannot_keep_a_deletion_running() {
     const TEST: &str = "guest_creating_directories_cannot_keep_a_deletion_running";
     if let Some(why) = cannot_run_guest() {
@@ -439,15 +432,13 @@ fn create_or_open_never_writes_through_anything_a_guest_planted() {
     );
 }
 
-/// FINDING 4 (minor, open): leftover trash whose directory a guest holds a
-/// `flock` on (its current directory is still the trashed session) is
-/// skipped by every prune as "held by another prune" and reported nowhere:
-/// neither in `interrupted` nor in `errors`, so the operator never learns
-/// that the space of a deleted session is still in use. Fix: report a trash
-/// directory that cannot be locked (e.g. as an error "in use; left for the
-/// next prune") unless this process's own prune holds it.
+/// FINDING 4 (fixed): leftover trash whose directory a guest holds a
+/// `flock` on (its current directory is still the trashed session) was
+/// skipped by every prune as "held by another prune" and reported nowhere,
+/// so the operator never learnt that the space of a deleted session was
+/// still in use. A trash directory that cannot be locked is now left in
+/// place and reported as an error under its trash name.
 #[test]
-#[ignore = "FINDING 4: leftover trash a guest keeps locked is reported nowhere"]
 fn leftover_trash_locked_by_a_guest_is_reported() {
     const TEST: &str = "leftover_trash_locked_by_a_guest_is_reported";
     if let Some(why) = cannot_run_guest() {
@@ -456,7 +447,7 @@ fn leftover_trash_locked_by_a_guest_is_reported() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let (root, custom, _other) = root_with_sessions(tmp.path());
-    let _guest = Guest::start(
+    let guest = Guest::start(
         &root.join(&custom),
         "fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)",
         30,
@@ -464,11 +455,21 @@ fn leftover_trash_locked_by_a_guest_is_reported() {
     // An interrupted deletion (a crash after the rename to trash) of the guest's session.
     let trash = root.join(".wsprune-trash.1.2.3");
     std::fs::rename(root.join(&custom), &trash).unwrap();
-    let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(1000.0, false)).unwrap();
-    assert!(trash.exists());
     let name = ".wsprune-trash.1.2.3".to_owned();
-    assert!(
-        r.interrupted.contains(&name) || r.errors.iter().any(|(k, _)| *k == name),
-        "leftover trash left in place silently: {r:?}"
-    );
+    for dry_run in [true, false] {
+        let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(1000.0, dry_run)).unwrap();
+        assert!(trash.exists());
+        assert!(!r.interrupted.contains(&name), "dry run {dry_run}: {r:?}");
+        assert!(
+            r.errors
+                .iter()
+                .any(|(k, m)| *k == name && m.contains("locked by another process")),
+            "dry run {dry_run}: leftover trash left in place silently: {r:?}"
+        );
+    }
+    // Once the guest lets go, the next prune finishes it.
+    drop(guest);
+    let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(1000.0, false)).unwrap();
+    assert_eq!(r.interrupted, vec![name], "{r:?}");
+    assert!(r.errors.is_empty() && !trash.exists(), "{r:?}");
 }

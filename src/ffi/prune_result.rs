@@ -130,7 +130,8 @@ pub unsafe extern "C" fn wsprune_prune_result_interrupted_count(r: *const wsprun
 
 /// The i-th finished trash directory's name (".wsprune-trash...."); NULL if
 /// `r` is NULL or `i` is out of range. Owned by `r`. A failure to finish one
-/// is among the errors, keyed by this name.
+/// is among the errors, keyed by this name, and so is leftover trash that
+/// another process holds locked (left in place; since 0.3.0).
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_interrupted_name(
     r: *const wsprune_prune_result,

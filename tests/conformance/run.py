@@ -166,6 +166,10 @@ class Setup:
             if e.get("size_bytes"):
                 (p / "data.bin").write_bytes(b"x" * int(e["size_bytes"]))
             self.sizes[e["name"]] = 0
+            if e.get("locked"):  # another process holding it, as a lease would
+                fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                self.lease_fds.append(fd)
         elif kind == "symlink":
             target = e.get("target", "outside")
             if target == "outside":

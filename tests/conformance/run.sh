@@ -51,9 +51,14 @@ fi
 
 if command -v mvn >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
     # The Java runner's classes and classpath, compiled afresh (the runner
-    # script compiles them only when missing).
-    (cd bindings/java && mvn -q -B -Dstyle.color=never test-compile dependency:build-classpath \
-        -Dmdep.outputFile="$PWD/target/classpath.txt" -Dmdep.includeScope=runtime) >&2
+    # script compiles them only when missing). Maven's output is shown only
+    # if it fails: even with -q it writes bare terminal resets, which would
+    # land in front of the result lines.
+    if ! (cd bindings/java && mvn -q -B -Dstyle.color=never test-compile dependency:build-classpath \
+        -Dmdep.outputFile="$PWD/target/classpath.txt" -Dmdep.includeScope=runtime) >"$tmp/mvn.log" 2>&1; then
+        cat "$tmp/mvn.log" >&2
+        exit 1
+    fi
 fi
 
 python3 tests/conformance/run.py "$@"
