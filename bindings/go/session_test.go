@@ -191,7 +191,7 @@ func TestDeleteSessionBusy(t *testing.T) {
 	wantErr(t, "leased, no wait", err, ErrBusy, StatusBusy)
 	_, err = DeleteSession(root, id, -time.Second) // negative: no wait either
 	wantErr(t, "leased, negative wait", err, ErrBusy, StatusBusy)
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 10*time.Second { // a wait would be far longer (the lease is held); room for a loaded machine
 		t.Errorf("no-wait deletes took %v", d)
 	}
 	start = time.Now()
