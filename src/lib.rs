@@ -33,6 +33,7 @@ pub mod events;
 pub mod fd;
 pub mod ffi;
 pub mod inspect;
+mod lock_holders;
 pub mod metadata;
 mod panic_hook;
 pub mod parallel;

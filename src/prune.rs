@@ -31,6 +31,7 @@ use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
 use crate::fields;
+use crate::lock_holders;
 use crate::metadata::{self, MetadataError};
 use crate::parallel;
 use crate::policy::{PruneOptions, Rule};
@@ -177,14 +178,19 @@ fn lock_workspace(rfd: RawFd, root_id: &DirId, shared: bool, timeout: Duration, 
     }
     let op = if shared { libc::LOCK_SH } else { libc::LOCK_EX };
     if !fd::flock_wait(rfd, op, timeout).map_err(|e| Error::io("cannot lock workspace root", e))? {
-        return Err(Error::new(
-            Status::Busy,
-            format!(
-                "another prune of {} is running (waited {:.1} s for the workspace lock)",
-                root.display(),
-                timeout.as_secs_f64()
-            ),
-        ));
+        let mut msg = format!(
+            "another prune of {} is running (waited {:.1} s for the workspace lock)",
+            root.display(),
+            timeout.as_secs_f64()
+        );
+        // Name the holders: when one is not a prune of this root (a guest
+        // that can open the root), that is how the operator finds it.
+        if let Some(who) = lock_holders::describe(&lock_holders::holders(root_id)) {
+            msg.push_str(&format!(
+                "; held by {who} (a holder that is not a prune of this root can open the root: make it 0711, see SECURITY.md)"
+            ));
+        }
+        return Err(Error::new(Status::Busy, msg));
     }
     HELD.with(|h| h.borrow_mut().push((root_id.dev, root_id.ino, shared)));
     Ok(Held(root_id.dev, root_id.ino, shared))

@@ -137,6 +137,45 @@ fn hole1_guest_flock_on_root_blocks_every_prune() {
     );
 }
 
+/// HOLE 1, the part still open: a root the operator made readable by
+/// guests (0755 here) lets a guest hold the workspace lock. The prune is
+/// `BUSY` after its lock timeout, and its message names the holder (the
+/// guest's pid and uid, read from `/proc/locks`) and the remedy, so that the
+/// operator can find it.
+#[test]
+fn a_guest_holding_an_operator_made_root_is_named_in_the_busy_message() {
+    const TEST: &str = "a_guest_holding_an_operator_made_root_is_named_in_the_busy_message";
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, other) = root_with_sessions(tmp.path());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let guest = Guest::start(
+        &root.join(&custom),
+        "fd = os.open('..', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)",
+        30,
+    );
+    let pid = guest.0.id();
+    let opts = PruneOptions {
+        older_than_hours: Some(1.0),
+        lock_timeout: Duration::from_millis(300),
+        ..PruneOptions::default()
+    };
+    let e = wsprune::prune_sessions(&root, &opts).unwrap_err();
+    assert_eq!(e.status(), Status::Busy, "{e:?}");
+    let msg = e.message();
+    assert!(msg.contains(&format!("pid {pid} (python3, uid {NOBODY})")), "{msg}");
+    assert!(msg.contains("0711"), "{msg}");
+    assert!(root.join(&other).exists(), "nothing is deleted without the lock");
+    drop(guest);
+    let r = wsprune::prune_sessions(&root, &opts).unwrap();
+    assert!(r.deleted_sessions.contains(&other), "{r:?}");
+}
+
 /// HOLE 2 (fixed in src/chase.rs): a guest replaces its `.metadata.json`
 /// with a file of its own (it may: SECURITY.md "its own .metadata.json, up to
 /// a point") and takes a write lease on it (`F_SETLEASE`, allowed to the

@@ -1,0 +1,150 @@
+//! Who holds a `flock` on a directory, for the message of a prune that
+//! timed out waiting for the workspace lock. Normally the holder is another
+//! prune of the same root; when it is not (a guest that can open the root,
+//! see SECURITY.md), naming its process and user is what lets the operator
+//! find it. Best effort: read from `/proc/locks` and `/proc/<pid>`, which
+//! may be missing or show nothing (another PID namespace); never an error.
+
+use std::fmt::Write as _;
+
+use crate::fd::DirId;
+
+/// A process holding a `flock` on the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// Process id, as `/proc/locks` shows it in our PID namespace.
+    pub pid: i64,
+    /// Its command name (`/proc/<pid>/comm`), if readable.
+    pub comm: Option<String>,
+    /// Its effective user id, if readable.
+    pub uid: Option<u32>,
+}
+
+/// The processes holding (not waiting for) a `flock` on the directory `id`.
+pub fn holders(id: &DirId) -> Vec<Holder> {
+    let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
+        return Vec::new();
+    };
+    let mut pids = flock_holders(&locks, libc::major(id.dev), libc::minor(id.dev), id.ino);
+    pids.sort_unstable();
+    pids.dedup();
+    pids.into_iter()
+        .map(|pid| Holder {
+            pid,
+            comm: std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .ok()
+                .map(|s| s.trim_end().to_owned()),
+            uid: std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| effective_uid(&s)),
+        })
+        .collect()
+}
+
+/// `"pid 12 (python3, uid 65534), pid 40 (wsprune, uid 0)"`, or `None` if
+/// no holder could be seen.
+pub fn describe(holders: &[Holder]) -> Option<String> {
+    if holders.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for (i, h) in holders.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "pid {}", h.pid);
+        match (&h.comm, h.uid) {
+            (Some(c), Some(u)) => {
+                let _ = write!(out, " ({c}, uid {u})");
+            }
+            (Some(c), None) => {
+                let _ = write!(out, " ({c})");
+            }
+            (None, Some(u)) => {
+                let _ = write!(out, " (uid {u})");
+            }
+            (None, None) => {}
+        }
+    }
+    Some(out)
+}
+
+/// The pids of the `FLOCK` entries of `/proc/locks` text on inode `ino` of
+/// device `major:minor` (waiters, shown with `->`, are left out).
+fn flock_holders(locks: &str, major: u32, minor: u32, ino: u64) -> Vec<i64> {
+    let mut pids = Vec::new();
+    for line in locks.lines() {
+        // "1: FLOCK  ADVISORY  WRITE 27 fd:01:1234 0 EOF"; a waiter has "->" after the number.
+        let mut f = line.split_whitespace().skip(1);
+        if f.next() != Some("FLOCK") {
+            continue;
+        }
+        let (Some(_), Some(_), Some(pid), Some(file)) = (f.next(), f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let mut parts = file.split(':');
+        let (Some(ma), Some(mi), Some(ino_s)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let same = u32::from_str_radix(ma, 16) == Ok(major)
+            && u32::from_str_radix(mi, 16) == Ok(minor)
+            && ino_s.parse::<u64>() == Ok(ino);
+        if let (true, Ok(pid)) = (same, pid.parse::<i64>()) {
+            if pid > 0 {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
+
+/// The effective uid from `/proc/<pid>/status` text (`Uid: real effective saved fs`).
+fn effective_uid(status: &str) -> Option<u32> {
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_holders_and_leaves_out_waiters_and_other_files() {
+        let text = "1: FLOCK  ADVISORY  WRITE 27 fd:01:1234 0 EOF\n\
+                    1: -> FLOCK  ADVISORY  WRITE 30 fd:01:1234 0 EOF\n\
+                    2: FLOCK  ADVISORY  READ 28 fd:01:1234 0 EOF\n\
+                    3: POSIX  ADVISORY  WRITE 29 fd:01:1234 0 EOF\n\
+                    4: FLOCK  ADVISORY  READ 31 fd:02:1234 0 EOF\n\
+                    5: FLOCK  ADVISORY  READ 32 fd:01:12345 0 EOF\n\
+                    6: FLOCK  ADVISORY  READ -1 fd:01:1234 0 EOF\n\
+                    garbage\n";
+        assert_eq!(flock_holders(text, 0xfd, 1, 1234), vec![27, 28]);
+    }
+
+    #[test]
+    fn reads_the_effective_uid() {
+        let status = "Name:\tx\nUid:\t1000\t65534\t1000\t65534\nGid:\t0\t0\t0\t0\n";
+        assert_eq!(effective_uid(status), Some(65534));
+        assert_eq!(effective_uid("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn finds_this_process_holding_a_lock() {
+        use std::os::fd::AsRawFd;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = crate::fd::open_root(tmp.path()).unwrap();
+        let id = crate::fd::dir_id(dir.as_raw_fd()).unwrap();
+        assert!(crate::fd::try_flock(dir.as_raw_fd(), libc::LOCK_SH).unwrap());
+        let found = holders(&id);
+        if std::path::Path::new("/proc/locks").exists() {
+            let me = i64::from(std::process::id());
+            let h = found.iter().find(|h| h.pid == me).expect("this process holds the lock");
+            assert_eq!(h.uid, Some(unsafe { libc::geteuid() }));
+            let text = describe(&found).unwrap();
+            assert!(text.contains(&format!("pid {me} (")), "{text}");
+        }
+        crate::fd::unlock(dir.as_raw_fd()).unwrap();
+        assert!(holders(&id).iter().all(|h| h.pid != i64::from(std::process::id())));
+        assert_eq!(describe(&[]), None);
+    }
+}
