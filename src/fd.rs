@@ -98,6 +98,9 @@ pub struct DirId {
     pub mode: u32,
     /// Birth time (seconds, nanoseconds), when the filesystem reports one.
     pub btime: Option<Timestamp>,
+    /// Status-change time: set by every rename, link count or mode change
+    /// and by every entry added to or removed from the directory.
+    pub ctime: Timestamp,
 }
 
 /// A file time: Unix seconds and nanoseconds.
@@ -198,6 +201,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
             uid: stx.stx_uid,
             mode: u32::from(stx.stx_mode),
             btime: birth(&stx),
+            ctime: (stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec),
         });
     }
     let st = fstat(fd)?;
@@ -208,6 +212,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
         uid: st.st_uid,
         mode: st.st_mode,
         btime: None,
+        ctime: (st.st_ctime, st.st_ctime_nsec as u32),
     })
 }
 

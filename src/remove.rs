@@ -34,7 +34,19 @@
 //! what the guest added is reported and retried by the next prune. A guest
 //! cannot set a birth time. A wall clock stepped back can only make the
 //! walk leave more, never delete more.
+//!
+//! A directory renamed during the walk comes back under its new name, and
+//! on a hash-ordered filesystem (ext4) a guest that renames one each time the
+//! walk enters it can put it ahead of the reading position again and again,
+//! so that one pass never ends. A rename sets the directory's status-change
+//! time (ctime), which no one can set back, and the walk already has it: a
+//! deletion never enters a directory changed after it began (it is left and
+//! reported; nothing legitimate changes trash), and a measurement (of a
+//! session that may be live) enters each such directory at most once (the
+//! only per-walk state that grows: one inode number per directory changed
+//! during the walk).
 
+use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -166,6 +178,18 @@ impl Frame {
     }
 }
 
+/// What every visit of one walk needs to know.
+struct Context {
+    start_id: DirId,
+    euid: u32,
+    mode: Mode,
+    /// When the walk began: what was born or changed after is the guest's doing.
+    began: fd::Timestamp,
+    /// (device, inode) of the directories changed after `began` that a
+    /// measurement entered (each is entered once).
+    changed_entered: HashSet<(u64, u64)>,
+}
+
 /// What visiting one entry asks of the walk.
 enum Visit {
     Done,
@@ -189,8 +213,15 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
     buf.resize(BATCH_BYTES, 0);
     let euid = unsafe { libc::geteuid() };
     let capacity = shared_capacity();
-    // Read before anything is listed: every entry born before has a birth time at most this.
-    let began = fd::now();
+    // Read before anything is listed: every entry born (or changed) before
+    // has a birth time (ctime) at most this.
+    let mut ctx = Context {
+        start_id,
+        euid,
+        mode,
+        began: fd::now(),
+        changed_entered: HashSet::new(),
+    };
     // Frame 0 borrows `start`: it is never closed by the walk. Read it from the start.
     let mut stack = vec![Frame::new(None, start_id, CString::default(), 0)];
     stack[0].resume = Some(0);
@@ -249,7 +280,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                 continue;
             }
             let visited = loop {
-                let r = visit(dfd, &mut stack[top], name, kind, &start_id, euid, mode, began, &mut out);
+                let r = visit(dfd, &mut stack[top], name, kind, &mut ctx, &mut out);
                 // Out of descriptors: give back this walk's ancestors and try once more.
                 match &r {
                     Err((_, e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
@@ -374,30 +405,27 @@ fn close_ancestors(stack: &mut [Frame]) -> usize {
 
 /// Handles one entry of the directory `dfd` (the top frame): measures and,
 /// when deleting, removes a non-directory; opens a subdirectory to descend into.
-#[allow(clippy::too_many_arguments)]
-fn visit(
-    dfd: RawFd,
-    frame: &mut Frame,
-    name: &CStr,
-    kind: u8,
-    start_id: &DirId,
-    euid: u32,
-    mode: Mode,
-    began: fd::Timestamp,
-    out: &mut Outcome,
-) -> VisitResult {
+fn visit(dfd: RawFd, frame: &mut Frame, name: &CStr, kind: u8, ctx: &mut Context, out: &mut Outcome) -> VisitResult {
+    let (start_id, euid, mode, began) = (&ctx.start_id, ctx.euid, ctx.mode, ctx.began);
     let mut as_dir = kind == libc::DT_DIR || kind == libc::DT_UNKNOWN;
     // An entry swapped between a file and a directory is retried a few times.
     for _ in 0..4 {
         if as_dir {
-            match open_subdir(dfd, name, start_id, euid, mode) {
-                Ok(Some(child)) => {
+            match open_subdir(dfd, name, start_id, euid, mode, began) {
+                Ok(Some((child, granted))) => {
                     let child_id = fd::dir_id(child.as_raw_fd()).map_err(|e| ("cannot stat", e))?;
                     if !child_id.same_mount(start_id) {
                         return Err(("not descending into", mount_point()));
                     }
-                    if mode == Mode::Delete && born_after(child_id.btime, began) {
-                        return Err(("not deleting", born_during_deletion()));
+                    // (A directory we granted access to has our own change in
+                    // its ctime; open_subdir checked it before that change.)
+                    if !granted && child_id.ctime > began {
+                        if mode == Mode::Delete {
+                            return Err(("not deleting", changed_during_deletion()));
+                        }
+                        if !ctx.changed_entered.insert((child_id.dev, child_id.ino)) {
+                            return Ok(Visit::Done); // measured already, under another name
+                        }
                     }
                     return Ok(Visit::Descend(child, child_id));
                 }
@@ -454,15 +482,24 @@ fn visit(
     ))
 }
 
-/// Opens a subdirectory; `Ok(None)` if it vanished. An unreadable one is
-/// looked at through an O_PATH descriptor of that very directory (never a
-/// file: a hard link would carry a change outside the workspace): a mount
-/// point is a [`mount_point`] error, whatever the mode (nothing on another
-/// mount is ever changed); one that is ours, on the start's mount, is
-/// granted u+rwx when deleting, and opened again.
-fn open_subdir(pfd: RawFd, name: &CStr, start_id: &DirId, euid: u32, mode: Mode) -> io::Result<Option<OwnedFd>> {
+/// Opens a subdirectory; `Ok(None)` if it vanished; with `true` if it was
+/// granted access. An unreadable one is looked at through an O_PATH
+/// descriptor of that very directory (never a file: a hard link would carry
+/// a change outside the workspace): a mount point is a [`mount_point`]
+/// error, whatever the mode (nothing on another mount is ever changed); one
+/// that is ours, on the start's mount and not changed since the deletion
+/// `began`, is granted u+rwx when deleting, and opened again (it must be
+/// the same directory).
+fn open_subdir(
+    pfd: RawFd,
+    name: &CStr,
+    start_id: &DirId,
+    euid: u32,
+    mode: Mode,
+    began: fd::Timestamp,
+) -> io::Result<Option<(OwnedFd, bool)>> {
     match fd::open_dir_at(pfd, name) {
-        Ok(f) => Ok(Some(f)),
+        Ok(f) => Ok(Some((f, false))),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
             let path_fd = fd::openat(pfd, name, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
@@ -474,11 +511,18 @@ fn open_subdir(pfd: RawFd, name: &CStr, start_id: &DirId, euid: u32, mode: Mode)
             if id.uid != euid || mode == Mode::Measure {
                 return Err(e);
             }
+            if id.ctime > began {
+                return Err(changed_during_deletion());
+            }
             let proc = CString::new(format!("/proc/self/fd/{}", path_fd.as_raw_fd())).expect("no NUL");
             if unsafe { libc::chmod(proc.as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
                 return Err(e);
             }
-            fd::open_dir_at(pfd, name).map(Some)
+            let dir = fd::open_dir_at(pfd, name)?;
+            if !fd::dir_id(dir.as_raw_fd())?.same_inode(&id) {
+                return Err(changed_during_deletion());
+            }
+            Ok(Some((dir, true)))
         }
         Err(e) => Err(e),
     }
@@ -487,6 +531,11 @@ fn open_subdir(pfd: RawFd, name: &CStr, start_id: &DirId, euid: u32, mode: Mode)
 /// Whether a birth time (if known) is after the deletion began.
 fn born_after(btime: Option<fd::Timestamp>, began: fd::Timestamp) -> bool {
     btime.is_some_and(|b| b > began)
+}
+
+/// The error for a directory renamed or changed while the deletion ran.
+fn changed_during_deletion() -> io::Error {
+    io::Error::other("renamed or changed after the deletion began; left for the next prune")
 }
 
 /// The error for an entry created while its directory was being deleted.
