@@ -20,7 +20,8 @@ pub struct Holder {
     pub uid: Option<u32>,
 }
 
-/// The processes holding (not waiting for) a `flock` on the directory `id`.
+/// The processes holding (not waiting for) a `flock` on the directory `id`;
+/// the command and user only of the first [`MAX_NAMED`].
 pub fn holders(id: &DirId) -> Vec<Holder> {
     let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
         return Vec::new();
@@ -28,27 +29,49 @@ pub fn holders(id: &DirId) -> Vec<Holder> {
     let mut pids = flock_holders(&locks, libc::major(id.dev), libc::minor(id.dev), id.ino);
     pids.sort_unstable();
     pids.dedup();
+    // Only the holders a message names are looked up (a guest may hold many locks).
     pids.into_iter()
-        .map(|pid| Holder {
-            pid,
-            comm: std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .ok()
-                .map(|s| s.trim_end().to_owned()),
-            uid: std::fs::read_to_string(format!("/proc/{pid}/status"))
-                .ok()
-                .and_then(|s| effective_uid(&s)),
+        .enumerate()
+        .map(|(i, pid)| {
+            let named = i < MAX_NAMED;
+            Holder {
+                pid,
+                comm: named.then(|| comm_of(pid)).flatten(),
+                uid: named.then(|| uid_of(pid)).flatten(),
+            }
         })
         .collect()
 }
 
-/// `"pid 12 (python3, uid 65534), pid 40 (wsprune, uid 0)"`, or `None` if
-/// no holder could be seen.
+/// The command name of process `pid`, made printable.
+fn comm_of(pid: i64) -> Option<String> {
+    let b = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
+    Some(printable(String::from_utf8_lossy(&b).trim_end_matches('\n')))
+}
+
+/// The effective uid of process `pid`.
+fn uid_of(pid: i64) -> Option<u32> {
+    effective_uid(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+/// Most holders named in a message (the rest are counted).
+const MAX_NAMED: usize = 4;
+
+/// A command name as a process set it (any bytes but NUL, through
+/// `PR_SET_NAME`): control characters become `?`, so that it cannot break
+/// the message's line or forge another one.
+fn printable(name: &str) -> String {
+    name.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// `"pid 12 (python3, uid 65534), pid 40 (wsprune, uid 0)"` (the first
+/// [`MAX_NAMED`], then `"and N more"`), or `None` if no holder could be seen.
 pub fn describe(holders: &[Holder]) -> Option<String> {
     if holders.is_empty() {
         return None;
     }
     let mut out = String::new();
-    for (i, h) in holders.iter().enumerate() {
+    for (i, h) in holders.iter().take(MAX_NAMED).enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
@@ -65,6 +88,9 @@ pub fn describe(holders: &[Holder]) -> Option<String> {
             }
             (None, None) => {}
         }
+    }
+    if holders.len() > MAX_NAMED {
+        let _ = write!(out, " and {} more", holders.len() - MAX_NAMED);
     }
     Some(out)
 }
@@ -119,6 +145,23 @@ mod tests {
                     6: FLOCK  ADVISORY  READ -1 fd:01:1234 0 EOF\n\
                     garbage\n";
         assert_eq!(flock_holders(text, 0xfd, 1, 1234), vec![27, 28]);
+    }
+
+    #[test]
+    fn names_at_most_a_few_holders_on_one_line() {
+        let h = |pid: i64, comm: &str| Holder {
+            pid,
+            comm: Some(printable(comm)),
+            uid: Some(65534),
+        };
+        assert_eq!(
+            describe(&[h(1, "a\nwsprune: ok\x1b[2J")]).unwrap(),
+            "pid 1 (a?wsprune: ok?[2J, uid 65534)"
+        );
+        let many: Vec<Holder> = (1..=10).map(|p| h(p, "x")).collect();
+        let text = describe(&many).unwrap();
+        assert!(text.ends_with("pid 4 (x, uid 65534) and 6 more"), "{text}");
+        assert!(!text.contains("pid 5 "), "{text}");
     }
 
     #[test]
