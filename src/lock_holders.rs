@@ -23,7 +23,7 @@ pub struct Holder {
 /// The processes holding (not waiting for) a `flock` on the directory `id`;
 /// the command and user only of the first [`MAX_NAMED`].
 pub fn holders(id: &DirId) -> Vec<Holder> {
-    let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
+    let Some(locks) = read_locks() else {
         return Vec::new();
     };
     let mut pids = flock_holders(&locks, libc::major(id.dev), libc::minor(id.dev), id.ino);
@@ -41,6 +41,29 @@ pub fn holders(id: &DirId) -> Vec<Holder> {
             }
         })
         .collect()
+}
+
+/// Most of `/proc/locks` read. The kernel produces it at a cost quadratic in
+/// the number of locks in the system, and anyone can add locks (on their own
+/// files): only the beginning is read, so that a `BUSY` answer is never
+/// delayed by much. With that many locks the holder may be further on; the
+/// message then names no one.
+const MAX_LOCKS_BYTES: u64 = 256 * 1024;
+
+/// The first [`MAX_LOCKS_BYTES`] of `/proc/locks` (whole lines only).
+fn read_locks() -> Option<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open("/proc/locks")
+        .ok()?
+        .take(MAX_LOCKS_BYTES)
+        .read_to_string(&mut text)
+        .ok()?;
+    if text.len() as u64 >= MAX_LOCKS_BYTES {
+        let end = text.rfind('\n').map_or(0, |i| i + 1);
+        text.truncate(end);
+    }
+    Some(text)
 }
 
 /// The command name of process `pid`, made printable.

@@ -42,9 +42,12 @@
 //! time (ctime), which no one can set back, and the walk already has it: a
 //! deletion never enters a directory changed after it began (it is left and
 //! reported; nothing legitimate changes trash), and a measurement (of a
-//! session that may be live) enters each such directory at most once (the
-//! only per-walk state that grows: one inode number per directory changed
-//! during the walk).
+//! session that may be live) enters each such directory, and each directory
+//! below one, at most once (the only per-walk state that grows: one inode
+//! number per directory entered in or under a directory changed during the
+//! walk). Below too: a guest renaming the levels of a deep chain one after
+//! the other would otherwise have the rest of the chain walked again after
+//! each rename.
 
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
@@ -159,6 +162,9 @@ struct Frame {
     failures_before: u64,
     /// Passes over this directory so far, this one included.
     passes: u32,
+    /// A measurement records the directories entered below this one (it is,
+    /// or is below, a directory changed since the walk began).
+    tracked: bool,
 }
 
 impl Frame {
@@ -174,6 +180,7 @@ impl Frame {
             resumed: false,
             failures_before: failures,
             passes: 1,
+            tracked: false,
         }
     }
 }
@@ -185,16 +192,17 @@ struct Context {
     mode: Mode,
     /// When the walk began: what was born or changed after is the guest's doing.
     began: fd::Timestamp,
-    /// (device, inode) of the directories changed after `began` that a
-    /// measurement entered (each is entered once).
-    changed_entered: HashSet<(u64, u64)>,
+    /// (device, inode) of the directories a measurement entered in or under
+    /// a directory changed after `began` (each is entered once).
+    tracked_entered: HashSet<(u64, u64)>,
 }
 
 /// What visiting one entry asks of the walk.
 enum Visit {
     Done,
-    /// A subdirectory on the same mount, open: go down into it.
-    Descend(OwnedFd, DirId),
+    /// A subdirectory on the same mount, open: go down into it (with
+    /// `Frame::tracked`).
+    Descend(OwnedFd, DirId, bool),
 }
 
 type VisitResult = Result<Visit, (&'static str, io::Error)>;
@@ -220,7 +228,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
         euid,
         mode,
         began: fd::now(),
-        changed_entered: HashSet::new(),
+        tracked_entered: HashSet::new(),
     };
     // Frame 0 borrows `start`: it is never closed by the walk. Read it from the start.
     let mut stack = vec![Frame::new(None, start_id, CString::default(), 0)];
@@ -294,7 +302,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
             match visited {
                 Ok(Visit::Done) => {}
                 Err((what, e)) => out.fail(&path_of(&stack, name), what, &e),
-                Ok(Visit::Descend(child, child_id)) => {
+                Ok(Visit::Descend(child, child_id, tracked)) => {
                     if stack.try_reserve(1).is_err() {
                         let e = io::Error::from_raw_os_error(libc::ENOMEM);
                         out.fail(&path_of(&stack, name), "too deep to descend into", &e);
@@ -303,7 +311,9 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                     stack[top].resume = Some(next);
                     keep_as_ancestor(&mut stack, capacity);
                     let failures = out.failures;
-                    stack.push(Frame::new(Some(child), child_id, name.to_owned(), failures));
+                    let mut frame = Frame::new(Some(child), child_id, name.to_owned(), failures);
+                    frame.tracked = tracked;
+                    stack.push(frame);
                     continue 'frames;
                 }
             }
@@ -419,15 +429,15 @@ fn visit(dfd: RawFd, frame: &mut Frame, name: &CStr, kind: u8, ctx: &mut Context
                     }
                     // (A directory we granted access to has our own change in
                     // its ctime; open_subdir checked it before that change.)
-                    if !granted && child_id.ctime > began {
-                        if mode == Mode::Delete {
-                            return Err(("not deleting", changed_during_deletion()));
-                        }
-                        if !ctx.changed_entered.insert((child_id.dev, child_id.ino)) {
-                            return Ok(Visit::Done); // measured already, under another name
-                        }
+                    let changed = !granted && child_id.ctime > began;
+                    if changed && mode == Mode::Delete {
+                        return Err(("not deleting", changed_during_deletion()));
                     }
-                    return Ok(Visit::Descend(child, child_id));
+                    let tracked = mode == Mode::Measure && (changed || frame.tracked);
+                    if tracked && !ctx.tracked_entered.insert((child_id.dev, child_id.ino)) {
+                        return Ok(Visit::Done); // measured already, under another name
+                    }
+                    return Ok(Visit::Descend(child, child_id, tracked));
                 }
                 Ok(None) => return Ok(Visit::Done), // vanished
                 // Not a directory after all (DT_UNKNOWN, or swapped): handle as a file below.

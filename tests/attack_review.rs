@@ -459,6 +459,81 @@ fn a_directory_renamed_ahead_of_the_walk_is_not_walked_again() {
     assert!(!root.join(&custom).exists());
 }
 
+/// REVISIT, the chain variant (found by a second independent review; fixed
+/// in src/remove.rs): the guest builds `B1/B2/…/Bd` with `p` one-byte files
+/// at the bottom, and each time the walk opens the bottom (so it is inside
+/// every level) renames the next level, top-down, to a name that comes
+/// later in the reading order. A renamed level was entered once more (it
+/// is changed), but the unchanged levels below it were walked again each
+/// time: d × (d + p) work (36 s for an `info` with d = 900, p = 20000) and
+/// sizes counted up to d + 1 times. A measurement now enters each directory
+/// in or below a changed one once.
+#[test]
+fn a_chain_renamed_level_by_level_is_not_walked_again() {
+    const TEST: &str = "a_chain_renamed_level_by_level_is_not_walked_again";
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {TEST}: {why}");
+        return;
+    }
+    const D: usize = 40;
+    const P: usize = 5000;
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, _other) = root_with_sessions(tmp.path());
+    let script = format!(
+        "libc = ctypes.CDLL(None, use_errno=True)\n\
+         def order(path):\n\
+         \x20   fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY); buf = ctypes.create_string_buffer(1 << 16); out = []\n\
+         \x20   while True:\n\
+         \x20       n = libc.syscall(217, fd, buf, len(buf))\n\
+         \x20       if n <= 0: break\n\
+         \x20       p = 0\n\
+         \x20       while p < n:\n\
+         \x20           rl = struct.unpack_from('H', buf.raw, p + 16)[0]\n\
+         \x20           nm = buf.raw[p + 19:p + rl].split(b'\\0')[0].decode(); p += rl\n\
+         \x20           if nm not in ('.', '..'): out.append(nm)\n\
+         \x20   os.close(fd); return out\n\
+         os.mkdir('scratch')\n\
+         for i in range(64): os.mkdir('scratch/c%d' % i)\n\
+         o = order('scratch'); lo, hi = o[0], o[-1]\n\
+         for i in range(64): os.rmdir('scratch/c%d' % i)\n\
+         os.rmdir('scratch')\n\
+         fds = [os.open('.', os.O_PATH | os.O_DIRECTORY)]\n\
+         for i in range({D}):\n\
+         \x20   os.mkdir(lo, 0o755, dir_fd=fds[-1])\n\
+         \x20   fds.append(os.open(lo, os.O_PATH | os.O_DIRECTORY, dir_fd=fds[-1]))\n\
+         bottom = os.open('.', os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1])\n\
+         for i in range({P}):\n\
+         \x20   f = os.open('f%d' % i, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=bottom); os.write(f, b'x'); os.close(f)\n\
+         ino = libc.inotify_init()\n\
+         libc.inotify_add_watch(ino, ('/proc/self/fd/%d' % bottom).encode(), 0x20)\n\
+         print('ready', flush=True)\n\
+         for i in range({D}):\n\
+         \x20   os.read(ino, 65536)\n\
+         \x20   os.rename(lo, hi, src_dir_fd=fds[i], dst_dir_fd=fds[i])\n\
+         \x20   print('renamed', i + 1, flush=True)\n"
+    );
+    let guest = Guest::start(&root.join(&custom), &script, 0);
+    let info = wsprune::session_info(&root, &custom).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut child = guest.into_child();
+    let _ = child.kill();
+    let mut text = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut text).unwrap();
+    let _ = child.wait();
+    let renamed = text.lines().filter(|l| l.starts_with("renamed")).count();
+    let size = info.size_bytes;
+    eprintln!("{TEST}: info measured {size} bytes; the guest renamed {renamed} levels");
+    let meta = std::fs::metadata(root.join(&custom).join(".metadata.json"))
+        .unwrap()
+        .len();
+    // The bottom's P bytes: once, again for renames in the walk's first
+    // clock tick (see the test above); before the fix, once per renamed level.
+    assert!(
+        size <= meta + 8 * P as u64,
+        "the chain was walked again and again: {size} bytes"
+    );
+}
+
 fn run(cmd: &str, args: &[&std::ffi::OsStr]) -> bool {
     Command::new(cmd)
         .args(args)
