@@ -326,6 +326,32 @@ fn guest_creating_directories_cannot_keep_a_deletion_running() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Python for a guest: `order(path)`, the names of a directory in the
+/// order the filesystem returns them (getdents64), `.` and `..` left out.
+const ORDER: &str = "libc = ctypes.CDLL(None, use_errno=True)\n\
+def order(path):\n\
+\x20   fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY); buf = ctypes.create_string_buffer(1 << 16); out = []\n\
+\x20   while True:\n\
+\x20       n = libc.syscall(217, fd, buf, len(buf))\n\
+\x20       if n <= 0: break\n\
+\x20       p = 0\n\
+\x20       while p < n:\n\
+\x20           rl = struct.unpack_from('H', buf.raw, p + 16)[0]\n\
+\x20           nm = buf.raw[p + 19:p + rl].split(b'\\0')[0].decode(); p += rl\n\
+\x20           if nm not in ('.', '..'): out.append(nm)\n\
+\x20   os.close(fd); return out\n";
+
+/// Ends a guest (after a moment for its last lines) and returns what it printed.
+fn guest_output(guest: Guest) -> String {
+    std::thread::sleep(Duration::from_millis(100));
+    let mut child = guest.into_child();
+    let _ = child.kill();
+    let mut text = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut text).unwrap();
+    let _ = child.wait();
+    text
+}
+
 /// The guest part of the rename-revisit attack: it lays out names in its
 /// session in the filesystem's reading order (ext4 returns entries in hash
 /// order, and the guest can list its own directory), makes directory `D`
@@ -337,20 +363,9 @@ fn guest_creating_directories_cannot_keep_a_deletion_running() {
 /// the host read `D`'s entries (inotify `IN_ACCESS`) between two opens.
 fn revisit_guest(k: usize, m: usize, fill: bool) -> String {
     format!(
-        "libc = ctypes.CDLL(None, use_errno=True)\n\
-         def order():\n\
-         \x20   fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY); buf = ctypes.create_string_buffer(1 << 16); out = []\n\
-         \x20   while True:\n\
-         \x20       n = libc.syscall(217, fd, buf, len(buf))\n\
-         \x20       if n <= 0: break\n\
-         \x20       p = 0\n\
-         \x20       while p < n:\n\
-         \x20           rl = struct.unpack_from('H', buf.raw, p + 16)[0]\n\
-         \x20           nm = buf.raw[p + 19:p + rl].split(b'\\0')[0].decode(); p += rl\n\
-         \x20           if nm.startswith('n'): out.append(nm)\n\
-         \x20   os.close(fd); return out\n\
+        "{ORDER}\
          for i in range(2 * {k} + 2): open('n%d' % i, 'w').close()\n\
-         targets = order()[::2]\n\
+         targets = [n for n in order('.') if n.startswith('n')][::2]\n\
          for t in targets: os.unlink(t)\n\
          D = targets[0]; os.mkdir(D)\n\
          for i in range({m}): open(D + '/p%d' % i, 'w').write('x')\n\
@@ -401,12 +416,7 @@ fn a_directory_renamed_ahead_of_the_walk_is_not_walked_again() {
     const M: usize = 5000;
     // (renames, visits in which D was listed) as the guest saw them.
     let visits = |guest: Guest| -> (usize, usize) {
-        std::thread::sleep(Duration::from_millis(100));
-        let mut child = guest.into_child();
-        let _ = child.kill();
-        let mut text = String::new();
-        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut text).unwrap();
-        let _ = child.wait();
+        let text = guest_output(guest);
         let count = |what: &str| text.lines().filter(|l| l.starts_with(what)).count();
         (count("visit "), count("listed"))
     };
@@ -480,18 +490,7 @@ fn a_chain_renamed_level_by_level_is_not_walked_again() {
     let tmp = tempfile::tempdir().unwrap();
     let (root, custom, _other) = root_with_sessions(tmp.path());
     let script = format!(
-        "libc = ctypes.CDLL(None, use_errno=True)\n\
-         def order(path):\n\
-         \x20   fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY); buf = ctypes.create_string_buffer(1 << 16); out = []\n\
-         \x20   while True:\n\
-         \x20       n = libc.syscall(217, fd, buf, len(buf))\n\
-         \x20       if n <= 0: break\n\
-         \x20       p = 0\n\
-         \x20       while p < n:\n\
-         \x20           rl = struct.unpack_from('H', buf.raw, p + 16)[0]\n\
-         \x20           nm = buf.raw[p + 19:p + rl].split(b'\\0')[0].decode(); p += rl\n\
-         \x20           if nm not in ('.', '..'): out.append(nm)\n\
-         \x20   os.close(fd); return out\n\
+        "{ORDER}\
          os.mkdir('scratch')\n\
          for i in range(64): os.mkdir('scratch/c%d' % i)\n\
          o = order('scratch'); lo, hi = o[0], o[-1]\n\
@@ -514,12 +513,7 @@ fn a_chain_renamed_level_by_level_is_not_walked_again() {
     );
     let guest = Guest::start(&root.join(&custom), &script, 0);
     let info = wsprune::session_info(&root, &custom).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    let mut child = guest.into_child();
-    let _ = child.kill();
-    let mut text = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut text).unwrap();
-    let _ = child.wait();
+    let text = guest_output(guest);
     let renamed = text.lines().filter(|l| l.starts_with("renamed")).count();
     let size = info.size_bytes;
     eprintln!("{TEST}: info measured {size} bytes; the guest renamed {renamed} levels");
