@@ -254,7 +254,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
             }
             if let Err(e) = seek_dir(dfd, pos) {
                 out.fail(&path_of(&stack, c""), "cannot list", &e);
-                if !finish_dir(&mut stack, start, &mut out, mode, euid) {
+                if !finish_dir(&mut stack, start, &mut out, &ctx) {
                     return out;
                 }
                 continue;
@@ -277,7 +277,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
                 f.passes += 1;
                 continue;
             }
-            if top == 0 || !finish_dir(&mut stack, start, &mut out, mode, euid) {
+            if top == 0 || !finish_dir(&mut stack, start, &mut out, &ctx) {
                 return out;
             }
             continue;
@@ -332,7 +332,8 @@ fn seek_dir(dfd: RawFd, pos: i64) -> io::Result<()> {
 /// The top directory is done: goes back up to its parent (reopening it
 /// through `..` if it was closed) and, when deleting, removes it there.
 /// False if the way back up is lost (the walk must end).
-fn finish_dir(stack: &mut Vec<Frame>, start: RawFd, out: &mut Outcome, mode: Mode, euid: u32) -> bool {
+fn finish_dir(stack: &mut Vec<Frame>, start: RawFd, out: &mut Outcome, ctx: &Context) -> bool {
+    let (mode, euid) = (ctx.mode, ctx.euid);
     let top = stack.len() - 1;
     if top == 0 {
         return false;
