@@ -30,6 +30,26 @@
 #define WSPRUNE_SESSION_ID_MAX_LEN 256
 
 /**
+ * `wsprune_session_touch_outcome`: `updated_at` was set to now.
+ */
+#define WSPRUNE_TOUCH_UPDATED 0
+
+/**
+ * `wsprune_session_touch_outcome`: a legacy session without metadata; nothing to update.
+ */
+#define WSPRUNE_TOUCH_LEGACY 1
+
+/**
+ * `wsprune_session_touch_outcome`: corrupted metadata, left as it is (a warning event says why).
+ */
+#define WSPRUNE_TOUCH_CORRUPTED 2
+
+/**
+ * `wsprune_lease_release_outcome` with `touch` false: nothing was touched.
+ */
+#define WSPRUNE_TOUCH_NONE -1
+
+/**
  * Status of a wsprune call. The numeric values are stable: they are part
  * of the ABI and will never be renumbered.
  */
@@ -344,6 +364,17 @@ enum wsprune_status wsprune_session_acquire(const char *workspace_root, const ch
 enum wsprune_status wsprune_lease_release(struct wsprune_lease *lease, bool touch, struct wsprune_error **error);
 
 /**
+ * `wsprune_lease_release`, also telling what the touch did: on
+ * WSPRUNE_STATUS_OK, `*out_outcome` (if `out_outcome` is not NULL) is
+ * WSPRUNE_TOUCH_UPDATED, WSPRUNE_TOUCH_LEGACY or WSPRUNE_TOUCH_CORRUPTED,
+ * or WSPRUNE_TOUCH_NONE when `touch` is false; on an error it is left as it
+ * was. Ownership (the lease is always released and freed), statuses and
+ * error ownership as for `wsprune_lease_release`. Must not race with another
+ * use of the same lease. Since 0.4.0.
+ */
+enum wsprune_status wsprune_lease_release_outcome(struct wsprune_lease *lease, bool touch, int32_t *out_outcome, struct wsprune_error **error);
+
+/**
  * Fills the caller's options struct `*opts`, of `size` bytes (pass
  * `sizeof *opts`), with the defaults: `struct_size = size`, the age rule on
  * at 24 hours, no size or count rule, `min_age_hours` 1 (the floor of the
@@ -517,6 +548,45 @@ size_t wsprune_prune_result_unmet_target_count(const struct wsprune_prune_result
 const char *wsprune_prune_result_unmet_target(const struct wsprune_prune_result *r, size_t i);
 
 /**
+ * Bytes the i-th deleted session freed (or, in a dry run, would free), as
+ * counted into `wsprune_prune_result_reclaimed_bytes`; 0 if `r` is NULL or
+ * `i` is out of range (compare `i` with `wsprune_prune_result_deleted_count`).
+ * Since 0.4.0. Thread-safe: `r` is only read.
+ */
+uint64_t wsprune_prune_result_deleted_bytes(const struct wsprune_prune_result *r, size_t i);
+
+/**
+ * Hours since the i-th deleted session was last used (its idle age when
+ * the prune decided); NaN if `r` is NULL or `i` is out of range. Since
+ * 0.4.0. Thread-safe: `r` is only read.
+ */
+double wsprune_prune_result_deleted_age_hours(const struct wsprune_prune_result *r, size_t i);
+
+/**
+ * Bytes the i-th finished trash directory freed (or would free); 0 if `r`
+ * is NULL or `i` is out of range (see `wsprune_prune_result_interrupted_count`).
+ * Since 0.4.0. Thread-safe: `r` is only read.
+ */
+uint64_t wsprune_prune_result_interrupted_bytes(const struct wsprune_prune_result *r, size_t i);
+
+/**
+ * What the i-th unmet capacity target asked for: bytes for
+ * "max_total_bytes" and "min_free_bytes", a session count for
+ * "max_sessions" (the option's value); 0 if `r` is NULL or `i` is out of
+ * range (see `wsprune_prune_result_unmet_target_count`). Since 0.4.0.
+ * Thread-safe: `r` is only read.
+ */
+uint64_t wsprune_prune_result_unmet_target_value(const struct wsprune_prune_result *r, size_t i);
+
+/**
+ * What there was of the i-th unmet capacity target when the prune ended
+ * (projected, in a dry run): the sessions' total bytes, their count, or
+ * the filesystem's free bytes; 0 if `r` is NULL or `i` is out of range.
+ * Since 0.4.0. Thread-safe: `r` is only read.
+ */
+uint64_t wsprune_prune_result_unmet_actual(const struct wsprune_prune_result *r, size_t i);
+
+/**
  * Repair (explicit, never implicit): writes metadata for every session
  * under `workspace_root` that has none or has corrupted metadata, dated by
  * the newest modification time found in the session. Leased sessions are
@@ -643,6 +713,15 @@ enum wsprune_status wsprune_list_sessions(const char *workspace_root, char **out
  * error ownership as for `wsprune_session_create`. Thread-safe. Since 0.3.0.
  */
 enum wsprune_status wsprune_session_read_metadata(const char *workspace_root, const char *session_id, char **out_json, struct wsprune_error **error);
+
+/**
+ * `wsprune_session_touch`, also telling what the touch did: on
+ * WSPRUNE_STATUS_OK, `*out_outcome` (if `out_outcome` is not NULL) is
+ * WSPRUNE_TOUCH_UPDATED, WSPRUNE_TOUCH_LEGACY or WSPRUNE_TOUCH_CORRUPTED;
+ * on an error it is left as it was. Statuses, borrowing and error ownership
+ * as for `wsprune_session_touch`. Thread-safe. Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_touch_outcome(const char *workspace_root, const char *session_id, int32_t *out_outcome, struct wsprune_error **error);
 
 #ifdef __cplusplus
 }  // extern "C"

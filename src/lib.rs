@@ -28,7 +28,9 @@
 struct ReadmeDoctests;
 
 pub mod chase;
+pub mod control;
 pub mod error;
+pub mod escape;
 pub mod events;
 pub mod fd;
 pub mod ffi;
@@ -45,14 +47,15 @@ pub mod result;
 pub mod session;
 pub mod session_id;
 
+pub use control::PruneControl;
 pub use error::{Error, Result, Status};
 pub use events::{Event, Level};
 pub use inspect::{list_sessions, session_info, SessionInfo, SessionState};
 pub use metadata::SessionMetadata;
 pub use policy::{PruneOptions, Rule};
-pub use prune::{delete_session, prune_sessions};
+pub use prune::{delete_session, prune_sessions, prune_sessions_with};
 pub use repair::{repair_sessions, RepairResult, Repaired};
-pub use result::{PruneResult, SkipReason, Skipped};
+pub use result::{PruneResult, Record, SkipReason, Skipped, UnmetTarget};
 pub use session::{
     acquire, create_or_open_session, create_session, read_metadata, read_metadata_document, touch_session, Lease,
     MetadataDocument, MetadataState, TouchOutcome,

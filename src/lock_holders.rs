@@ -66,10 +66,12 @@ fn read_locks() -> Option<String> {
     Some(text)
 }
 
-/// The command name of process `pid`, made printable.
+/// The command name of process `pid`, as the process set it (any bytes but
+/// NUL, through `PR_SET_NAME`): raw, escaped only when printed.
 fn comm_of(pid: i64) -> Option<String> {
     let b = std::fs::read(format!("/proc/{pid}/comm")).ok()?;
-    Some(printable(String::from_utf8_lossy(&b).trim_end_matches('\n')))
+    let b = b.strip_suffix(b"\n").unwrap_or(&b);
+    Some(String::from_utf8_lossy(b).into_owned())
 }
 
 /// The effective uid of process `pid`.
@@ -80,15 +82,12 @@ fn uid_of(pid: i64) -> Option<u32> {
 /// Most holders named in a message (the rest are counted).
 const MAX_NAMED: usize = 4;
 
-/// A command name as a process set it (any bytes but NUL, through
-/// `PR_SET_NAME`): control characters become `?`, so that it cannot break
-/// the message's line or forge another one.
-fn printable(name: &str) -> String {
-    name.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
-}
-
-/// `"pid 12 (python3, uid 65534), pid 40 (wsprune, uid 0)"` (the first
-/// [`MAX_NAMED`], then `"and N more"`), or `None` if no holder could be seen.
+/// `pid=12 uid=65534 comm="python3", pid=40 uid=0 comm="wsprune"` (the
+/// first [`MAX_NAMED`], then `and N more`), or `None` if no holder could be
+/// seen. Structured fields, the command name quoted and escaped
+/// ([`crate::escape::quoted`]), so that a guest process named
+/// `wsprune, uid 0)` or holding a newline shows as exactly that, inside its
+/// quotes, and can neither break the line nor pass for another field.
 pub fn describe(holders: &[Holder]) -> Option<String> {
     if holders.is_empty() {
         return None;
@@ -98,24 +97,38 @@ pub fn describe(holders: &[Holder]) -> Option<String> {
         if i > 0 {
             out.push_str(", ");
         }
-        let _ = write!(out, "pid {}", h.pid);
-        match (&h.comm, h.uid) {
-            (Some(c), Some(u)) => {
-                let _ = write!(out, " ({c}, uid {u})");
-            }
-            (Some(c), None) => {
-                let _ = write!(out, " ({c})");
-            }
-            (None, Some(u)) => {
-                let _ = write!(out, " (uid {u})");
-            }
-            (None, None) => {}
+        let _ = write!(out, "pid={}", h.pid);
+        if let Some(u) = h.uid {
+            let _ = write!(out, " uid={u}");
+        }
+        if let Some(c) = &h.comm {
+            let _ = write!(out, " comm={}", crate::escape::quoted(c));
         }
     }
     if holders.len() > MAX_NAMED {
         let _ = write!(out, " and {} more", holders.len() - MAX_NAMED);
     }
     Some(out)
+}
+
+/// What to do about a workspace lock held by `holders`, by who holds it as
+/// the kernel says (the uid, which a guest cannot forge; a command name it
+/// can): held only by processes of this user (`euid`), it is another prune
+/// of the root (or a dry run, or a `wsprune ls`): wait for it to finish, or
+/// wait longer. Held by another user's process, it is a guest that can open
+/// the root: making the root 0711 keeps guests from opening it. Nobody seen
+/// (another PID namespace, /proc unreadable): both.
+pub fn remedy(holders: &[Holder], euid: u32) -> &'static str {
+    let seen: Vec<u32> = holders.iter().filter_map(|h| h.uid).collect();
+    if seen.is_empty() {
+        "wait for the other prune to finish or give this one a longer lock timeout; if no prune of this root is \
+         running, a process that can open the root holds it: make the root 0711 (see SECURITY.md)"
+    } else if seen.iter().all(|&u| u == euid) {
+        "another prune of this root (same user) holds it: wait for it to finish, or give this prune a longer lock timeout"
+    } else {
+        "a process of another user holds it, which no prune does: it can open the workspace root; make the root \
+         0711 so that guests cannot (see SECURITY.md), and find the process by its pid"
+    }
 }
 
 /// The pids of the `FLOCK` entries of `/proc/locks` text on inode `ino` of
@@ -174,17 +187,40 @@ mod tests {
     fn names_at_most_a_few_holders_on_one_line() {
         let h = |pid: i64, comm: &str| Holder {
             pid,
-            comm: Some(printable(comm)),
+            comm: Some(comm.to_owned()),
             uid: Some(65534),
         };
         assert_eq!(
             describe(&[h(1, "a\nwsprune: ok\x1b[2J")]).unwrap(),
-            "pid 1 (a?wsprune: ok?[2J, uid 65534)"
+            "pid=1 uid=65534 comm=\"a\\nwsprune: ok\\x1b[2J\""
+        );
+        // Issue 17, hole 4: a guest named `wsprune, uid 0)` cannot pass for the host.
+        assert_eq!(
+            describe(&[h(7, "wsprune, uid 0)")]).unwrap(),
+            "pid=7 uid=65534 comm=\"wsprune, uid 0)\""
+        );
+        assert_eq!(
+            describe(&[h(7, "x\" uid=0 comm=\"wsprune")]).unwrap(),
+            "pid=7 uid=65534 comm=\"x\\\" uid=0 comm=\\\"wsprune\""
         );
         let many: Vec<Holder> = (1..=10).map(|p| h(p, "x")).collect();
         let text = describe(&many).unwrap();
-        assert!(text.ends_with("pid 4 (x, uid 65534) and 6 more"), "{text}");
-        assert!(!text.contains("pid 5 "), "{text}");
+        assert!(text.ends_with("pid=4 uid=65534 comm=\"x\" and 6 more"), "{text}");
+        assert!(!text.contains("pid=5 "), "{text}");
+    }
+
+    #[test]
+    fn the_remedy_follows_the_uid_not_the_name() {
+        let h = |uid: Option<u32>, comm: &str| Holder {
+            pid: 9,
+            comm: Some(comm.to_owned()),
+            uid,
+        };
+        assert!(remedy(&[h(Some(0), "wsprune")], 0).starts_with("another prune"));
+        // A guest naming itself wsprune is still another user's process.
+        assert!(remedy(&[h(Some(65534), "wsprune")], 0).contains("0711"));
+        assert!(!remedy(&[h(Some(0), "python3")], 0).contains("0711"));
+        assert!(remedy(&[h(None, "x")], 0).contains("wait") && remedy(&[], 0).contains("0711"));
     }
 
     #[test]
@@ -207,7 +243,7 @@ mod tests {
             let h = found.iter().find(|h| h.pid == me).expect("this process holds the lock");
             assert_eq!(h.uid, Some(unsafe { libc::geteuid() }));
             let text = describe(&found).unwrap();
-            assert!(text.contains(&format!("pid {me} (")), "{text}");
+            assert!(text.contains(&format!("pid={me} uid=")), "{text}");
         }
         crate::fd::unlock(dir.as_raw_fd()).unwrap();
         assert!(holders(&id).iter().all(|h| h.pid != i64::from(std::process::id())));

@@ -6,7 +6,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-/// Runs `work` on every item with up to `jobs` threads, handing each result to
+/// Runs `work` on every item (until the running prune is cancelled, see
+/// [`crate::control`]) with up to `jobs` threads, handing each result to
 /// `sink` on the calling thread as soon as it is ready (in completion order,
 /// with the item's index). With `jobs <= 1` (or one item) everything runs on
 /// the calling thread, in order. Threads that cannot be created (RLIMIT_NPROC,
@@ -20,8 +21,13 @@ where
     S: FnMut(usize, R),
 {
     let next = AtomicUsize::new(0);
-    // Takes the next unclaimed item; every item is claimed exactly once.
+    // A cancelled prune (see crate::control) claims no further item: the ones under way finish.
+    let cancel = crate::control::cancel_flag();
+    // Takes the next unclaimed item; every item is claimed at most once.
     let claim = || {
+        if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return None;
+        }
         let i = next.fetch_add(1, Ordering::Relaxed);
         items.get(i).map(|item| (i, item))
     };

@@ -27,6 +27,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::chase::{self, ChaseError};
+use crate::control::{self, PruneControl};
 use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
@@ -36,7 +37,7 @@ use crate::metadata::{self, MetadataError};
 use crate::parallel;
 use crate::policy::{PruneOptions, Rule};
 use crate::remove::{self, Mode, Outcome};
-use crate::result::{PruneResult, SkipReason, Skipped};
+use crate::result::{PruneResult, Record, SkipReason, Skipped};
 use crate::session;
 use crate::session_id;
 
@@ -80,6 +81,16 @@ fn trash_name(id: &str, stamp: i64, attempt: i64) -> String {
 /// lists are sorted by session id; capacity targets still out of reach at the
 /// end are in its `unmet_targets`.
 pub fn prune_sessions(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
+    prune_sessions_with(root, opts, &PruneControl::default())
+}
+
+/// [`prune_sessions`] under `control`: cancellable between sessions, and
+/// reporting each session to a hook as it is recorded (see [`PruneControl`]).
+pub fn prune_sessions_with(root: &Path, opts: &PruneOptions, control: &PruneControl) -> Result<PruneResult> {
+    control::scoped(control, || prune_controlled(root, opts))
+}
+
+fn prune_controlled(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     opts.validate()?;
     session::check_root(root)?;
     let dry_run = opts.dry_run;
@@ -185,11 +196,13 @@ fn lock_workspace(rfd: RawFd, root_id: &DirId, shared: bool, timeout: Duration, 
         );
         // Name the holders: when one is not a prune of this root (a guest
         // that can open the root), that is how the operator finds it.
-        if let Some(who) = lock_holders::describe(&lock_holders::holders(root_id)) {
-            msg.push_str(&format!(
-                "; held by {who} (a holder that is not a prune of this root can open the root: make it 0711, see SECURITY.md)"
-            ));
+        let holders = lock_holders::holders(root_id);
+        if let Some(who) = lock_holders::describe(&holders) {
+            msg.push_str(&format!("; held by {who}"));
         }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        msg.push_str(&format!("; {}", lock_holders::remedy(&holders, euid)));
         return Err(Error::new(Status::Busy, msg));
     }
     HELD.with(|h| h.borrow_mut().push((root_id.dev, root_id.ino, shared)));
@@ -448,7 +461,8 @@ impl Pruner<'_> {
             events::emit(Level::Warning, "session.prune.target_unmet", || {
                 fields! {"rule" => rule.as_str(), "target" => target, "actual" => actual, "dry_run" => self.opts.dry_run}
             });
-            self.result.unmet_targets.push(rule);
+            self.result.push_unmet(rule, target, actual);
+            control::notify(Record::Unmet(&self.result.unmet[self.result.unmet.len() - 1]));
         }
     }
 
@@ -581,7 +595,11 @@ fn record_trash(result: &mut PruneResult, name: &str, outcome: Outcome, dry_run:
     events::emit(Level::Info, "session.prune.interrupted", || {
         fields! {"trash" => name, "reclaimed_bytes" => outcome.bytes, "dry_run" => dry_run}
     });
-    result.interrupted.push(name.to_owned());
+    result.push_interrupted(name, outcome.bytes);
+    control::notify(Record::Interrupted {
+        name,
+        bytes: outcome.bytes,
+    });
 }
 
 /// Whether `name` is one of our trash names (see [`trash_name`]):
@@ -619,10 +637,12 @@ fn skip(result: &mut PruneResult, id: &str, reason: SkipReason) {
         "session.prune.skipped",
         || fields! {"session_id" => id, "reason" => reason.as_str()},
     );
-    result.skipped_sessions.push(Skipped {
+    let skipped = Skipped {
         session_id: id.to_owned(),
         reason,
-    });
+    };
+    control::notify(Record::Skipped(&skipped));
+    result.skipped_sessions.push(skipped);
 }
 
 fn fail(result: &mut PruneResult, id: &str, message: String) {
@@ -631,6 +651,7 @@ fn fail(result: &mut PruneResult, id: &str, message: String) {
         "session.prune.error",
         || fields! {"session_id" => id, "error" => message.as_str()},
     );
+    control::notify(Record::Error { id, message: &message });
     result.errors.push((id.to_owned(), message));
 }
 
@@ -883,8 +904,14 @@ fn record(
             "dry_run" => dry_run,
         }
     });
-    result.deleted_sessions.push(id.to_owned());
-    result.deleted_rules.push(rule);
+    let age_hours = age.unwrap_or(f64::NAN);
+    result.push_deleted(id, rule, outcome.bytes, age_hours);
+    control::notify(Record::Deleted {
+        session_id: id,
+        rule,
+        bytes: outcome.bytes,
+        age_hours,
+    });
     true
 }
 

@@ -135,7 +135,8 @@ impl Outcome {
     fn fail(&mut self, path: &str, what: &str, err: &io::Error) {
         self.failures += 1;
         if self.first_error.is_none() {
-            self.first_error = Some(format!("{what} {path}: {err}"));
+            // `path` is made of guest-chosen names: escaped, it cannot forge a line of the message.
+            self.first_error = Some(format!("{what} {}: {err}", crate::escape::escape(path)));
         }
     }
 }

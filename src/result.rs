@@ -45,13 +45,66 @@ pub struct Skipped {
     pub reason: SkipReason,
 }
 
+/// A capacity target a prune did not reach: the rule, what it asked for and
+/// what there was when the prune ended (projected, in a dry run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnmetTarget {
+    /// `MaxTotalBytes`, `MaxSessions` or `MinFreeBytes`.
+    pub rule: Rule,
+    /// The option's value: bytes for the size rules, a count for `MaxSessions`.
+    pub target: u64,
+    /// The workspace's total bytes, session count or free bytes at the end.
+    pub actual: u64,
+}
+
+/// One thing a prune did, handed to [`crate::prune::PruneControl::on_record`]
+/// on the calling thread as it is recorded in the result (completion order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Record<'a> {
+    /// A session deleted (or, in a dry run, that would be).
+    Deleted {
+        /// The session id.
+        session_id: &'a str,
+        /// The rule that selected it.
+        rule: Rule,
+        /// Bytes it freed (or would free).
+        bytes: u64,
+        /// Hours since it was last used.
+        age_hours: f64,
+    },
+    /// A session left in place.
+    Skipped(&'a Skipped),
+    /// A session (or leftover trash directory) that could not be handled.
+    Error {
+        /// The session id, or the trash directory's name.
+        id: &'a str,
+        /// What went wrong.
+        message: &'a str,
+    },
+    /// A leftover trash directory finished (or, in a dry run, that would be).
+    Interrupted {
+        /// The trash directory's name.
+        name: &'a str,
+        /// Bytes it freed (or would free).
+        bytes: u64,
+    },
+    /// A capacity target not reached.
+    Unmet(&'a UnmetTarget),
+}
+
 /// The result of [`crate::prune_sessions`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PruneResult {
     /// Sessions deleted (or, in a dry run, that would be), sorted by id.
     pub deleted_sessions: Vec<String>,
     /// The rule that selected each of `deleted_sessions` (same order and length).
     pub deleted_rules: Vec<Rule>,
+    /// The bytes each of `deleted_sessions` freed (or would free), as
+    /// counted into `reclaimed_bytes` (same order and length).
+    pub deleted_bytes: Vec<u64>,
+    /// Hours since each of `deleted_sessions` was last used, when the prune
+    /// decided (same order and length).
+    pub deleted_age_hours: Vec<f64>,
     /// Sessions left in place with their reasons, sorted by id.
     pub skipped_sessions: Vec<Skipped>,
     /// Bytes freed (or that would be): the sizes of the files removed.
@@ -64,6 +117,8 @@ pub struct PruneResult {
     /// by directory name, sorted. Never reported as sessions: a live session
     /// of the same id may exist again.
     pub interrupted: Vec<String>,
+    /// The bytes each of `interrupted` freed (or would free; same order and length).
+    pub interrupted_bytes: Vec<u64>,
     /// Whether this was a dry run (nothing deleted).
     pub dry_run: bool,
     /// The capacity rules (`max_total_bytes`, `max_sessions`,
@@ -71,6 +126,8 @@ pub struct PruneResult {
     /// projected), in that order: every evictable session went and the target
     /// is still out of reach.
     pub unmet_targets: Vec<Rule>,
+    /// Target and actual value of each of `unmet_targets` (same order and length).
+    pub unmet: Vec<UnmetTarget>,
 }
 
 impl PruneResult {
@@ -82,17 +139,47 @@ impl PruneResult {
         }
     }
 
+    /// Records a deleted session (see [`Record::Deleted`]).
+    pub fn push_deleted(&mut self, session_id: &str, rule: Rule, bytes: u64, age_hours: f64) {
+        self.deleted_sessions.push(session_id.to_owned());
+        self.deleted_rules.push(rule);
+        self.deleted_bytes.push(bytes);
+        self.deleted_age_hours.push(age_hours);
+    }
+
+    /// Records a finished trash directory (see [`Record::Interrupted`]).
+    pub fn push_interrupted(&mut self, name: &str, bytes: u64) {
+        self.interrupted.push(name.to_owned());
+        self.interrupted_bytes.push(bytes);
+    }
+
+    /// Records a capacity target not reached.
+    pub fn push_unmet(&mut self, rule: Rule, target: u64, actual: u64) {
+        self.unmet_targets.push(rule);
+        self.unmet.push(UnmetTarget { rule, target, actual });
+    }
+
     /// Sorts every list by session id (a parallel prune finishes in any order).
     pub fn sort(&mut self) {
-        let mut deleted: Vec<(String, Rule)> = std::mem::take(&mut self.deleted_sessions)
+        let mut deleted: Vec<(String, Rule, u64, f64)> = std::mem::take(&mut self.deleted_sessions)
             .into_iter()
             .zip(std::mem::take(&mut self.deleted_rules))
+            .zip(std::mem::take(&mut self.deleted_bytes))
+            .zip(std::mem::take(&mut self.deleted_age_hours))
+            .map(|(((id, rule), bytes), age)| (id, rule, bytes, age))
             .collect();
-        deleted.sort();
-        (self.deleted_sessions, self.deleted_rules) = deleted.into_iter().unzip();
+        deleted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, rule, bytes, age) in deleted {
+            self.push_deleted(&id, rule, bytes, age);
+        }
         self.skipped_sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         self.errors.sort();
-        self.interrupted.sort();
+        let mut interrupted: Vec<(String, u64)> = std::mem::take(&mut self.interrupted)
+            .into_iter()
+            .zip(std::mem::take(&mut self.interrupted_bytes))
+            .collect();
+        interrupted.sort();
+        (self.interrupted, self.interrupted_bytes) = interrupted.into_iter().unzip();
     }
 
     /// The rule that selected deleted session `id`, if it was deleted.

@@ -59,7 +59,8 @@ pub fn validate(id: &str) -> Result<()> {
         Err(Error::new(
             Status::InvalidSessionId,
             format!(
-                "invalid session id {id:?}: expected a UUID or a name of 1 to {MAX_LEN} bytes without '/' or control characters, not starting with '.', not {RESERVED:?}"
+                "invalid session id {}: expected a UUID or a name of 1 to {MAX_LEN} bytes without '/' or control characters, not starting with '.', not {RESERVED:?}",
+                crate::escape::quoted(id)
             ),
         ))
     }

@@ -6,7 +6,7 @@
 //! `SKIPPED <test>: <why>`.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -137,6 +137,39 @@ fn hole1_guest_flock_on_root_blocks_every_prune() {
     );
 }
 
+/// A guest running `script` in its session of a root the operator made
+/// readable by guests (0755), where it can hold the workspace lock; returns
+/// the message of the prune that is then `BUSY`, the guest's pid, the root
+/// and another session's id. `None` (printed) when guests cannot be run.
+/// Guarded by the returned TempDir.
+type Busy = (String, u32, PathBuf, String, Guest, tempfile::TempDir);
+
+fn busy_message_with_guest(test: &str, script: &str) -> Option<Busy> {
+    if let Some(why) = cannot_run_guest() {
+        eprintln!("SKIPPED {test}: {why}");
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, custom, other) = root_with_sessions(tmp.path());
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = format!("{script}\nfd = os.open('..', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)");
+    let guest = Guest::start(&root.join(&custom), &script, 30);
+    let pid = guest.0.id();
+    let e = wsprune::prune_sessions(&root, &busy_opts()).unwrap_err();
+    assert_eq!(e.status(), Status::Busy, "{e:?}");
+    Some((e.message().to_owned(), pid, root, other, guest, tmp))
+}
+
+fn busy_opts() -> PruneOptions {
+    PruneOptions {
+        older_than_hours: Some(1.0),
+        lock_timeout: Duration::from_millis(300),
+        ..PruneOptions::default()
+    }
+}
+
 /// HOLE 1, the part still open: a root the operator made readable by
 /// guests (0755 here) lets a guest hold the workspace lock. The prune is
 /// `BUSY` after its lock timeout, and its message names the holder (the
@@ -145,35 +178,40 @@ fn hole1_guest_flock_on_root_blocks_every_prune() {
 #[test]
 fn a_guest_holding_an_operator_made_root_is_named_in_the_busy_message() {
     const TEST: &str = "a_guest_holding_an_operator_made_root_is_named_in_the_busy_message";
-    if let Some(why) = cannot_run_guest() {
-        eprintln!("SKIPPED {TEST}: {why}");
+    let Some((msg, pid, root, other, guest, _tmp)) = busy_message_with_guest(TEST, "") else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let (root, custom, other) = root_with_sessions(tmp.path());
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let guest = Guest::start(
-        &root.join(&custom),
-        "fd = os.open('..', os.O_RDONLY | os.O_DIRECTORY)\nfcntl.flock(fd, fcntl.LOCK_SH)",
-        30,
-    );
-    let pid = guest.0.id();
-    let opts = PruneOptions {
-        older_than_hours: Some(1.0),
-        lock_timeout: Duration::from_millis(300),
-        ..PruneOptions::default()
     };
-    let e = wsprune::prune_sessions(&root, &opts).unwrap_err();
-    assert_eq!(e.status(), Status::Busy, "{e:?}");
-    let msg = e.message();
-    assert!(msg.contains(&format!("pid {pid} (python3, uid {NOBODY})")), "{msg}");
+    assert!(
+        msg.contains(&format!("pid={pid} uid={NOBODY} comm=\"python3\"")),
+        "{msg}"
+    );
     assert!(msg.contains("0711"), "{msg}");
     assert!(root.join(&other).exists(), "nothing is deleted without the lock");
     drop(guest);
-    let r = wsprune::prune_sessions(&root, &opts).unwrap();
+    let r = wsprune::prune_sessions(&root, &busy_opts()).unwrap();
     assert!(r.deleted_sessions.contains(&other), "{r:?}");
+}
+
+/// Issue 17, hole 4: a guest that names its process `wsprune, uid 0)` and
+/// holds the workspace lock was reported as `pid N (wsprune, uid 0), uid
+/// 65534)`, passing for the host's own prune. Holders are now structured
+/// fields with the name quoted and escaped, and the remedy follows the
+/// holder's uid (which the guest cannot choose), not its name.
+#[test]
+fn hole4_a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message() {
+    const TEST: &str = "hole4_a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message";
+    // PR_SET_NAME keeps 15 bytes: "wsprune, uid 0)" exactly.
+    let script = "ctypes.CDLL(None).prctl(15, b'wsprune, uid 0)', 0, 0, 0)";
+    let Some((msg, pid, _root, _, guest, _tmp)) = busy_message_with_guest(TEST, script) else {
+        return;
+    };
+    assert!(
+        msg.contains(&format!("pid={pid} uid={NOBODY} comm=\"wsprune, uid 0)\"")),
+        "{msg}"
+    );
+    assert!(!msg.contains("(wsprune, uid 0)"), "{msg}");
+    assert!(msg.contains("0711") && !msg.contains('\n'), "{msg}");
+    drop(guest);
 }
 
 /// HOLE 2 (fixed in src/chase.rs): a guest replaces its `.metadata.json`

@@ -57,12 +57,33 @@ pub unsafe extern "C" fn wsprune_lease_release(
     touch: bool,
     error: *mut *mut wsprune_error,
 ) -> wsprune_status {
+    wsprune_lease_release_outcome(lease, touch, std::ptr::null_mut(), error)
+}
+
+/// `wsprune_lease_release`, also telling what the touch did: on
+/// WSPRUNE_STATUS_OK, `*out_outcome` (if `out_outcome` is not NULL) is
+/// WSPRUNE_TOUCH_UPDATED, WSPRUNE_TOUCH_LEGACY or WSPRUNE_TOUCH_CORRUPTED,
+/// or WSPRUNE_TOUCH_NONE when `touch` is false; on an error it is left as it
+/// was. Ownership (the lease is always released and freed), statuses and
+/// error ownership as for `wsprune_lease_release`. Must not race with another
+/// use of the same lease. Since 0.4.0.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_lease_release_outcome(
+    lease: *mut wsprune_lease,
+    touch: bool,
+    out_outcome: *mut i32,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
     let r = guarded(|| {
         if lease.is_null() {
             return Err(Error::new(Status::InvalidArgument, "lease is NULL"));
         }
         let lease = Box::from_raw(lease);
-        lease.lease.release(touch).map(drop)
+        let outcome = lease.lease.release(touch)?;
+        if !out_outcome.is_null() {
+            *out_outcome = super::session::touch_code(outcome.as_ref());
+        }
+        Ok(())
     });
     report(error, r)
 }

@@ -232,3 +232,49 @@ pub(crate) fn rule_name(rule: Rule) -> &'static CStr {
         Rule::Interrupted => c"interrupted",
     }
 }
+
+/// Bytes the i-th deleted session freed (or, in a dry run, would free), as
+/// counted into `wsprune_prune_result_reclaimed_bytes`; 0 if `r` is NULL or
+/// `i` is out of range (compare `i` with `wsprune_prune_result_deleted_count`).
+/// Since 0.4.0. Thread-safe: `r` is only read.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_deleted_bytes(r: *const wsprune_prune_result, i: usize) -> u64 {
+    with_result(r, 0, |r| r.result.deleted_bytes.get(i).copied().unwrap_or(0))
+}
+
+/// Hours since the i-th deleted session was last used (its idle age when
+/// the prune decided); NaN if `r` is NULL or `i` is out of range. Since
+/// 0.4.0. Thread-safe: `r` is only read.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_deleted_age_hours(r: *const wsprune_prune_result, i: usize) -> f64 {
+    with_result(r, f64::NAN, |r| {
+        r.result.deleted_age_hours.get(i).copied().unwrap_or(f64::NAN)
+    })
+}
+
+/// Bytes the i-th finished trash directory freed (or would free); 0 if `r`
+/// is NULL or `i` is out of range (see `wsprune_prune_result_interrupted_count`).
+/// Since 0.4.0. Thread-safe: `r` is only read.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_interrupted_bytes(r: *const wsprune_prune_result, i: usize) -> u64 {
+    with_result(r, 0, |r| r.result.interrupted_bytes.get(i).copied().unwrap_or(0))
+}
+
+/// What the i-th unmet capacity target asked for: bytes for
+/// "max_total_bytes" and "min_free_bytes", a session count for
+/// "max_sessions" (the option's value); 0 if `r` is NULL or `i` is out of
+/// range (see `wsprune_prune_result_unmet_target_count`). Since 0.4.0.
+/// Thread-safe: `r` is only read.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_unmet_target_value(r: *const wsprune_prune_result, i: usize) -> u64 {
+    with_result(r, 0, |r| r.result.unmet.get(i).map_or(0, |u| u.target))
+}
+
+/// What there was of the i-th unmet capacity target when the prune ended
+/// (projected, in a dry run): the sessions' total bytes, their count, or
+/// the filesystem's free bytes; 0 if `r` is NULL or `i` is out of range.
+/// Since 0.4.0. Thread-safe: `r` is only read.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_prune_result_unmet_actual(r: *const wsprune_prune_result, i: usize) -> u64 {
+    with_result(r, 0, |r| r.result.unmet.get(i).map_or(0, |u| u.actual))
+}

@@ -133,12 +133,7 @@ pub unsafe extern "C" fn wsprune_session_touch(
     session_id: *const c_char,
     error: *mut *mut wsprune_error,
 ) -> wsprune_status {
-    let r = guarded(|| {
-        let root = arg_root(workspace_root)?;
-        let id = arg_str(session_id, "session_id")?;
-        crate::session::touch_session(root, id).map(drop)
-    });
-    report(error, r)
+    wsprune_session_touch_outcome(workspace_root, session_id, std::ptr::null_mut(), error)
 }
 
 /// Deletes session `session_id` now, whatever its age or metadata, with the
@@ -321,6 +316,50 @@ pub unsafe extern "C" fn wsprune_session_read_metadata(
                 "problem": problem,
             }))
         })
+    });
+    report(error, r)
+}
+
+/// `wsprune_session_touch_outcome`: `updated_at` was set to now.
+pub const WSPRUNE_TOUCH_UPDATED: i32 = 0;
+/// `wsprune_session_touch_outcome`: a legacy session without metadata; nothing to update.
+pub const WSPRUNE_TOUCH_LEGACY: i32 = 1;
+/// `wsprune_session_touch_outcome`: corrupted metadata, left as it is (a warning event says why).
+pub const WSPRUNE_TOUCH_CORRUPTED: i32 = 2;
+/// `wsprune_lease_release_outcome` with `touch` false: nothing was touched.
+pub const WSPRUNE_TOUCH_NONE: i32 = -1;
+
+/// The touch outcome as the C constants number it.
+pub(crate) fn touch_code(outcome: Option<&crate::session::TouchOutcome>) -> i32 {
+    use crate::session::TouchOutcome;
+    match outcome {
+        Some(TouchOutcome::Updated(_)) => WSPRUNE_TOUCH_UPDATED,
+        Some(TouchOutcome::Legacy) => WSPRUNE_TOUCH_LEGACY,
+        Some(TouchOutcome::Corrupted(_)) => WSPRUNE_TOUCH_CORRUPTED,
+        None => WSPRUNE_TOUCH_NONE,
+    }
+}
+
+/// `wsprune_session_touch`, also telling what the touch did: on
+/// WSPRUNE_STATUS_OK, `*out_outcome` (if `out_outcome` is not NULL) is
+/// WSPRUNE_TOUCH_UPDATED, WSPRUNE_TOUCH_LEGACY or WSPRUNE_TOUCH_CORRUPTED;
+/// on an error it is left as it was. Statuses, borrowing and error ownership
+/// as for `wsprune_session_touch`. Thread-safe. Since 0.4.0.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_touch_outcome(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    out_outcome: *mut i32,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
+    let r = guarded(|| {
+        let root = arg_root(workspace_root)?;
+        let id = arg_str(session_id, "session_id")?;
+        let outcome = crate::session::touch_session(root, id)?;
+        if !out_outcome.is_null() {
+            *out_outcome = touch_code(Some(&outcome));
+        }
+        Ok(())
     });
     report(error, r)
 }

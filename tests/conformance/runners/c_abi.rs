@@ -10,9 +10,8 @@
 //!
 //! Mapping: an absent option keeps `wsprune_prune_options_init`'s value;
 //! `older_than_hours: null` is `use_older_than = false`. The touch outcome
-//! (legacy, corrupted, updated) is not returned by `wsprune_session_touch`:
-//! the C surface reports it only through events, which the runner reads
-//! (`session.metadata.corrupted`, `session.metadata.updated`, none = legacy).
+//! (legacy, corrupted, updated) comes from `wsprune_session_touch_outcome`
+//! and `wsprune_lease_release_outcome`, never from events.
 //!
 //! Not expressible on this surface:
 //! - an explicit 0 for `max_total_bytes`, `max_sessions`, `min_free_bytes`,
@@ -37,9 +36,9 @@ struct Api {
     create: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut Err) -> c_int,
     open: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut bool, *mut Err) -> c_int,
     list: unsafe extern "C" fn(*const c_char, *mut *mut c_char, *mut Err) -> c_int,
-    touch: unsafe extern "C" fn(*const c_char, *const c_char, *mut Err) -> c_int,
+    touch: unsafe extern "C" fn(*const c_char, *const c_char, *mut i32, *mut Err) -> c_int,
     acquire: unsafe extern "C" fn(*const c_char, *const c_char, *mut *mut c_void, *mut Err) -> c_int,
-    release: unsafe extern "C" fn(*mut c_void, bool, *mut Err) -> c_int,
+    release: unsafe extern "C" fn(*mut c_void, bool, *mut i32, *mut Err) -> c_int,
     delete: unsafe extern "C" fn(*const c_char, *const c_char, u32, *mut u64, *mut Err) -> c_int,
     info: unsafe extern "C" fn(*const c_char, *const c_char, *mut wsprune_session_details, *mut Err) -> c_int,
     repair: unsafe extern "C" fn(*const c_char, bool, *mut usize, *mut *mut c_char, *mut Err) -> c_int,
@@ -90,9 +89,9 @@ impl Api {
             create: sym(lib, "wsprune_session_create"),
             open: sym(lib, "wsprune_session_open"),
             list: sym(lib, "wsprune_list_sessions"),
-            touch: sym(lib, "wsprune_session_touch"),
+            touch: sym(lib, "wsprune_session_touch_outcome"),
             acquire: sym(lib, "wsprune_session_acquire"),
-            release: sym(lib, "wsprune_lease_release"),
+            release: sym(lib, "wsprune_lease_release_outcome"),
             delete: sym(lib, "wsprune_session_delete"),
             info: sym(lib, "wsprune_session_info"),
             repair: sym(lib, "wsprune_repair_sessions"),
@@ -161,17 +160,14 @@ impl Api {
         }
     }
 
-    fn touch_outcome(&self, since: usize) -> Value {
-        let ev = events();
-        let new = &ev[since.min(ev.len())..];
-        let has = |n: &str| new.iter().any(|e| e == n);
-        json!(if has("session.metadata.corrupted") {
-            "corrupted"
-        } else if has("session.metadata.updated") {
-            "updated"
-        } else {
-            "legacy"
-        })
+    /// The scenario's name for a `WSPRUNE_TOUCH_*` outcome.
+    fn touch_outcome(code: i32) -> Value {
+        match code {
+            0 => json!("updated"),
+            1 => json!("legacy"),
+            2 => json!("corrupted"),
+            _ => Value::Null,
+        }
     }
 
     fn run(&self, root: &CStr, op: &Value) -> Result<Value, Failure> {
@@ -201,17 +197,17 @@ impl Api {
                     Ok(json!({"id": text(buf.as_ptr()), "created": created}))
                 }
                 "touch" => {
-                    let before = events().len();
-                    self.check((self.touch)(root.as_ptr(), idp, &mut err), err)?;
-                    Ok(json!({"outcome": self.touch_outcome(before)}))
+                    let mut outcome = -1;
+                    self.check((self.touch)(root.as_ptr(), idp, &mut outcome, &mut err), err)?;
+                    Ok(json!({"outcome": Self::touch_outcome(outcome)}))
                 }
                 "acquire" => {
                     let mut lease: *mut c_void = std::ptr::null_mut();
                     self.check((self.acquire)(root.as_ptr(), idp, &mut lease, &mut err), err)?;
                     let touch = op["release_touch"].as_bool().unwrap_or(false);
-                    let before = events().len();
-                    self.check((self.release)(lease, touch, &mut err), err)?;
-                    Ok(json!({"touched": if touch { self.touch_outcome(before) } else { Value::Null }}))
+                    let mut outcome = -1;
+                    self.check((self.release)(lease, touch, &mut outcome, &mut err), err)?;
+                    Ok(json!({"touched": Self::touch_outcome(outcome)}))
                 }
                 "delete" => {
                     let mut n = 0u64;
