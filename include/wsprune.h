@@ -286,10 +286,13 @@ extern "C" {
 
 /**
  * The name of a status, e.g. "WSPRUNE_STATUS_NOT_FOUND"; "WSPRUNE_STATUS_UNKNOWN"
- * for a value that is not a status. The string is static: never free it.
+ * for any other value (negative, or a status this version does not know).
+ * `status` is an `int` (before 0.4.0 it was declared `wsprune_status`, which
+ * converts to `int` implicitly, so callers compile unchanged): a caller may
+ * pass any integer it holds. The string is static: never free it.
  * Thread-safe.
  */
-const char *wsprune_status_name(enum wsprune_status status);
+const char *wsprune_status_name(int status);
 
 /**
  * The library version, e.g. "0.1.0". Static: never free it. Thread-safe.

@@ -70,7 +70,7 @@ func (s Status) String() string {
 	if s < 0 || s > 1<<31-1 {
 		return "WSPRUNE_STATUS_UNKNOWN"
 	}
-	return C.GoString(C.wsprune_status_name(C.enum_wsprune_status(s)))
+	return C.GoString(C.wsprune_status_name(C.int(s)))
 }
 
 // Sentinel errors, one per failure status. Every *Error returned by this

@@ -35,6 +35,8 @@ func TestStatusString(t *testing.T) {
 		8:                      "WSPRUNE_STATUS_UNKNOWN",
 		-1:                     "WSPRUNE_STATUS_UNKNOWN",
 		1 << 40:                "WSPRUNE_STATUS_UNKNOWN",
+		-1 << 31:               "WSPRUNE_STATUS_UNKNOWN",
+		1<<31 - 1:              "WSPRUNE_STATUS_UNKNOWN",
 	}
 	for s, name := range want {
 		if got := s.String(); got != name {

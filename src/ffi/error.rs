@@ -53,14 +53,17 @@ pub struct wsprune_error {
 }
 
 /// The name of a status, e.g. "WSPRUNE_STATUS_NOT_FOUND"; "WSPRUNE_STATUS_UNKNOWN"
-/// for a value that is not a status. The string is static: never free it.
+/// for any other value (negative, or a status this version does not know).
+/// `status` is an `int` (before 0.4.0 it was declared `wsprune_status`, which
+/// converts to `int` implicitly, so callers compile unchanged): a caller may
+/// pass any integer it holds. The string is static: never free it.
 /// Thread-safe.
 #[no_mangle]
-pub extern "C" fn wsprune_status_name(status: wsprune_status) -> *const c_char {
-    // A C caller may pass any integer; read it as one (opaque to the optimizer)
-    // rather than trusting it to be a valid Rust enum value.
-    let raw: u32 = std::hint::black_box(unsafe { std::mem::transmute::<wsprune_status, u32>(status) });
-    let name: &'static CStr = match raw {
+pub extern "C" fn wsprune_status_name(status: c_int) -> *const c_char {
+    // An integer, not the `wsprune_status` enum: a Rust enum holding a value
+    // outside its variants is undefined behaviour at the call itself, and a C
+    // enum (or Go's Status) may hold any integer.
+    let name: &'static CStr = match status {
         0 => c"WSPRUNE_STATUS_OK",
         1 => c"WSPRUNE_STATUS_INVALID_ARGUMENT",
         2 => c"WSPRUNE_STATUS_INVALID_SESSION_ID",

@@ -5,6 +5,13 @@
 //! `include/wsprune.h` by cbindgen) what it owns, what it borrows and its
 //! thread-safety. Errors are returned as owned `wsprune_error` objects, never
 //! through thread-local state.
+//!
+//! Nothing taken from C is a Rust enum, whose out-of-range values would be
+//! undefined behaviour on arrival: a status a caller passes is a `c_int`
+//! (`wsprune_status_name`). A `bool` parameter is C's `_Bool`, with which
+//! Rust's `bool` is ABI-compatible and which holds only 0 or 1 in C; the
+//! `bool` fields of a struct the caller fills are read as bytes
+//! (`RawPruneOptions`), since the caller may have written any byte there.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // the safety contract of each function is its doc comment
 
@@ -16,7 +23,7 @@ use crate::prune::{delete_session, prune_sessions};
 use crate::repair::repair_sessions;
 use crate::result::PruneResult;
 use crate::session::Lease;
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;

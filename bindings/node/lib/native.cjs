@@ -90,7 +90,7 @@ const LogFn = koffi.proto('void wsprune_log_fn(void *user_data, wsprune_level le
 // results are declared `void *` so that the binding keeps the pointer to free.
 // test/header.test.mjs checks this list against the header.
 const PROTOTYPES = [
-  'const char *wsprune_status_name(wsprune_status status)',
+  'const char *wsprune_status_name(int status)',
   'const char *wsprune_version()',
   'wsprune_status wsprune_error_status(const wsprune_error *error)',
   'const char *wsprune_error_message(const wsprune_error *error)',
