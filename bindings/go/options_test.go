@@ -103,6 +103,10 @@ func TestPruneMinAgeDefaultAndNoMinAge(t *testing.T) {
 	if !strings.Contains(string(b), `"unmet_targets":["max_sessions"]`) {
 		t.Errorf("JSON %s", b)
 	}
+	// The target and the actual count, read from the result (never from events).
+	if want := []UnmetTarget{{Rule: RuleMaxSessions, Target: 1, Actual: uint64(len(ids))}}; !slices.Equal(res.Unmet, want) {
+		t.Errorf("unmet %+v, want %+v", res.Unmet, want)
+	}
 	// An explicit MinAge below it.
 	res = mustPrune(t, root, PruneOptions{NoAgeRule: true, MaxSessions: 1, MinAge: 20 * time.Minute, DryRun: true})
 	wantRules(t, "20 min floor", res, rules(RuleMaxSessions, ids[0]))
@@ -381,6 +385,10 @@ func TestPruneResultJSONHasRules(t *testing.T) {
 	}
 	if want := `"deleted_sessions":["` + id + `"],"deleted_rules":{"` + id + `":"older_than"}`; !strings.Contains(string(b), want) {
 		t.Errorf("JSON %s lacks %s", b, want)
+	}
+	// Bytes and idle age of each deleted session, from the result.
+	if d, ok := res.DeletedDetails[id]; !ok || d.Rule != RuleOlderThan || d.AgeHours < 1 || d.Bytes == 0 || d.Bytes != res.ReclaimedBytes {
+		t.Errorf("details %+v (reclaimed %d)", res.DeletedDetails, res.ReclaimedBytes)
 	}
 }
 

@@ -254,7 +254,7 @@ func TestPruneMissingRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const wantJSON = `{"deleted_sessions":[],"deleted_rules":{},"skipped_sessions":[],"reclaimed_bytes":0,"errors":{},"interrupted":[],"dry_run":false,"summary":"Pruned 0 sessions (0 skipped, 0 errors), reclaimed 0 B","unmet_targets":[]}`
+	const wantJSON = `{"deleted_sessions":[],"deleted_rules":{},"skipped_sessions":[],"reclaimed_bytes":0,"errors":{},"interrupted":[],"dry_run":false,"summary":"Pruned 0 sessions (0 skipped, 0 errors), reclaimed 0 B","unmet_targets":[],"deleted_details":{},"interrupted_bytes":{},"unmet":[]}`
 	if string(b) != wantJSON {
 		t.Errorf("JSON %s", b)
 	}

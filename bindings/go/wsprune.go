@@ -467,6 +467,31 @@ type PruneResult struct {
 	// stopped it) and the target is out of reach. In a dry run, projected.
 	// Empty, never nil, when every target was met.
 	UnmetTargets []string `json:"unmet_targets"`
+	// DeletedDetails maps each id in Deleted to what the library recorded
+	// when it deleted it: the rule, the bytes freed and the idle age (since
+	// 0.4.0).
+	DeletedDetails map[string]DeletedSession `json:"deleted_details"`
+	// InterruptedBytes maps each name in Interrupted to the bytes finishing
+	// it freed (or would free; since 0.4.0).
+	InterruptedBytes map[string]uint64 `json:"interrupted_bytes"`
+	// Unmet gives, for each of UnmetTargets (same order), what the rule asked
+	// for and what there was when the prune ended (since 0.4.0).
+	Unmet []UnmetTarget `json:"unmet"`
+}
+
+// DeletedSession is what a prune recorded about one session it deleted (or,
+// in a dry run, would delete).
+type DeletedSession struct {
+	Rule     string  `json:"rule"`      // one of the Rule constants
+	Bytes    uint64  `json:"bytes"`     // bytes freed (or that would be)
+	AgeHours float64 `json:"age_hours"` // hours since it was last used
+}
+
+// UnmetTarget is a capacity target a prune did not reach.
+type UnmetTarget struct {
+	Rule   string `json:"rule"`   // RuleMaxTotalBytes, RuleMaxSessions or RuleMinFreeBytes
+	Target uint64 `json:"target"` // the option's value (bytes, or a session count)
+	Actual uint64 `json:"actual"` // the total bytes, session count or free bytes at the end
 }
 
 // String gives the library's summary (the Summary field).
@@ -605,20 +630,29 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 	nu := int(C.wsprune_prune_result_unmet_target_count(r))
 	ni := int(C.wsprune_prune_result_interrupted_count(r))
 	res := &PruneResult{
-		UnmetTargets:   make([]string, 0, nu),
-		Interrupted:    make([]string, 0, ni),
-		Deleted:        make([]string, 0, nd),
-		DeletedRules:   make(map[string]string, nd),
-		Skipped:        make([]SkippedSession, 0, ns),
-		Errors:         make(map[string]string, ne),
-		ReclaimedBytes: uint64(C.wsprune_prune_result_reclaimed_bytes(r)),
-		DryRun:         bool(C.wsprune_prune_result_dry_run(r)),
-		Summary:        goString(C.wsprune_prune_result_summary(r)),
+		UnmetTargets:     make([]string, 0, nu),
+		Unmet:            make([]UnmetTarget, 0, nu),
+		DeletedDetails:   make(map[string]DeletedSession, nd),
+		InterruptedBytes: make(map[string]uint64, ni),
+		Interrupted:      make([]string, 0, ni),
+		Deleted:          make([]string, 0, nd),
+		DeletedRules:     make(map[string]string, nd),
+		Skipped:          make([]SkippedSession, 0, ns),
+		Errors:           make(map[string]string, ne),
+		ReclaimedBytes:   uint64(C.wsprune_prune_result_reclaimed_bytes(r)),
+		DryRun:           bool(C.wsprune_prune_result_dry_run(r)),
+		Summary:          goString(C.wsprune_prune_result_summary(r)),
 	}
 	for i := 0; i < nd; i++ {
 		id := goString(C.wsprune_prune_result_deleted_id(r, C.size_t(i)))
 		res.Deleted = append(res.Deleted, id)
-		res.DeletedRules[id] = goString(C.wsprune_prune_result_deleted_rule(r, C.size_t(i)))
+		rule := goString(C.wsprune_prune_result_deleted_rule(r, C.size_t(i)))
+		res.DeletedRules[id] = rule
+		res.DeletedDetails[id] = DeletedSession{
+			Rule:     rule,
+			Bytes:    uint64(C.wsprune_prune_result_deleted_bytes(r, C.size_t(i))),
+			AgeHours: float64(C.wsprune_prune_result_deleted_age_hours(r, C.size_t(i))),
+		}
 	}
 	for i := 0; i < ns; i++ {
 		res.Skipped = append(res.Skipped, SkippedSession{
@@ -631,10 +665,18 @@ func copyResult(r *C.wsprune_prune_result) *PruneResult {
 		res.Errors[id] = goString(C.wsprune_prune_result_error_message(r, C.size_t(i)))
 	}
 	for i := 0; i < nu; i++ {
-		res.UnmetTargets = append(res.UnmetTargets, goString(C.wsprune_prune_result_unmet_target(r, C.size_t(i))))
+		rule := goString(C.wsprune_prune_result_unmet_target(r, C.size_t(i)))
+		res.UnmetTargets = append(res.UnmetTargets, rule)
+		res.Unmet = append(res.Unmet, UnmetTarget{
+			Rule:   rule,
+			Target: uint64(C.wsprune_prune_result_unmet_target_value(r, C.size_t(i))),
+			Actual: uint64(C.wsprune_prune_result_unmet_actual(r, C.size_t(i))),
+		})
 	}
 	for i := 0; i < ni; i++ {
-		res.Interrupted = append(res.Interrupted, goString(C.wsprune_prune_result_interrupted_name(r, C.size_t(i))))
+		name := goString(C.wsprune_prune_result_interrupted_name(r, C.size_t(i)))
+		res.Interrupted = append(res.Interrupted, name)
+		res.InterruptedBytes[name] = uint64(C.wsprune_prune_result_interrupted_bytes(r, C.size_t(i)))
 	}
 	return res
 }

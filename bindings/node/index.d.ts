@@ -78,6 +78,12 @@ export interface PruneResult {
   interrupted: string[];
   /** Capacity targets still not met. */
   unmetTargets: string[];
+  /** What the prune recorded about each deleted session: its rule, bytes freed and idle age (since 0.4.0). */
+  details: Record<string, { rule: Rule; bytes: number; ageHours: number }>;
+  /** Bytes each finished trash directory freed (since 0.4.0). */
+  interruptedBytes: Record<string, number>;
+  /** Target and actual value of each of unmetTargets, same order (since 0.4.0). */
+  unmet: { rule: Rule; target: number; actual: number }[];
   reclaimedBytes: number;
   dryRun: boolean;
   /** The library's human summary, e.g. "Pruned 2 sessions (1 skipped, 0 errors), reclaimed 1.4 MB". */

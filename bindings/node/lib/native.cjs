@@ -128,6 +128,13 @@ const PROTOTYPES = [
   'const char *wsprune_prune_result_interrupted_name(const wsprune_prune_result *r, size_t i)',
   'wsprune_status wsprune_list_sessions(const char *workspace_root, _Out_ void **out_json, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_read_metadata(const char *workspace_root, const char *session_id, _Out_ void **out_json, _Out_ wsprune_error **error)',
+  'uint64_t wsprune_prune_result_deleted_bytes(const wsprune_prune_result *r, size_t i)',
+  'double wsprune_prune_result_deleted_age_hours(const wsprune_prune_result *r, size_t i)',
+  'uint64_t wsprune_prune_result_interrupted_bytes(const wsprune_prune_result *r, size_t i)',
+  'uint64_t wsprune_prune_result_unmet_target_value(const wsprune_prune_result *r, size_t i)',
+  'uint64_t wsprune_prune_result_unmet_actual(const wsprune_prune_result *r, size_t i)',
+  'wsprune_status wsprune_session_touch_outcome(const char *workspace_root, const char *session_id, _Out_ int32_t *out_outcome, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_lease_release_outcome(wsprune_lease *lease, bool touch, _Out_ int32_t *out_outcome, _Out_ wsprune_error **error)',
 ];
 
 function nameOf(proto) {

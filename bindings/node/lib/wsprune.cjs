@@ -145,7 +145,24 @@ function readResult(r) {
   try {
     const deleted = strings(r, 'wsprune_prune_result_deleted_count', 'wsprune_prune_result_deleted_id');
     const rules = {};
-    deleted.forEach((id, i) => { rules[id] = f.wsprune_prune_result_deleted_rule(r, i); });
+    const details = {};
+    deleted.forEach((id, i) => {
+      rules[id] = f.wsprune_prune_result_deleted_rule(r, i);
+      details[id] = {
+        rule: rules[id],
+        bytes: Number(f.wsprune_prune_result_deleted_bytes(r, i)),
+        ageHours: f.wsprune_prune_result_deleted_age_hours(r, i),
+      };
+    });
+    const interrupted = strings(r, 'wsprune_prune_result_interrupted_count', 'wsprune_prune_result_interrupted_name');
+    const interruptedBytes = {};
+    interrupted.forEach((name, i) => { interruptedBytes[name] = Number(f.wsprune_prune_result_interrupted_bytes(r, i)); });
+    const unmetTargets = strings(r, 'wsprune_prune_result_unmet_target_count', 'wsprune_prune_result_unmet_target');
+    const unmet = unmetTargets.map((rule, i) => ({
+      rule,
+      target: Number(f.wsprune_prune_result_unmet_target_value(r, i)),
+      actual: Number(f.wsprune_prune_result_unmet_actual(r, i)),
+    }));
     const skipped = [];
     const nSkipped = Number(f.wsprune_prune_result_skipped_count(r));
     for (let i = 0; i < nSkipped; i++) {
@@ -161,8 +178,11 @@ function readResult(r) {
       rules,
       skipped,
       errors: errs,
-      interrupted: strings(r, 'wsprune_prune_result_interrupted_count', 'wsprune_prune_result_interrupted_name'),
-      unmetTargets: strings(r, 'wsprune_prune_result_unmet_target_count', 'wsprune_prune_result_unmet_target'),
+      interrupted,
+      unmetTargets,
+      details,
+      interruptedBytes,
+      unmet,
       reclaimedBytes: Number(f.wsprune_prune_result_reclaimed_bytes(r)),
       dryRun: f.wsprune_prune_result_dry_run(r),
       summary: f.wsprune_prune_result_summary(r),

@@ -68,6 +68,12 @@ test('capacity rules evict the oldest first and record the rule', async (t) => {
   const bySize = w.pruneSessionsSync(root, { olderThanHours: null, maxTotalBytes: 1500n, minAgeHours: 0 });
   assert.deepEqual(bySize.deleted.sort(), [oldest, middle].sort());
   assert.equal(bySize.rules[oldest], 'max_total_bytes');
+  // Each deleted session's rule, bytes and idle age, from the result.
+  const d = bySize.details[oldest];
+  assert.equal(d.rule, 'max_total_bytes');
+  assert.ok(Math.abs(d.ageHours - 10) < 0.1, `${d.ageHours}`);
+  assert.equal(bySize.details[oldest].bytes + bySize.details[middle].bytes, bySize.reclaimedBytes);
+  assert.ok(d.bytes >= 1000);
   assert.deepEqual(remaining(root), [newest]);
 });
 
@@ -77,6 +83,8 @@ test('minAgeHours is a floor for the capacity rules; maxDeletions limits', async
   makeSession(root, { ageHours: 0.2 });
   const floor = await w.pruneSessions(root, { olderThanHours: null, maxSessions: 1, minAgeHours: 1, dryRun: true });
   assert.deepEqual(floor.deleted, []);
+  // The unmet target's target and actual value come with the result.
+  assert.deepEqual(floor.unmet, [{ rule: 'max_sessions', target: 1, actual: 2 }]);
   const old = [makeSession(root, { ageHours: 50 }), makeSession(root, { ageHours: 60 })];
   const limited = await w.pruneSessions(root, { olderThanHours: 24, maxDeletions: 1, dryRun: true });
   assert.equal(limited.deleted.length, 1);

@@ -173,6 +173,13 @@ def test_combined_rules_record_their_rule(tmp_path: Path) -> None:
     # More than any disk has: everything evictable would go, and the target is still out of reach.
     assert r.unmet_targets == ["min_free_bytes"]
     assert r.summary.endswith("; target not reached: min_free_bytes")
+    # Target and actual value, and each session's bytes and idle age, from the result.
+    assert [(u.rule, u.target) for u in r.unmet] == [("min_free_bytes", 2**64 - 1)]
+    assert 0 < r.unmet[0].actual < 2**64 - 1
+    assert sorted(r.deleted_details) == sorted(s)
+    assert sum(d.bytes for d in r.deleted_details.values()) == r.reclaimed_bytes
+    assert all(d.rule == "min_free_bytes" and d.age_hours > 0.5 for d in r.deleted_details.values())
+    assert isinstance(r.deleted_details[s[0]], wsprune.DeletedSession)
     # The floor holds back the size and count rules, not the age rule.
     r = wsprune.prune_sessions(None, tmp_path, dry_run=True, max_sessions=1, min_age_hours=2.5)
     assert r.deleted_rules == rules("max_sessions", s[:3])
@@ -236,11 +243,12 @@ def test_to_dict_matches_the_library_json(tmp_path: Path) -> None:
         lib.wsprune_prune_result_free(cr)
     assert r.to_dict() == c_json
     assert r.to_dict()["deleted_rules"] == rules("older_than", old)
-    # Existing fields and positional construction are unchanged; the new one is last.
+    # Existing fields and positional construction are unchanged; the new ones come last.
     names = [f.name for f in dataclasses.fields(wsprune.PruneResult)]
     assert names == [
         "deleted_sessions", "skipped_sessions", "reclaimed_bytes", "errors",
         "dry_run", "skipped_reasons", "summary", "deleted_rules", "interrupted", "unmet_targets",
+        "deleted_details", "interrupted_bytes", "unmet",
     ]
     assert r.to_dict()["unmet_targets"] == []
 

@@ -46,6 +46,8 @@ __all__ = [
     "Lease",
     "NotFoundError",
     "PanicError",
+    "DeletedSession",
+    "UnmetTarget",
     "PruneResult",
     "RULES",
     "RepairResult",
@@ -514,6 +516,27 @@ def lease(workspace_root: PathLike, session_id: str) -> Lease:
 RULES = ("older_than", "max_total_bytes", "max_sessions", "min_free_bytes", "interrupted")
 
 
+@dataclass(frozen=True)
+class DeletedSession:
+    """What a prune recorded about a session it deleted (or would): the rule
+    that selected it, the bytes it freed and its idle age in hours."""
+
+    rule: str
+    bytes: int
+    age_hours: float
+
+
+@dataclass(frozen=True)
+class UnmetTarget:
+    """A capacity target a prune did not reach: the rule, what it asked for
+    (``target``: bytes, or a session count for ``max_sessions``) and what
+    there was when the prune ended (``actual``)."""
+
+    rule: str
+    target: int
+    actual: int
+
+
 @dataclass
 class PruneResult:
     """What a prune deleted (or would), skipped (with reasons), failed on,
@@ -528,7 +551,11 @@ class PruneResult:
     (``"max_total_bytes"``, ``"max_sessions"``, ``"min_free_bytes"``) still
     not satisfied when the prune ended: every evictable session went (or
     ``max_deletions`` stopped it) and the target is out of reach; in a dry
-    run, projected. The summary then ends with ``; target not reached: RULE``."""
+    run, projected. The summary then ends with ``; target not reached: RULE``.
+    Since 0.4.0, ``deleted_details`` maps each deleted session to a
+    :class:`DeletedSession` (rule, bytes, idle age), ``interrupted_bytes``
+    each finished trash directory to its bytes, and ``unmet`` gives an
+    :class:`UnmetTarget` (rule, target, actual) for each of ``unmet_targets``."""
 
     deleted_sessions: List[str] = field(default_factory=list)
     skipped_sessions: List[str] = field(default_factory=list)
@@ -540,6 +567,9 @@ class PruneResult:
     deleted_rules: Dict[str, str] = field(default_factory=dict)
     interrupted: List[str] = field(default_factory=list)
     unmet_targets: List[str] = field(default_factory=list)
+    deleted_details: Dict[str, DeletedSession] = field(default_factory=dict)
+    interrupted_bytes: Dict[str, int] = field(default_factory=dict)
+    unmet: List[UnmetTarget] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.summary
@@ -573,6 +603,11 @@ def _copy_result(r: int) -> PruneResult:
         sid = s(lib.wsprune_prune_result_deleted_id(r, i))
         res.deleted_sessions.append(sid)
         res.deleted_rules[sid] = s(lib.wsprune_prune_result_deleted_rule(r, i))
+        res.deleted_details[sid] = DeletedSession(
+            res.deleted_rules[sid],
+            int(lib.wsprune_prune_result_deleted_bytes(r, i)),
+            float(lib.wsprune_prune_result_deleted_age_hours(r, i)),
+        )
     for i in range(lib.wsprune_prune_result_skipped_count(r)):
         sid = s(lib.wsprune_prune_result_skipped_id(r, i))
         res.skipped_sessions.append(sid)
@@ -580,9 +615,17 @@ def _copy_result(r: int) -> PruneResult:
     for i in range(lib.wsprune_prune_result_error_count(r)):
         res.errors[s(lib.wsprune_prune_result_error_id(r, i))] = s(lib.wsprune_prune_result_error_message(r, i))
     for i in range(lib.wsprune_prune_result_unmet_target_count(r)):
-        res.unmet_targets.append(s(lib.wsprune_prune_result_unmet_target(r, i)))
+        rule = s(lib.wsprune_prune_result_unmet_target(r, i))
+        res.unmet_targets.append(rule)
+        res.unmet.append(UnmetTarget(
+            rule,
+            int(lib.wsprune_prune_result_unmet_target_value(r, i)),
+            int(lib.wsprune_prune_result_unmet_actual(r, i)),
+        ))
     for i in range(lib.wsprune_prune_result_interrupted_count(r)):
-        res.interrupted.append(s(lib.wsprune_prune_result_interrupted_name(r, i)))
+        name = s(lib.wsprune_prune_result_interrupted_name(r, i))
+        res.interrupted.append(name)
+        res.interrupted_bytes[name] = int(lib.wsprune_prune_result_interrupted_bytes(r, i))
     res.reclaimed_bytes = int(lib.wsprune_prune_result_reclaimed_bytes(r))
     res.summary = s(lib.wsprune_prune_result_summary(r))
     return res

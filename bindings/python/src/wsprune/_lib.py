@@ -166,6 +166,13 @@ _REQUIRED = [
     ("wsprune_prune_result_interrupted_count", ctypes.c_size_t, [_P]),
     ("wsprune_prune_result_interrupted_name", _S, [_P, ctypes.c_size_t]),
     ("wsprune_repair_sessions", ctypes.c_int, [_S, ctypes.c_bool, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_void_p), _ERR]),
+    # 0.4.0: each deleted session's bytes and idle age, each finished trash
+    # directory's bytes, each unmet target's target and actual value.
+    ("wsprune_prune_result_deleted_bytes", ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_deleted_age_hours", ctypes.c_double, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_interrupted_bytes", ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_unmet_target_value", ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    ("wsprune_prune_result_unmet_actual", ctypes.c_uint64, [_P, ctypes.c_size_t]),
 
 ]
 

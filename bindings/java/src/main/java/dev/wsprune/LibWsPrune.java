@@ -4,6 +4,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Callback;
 import com.sun.jna.Pointer;
 import com.sun.jna.Structure;
+import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
 
@@ -120,6 +121,20 @@ interface LibWsPrune extends Library {
     Pointer wsprune_prune_sessions_with_options(String root, PruneOptionsStruct options, PointerByReference error);
 
     String wsprune_prune_result_deleted_rule(Pointer r, long i);
+
+    long wsprune_prune_result_deleted_bytes(Pointer r, long i);
+
+    double wsprune_prune_result_deleted_age_hours(Pointer r, long i);
+
+    long wsprune_prune_result_interrupted_bytes(Pointer r, long i);
+
+    long wsprune_prune_result_unmet_target_value(Pointer r, long i);
+
+    long wsprune_prune_result_unmet_actual(Pointer r, long i);
+
+    int wsprune_session_touch_outcome(String root, String sessionId, IntByReference outOutcome, PointerByReference error);
+
+    int wsprune_lease_release_outcome(Pointer lease, byte touch, IntByReference outOutcome, PointerByReference error);
 
     int wsprune_session_delete(String root, String sessionId, int waitMs, LongByReference outReclaimedBytes,
             PointerByReference error);

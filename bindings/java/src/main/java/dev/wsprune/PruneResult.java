@@ -23,10 +23,42 @@ import java.util.Map;
  * @param reclaimedBytes bytes freed (or that would be)
  * @param dryRun         whether nothing was deleted on purpose
  * @param summary        the library's human summary, e.g. "Pruned 2 sessions (1 skipped, 0 errors), reclaimed 1.4 MB"
+ * @param details        deleted id to what the prune recorded about it: rule, bytes freed, idle age (since 0.4.0)
+ * @param interruptedBytes finished trash directory to the bytes it freed (since 0.4.0)
+ * @param unmet          target and actual value of each of {@code unmetTargets}, same order (since 0.4.0)
  */
 public record PruneResult(List<String> deleted, Map<String, String> deletedRules, Map<String, String> skipped,
         Map<String, String> errors, List<String> interrupted, List<String> unmetTargets, long reclaimedBytes,
-        boolean dryRun, String summary) {
+        boolean dryRun, String summary, Map<String, DeletedSession> details, Map<String, Long> interruptedBytes,
+        List<UnmetTarget> unmet) {
+
+    /**
+     * What a prune recorded about a session it deleted (or would).
+     *
+     * @param rule     the rule that selected it
+     * @param bytes    bytes freed (or that would be)
+     * @param ageHours hours since it was last used
+     */
+    public record DeletedSession(String rule, long bytes, double ageHours) {
+    }
+
+    /**
+     * A capacity target the prune did not reach.
+     *
+     * @param rule   {@code "max_total_bytes"}, {@code "max_sessions"} or {@code "min_free_bytes"}
+     * @param target the option's value (bytes, or a session count)
+     * @param actual the total bytes, session count or free bytes when the prune ended
+     */
+    public record UnmetTarget(String rule, long target, long actual) {
+    }
+
+    /** The 0.3.0 components alone (no per-session details). */
+    public PruneResult(List<String> deleted, Map<String, String> deletedRules, Map<String, String> skipped,
+            Map<String, String> errors, List<String> interrupted, List<String> unmetTargets, long reclaimedBytes,
+            boolean dryRun, String summary) {
+        this(deleted, deletedRules, skipped, errors, interrupted, unmetTargets, reclaimedBytes, dryRun, summary,
+                Map.of(), Map.of(), List.of());
+    }
 
     /** Makes every collection an unmodifiable copy (keeping the order). */
     public PruneResult {
@@ -37,6 +69,9 @@ public record PruneResult(List<String> deleted, Map<String, String> deletedRules
         interrupted = List.copyOf(interrupted);
         unmetTargets = List.copyOf(unmetTargets);
         java.util.Objects.requireNonNull(summary, "summary");
+        details = Collections.unmodifiableMap(new LinkedHashMap<>(details));
+        interruptedBytes = Collections.unmodifiableMap(new LinkedHashMap<>(interruptedBytes));
+        unmet = List.copyOf(unmet);
     }
 
     /** The summary. */
@@ -50,10 +85,14 @@ public record PruneResult(List<String> deleted, Map<String, String> deletedRules
         LibWsPrune c = Lib.api();
         List<String> deleted = new ArrayList<>();
         Map<String, String> rules = new LinkedHashMap<>();
+        Map<String, DeletedSession> details = new LinkedHashMap<>();
         for (long i = 0, n = c.wsprune_prune_result_deleted_count(r); i < n; i++) {
             String id = c.wsprune_prune_result_deleted_id(r, i);
             deleted.add(id);
-            rules.put(id, c.wsprune_prune_result_deleted_rule(r, i));
+            String rule = c.wsprune_prune_result_deleted_rule(r, i);
+            rules.put(id, rule);
+            details.put(id, new DeletedSession(rule, c.wsprune_prune_result_deleted_bytes(r, i),
+                    c.wsprune_prune_result_deleted_age_hours(r, i)));
         }
         Map<String, String> skipped = new LinkedHashMap<>();
         for (long i = 0, n = c.wsprune_prune_result_skipped_count(r); i < n; i++) {
@@ -64,15 +103,22 @@ public record PruneResult(List<String> deleted, Map<String, String> deletedRules
             errors.put(c.wsprune_prune_result_error_id(r, i), c.wsprune_prune_result_error_message(r, i));
         }
         List<String> interrupted = new ArrayList<>();
+        Map<String, Long> interruptedBytes = new LinkedHashMap<>();
         for (long i = 0, n = c.wsprune_prune_result_interrupted_count(r); i < n; i++) {
-            interrupted.add(c.wsprune_prune_result_interrupted_name(r, i));
+            String name = c.wsprune_prune_result_interrupted_name(r, i);
+            interrupted.add(name);
+            interruptedBytes.put(name, c.wsprune_prune_result_interrupted_bytes(r, i));
         }
-        List<String> unmet = new ArrayList<>();
+        List<String> unmetTargets = new ArrayList<>();
+        List<UnmetTarget> unmet = new ArrayList<>();
         for (long i = 0, n = c.wsprune_prune_result_unmet_target_count(r); i < n; i++) {
-            unmet.add(c.wsprune_prune_result_unmet_target(r, i));
+            String rule = c.wsprune_prune_result_unmet_target(r, i);
+            unmetTargets.add(rule);
+            unmet.add(new UnmetTarget(rule, c.wsprune_prune_result_unmet_target_value(r, i),
+                    c.wsprune_prune_result_unmet_actual(r, i)));
         }
-        return new PruneResult(deleted, rules, skipped, errors, interrupted, unmet,
+        return new PruneResult(deleted, rules, skipped, errors, interrupted, unmetTargets,
                 c.wsprune_prune_result_reclaimed_bytes(r), c.wsprune_prune_result_dry_run(r) != 0,
-                c.wsprune_prune_result_summary(r));
+                c.wsprune_prune_result_summary(r), details, interruptedBytes, unmet);
     }
 }
