@@ -20,7 +20,7 @@ MAJOR := $(firstword $(subst ., ,$(VERSION)))
 all: build
 
 # The shared library's SONAME is libwsprune.so.$(MAJOR): programs linked in the
-# build tree (README, "C API") need that name next to libwsprune.so.
+# build tree (docs/c-api.md) need that name next to libwsprune.so.
 build:
 	cargo build --release
 	ln -sf libwsprune.so target/release/libwsprune.so.$(MAJOR)
@@ -83,7 +83,7 @@ fuzz:
 spec:
 	bash .ci/spec.sh
 
-# Regenerate include/wsprune.h after changing src/ffi.rs.
+# Regenerate include/wsprune.h after changing src/ffi/.
 header:
 	WSPRUNE_BLESS=1 cargo test --test header
 

@@ -10,7 +10,7 @@
 #      binaries, and every integration test in tests/);
 #   2. the C ABI test programs tests/c/test_*.c (as tests/c/run.sh builds
 #      them), linked against the instrumented libwsprune.so: they are what
-#      exercises src/ffi.rs;
+#      exercises src/ffi/;
 #   3. the Python binding's pytest suite, loading the same libwsprune.so
 #      through WSPRUNE_LIBRARY (ctypes), which calls the C ABI again.
 # The Go binding's tests are not run here: a Go program exits without running

@@ -22,9 +22,9 @@
 
 #![warn(missing_docs)]
 
-// The README's Rust snippet is compiled and run as a doctest, so it cannot go stale.
+// The Rust API page's snippet is compiled and run as a doctest, so it cannot go stale.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
+#[doc = include_str!("../docs/rust-api.md")]
 struct ReadmeDoctests;
 
 pub mod chase;

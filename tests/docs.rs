@@ -1,9 +1,10 @@
-//! The README's events table is checked against the code: every event the
-//! library emits is listed with every field it carries, and nothing is
-//! listed that the library does not emit.
+//! The docs are checked against the code and the tree: docs/events.md lists
+//! every event the library emits with every field it carries, and nothing
+//! that the library does not emit; every relative link in a Markdown file
+//! leads to a file that exists (and to a heading of it, for `#anchor` links).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Every `emit(level, "name", || fields! {...})` call in `src/` (the tool
 /// under src/bin emits nothing of its own): event name -> field names.
@@ -69,13 +70,10 @@ fn scan(src: &str, out: &mut BTreeMap<String, BTreeSet<String>>) {
     }
 }
 
-/// The README's events table: event name -> the backticked words of its row.
+/// The events table of docs/events.md: event name -> the backticked words of its row.
 fn documented() -> BTreeMap<String, String> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let table = readme.split("### Events").nth(1).expect("README has an Events section");
-    let table = table.split("\n#").next().unwrap();
-    table
-        .lines()
+    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/events.md")).unwrap();
+    page.lines()
         .filter_map(|l| l.strip_prefix("| `session."))
         .map(|l| {
             let name = format!("session.{}", &l[..l.find('`').unwrap()]);
@@ -85,25 +83,132 @@ fn documented() -> BTreeMap<String, String> {
 }
 
 #[test]
-fn readme_events_table_matches_the_code() {
+fn events_table_matches_the_code() {
     let emitted = emitted();
     let documented = documented();
     assert!(emitted.len() >= 10, "found only {emitted:?}");
     for (name, fields) in &emitted {
         let row = documented
             .get(name)
-            .unwrap_or_else(|| panic!("README's events table lacks {name} (emitted with fields {fields:?})"));
+            .unwrap_or_else(|| panic!("docs/events.md lacks {name} (emitted with fields {fields:?})"));
         for f in fields {
             assert!(
                 row.contains(&format!("`{f}`")),
-                "README's row for {name} lacks the field `{f}`"
+                "docs/events.md's row for {name} lacks the field `{f}`"
             );
         }
     }
     for name in documented.keys() {
         assert!(
             emitted.contains_key(name),
-            "README lists {name}, which the library never emits"
+            "docs/events.md lists {name}, which the library never emits"
         );
     }
+}
+
+/// Every Markdown file of the repository (not build output or installed packages).
+fn markdown_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".md") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The lines of a Markdown text outside fenced code blocks.
+fn outside_fences(text: &str) -> Vec<&str> {
+    let mut fenced = false;
+    text.lines()
+        .filter(|line| {
+            let fence = line.trim_start().starts_with("```");
+            fenced ^= fence;
+            !fence && !fenced
+        })
+        .collect()
+}
+
+/// The prose lines of a Markdown text, with `code spans` removed (a link inside one is not a link).
+fn prose(text: &str) -> Vec<String> {
+    outside_fences(text)
+        .into_iter()
+        .map(|line| line.split('`').step_by(2).collect::<Vec<_>>().join(""))
+        .collect()
+}
+
+/// GitHub's anchor for a heading: lowercase, punctuation dropped, spaces as hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(text: &str) -> BTreeSet<String> {
+    outside_fences(text)
+        .into_iter()
+        .filter(|line| line.starts_with('#'))
+        .map(|line| anchor(line.trim_start_matches('#')))
+        .collect()
+}
+
+/// The targets of the inline links `[text](target)` of a line.
+fn link_targets(line: &str) -> Vec<&str> {
+    line.match_indices("](")
+        .filter_map(|(i, _)| {
+            let rest = &line[i + 2..];
+            rest.find(')').map(|end| rest[..end].trim())
+        })
+        .collect()
+}
+
+#[test]
+fn every_relative_link_in_the_docs_resolves() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = markdown_files();
+    assert!(files.iter().any(|f| f.ends_with("docs/c-api.md")), "found {files:?}");
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for line in prose(&text) {
+            for target in link_targets(&line) {
+                if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                    continue;
+                }
+                checked += 1;
+                let (path, frag) = target.split_once('#').unwrap_or((target, ""));
+                let dest = if path.is_empty() {
+                    file.clone()
+                } else {
+                    file.parent().unwrap().join(path)
+                };
+                let shown = file.strip_prefix(root).unwrap().display();
+                if !dest.exists() {
+                    broken.push(format!("{shown}: {target}: no such file"));
+                } else if !frag.is_empty()
+                    && dest.extension().is_some_and(|e| e == "md")
+                    && !anchors(&std::fs::read_to_string(&dest).unwrap()).contains(frag)
+                {
+                    broken.push(format!("{shown}: {target}: no such heading"));
+                }
+            }
+        }
+    }
+    assert!(checked >= 50, "only {checked} links found: the parser is broken");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }

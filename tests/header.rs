@@ -1,5 +1,5 @@
 //! The committed include/wsprune.h must be exactly what cbindgen generates
-//! from src/ffi.rs. Regenerate with `WSPRUNE_BLESS=1 cargo test --test header`.
+//! from src/ffi/. Regenerate with `WSPRUNE_BLESS=1 cargo test --test header`.
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's build and install recipes, run as written: the C program of
-# README "C API" built in the build tree (shared and static), then installed
+# The C API page's build and install recipes (docs/c-api.md), run as written: its C program
+# built in the build tree (shared and static), then installed
 # into a temporary prefix and built with nothing but pkg-config (the shared
 # module with an rpath, the wsprune-static module), run under valgrind with the
 # installed suppression file; and the C demo, which prunes. `bash tests/install_check.sh`.
@@ -10,11 +10,11 @@ prefix=$(mktemp -d /tmp/wsprune-install.XXXXXX)
 out=$(mktemp -d /tmp/wsprune-demo-build.XXXXXX)
 trap 'rm -rf "$prefix" "$out"' EXIT
 
-# The README's C program; its workspace moved from /tmp/ws into our temp dir.
-awk '/^## C API/{f=1} f&&/^```c$/{p=1;next} p&&/^```$/{exit} p' README.md | sed "s#/tmp/ws#$out/ws#g" > "$out/app.c"
+# docs/c-api.md's C program; its workspace moved from /tmp/ws into our temp dir.
+awk '/^# C API/{f=1} f&&/^```c$/{p=1;next} p&&/^```$/{exit} p' docs/c-api.md | sed "s#/tmp/ws#$out/ws#g" > "$out/app.c"
 grep -q wsprune_session_create "$out/app.c"
 
-# Build tree (README "C API").
+# Build tree (docs/c-api.md).
 make --no-print-directory build >/dev/null
 cc -std=c99 -Wall -Wextra -Werror "$out/app.c" -Iinclude -Ltarget/release -lwsprune -Wl,-rpath,"$PWD/target/release" -o "$out/app"
 (cd "$out" && env -u LD_LIBRARY_PATH ./app) | grep -q "Would prune"
@@ -26,7 +26,7 @@ fi
 "$out/app-static" | grep -q "Would prune"
 echo "== build-tree recipes: shared (rpath) and static"
 
-# Installed (README "Installing like a C library").
+# Installed (docs/c-api.md, "Installing like a C library").
 make --no-print-directory install PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 echo "== pkg-config: $(pkg-config --modversion wsprune): $(pkg-config --cflags --libs wsprune)"
@@ -43,7 +43,7 @@ if readelf -d "$out/app-static" | grep -q 'NEEDED.*libwsprune'; then
 fi
 "$out/app-static" | grep -q "Would prune"
 # The demo prunes several sessions (worker threads): clean under valgrind with
-# the installed suppressions, as the README advises.
+# the installed suppressions, as docs/c-api.md advises.
 # shellcheck disable=SC2046
 cc -std=c99 -Wall -Wextra -Werror -pedantic examples/demo.c -o "$out/demo" $(pkg-config --cflags --libs wsprune) \
     -Wl,-rpath,"$(pkg-config --variable=libdir wsprune)"

@@ -66,7 +66,7 @@ func (l Level) SlogLevel() slog.Level {
 
 // Event is one structured event of the library, e.g. "session.prune.deleted"
 // with the fields session_id, age_hours, reclaimed_bytes and dry_run (see
-// README.md for the list).
+// docs/events.md for the list).
 type Event struct {
 	Level Level
 	// Name is the dotted event name, e.g. "session.metadata.created".

@@ -2,11 +2,13 @@
 // leases and safe pruning for code-execution sandboxes.
 //
 // A sandbox runtime keeps one workspace directory per session under a
-// workspace root, named by a UUID. wsprune records when each session was
-// created and last used (<root>/<id>/.metadata.json), lets the runtime hold a
-// lease while code runs in a session, and deletes stale sessions without ever
-// deleting the wrong thing (no symlink, no mount, nothing outside the root,
-// never a leased or just-touched session).
+// workspace root, named by its session id: a UUID or a custom id (1 to 255
+// bytes of UTF-8, no '/', no control characters, not starting with '.').
+// wsprune records when each session was created and last used
+// (<root>/<id>/.metadata.json), lets the runtime hold a lease while code runs
+// in a session, and deletes stale sessions without ever deleting the wrong
+// thing (no symlink, no mount, nothing outside the root, never a leased or
+// just-touched session).
 //
 // The package calls the C library libwsprune through cgo and finds it with
 // pkg-config (package "wsprune"): set PKG_CONFIG_PATH to <prefix>/lib/pkgconfig
@@ -56,7 +58,7 @@ type Status int
 const (
 	StatusOK               Status = 0 // success (never carried by an *Error)
 	StatusInvalidArgument  Status = 1 // empty root, NUL byte, non-UTF-8, NaN/negative/infinite hours
-	StatusInvalidSessionID Status = 2 // not a UUID; every traversal attempt lands here
+	StatusInvalidSessionID Status = 2 // neither a UUID nor a safe custom id; every traversal attempt lands here
 	StatusNotFound         Status = 3 // no such session (or root; Prune treats a missing root as empty)
 	StatusAlreadyExists    Status = 4 // CreateSessionWithID with an existing id
 	StatusBusy             Status = 5 // Acquire while a prune holds the session (after 2 s), DeleteSession of a leased session, Prune past LockTimeout

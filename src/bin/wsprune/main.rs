@@ -1,6 +1,6 @@
 //! `wsprune`: the command-line tool over the wsprune library, for operators
 //! who prune session workspaces from cron or a systemd timer, inspect them,
-//! or handle one session by hand. See the README's "Command-line tool".
+//! or handle one session by hand. See docs/cli.md.
 //!
 //! Exit status: 0 success; 1 some sessions could not be handled (prune,
 //! repair, ls) or a prune's capacity target was not reached; 2 a usage error

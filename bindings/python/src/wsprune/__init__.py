@@ -207,7 +207,7 @@ class Event:
 
 #: A callable taking an :class:`Event`, a :class:`logging.Logger`, or an
 #: object with the reference implementation's ``SandboxLogger`` methods
-#: (``log_prune_started``, ``log_prune_deleted``, ...; see README "Events").
+#: (``log_prune_started``, ``log_prune_deleted``, ...; see docs/events.md).
 Logger = Union[Callable[[Event], None], logging.Logger, Any]
 
 

@@ -176,7 +176,7 @@ _REQUIRED = [
 
 ]
 
-# Additions of libwsprune 0.3.0 (README "Changelog"). Optional so that this
+# Additions of libwsprune 0.3.0 (CHANGELOG.md). Optional so that this
 # package still loads an older library; the calls that need one of them
 # raise through ``need()``, naming the version.
 _OPTIONAL = [

@@ -3,7 +3,7 @@ package dev.wsprune;
 import java.util.Map;
 
 /**
- * A structured event from the library (see the README's event table).
+ * A structured event from the library (see the table in docs/events.md).
  *
  * @param level      severity
  * @param name       e.g. {@code "session.prune.deleted"}
