@@ -7,7 +7,7 @@
  *   floor create       DIR FIRST COUNT JSONFILE       mkdir, open O_CREAT|O_EXCL, write, close
  *   floor naive-create DIR FIRST COUNT JSONFILE       mkdir, write a temp file, rename it into place
  *   floor touch        DIR SESSIONS COUNT OFFSET STAMP open, read, 27-byte pwrite at OFFSET, close
- *   floor safe-touch   DIR SESSIONS COUNT OFFSET STAMP the least a *checked* touch must do (issue 10):
+ *   floor safe-touch   DIR SESSIONS COUNT OFFSET STAMP the least a *checked* touch must do (every check wsprune makes):
  *                                                     open the root (O_PATH), openat2 <id>/.metadata.json
  *                                                     beneath it with O_PATH and RESOLVE_BENEATH|
  *                                                     RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV (no symlink, no

@@ -194,7 +194,7 @@ mod tests {
             describe(&[h(1, "a\nwsprune: ok\x1b[2J")]).unwrap(),
             "pid=1 uid=65534 comm=\"a\\nwsprune: ok\\x1b[2J\""
         );
-        // Issue 17, hole 4: a guest named `wsprune, uid 0)` cannot pass for the host.
+        // A guest that names its process `wsprune, uid 0)` cannot pass for the host.
         assert_eq!(
             describe(&[h(7, "wsprune, uid 0)")]).unwrap(),
             "pid=7 uid=65534 comm=\"wsprune, uid 0)\""

@@ -414,7 +414,7 @@ mod tests {
         assert!(matches!(parse(huge.as_bytes()), Err(MetadataError::Corrupted(_))));
     }
 
-    /// Issue 10 item 11: a year that cannot be printed back in four digits is a
+    /// A year that cannot be printed back in four digits is a
     /// corrupted timestamp, not a clamped one; every accepted timestamp prints
     /// back as the same instant.
     #[test]

@@ -1,4 +1,4 @@
-//! Silence for panics the C ABI catches (issue 10 item 12).
+//! Silence for panics the C ABI catches.
 //!
 //! A panic caught at the C boundary becomes a `WSPRUNE_STATUS_PANIC` error
 //! object with its message; the host owns its stderr, so nothing is printed.

@@ -411,7 +411,7 @@ fn touch_named(rfd: RawFd, root: &Path, id: &str) -> Result<TouchOutcome> {
     Ok(outcome)
 }
 
-/// The common touch in the fewest system calls (issue 10's safe floor):
+/// The common touch in the fewest system calls (the benchmarks' safe floor):
 /// `<id>/.metadata.json` opened in one [`chase::open_metadata_beneath`],
 /// read, its timestamp overwritten in place, and the file checked to still be
 /// `<id>/.metadata.json` afterwards. `None` (nothing written, or written

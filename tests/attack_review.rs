@@ -192,7 +192,7 @@ fn a_guest_holding_an_operator_made_root_is_named_in_the_busy_message() {
     assert!(r.deleted_sessions.contains(&other), "{r:?}");
 }
 
-/// Issue 17, hole 4: a guest that names its process `wsprune, uid 0)` and
+/// A guest that names its process `wsprune, uid 0)` and
 /// holds the workspace lock was reported as `pid N (wsprune, uid 0), uid
 /// 65534)`, passing for the host's own prune. Holders are now structured
 /// fields with the name quoted and escaped, and the remedy follows the

@@ -1,16 +1,16 @@
-//! Issue 10, items 1, 3 and 4: every caller (prune, delete, repair, touch,
+//! Every caller (prune, delete, repair, touch,
 //! acquire, read, info, ls) opens a session and its metadata through the one
 //! checked path (src/chase.rs).
 //!
-//! - Item 1: a session directory that is a mount point (a bind mount of an
+//! - A session directory that is a mount point (a bind mount of an
 //!   outside directory with its own `.metadata.json`) is refused by every
 //!   caller, and nothing behind the mount changes (repair used to replace
 //!   the foreign file, touch to write into it).
-//! - Item 3: a `.metadata.json` that is not a regular file is never opened:
+//! - A `.metadata.json` that is not a regular file is never opened:
 //!   a FIFO's blocked writer stays blocked through touch, read, info, ls,
 //!   lease touch, prune and repair; a device node gets no open (inotify
 //!   `IN_OPEN` on the node stays silent).
-//! - Item 4: a touch that a prune overtakes (the session moved to trash
+//! - A touch that a prune overtakes (the session moved to trash
 //!   between touch's open and its write, made deterministic with the touch
 //!   hook) is `NOT_FOUND`, never success.
 //!
@@ -33,9 +33,9 @@ fn cpath(p: &Path) -> std::ffi::CString {
     std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap()
 }
 
-// ------------------------------------------------------------ item 1: mounts
+// ------------------------------------------------------------ mounts
 
-/// Item 1: two sessions are bind mounts of directories outside the root, one
+/// Two sessions are bind mounts of directories outside the root, one
 /// holding valid foreign metadata (what touch would write into), one
 /// corrupted foreign metadata (what repair would replace). touch, acquire,
 /// read_metadata and info are `IO` errors naming the mount point; ls lists
@@ -119,7 +119,7 @@ fn session_that_is_a_mount_point_is_refused_by_every_caller() {
     }
 }
 
-// ------------------------------------------------- item 3: special metadata
+// ------------------------------------------------- special metadata
 
 /// A thread blocked opening a FIFO for writing; `released()` tells whether
 /// anything opened the FIFO for reading since.
@@ -174,7 +174,7 @@ impl Drop for BlockedWriter {
     }
 }
 
-/// Item 3: `.metadata.json` is a FIFO with a writer blocked in open(2)
+/// `.metadata.json` is a FIFO with a writer blocked in open(2)
 /// (opening the FIFO for reading, or read-write, would release it). touch,
 /// lease touch, read_metadata, info, ls, a dry run, a prune and a dry-run
 /// repair all report the metadata as unusable and the writer stays blocked.
@@ -226,7 +226,7 @@ fn metadata_that_is_a_fifo_is_never_opened() {
     writer.assert_still_blocked("repair");
 }
 
-/// Item 3, device nodes (as root): `.metadata.json` is a character device
+/// Device nodes (as root): `.metadata.json` is a character device
 /// (the null device's numbers). An inotify watch for `IN_OPEN` on the node
 /// sees every open of it (the kernel reports none for `O_PATH`, which
 /// opens nothing). touch, read, info, ls, prune and repair's check report
@@ -283,7 +283,7 @@ fn metadata_that_is_a_device_node_is_never_opened() {
     unsafe { libc::close(ino) };
 }
 
-// ------------------------------------------------ item 4: touch vs deletion
+// ------------------------------------------------ touch vs deletion
 
 /// The session the touch hook moves to trash, as a prune would, between the
 /// touch's open and its write.
@@ -299,7 +299,7 @@ fn move_victim_to_trash(id: &str) {
     }
 }
 
-/// Item 4: a prune moves the session to trash while touch is between its
+/// A prune moves the session to trash while touch is between its
 /// open and its write (the touch hook does the prune's rename at exactly
 /// that point, every run). The touch is `NOT_FOUND`, in the in-place path
 /// (canonical metadata) and in the rewrite path (the Python layout), and the

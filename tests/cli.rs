@@ -1,4 +1,4 @@
-//! The `wsprune` command-line tool end to end (issue #6 items 2 and 3): the
+//! The `wsprune` command-line tool end to end: the
 //! built binary run on temporary workspaces made with the Rust API; its
 //! output, JSON, exit codes (0 ok, 1 some sessions failed, 2 usage or fatal),
 //! bad arguments, and a root that does not exist or is a file.
@@ -836,7 +836,7 @@ fn create_touch_and_info() {
     ws("rm", &root, &[&nobody]).fatal("not found");
 }
 
-/// Issue 12 on the tool: custom ids on create, open, touch, info, ls, rm;
+/// Custom ids on the tool: on create, open, touch, info, ls, rm;
 /// `open` creates, then opens, and adopts a directory without metadata; a
 /// prune's JSON reports leftover trash in `interrupted`, apart from the live
 /// session of the same id.

@@ -1,4 +1,4 @@
-//! Concurrency (issue #2 item 5 "Concurrency"; seed 4.3 "concurrency safety"):
+//! Concurrency:
 //! touch vs prune, concurrent prunes, leases under many prunes, and the same
 //! across processes, including a prune killed with SIGKILL mid-deletion.
 

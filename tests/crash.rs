@@ -1,5 +1,5 @@
-//! SIGKILL at random points during create, touch and prune, many times
-//! (issue 5 item 3). A child process (this test binary re-executed) runs the
+//! SIGKILL at random points during create, touch and prune, many times.
+//! A child process (this test binary re-executed) runs the
 //! operation in a loop, or once, and is killed after a random delay; after
 //! each kill the parent checks the state on disk against what the design
 //! allows, and a prune after the kills completes and reports whatever the
@@ -118,7 +118,7 @@ fn classify_created(root: &Path, id: &str) -> Created {
     }
 }
 
-/// Item 3, create: see the module documentation for the allowed states.
+/// Create: see the module documentation for the allowed states.
 /// Afterwards a prune deletes exactly the complete ones (threshold 0) and
 /// skips the others as `missing_metadata`, and a touch of those is the
 /// legacy no-op.
@@ -200,7 +200,7 @@ fn replace_metadata(dir: &Path, text: &str) {
     std::fs::rename(&tmp, dir.join(METADATA_FILE)).unwrap();
 }
 
-/// Item 3, touch: a child touches, in a loop, a canonical session with
+/// Touch: a child touches, in a loop, a canonical session with
 /// unknown fields (in place) and a Python-layout one that it resets before
 /// each touch (so most touches of it are rewrites through a temporary file,
 /// with fsync). After every kill both parse, keep their id, `created_at`
@@ -399,7 +399,7 @@ fn check_after_kill(pr: &PruneRoot, what: &str) -> BTreeMap<String, u64> {
     left
 }
 
-/// Item 3, prune: a child prunes (two jobs) and is killed after a random
+/// Prune: a child prunes (two jobs) and is killed after a random
 /// delay, up to the duration of a whole prune; half the time a second child
 /// then starts a prune and is killed too (a crash while finishing a crash).
 /// After each kill every UUID-named directory is the complete session, every

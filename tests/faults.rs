@@ -1,4 +1,4 @@
-//! Faults from the filesystem and the OS (issue 5 item 4): a full
+//! Faults from the filesystem and the OS: a full
 //! filesystem (no space, no inodes) during create and touch, permission
 //! errors for create, touch and acquire as an unprivileged user, EPERM from
 //! immutable and append-only files, mounts deep inside a session and on a
@@ -195,7 +195,7 @@ fn assert_io(e: &wsprune::Error, errno_text: &str, what: &str) {
     );
 }
 
-/// Item 4, full filesystem (no free blocks) on a 256 KiB tmpfs.
+/// Full filesystem (no free blocks) on a 256 KiB tmpfs.
 /// - create: either an I/O error and no session, or (as documented: a
 ///   metadata write failure does not fail creation) a session without
 ///   metadata, a `session.metadata.write_failed` warning naming ENOSPC, and
@@ -288,7 +288,7 @@ fn full_filesystem_during_create_and_touch() {
     ));
 }
 
-/// Item 4, no inodes left (tmpfs with 64 inodes): creating a session (and a
+/// No inodes left (tmpfs with 64 inodes): creating a session (and a
 /// new root) is an I/O error naming ENOSPC and leaves nothing; a rewriting
 /// touch is an I/O error and leaves the metadata unchanged; an in-place
 /// touch and a lease need no inode and work; a prune works.
@@ -337,7 +337,7 @@ fn no_inodes_left_during_create_and_touch() {
 
 const PERM_ROOT: &str = "WSPRUNE_FAULTS_PERM_ROOT";
 
-/// Item 4, permission errors for the session operations (the prune's are in
+/// Permission errors for the session operations (the prune's are in
 /// prune.rs), as uid 65534 in a root owned by root: creating a session (and
 /// a root) is an I/O error naming EACCES; touching a session whose metadata
 /// it may not write (0600 and 0644, owned by root) or inside a 0700
@@ -459,7 +459,7 @@ fn permission_errors_for_create_touch_and_acquire_as_unprivileged_user() {
     assert!(!exists(&tmp.path().join("other")));
 }
 
-/// Item 4, EPERM: an immutable `.metadata.json` (touch, and the touch of a
+/// EPERM: an immutable `.metadata.json` (touch, and the touch of a
 /// release), an append-only one, an immutable session directory around
 /// Python-layout metadata (the rewrite cannot create its temporary file) and
 /// an immutable root (create): each an I/O error naming EPERM, nothing
@@ -519,7 +519,7 @@ fn immutable_and_append_only_metadata_give_eperm_and_change_nothing() {
     wsprune::create_session(&root, None).unwrap();
 }
 
-/// Item 4, mounts the existing tests do not cover: a tmpfs mounted 60
+/// Mounts the existing tests do not cover: a tmpfs mounted 60
 /// levels deep in a stale session (below the depth where the walk closes
 /// and reopens ancestors) and a file outside bind-mounted onto a file in the
 /// session. A dry run and a prune report the session as an error (a mount,
@@ -598,7 +598,7 @@ fn mounts_deep_in_a_session_and_on_a_file_are_left_alone() {
     assert_eq!(snapshot(&secret), secret_before);
 }
 
-/// Item 4, 100 000 entries in one directory of a stale session (96 000 hard
+/// 100 000 entries in one directory of a stale session (96 000 hard
 /// links to four files, 4 000 regular files: inode allocation costs ~60 µs
 /// on this machine's ext4, a link ~15 µs), with a dry run first: every entry
 /// is counted (a hard link counts its file's size each time, as documented)
@@ -654,7 +654,7 @@ fn hundred_thousand_entries_in_one_directory() {
     assert!(names(&root).is_empty());
 }
 
-/// Item 4, odd names in the root: entries whose names have newlines or are
+/// Odd names in the root: entries whose names have newlines or are
 /// not UTF-8 (among them a UUID with a newline before or after it, a UUID
 /// followed by an invalid byte, the trash prefix followed by an invalid
 /// byte, by a newline, or by a trash name of ours plus a newline),

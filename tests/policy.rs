@@ -1,4 +1,4 @@
-//! Retention policies beyond age (issue 6 items 1 and 3): each rule alone
+//! Retention policies beyond age: each rule alone
 //! and combined, ties, leased sessions, the min-age floor, max_deletions, the
 //! rule recorded per deletion (result, JSON, events), the workspace lock,
 //! parallel jobs, and the single-session operations delete, info and repair.

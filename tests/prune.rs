@@ -1,5 +1,5 @@
-//! Pruning behaviour (issue #2 item 4, and item 5's "an error on one session
-//! goes into errors"; seed tasks 3.1-3.5, 5.2, 6.2): enumeration, age and
+//! Pruning behaviour (an error on one session goes into `errors`, the prune
+//! carries on): enumeration, age and
 //! thresholds, sizes, dry runs, skip reasons, leases, custom roots, the
 //! result's summary and JSON, invalid arguments, per-session errors
 //! (immutable files, bind mounts, permissions) and crash recovery.
@@ -25,7 +25,7 @@ fn meta_len(root: &Path, id: &str) -> u64 {
 
 // ---------------------------------------------------------------- 3.2 enumeration
 
-/// Seed 3.2 "enumeration with mixed directory types": only real directories
+/// "Enumeration with mixed directory types": only real directories
 /// named by a UUID (or, see tests/session_names.rs, by a custom id and
 /// holding metadata) are sessions; everything else (non-UUID names without
 /// metadata, `site-packages` even with metadata, hidden entries, files,
@@ -118,7 +118,7 @@ fn enumeration_only_real_uuid_directories_are_sessions() {
     );
 }
 
-/// Seed 3.2 "empty workspace".
+/// "Empty workspace".
 #[test]
 fn empty_workspace_gives_empty_result() {
     let _serial = shared();
@@ -136,7 +136,7 @@ fn empty_workspace_gives_empty_result() {
     assert!(names(tmp.path()).is_empty());
 }
 
-/// Issue item 4: a missing root is an empty result (and is not created).
+/// A missing root is an empty result (and is not created).
 #[test]
 fn missing_root_gives_empty_result() {
     let _serial = shared();
@@ -175,7 +175,7 @@ fn root_that_is_a_regular_file_is_an_error() {
 
 // ---------------------------------------------------------------- 3.3 age
 
-/// Seed 3.3 "age calculation with various timestamps" and "timezone-aware/naive
+/// "Age calculation with various timestamps" and "timezone-aware/naive
 /// datetimes", checked exactly against a fixed `now`.
 #[test]
 fn age_calculation_with_various_timestamps() {
@@ -210,7 +210,7 @@ fn age_calculation_with_various_timestamps() {
     assert!((m.age_hours(now) - 1e-6 / 3600.0).abs() < 1e-12);
 }
 
-/// Seed 3.3/3.5: delete when age >= threshold; 25 h goes and 23 h stays with 24 h.
+/// Delete when age >= threshold; 25 h goes and 23 h stays with 24 h.
 #[test]
 fn threshold_boundary_age_at_least_threshold_goes() {
     let _serial = shared();
@@ -272,7 +272,7 @@ fn python_style(id: &str, updated_at: &str) -> String {
     )
 }
 
-/// Seed 3.3 "timezone-aware/naive datetimes" through a real prune:
+/// "Timezone-aware/naive datetimes" through a real prune:
 /// offsets are honoured (ignoring them would flip these decisions) and naive
 /// timestamps are UTC.
 #[test]
@@ -321,7 +321,7 @@ fn timezone_aware_and_naive_timestamps_in_metadata() {
     assert_eq!(names(root), sorted(&expect_kept));
 }
 
-/// Seed 5.2 test_prune_custom_threshold: 0.5 h, 1 h, 24 h, 48 h.
+/// As the reference implementation's test_prune_custom_threshold: 0.5 h, 1 h, 24 h, 48 h.
 #[test]
 fn custom_thresholds() {
     let _serial = shared();
@@ -363,7 +363,7 @@ fn custom_thresholds() {
 
 // ---------------------------------------------------------------- 3.4 / 3.5 size and prune
 
-/// Seed 3.4 / 5.2 test_prune_calculates_size: reclaimed_bytes is the exact sum
+/// As the reference implementation's test_prune_calculates_size: reclaimed_bytes is the exact sum
 /// of st_size of every non-directory entry of the deleted sessions (metadata
 /// included; a symlink counts itself, never its target; each hard link name counts).
 #[test]
@@ -423,7 +423,7 @@ fn reclaimed_bytes_is_exact() {
     assert_eq!(names(&root), vec![recent]);
 }
 
-/// Seed 3.5 / 5.2 test_prune_dry_run: a dry run deletes and changes nothing,
+/// As the reference implementation's test_prune_dry_run: a dry run deletes and changes nothing,
 /// and reports exactly what the following real prune does.
 #[test]
 fn dry_run_deletes_nothing_and_matches_the_real_prune() {
@@ -462,7 +462,7 @@ fn dry_run_deletes_nothing_and_matches_the_real_prune() {
     assert_eq!(names(root), sorted(&[recent, legacy]));
 }
 
-/// Seed 5.2 test_prune_old_sessions / test_prune_preserves_recent.
+/// As the reference implementation's test_prune_old_sessions / test_prune_preserves_recent.
 #[test]
 fn old_sessions_deleted_recent_preserved() {
     let _serial = shared();
@@ -488,7 +488,7 @@ fn old_sessions_deleted_recent_preserved() {
     assert!(root.is_dir(), "the root itself must stay");
 }
 
-/// Seed 5.2 test_prune_skips_no_metadata and 6.2 backwards compatibility, plus
+/// As the reference implementation's test_prune_skips_no_metadata, and backwards compatibility, plus
 /// the issue's other skip reasons: nothing skipped is deleted, even with threshold 0.
 #[test]
 fn skip_reasons_for_legacy_corrupted_and_bad_timestamps() {
@@ -565,7 +565,7 @@ fn skip_reasons_for_legacy_corrupted_and_bad_timestamps() {
     assert_eq!(snapshot(&root), before, "a skipped session was modified");
 }
 
-/// Issue item 3/4: a leased session is skipped "in_use" and survives; shared
+/// A leased session is skipped "in_use" and survives; shared
 /// leases all have to go before it can be pruned.
 #[test]
 fn leased_session_is_skipped_in_use_and_survives() {
@@ -612,7 +612,7 @@ fn leased_session_is_skipped_in_use_and_survives() {
     assert!(root.join(&s).is_dir());
 }
 
-/// Seed 5.2 test_prune_custom_workspace: a nested custom root (created by
+/// As the reference implementation's test_prune_custom_workspace: a nested custom root (created by
 /// create_session), given in several spellings, and a sibling root left alone.
 #[test]
 fn custom_workspace_root() {
@@ -644,7 +644,7 @@ fn custom_workspace_root() {
     assert!(std::fs::symlink_metadata(&via).unwrap().file_type().is_symlink());
 }
 
-/// Seed 3.1: the summary text (reference wording, human-readable bytes) and JSON fields.
+/// The summary text (reference wording, human-readable bytes) and JSON fields.
 #[test]
 fn prune_result_summary_and_json() {
     let _serial = shared();
@@ -708,7 +708,7 @@ fn prune_result_summary_and_json() {
     );
 }
 
-/// Issue item 3 / 4: NaN, negative or infinite thresholds and an empty root are InvalidArgument.
+/// NaN, negative or infinite thresholds and an empty root are InvalidArgument.
 #[test]
 fn invalid_arguments() {
     let _serial = shared();
@@ -745,7 +745,7 @@ fn assert_no_half_sessions(root: &Path, complete: &[&String]) {
     }
 }
 
-/// Issue item 5 / seed 5.2 test_prune_handles_errors: an undeletable (immutable)
+/// As the reference implementation's test_prune_handles_errors: an undeletable (immutable)
 /// file puts its session in errors; the prune carries on; the leftover lives
 /// under a trash name, not as a half-deleted session; the next prune finishes it.
 #[test]
@@ -856,7 +856,7 @@ fn immutable_session_directory_is_an_error_and_stays_whole() {
     assert!(names(&root).is_empty());
 }
 
-/// Issue item 5: a mount inside a session is an error for that session, its
+/// A mount inside a session is an error for that session, its
 /// contents stay, the prune carries on; after unmounting, a prune finishes it.
 #[test]
 fn bind_mount_inside_session_is_an_error_and_its_contents_survive() {
@@ -941,7 +941,7 @@ fn session_directory_that_is_a_mount_point_is_an_error() {
 
 const PERM_CHILD_ENV: &str = "WSPRUNE_TEST_PERM_ROOT";
 
-/// Seed 3.4/3.5 "permission errors", for real: an unprivileged process prunes a
+/// "Permission errors", for real: an unprivileged process prunes a
 /// root holding sessions it may not delete. Those go into errors (one before
 /// it could be moved, one after), its own sessions are deleted, including
 /// ones with read-only and unreadable directories it owns; a privileged prune
@@ -1040,7 +1040,7 @@ fn permission_errors_as_unprivileged_user() {
 
 const DRY_CHILD_ENV: &str = "WSPRUNE_TEST_UNPRIV_DRY_ROOT";
 
-/// Seed 3.5 "dry-run mode" for an unprivileged runtime: a session of its own
+/// "Dry-run mode" for an unprivileged runtime: a session of its own
 /// holding a directory it made unreadable (mode 0, as sandboxed code may do)
 /// is deleted by the real prune (it may grant itself access to its own
 /// directories); the dry run before it must report the same session as one
@@ -1103,7 +1103,7 @@ fn unprivileged_dry_run_reports_what_the_real_prune_deletes() {
 
 // ---------------------------------------------------------------- crash recovery
 
-/// Issue item 5: a trash directory left by a crashed prune is finished by the
+/// A trash directory left by a crashed prune is finished by the
 /// next prune and reported by its trash name in `interrupted` (never as the
 /// session it was); a dry run reports it and leaves it.
 #[test]

@@ -1,4 +1,4 @@
-//! Symlink and rename races from a hostile *process* (issue 5 item 1).
+//! Symlink and rename races from a hostile *process*.
 //!
 //! A separate process (this test binary re-executed with `WSPRUNE_RACE_MODE`)
 //! keeps swapping directories for symlinks to a canary tree outside the root,
@@ -283,7 +283,7 @@ fn fresh_stale_session(root: &Path, id: &str) -> Vec<String> {
     targets
 }
 
-/// Item 1a: directories inside a stale session, at depths from 1 to 58
+/// Directories inside a stale session, at depths from 1 to 58
 /// (past the depth where the walk closes ancestors and reopens them through
 /// `..`), are swapped for symlinks to the canary (the directory, or a file
 /// in it) and back by another process, while the session is pruned; the
@@ -472,7 +472,7 @@ fn session_dirs(root: &Path, except: &str) -> Vec<String> {
         .collect()
 }
 
-/// Item 1b: the session directory itself is swapped by another process for
+/// The session directory itself is swapped by another process for
 /// a symlink to the canary (which looks like a stale session) and for
 /// another stale session that this process holds a lease on, while stale
 /// sessions are created and pruned for hundreds of cycles. The canary never
@@ -609,7 +609,7 @@ fn hostile_process_swapping_the_session_directory_never_reaches_outside_or_a_lea
     );
 }
 
-/// Item 1c: entries of the root are attacked while sessions are pruned:
+/// Entries of the root are attacked while sessions are pruned:
 /// trash-named and UUID-named symlinks to the canary are planted, the
 /// prune's own trash directory is renamed away and replaced by a symlink to
 /// the canary, stale sessions swap names and hide under non-session names.

@@ -1,4 +1,4 @@
-//! Security (issue #2 item 5; seed task 5.4): a prune never deletes, changes
+//! Security: a prune never deletes, changes
 //! or chmods anything outside the workspace root or outside the session it
 //! deletes (symlinks, hard links, unreadable directories, a symlink race);
 //! every API refuses session ids that could traverse; metadata is private to
@@ -32,7 +32,7 @@ fn canary(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
-/// Seed 5.4 test_prune_respects_workspace_boundary: symlinks to a directory
+/// As the reference implementation's test_prune_respects_workspace_boundary: symlinks to a directory
 /// outside (absolute, relative, nested) are removed as links; the canary is intact.
 #[test]
 fn symlink_to_directory_outside_is_not_followed() {
@@ -304,7 +304,7 @@ fn traversal_ids() -> Vec<String> {
     ]
 }
 
-/// Seed 5.4 test_prune_validates_session_id: every API refuses names that are
+/// As the reference implementation's test_prune_validates_session_id: every API refuses names that are
 /// neither UUIDs nor safe custom ids (every traversal attempt, hidden and
 /// trash names, control characters, `site-packages`, 256 bytes) with
 /// InvalidSessionId, and touches nothing. (Names such as `urn:uuid:<u>` or
@@ -377,7 +377,7 @@ fn traversal_session_ids_are_rejected_by_every_api() {
     assert_eq!(snapshot(tmp.path()), before, "a rejected id changed the filesystem");
 }
 
-/// Seed 5.4 test_metadata_hidden_from_guest: `.metadata.json` is 0600, so a
+/// As the reference implementation's test_metadata_hidden_from_guest: `.metadata.json` is 0600, so a
 /// guest running as another user cannot read it (checked by really trying as
 /// uid 65534), also after touches (in place, and after rewriting a
 /// Python-format file).
@@ -450,7 +450,7 @@ fn metadata_is_hidden_from_guest_user() {
     }
 }
 
-/// Issue item 5 (CVE-2022-21658 class): while a prune runs, an attacker keeps
+/// The CVE-2022-21658 class: while a prune runs, an attacker keeps
 /// swapping directories of the stale session (and the session itself) for
 /// symlinks to a canary outside the root. The canary must never be touched.
 #[test]

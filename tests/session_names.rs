@@ -1,4 +1,4 @@
-//! Session names (issues 11 and 12, issue 10 item 9), on the real filesystem:
+//! Session names and leftover trash, on the real filesystem:
 //! one UUID is one session whatever its spelling; custom ids are sessions
 //! with every safety property of UUIDs; hostile names are refused or never
 //! followed; create-or-open; leftover trash is never reported under a live
@@ -54,7 +54,7 @@ fn with_events(f: impl FnOnce()) -> Vec<(String, String)> {
         .collect()
 }
 
-// ------------------------------------------------------- issue 11: spellings
+// ------------------------------------------------------- UUID spellings
 
 #[test]
 fn every_spelling_creates_the_canonical_session_once() {
@@ -153,7 +153,7 @@ fn foreign_spellings_keep_working_under_their_own_name() {
     assert_eq!(names(root), vec![legacy_upper.to_owned()]);
 }
 
-// ------------------------------------------------------- issue 12: custom ids
+// ------------------------------------------------------- custom ids
 
 #[test]
 fn custom_ids_work_on_every_call() {
@@ -486,7 +486,7 @@ fn create_or_open_creates_opens_and_adopts() {
     assert_eq!(std::fs::read_to_string(root.join("a-file")).unwrap(), "x");
 }
 
-// ------------------------------------------------------- issue 10 item 9
+// ------------------------------------------- leftover trash beside a live session
 
 /// Leftover trash beside a live session of the same id: the prune finishes
 /// the trash and reports it by its own name in `interrupted`; the live

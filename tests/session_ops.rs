@@ -63,7 +63,7 @@ fn create_writes_private_canonical_metadata() {
 #[test]
 fn create_with_id_and_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
-    // A UUID is created under its canonical spelling (issue 11).
+    // A UUID is created under its canonical spelling.
     let id = "0F8FAD5B-D9CB-469F-A165-70867728950E";
     let canon = id.to_lowercase();
     assert_eq!(create_session(tmp.path(), Some(id)).unwrap(), canon);
@@ -101,7 +101,7 @@ fn create_with_id_and_duplicates() {
     );
 }
 
-/// Seed 1.2 "graceful handling of write failures": with RLIMIT_FSIZE at 0 the
+/// "Graceful handling of write failures": with RLIMIT_FSIZE at 0 the
 /// directory can be made but no byte of metadata can be written. Creation must
 /// still succeed (a legacy-like session) with a warning event. Runs in a child
 /// because the limit is process-wide.

@@ -1,4 +1,4 @@
-//! Multi-process stress with checked invariants (issue 5 item 2).
+//! Multi-process stress with checked invariants.
 //!
 //! Three worker processes (this test binary re-executed), two threads each,
 //! hammer one workspace for a few seconds with a random mix of
@@ -209,7 +209,7 @@ fn work(root: &Path, until: i64, seed: u64, tag: &str) {
     }
 }
 
-/// Item 2: see the module documentation.
+/// See the module documentation.
 #[test]
 fn processes_creating_touching_leasing_and_pruning_keep_every_invariant() {
     const TEST: &str = "processes_creating_touching_leasing_and_pruning_keep_every_invariant";

@@ -1,5 +1,5 @@
-//! Traversal (issue #2 item 5: explicit stack, bounded descriptors, no
-//! opening of non-directories; seed task 3.4 "various workspace structures"):
+//! Traversal (explicit stack, bounded descriptors, no opening of
+//! non-directories; workspace trees of every shape):
 //! a tree 5000 levels deep, FIFOs, sockets, device nodes, odd names, empty
 //! directories and 10 000 files in one directory are all deleted and counted
 //! exactly, and dry runs measure them without changing anything.
@@ -304,8 +304,8 @@ fn metadata_that_is_a_fifo_is_corrupted_and_does_not_hang() {
 
 /// A `.metadata.json` that is a unix socket is unusable metadata like any
 /// other non-regular file: skipped "corrupted_metadata" by a prune (not an
-/// error), and a touch is OK and leaves it (issue item 3: corrupted metadata
-/// is OK for touch).
+/// error), and a touch is OK and leaves it (corrupted metadata is OK for
+/// touch).
 #[test]
 fn metadata_that_is_a_socket_is_corrupted_metadata() {
     let _serial = shared();

@@ -1,5 +1,5 @@
 //! Create and touch latency: wsprune against the plain-C floor, the safe
-//! C floor of a checked touch (issue 10) and the naive
+//! C floor of a checked touch (the checks wsprune makes, nothing else) and the naive
 //! write-temp-and-rename design (bench/floor.c), interleaved in blocks so a
 //! disk that drifts during the run affects every contender alike.
 

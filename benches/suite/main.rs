@@ -1,4 +1,4 @@
-//! The benchmark suite of issue 4: prune against `xargs rm -rf`, dry run
+//! The benchmark suite: prune against `xargs rm -rf`, dry run
 //! against `du -sb`, create and touch against a plain-C floor, peak RSS, and
 //! a scaling curve, side by side in one run. See docs/benchmarks.md.
 //!

@@ -1,6 +1,6 @@
 /*
  * C ABI tests for the retention policies and single-session operations
- * (issue 6): wsprune_prune_options and its versioning, per-deletion rules,
+ * beyond age: wsprune_prune_options and its versioning, per-deletion rules,
  * the workspace lock, wsprune_session_delete, wsprune_session_info and
  * wsprune_repair_sessions. Built and run (also under the sanitizers and
  * valgrind) by tests/c/run.sh, like test_wsprune.c.

@@ -498,7 +498,7 @@ static void test_null_safety(void) {
     CHECK(wsprune_prune_result_to_json(NULL) == NULL);
 }
 
-/* ---- misuse (issue 5 item 5): every pointer argument NULL, bad UTF-8,
+/* ---- misuse: every pointer argument NULL, bad UTF-8,
  * small buffers, odd thresholds. Each call gives the documented status and,
  * through `error`, a message naming what was wrong; none crashes (this file
  * also runs under ASan+UBSan and valgrind). */
@@ -852,7 +852,7 @@ static void test_threads(void) {
     CHECK(prune_failures == 0);
 }
 
-/* ---- session ids (issues 11, 12) and leftover trash (issue 10 item 9) ---- */
+/* ---- session ids (UUID spellings, custom ids) and leftover trash ---- */
 
 static int is_dir(const char *p) {
     struct stat st;

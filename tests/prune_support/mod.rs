@@ -444,7 +444,7 @@ pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
     FORK_LOCK.write().unwrap_or_else(|e| e.into_inner())
 }
 
-// ------------------------------------------------ adversarial tests (issue 5)
+// ------------------------------------------------------- adversarial tests
 
 /// What [`snapshot_with_times`] adds to a [`Node`]: enough to see a chmod,
 /// chown, new hard link, rewrite or replacement of an entry, or an entry

@@ -1,6 +1,6 @@
-"""Session names (issues 11 and 12) and leftover trash (issue 10 item 9)
-through the Python binding: UUID spellings, custom ids, open_session,
-PruneResult.interrupted."""
+"""Session names and leftover trash through the Python binding: UUID
+spellings (one UUID, one session), custom ids, open_session, and trash
+reported by its own name in PruneResult.interrupted."""
 
 import os
 from pathlib import Path
