@@ -82,9 +82,22 @@ def test_bundled_library_is_found_without_environment() -> None:
     assert p.stdout.strip() == str(bundled.resolve())
 
 
-def test_a_0_3_0_function_on_an_older_library_names_the_version(tmp_path: Path) -> None:
-    if wsprune._lib.has("wsprune_session_open"):
-        pytest.skip("the loaded library has wsprune_session_open")
-    with pytest.raises(ImportError, match=r"\(libwsprune [^)]+\) has no wsprune_session_open; it needs a libwsprune 0\.3\.0"):
-        wsprune.open_session(tmp_path)
-    assert not any(tmp_path.iterdir())
+def test_a_library_without_a_function_the_package_calls_names_what_is_missing(tmp_path: Path) -> None:
+    # A 0.3.0 library: everything the package calls but 0.4.0's result accessors.
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    if cc is None:
+        pytest.skip("no C compiler")
+    newer = {"wsprune_prune_result_deleted_bytes", "wsprune_prune_result_deleted_age_hours",
+             "wsprune_prune_result_interrupted_bytes", "wsprune_prune_result_unmet_target_value",
+             "wsprune_prune_result_unmet_actual"}
+    assert newer <= wsprune._lib.REQUIRED
+    stubs = "".join(f"void {n}(void) {{}}\n" for n in sorted(wsprune._lib.REQUIRED - newer - {"wsprune_version"}))
+    src = tmp_path / "old.c"
+    src.write_text('const char *wsprune_version(void) { return "0.3.0"; }\n' + stubs)
+    lib = tmp_path / "libwsprune.so"
+    subprocess.run([cc, "-shared", "-fPIC", str(src), "-o", str(lib)], check=True)
+    p = run_import(str(lib))
+    assert p.returncode != 0 and "AttributeError" not in p.stderr
+    assert "libwsprune 0.3.0" in p.stderr and "needs libwsprune >= 0.4.0" in p.stderr
+    missing = p.stderr.split("missing: ", 1)[1].split(")", 1)[0].split(", ")
+    assert sorted(missing) == sorted(newer)

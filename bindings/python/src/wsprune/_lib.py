@@ -1,4 +1,9 @@
-"""The one place that loads libwsprune and declares every C signature."""
+"""The one place that loads libwsprune and declares every C signature.
+
+The package needs a library that exports every function it calls
+(``REQUIRED``, first all in libwsprune ``MIN_VERSION``); importing it with
+one that lacks any raises :class:`LibraryError` naming the library, its
+version and what is missing."""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ import ctypes
 import ctypes.util
 import os
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List, Tuple
 
-__all__ = ["lib", "LOG_FN", "LibraryError", "library_path", "library_version", "has", "need", "PruneOptions", "SessionDetails"]
+__all__ = [
+    "lib", "LOG_FN", "FUNCTIONS", "REQUIRED", "MIN_VERSION", "LibraryError", "library_path", "library_version",
+    "PruneOptions", "SessionDetails",
+]
 
 # void (*wsprune_log_fn)(void *user_data, wsprune_level level, const char *event, const char *fields_json)
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
@@ -53,11 +61,6 @@ class LibraryError(ImportError):
     """libwsprune could not be loaded, or is not one this package can use."""
 
 
-#: The oldest libwsprune this package works with (every symbol in
-#: ``_REQUIRED`` exists from this version on).
-MIN_VERSION = (0, 2, 0)
-
-
 def _candidates() -> "tuple[List[str], List[str]]":
     """Where to look, in order, and notes on what was not tried."""
     notes: List[str] = []
@@ -99,13 +102,6 @@ def _load() -> "tuple[ctypes.CDLL, str]":
     )
 
 
-def _parse_version(text: str) -> "tuple[int, ...]":
-    out = []
-    for part in text.split("-", 1)[0].split(".")[:3]:
-        out.append(int(part) if part.isdigit() else 0)
-    return tuple(out)
-
-
 lib, library_path = _load()
 
 
@@ -125,101 +121,104 @@ library_version = _library_version()
 _P = ctypes.c_void_p
 _S = ctypes.c_char_p
 _ERR = ctypes.POINTER(ctypes.c_void_p)
+# An owned char* (to free with wsprune_string_free) is a void*, returned or
+# through a void** out-parameter: ctypes would copy a c_char_p and lose it.
+_OWNED_OUT = ctypes.POINTER(ctypes.c_void_p)
 
-_REQUIRED = [
-    ("wsprune_status_name", _S, [ctypes.c_int]),
-    ("wsprune_version", _S, []),
-    ("wsprune_error_status", ctypes.c_int, [_P]),
-    ("wsprune_error_message", _S, [_P]),
-    ("wsprune_error_free", None, [_P]),
-    ("wsprune_string_free", None, [_P]),
-    ("wsprune_session_create", ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, _ERR]),
-    ("wsprune_session_touch", ctypes.c_int, [_S, _S, _ERR]),
-    ("wsprune_session_acquire", ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
-    ("wsprune_lease_release", ctypes.c_int, [_P, ctypes.c_bool, _ERR]),
-    ("wsprune_prune_sessions", _P, [_S, ctypes.c_double, ctypes.c_bool, _ERR]),
-    ("wsprune_prune_result_deleted_count", ctypes.c_size_t, [_P]),
-    ("wsprune_prune_result_deleted_id", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_skipped_count", ctypes.c_size_t, [_P]),
-    ("wsprune_prune_result_skipped_id", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_skipped_reason", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_error_count", ctypes.c_size_t, [_P]),
-    ("wsprune_prune_result_error_id", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_error_message", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_reclaimed_bytes", ctypes.c_uint64, [_P]),
-    ("wsprune_prune_result_dry_run", ctypes.c_bool, [_P]),
-    ("wsprune_prune_result_summary", _S, [_P]),
-    # Returns an owned char*: declared as a pointer so ctypes does not copy and lose it.
-    ("wsprune_prune_result_to_json", _P, [_P]),
-    ("wsprune_prune_result_free", None, [_P]),
-    ("wsprune_set_log_callback", None, [LOG_FN, _P]),
-    ("wsprune_prune_options_init", ctypes.c_int, [ctypes.POINTER(PruneOptions), ctypes.c_size_t]),
-    ("wsprune_prune_sessions_with_options", _P, [_S, ctypes.POINTER(PruneOptions), _ERR]),
-    ("wsprune_prune_result_deleted_rule", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_unmet_target_count", ctypes.c_size_t, [_P]),
-    ("wsprune_prune_result_unmet_target", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_session_delete", ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), _ERR]),
-    ("wsprune_session_info", ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
-    # *out_json is an owned char*: a void* out-parameter, freed with wsprune_string_free.
-    ("wsprune_session_open", ctypes.c_int,
-     [_S, _S, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
-    ("wsprune_prune_result_interrupted_count", ctypes.c_size_t, [_P]),
-    ("wsprune_prune_result_interrupted_name", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_repair_sessions", ctypes.c_int, [_S, ctypes.c_bool, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_void_p), _ERR]),
-    # 0.4.0: each deleted session's bytes and idle age, each finished trash
-    # directory's bytes, each unmet target's target and actual value.
-    ("wsprune_prune_result_deleted_bytes", ctypes.c_uint64, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_deleted_age_hours", ctypes.c_double, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_interrupted_bytes", ctypes.c_uint64, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_unmet_target_value", ctypes.c_uint64, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_unmet_actual", ctypes.c_uint64, [_P, ctypes.c_size_t]),
+#: Every C function of include/wsprune.h, as ctypes declares it:
+#: name -> (restype, argtypes). tests/test_header.py checks this table
+#: against the header, so a C function cannot be added without it.
+FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
+    "wsprune_status_name": (_S, [ctypes.c_int]),
+    "wsprune_version": (_S, []),
+    "wsprune_error_status": (ctypes.c_int, [_P]),
+    "wsprune_error_message": (_S, [_P]),
+    "wsprune_error_free": (None, [_P]),
+    "wsprune_string_free": (None, [_P]),
+    "wsprune_set_log_callback": (None, [LOG_FN, _P]),
+    "wsprune_session_create": (ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, _ERR]),
+    "wsprune_session_open": (
+        ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
+    "wsprune_session_touch": (ctypes.c_int, [_S, _S, _ERR]),
+    "wsprune_session_touch_outcome": (ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_int32), _ERR]),
+    "wsprune_session_acquire": (ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
+    "wsprune_lease_release": (ctypes.c_int, [_P, ctypes.c_bool, _ERR]),
+    "wsprune_lease_release_outcome": (ctypes.c_int, [_P, ctypes.c_bool, ctypes.POINTER(ctypes.c_int32), _ERR]),
+    "wsprune_session_delete": (
+        ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), _ERR]),
+    "wsprune_session_info": (ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
+    "wsprune_session_read_metadata": (ctypes.c_int, [_S, _S, _OWNED_OUT, _ERR]),
+    "wsprune_list_sessions": (ctypes.c_int, [_S, _OWNED_OUT, _ERR]),
+    "wsprune_repair_sessions": (ctypes.c_int, [_S, ctypes.c_bool, ctypes.POINTER(ctypes.c_size_t), _OWNED_OUT, _ERR]),
+    "wsprune_prune_options_init": (ctypes.c_int, [ctypes.POINTER(PruneOptions), ctypes.c_size_t]),
+    "wsprune_prune_sessions": (_P, [_S, ctypes.c_double, ctypes.c_bool, _ERR]),
+    "wsprune_prune_sessions_with_options": (_P, [_S, ctypes.POINTER(PruneOptions), _ERR]),
+    "wsprune_prune_result_deleted_count": (ctypes.c_size_t, [_P]),
+    "wsprune_prune_result_deleted_id": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_deleted_rule": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_deleted_bytes": (ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_deleted_age_hours": (ctypes.c_double, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_skipped_count": (ctypes.c_size_t, [_P]),
+    "wsprune_prune_result_skipped_id": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_skipped_reason": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_error_count": (ctypes.c_size_t, [_P]),
+    "wsprune_prune_result_error_id": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_error_message": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_interrupted_count": (ctypes.c_size_t, [_P]),
+    "wsprune_prune_result_interrupted_name": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_interrupted_bytes": (ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_unmet_target_count": (ctypes.c_size_t, [_P]),
+    "wsprune_prune_result_unmet_target": (_S, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_unmet_target_value": (ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_unmet_actual": (ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    "wsprune_prune_result_reclaimed_bytes": (ctypes.c_uint64, [_P]),
+    "wsprune_prune_result_dry_run": (ctypes.c_bool, [_P]),
+    "wsprune_prune_result_summary": (_S, [_P]),
+    "wsprune_prune_result_to_json": (_P, [_P]),
+    "wsprune_prune_result_free": (None, [_P]),
+}
 
-]
+#: The functions this package calls (tests/test_header.py checks that this is
+#: exactly the set its modules call). The loaded library must export every
+#: one; the others of ``FUNCTIONS`` are declared when it has them.
+REQUIRED = frozenset({
+    "wsprune_status_name", "wsprune_version", "wsprune_error_status", "wsprune_error_message",
+    "wsprune_error_free", "wsprune_string_free", "wsprune_set_log_callback",
+    "wsprune_session_create", "wsprune_session_open", "wsprune_session_touch", "wsprune_session_acquire",
+    "wsprune_lease_release", "wsprune_session_delete", "wsprune_session_info", "wsprune_session_read_metadata",
+    "wsprune_list_sessions", "wsprune_repair_sessions", "wsprune_prune_options_init",
+    "wsprune_prune_sessions_with_options",
+    "wsprune_prune_result_deleted_count", "wsprune_prune_result_deleted_id", "wsprune_prune_result_deleted_rule",
+    "wsprune_prune_result_deleted_bytes", "wsprune_prune_result_deleted_age_hours",
+    "wsprune_prune_result_skipped_count", "wsprune_prune_result_skipped_id", "wsprune_prune_result_skipped_reason",
+    "wsprune_prune_result_error_count", "wsprune_prune_result_error_id", "wsprune_prune_result_error_message",
+    "wsprune_prune_result_interrupted_count", "wsprune_prune_result_interrupted_name",
+    "wsprune_prune_result_interrupted_bytes", "wsprune_prune_result_unmet_target_count",
+    "wsprune_prune_result_unmet_target", "wsprune_prune_result_unmet_target_value",
+    "wsprune_prune_result_unmet_actual", "wsprune_prune_result_reclaimed_bytes", "wsprune_prune_result_dry_run",
+    "wsprune_prune_result_summary", "wsprune_prune_result_free",
+})
 
-# Additions of libwsprune 0.3.0 (CHANGELOG.md). Optional so that this
-# package still loads an older library; the calls that need one of them
-# raise through ``need()``, naming the version.
-_OPTIONAL = [
-    ("wsprune_session_open", ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
-    ("wsprune_prune_result_interrupted_count", ctypes.c_size_t, [_P]),
-    ("wsprune_prune_result_interrupted_name", _S, [_P, ctypes.c_size_t]),
-    ("wsprune_prune_result_unmet_target_count", ctypes.c_size_t, [_P]),
-    ("wsprune_prune_result_unmet_target", _S, [_P, ctypes.c_size_t]),
-    # *out_json is an owned char*: a void* out-parameter, freed with wsprune_string_free.
-    ("wsprune_list_sessions", ctypes.c_int, [_S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
-    ("wsprune_session_read_metadata", ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
-]
+#: The first libwsprune that exports every function in ``REQUIRED`` (the
+#: newest the package calls are 0.4.0's per-session result accessors); named
+#: in the error when the loaded library lacks one. Only the exported
+#: functions are checked, not the version string.
+MIN_VERSION = (0, 4, 0)
 
 
 def _declare() -> None:
-    missing = [name for name, _, _ in _REQUIRED if not hasattr(lib, name)]
-    if missing or _parse_version(library_version) < MIN_VERSION:
+    missing = sorted(name for name in REQUIRED if not hasattr(lib, name))
+    if missing:
         raise LibraryError(
             f"wsprune: {library_path} is libwsprune {library_version}; this package needs"
-            f" libwsprune >= {'.'.join(map(str, MIN_VERSION))}"
-            + (f" (missing: {', '.join(missing)})" if missing else "")
-            + ". Reinstall the package, or point WSPRUNE_LIBRARY at a matching library."
+            f" libwsprune >= {'.'.join(map(str, MIN_VERSION))} (missing: {', '.join(missing)})."
+            " Reinstall the package, or point WSPRUNE_LIBRARY at a matching library."
         )
-    for name, res, args in _REQUIRED + [d for d in _OPTIONAL if hasattr(lib, d[0])]:
-        f = getattr(lib, name)
-        f.restype = res
-        f.argtypes = args
+    for name, (res, args) in FUNCTIONS.items():
+        if hasattr(lib, name):
+            f = getattr(lib, name)
+            f.restype = res
+            f.argtypes = args
 
 
 _declare()
-
-
-def has(name: str) -> bool:
-    """Whether the loaded library exports ``name``."""
-    return hasattr(lib, name)
-
-
-def need(name: str) -> Any:
-    """The C function ``name``, or a :class:`LibraryError` naming the loaded
-    library's version when it is too old to have it."""
-    if not hasattr(lib, name):
-        raise LibraryError(
-            f"wsprune: {library_path} (libwsprune {library_version}) has no {name};"
-            " it needs a libwsprune 0.3.0 that does"
-        )
-    return getattr(lib, name)

@@ -33,21 +33,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from . import (
-    Event,
-    InvalidSessionIdError,
-    NotFoundError,
-    WsPruneError,
-    _dispatch,
-    _events_to,
-    _report_failure,
-)
-from . import _read_metadata_document
-from . import delete_session as _delete_session
-from . import list_sessions as _list_sessions
-from . import prune_sessions as _prune_sessions
-from . import session_info as _session_info
-from . import touch_session as _touch_session
+from ._api import _read_metadata_document
+from ._api import delete_session as _delete_session
+from ._api import list_sessions as _list_sessions
+from ._api import prune_sessions as _prune_sessions
+from ._api import session_info as _session_info
+from ._api import touch_session as _touch_session
+from ._errors import InvalidSessionIdError, NotFoundError, WsPruneError
+from ._events import Event, _dispatch, _events_to, _report_failure
 from ._sandbox_logger import SandboxLoggerAdapter, is_sandbox_logger
 
 __all__ = [

@@ -1,0 +1,660 @@
+"""The idiomatic API over libwsprune: sessions (create, open, touch,
+leases), metadata, pruning and its result, one session's details, listing,
+deletion and repair. Every call goes through the C ABI (``_lib``)."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import operator
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from types import TracebackType
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
+
+from ._errors import (
+    InvalidArgumentError,
+    InvalidSessionIdError,
+    NotFoundError,
+    PanicError,
+    WsPruneError,
+    _check,
+    _raise,
+)
+from ._events import Logger, _events_to
+from ._lib import PruneOptions as _CPruneOptions
+from ._lib import SessionDetails as _CSessionDetails
+from ._lib import lib
+
+PathLike = Union[str, "os.PathLike[str]", bytes]
+
+
+def _path(p: PathLike) -> bytes:
+    return os.fsencode(p)
+
+
+def _id(session_id: str) -> bytes:
+    if not isinstance(session_id, str):
+        raise InvalidSessionIdError(f"session id must be a str, not {type(session_id).__name__}", 2)
+    if "\0" in session_id:
+        raise InvalidSessionIdError(f"invalid session id {session_id!r}", 2)
+    try:
+        # Session ids are UTF-8 (a str with lone surrogates is not).
+        return session_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidSessionIdError(f"invalid session id {session_id!r}: not valid UTF-8", 2) from None
+
+
+def version() -> str:
+    """The libwsprune version."""
+    return str(lib.wsprune_version().decode())
+
+
+# ---- metadata -----------------------------------------------------------------
+
+
+def _parse_ts(value: str) -> datetime:
+    text = value.replace("Z", "+00:00") if value.endswith("Z") else value
+    dt = datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def _format_ts(dt: datetime) -> str:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class SessionMetadata:
+    """The contents of ``<root>/<session_id>/.metadata.json``."""
+
+    session_id: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "created_at": _format_ts(self.created_at),
+            "updated_at": _format_ts(self.updated_at),
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "SessionMetadata":
+        """Accepts wsprune's ``Z`` timestamps, ``+00:00`` offsets and naive
+        timestamps (taken as UTC)."""
+        return cls(
+            session_id=str(data["session_id"]),
+            created_at=_parse_ts(str(data["created_at"])),
+            updated_at=_parse_ts(str(data["updated_at"])),
+            version=int(data.get("version", 1)),
+        )
+
+
+def _owned_json(f: Any, *args: Any) -> Any:
+    """Calls a C function whose last two parameters are ``char **out_json``
+    and the error, and returns the parsed JSON (the string freed), or
+    raises the call's error."""
+    out_json = ctypes.c_void_p()
+    err = ctypes.c_void_p()
+    status = f(*args, ctypes.byref(out_json), ctypes.byref(err))
+    if status != 0:
+        lib.wsprune_string_free(out_json)  # NULL on failure: a no-op
+        _raise(status, err)
+    if not out_json.value:
+        raise PanicError("libwsprune succeeded without its JSON", 7)
+    try:
+        text = ctypes.string_at(out_json.value).decode("utf-8", "replace")
+    finally:
+        lib.wsprune_string_free(out_json)
+    return json.loads(text)
+
+
+def _read_metadata_document(workspace_root: PathLike, session_id: str) -> Dict[str, Any]:
+    """``wsprune_session_read_metadata``'s JSON: ``session_id``, ``state``,
+    ``metadata`` (as stored) and ``problem``. Raises as the C call does."""
+    doc: Dict[str, Any] = _owned_json(lib.wsprune_session_read_metadata, _path(workspace_root), _id(session_id))
+    return doc
+
+
+def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional[SessionMetadata]:
+    """The session's metadata, or ``None`` if it is missing (no such session
+    or root, or a session without metadata) or corrupted (the reference
+    implementation's ``_read_session_metadata``). Read by libwsprune through
+    its checked open (a UUID under any spelling; never through a symlink,
+    a FIFO or a device node, never outside the root): a session directory
+    that is a symlink is no session (``None``). An id that is neither a UUID
+    nor a custom id raises :class:`InvalidSessionIdError`; an I/O error (a
+    session that is a mount point, say) :class:`WsPruneIOError`."""
+    try:
+        doc = _read_metadata_document(workspace_root, session_id)
+    except NotFoundError:
+        return None
+    if doc.get("state") != "ok" or not isinstance(doc.get("metadata"), dict):
+        return None
+    return SessionMetadata.from_dict(doc["metadata"])
+
+
+# ---- sessions -----------------------------------------------------------------
+
+
+# Room for any session id the library returns and its NUL
+# (WSPRUNE_SESSION_ID_MAX_LEN): a custom id has up to 255
+# bytes, a UUID 36.
+_ID_BUFFER = 256
+
+
+def create_session(workspace_root: PathLike, session_id: Optional[str] = None) -> str:
+    """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
+    its metadata; the root is created if missing. Returns the id: for a UUID
+    in any spelling, its canonical spelling (lowercase, hyphenated), under
+    which the session is created and by which (or any other spelling) every
+    call finds it. ``session_id`` may also be a custom id: 1 to 255 bytes of
+    UTF-8, no ``/`` or control characters, not starting with ``.``, not
+    ``site-packages`` (anything else raises :class:`InvalidSessionIdError`).
+    An existing session raises :class:`AlreadyExistsError`."""
+    err = ctypes.c_void_p()
+    out = ctypes.create_string_buffer(_ID_BUFFER)
+    sid = None if session_id is None else _id(session_id)
+    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err)), err)
+    return out.value.decode()
+
+
+def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> Tuple[str, bool]:
+    """Opens the session or creates it (the reference runtime's
+    create-or-retrieve): an existing session is opened, a legacy one (no
+    metadata) gets fresh metadata, a missing one is created (a new UUIDv4
+    unless ``session_id`` is given). Returns ``(session_id, created)``."""
+    err = ctypes.c_void_p()
+    out = ctypes.create_string_buffer(_ID_BUFFER)
+    created = ctypes.c_bool(False)
+    sid = None if session_id is None else _id(session_id)
+    _check(
+        lib.wsprune_session_open(_path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err)),
+        err,
+    )
+    return out.value.decode(), bool(created.value)
+
+
+def touch_session(workspace_root: PathLike, session_id: str) -> None:
+    """Sets the session's ``updated_at`` to now. Legacy sessions (no
+    metadata) and corrupted metadata are not errors (a warning event is
+    emitted for the latter); a missing session raises :class:`NotFoundError`."""
+    err = ctypes.c_void_p()
+    _check(lib.wsprune_session_touch(_path(workspace_root), _id(session_id), ctypes.byref(err)), err)
+
+
+class Lease:
+    """A lease on a session while code runs in it: a prune skips the session
+    as ``"in_use"``. A context manager: a clean exit releases with a touch,
+    an exception releases without one. :meth:`release` is idempotent."""
+
+    def __init__(self, workspace_root: PathLike, session_id: str) -> None:
+        self.session_id = session_id
+        self._handle = ctypes.c_void_p()
+        self._lock = threading.Lock()
+        err = ctypes.c_void_p()
+        _check(
+            lib.wsprune_session_acquire(
+                _path(workspace_root), _id(session_id), ctypes.byref(self._handle), ctypes.byref(err)
+            ),
+            err,
+        )
+
+    @property
+    def released(self) -> bool:
+        return not self._handle.value
+
+    def release(self, touch: bool = False) -> None:
+        """Releases the lease, first touching the session if ``touch``. The
+        lease is released even when the touch fails (the error is raised).
+        A second call does nothing."""
+        with self._lock:
+            if not self._handle.value:
+                return
+            handle, self._handle = self._handle, ctypes.c_void_p()
+            err = ctypes.c_void_p()
+            _check(lib.wsprune_lease_release(handle, touch, ctypes.byref(err)), err)
+
+    def __enter__(self) -> "Lease":
+        return self
+
+    def __exit__(
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        self.release(touch=exc_type is None)
+
+    def __del__(self) -> None:
+        try:
+            self.release(touch=False)
+        except Exception:
+            pass
+
+
+def lease(workspace_root: PathLike, session_id: str) -> Lease:
+    """Takes a lease on the session (see :class:`Lease`)::
+
+    with wsprune.lease(root, sid):
+        run(...)
+    """
+    return Lease(workspace_root, session_id)
+
+
+# ---- pruning -----------------------------------------------------------------
+
+
+#: The rules that select a session for deletion (``PruneResult.deleted_rules``).
+#: ``"interrupted"`` is no longer produced (since 0.3.0): leftover trash is
+#: listed in ``PruneResult.interrupted``.
+RULES = ("older_than", "max_total_bytes", "max_sessions", "min_free_bytes", "interrupted")
+
+
+@dataclass(frozen=True)
+class DeletedSession:
+    """What a prune recorded about a session it deleted (or would): the rule
+    that selected it, the bytes it freed and its idle age in hours."""
+
+    rule: str
+    bytes: int
+    age_hours: float
+
+
+@dataclass(frozen=True)
+class UnmetTarget:
+    """A capacity target a prune did not reach: the rule, what it asked for
+    (``target``: bytes, or a session count for ``max_sessions``) and what
+    there was when the prune ended (``actual``)."""
+
+    rule: str
+    target: int
+    actual: int
+
+
+@dataclass
+class PruneResult:
+    """What a prune deleted (or would), skipped (with reasons), failed on,
+    and the bytes reclaimed. ``str()`` is the human summary.
+    ``deleted_rules`` maps each deleted session to the rule that selected it:
+    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"`` or
+    ``"min_free_bytes"``. ``interrupted`` lists the leftover trash
+    directories (left by an interrupted deletion) the prune finished, by
+    name: never reported as sessions, since a live session of the same id may
+    exist again; an error finishing one is keyed by its name in ``errors``.
+    ``unmet_targets`` lists the capacity rules
+    (``"max_total_bytes"``, ``"max_sessions"``, ``"min_free_bytes"``) still
+    not satisfied when the prune ended: every evictable session went (or
+    ``max_deletions`` stopped it) and the target is out of reach; in a dry
+    run, projected. The summary then ends with ``; target not reached: RULE``.
+    Since 0.4.0, ``deleted_details`` maps each deleted session to a
+    :class:`DeletedSession` (rule, bytes, idle age), ``interrupted_bytes``
+    each finished trash directory to its bytes, and ``unmet`` gives an
+    :class:`UnmetTarget` (rule, target, actual) for each of ``unmet_targets``."""
+
+    deleted_sessions: List[str] = field(default_factory=list)
+    skipped_sessions: List[str] = field(default_factory=list)
+    reclaimed_bytes: int = 0
+    errors: Dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+    skipped_reasons: Dict[str, str] = field(default_factory=dict)
+    summary: str = ""
+    deleted_rules: Dict[str, str] = field(default_factory=dict)
+    interrupted: List[str] = field(default_factory=list)
+    unmet_targets: List[str] = field(default_factory=list)
+    deleted_details: Dict[str, DeletedSession] = field(default_factory=dict)
+    interrupted_bytes: Dict[str, int] = field(default_factory=dict)
+    unmet: List[UnmetTarget] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.summary
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The result as the C library's ``wsprune_prune_result_to_json``
+        gives it: the reference fields (``deleted_sessions``,
+        ``skipped_sessions``, ``reclaimed_bytes``, ``errors``, ``dry_run``)
+        plus ``skipped_reasons``, ``deleted_rules``, ``interrupted`` and ``unmet_targets``."""
+        return {
+            "deleted_sessions": list(self.deleted_sessions),
+            "deleted_rules": dict(self.deleted_rules),
+            "skipped_sessions": list(self.skipped_sessions),
+            "skipped_reasons": dict(self.skipped_reasons),
+            "reclaimed_bytes": self.reclaimed_bytes,
+            "errors": dict(self.errors),
+            "interrupted": list(self.interrupted),
+            "dry_run": self.dry_run,
+            "unmet_targets": list(self.unmet_targets),
+        }
+
+
+def _str(b: Optional[bytes]) -> str:
+    return (b or b"").decode("utf-8", "replace")
+
+
+def _copy_result(r: int) -> PruneResult:
+    s = _str
+    res = PruneResult(dry_run=bool(lib.wsprune_prune_result_dry_run(r)))
+    for i in range(lib.wsprune_prune_result_deleted_count(r)):
+        sid = s(lib.wsprune_prune_result_deleted_id(r, i))
+        res.deleted_sessions.append(sid)
+        res.deleted_rules[sid] = s(lib.wsprune_prune_result_deleted_rule(r, i))
+        res.deleted_details[sid] = DeletedSession(
+            res.deleted_rules[sid],
+            int(lib.wsprune_prune_result_deleted_bytes(r, i)),
+            float(lib.wsprune_prune_result_deleted_age_hours(r, i)),
+        )
+    for i in range(lib.wsprune_prune_result_skipped_count(r)):
+        sid = s(lib.wsprune_prune_result_skipped_id(r, i))
+        res.skipped_sessions.append(sid)
+        res.skipped_reasons[sid] = s(lib.wsprune_prune_result_skipped_reason(r, i))
+    for i in range(lib.wsprune_prune_result_error_count(r)):
+        res.errors[s(lib.wsprune_prune_result_error_id(r, i))] = s(lib.wsprune_prune_result_error_message(r, i))
+    for i in range(lib.wsprune_prune_result_unmet_target_count(r)):
+        rule = s(lib.wsprune_prune_result_unmet_target(r, i))
+        res.unmet_targets.append(rule)
+        res.unmet.append(UnmetTarget(
+            rule,
+            int(lib.wsprune_prune_result_unmet_target_value(r, i)),
+            int(lib.wsprune_prune_result_unmet_actual(r, i)),
+        ))
+    for i in range(lib.wsprune_prune_result_interrupted_count(r)):
+        name = s(lib.wsprune_prune_result_interrupted_name(r, i))
+        res.interrupted.append(name)
+        res.interrupted_bytes[name] = int(lib.wsprune_prune_result_interrupted_bytes(r, i))
+    res.reclaimed_bytes = int(lib.wsprune_prune_result_reclaimed_bytes(r))
+    res.summary = s(lib.wsprune_prune_result_summary(r))
+    return res
+
+
+_U32_MAX = 2**32 - 1
+_U64_MAX = 2**64 - 1
+
+
+def _hours(name: str, value: float) -> float:
+    try:
+        hours = float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a number, got {value!r}", 1) from None
+    if math.isnan(hours) or math.isinf(hours) or hours < 0:
+        raise InvalidArgumentError(f"{name} must be a finite number >= 0, got {value!r}", 1)
+    return hours
+
+
+def _limit(name: str, value: Optional[int]) -> int:
+    """A size or count rule: None is off (0 in C); otherwise an int in [1, 2^64-1]."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be an int or None, got {value!r}", 1)
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{name} must be an int or None, got {value!r}", 1) from None
+    if n == 0:
+        # Not a cap (docs/contract.md): the C struct would read 0 as "no such
+        # rule", a person as "delete everything". The core's own message.
+        raise InvalidArgumentError(f"{name} must be at least 1; leave it unset to turn the rule off", 1)
+    if not 0 < n <= _U64_MAX:
+        raise InvalidArgumentError(f"{name} must be in [1, 2**64-1] or None, got {value!r}", 1)
+    return n
+
+
+def _millis(name: str, seconds: float) -> int:
+    """Seconds to whole milliseconds for the C library: rounded up, capped at 2^32-1."""
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a number of seconds, got {seconds!r}", 1) from None
+    if math.isnan(s) or s < 0:
+        raise InvalidArgumentError(f"{name} must be >= 0 seconds, got {seconds!r}", 1)
+    if math.isinf(s):
+        return _U32_MAX
+    return min(math.ceil(s * 1000), _U32_MAX)
+
+
+def _new_options() -> _CPruneOptions:
+    """``wsprune_prune_options_init``'s defaults, for a struct of this
+    package's mirror's size: a newer libwsprune writes only that much and
+    reads only the fields this package knows."""
+    opts = _CPruneOptions()
+    _check(lib.wsprune_prune_options_init(ctypes.byref(opts), ctypes.sizeof(opts)), ctypes.c_void_p())
+    return opts
+
+
+def prune_sessions(
+    older_than_hours: Optional[float] = 24.0,
+    workspace_root: Optional[PathLike] = None,
+    dry_run: bool = False,
+    logger: Optional[Logger] = None,
+    *,
+    max_total_bytes: Optional[int] = None,
+    max_sessions: Optional[int] = None,
+    min_free_bytes: Optional[int] = None,
+    max_deletions: Optional[int] = None,
+    min_age_hours: Optional[float] = None,
+    jobs: int = 0,
+    lock_timeout: float = 30.0,
+) -> PruneResult:
+    """Deletes the sessions that the enabled rules select (``dry_run``: only
+    reports). A session goes if any rule selects it:
+
+    - ``older_than_hours``: not used for that many hours (the reference
+      API's only rule); ``None`` turns the age rule off.
+    - ``max_total_bytes``: evict the least recently updated sessions until
+      the sessions total at most that many bytes.
+    - ``max_sessions``: keep at most that many (the most recently updated).
+    - ``min_free_bytes``: evict the least recently updated sessions until
+      the filesystem has that many bytes available.
+
+    The size and count rules never evict a session that is leased, updated
+    less than ``min_age_hours`` ago (``None``: the library's default, 1 hour;
+    ``0``: no floor), or without readable metadata. A size or count rule
+    alone keeps the age rule beside it (pass ``older_than_hours=None`` to
+    prune by it alone). ``max_deletions`` stops after that many deletions
+    (oldest first). ``None`` means no such rule; 0 is refused with
+    :class:`InvalidArgumentError` (0 is not a cap: leave it unset). The
+    result's ``unmet_targets`` lists the capacity targets not reached.
+    ``jobs`` sessions are handled concurrently (0: a default for the
+    machine). Another prune of the same root is waited for up to
+    ``lock_timeout`` seconds (0: not at all), then :class:`BusyError`.
+
+    ``workspace_root`` defaults to ``$WSPRUNE_WORKSPACE_ROOT``.
+    ``logger`` (a callable taking an :class:`Event`, a
+    :class:`logging.Logger`, or a reference ``SandboxLogger``) receives this
+    prune's events; while it runs it
+    also receives events of wsprune calls made concurrently by other threads.
+    Raises :class:`InvalidArgumentError` (a ``ValueError``) for a NaN,
+    negative or infinite number of hours, or another invalid option."""
+    if workspace_root is None:
+        env = os.environ.get("WSPRUNE_WORKSPACE_ROOT")
+        if not env:
+            raise InvalidArgumentError("workspace_root is None and WSPRUNE_WORKSPACE_ROOT is not set", 1)
+        workspace_root = env
+    opts = _new_options()
+    if older_than_hours is None:
+        opts.use_older_than = False
+    else:
+        opts.use_older_than = True
+        opts.older_than_hours = _hours("older_than_hours", older_than_hours)
+    if min_age_hours is not None:  # None keeps wsprune_prune_options_init's default
+        opts.min_age_hours = _hours("min_age_hours", min_age_hours)
+    opts.max_total_bytes = _limit("max_total_bytes", max_total_bytes)
+    opts.max_sessions = _limit("max_sessions", max_sessions)
+    opts.min_free_bytes = _limit("min_free_bytes", min_free_bytes)
+    opts.max_deletions = _limit("max_deletions", max_deletions)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or not 0 <= jobs <= _U32_MAX:
+        raise InvalidArgumentError(f"jobs must be an int in [0, 2**32-1], got {jobs!r}", 1)
+    opts.jobs = jobs
+    opts.lock_timeout_ms = _millis("lock_timeout", lock_timeout)
+    opts.dry_run = bool(dry_run)
+    err = ctypes.c_void_p()
+    root = _path(workspace_root)
+    with _events_to(logger):
+        r = lib.wsprune_prune_sessions_with_options(root, ctypes.byref(opts), ctypes.byref(err))
+    if not r:
+        _raise(lib.wsprune_error_status(err) if err.value else 1, err)
+    try:
+        return _copy_result(r)
+    finally:
+        lib.wsprune_prune_result_free(r)
+
+
+# ---- single sessions and repair -------------------------------------------------
+
+
+class SessionState(str, Enum):
+    """The state of a session's metadata (C ``wsprune_session_state``)."""
+
+    OK = "ok"  #: valid metadata: the timestamps are known
+    LEGACY = "legacy"  #: no metadata file (a session from before metadata existed)
+    CORRUPTED = "corrupted"  #: a metadata file that cannot be used
+    UNREADABLE = "unreadable"  #: the session could not be read (only in listings)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_STATES = {0: SessionState.OK, 1: SessionState.LEGACY, 2: SessionState.CORRUPTED, 3: SessionState.UNREADABLE}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What :func:`session_info` reports. ``created_at`` and ``updated_at``
+    are timezone-aware (UTC) and ``None`` unless ``state`` is
+    :attr:`SessionState.OK`; ``size_bytes`` is what deleting the session
+    frees; ``in_use`` whether a lease (or a prune) held it when probed."""
+
+    session_id: str
+    created_at: Optional[datetime]
+    updated_at: Optional[datetime]
+    size_bytes: int
+    state: SessionState
+    in_use: bool
+    #: What :func:`list_sessions` found wrong: why the session could not be
+    #: read (:attr:`SessionState.UNREADABLE`; ``size_bytes`` is then 0,
+    #: unknown) or why its metadata is corrupted; else ``None`` (always
+    #: ``None`` from :func:`session_info`).
+    problem: Optional[str] = None
+
+
+def session_info(workspace_root: PathLike, session_id: str) -> SessionInfo:
+    """Reports what is known about a session (changes nothing). Raises
+    :class:`NotFoundError` for a missing session or root and
+    :class:`InvalidSessionIdError` for an id that is not a UUID."""
+    info = _CSessionDetails()
+    info.struct_size = ctypes.sizeof(_CSessionDetails)
+    err = ctypes.c_void_p()
+    _check(lib.wsprune_session_info(_path(workspace_root), _id(session_id), ctypes.byref(info), ctypes.byref(err)), err)
+    state = _STATES.get(int(info.state))
+    if state is None:
+        raise WsPruneError(f"libwsprune reported an unknown session state {int(info.state)}", -1)
+
+    def when(us: int) -> Optional[datetime]:
+        return _EPOCH + timedelta(microseconds=us) if state is SessionState.OK else None
+
+    return SessionInfo(
+        session_id=session_id,
+        created_at=when(int(info.created_at_us)),
+        updated_at=when(int(info.updated_at_us)),
+        size_bytes=int(info.size_bytes),
+        state=state,
+        in_use=bool(info.in_use),
+    )
+
+
+def list_sessions(workspace_root: PathLike) -> List[SessionInfo]:
+    """Every session under the root, sorted by id: UUID-named directories
+    and custom-id directories holding ``.metadata.json`` (hidden entries and
+    ``site-packages`` never), each measured and probed as by
+    :func:`session_info` (``wsprune_list_sessions``, the form of ``wsprune
+    ls --json``). A session that could not be read is listed with state
+    :attr:`SessionState.UNREADABLE`, ``size_bytes`` 0 (unknown) and the
+    reason in ``problem``. A missing root raises :class:`NotFoundError`."""
+    rows = _owned_json(lib.wsprune_list_sessions, _path(workspace_root))
+
+    def when(v: Any) -> Optional[datetime]:
+        return None if v is None else _parse_ts(str(v))
+
+    return [
+        SessionInfo(
+            session_id=str(r["session_id"]),
+            created_at=when(r.get("created_at")),
+            updated_at=when(r.get("updated_at")),
+            size_bytes=int(r["size_bytes"]) if r.get("size_bytes") is not None else 0,
+            state=SessionState(r["state"]),
+            in_use=bool(r.get("in_use")),
+            problem=None if r.get("problem") is None else str(r["problem"]),
+        )
+        for r in rows
+    ]
+
+
+def delete_session(workspace_root: PathLike, session_id: str, wait: float = 0.0) -> int:
+    """Deletes a session now, whatever its age or metadata, with the same
+    locked, atomic deletion as a prune, and returns the bytes freed. A leased
+    session raises :class:`BusyError` after waiting up to ``wait`` seconds
+    for its leases to be released (0: do not wait). A missing session or
+    root raises :class:`NotFoundError`; a failure part-way
+    :class:`WsPruneIOError` (the next prune finishes the job)."""
+    out = ctypes.c_uint64()
+    err = ctypes.c_void_p()
+    ms = _millis("wait", wait)
+    _check(
+        lib.wsprune_session_delete(_path(workspace_root), _id(session_id), ms, ctypes.byref(out), ctypes.byref(err)),
+        err,
+    )
+    return int(out.value)
+
+
+@dataclass(frozen=True)
+class RepairedSession:
+    """A session :func:`repair_sessions` gave metadata to (or would have):
+    its previous state (legacy or corrupted) and the ``created_at`` =
+    ``updated_at`` written (the newest modification time in the session)."""
+
+    session_id: str
+    previous_state: SessionState
+    updated_at: datetime
+
+
+@dataclass
+class RepairResult:
+    """What :func:`repair_sessions` did (or, in a dry run, would do)."""
+
+    repaired: List[RepairedSession] = field(default_factory=list)
+    errors: Dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The C library's JSON shape."""
+        return {
+            "repaired": [
+                {"session_id": r.session_id, "previous_state": r.previous_state.value, "updated_at": _format_ts(r.updated_at)}
+                for r in self.repaired
+            ],
+            "errors": dict(self.errors),
+            "dry_run": self.dry_run,
+        }
+
+
+def repair_sessions(workspace_root: PathLike, dry_run: bool = False) -> RepairResult:
+    """Writes metadata for every session that has none (legacy) or has
+    corrupted metadata, dated by the newest modification time found in the
+    session, so that age rules can apply to it. Explicit only: a prune never
+    repairs. Leased sessions are left alone and listed in ``errors``. With
+    ``dry_run``, writes nothing. A missing root raises :class:`NotFoundError`."""
+    data = _owned_json(lib.wsprune_repair_sessions, _path(workspace_root), bool(dry_run), None)
+    return RepairResult(
+        repaired=[
+            RepairedSession(str(r["session_id"]), SessionState(r["previous_state"]), _parse_ts(str(r["updated_at"])))
+            for r in data["repaired"]
+        ],
+        errors={str(k): str(v) for k, v in data["errors"].items()},
+        dry_run=bool(data["dry_run"]),
+    )
