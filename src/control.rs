@@ -4,7 +4,7 @@
 //! Both ride on the calling thread for the duration of one
 //! [`crate::prune::prune_sessions_with`] call: the prune's results are
 //! recorded on the calling thread, and its worker pool reads the flag when
-//! it starts (see [`crate::parallel::run`]).
+//! it starts (the pool in `parallel.rs`).
 
 use std::cell::RefCell;
 use std::sync::atomic::AtomicBool;

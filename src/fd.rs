@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -393,9 +393,4 @@ pub fn read_dir(fd: RawFd) -> io::Result<Vec<Entry>> {
             }
         }
     }
-}
-
-/// The raw fd of an owned fd (shorthand).
-pub fn raw(fd: &OwnedFd) -> RawFd {
-    fd.as_raw_fd()
 }

@@ -27,21 +27,21 @@
 #[doc = include_str!("../docs/rust-api.md")]
 struct ReadmeDoctests;
 
-pub mod chase;
+pub(crate) mod chase;
 pub mod control;
 pub mod error;
 pub mod escape;
 pub mod events;
-pub mod fd;
+pub(crate) mod fd;
 pub mod ffi;
 pub mod inspect;
 mod lock_holders;
 pub mod metadata;
 mod panic_hook;
-pub mod parallel;
+pub(crate) mod parallel;
 pub mod policy;
 pub mod prune;
-pub mod remove;
+pub(crate) mod remove;
 pub mod repair;
 pub mod result;
 pub mod session;

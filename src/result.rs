@@ -57,7 +57,7 @@ pub struct UnmetTarget {
     pub actual: u64,
 }
 
-/// One thing a prune did, handed to [`crate::prune::PruneControl::on_record`]
+/// One thing a prune did, handed to [`PruneControl::on_record`](crate::control::PruneControl::on_record)
 /// on the calling thread as it is recorded in the result (completion order).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Record<'a> {

@@ -1,5 +1,7 @@
 //! The committed include/wsprune.h must be exactly what cbindgen generates
-//! from src/ffi/. Regenerate with `WSPRUNE_BLESS=1 cargo test --test header`.
+//! from src/ffi/ (the C API's sources only: the core's items never reach it),
+//! and names nothing but the C API's own. Regenerate with
+//! `WSPRUNE_BLESS=1 cargo test --test header`.
 
 use std::path::Path;
 
@@ -9,7 +11,7 @@ fn committed_header_is_what_cbindgen_generates() {
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
     let mut generated = Vec::new();
     cbindgen::Builder::new()
-        .with_crate(crate_dir)
+        .with_src(crate_dir.join("src/ffi/mod.rs"))
         .with_config(config)
         .generate()
         .expect("cbindgen generates the header")
@@ -23,5 +25,45 @@ fn committed_header_is_what_cbindgen_generates() {
     assert!(
         committed == generated,
         "include/wsprune.h is stale: regenerate it with `WSPRUNE_BLESS=1 cargo test --test header` and commit it"
+    );
+}
+
+/// Every name the header defines is the C API's own (`WSPRUNE_*` constants,
+/// `wsprune_*` types and functions): no constant of the core leaks into it.
+#[test]
+fn the_header_names_only_the_c_apis_own() {
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/wsprune.h")).unwrap();
+    let mut defines = 0;
+    let mut declared_count = 0;
+    for line in header.lines() {
+        if let Some(rest) = line.strip_prefix("#define ") {
+            let name = rest.split_whitespace().next().unwrap();
+            if name != "WSPRUNE_H" {
+                defines += 1;
+                assert!(
+                    name.starts_with("WSPRUNE_"),
+                    "the header defines {name}, not the C API's own"
+                );
+            }
+        }
+        // `typedef struct NAME ...`, `typedef enum NAME {`, and prototypes `TYPE NAME(...);`.
+        let declared = match line.split_whitespace().collect::<Vec<_>>()[..] {
+            ["typedef", "struct" | "enum", name, ..] => Some(name),
+            _ if line.ends_with(");") && !line.starts_with(' ') && !line.starts_with("typedef") => {
+                line.split('(').next().unwrap().rsplit([' ', '*']).next()
+            }
+            _ => None,
+        };
+        if let Some(name) = declared {
+            declared_count += 1;
+            assert!(
+                name.starts_with("wsprune_"),
+                "the header declares {name}, not the C API's own"
+            );
+        }
+    }
+    assert!(
+        defines >= 5 && declared_count >= 40,
+        "found only {defines} constants and {declared_count} declarations: the parser is broken"
     );
 }
