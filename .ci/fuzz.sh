@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Bounded fuzzing run of every cargo-fuzz target in fuzz/ (libFuzzer, with
+# Bounded fuzzing run of every cargo-fuzz target in .fuzz/ (libFuzzer, with
 # AddressSanitizer and debug assertions): `bash .ci/fuzz.sh` or `make fuzz`.
 #
 #   FUZZ_SECONDS=60        seconds of fuzzing per target (libFuzzer -max_total_time)
-#   FUZZ_TARGETS="a b"     targets to run (default: every target in fuzz/fuzz_targets)
+#   FUZZ_TARGETS="a b"     targets to run (default: every target in .fuzz/fuzz_targets)
 #   FUZZ_TOOLCHAIN=nightly rustup toolchain (cargo fuzz needs nightly)
 #   FUZZ_FEATURES=...      features of the fuzz crate, e.g. strict (docs/fuzzing.md)
 #   FUZZ_ARGS="..."        extra libFuzzer flags, e.g. "-jobs=2 -workers=2"
 #
 # Installs what is missing (the nightly toolchain, cargo-fuzz). Each target
-# starts from the committed seed corpus fuzz/corpus/<target>/, which is only
+# starts from the committed seed corpus .fuzz/corpus/<target>/, which is only
 # read: new inputs go to target/fuzz/corpus/<target>/ (kept between local runs,
-# never committed). A crash is saved under fuzz/artifacts/<target>/ and fails
+# never committed). A crash is saved under .fuzz/artifacts/<target>/ and fails
 # the run, with the command that reproduces it. Longer runs: docs/fuzzing.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +41,7 @@ echo "fuzz: $(rustc "+$toolchain" --version), $(cargo fuzz --version)"
 if [ -n "${FUZZ_TARGETS:-}" ]; then
     read -r -a targets <<<"$FUZZ_TARGETS"
 else
-    mapfile -t targets < <(cargo "+$toolchain" fuzz list)
+    mapfile -t targets < <(cargo "+$toolchain" fuzz list --fuzz-dir .fuzz)
 fi
 if [ ${#targets[@]} -eq 0 ]; then
     echo "fuzz: no fuzz targets found (cargo fuzz list)" >&2
@@ -53,16 +53,16 @@ extra=()
 [ -n "${FUZZ_ARGS:-}" ] && read -r -a extra <<<"$FUZZ_ARGS"
 
 echo "== fuzz: cargo fmt --check (the fuzz crate is outside the main workspace and make lint)"
-cargo fmt --manifest-path fuzz/Cargo.toml --check
+cargo fmt --manifest-path .fuzz/Cargo.toml --check
 
 echo "== fuzz: build ${targets[*]}"
-cargo "+$toolchain" fuzz build "${features[@]}"
+cargo "+$toolchain" fuzz build --fuzz-dir .fuzz "${features[@]}"
 
 logs=target/fuzz/logs
 mkdir -p "$logs"
 passed=0 failed=0
 for t in "${targets[@]}"; do
-    seeds=fuzz/corpus/$t
+    seeds=.fuzz/corpus/$t
     out=target/fuzz/corpus/$t
     mkdir -p "$out"
     if [ ! -d "$seeds" ] || [ -z "$(ls -A "$seeds")" ]; then
@@ -71,7 +71,7 @@ for t in "${targets[@]}"; do
     fi
     echo "== fuzz: $t for ${seconds}s (seeds: $(find "$seeds" -type f | wc -l) files in $seeds; new inputs: $out)"
     # The first corpus directory is the one libFuzzer writes to: ours under target/.
-    if cargo "+$toolchain" fuzz run "${features[@]}" "$t" "$out" "$seeds" -- \
+    if cargo "+$toolchain" fuzz run --fuzz-dir .fuzz "${features[@]}" "$t" "$out" "$seeds" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${extra[@]}" \
         >"$logs/$t.log" 2>&1; then
         passed=$((passed + 1))

@@ -23,6 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** The version of wsprune this header belongs to (compare with wsprune_version() at run time). */
+#define WSPRUNE_VERSION "0.4.0"
+#define WSPRUNE_VERSION_MAJOR 0
+#define WSPRUNE_VERSION_MINOR 4
+#define WSPRUNE_VERSION_PATCH 0
+
 /**
  * Largest buffer a session id needs, terminating NUL included: a custom id
  * is at most 255 bytes. A buffer of this size always fits `out_id`.

@@ -8,7 +8,8 @@ use std::path::Path;
 #[test]
 fn committed_header_is_what_cbindgen_generates() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
+    config.after_includes = Some(version_macros());
     let mut generated = Vec::new();
     cbindgen::Builder::new()
         .with_src(crate_dir.join("src/ffi/mod.rs"))
@@ -66,4 +67,21 @@ fn the_header_names_only_the_c_apis_own() {
         defines >= 5 && declared_count >= 40,
         "found only {defines} constants and {declared_count} declarations: the parser is broken"
     );
+}
+
+/// The header's version macros, derived from Cargo.toml's version (the one
+/// source of the version; tests/version.rs checks every other place), so a
+/// version bump regenerates them with the header.
+fn version_macros() -> String {
+    format!(
+        "\n/** The version of wsprune this header belongs to (compare with wsprune_version() at run time). */\n\
+         #define WSPRUNE_VERSION \"{}\"\n\
+         #define WSPRUNE_VERSION_MAJOR {}\n\
+         #define WSPRUNE_VERSION_MINOR {}\n\
+         #define WSPRUNE_VERSION_PATCH {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_PATCH"),
+    )
 }

@@ -66,7 +66,7 @@ fi
 echo "== examples/FirstProgram.java (the README's recipe)"
 mvn -q -B -Dstyle.color=never package -DskipTests dependency:build-classpath \
     -Dmdep.outputFile=target/classpath.txt -DincludeScope=runtime 2>&1 | sed 's/\x1b\[0m//g'
-java -cp "target/wsprune-0.3.0-SNAPSHOT.jar:$(cat target/classpath.txt)" examples/FirstProgram.java "$tmp/ws" \
+java -cp "target/wsprune-0.4.0.jar:$(cat target/classpath.txt)" examples/FirstProgram.java "$tmp/ws" \
     >"$tmp/first.out"
 grep -q '^Would prune 0 sessions' "$tmp/first.out" && grep -q '^refused: ' "$tmp/first.out" &&
     grep -Eq '^[0-9a-f-]{36} ok [0-9]+ bytes$' "$tmp/first.out" && grep -q '^stored {session_id=' "$tmp/first.out" || {
