@@ -7,7 +7,7 @@
 #               Node.js binding, npm-packed, against an installed copy; the
 #               Java binding through JNA with Maven, likewise; the
 #               cross-language conformance suite on every surface)
-.PHONY: all build demo test test-install lint test-rust test-c test-go test-python test-node test-java conformance header install uninstall clean
+.PHONY: all build demo test test-install lint test-rust test-cli-schemas test-c test-go test-python test-node test-java conformance header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -28,7 +28,7 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: lint test-rust test-c test-install test-go test-python test-node test-java conformance
+test: lint test-rust test-cli-schemas test-c test-install test-go test-python test-node test-java conformance
 
 lint:
 	cargo fmt --check
@@ -36,6 +36,10 @@ lint:
 
 test-rust:
 	cargo test
+
+# Every `wsprune ... --json` output (and --events json line) against docs/schemas/.
+test-cli-schemas:
+	bash tests/cli_schemas/run.sh
 
 test-c:
 	bash tests/c/run.sh

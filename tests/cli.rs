@@ -44,15 +44,21 @@ impl Run {
         self
     }
 
-    /// Asserts a fatal error: status 2 and exactly one stderr line,
-    /// `wsprune: error: ...` containing `needle`, nothing on stdout.
-    fn fatal(self, needle: &str) -> Self {
-        let r = self.expect(2);
+    /// Asserts a fatal error: status `code` and exactly one stderr line,
+    /// `wsprune: error: ...` containing `needle`; nothing on stdout but,
+    /// under `--json`, the error object saying the same.
+    fn fatal(self, code: i32, needle: &str) -> Self {
+        let r = self.expect(code);
         assert_eq!(r.stderr.lines().count(), 1, "not one line:\n{}", r.stderr);
         assert!(r.stderr.starts_with("wsprune: error: "), "{}", r.stderr);
         assert!(r.stderr.contains(needle), "{:?} not in {}", needle, r.stderr);
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-        assert_eq!(r.stdout, "", "stdout of a failed run");
+        if !r.stdout.is_empty() {
+            let v = r.json();
+            assert_eq!(v["error"]["exit_code"], code, "{}", r.stdout);
+            assert!(v["error"]["message"].as_str().unwrap().contains(needle), "{}", r.stdout);
+            assert_eq!(v["schema_version"], 1);
+        }
         r
     }
 }
@@ -140,7 +146,7 @@ fn help_and_version() {
     let r = wsprune(&["--version"]).expect(0);
     assert_eq!(r.stdout.trim(), format!("wsprune {}", env!("CARGO_PKG_VERSION")));
     // No command at all: the help, on stderr, as a usage error.
-    let r = wsprune(&[]).expect(2);
+    let r = wsprune(&[]).expect(64);
     assert!(r.stderr.contains("Usage: wsprune"), "{}", r.stderr);
 }
 
@@ -189,16 +195,16 @@ fn bad_arguments_are_one_line_usage_errors() {
     for (args, needle) in cases {
         let mut all = vec![args[0], root.to_str().unwrap()];
         all.extend_from_slice(&args[1..]);
-        let r = wsprune(&all).fatal(needle);
+        let r = wsprune(&all).fatal(64, needle);
         assert!(
             r.stderr.contains(&format!("(see 'wsprune {} --help')", args[0])),
             "{}",
             r.stderr
         );
     }
-    wsprune(&["frobnicate"]).fatal("unrecognized subcommand 'frobnicate'");
-    wsprune(&["prune"]).fatal("required arguments were not provided: <ROOT>");
-    wsprune(&["touch", root.to_str().unwrap()]).fatal("<ID>");
+    wsprune(&["frobnicate"]).fatal(64, "unrecognized subcommand 'frobnicate'");
+    wsprune(&["prune"]).fatal(64, "required arguments were not provided: <ROOT>");
+    wsprune(&["touch", root.to_str().unwrap()]).fatal(64, "<ID>");
     assert_eq!(before, snapshot(&root), "a usage error changed the workspace");
 }
 
@@ -211,7 +217,7 @@ fn invalid_session_ids_are_refused() {
     std::fs::write(victim.join("passwd"), "keep").unwrap();
     for cmd in ["info", "touch", "rm", "create", "open"] {
         for bad in ["../etc", "..", "/etc", ".hidden", "site-packages", "new\nline", ""] {
-            ws(cmd, &root, &[bad]).fatal("invalid session id");
+            ws(cmd, &root, &[bad]).fatal(64, "invalid session id");
         }
     }
     assert_eq!(std::fs::read_to_string(victim.join("passwd")).unwrap(), "keep");
@@ -232,10 +238,10 @@ fn a_missing_root_is_an_error_not_an_empty_prune() {
         ("touch", &["0f8fad5b-d9cb-469f-a165-70867728950e"][..]),
         ("rm", &["0f8fad5b-d9cb-469f-a165-70867728950e"][..]),
     ] {
-        ws(cmd, &missing, rest).fatal(&format!("workspace root {} does not exist", missing.display()));
+        ws(cmd, &missing, rest).fatal(66, &format!("workspace root {} does not exist", missing.display()));
     }
     assert!(!exists(&missing), "a command created the missing root");
-    wsprune(&["prune", ""]).fatal("a value is required for '<ROOT>'");
+    wsprune(&["prune", ""]).fatal(64, "a value is required for '<ROOT>'");
     // create makes the root: it is how a workspace starts.
     let r = ws("create", &missing, &[]).expect(0);
     assert_eq!(names(&missing), vec![r.stdout.trim().to_owned()]);
@@ -258,7 +264,7 @@ fn a_root_that_is_a_file_is_an_error() {
         ("create", &[][..]),
         ("create", &[id][..]),
     ] {
-        ws(cmd, &file, rest).fatal("is not a directory");
+        ws(cmd, &file, rest).fatal(66, "is not a directory");
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a directory");
 }
@@ -277,8 +283,10 @@ fn prune_reports_and_dry_run_deletes_nothing() {
     let r = ws("prune", &root, &["--dry-run"]).expect(0);
     assert_eq!(before, snapshot(&root), "a dry run changed the workspace");
     assert_eq!(r.stderr, "", "a quiet run prints nothing on stderr (not a terminal)");
-    let lines: Vec<&str> = r.stdout.lines().collect();
+    // Each line as its session is handled (completion order), then the summary.
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", r.stdout);
+    lines[..2].sort_by_key(|l| !l.starts_with("would delete"));
     let words: Vec<&str> = lines[0].split_whitespace().collect();
     assert_eq!(
         &words[..4],
@@ -295,29 +303,33 @@ fn prune_reports_and_dry_run_deletes_nothing() {
     );
     assert_eq!(
         lines[2],
-        format!("Would prune 1 session (1 skipped, 0 errors), would reclaim {size}")
+        format!(
+            "{}: Would prune 1 session (1 skipped, 0 errors), would reclaim {size}",
+            root.display()
+        )
     );
     assert!(!r.stdout.contains(&fresh));
 
     // --quiet: the summary only.
     let r = ws("prune", &root, &["--dry-run", "-q"]).expect(0);
     assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
-    assert!(r.stdout.starts_with("Would prune 1 session"));
+    assert!(r
+        .stdout
+        .starts_with(&format!("{}: Would prune 1 session", root.display())));
 
     // The real thing: the default rule (24 h) deletes only the stale session.
     let r = ws("prune", &root, &[]).expect(0);
     assert!(
         r.stdout
             .lines()
-            .next()
-            .unwrap()
-            .starts_with(&format!("deleted       {stale}")),
+            .any(|l| l.starts_with(&format!("deleted       {stale}"))),
         "{}",
         r.stdout
     );
-    assert!(r
-        .stdout
-        .ends_with(&format!("Pruned 1 session (1 skipped, 0 errors), reclaimed {size}\n")));
+    assert!(r.stdout.ends_with(&format!(
+        "{}: Pruned 1 session (1 skipped, 0 errors), reclaimed {size}\n",
+        root.display()
+    )));
     assert!(!exists(&root.join(&stale)));
     assert!(exists(&root.join(&fresh)) && exists(&root.join(&legacy)));
 }
@@ -338,6 +350,15 @@ fn prune_json_is_the_library_result() {
     assert_eq!(
         keys,
         [
+            "schema_version",
+            "tool_version",
+            "root",
+            "started_at",
+            "duration_seconds",
+            "dry_run",
+            "free_bytes_before",
+            "free_bytes_after",
+            "deleted",
             "deleted_sessions",
             "deleted_rules",
             "skipped_sessions",
@@ -345,10 +366,19 @@ fn prune_json_is_the_library_result() {
             "reclaimed_bytes",
             "errors",
             "interrupted",
-            "dry_run",
-            "unmet_targets"
+            "interrupted_bytes",
+            "unmet_targets",
+            "signal",
+            "exit_code"
         ]
     );
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["root"], root.to_str().unwrap());
+    assert!(v["free_bytes_before"].as_u64().unwrap() > 0);
+    assert_eq!(v["deleted"][0]["session_id"], old.as_str());
+    assert_eq!(v["deleted"][0]["bytes"], expected_bytes);
+    assert!((v["deleted"][0]["age_hours"].as_f64().unwrap() - 80.0).abs() < 0.1);
     assert_eq!(json_strs(&v["deleted_sessions"]), vec![old.clone()]);
     assert_eq!(v["deleted_rules"][&old], "older_than");
     assert_eq!(json_strs(&v["skipped_sessions"]), vec![legacy.clone()]);
@@ -358,7 +388,7 @@ fn prune_json_is_the_library_result() {
     assert_eq!(v["dry_run"], true);
     assert!(exists(&root.join(&old)));
 
-    // 1.5d is 36 h: both go in the real run; the JSON is byte for byte the library's.
+    // 1.5d is 36 h: both go in the real run; the result's fields are the library's.
     let r = ws("prune", &root, &["--older-than", "1.5d", "--json"]).expect(0);
     let v = r.json();
     assert_eq!(v["dry_run"], false);
@@ -374,7 +404,13 @@ fn prune_json_is_the_library_result() {
         reason: wsprune::SkipReason::MissingMetadata,
     }];
     lib.reclaimed_bytes = v["reclaimed_bytes"].as_u64().unwrap();
-    assert_eq!(r.stdout, format!("{}\n", lib.to_json()));
+    let lib = lib.to_json();
+    for (key, value) in lib.as_object().unwrap() {
+        if key != "unmet_targets" {
+            assert_eq!(&v[key], value, "{key}");
+        }
+    }
+    assert_eq!(v["unmet_targets"], serde_json::json!([]));
 }
 
 #[test]
@@ -411,11 +447,11 @@ fn a_size_cap_evicts_the_least_recently_used_first() {
     for id in &ids[..3] {
         assert_eq!(v["deleted_rules"][id], "older_than");
     }
-    // The human dry run lists them in eviction order.
+    // The human dry run streams them as they are handled: with one job, in eviction order.
     let r = ws(
         "prune",
         &root,
-        &["--max-total-size", &cap, "--no-age-rule", "--dry-run"],
+        &["--max-total-size", &cap, "--no-age-rule", "--dry-run", "--jobs", "1"],
     )
     .expect(0);
     let order: Vec<&str> = r
@@ -427,19 +463,25 @@ fn a_size_cap_evicts_the_least_recently_used_first() {
     assert_eq!(order, [ids[0].as_str(), ids[1].as_str()], "{}", r.stdout);
 
     // A cap that cannot be met: everything goes but d, which --min-age
-    // protects; the target is reported not reached, with status 1.
+    // protects; the target is reported not reached, with status 3.
     let r = ws(
         "prune",
         &root,
         &["--max-total-size", "1K", "--min-age", "2h", "--no-age-rule", "--json"],
     )
-    .expect(1);
+    .expect(3);
     assert_eq!(json_strs(&r.json()["deleted_sessions"]), sorted(&ids[..3]));
-    assert_eq!(r.json()["unmet_targets"], serde_json::json!(["max_total_bytes"]));
+    assert_eq!(
+        r.json()["unmet_targets"],
+        serde_json::json!([{"rule": "max_total_bytes", "target": 1024, "actual": each}])
+    );
     let have = wsprune::result::format_bytes(each);
     assert_eq!(
         r.stderr,
-        format!("wsprune: target not reached: max_total_bytes (wanted at most 1.0 KB, have {have})\n")
+        format!(
+            "wsprune: target not reached: max_total_bytes in {} (wanted at most 1.0 KB, have {have})\n",
+            root.display()
+        )
     );
     assert_eq!(names(&root), vec![ids[3].clone()]);
 }
@@ -453,14 +495,17 @@ fn capacity_rules_spare_the_last_hour_unless_min_age_is_lowered() {
     let now = session(&root, 0.0);
     // The default --min-age is 1h: only the 3 h old session may go; 2 remain
     // for a cap of 1, which is reported.
-    let r = ws("prune", &root, &["--max-sessions", "1", "--no-age-rule", "--dry-run"]).expect(1);
+    let r = ws("prune", &root, &["--max-sessions", "1", "--no-age-rule", "--dry-run"]).expect(3);
     assert!(r.stdout.contains(&format!("would delete  {old}")), "{}", r.stdout);
     assert!(r.stdout.contains("; target not reached: max_sessions"), "{}", r.stdout);
     assert_eq!(
         r.stderr,
-        "wsprune: target not reached: max_sessions (wanted at most 1 session, would have 2 sessions)\n"
+        format!(
+            "wsprune: target not reached: max_sessions in {} (wanted at most 1 session, would have 2 sessions)\n",
+            root.display()
+        )
     );
-    let r = ws("prune", &root, &["--max-sessions", "1", "--no-age-rule", "-q"]).expect(1);
+    let r = ws("prune", &root, &["--max-sessions", "1", "--no-age-rule", "-q"]).expect(3);
     assert!(
         r.stderr.contains("(wanted at most 1 session, have 2 sessions)"),
         "{}",
@@ -490,22 +535,30 @@ fn count_rules_and_max_deletions() {
         &root,
         &["--max-sessions", "2", "--max-deletions", "2", "--json"],
     )
-    .expect(1);
+    .expect(3);
     let v = r.json();
     assert_eq!(json_strs(&v["deleted_sessions"]), sorted(&ids[..2]));
     assert_eq!(v["deleted_rules"][&ids[0]], "max_sessions");
     // --max-deletions stopped it with 3 sessions left: the cap is not reached yet.
-    assert_eq!(v["unmet_targets"], serde_json::json!(["max_sessions"]));
+    assert_eq!(
+        v["unmet_targets"],
+        serde_json::json!([{"rule": "max_sessions", "target": 2, "actual": 3}])
+    );
     assert_eq!(
         r.stderr,
-        "wsprune: target not reached: max_sessions (wanted at most 2 sessions, have 3 sessions)\n"
+        format!(
+            "wsprune: target not reached: max_sessions in {} (wanted at most 2 sessions, have 3 sessions)\n",
+            root.display()
+        )
     );
     // Then the next one.
     let r = ws("prune", &root, &["--max-sessions", "2", "-q"]).expect(0);
     assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
     assert!(
-        r.stdout
-            .starts_with("Pruned 1 session (0 skipped, 0 errors), reclaimed "),
+        r.stdout.starts_with(&format!(
+            "{}: Pruned 1 session (0 skipped, 0 errors), reclaimed ",
+            root.display()
+        )),
         "{}",
         r.stdout
     );
@@ -520,15 +573,18 @@ fn count_rules_and_max_deletions() {
         &root,
         &["--min-free", "1000P", "--min-age", "90m", "--dry-run", "--json"],
     )
-    .expect(1);
+    .expect(3);
     let v = r.json();
     assert_eq!(json_strs(&v["deleted_sessions"]), vec![ids[3].clone()]);
     assert_eq!(v["deleted_rules"][&ids[3]], "min_free_bytes");
-    assert_eq!(v["unmet_targets"], serde_json::json!(["min_free_bytes"]));
+    assert_eq!(v["unmet_targets"][0]["rule"], "min_free_bytes");
+    assert_eq!(v["unmet_targets"][0]["target"], 1000u64 << 50);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(
-        r.stderr
-            .starts_with("wsprune: target not reached: min_free_bytes (wanted 1000.0 PB free, would have "),
+        r.stderr.starts_with(&format!(
+            "wsprune: target not reached: min_free_bytes in {} (wanted 1000.0 PB free, would have ",
+            root.display()
+        )),
         "{}",
         r.stderr
     );
@@ -543,7 +599,7 @@ fn a_concurrent_prune_is_busy_after_the_lock_timeout() {
     let dir = open_dir(&root);
     assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
     let start = std::time::Instant::now();
-    ws("prune", &root, &["--lock-timeout", "0.3s"]).fatal("another prune of");
+    ws("prune", &root, &["--lock-timeout", "0.3s"]).fatal(75, "another prune of");
     assert!(start.elapsed() >= std::time::Duration::from_millis(300));
     assert!(exists(&root.join(&stale)));
     drop(dir);
@@ -564,15 +620,26 @@ fn session_errors_give_exit_status_1() {
     let fine = session_with(&root, 100.0, 10);
     chattr("+i", &root.join(&stuck).join("data"));
     let r = ws("prune", &root, &[]).expect(1);
-    assert!(r.stdout.contains(&format!("error         {stuck}")), "{}", r.stdout);
+    // The failure is on stderr, as it happened; stdout keeps the results.
+    assert!(!r.stdout.contains(&stuck), "{}", r.stdout);
     assert!(
         r.stdout.contains("Pruned 1 session (0 skipped, 1 error)"),
         "{}",
         r.stdout
     );
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stderr);
+    assert!(
+        lines[0].starts_with(&format!("wsprune: error: {stuck}: ")),
+        "{}",
+        r.stderr
+    );
     assert_eq!(
-        r.stderr,
-        "wsprune: error: 1 session could not be deleted (listed above)\n"
+        lines[1],
+        format!(
+            "wsprune: error: 1 session could not be deleted in {} (listed above)",
+            root.display()
+        )
     );
     assert!(!exists(&root.join(&fine)));
     chattr("-i", &support::trash_of(&root, &stuck).unwrap().join("data"));
@@ -789,8 +856,8 @@ fn create_touch_and_info() {
     let chosen = "0F8FAD5B-D9CB-469F-A165-70867728950E";
     let canon = chosen.to_lowercase();
     assert_eq!(ws("create", &root, &[chosen]).expect(0).stdout, format!("{canon}\n"));
-    ws("create", &root, &[chosen]).fatal("exists");
-    ws("create", &root, &["0f8fad5bd9cb469fa16570867728950e"]).fatal("exists");
+    ws("create", &root, &[chosen]).fatal(73, "exists");
+    ws("create", &root, &["0f8fad5bd9cb469fa16570867728950e"]).fatal(73, "exists");
     assert_eq!(
         ws("info", &root, &[chosen, "--json"]).expect(0).json()["session_id"],
         canon.as_str()
@@ -831,9 +898,9 @@ fn create_touch_and_info() {
     assert_eq!((v["state"].as_str(), v["updated_at"].is_null()), (Some("legacy"), true));
 
     let nobody = new_id();
-    ws("touch", &root, &[&nobody]).fatal("not found");
-    ws("info", &root, &[&nobody]).fatal("not found");
-    ws("rm", &root, &[&nobody]).fatal("not found");
+    ws("touch", &root, &[&nobody]).fatal(66, "not found");
+    ws("info", &root, &[&nobody]).fatal(66, "not found");
+    ws("rm", &root, &[&nobody]).fatal(66, "not found");
 }
 
 /// Custom ids on the tool: on create, open, touch, info, ls, rm;
@@ -846,7 +913,7 @@ fn custom_ids_open_and_leftover_trash() {
     let (_t, root) = workspace();
     let custom = "user 42: notebook";
     assert_eq!(ws("create", &root, &[custom]).expect(0).stdout, format!("{custom}\n"));
-    ws("create", &root, &[custom]).fatal("exists");
+    ws("create", &root, &[custom]).fatal(73, "exists");
     let r = ws("touch", &root, &[custom]).expect(0);
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
     assert_eq!(ws("info", &root, &[custom, "--json"]).expect(0).json()["state"], "ok");
@@ -866,8 +933,8 @@ fn custom_ids_open_and_leftover_trash() {
     assert!(is_uuid_name(&fresh));
     // A directory without metadata is not a session until `open` adopts it.
     std::fs::create_dir(root.join("adopted")).unwrap();
-    ws("info", &root, &["adopted"]).fatal("not found");
-    ws("rm", &root, &["adopted"]).fatal("not found");
+    ws("info", &root, &["adopted"]).fatal(66, "not found");
+    ws("rm", &root, &["adopted"]).fatal(66, "not found");
     let r = ws("touch", &root, &["adopted"]).expect(0);
     assert!(r.stderr.contains("not a session"), "{}", r.stderr);
     assert_eq!(ws("open", &root, &["adopted"]).expect(0).stdout, "adopted\n");
@@ -903,9 +970,9 @@ fn rm_of_a_leased_session_is_busy() {
     let id = session_with(&root, 0.1, 2000);
     let bytes = tree_bytes(&root.join(&id));
     let lease = wsprune::acquire(&root, &id).unwrap();
-    ws("rm", &root, &[&id]).fatal("is in use");
+    ws("rm", &root, &[&id]).fatal(75, "is in use");
     let start = std::time::Instant::now();
-    ws("rm", &root, &[&id, "--wait", "200ms"]).fatal("is in use");
+    ws("rm", &root, &[&id, "--wait", "200ms"]).fatal(75, "is in use");
     assert!(start.elapsed() >= std::time::Duration::from_millis(200));
     assert!(exists(&root.join(&id)));
     lease.release(false).unwrap();

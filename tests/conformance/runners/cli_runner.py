@@ -4,23 +4,25 @@
 invocation (`--json` where the command has it); the binary is $WSPRUNE_CLI.
 
 Mapping:
-- status: exit 0 is `ok`. The tool has a single exit status (2) for every
-  fatal error and no machine-readable status, so the runner classifies its
-  one `wsprune: error: ...` line (see `classify`); a usage error (clap) is
-  `invalid_argument`.
+- status: exit 0 is `ok`, and so are 1 (some sessions failed) and 3 (a
+  target not reached) when the JSON result is there. Every other class has
+  its own exit status (see `STATUS_OF_EXIT`); 64, a usage error, is
+  `invalid_session_id` when its one `wsprune: error: ...` line says so.
 - hours: `--older-than {h}h`, `--min-age {h}h`; `older_than_hours: null` is
-  `--no-age-rule`. Byte options are `{n}B`. An absent key passes no option.
+  `--no-age-rule` (with `--allow-no-rule` when no size or count rule is
+  given either: the tool refuses a prune with no rule unless asked). Byte options are `{n}B`. An absent key passes no option.
 - touch outcome: the tool warns on stderr for legacy and corrupted metadata.
 - delete: `rm --json` gives the exact bytes freed.
 - missing root: the tool refuses a workspace root that does not exist (exit
-  2), where the library's prune gives an empty result: a typo in a cron line
-  must not silently prune nothing (docs/contract.md, "The tool's one
-  exception"). That scenario is listed below as not expressible.
-- events: the tool emits no library events; responses carry `"events": null`
-  and the harness does not check them on this surface.
+  66), where the library's prune gives an empty result: a typo in a cron line
+  must not silently prune nothing (docs/contract.md, "The tool's two
+  exceptions"). That scenario is listed below as not expressible.
+- acquire: `wsprune lease ROOT ID [--no-touch] -- true` (holds the lease
+  while `true` runs, then touches); the touch outcome as for touch.
+- events: the tool can stream them (`--events json`), but responses carry
+  `"events": null` and the harness does not check them on this surface.
 
 Not expressible:
-- `acquire`: a lease lives as long as a process; the tool has no lease command.
 - `prune` of a missing root: see above.
 """
 
@@ -43,29 +45,25 @@ def hours(v: Any) -> str:
     return f"{h:.6f}".rstrip("0").rstrip(".") + "h" if h >= 0 else f"{h}h"
 
 
-def classify(msg: str) -> str:
-    m = msg.lower()
-    if "--help')" in m and "invalid session id" not in m:
-        return "invalid_argument"  # a usage error: clap's line ends with a help tip
-    for needle, status in (
-        ("invalid session id", "invalid_session_id"),
-        ("already exists", "already_exists"),
-        ("not found", "not_found"),
-        ("does not exist", "not_found"),
-        ("busy", "busy"),
-        ("in use", "busy"),
-        ("leased", "busy"),
-        ("invalid argument", "invalid_argument"),
-    ):
-        if needle in m:
-            return status
-    return "io"
+#: The tool's exit statuses (`wsprune --help`) as conformance statuses.
+STATUS_OF_EXIT = {64: "invalid_argument", 66: "not_found", 73: "already_exists", 74: "io", 75: "busy", 77: "io"}
+
+
+def classify(code: int, msg: str) -> str:
+    if code == 64 and "invalid session id" in msg.lower():
+        return "invalid_session_id"
+    # One class for the tool (the root is not there to work in), two statuses in the library.
+    if code == 66 and "is not a directory" in msg:
+        return "io"
+    return STATUS_OF_EXIT.get(code, f"exit {code}")
 
 
 def prune_args(o: dict[str, Any]) -> list[str]:
     a: list[str] = []
     if "older_than_hours" in o:
         a += ["--no-age-rule"] if o["older_than_hours"] is None else [f"--older-than={hours(o['older_than_hours'])}"]
+        if o["older_than_hours"] is None and not any(k in o for k in ("max_total_bytes", "max_sessions", "min_free_bytes")):
+            a.append("--allow-no-rule")
     for key, flag in (("max_total_bytes", "--max-total-size"), ("min_free_bytes", "--min-free")):
         if key in o:
             a.append(f"{flag}={o[key]}B")
@@ -100,16 +98,16 @@ def prune_result(j: dict[str, Any]) -> dict[str, Any]:
 def handle(req: dict[str, Any]) -> dict[str, Any]:
     root, op = req["root"], req["op"]
     kind = op["kind"]
-    if kind == "acquire":
-        return {"not_expressible": "the tool has no lease command (a lease lives as long as its process)"}
     if kind == "prune" and not os.path.lexists(root):
-        return {"not_expressible": "the tool refuses a missing workspace root (exit 2) so that a typo in a cron line does not silently prune nothing"}
+        return {"not_expressible": "the tool refuses a missing workspace root (exit 66) so that a typo in a cron line does not silently prune nothing"}
     if kind == "create":
         argv = ["create", root] + ([op["id"]] if op.get("id") is not None else [])
     elif kind == "open":
         argv = ["open", root, "--json"] + ([op["id"]] if op.get("id") is not None else [])
     elif kind == "touch":
         argv = ["touch", root, op["id"]]
+    elif kind == "acquire":
+        argv = ["lease", root, op["id"]] + ([] if op.get("release_touch") else ["--no-touch"]) + ["--", "true"]
     elif kind == "delete":
         argv = ["rm", root, op["id"], "--json"]
     elif kind == "info":
@@ -126,8 +124,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     err_lines = [line for line in p.stderr.splitlines() if line.strip()]
     error_line = next((line for line in err_lines if line.startswith("wsprune: error:") or line.startswith("error:")), "")
     # prune/repair exit 1 when some sessions failed, ls when a session is unreadable: the JSON is still there.
-    if p.returncode not in (0, 1) or (p.returncode == 1 and not p.stdout.strip()):
-        status = classify(error_line)
+    if p.returncode not in (0, 1, 3) or (p.returncode != 0 and not p.stdout.strip()):
+        status = classify(p.returncode, error_line)
         return {"status": status, "message": " ".join(err_lines)[:500], "result": None, "events": None}
     out = p.stdout.strip()
     result: dict[str, Any]
@@ -136,9 +134,13 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     elif kind == "open":
         j = json.loads(out)
         result = {"id": j["session_id"], "created": j["created"]}
-    elif kind == "touch":
+    elif kind in ("touch", "acquire"):
         warn = p.stderr.lower()
-        result = {"outcome": "legacy" if "legacy" in warn else "corrupted" if "corrupted" in warn else "updated"}
+        outcome = "legacy" if "legacy" in warn or "no metadata" in warn else "corrupted" if "corrupted" in warn else "updated"
+        if kind == "touch":
+            result = {"outcome": outcome}
+        else:
+            result = {"touched": outcome if op.get("release_touch") else None}
     elif kind == "delete":
         result = {"reclaimed_bytes": json.loads(out)["reclaimed_bytes"]}
     elif kind == "info":

@@ -1,0 +1,165 @@
+//! `wsprune ls`: the sessions of a root as a table or a JSON array.
+
+use std::cmp::Reverse;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use chrono::Utc;
+use clap::{Args, ValueEnum};
+use serde_json::Value;
+use wsprune::escape::escape;
+use wsprune::result::format_bytes;
+use wsprune::{SessionInfo, SessionState};
+
+use crate::exit::{Exit, Fatal};
+use crate::output;
+use crate::root;
+use crate::units::{format_age, format_time, plural};
+
+pub const AFTER_HELP: &str = "\
+Times are UTC. AGE is the time since last use. STATE is ok, legacy (no
+metadata), corrupted or unreadable (the session could not be read, e.g. no
+permission: its size is unknown, shown as ?), with \", in use\" while a lease
+is held. Session ids a guest chose are escaped (\\n, \\u{200b}, ...).
+--json prints an array of objects: session_id, created_at and
+updated_at (RFC 3339 UTC strings, or null), age_hours (number, or null;
+negative if updated_at is in the future), size_bytes (number, or null when
+unknown), state (ok | legacy | corrupted | unreadable), in_use (bool), problem
+(string, or null). Unreadable sessions are counted in the totals line, and
+make the exit status 1 with a warning on stderr.";
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// Workspace root
+    pub root: PathBuf,
+    /// Print a JSON array of objects instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Order: age (least recently used first; unknown ages last), size (largest first) or id
+    #[arg(long, value_enum, default_value_t = SortKey::Age)]
+    pub sort: SortKey,
+    /// Reverse the order
+    #[arg(short, long)]
+    pub reverse: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Age,
+    Size,
+    Id,
+}
+
+pub fn state_text(s: &SessionInfo) -> String {
+    if s.in_use {
+        format!("{}, in use", s.state.as_str())
+    } else {
+        s.state.as_str().to_owned()
+    }
+}
+
+pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
+    output::set_json(a.json);
+    root::require(&a.root)?;
+    let mut sessions = wsprune::list_sessions(&a.root, 0)?;
+    let now = Utc::now();
+    match a.sort {
+        // Least recently used first; sessions with no known age (legacy, corrupted) last.
+        SortKey::Age => sessions.sort_by(|x, y| {
+            (x.updated_at.is_none(), x.updated_at, &x.session_id).cmp(&(
+                y.updated_at.is_none(),
+                y.updated_at,
+                &y.session_id,
+            ))
+        }),
+        // Largest first; unknown sizes last.
+        SortKey::Size => sessions.sort_by(|x, y| {
+            (x.known_size().is_none(), Reverse(x.known_size()), &x.session_id).cmp(&(
+                y.known_size().is_none(),
+                Reverse(y.known_size()),
+                &y.session_id,
+            ))
+        }),
+        SortKey::Id => sessions.sort_by(|x, y| x.session_id.cmp(&y.session_id)),
+    }
+    if a.reverse {
+        sessions.reverse();
+    }
+    let unreadable = sessions.iter().filter(|s| s.state == SessionState::Unreadable).count();
+    if a.json {
+        let arr: Vec<Value> = sessions.iter().map(|s| s.to_json(now)).collect();
+        output::out(&format!("{}\n", Value::Array(arr)))?;
+        return Ok(warn_unreadable(unreadable, "\"problem\" in the output"));
+    }
+    let dash = || "-".to_owned();
+    let mut rows = vec![[
+        "SESSION ID".to_owned(),
+        "CREATED".into(),
+        "LAST USED".into(),
+        "AGE".into(),
+        "SIZE".into(),
+        "STATE".into(),
+    ]];
+    for s in &sessions {
+        rows.push([
+            escape(&s.session_id).into_owned(),
+            s.created_at.map_or_else(dash, format_time),
+            s.updated_at.map_or_else(dash, format_time),
+            s.age_hours(now).map_or_else(dash, format_age),
+            s.known_size().map_or_else(|| "?".to_owned(), format_bytes),
+            state_text(s),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let [id, created, used, age, size, state] = row;
+        let [wi, wc, wu, wa, ws, _] = widths;
+        let line = format!("{id:<wi$}  {created:<wc$}  {used:<wu$}  {age:>wa$}  {size:>ws$}  {state}");
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let total: u64 = sessions.iter().filter_map(SessionInfo::known_size).sum();
+    let count = |f: &dyn Fn(&SessionInfo) -> bool| sessions.iter().filter(|s| f(s)).count();
+    let notes: Vec<String> = [
+        (count(&|s| s.state == SessionState::Legacy), "legacy"),
+        (count(&|s| s.state == SessionState::Corrupted), "corrupted"),
+        (count(&|s| s.in_use), "in use"),
+        (unreadable, "unreadable, size unknown"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let _ = write!(
+        out,
+        "{}, {} total",
+        plural(sessions.len(), "session"),
+        format_bytes(total)
+    );
+    if !notes.is_empty() {
+        let _ = write!(out, " ({})", notes.join(", "));
+    }
+    out.push('\n');
+    output::out(&out)?;
+    Ok(warn_unreadable(
+        unreadable,
+        "`wsprune info ROOT ID` or `ls --json` tells why",
+    ))
+}
+
+/// Unreadable sessions are not a silent success: a warning on stderr and exit status 1.
+fn warn_unreadable(n: usize, see: &str) -> Exit {
+    if n == 0 {
+        return Exit::Ok;
+    }
+    output::warning(&format!(
+        "{} could not be read (unreadable, size unknown; {see})",
+        plural(n, "session")
+    ));
+    Exit::SomeFailed
+}

@@ -1,0 +1,113 @@
+//! The commands on one session: create, open, touch, rm, info.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use wsprune::escape::escape;
+use wsprune::result::format_bytes;
+use wsprune::{Status, TouchOutcome};
+
+use crate::exit::{Exit, Fatal};
+use crate::ls::state_text;
+use crate::output;
+use crate::root;
+use crate::units::{format_age, format_time};
+
+pub fn create(root: &Path, id: Option<&str>) -> Result<Exit, Fatal> {
+    root::creatable(root)?;
+    let id = wsprune::create_session(root, id)?;
+    output::out(&format!("{}\n", escape(&id)))?;
+    Ok(Exit::Ok)
+}
+
+pub fn open(root: &Path, id: Option<&str>, as_json: bool) -> Result<Exit, Fatal> {
+    output::set_json(as_json);
+    root::creatable(root)?;
+    let (id, created) = wsprune::create_or_open_session(root, id)?;
+    if as_json {
+        output::out(&format!("{}\n", json!({"session_id": id, "created": created})))?;
+    } else {
+        output::out(&format!("{}\n", escape(&id)))?;
+    }
+    Ok(Exit::Ok)
+}
+
+/// Says on stderr what a touch did not do (legacy or corrupted metadata).
+pub fn warn_touch(id: &str, outcome: &TouchOutcome) {
+    let id = escape(id);
+    match outcome {
+        TouchOutcome::Updated(_) => {}
+        TouchOutcome::Legacy if !wsprune::session_id::is_uuid(id.as_bytes()) => output::warning(&format!(
+            "{id} has no metadata, so it is not a session; nothing to update (`wsprune open` gives it metadata)"
+        )),
+        TouchOutcome::Legacy => output::warning(&format!(
+            "session {id} has no metadata (legacy); nothing to update (`wsprune repair` gives it metadata)"
+        )),
+        TouchOutcome::Corrupted(msg) => output::warning(&format!(
+            "session {id} has corrupted metadata, left as it is: {}",
+            escape(msg)
+        )),
+    }
+}
+
+pub fn touch(root: &Path, id: &str) -> Result<Exit, Fatal> {
+    root::require(root)?;
+    warn_touch(id, &wsprune::touch_session(root, id)?);
+    Ok(Exit::Ok)
+}
+
+pub fn rm(root: &Path, id: &str, wait: Option<Duration>, as_json: bool) -> Result<Exit, Fatal> {
+    output::set_json(as_json);
+    root::require(root)?;
+    let bytes = wsprune::delete_session(root, id, wait).map_err(|e| {
+        let mut f = Fatal::from(e.clone());
+        if e.status() == Status::Busy && wait.is_none() {
+            f.message.push_str(" (--wait DURATION waits for it)");
+        }
+        f
+    })?;
+    if as_json {
+        output::out(&format!("{}\n", json!({"session_id": id, "reclaimed_bytes": bytes})))?;
+    } else {
+        output::out(&format!("Deleted {}, reclaimed {}\n", escape(id), format_bytes(bytes)))?;
+    }
+    Ok(Exit::Ok)
+}
+
+pub fn info(root: &Path, id: &str, as_json: bool) -> Result<Exit, Fatal> {
+    output::set_json(as_json);
+    root::require(root)?;
+    let s = wsprune::session_info(root, id)?;
+    let now = Utc::now();
+    if as_json {
+        output::out(&format!("{}\n", s.to_json(now)))?;
+        return Ok(Exit::Ok);
+    }
+    let mut out = String::new();
+    let time = |t: Option<chrono::DateTime<Utc>>| t.map_or("-".to_owned(), format_time);
+    let _ = writeln!(out, "session    {}", escape(&s.session_id));
+    let _ = writeln!(out, "state      {}", state_text(&s));
+    let _ = writeln!(out, "created    {}", time(s.created_at));
+    match s.age_hours(now) {
+        Some(h) => {
+            let _ = writeln!(out, "last used  {} ({} ago)", time(s.updated_at), format_age(h));
+        }
+        None => {
+            let _ = writeln!(out, "last used  -");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "size       {} ({} bytes)",
+        format_bytes(s.size_bytes),
+        s.size_bytes
+    );
+    if let Some(p) = &s.problem {
+        let _ = writeln!(out, "problem    {}", escape(p));
+    }
+    output::out(&out)?;
+    Ok(Exit::Ok)
+}
