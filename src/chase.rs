@@ -58,10 +58,13 @@ fn openat2_beneath(dir: RawFd, name: &CStr, flags: libc::c_int) -> Option<io::Re
     if OPENAT2.load(Ordering::Relaxed) == OPENAT2_NO {
         return None;
     }
+    // SAFETY: `libc::open_how` is plain integers, for which all zeroes is a valid value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
     how.resolve = RESOLVE;
     loop {
+        // SAFETY: `name` is NUL-terminated and `how` a valid `open_how` of the
+        // size passed, both for the call.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_openat2,
@@ -73,6 +76,7 @@ fn openat2_beneath(dir: RawFd, name: &CStr, flags: libc::c_int) -> Option<io::Re
         };
         if r >= 0 {
             OPENAT2.store(OPENAT2_YES, Ordering::Relaxed);
+            // SAFETY: openat2 just returned this descriptor (>= 0): it is open and nothing else owns it.
             return Some(Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) }));
         }
         let e = io::Error::last_os_error();
@@ -284,6 +288,7 @@ mod tests {
         let meta = tmp.path().join(METADATA_FILE);
         let cmeta = fd::cpath(&meta).unwrap();
         // FIFO: opening it O_RDWR would succeed, so "unusable" proves the type check came first.
+        // SAFETY: `cmeta` is a NUL-terminated string that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(cmeta.as_ptr(), 0o600) }, 0);
         for write in [false, true] {
             match open_metadata(d.as_raw_fd(), write).unwrap() {
@@ -327,6 +332,7 @@ mod tests {
             .unwrap()
             .is_none());
         let fifo = fd::cpath(&tmp.path().join("trash").join("fifo")).unwrap();
+        // SAFETY: `fifo` is a NUL-terminated string that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         assert!(open_metadata_beneath(r.as_raw_fd(), c"trash/fifo").unwrap().is_none());
     }
@@ -339,6 +345,7 @@ mod tests {
         std::os::unix::fs::symlink("dir", tmp.path().join("link")).unwrap();
         std::fs::write(tmp.path().join("file"), b"").unwrap();
         let fifo = fd::cpath(&tmp.path().join("fifo")).unwrap();
+        // SAFETY: `fifo` is a NUL-terminated string that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let (_, id) = open_session_dir(r.as_raw_fd(), c"dir", fd::DIR_FLAGS).unwrap();
         assert!(fd::is_named(r.as_raw_fd(), c"dir", &id));

@@ -52,13 +52,18 @@ fn retry<T: Copy + PartialOrd + Default>(mut f: impl FnMut() -> T) -> io::Result
 /// itself be or contain a symlink) as a directory.
 pub fn open_root(path: &Path) -> io::Result<OwnedFd> {
     let c = cpath(path)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call.
     let fd = retry(|| unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
+    // SAFETY: `open` just returned this descriptor (>= 0): it is open and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// `openat(dir, name, flags, mode)`.
 pub fn openat(dir: RawFd, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call; a bad
+    // `dir` is an EBADF error, not undefined behaviour.
     let fd = retry(|| unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
+    // SAFETY: `openat` just returned this descriptor (>= 0): it is open and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
@@ -70,14 +75,18 @@ pub fn open_dir_at(dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
 
 /// `fstat`.
 pub fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+    // SAFETY: `libc::stat` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable `stat` for the call.
     cvt(unsafe { libc::fstat(fd, &mut st) })?;
     Ok(st)
 }
 
 /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: the entry itself, never a link target.
 pub fn lstat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
+    // SAFETY: `libc::stat` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `name` is NUL-terminated and `st` a valid, writable `stat`, both for the call.
     cvt(unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
     Ok(st)
 }
@@ -124,8 +133,10 @@ pub struct EntryStat {
 
 /// [`EntryStat`] of `name` in `dir`, never following a symlink.
 pub fn entry_stat(dir: RawFd, name: &CStr) -> io::Result<EntryStat> {
+    // SAFETY: `libc::statx` is plain integers, for which all zeroes is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     let mask = libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_SIZE | libc::STATX_MTIME | STATX_BTIME;
+    // SAFETY: `name` is NUL-terminated and `stx` a valid, writable `statx`, both for the call.
     let r = unsafe { libc::statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, mask, &mut stx) };
     if r == 0 {
         return Ok(EntryStat {
@@ -155,7 +166,10 @@ fn birth(stx: &libc::statx) -> Option<Timestamp> {
 
 /// The current (fine-grained) wall-clock time, as file times are written.
 pub fn now() -> Timestamp {
+    // SAFETY: `libc::timespec` is plain integers, for which all zeroes is a valid value.
     let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `ts` is a valid, writable `timespec` for the call (which cannot
+    // fail for CLOCK_REALTIME; on failure `ts` would stay zero).
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     (ts.tv_sec, ts.tv_nsec as u32)
 }
@@ -181,8 +195,11 @@ const STATX_MNT_ID: u32 = 0x0000_1000;
 
 /// [`DirId`] of an open file descriptor, via statx (falling back to fstat).
 pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
+    // SAFETY: `libc::statx` is plain integers, for which all zeroes is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     let empty = c"";
+    // SAFETY: `empty` is a NUL-terminated (static) string and `stx` a valid,
+    // writable `statx`, both for the call.
     let r = unsafe {
         libc::statx(
             fd,
@@ -218,6 +235,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
 
 /// `flock(fd, op | LOCK_NB)`; `Ok(false)` when someone else holds a conflicting lock.
 pub fn try_flock(fd: RawFd, op: libc::c_int) -> io::Result<bool> {
+    // SAFETY: flock takes no pointers; a bad `fd` is an EBADF error.
     match retry(|| unsafe { libc::flock(fd, op | libc::LOCK_NB) }) {
         Ok(_) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
@@ -263,6 +281,7 @@ pub fn flock_wait(fd: RawFd, op: libc::c_int, timeout: std::time::Duration) -> i
 
 /// `flock(fd, LOCK_UN)`.
 pub fn unlock(fd: RawFd) -> io::Result<()> {
+    // SAFETY: flock takes no pointers; a bad `fd` is an EBADF error.
     retry(|| unsafe { libc::flock(fd, libc::LOCK_UN) }).map(drop)
 }
 
@@ -273,22 +292,26 @@ pub fn is_named(dir: RawFd, name: &CStr, id: &DirId) -> bool {
 
 /// `unlinkat(dir, name, flags)`.
 pub fn unlinkat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
     cvt(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) }).map(drop)
 }
 
 /// `mkdirat(dir, name, mode)`.
 pub fn mkdirat(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
     cvt(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) }).map(drop)
 }
 
 /// `renameat2(dir, from, dir, to, RENAME_NOREPLACE)` (when `noreplace`) or a plain replacing `renameat`.
 pub fn renameat(dir: RawFd, from: &CStr, to: &CStr, noreplace: bool) -> io::Result<()> {
     let flags = if noreplace { libc::RENAME_NOREPLACE } else { 0 };
+    // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call.
     cvt(unsafe { libc::renameat2(dir, from.as_ptr(), dir, to.as_ptr(), flags) }).map(drop)
 }
 
 /// `fchmod`.
 pub fn fchmod(fd: RawFd, mode: libc::mode_t) -> io::Result<()> {
+    // SAFETY: fchmod takes no pointers; a bad `fd` is an EBADF error.
     cvt(unsafe { libc::fchmod(fd, mode) }).map(drop)
 }
 
@@ -308,10 +331,13 @@ pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize, size: usize) -> i
             buf.reserve(buf.len().min(limit + 1 - buf.len()).max(1));
         }
         let spare = buf.capacity() - buf.len();
+        // SAFETY: the `spare` bytes from `buf.len()` on are `buf`'s allocated,
+        // unused capacity (`spare = capacity - len`), writable for the call.
         let n = retry(|| unsafe { libc::read(fd, buf.as_mut_ptr().add(buf.len()) as *mut libc::c_void, spare) })?;
         if n == 0 {
             return Ok(());
         }
+        // SAFETY: `read` initialised `n` (<= `spare`) bytes after the old length.
         unsafe { buf.set_len(buf.len() + n as usize) };
     }
 }
@@ -319,6 +345,7 @@ pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize, size: usize) -> i
 /// Writes all of `data` at `offset`.
 pub fn pwrite_all(fd: RawFd, mut data: &[u8], mut offset: u64) -> io::Result<()> {
     while !data.is_empty() {
+        // SAFETY: `data` is `data.len()` readable bytes for the call.
         let n = retry(|| unsafe {
             libc::pwrite(
                 fd,
@@ -349,6 +376,8 @@ pub struct Entry {
 /// One `getdents64` call into `buf`: the number of bytes of records read,
 /// 0 at the end of the directory. Go through them with [`dirents`].
 pub fn getdents(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is `buf.len()` writable bytes for the call; the kernel
+    // writes at most that many.
     retry(|| unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize })
         .map(|n| n as usize)
 }

@@ -241,6 +241,7 @@ mod tests {
         if std::path::Path::new("/proc/locks").exists() {
             let me = i64::from(std::process::id());
             let h = found.iter().find(|h| h.pid == me).expect("this process holds the lock");
+            // SAFETY: geteuid takes nothing and cannot fail.
             assert_eq!(h.uid, Some(unsafe { libc::geteuid() }));
             let text = describe(&found).unwrap();
             assert!(text.contains(&format!("pid={me} uid=")), "{text}");

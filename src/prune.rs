@@ -621,7 +621,9 @@ fn is_trash_name(name: &str) -> bool {
 
 /// Free bytes for unprivileged users on the root's filesystem.
 fn available_bytes(rfd: RawFd) -> Result<u64> {
+    // SAFETY: `libc::statvfs` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable `statvfs` for the call.
     if unsafe { libc::fstatvfs(rfd, &mut st) } != 0 {
         return Err(Error::io(
             "cannot read free space of the workspace filesystem",

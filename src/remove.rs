@@ -81,6 +81,7 @@ pub fn shared_capacity() -> usize {
         rlim_cur: 0,
         rlim_max: 0,
     };
+    // SAFETY: `lim` is a valid, writable `rlimit` for the call.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return 0;
     }
@@ -220,6 +221,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
         return out;
     }
     buf.resize(BATCH_BYTES, 0);
+    // SAFETY: geteuid takes nothing and cannot fail.
     let euid = unsafe { libc::geteuid() };
     let capacity = shared_capacity();
     // Read before anything is listed: every entry born (or changed) before
@@ -324,6 +326,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
 
 /// Moves the read position of a directory descriptor.
 fn seek_dir(dfd: RawFd, pos: i64) -> io::Result<()> {
+    // SAFETY: lseek takes no pointers; a bad descriptor is an EBADF error.
     if unsafe { libc::lseek(dfd, pos as libc::off_t, libc::SEEK_SET) } < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -527,6 +530,7 @@ fn open_subdir(
                 return Err(changed_during_deletion());
             }
             let proc = CString::new(format!("/proc/self/fd/{}", path_fd.as_raw_fd())).expect("no NUL");
+            // SAFETY: `proc` is a NUL-terminated string that outlives the call.
             if unsafe { libc::chmod(proc.as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
                 return Err(e);
             }

@@ -357,6 +357,7 @@ pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: boo
         }
     };
     let written = fd::pwrite_all(file.as_raw_fd(), data, 0).and_then(|()| {
+        // SAFETY: fsync takes no pointers; `file` is open for the call.
         if sync && unsafe { libc::fsync(file.as_raw_fd()) } != 0 {
             return Err(std::io::Error::last_os_error());
         }

@@ -56,15 +56,20 @@ pub(crate) struct CCallback {
     cb: unsafe extern "C" fn(*mut c_void, wsprune_level, *const c_char, *const c_char),
     user_data: *mut c_void,
 }
-// The caller of wsprune_set_log_callback promises the callback and user_data
-// may be used from any thread (documented there).
+// SAFETY: the caller of wsprune_set_log_callback promises that the callback
+// and user_data may be used from any thread, also at once (documented there).
 unsafe impl Send for CCallback {}
+// SAFETY: as for Send: the callback is called from several threads at once by contract.
 unsafe impl Sync for CCallback {}
 
 impl CCallback {
     fn call(&self, e: &Event) {
         let name = c_string(e.name);
         let fields = c_string(serde_json::Value::Object(e.fields.clone()).to_string());
+        // SAFETY: the caller of wsprune_set_log_callback gave a callback of this
+        // signature and a user_data valid until the callback is replaced (which
+        // waits for calls in progress); both strings are NUL-terminated and
+        // live for the call.
         unsafe { (self.cb)(self.user_data, e.level.into(), name.as_ptr(), fields.as_ptr()) };
     }
 }
