@@ -38,6 +38,7 @@ fn is_journal(fd: i32) -> bool {
     let Some((dev, ino)) = v.split_once(':') else {
         return false;
     };
+    // SAFETY: `libc` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid, writable stat buffer; fstat only writes it.
     if unsafe { libc::fstat(fd, &mut st) } != 0 {

@@ -71,6 +71,7 @@ pub fn require_writable(root: &Path, what: &str) -> Result<(), Fatal> {
 /// Bytes available to unprivileged users on the root's filesystem, if known.
 pub fn free_bytes(root: &Path) -> Option<u64> {
     let c = CString::new(root.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `libc` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a NUL-terminated path and `st` a writable statvfs buffer.
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
