@@ -137,7 +137,7 @@ pub fn entry_stat(dir: RawFd, name: &CStr) -> io::Result<EntryStat> {
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     let mask = libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_SIZE | libc::STATX_MTIME | STATX_BTIME;
     // SAFETY: `name` is NUL-terminated and `stx` a valid, writable `statx`, both for the call.
-    let r = unsafe { libc::statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, mask, &mut stx) };
+    let r = unsafe { statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, mask, &mut stx) };
     if r == 0 {
         return Ok(EntryStat {
             mode: u32::from(stx.stx_mode),
@@ -201,7 +201,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
     // SAFETY: `empty` is a NUL-terminated (static) string and `stx` a valid,
     // writable `statx`, both for the call.
     let r = unsafe {
-        libc::statx(
+        statx(
             fd,
             empty.as_ptr(),
             libc::AT_EMPTY_PATH,
@@ -304,9 +304,43 @@ pub fn mkdirat(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
 
 /// `renameat2(dir, from, dir, to, RENAME_NOREPLACE)` (when `noreplace`) or a plain replacing `renameat`.
 pub fn renameat(dir: RawFd, from: &CStr, to: &CStr, noreplace: bool) -> io::Result<()> {
-    let flags = if noreplace { libc::RENAME_NOREPLACE } else { 0 };
-    // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call.
-    cvt(unsafe { libc::renameat2(dir, from.as_ptr(), dir, to.as_ptr(), flags) }).map(drop)
+    if !noreplace {
+        // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call.
+        return cvt(unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) }).map(drop);
+    }
+    // The system call, not glibc's renameat2 wrapper (glibc 2.28): the
+    // released library and tool run on glibc 2.17 (docs/packaging.md).
+    // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call;
+    // the other arguments are integers.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            dir,
+            from.as_ptr(),
+            dir,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    cvt(r as libc::c_int).map(drop)
+}
+
+/// The statx system call. Not glibc's wrapper, which only glibc 2.28 and
+/// later have: the released library and tool run on glibc 2.17
+/// (docs/packaging.md). Without the wrapper's emulation an old kernel answers
+/// ENOSYS, which the callers handle with fstatat.
+///
+/// # Safety
+/// `path` must be NUL-terminated and `buf` valid for writing a `statx`.
+unsafe fn statx(
+    dirfd: RawFd,
+    path: *const libc::c_char,
+    flags: libc::c_int,
+    mask: libc::c_uint,
+    buf: *mut libc::statx,
+) -> libc::c_int {
+    // SAFETY: the caller's contract above is the system call's.
+    unsafe { libc::syscall(libc::SYS_statx, dirfd, path, flags, mask, buf) as libc::c_int }
 }
 
 /// `fchmod`.
