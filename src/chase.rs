@@ -221,25 +221,9 @@ fn reopen(path: &OwnedFd, dir: RawFd, name: &CStr, write: bool, st: &libc::stat)
     // lease-break time (45 s); with it the open fails at once (EWOULDBLOCK).
     // A regular file's reads and writes are unaffected.
     let mode = (if write { libc::O_RDWR } else { libc::O_RDONLY }) | libc::O_NONBLOCK;
-    // "/proc/self/fd/" and up to 10 digits and a NUL, without allocating.
-    let mut buf = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
-    let mut n = path.as_raw_fd() as u32;
-    let mut digits = [0u8; 10];
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for (i, d) in digits[..len].iter().rev().enumerate() {
-        buf[14 + i] = *d;
-    }
-    let proc_path = CStr::from_bytes_until_nul(&buf).expect("NUL-terminated by construction");
+    let proc_path = fd::ProcFdPath::new(path.as_raw_fd());
     // No O_NOFOLLOW: the magic link is what leads to the verified inode.
-    match fd::openat(libc::AT_FDCWD, proc_path, mode | libc::O_NOCTTY, 0) {
+    match fd::openat(libc::AT_FDCWD, proc_path.as_cstr(), mode | libc::O_NOCTTY, 0) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !proc_mounted() => {
             let f = fd::openat(dir, name, mode | libc::O_NOFOLLOW | libc::O_NOCTTY, 0)?;
             let now = fd::fstat(f.as_raw_fd())?;

@@ -110,6 +110,11 @@ pub struct DirId {
     /// Status-change time: set by every rename, link count or mode change
     /// and by every entry added to or removed from the directory.
     pub ctime: Timestamp,
+    /// `st_size`: for a directory, how much its entries take, in the
+    /// filesystem's own unit (see `remove.rs`, which bounds a pass with it).
+    pub size: u64,
+    /// `st_blocks`: 512-byte units allocated to it.
+    pub blocks: u64,
 }
 
 /// A file time: Unix seconds and nanoseconds.
@@ -123,8 +128,15 @@ const STATX_BTIME: u32 = 0x0000_0800;
 pub struct EntryStat {
     /// `st_mode` (type and permission bits).
     pub mode: u32,
-    /// `st_size`.
-    pub size: u64,
+    /// `st_blocks`: 512-byte units allocated to it (what it takes on disk:
+    /// a sparse file's holes take none).
+    pub blocks: u64,
+    /// `st_nlink`: how many names the inode has.
+    pub nlink: u64,
+    /// `st_dev` and `st_ino`: which inode it is.
+    pub dev: u64,
+    /// `st_ino`.
+    pub ino: u64,
     /// Modification time.
     pub mtime: Timestamp,
     /// Birth time, when the filesystem reports one.
@@ -135,13 +147,22 @@ pub struct EntryStat {
 pub fn entry_stat(dir: RawFd, name: &CStr) -> io::Result<EntryStat> {
     // SAFETY: `libc::statx` is plain integers, for which all zeroes is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    let mask = libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_SIZE | libc::STATX_MTIME | STATX_BTIME;
+    let mask = libc::STATX_TYPE
+        | libc::STATX_MODE
+        | libc::STATX_NLINK
+        | libc::STATX_INO
+        | libc::STATX_BLOCKS
+        | libc::STATX_MTIME
+        | STATX_BTIME;
     // SAFETY: `name` is NUL-terminated and `stx` a valid, writable `statx`, both for the call.
     let r = unsafe { statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, mask, &mut stx) };
     if r == 0 {
         return Ok(EntryStat {
             mode: u32::from(stx.stx_mode),
-            size: stx.stx_size,
+            blocks: stx.stx_blocks,
+            nlink: u64::from(stx.stx_nlink),
+            dev: libc::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+            ino: stx.stx_ino,
             mtime: (stx.stx_mtime.tv_sec, stx.stx_mtime.tv_nsec),
             btime: birth(&stx),
         });
@@ -153,7 +174,10 @@ pub fn entry_stat(dir: RawFd, name: &CStr) -> io::Result<EntryStat> {
     let st = lstat_at(dir, name)?;
     Ok(EntryStat {
         mode: st.st_mode,
-        size: st.st_size.max(0) as u64,
+        blocks: st.st_blocks.max(0) as u64,
+        nlink: st.st_nlink,
+        dev: st.st_dev,
+        ino: st.st_ino,
         mtime: (st.st_mtime, st.st_mtime_nsec as u32),
         btime: None,
     })
@@ -219,6 +243,8 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
             mode: u32::from(stx.stx_mode),
             btime: birth(&stx),
             ctime: (stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec),
+            size: stx.stx_size,
+            blocks: stx.stx_blocks,
         });
     }
     let st = fstat(fd)?;
@@ -230,7 +256,52 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
         mode: st.st_mode,
         btime: None,
         ctime: (st.st_ctime, st.st_ctime_nsec as u32),
+        size: st.st_size.max(0) as u64,
+        blocks: st.st_blocks.max(0) as u64,
     })
+}
+
+/// The path `/proc/self/fd/N` of descriptor `fd`, built without allocating:
+/// opening it reaches the very inode behind the descriptor (what systemd's
+/// `fd_reopen` does), whatever name it has by now.
+pub struct ProcFdPath([u8; 25]);
+
+impl ProcFdPath {
+    /// The path of `fd` (a non-negative descriptor).
+    pub fn new(fd: RawFd) -> ProcFdPath {
+        // "/proc/self/fd/" and up to 10 digits and a NUL.
+        let mut buf = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
+        let mut n = fd.max(0) as u32;
+        let mut digits = [0u8; 10];
+        let mut len = 0;
+        loop {
+            digits[len] = b'0' + (n % 10) as u8;
+            len += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for (i, d) in digits[..len].iter().rev().enumerate() {
+            buf[14 + i] = *d;
+        }
+        ProcFdPath(buf)
+    }
+
+    /// The path, NUL-terminated.
+    pub fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.0).expect("NUL-terminated by construction")
+    }
+}
+
+/// The filesystem type (`f_type` of `fstatfs`, a magic number) of the
+/// filesystem holding `fd`.
+pub fn fs_type(fd: RawFd) -> io::Result<i64> {
+    // SAFETY: `libc::statfs` is plain integers, for which all zeroes is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable `statfs` for the call.
+    cvt(unsafe { libc::fstatfs(fd, &mut st) })?;
+    Ok(st.f_type as i64)
 }
 
 /// `flock(fd, op | LOCK_NB)`; `Ok(false)` when someone else holds a conflicting lock.

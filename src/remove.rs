@@ -1,53 +1,64 @@
-//! Filesystem traversal of one session: sizing (dry run) and deletion in a
-//! single pass through directory file descriptors.
+//! Filesystem traversal of one session: measuring (dry run, `ls`, `info`,
+//! the capacity rules) and deletion, in one walk through directory file
+//! descriptors, shaped like systemd's `rm_rf_children`: an explicit stack
+//! of open directories (a tree thousands of levels deep cannot overflow the
+//! thread's stack), entries streamed from one getdents64 buffer and handled
+//! as they are read, and the extra effort (granting ourselves access to our
+//! own directory) in one place, [`Walk::unlinkat_harder`] and
+//! [`Walk::open_dir_harder`].
 //!
-//! The walk uses an explicit stack, so a tree thousands of levels deep cannot
-//! overflow the thread's stack. Directory entries are streamed: each
-//! directory is read in fixed-size getdents64 batches into the walk's one
-//! buffer and every entry is handled (deleted) as it is read, so memory does
-//! not grow with the entries of a directory; descending into a subdirectory
-//! drops the rest of the batch and records the position to resume reading at.
+//! # What a walk counts
+//! Sizes are what the entries take on disk, as `du -sB1` counts them:
+//! allocated blocks (`st_blocks * 512`, so a sparse file's holes count
+//! nothing), directories and the starting directory included, and each
+//! inode once: a file with more than one link is remembered by (device,
+//! inode) the first time, up to [`MAX_LINKED_INODES`] of them per walk;
+//! beyond that each further link counts its share (`blocks / nlink`), so
+//! memory stays bounded and a guest's links never count more than the
+//! file. A deletion counts what it frees: a file whose link count was 1
+//! just before we unlinked it (one with links elsewhere frees nothing, and
+//! its last link inside the session is the one counted), and each directory
+//! it removed. All of it comes with the statx the walk makes anyway.
 //!
-//! Descriptors: a walk holds its current directory's descriptor, and keeps
-//! ancestors open only with a slot of a budget shared by every walk in the
-//! process ([`shared_capacity`]: a quarter of `RLIMIT_NOFILE`, at most
-//! [`MAX_SHARED_DIRS`]) and at most [`MAX_OPEN_DIRS`] per walk; an ancestor
-//! whose descriptor was closed is reopened through `..` and accepted only if
-//! its (device, inode) is the one recorded on the way down.
+//! # What a walk visits
+//! A walk works from what existed when it began. Entries born after that
+//! (birth time, on filesystems that record one) are left, and a directory
+//! changed after that (status-change time: a rename, an entry added or
+//! removed, a mode change; no one can set it back) is not entered: a
+//! deletion reports them as failures, retried by the next prune (nothing
+//! legitimate writes into trash); a measurement leaves them out of the size
+//! and counts them in [`Outcome::left`]. A rename changes the renamed
+//! directory's ctime, so no directory is entered twice under two names, and
+//! a walk keeps no set of the directories it entered.
+//!
+//! Each pass over a directory handles at most as many entries as the
+//! directory held when the pass began, and a later pass of a deletion no
+//! more than the first: a bound read from its size at that moment ([`Walk::pass_cap`]: tmpfs accounts 20 bytes per entry, ext4 at
+//! least 12, xfs 8, btrfs 2; on other filesystems the size in bytes, and at
+//! least [`UNKNOWN_FS_PASS_CAP`]). A guest creating entries faster than a
+//! slowed walk handles them (each needs a statx to be recognised as new)
+//! would otherwise keep one pass going for as long as it likes, holding a
+//! prune and the workspace lock. A pass cut short is a failure (deletion)
+//! or counted in `left` (measurement).
 //!
 //! Resuming a directory at a recorded position after deleting entries in it
 //! is exact on filesystems with stable directory cookies (ext4, xfs, btrfs,
 //! tmpfs since Linux 6.6); so that no entry is ever skipped elsewhere, a
-//! directory in which the walk both deleted something and resumed is read
-//! once more from the start before it is removed (what is left then are the
-//! entries that failed). At most [`MAX_PASSES`] times: a guest that keeps
-//! creating subdirectories would otherwise keep the deletion (and a prune
-//! holding the workspace lock) going for as long as it likes; what it adds
-//! after that is left, reported, and retried by the next prune.
+//! directory in which the deletion both removed something and resumed is
+//! read once more from the start, at most [`MAX_PASSES`] times.
 //!
-//! A deletion also leaves every entry born after it began (birth time after
-//! the walk's start, on filesystems that record one): nothing legitimate
-//! writes into a directory being deleted (it is already trash), and a guest
-//! that keeps creating entries would otherwise keep one pass going for as
-//! long as it is faster than the walk. Skipping costs no system call (the
-//! birth time comes with the stat the walk makes anyway), so each pass ends;
-//! what the guest added is reported and retried by the next prune. A guest
-//! cannot set a birth time. A wall clock stepped back can only make the
-//! walk leave more, never delete more.
+//! So a walk ends after at most `MAX_PASSES` passes, of at most their cap,
+//! over the directories that existed unchanged when it began, whatever the
+//! guest does meanwhile; and its memory is the stack (one frame per level
+//! of such directories), one 16 KiB buffer and the bounded inode set.
 //!
-//! A directory renamed during the walk comes back under its new name, and
-//! on a hash-ordered filesystem (ext4) a guest that renames one each time the
-//! walk enters it can put it ahead of the reading position again and again,
-//! so that one pass never ends. A rename sets the directory's status-change
-//! time (ctime), which no one can set back, and the walk already has it: a
-//! deletion never enters a directory changed after it began (it is left and
-//! reported; nothing legitimate changes trash), and a measurement (of a
-//! session that may be live) enters each such directory, and each directory
-//! below one, at most once (the only per-walk state that grows: one inode
-//! number per directory entered in or under a directory changed during the
-//! walk). Below too: a guest renaming the levels of a deep chain one after
-//! the other would otherwise have the rest of the chain walked again after
-//! each rename.
+//! # Descriptors
+//! A walk holds its current directory's descriptor, and keeps ancestors open
+//! only with a slot of a budget shared by every walk in the process
+//! ([`shared_capacity`]: a quarter of `RLIMIT_NOFILE`, at most
+//! [`MAX_SHARED_DIRS`]) and at most [`MAX_OPEN_DIRS`] per walk; an ancestor
+//! whose descriptor was closed is reopened through `..` and accepted only if
+//! its (device, inode) is the one recorded on the way down.
 
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
@@ -66,6 +77,14 @@ pub const MAX_SHARED_DIRS: usize = 64;
 
 /// Most passes over one directory in a deletion (see the module documentation).
 pub const MAX_PASSES: u32 = 8;
+
+/// Most multiply-linked inodes one walk remembers (16 bytes each).
+pub const MAX_LINKED_INODES: usize = 16 * 1024;
+
+/// The fewest entries a pass over a directory handles on a filesystem whose
+/// directory sizes say nothing known about their entries (FUSE, overlayfs,
+/// network filesystems).
+pub const UNKNOWN_FS_PASS_CAP: u64 = 64 * 1024;
 
 /// Size of the one getdents64 buffer of a walk.
 const BATCH_BYTES: usize = 16 * 1024;
@@ -113,15 +132,17 @@ impl Drop for Slot {
 pub enum Mode {
     /// Sum sizes only.
     Measure,
-    /// Sum sizes and delete everything below the starting directory.
+    /// Sum what is freed and delete everything below the starting directory.
     Delete,
 }
 
 /// What a walk did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// Bytes of the non-directory entries seen (Measure) or removed (Delete):
-    /// `st_size` of each, a symlink counting itself, never its target.
+    /// Measure: bytes allocated to the starting directory and everything in
+    /// it, each inode once (`du -sB1`). Delete: bytes freed, the starting
+    /// directory's own blocks included once nothing failed (the caller
+    /// removes it next). See the module documentation.
     pub bytes: u64,
     /// Files and directories that could not be measured or removed.
     pub failures: u64,
@@ -130,6 +151,10 @@ pub struct Outcome {
     /// The newest modification time (Unix seconds, nanoseconds) of the
     /// non-directory entries seen, if any: when a legacy session was last written.
     pub newest_mtime: Option<(i64, i64)>,
+    /// Measure: entries left out because they were born or changed after
+    /// the walk began, or came after a pass's cap (a deletion counts these
+    /// as failures).
+    pub left: u64,
 }
 
 impl Outcome {
@@ -142,6 +167,26 @@ impl Outcome {
     }
 }
 
+/// One pass over a directory: reading it from the start to its end (or its cap).
+#[derive(Default)]
+struct Pass {
+    /// Passes over this directory so far, this one included.
+    number: u32,
+    /// Most entries this pass handles (see [`Walk::pass_cap`]).
+    cap: u64,
+    /// The first pass's cap: no later pass handles more.
+    first_cap: u64,
+    /// Entries read so far in this pass.
+    seen: u64,
+    /// This pass deleted something.
+    removed: bool,
+    /// This pass resumed reading at a recorded position.
+    resumed: bool,
+    /// `Outcome::failures` when this pass began (a new pass counts its own).
+    failures_before: u64,
+}
+
+/// One directory on the walk's stack.
 struct Frame {
     /// Open descriptor (always for the top frame; frame 0 borrows `start`
     /// and has none); `None` for an ancestor closed to save descriptors.
@@ -153,174 +198,570 @@ struct Frame {
     name: CString,
     /// Whether we already granted ourselves u+rwx on it.
     opened_up: bool,
-    /// The getdents64 position to go on reading at (after the entry being
-    /// visited below), once we are back.
+    /// The getdents64 position to read at next (`Some(0)`: from the start).
     resume: Option<i64>,
-    /// This pass over the directory deleted something.
-    removed: bool,
-    /// This pass resumed reading at a recorded position.
-    resumed: bool,
-    /// `Outcome::failures` when this pass began (a second pass counts its own).
-    failures_before: u64,
-    /// Passes over this directory so far, this one included.
-    passes: u32,
-    /// A measurement records the directories entered below this one (it is,
-    /// or is below, a directory changed since the walk began).
-    tracked: bool,
-}
-
-impl Frame {
-    fn new(fd: Option<OwnedFd>, id: DirId, name: CString, failures: u64) -> Frame {
-        Frame {
-            fd,
-            slot: None,
-            id,
-            name,
-            opened_up: false,
-            resume: None,
-            removed: false,
-            resumed: false,
-            failures_before: failures,
-            passes: 1,
-            tracked: false,
-        }
-    }
-}
-
-/// What every visit of one walk needs to know.
-struct Context {
-    start_id: DirId,
-    euid: u32,
-    mode: Mode,
-    /// When the walk began: what was born or changed after is the guest's doing.
-    began: fd::Timestamp,
-    /// (device, inode) of the directories a measurement entered in or under
-    /// a directory changed after `began` (each is entered once).
-    tracked_entered: HashSet<(u64, u64)>,
+    pass: Pass,
 }
 
 /// What visiting one entry asks of the walk.
 enum Visit {
     Done,
-    /// A subdirectory on the same mount, open: go down into it (with
-    /// `Frame::tracked`).
-    Descend(OwnedFd, DirId, bool),
+    /// A subdirectory on the same mount, open and not changed since the
+    /// walk began: go down into it.
+    Descend(OwnedFd, DirId),
+    /// The entry turned out to be of the other kind (file or directory): again, as that.
+    Retry {
+        as_dir: bool,
+    },
 }
 
 type VisitResult = Result<Visit, (&'static str, io::Error)>;
+
+/// What reading one batch of a directory asks of the walk.
+enum Step {
+    /// Read the next batch.
+    More,
+    /// Go down into this directory first.
+    Descend(Frame),
+    /// This pass over the directory is over (its end, or its cap).
+    EndOfPass,
+}
+
+/// Multiply-linked inodes a measurement has counted (bounded, see the module documentation).
+#[derive(Default)]
+struct LinkedInodes(HashSet<(u64, u64)>);
+
+impl LinkedInodes {
+    /// The bytes one link of `st` adds to a measurement.
+    fn charge(&mut self, st: &fd::EntryStat) -> u64 {
+        let bytes = st.blocks.saturating_mul(512);
+        if st.nlink <= 1 {
+            return bytes;
+        }
+        let key = (st.dev, st.ino);
+        if self.0.contains(&key) {
+            return 0;
+        }
+        if self.0.len() < MAX_LINKED_INODES && self.0.try_reserve(1).is_ok() {
+            self.0.insert(key);
+            return bytes;
+        }
+        bytes / st.nlink
+    }
+}
+
+/// How many bytes of a directory's `st_size` one entry takes at least, on
+/// the filesystem of type `magic`; `None` if unknown.
+fn bytes_per_entry(magic: i64) -> Option<u64> {
+    const TMPFS: i64 = 0x0102_1994; // BOGO_DIRENT_SIZE per entry, "." and ".." included
+    const EXT234: i64 = 0xEF53; // the smallest dirent record
+    const XFS: i64 = 0x5846_5342;
+    const BTRFS: i64 = 0x9123_683E; // twice the name's length
+    match magic {
+        TMPFS => Some(20),
+        EXT234 => Some(12),
+        XFS => Some(8),
+        BTRFS => Some(2),
+        _ => None,
+    }
+}
+
+/// One walk: what every step needs to know, the stack and the outcome.
+struct Walk {
+    start: RawFd,
+    start_id: DirId,
+    euid: u32,
+    mode: Mode,
+    /// When the walk began: what was born or changed after is the guest's doing.
+    began: fd::Timestamp,
+    /// See [`bytes_per_entry`].
+    bytes_per_entry: Option<u64>,
+    /// Ancestor descriptors all walks may hold (see [`shared_capacity`]).
+    capacity: usize,
+    links: LinkedInodes,
+    stack: Vec<Frame>,
+    out: Outcome,
+}
 
 /// Walks everything below the open directory `start` (whose identity is
 /// `start_id`), never leaving the mount it is on and never following a
 /// symlink. In [`Mode::Delete`] it removes every entry below `start` but not
 /// `start` itself. A mount point found below is a failure and is left alone.
 pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
-    let mut out = Outcome::default();
     let mut buf: Vec<u8> = Vec::new();
     if let Err(e) = buf.try_reserve_exact(BATCH_BYTES) {
+        let mut out = Outcome::default();
         out.fail(".", "cannot list", &io::Error::other(e));
         return out;
     }
     buf.resize(BATCH_BYTES, 0);
-    // SAFETY: geteuid takes nothing and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    let capacity = shared_capacity();
     // Read before anything is listed: every entry born (or changed) before
     // has a birth time (ctime) at most this.
-    let mut ctx = Context {
+    let began = fd::now();
+    // The start as it is now (its size bounds the first pass), not as it was opened.
+    let now_id = fd::dir_id(start).unwrap_or(start_id);
+    let mut w = Walk {
+        start,
         start_id,
-        euid,
+        // SAFETY: geteuid takes nothing and cannot fail.
+        euid: unsafe { libc::geteuid() },
         mode,
-        began: fd::now(),
-        tracked_entered: HashSet::new(),
+        began,
+        bytes_per_entry: fd::fs_type(start).ok().and_then(bytes_per_entry),
+        capacity: shared_capacity(),
+        links: LinkedInodes::default(),
+        stack: Vec::new(),
+        out: Outcome::default(),
     };
-    // Frame 0 borrows `start`: it is never closed by the walk. Read it from the start.
-    let mut stack = vec![Frame::new(None, start_id, CString::default(), 0)];
-    stack[0].resume = Some(0);
-    let fd_of = |stack: &[Frame], i: usize| -> RawFd {
-        if i == 0 {
-            start
-        } else {
-            stack[i]
-                .fd
-                .as_ref()
-                .map(AsRawFd::as_raw_fd)
-                .expect("frame descriptor is open")
-        }
-    };
+    let mut frame = w.frame(None, now_id, CString::default());
+    frame.resume = Some(0);
+    w.stack.push(frame);
+    if mode == Mode::Measure {
+        w.out.bytes += now_id.blocks.saturating_mul(512);
+    }
+    w.run(&mut buf);
+    if mode == Mode::Delete && w.out.failures == 0 {
+        w.out.bytes += now_id.blocks.saturating_mul(512);
+    }
+    w.out
+}
 
-    'frames: loop {
-        let top = stack.len() - 1;
-        let dfd = fd_of(&stack, top);
-        if let Some(pos) = stack[top].resume.take() {
-            if pos != 0 {
-                stack[top].resumed = true;
-            }
-            if let Err(e) = seek_dir(dfd, pos) {
-                out.fail(&path_of(&stack, c""), "cannot list", &e);
-                if !finish_dir(&mut stack, start, &mut out, &ctx) {
-                    return out;
+impl Walk {
+    /// The explicit-stack loop: read the top directory a batch at a time,
+    /// going down into subdirectories as they come, and back up (removing
+    /// the directory, when deleting) at the end of its last pass.
+    fn run(&mut self, buf: &mut [u8]) {
+        while let Some(top) = self.stack.len().checked_sub(1) {
+            let dfd = self.fd_of(top);
+            if let Some(pos) = self.stack[top].resume.take() {
+                self.stack[top].pass.resumed |= pos != 0;
+                if let Err(e) = seek_dir(dfd, pos) {
+                    self.out.fail(&self.path_of(c""), "cannot list", &e);
+                    if !self.leave_dir() {
+                        return;
+                    }
+                    continue;
                 }
-                continue;
+            }
+            let step = match fd::getdents(dfd, buf) {
+                Ok(0) => Step::EndOfPass,
+                Ok(n) => self.handle_batch(dfd, &buf[..n]),
+                Err(e) => {
+                    self.out.fail(&self.path_of(c""), "cannot list", &e);
+                    Step::EndOfPass
+                }
+            };
+            match step {
+                Step::More => {}
+                Step::Descend(frame) => self.stack.push(frame),
+                Step::EndOfPass => {
+                    if !self.end_pass() {
+                        return;
+                    }
+                }
             }
         }
-        let n = match fd::getdents(dfd, &mut buf) {
-            Ok(n) => n,
-            Err(e) => {
-                out.fail(&path_of(&stack, c""), "cannot list", &e);
-                0
-            }
-        };
-        if n == 0 {
-            // End of the directory: once more from the start if this pass
-            // may have skipped something, else go back up.
-            let f = &mut stack[top];
-            if mode == Mode::Delete && f.removed && f.resumed && f.passes < MAX_PASSES {
-                out.failures = f.failures_before;
-                (f.removed, f.resumed, f.resume) = (false, false, Some(0));
-                f.passes += 1;
-                continue;
-            }
-            if top == 0 || !finish_dir(&mut stack, start, &mut out, &ctx) {
-                return out;
-            }
-            continue;
-        }
-        for (next, kind, name) in fd::dirents(&buf[..n]) {
+    }
+
+    /// Handles the entries of one batch of the top directory `dfd`.
+    fn handle_batch(&mut self, dfd: RawFd, batch: &[u8]) -> Step {
+        let top = self.stack.len() - 1;
+        for (next, kind, name) in fd::dirents(batch) {
             let b = name.to_bytes();
             if b == b"." || b == b".." {
                 continue;
             }
-            let visited = loop {
-                let r = visit(dfd, &mut stack[top], name, kind, &mut ctx, &mut out);
-                // Out of descriptors: give back this walk's ancestors and try once more.
-                match &r {
-                    Err((_, e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                        if close_ancestors(&mut stack) == 0 {
-                            break r;
-                        }
-                    }
-                    _ => break r,
-                }
-            };
-            match visited {
-                Ok(Visit::Done) => {}
-                Err((what, e)) => out.fail(&path_of(&stack, name), what, &e),
-                Ok(Visit::Descend(child, child_id, tracked)) => {
-                    if stack.try_reserve(1).is_err() {
+            let pass = &mut self.stack[top].pass;
+            if pass.seen >= pass.cap {
+                self.over_cap();
+                return Step::EndOfPass;
+            }
+            pass.seen += 1;
+            match self.visit_retrying(dfd, name, kind) {
+                // (visit_retrying resolves every Retry itself.)
+                Ok(Visit::Done | Visit::Retry { .. }) => {}
+                Err((what, e)) => self.out.fail(&self.path_of(name), what, &e),
+                Ok(Visit::Descend(child, child_id)) => {
+                    if self.stack.try_reserve(1).is_err() {
                         let e = io::Error::from_raw_os_error(libc::ENOMEM);
-                        out.fail(&path_of(&stack, name), "too deep to descend into", &e);
+                        self.out.fail(&self.path_of(name), "too deep to descend into", &e);
                         continue;
                     }
-                    stack[top].resume = Some(next);
-                    keep_as_ancestor(&mut stack, capacity);
-                    let failures = out.failures;
-                    let mut frame = Frame::new(Some(child), child_id, name.to_owned(), failures);
-                    frame.tracked = tracked;
-                    stack.push(frame);
-                    continue 'frames;
+                    // Back here later, reading on after this entry.
+                    self.stack[top].resume = Some(next);
+                    self.keep_as_ancestor();
+                    let mut frame = self.frame(Some(child), child_id, name.to_owned());
+                    frame.resume = Some(0);
+                    return Step::Descend(frame);
                 }
             }
         }
+        Step::More
+    }
+
+    /// A new frame, at its first pass.
+    fn frame(&self, fd: Option<OwnedFd>, id: DirId, name: CString) -> Frame {
+        let mut f = Frame {
+            fd,
+            slot: None,
+            id,
+            name,
+            opened_up: false,
+            resume: None,
+            pass: Pass::default(),
+        };
+        f.pass = self.new_pass(&id, 1);
+        f
+    }
+
+    /// Pass number `number` over the directory `id` (as it is now).
+    fn new_pass(&self, id: &DirId, number: u32) -> Pass {
+        let cap = self.pass_cap(id);
+        Pass {
+            number,
+            cap,
+            first_cap: cap,
+            failures_before: self.out.failures,
+            ..Pass::default()
+        }
+    }
+
+    /// Most entries a pass over the directory `id` handles: as many as its
+    /// size says it held when the pass began (see the module documentation).
+    fn pass_cap(&self, id: &DirId) -> u64 {
+        // Two more than the size says: rounding, and "." and ".." on
+        // filesystems whose size does not count them.
+        match self.bytes_per_entry {
+            Some(per) => id.size / per + 2,
+            None => id.size.max(UNKNOWN_FS_PASS_CAP),
+        }
+    }
+
+    /// The top directory holds more than its pass may handle: the rest is left.
+    fn over_cap(&mut self) {
+        match self.mode {
+            Mode::Measure => self.out.left += 1,
+            Mode::Delete => {
+                let e = io::Error::other(
+                    "it holds more entries than when this pass over it began; the rest is left for the next prune",
+                );
+                self.out.fail(&self.path_of(c""), "stopped reading", &e);
+            }
+        }
+    }
+
+    /// The top directory's pass is over: another pass if a deletion may have
+    /// skipped something, else back up. False when the walk is over.
+    fn end_pass(&mut self) -> bool {
+        let top = self.stack.len() - 1;
+        let pass = &self.stack[top].pass;
+        if self.mode == Mode::Delete && pass.removed && pass.resumed && pass.number < MAX_PASSES {
+            let number = pass.number + 1;
+            self.out.failures = pass.failures_before;
+            let dfd = self.fd_of(top);
+            let id = fd::dir_id(dfd).unwrap_or(self.stack[top].id);
+            // Never more than the first pass: a later pass is only there for
+            // entries the first may have skipped, which the first's cap counted.
+            let first_cap = self.stack[top].pass.first_cap;
+            let mut next = self.new_pass(&id, number);
+            next.cap = next.cap.min(first_cap);
+            next.first_cap = first_cap;
+            self.stack[top].pass = next;
+            self.stack[top].resume = Some(0);
+            return true;
+        }
+        self.leave_dir()
+    }
+
+    /// Visits one entry, again as the other kind when it changed between
+    /// a file and a directory (a few times); out of descriptors, gives back
+    /// this walk's ancestors and tries once more.
+    fn visit_retrying(&mut self, dfd: RawFd, name: &CStr, kind: u8) -> VisitResult {
+        let mut as_dir = kind == libc::DT_DIR || kind == libc::DT_UNKNOWN;
+        let mut freed_fds = false;
+        for _ in 0..4 {
+            let r = if as_dir {
+                self.visit_dir(dfd, name)
+            } else {
+                self.visit_file(dfd, name)
+            };
+            match r {
+                Ok(Visit::Retry { as_dir: d }) => as_dir = d,
+                Err((_, ref e))
+                    if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+                        && !freed_fds
+                        && self.close_ancestors() > 0 =>
+                {
+                    freed_fds = true;
+                }
+                r => return r,
+            }
+        }
+        Err((
+            "cannot handle",
+            io::Error::other("it kept changing between a file and a directory"),
+        ))
+    }
+
+    /// A subdirectory: opened to descend into, unless it is on another
+    /// mount or changed since the walk began.
+    fn visit_dir(&mut self, dfd: RawFd, name: &CStr) -> VisitResult {
+        let (child, granted) = match self.open_dir_harder(dfd, name) {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok(Visit::Done), // vanished
+            // Not a directory after all (DT_UNKNOWN, or swapped).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {
+                return Ok(Visit::Retry { as_dir: false })
+            }
+            Err(e)
+                if self.mode == Mode::Measure
+                    && e.raw_os_error() == Some(libc::EACCES)
+                    && owned_by(dfd, name, self.euid) =>
+            {
+                // Deletion will grant itself access to its own directory; a dry
+                // run changes nothing, so it cannot see inside (bytes undercounted).
+                return Ok(Visit::Done);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Other => return Err(("not descending into", e)),
+            Err(e) => return Err(("cannot open directory", e)),
+        };
+        let child_id = fd::dir_id(child.as_raw_fd()).map_err(|e| ("cannot stat", e))?;
+        if !child_id.same_mount(&self.start_id) {
+            return Err(("not descending into", mount_point()));
+        }
+        // (A directory we granted access to has our own change in its
+        // ctime; open_dir_harder checked it before that change.)
+        if !granted && child_id.ctime > self.began {
+            return self.left_for_later(changed_during_walk());
+        }
+        if self.mode == Mode::Measure {
+            self.out.bytes += child_id.blocks.saturating_mul(512);
+        }
+        Ok(Visit::Descend(child, child_id))
+    }
+
+    /// A non-directory (regular file, symlink, FIFO, socket or device node):
+    /// measured, and removed when deleting.
+    fn visit_file(&mut self, dfd: RawFd, name: &CStr) -> VisitResult {
+        let st = match fd::entry_stat(dfd, name) {
+            Ok(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => return Ok(Visit::Retry { as_dir: true }),
+            Ok(st) => st,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Visit::Done),
+            Err(e) => return Err(("cannot stat", e)),
+        };
+        if st.btime.is_some_and(|b| b > self.began) {
+            return self.left_for_later(born_during_walk());
+        }
+        let mtime = (st.mtime.0, i64::from(st.mtime.1));
+        if self.out.newest_mtime.is_none_or(|m| mtime > m) {
+            self.out.newest_mtime = Some(mtime);
+        }
+        if self.mode == Mode::Measure {
+            self.out.bytes += self.links.charge(&st);
+            return Ok(Visit::Done);
+        }
+        match self.unlinkat_harder(dfd, name, 0) {
+            Ok(()) => {
+                // Freed only if this was its last link.
+                if st.nlink <= 1 {
+                    self.out.bytes += st.blocks.saturating_mul(512);
+                }
+                self.stack.last_mut().expect("non-empty").pass.removed = true;
+                Ok(Visit::Done)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Visit::Done),
+            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Visit::Retry { as_dir: true }),
+            Err(e) => Err(("cannot remove", e)),
+        }
+    }
+
+    /// An entry born or changed after the walk began: a deletion's failure
+    /// (retried by the next prune), a measurement's `left`.
+    fn left_for_later(&mut self, why: io::Error) -> VisitResult {
+        match self.mode {
+            Mode::Delete => Err(("not deleting", why)),
+            Mode::Measure => {
+                self.out.left += 1;
+                Ok(Visit::Done)
+            }
+        }
+    }
+
+    /// The top directory is done: goes back up to its parent (reopening it
+    /// through `..` if it was closed) and, when deleting, removes it there.
+    /// False if there is no parent or the way back up is lost (the walk ends).
+    fn leave_dir(&mut self) -> bool {
+        let top = self.stack.len() - 1;
+        if top == 0 {
+            return false;
+        }
+        let frame = self.stack.pop().expect("non-empty");
+        let parent = top - 1;
+        if parent != 0 && self.stack[parent].fd.is_none() {
+            let child = frame.fd.as_ref().expect("top frame is open").as_raw_fd();
+            let expected = self.stack[parent].id;
+            let mut reopened = reopen_parent(child, &expected);
+            if matches!(&reopened, Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
+                && self.close_ancestors() > 0
+            {
+                reopened = reopen_parent(child, &expected);
+            }
+            match reopened {
+                Ok(pfd) => self.stack[parent].fd = Some(pfd),
+                Err(e) => {
+                    self.out
+                        .fail(&self.path_of(&frame.name), "lost the way back up from", &e);
+                    return false;
+                }
+            }
+        }
+        drop(frame.fd);
+        // The parent is the current directory again: it needs no budget.
+        self.stack[parent].slot = None;
+        if self.mode == Mode::Delete {
+            let pfd = self.fd_of(parent);
+            match self.unlinkat_harder(pfd, &frame.name, libc::AT_REMOVEDIR) {
+                Ok(()) => {
+                    self.out.bytes += frame.id.blocks.saturating_mul(512);
+                    self.stack[parent].pass.removed = true;
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                // Its contents already produced a failure; do not count it twice.
+                Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && self.out.failures > 0 => {}
+                Err(e) => self.out.fail(&self.path_of(&frame.name), "cannot remove directory", &e),
+            }
+        }
+        true
+    }
+
+    /// `unlinkat(dfd, name, flags)` in the top directory, with extra effort:
+    /// on EACCES/EPERM, if the directory is ours and not yet opened up,
+    /// grants u+rwx through its descriptor and tries once more.
+    fn unlinkat_harder(&mut self, dfd: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<()> {
+        let euid = self.euid;
+        let frame = self.stack.last_mut().expect("non-empty");
+        match fd::unlinkat(dfd, name, flags) {
+            Err(e)
+                if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
+                    && !frame.opened_up
+                    && frame.id.uid == euid =>
+            {
+                frame.opened_up = true;
+                if fd::fchmod(dfd, (frame.id.mode & 0o7777) | 0o700).is_err() {
+                    return Err(e);
+                }
+                fd::unlinkat(dfd, name, flags)
+            }
+            r => r,
+        }
+    }
+
+    /// Opens a subdirectory; `Ok(None)` if it vanished; with `true` if it was
+    /// granted access. The extra effort, when deleting: an unreadable one is
+    /// looked at through an O_PATH descriptor of that very directory (never
+    /// a file: a hard link would carry a change outside the workspace): a
+    /// mount point is a [`mount_point`] error, whatever the mode (nothing on
+    /// another mount is ever changed); one that is ours, on the start's
+    /// mount and not changed since the walk began, is granted u+rwx through
+    /// `/proc/self/fd`, and opened again (it must be the same directory).
+    fn open_dir_harder(&self, pfd: RawFd, name: &CStr) -> io::Result<Option<(OwnedFd, bool)>> {
+        match fd::open_dir_at(pfd, name) {
+            Ok(f) => Ok(Some((f, false))),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+                let path_fd = fd::openat(pfd, name, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
+                // Mount first, owner second, and only then a change.
+                let id = fd::dir_id(path_fd.as_raw_fd())?;
+                if !id.same_mount(&self.start_id) {
+                    return Err(mount_point());
+                }
+                if id.uid != self.euid || self.mode == Mode::Measure {
+                    return Err(e);
+                }
+                if id.ctime > self.began {
+                    return Err(changed_during_walk());
+                }
+                let proc = fd::ProcFdPath::new(path_fd.as_raw_fd());
+                // SAFETY: `proc` is a NUL-terminated string that outlives the call.
+                if unsafe { libc::chmod(proc.as_cstr().as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
+                    return Err(e);
+                }
+                let dir = fd::open_dir_at(pfd, name)?;
+                if !fd::dir_id(dir.as_raw_fd())?.same_inode(&id) {
+                    return Err(changed_during_walk());
+                }
+                Ok(Some((dir, true)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The descriptor of frame `i` (frame 0 borrows the caller's `start`).
+    fn fd_of(&self, i: usize) -> RawFd {
+        if i == 0 {
+            return self.start;
+        }
+        self.stack[i]
+            .fd
+            .as_ref()
+            .map(AsRawFd::as_raw_fd)
+            .expect("frame descriptor is open")
+    }
+
+    /// The top is about to become an ancestor: it stays open with a budget
+    /// slot (its own, or the oldest open ancestor's), or is closed.
+    fn keep_as_ancestor(&mut self) {
+        let stack = &mut self.stack;
+        let top = stack.len() - 1;
+        if top == 0 {
+            return; // frame 0 borrows the caller's descriptor
+        }
+        let open = (1..top).filter(|&i| stack[i].fd.is_some()).count();
+        if open + 2 < MAX_OPEN_DIRS {
+            if let Some(slot) = Slot::take(self.capacity) {
+                stack[top].slot = Some(slot);
+                return;
+            }
+        }
+        if let Some(oldest) = (1..top).find(|&i| stack[i].fd.is_some()) {
+            stack[oldest].fd = None;
+            stack[top].slot = stack[oldest].slot.take();
+            return;
+        }
+        stack[top].fd = None;
+    }
+
+    /// Closes every open ancestor of the walk (not frame 0, not the top);
+    /// returns how many.
+    fn close_ancestors(&mut self) -> usize {
+        let top = self.stack.len() - 1;
+        let mut n = 0;
+        for f in self.stack.iter_mut().take(top).skip(1) {
+            if f.fd.take().is_some() {
+                n += 1;
+            }
+            f.slot = None;
+        }
+        n
+    }
+
+    /// The path of `name` inside the top directory (of the top itself if
+    /// `name` is empty), relative to the start, for messages.
+    fn path_of(&self, name: &CStr) -> String {
+        let mut p = String::new();
+        for f in self.stack.iter().skip(1) {
+            p.push_str(&f.name.to_string_lossy());
+            p.push('/');
+        }
+        p.push_str(&name.to_string_lossy());
+        // An empty name means the directory itself.
+        if name.is_empty() {
+            p.pop();
+            if p.is_empty() {
+                p.push('.');
+            }
+        }
+        p
     }
 }
 
@@ -333,230 +774,14 @@ fn seek_dir(dfd: RawFd, pos: i64) -> io::Result<()> {
     Ok(())
 }
 
-/// The top directory is done: goes back up to its parent (reopening it
-/// through `..` if it was closed) and, when deleting, removes it there.
-/// False if the way back up is lost (the walk must end).
-fn finish_dir(stack: &mut Vec<Frame>, start: RawFd, out: &mut Outcome, ctx: &Context) -> bool {
-    let (mode, euid) = (ctx.mode, ctx.euid);
-    let top = stack.len() - 1;
-    if top == 0 {
-        return false;
-    }
-    let frame = stack.pop().expect("non-empty");
-    let parent = top - 1;
-    if parent != 0 && stack[parent].fd.is_none() {
-        let child = frame.fd.as_ref().expect("top frame is open").as_raw_fd();
-        let mut reopened = reopen_parent(child, &stack[parent].id);
-        if matches!(&reopened, Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
-            && close_ancestors(stack.as_mut_slice()) > 0
-        {
-            reopened = reopen_parent(child, &stack[parent].id);
-        }
-        match reopened {
-            Ok(pfd) => stack[parent].fd = Some(pfd),
-            Err(e) => {
-                out.fail(&path_of(stack, &frame.name), "lost the way back up from", &e);
-                return false;
-            }
-        }
-    }
-    drop(frame.fd);
-    // The parent is the current directory again: it needs no budget.
-    stack[parent].slot = None;
-    if mode == Mode::Delete {
-        let pfd = match &stack[parent].fd {
-            Some(f) => f.as_raw_fd(),
-            None => start, // frame 0: the only frame without a descriptor once on top
-        };
-        let res = with_write_access(&mut stack[parent], pfd, euid, || {
-            fd::unlinkat(pfd, &frame.name, libc::AT_REMOVEDIR)
-        });
-        match res {
-            Ok(()) => stack[parent].removed = true,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-            // Its contents already produced a failure; do not count it twice.
-            Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && out.failures > 0 => {}
-            Err(e) => out.fail(&path_of(stack, &frame.name), "cannot remove directory", &e),
-        }
-    }
-    true
+/// The error for a directory renamed or changed after the walk began.
+fn changed_during_walk() -> io::Error {
+    io::Error::other("renamed or changed after the walk began; left for the next prune")
 }
 
-/// The parent (current top) is about to become an ancestor: it stays open
-/// with a budget slot (its own, or the oldest open ancestor's), or is closed.
-fn keep_as_ancestor(stack: &mut [Frame], capacity: usize) {
-    let top = stack.len() - 1;
-    if top == 0 {
-        return; // frame 0 borrows the caller's descriptor
-    }
-    let open = (1..top).filter(|&i| stack[i].fd.is_some()).count();
-    if open + 2 < MAX_OPEN_DIRS {
-        if let Some(slot) = Slot::take(capacity) {
-            stack[top].slot = Some(slot);
-            return;
-        }
-    }
-    if let Some(oldest) = (1..top).find(|&i| stack[i].fd.is_some()) {
-        stack[oldest].fd = None;
-        stack[top].slot = stack[oldest].slot.take();
-        return;
-    }
-    stack[top].fd = None;
-}
-
-/// Closes every open ancestor of the walk (not frame 0, not the top);
-/// returns how many.
-fn close_ancestors(stack: &mut [Frame]) -> usize {
-    let top = stack.len() - 1;
-    let mut n = 0;
-    for f in stack.iter_mut().take(top).skip(1) {
-        if f.fd.take().is_some() {
-            n += 1;
-        }
-        f.slot = None;
-    }
-    n
-}
-
-/// Handles one entry of the directory `dfd` (the top frame): measures and,
-/// when deleting, removes a non-directory; opens a subdirectory to descend into.
-fn visit(dfd: RawFd, frame: &mut Frame, name: &CStr, kind: u8, ctx: &mut Context, out: &mut Outcome) -> VisitResult {
-    let (start_id, euid, mode, began) = (&ctx.start_id, ctx.euid, ctx.mode, ctx.began);
-    let mut as_dir = kind == libc::DT_DIR || kind == libc::DT_UNKNOWN;
-    // An entry swapped between a file and a directory is retried a few times.
-    for _ in 0..4 {
-        if as_dir {
-            match open_subdir(dfd, name, start_id, euid, mode, began) {
-                Ok(Some((child, granted))) => {
-                    let child_id = fd::dir_id(child.as_raw_fd()).map_err(|e| ("cannot stat", e))?;
-                    if !child_id.same_mount(start_id) {
-                        return Err(("not descending into", mount_point()));
-                    }
-                    // (A directory we granted access to has our own change in
-                    // its ctime; open_subdir checked it before that change.)
-                    let changed = !granted && child_id.ctime > began;
-                    if changed && mode == Mode::Delete {
-                        return Err(("not deleting", changed_during_deletion()));
-                    }
-                    let tracked = mode == Mode::Measure && (changed || frame.tracked);
-                    if tracked && !ctx.tracked_entered.insert((child_id.dev, child_id.ino)) {
-                        return Ok(Visit::Done); // measured already, under another name
-                    }
-                    return Ok(Visit::Descend(child, child_id, tracked));
-                }
-                Ok(None) => return Ok(Visit::Done), // vanished
-                // Not a directory after all (DT_UNKNOWN, or swapped): handle as a file below.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {}
-                Err(e)
-                    if mode == Mode::Measure && e.raw_os_error() == Some(libc::EACCES) && owned_by(dfd, name, euid) =>
-                {
-                    // Deletion will grant itself access to its own directory; a dry
-                    // run changes nothing, so it cannot see inside (bytes undercounted).
-                    return Ok(Visit::Done);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Other => return Err(("not descending into", e)),
-                Err(e) => return Err(("cannot open directory", e)),
-            }
-        }
-        // A non-directory: regular file, symlink, FIFO, socket or device node.
-        let st = match fd::entry_stat(dfd, name) {
-            Ok(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => {
-                as_dir = true; // became a directory since it was listed
-                continue;
-            }
-            Ok(st) => st,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Visit::Done),
-            Err(e) => return Err(("cannot stat", e)),
-        };
-        let mtime = (st.mtime.0, i64::from(st.mtime.1));
-        if out.newest_mtime.is_none_or(|m| mtime > m) {
-            out.newest_mtime = Some(mtime);
-        }
-        let size = st.size;
-        if mode == Mode::Measure {
-            out.bytes += size;
-            return Ok(Visit::Done);
-        }
-        if born_after(st.btime, began) {
-            return Err(("not deleting", born_during_deletion()));
-        }
-        match with_write_access(frame, dfd, euid, || fd::unlinkat(dfd, name, 0)) {
-            Ok(()) => {
-                out.bytes += size;
-                frame.removed = true;
-                return Ok(Visit::Done);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Visit::Done),
-            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => as_dir = true,
-            Err(e) => return Err(("cannot remove", e)),
-        }
-    }
-    Err((
-        "cannot handle",
-        io::Error::other("it kept changing between a file and a directory"),
-    ))
-}
-
-/// Opens a subdirectory; `Ok(None)` if it vanished; with `true` if it was
-/// granted access. An unreadable one is looked at through an O_PATH
-/// descriptor of that very directory (never a file: a hard link would carry
-/// a change outside the workspace): a mount point is a [`mount_point`]
-/// error, whatever the mode (nothing on another mount is ever changed); one
-/// that is ours, on the start's mount and not changed since the deletion
-/// `began`, is granted u+rwx when deleting, and opened again (it must be
-/// the same directory).
-fn open_subdir(
-    pfd: RawFd,
-    name: &CStr,
-    start_id: &DirId,
-    euid: u32,
-    mode: Mode,
-    began: fd::Timestamp,
-) -> io::Result<Option<(OwnedFd, bool)>> {
-    match fd::open_dir_at(pfd, name) {
-        Ok(f) => Ok(Some((f, false))),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
-            let path_fd = fd::openat(pfd, name, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
-            // Mount first, owner second, and only then a change.
-            let id = fd::dir_id(path_fd.as_raw_fd())?;
-            if !id.same_mount(start_id) {
-                return Err(mount_point());
-            }
-            if id.uid != euid || mode == Mode::Measure {
-                return Err(e);
-            }
-            if id.ctime > began {
-                return Err(changed_during_deletion());
-            }
-            let proc = CString::new(format!("/proc/self/fd/{}", path_fd.as_raw_fd())).expect("no NUL");
-            // SAFETY: `proc` is a NUL-terminated string that outlives the call.
-            if unsafe { libc::chmod(proc.as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
-                return Err(e);
-            }
-            let dir = fd::open_dir_at(pfd, name)?;
-            if !fd::dir_id(dir.as_raw_fd())?.same_inode(&id) {
-                return Err(changed_during_deletion());
-            }
-            Ok(Some((dir, true)))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Whether a birth time (if known) is after the deletion began.
-fn born_after(btime: Option<fd::Timestamp>, began: fd::Timestamp) -> bool {
-    btime.is_some_and(|b| b > began)
-}
-
-/// The error for a directory renamed or changed while the deletion ran.
-fn changed_during_deletion() -> io::Error {
-    io::Error::other("renamed or changed after the deletion began; left for the next prune")
-}
-
-/// The error for an entry created while its directory was being deleted.
-fn born_during_deletion() -> io::Error {
-    io::Error::other("created after the deletion began; left for the next prune")
+/// The error for an entry created after the walk began.
+fn born_during_walk() -> io::Error {
+    io::Error::other("created after the walk began; left for the next prune")
 }
 
 /// The error for a mount point found below the start: never entered, never changed.
@@ -569,31 +794,6 @@ fn owned_by(dir: RawFd, name: &CStr, euid: u32) -> bool {
     matches!(fd::lstat_at(dir, name), Ok(st) if st.st_uid == euid)
 }
 
-/// Runs `op` (an unlink inside `frame`'s directory); on EACCES/EPERM, if the
-/// directory is ours and not yet opened up, grants u+rwx through its
-/// descriptor and runs `op` once more.
-fn with_write_access(
-    frame: &mut Frame,
-    dfd: RawFd,
-    euid: u32,
-    mut op: impl FnMut() -> io::Result<()>,
-) -> io::Result<()> {
-    match op() {
-        Err(e)
-            if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM))
-                && !frame.opened_up
-                && frame.id.uid == euid =>
-        {
-            frame.opened_up = true;
-            if fd::fchmod(dfd, (frame.id.mode & 0o7777) | 0o700).is_err() {
-                return Err(e);
-            }
-            op()
-        }
-        r => r,
-    }
-}
-
 /// Reopens a closed ancestor through `..` of its child, insisting that it is
 /// the directory recorded on the way down.
 fn reopen_parent(child: RawFd, expected: &DirId) -> io::Result<OwnedFd> {
@@ -604,23 +804,4 @@ fn reopen_parent(child: RawFd, expected: &DirId) -> io::Result<OwnedFd> {
     } else {
         Err(io::Error::other("a directory was moved during removal"))
     }
-}
-
-/// The path of `name` inside the top of `stack` (of the top itself if `name`
-/// is empty), relative to the start, for messages.
-fn path_of(stack: &[Frame], name: &CStr) -> String {
-    let mut p = String::new();
-    for f in stack.iter().skip(1) {
-        p.push_str(&f.name.to_string_lossy());
-        p.push('/');
-    }
-    p.push_str(&name.to_string_lossy());
-    // An empty name means the directory itself.
-    if name.is_empty() {
-        p.pop();
-        if p.is_empty() {
-            p.push('.');
-        }
-    }
-    p
 }

@@ -269,10 +269,11 @@ fn interrupted_deletions_are_reported_in_their_own_list() {
     for name in &foreign {
         std::fs::create_dir_all(root.join(name).join("keep")).unwrap();
     }
+    let trash_bytes = tree_bytes(&trash);
     let r = run(root, no_rules());
     assert_eq!(rules(&r), vec![], "trash is not a deleted session");
     assert_eq!(r.interrupted, vec![format!(".wsprune-trash.{id}.1.2")]);
-    assert_eq!(r.reclaimed_bytes, 123);
+    assert_eq!(r.reclaimed_bytes, trash_bytes);
     assert!(!exists(&trash));
     assert!(r.errors.is_empty() && r.skipped_sessions.is_empty());
     for name in &foreign {
@@ -625,7 +626,9 @@ fn delete_session_removes_any_session_safely_and_refuses_leased_ones() {
     assert!(names(root).is_empty(), "no trash left: {:?}", names(root));
 
     let legacy = legacy_session(root);
-    assert_eq!(wsprune::delete_session(root, &legacy, None).unwrap(), 0);
+    // An empty directory frees its own blocks (none on tmpfs, one on ext4).
+    let expect = tree_bytes(&root.join(&legacy));
+    assert_eq!(wsprune::delete_session(root, &legacy, None).unwrap(), expect);
 
     let leased = session(root, 1.0);
     let lease = wsprune::acquire(root, &leased).unwrap();
@@ -697,7 +700,11 @@ fn session_info_and_list_report_times_size_state_and_leases() {
     assert!(!info.in_use);
 
     let l = wsprune::session_info(root, &legacy).unwrap();
-    assert_eq!((l.state, l.size_bytes, l.updated_at), (SessionState::Legacy, 7, None));
+    let legacy_bytes = tree_bytes(&root.join(&legacy));
+    assert_eq!(
+        (l.state, l.size_bytes, l.updated_at),
+        (SessionState::Legacy, legacy_bytes, None)
+    );
     let c = wsprune::session_info(root, &corrupted).unwrap();
     assert_eq!(c.state, SessionState::Corrupted);
     assert!(c.problem.is_some());

@@ -95,11 +95,18 @@ def metadata_text(sid: str, created: datetime, updated: datetime, kind: str) -> 
 
 
 def tree_size(path: Path) -> int:
-    """Sum of st_size of every non-directory entry (what a deletion reclaims)."""
-    total = 0
+    """What `du -sB1` says: allocated blocks (st_blocks * 512) of `path` and
+    everything below it, each inode once (what sizes and a deletion count)."""
+    seen: set[tuple[int, int]] = set()
+    total = os.lstat(path).st_blocks * 512
     for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            total += os.lstat(os.path.join(dirpath, name)).st_size
+        for name in filenames + dirnames:
+            st = os.lstat(os.path.join(dirpath, name))
+            if st.st_nlink > 1:
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
     return total
 
 

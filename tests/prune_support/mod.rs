@@ -66,10 +66,12 @@ pub fn write_file(path: &Path, len: usize) {
     std::fs::write(path, data).unwrap();
 }
 
-/// Sum of `lstat` sizes of every non-directory entry below `path`
-/// (an independent re-implementation of what reclaimed_bytes must count).
+/// What `du -sB1 path` says: allocated blocks (`st_blocks * 512`) of
+/// `path` and everything below it, each inode once (an independent
+/// re-implementation of what sizes and reclaimed_bytes must count).
 pub fn tree_bytes(path: &Path) -> u64 {
-    let mut total = 0;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = std::fs::symlink_metadata(path).unwrap().blocks() * 512;
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).unwrap() {
@@ -77,12 +79,28 @@ pub fn tree_bytes(path: &Path) -> u64 {
             let md = std::fs::symlink_metadata(e.path()).unwrap();
             if md.file_type().is_dir() {
                 stack.push(e.path());
-            } else {
-                total += md.len();
+            }
+            if md.nlink() <= 1 || seen.insert((md.dev(), md.ino())) {
+                total += md.blocks() * 512;
             }
         }
     }
     total
+}
+
+/// `du -sB1 path`, run: the number it prints.
+pub fn du_bytes(path: &Path) -> u64 {
+    let out = Command::new("du").arg("-sB1").arg(path).output().unwrap();
+    assert!(out.status.success(), "du failed: {out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Peak resident memory of this process, in KiB.
+pub fn peak_rss_kib() -> i64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) }, 0);
+    ru.ru_maxrss
 }
 
 /// What a snapshot records of one entry.
