@@ -56,7 +56,8 @@ pub struct SessionInfo {
     pub created_at: Option<DateTime<Utc>>,
     /// `updated_at` (last use) from the metadata, if it is valid.
     pub updated_at: Option<DateTime<Utc>>,
-    /// Sum of the sizes of the files in the session, as a prune would reclaim.
+    /// What the session takes on disk: allocated blocks, each inode once
+    /// (`du -sB1`; docs/contract.md, "Sizes").
     pub size_bytes: u64,
     /// The metadata's state.
     pub state: SessionState,

@@ -19,10 +19,6 @@ fn opts(hours: f64, dry_run: bool) -> PruneOptions {
     PruneOptions::older_than(hours, dry_run)
 }
 
-fn meta_len(root: &Path, id: &str) -> u64 {
-    std::fs::metadata(root.join(id).join(".metadata.json")).unwrap().len()
-}
-
 // ---------------------------------------------------------------- 3.2 enumeration
 
 /// "Enumeration with mixed directory types": only real directories

@@ -1,6 +1,7 @@
 package wsprune_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log"
@@ -35,14 +36,14 @@ func ExamplePrune() {
 		log.Fatal(err)
 	}
 
-	// A session last used in 2020, with 1000 bytes of output.
+	// A session last used in 2020, with 1 MiB of output.
 	const stale = "0f8fad5b-d9cb-469f-a165-70867728950e"
 	if _, err := wsprune.CreateSessionWithID(root, stale); err != nil {
 		log.Fatal(err)
 	}
 	meta := `{"session_id":"` + stale + `","created_at":"2020-01-01T00:00:00.000000Z","updated_at":"2020-01-01T00:00:00.000000Z","version":1}`
 	_ = os.WriteFile(filepath.Join(root, stale, ".metadata.json"), []byte(meta), 0o600)
-	_ = os.WriteFile(filepath.Join(root, stale, "output.txt"), make([]byte, 1000), 0o644)
+	_ = os.WriteFile(filepath.Join(root, stale, "output.txt"), bytes.Repeat([]byte("x"), 1<<20), 0o644)
 
 	opts := wsprune.PruneOptions{OlderThan: 24 * time.Hour, DryRun: true}
 	dry, err := wsprune.Prune(root, opts)
@@ -57,14 +58,16 @@ func ExamplePrune() {
 		log.Fatal(err)
 	}
 	fmt.Println(res)
-	fmt.Println("deleted:", res.Deleted, "bytes:", res.ReclaimedBytes)
+	// Sizes are what the session takes on disk (du -sB1): the output, and
+	// a block or two for the metadata and the directory.
+	fmt.Println("deleted:", res.Deleted, "MiB:", res.ReclaimedBytes>>20)
 
 	err = wsprune.Touch(root, stale)
 	fmt.Println("touch a pruned session:", errors.Is(err, wsprune.ErrNotFound))
 	// Output:
-	// Would prune 1 session (0 skipped, 0 errors), would reclaim 1.1 KB
-	// Pruned 1 session (0 skipped, 0 errors), reclaimed 1.1 KB
-	// deleted: [0f8fad5b-d9cb-469f-a165-70867728950e] bytes: 1151
+	// Would prune 1 session (0 skipped, 0 errors), would reclaim 1.0 MB
+	// Pruned 1 session (0 skipped, 0 errors), reclaimed 1.0 MB
+	// deleted: [0f8fad5b-d9cb-469f-a165-70867728950e] MiB: 1
 	// touch a pruned session: true
 }
 
@@ -151,7 +154,7 @@ func ExamplePrune_retention() {
 
 	res, err := wsprune.Prune(root, wsprune.PruneOptions{
 		NoAgeRule:     true,   // size only (a zero OlderThan is the default 24 h age rule)
-		MaxTotalBytes: 25_000, // room for two sessions; sessions used within the hour are spared
+		MaxTotalBytes: 45_000, // room for two sessions (16 to 20 KiB on disk each); sessions used within the hour are spared
 		Jobs:          4,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -88,23 +89,29 @@ func updatedAt(t *testing.T, root, id string) time.Time {
 	return ts
 }
 
-// treeSize is the sum of the sizes of every non-directory entry under dir
-// (symlinks count themselves): what a prune of dir must report as reclaimed.
+// treeSize is what `du -sB1 dir` says: the allocated blocks of dir and
+// everything under it, each inode once (symlinks count themselves): what a
+// prune of dir must report as reclaimed.
 func treeSize(t *testing.T, dir string) uint64 {
 	t.Helper()
 	var n uint64
+	seen := map[[2]uint64]bool{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			return nil
-		}
-		info, err := os.Lstat(path)
-		if err != nil {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(path, &st); err != nil {
 			return err
 		}
-		n += uint64(info.Size())
+		if st.Nlink > 1 && !d.IsDir() {
+			key := [2]uint64{uint64(st.Dev), st.Ino}
+			if seen[key] {
+				return nil
+			}
+			seen[key] = true
+		}
+		n += uint64(st.Blocks) * 512
 		return nil
 	})
 	if err != nil {

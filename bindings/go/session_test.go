@@ -147,7 +147,8 @@ func TestDeleteSession(t *testing.T) {
 
 	// Legacy and corrupted sessions can be deleted too.
 	writeFile(t, filepath.Join(root, legacyID, "x"), []byte("12345"))
-	if n, err := DeleteSession(root, legacyID, 0); err != nil || n != 5 {
+	legacySize := treeSize(t, filepath.Join(root, legacyID))
+	if n, err := DeleteSession(root, legacyID, 0); err != nil || n != legacySize {
 		t.Errorf("legacy: %d, %v", n, err)
 	}
 	writeFile(t, metadataPath(root, other), []byte("garbage"))

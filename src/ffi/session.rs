@@ -193,7 +193,9 @@ pub struct wsprune_session_details {
     pub created_at_us: i64,
     /// updated_at (last use), in microseconds since the Unix epoch (0 unless state is OK).
     pub updated_at_us: i64,
-    /// Sum of the sizes of the files in the session: what deleting it frees.
+    /// What the session takes on disk (allocated blocks, each inode once, as
+    /// `du -sB1` counts them): what deleting it frees, but for files linked
+    /// elsewhere too.
     pub size_bytes: u64,
     /// The metadata's state: a `wsprune_session_state` value (a fixed-width
     /// integer, so the layout does not depend on the compiler's enum size).

@@ -2,7 +2,8 @@
  * The check macros of the C ABI test programs (tests/c/test_*.c): CHECK
  * counts a passed or failed condition and names a failure; CHECK_ERR checks
  * that an error carries a status and a message, then frees it. Each program
- * prints "N passed, N failed" from `passed` and `failed`.
+ * prints "N passed, N failed" from `passed` and `failed`. du_bytes is what
+ * `du -sB1` says a path takes: the sizes wsprune reports (docs/contract.md).
  */
 #ifndef WSPRUNE_TEST_CHECK_H
 #define WSPRUNE_TEST_CHECK_H
@@ -35,5 +36,16 @@ static int passed, failed;
             (err) = NULL;                                                        \
         }                                                                        \
     } while (0)
+
+/* `du -sB1 path`'s figure (allocated blocks, each inode once); -1 on failure. */
+static long long du_bytes(const char *path) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "du -sB1 '%s'", path);
+    FILE *p = popen(cmd, "r");
+    long long n = -1;
+    if (p == NULL || fscanf(p, "%lld", &n) != 1) n = -1;
+    if (p != NULL) pclose(p);
+    return n;
+}
 
 #endif

@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterable, List
 import pytest
 
 import wsprune
+from du import tree_bytes
 from wsprune import Event, SessionState
 from wsprune._lib import PruneOptions, SessionDetails, lib
 
@@ -46,14 +47,6 @@ def aged(root: Path, *hours: float, payload: int = 10_000) -> List[str]:
         write_meta(root, sid, when, when)
         ids.append(sid)
     return ids
-
-
-def tree_bytes(path: Path) -> int:
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        for n in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            total += os.lstat(os.path.join(dirpath, n)).st_size
-    return total
 
 
 def sizes(root: Path, ids: Iterable[str]) -> int:
@@ -216,9 +209,10 @@ def test_interrupted_deletion_is_finished(tmp_path: Path) -> None:
     trash = tmp_path / f".wsprune-trash.{sid}.1.2"
     (trash / "a").mkdir(parents=True)
     (trash / "a" / "f").write_bytes(b"z" * 321)
+    size = tree_bytes(trash)
     r = wsprune.prune_sessions(None, tmp_path)
     # Reported by its own name, never as a session.
-    assert r.deleted_rules == {} and r.interrupted == [trash.name] and r.reclaimed_bytes == 321
+    assert r.deleted_rules == {} and r.interrupted == [trash.name] and r.reclaimed_bytes == size
     assert not trash.exists() and (tmp_path / keep).exists()
 
 
@@ -383,7 +377,8 @@ def test_delete_session(tmp_path: Path) -> None:
     # Legacy and corrupted sessions too.
     (tmp_path / LEGACY).mkdir()
     (tmp_path / LEGACY / "x").write_bytes(b"12345")
-    assert wsprune.delete_session(tmp_path, LEGACY) == 5
+    legacy_size = tree_bytes(tmp_path / LEGACY)
+    assert wsprune.delete_session(tmp_path, LEGACY) == legacy_size
     (tmp_path / other / ".metadata.json").write_text("garbage")
     assert wsprune.delete_session(tmp_path, other, wait=1.0) > 0
     assert os.listdir(tmp_path) == []

@@ -17,6 +17,7 @@ from typing import List
 import pytest
 
 import wsprune
+from du import tree_bytes
 from wsprune import Event, SessionMetadata
 
 
@@ -34,14 +35,6 @@ def session(root: Path, hours: float = 0.0, files: int = 0) -> str:
     if hours:
         backdate(root, sid, hours)
     return sid
-
-
-def tree_bytes(path: Path) -> int:
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        for n in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            total += os.lstat(os.path.join(dirpath, n)).st_size
-    return total
 
 
 def test_version_and_library() -> None:
