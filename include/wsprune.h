@@ -56,18 +56,6 @@
 #define WSPRUNE_TOUCH_NONE -1
 
 /**
- * Most multiply-linked inodes one walk remembers (16 bytes each).
- */
-#define MAX_LINKED_INODES (16 * 1024)
-
-/**
- * The fewest entries a pass over a directory handles on a filesystem whose
- * directory sizes say nothing known about their entries (FUSE, overlayfs,
- * network filesystems).
- */
-#define UNKNOWN_FS_PASS_CAP (64 * 1024)
-
-/**
  * Status of a wsprune call. The numeric values are stable: they are part
  * of the ABI and will never be renumbered.
  */
