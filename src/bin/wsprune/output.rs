@@ -158,6 +158,6 @@ pub fn fatal(f: &Fatal) {
             "error".into(),
             json!({"status": f.exit.name(), "exit_code": f.exit.code(), "message": f.message}),
         );
-        let _ = out(&format!("{}\n", Value::Object(m)));
+        let _ = out_with(Priority::Err, &format!("{}\n", Value::Object(m)));
     }
 }
