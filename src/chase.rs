@@ -20,7 +20,7 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::fd::{self, DirId};
@@ -54,7 +54,7 @@ const RESOLVE: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::R
 
 /// `openat2(dir, name, flags, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)`;
 /// `None` if the kernel does not offer it (the caller then does the same checks itself).
-fn openat2_beneath(dir: RawFd, name: &CStr, flags: libc::c_int) -> Option<io::Result<OwnedFd>> {
+fn openat2_beneath(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> Option<io::Result<OwnedFd>> {
     if OPENAT2.load(Ordering::Relaxed) == OPENAT2_NO {
         return None;
     }
@@ -97,7 +97,7 @@ fn openat2_beneath(dir: RawFd, name: &CStr, flags: libc::c_int) -> Option<io::Re
 /// Opens the session directory `name` beneath the root `rfd` with `flags`
 /// (`O_PATH` for a touch; [`fd::DIR_FLAGS`] to lock, read or delete), with
 /// every check of the module documentation. Returns it and its identity.
-pub fn open_session_dir(rfd: RawFd, name: &CStr, flags: libc::c_int) -> Result<(OwnedFd, DirId), ChaseError> {
+pub fn open_session_dir(rfd: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> Result<(OwnedFd, DirId), ChaseError> {
     let flags = flags | libc::O_DIRECTORY | libc::O_NOFOLLOW;
     let classify = |e: io::Error| match e.raw_os_error() {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP) => ChaseError::NotASession,
@@ -108,7 +108,7 @@ pub fn open_session_dir(rfd: RawFd, name: &CStr, flags: libc::c_int) -> Result<(
         Some(r) => (r.map_err(classify)?, true),
         None => (fd::openat(rfd, name, flags, 0).map_err(classify)?, false),
     };
-    let id = fd::dir_id(dir.as_raw_fd())?;
+    let id = fd::dir_id(dir.as_fd())?;
     if !checked_mount && !id.same_mount(&fd::dir_id(rfd)?) {
         return Err(ChaseError::MountPoint);
     }
@@ -135,7 +135,7 @@ fn unusable(why: &str) -> Metadata {
 /// (or, if `write`, reading and writing) only if it is a regular file with no
 /// other hard link (another link could be a file outside the workspace), not
 /// a symlink and not a mount point. Nothing else is ever opened.
-pub fn open_metadata(dir: RawFd, write: bool) -> io::Result<Metadata> {
+pub fn open_metadata(dir: BorrowedFd<'_>, write: bool) -> io::Result<Metadata> {
     let name = c".metadata.json";
     debug_assert_eq!(name.to_bytes(), METADATA_FILE.as_bytes());
     let flags = libc::O_PATH | libc::O_NOFOLLOW;
@@ -158,7 +158,7 @@ pub fn open_metadata(dir: RawFd, write: bool) -> io::Result<Metadata> {
         Ok(st) => st,
         Err(why) => return Ok(unusable(why)),
     };
-    if !checked_mount && !fd::dir_id(path.as_raw_fd())?.same_mount(&fd::dir_id(dir)?) {
+    if !checked_mount && !fd::dir_id(path.as_fd())?.same_mount(&fd::dir_id(dir)?) {
         return Ok(unusable("metadata file is a mount point"));
     }
     let file = reopen(&path, dir, name, write, &st)?;
@@ -168,7 +168,7 @@ pub fn open_metadata(dir: RawFd, write: bool) -> io::Result<Metadata> {
 /// The type and link-count checks on an `O_PATH` descriptor: the file's
 /// `stat` if it is a regular file with one link, otherwise why not.
 fn check_file(path: &OwnedFd) -> io::Result<Result<libc::stat, &'static str>> {
-    let st = fd::fstat(path.as_raw_fd())?;
+    let st = fd::fstat(path.as_fd())?;
     Ok(match st.st_mode & libc::S_IFMT {
         // O_PATH|O_NOFOLLOW opens a symlink itself (openat fallback).
         libc::S_IFLNK => Err("metadata file is a symlink"),
@@ -187,7 +187,7 @@ fn check_file(path: &OwnedFd) -> io::Result<Result<libc::stat, &'static str>> {
 /// regular file, a mount...): the caller then takes the full path, which
 /// repeats every check and says precisely what is wrong. Returns the file
 /// and its `stat` (whose identity [`still_named`] checks after the write).
-pub fn open_metadata_beneath(rfd: RawFd, rel: &CStr) -> io::Result<Option<(OwnedFd, libc::stat)>> {
+pub fn open_metadata_beneath(rfd: BorrowedFd<'_>, rel: &CStr) -> io::Result<Option<(OwnedFd, libc::stat)>> {
     let path = match openat2_beneath(rfd, rel, libc::O_PATH | libc::O_NOFOLLOW) {
         Some(Ok(p)) => p,
         Some(Err(_)) | None => return Ok(None),
@@ -204,7 +204,7 @@ pub fn open_metadata_beneath(rfd: RawFd, rel: &CStr) -> io::Result<Option<(Owned
 /// file `st` (the final component not followed). The fast path's form of
 /// "the session is still the directory of that name": a session moved to
 /// trash (or replaced) no longer has this file under its name.
-pub fn still_named(rfd: RawFd, rel: &CStr, st: &libc::stat) -> bool {
+pub fn still_named(rfd: BorrowedFd<'_>, rel: &CStr, st: &libc::stat) -> bool {
     matches!(fd::lstat_at(rfd, rel), Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino)
 }
 
@@ -215,18 +215,18 @@ pub fn still_named(rfd: RawFd, rel: &CStr, st: &libc::stat) -> bool {
 /// blocking and insisting it is the same inode (a file swapped in for that
 /// instant would then have been opened, non-blocking; it is never read or
 /// written).
-fn reopen(path: &OwnedFd, dir: RawFd, name: &CStr, write: bool, st: &libc::stat) -> io::Result<OwnedFd> {
+fn reopen(path: &OwnedFd, dir: BorrowedFd<'_>, name: &CStr, write: bool, st: &libc::stat) -> io::Result<OwnedFd> {
     // O_NONBLOCK: a lease the file's owner (a guest may own its metadata)
     // holds on it would otherwise block this open for the kernel's whole
     // lease-break time (45 s); with it the open fails at once (EWOULDBLOCK).
     // A regular file's reads and writes are unaffected.
     let mode = (if write { libc::O_RDWR } else { libc::O_RDONLY }) | libc::O_NONBLOCK;
-    let proc_path = fd::ProcFdPath::new(path.as_raw_fd());
+    let proc_path = fd::ProcFdPath::new(path.as_fd());
     // No O_NOFOLLOW: the magic link is what leads to the verified inode.
-    match fd::openat(libc::AT_FDCWD, proc_path.as_cstr(), mode | libc::O_NOCTTY, 0) {
+    match fd::open(proc_path.as_cstr(), mode | libc::O_NOCTTY, 0) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !proc_mounted() => {
             let f = fd::openat(dir, name, mode | libc::O_NOFOLLOW | libc::O_NOCTTY, 0)?;
-            let now = fd::fstat(f.as_raw_fd())?;
+            let now = fd::fstat(f.as_fd())?;
             if now.st_dev != st.st_dev || now.st_ino != st.st_ino {
                 return Err(io::Error::other("metadata file was replaced while it was opened"));
             }
@@ -237,7 +237,7 @@ fn reopen(path: &OwnedFd, dir: RawFd, name: &CStr, write: bool, st: &libc::stat)
 }
 
 fn proc_mounted() -> bool {
-    fd::openat(libc::AT_FDCWD, c"/proc/self/fd", libc::O_PATH | libc::O_DIRECTORY, 0).is_ok()
+    fd::open(c"/proc/self/fd", libc::O_PATH | libc::O_DIRECTORY, 0).is_ok()
 }
 
 #[cfg(test)]
@@ -254,11 +254,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join(METADATA_FILE), b"{}").unwrap();
         let d = open(tmp.path());
-        match open_metadata(d.as_raw_fd(), false).unwrap() {
+        match open_metadata(d.as_fd(), false).unwrap() {
             Metadata::Open(f, size) => {
                 assert_eq!(size, 2);
                 let mut buf = Vec::new();
-                fd::read_to_end(f.as_raw_fd(), &mut buf, 10, size).unwrap();
+                fd::read_to_end(f.as_fd(), &mut buf, 10, size).unwrap();
                 assert_eq!(buf, b"{}");
             }
             other => panic!("{other:?}"),
@@ -275,27 +275,27 @@ mod tests {
         // SAFETY: `cmeta` is a NUL-terminated string that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(cmeta.as_ptr(), 0o600) }, 0);
         for write in [false, true] {
-            match open_metadata(d.as_raw_fd(), write).unwrap() {
+            match open_metadata(d.as_fd(), write).unwrap() {
                 Metadata::Unusable(e) => assert!(e.to_string().contains("not a regular file"), "{e}"),
                 other => panic!("{other:?}"),
             }
         }
         std::fs::remove_file(&meta).unwrap();
         std::os::unix::fs::symlink("/etc/passwd", &meta).unwrap();
-        match open_metadata(d.as_raw_fd(), true).unwrap() {
+        match open_metadata(d.as_fd(), true).unwrap() {
             Metadata::Unusable(e) => assert!(e.to_string().contains("symlink"), "{e}"),
             other => panic!("{other:?}"),
         }
         std::fs::remove_file(&meta).unwrap();
         std::fs::write(&meta, b"{}").unwrap();
         std::fs::hard_link(&meta, tmp.path().join("other")).unwrap();
-        match open_metadata(d.as_raw_fd(), true).unwrap() {
+        match open_metadata(d.as_fd(), true).unwrap() {
             Metadata::Unusable(e) => assert!(e.to_string().contains("hard links"), "{e}"),
             other => panic!("{other:?}"),
         }
         std::fs::remove_file(tmp.path().join("other")).unwrap();
         std::fs::remove_file(&meta).unwrap();
-        assert!(matches!(open_metadata(d.as_raw_fd(), true).unwrap(), Metadata::Missing));
+        assert!(matches!(open_metadata(d.as_fd(), true).unwrap(), Metadata::Missing));
     }
 
     #[test]
@@ -304,21 +304,19 @@ mod tests {
         let r = open(tmp.path());
         std::fs::create_dir(tmp.path().join("s")).unwrap();
         std::fs::write(tmp.path().join("s").join(METADATA_FILE), b"{}").unwrap();
-        let (_f, st) = open_metadata_beneath(r.as_raw_fd(), c"s/.metadata.json")
+        let (_f, st) = open_metadata_beneath(r.as_fd(), c"s/.metadata.json")
             .unwrap()
             .expect("healthy");
-        assert!(still_named(r.as_raw_fd(), c"s/.metadata.json", &st));
+        assert!(still_named(r.as_fd(), c"s/.metadata.json", &st));
         std::fs::rename(tmp.path().join("s"), tmp.path().join("trash")).unwrap();
-        assert!(!still_named(r.as_raw_fd(), c"s/.metadata.json", &st), "moved away");
+        assert!(!still_named(r.as_fd(), c"s/.metadata.json", &st), "moved away");
         // A symlink in the session's place, a FIFO as metadata: not opened, left to the full path.
         std::os::unix::fs::symlink("trash", tmp.path().join("s")).unwrap();
-        assert!(open_metadata_beneath(r.as_raw_fd(), c"s/.metadata.json")
-            .unwrap()
-            .is_none());
+        assert!(open_metadata_beneath(r.as_fd(), c"s/.metadata.json").unwrap().is_none());
         let fifo = fd::cpath(&tmp.path().join("trash").join("fifo")).unwrap();
         // SAFETY: `fifo` is a NUL-terminated string that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-        assert!(open_metadata_beneath(r.as_raw_fd(), c"trash/fifo").unwrap().is_none());
+        assert!(open_metadata_beneath(r.as_fd(), c"trash/fifo").unwrap().is_none());
     }
 
     #[test]
@@ -331,13 +329,13 @@ mod tests {
         let fifo = fd::cpath(&tmp.path().join("fifo")).unwrap();
         // SAFETY: `fifo` is a NUL-terminated string that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-        let (_, id) = open_session_dir(r.as_raw_fd(), c"dir", fd::DIR_FLAGS).unwrap();
-        assert!(fd::is_named(r.as_raw_fd(), c"dir", &id));
+        let (_, id) = open_session_dir(r.as_fd(), c"dir", fd::DIR_FLAGS).unwrap();
+        assert!(fd::is_named(r.as_fd(), c"dir", &id));
         for name in ["link", "file", "fifo", "missing"] {
             let c = std::ffi::CString::new(std::ffi::OsStr::new(name).as_bytes()).unwrap();
             for flags in [fd::DIR_FLAGS, libc::O_PATH] {
                 assert!(
-                    matches!(open_session_dir(r.as_raw_fd(), &c, flags), Err(ChaseError::NotASession)),
+                    matches!(open_session_dir(r.as_fd(), &c, flags), Err(ChaseError::NotASession)),
                     "{name}"
                 );
             }

@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -58,36 +58,50 @@ pub fn open_root(path: &Path) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// `open(path, flags, mode)` of an absolute path (such as `/proc/self/fd/N`).
+pub fn open(path: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    let fd = retry(|| unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
+    // SAFETY: `open` just returned this descriptor (>= 0): it is open and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// `openat(dir, name, flags, mode)`.
-pub fn openat(dir: RawFd, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
-    // SAFETY: `name` is a NUL-terminated string that outlives the call; a bad
-    // `dir` is an EBADF error, not undefined behaviour.
-    let fd = retry(|| unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
+pub fn openat(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
+    let fd = retry(|| unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            mode as libc::c_uint,
+        )
+    })?;
     // SAFETY: `openat` just returned this descriptor (>= 0): it is open and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Opens `name` in `dir` as a directory, never following a symlink and never
 /// opening anything that is not a directory.
-pub fn open_dir_at(dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
+pub fn open_dir_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
     openat(dir, name, DIR_FLAGS, 0)
 }
 
 /// `fstat`.
-pub fn fstat(fd: RawFd) -> io::Result<libc::stat> {
+pub fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
     // SAFETY: `libc::stat` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid, writable `stat` for the call.
-    cvt(unsafe { libc::fstat(fd, &mut st) })?;
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
     Ok(st)
 }
 
 /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`: the entry itself, never a link target.
-pub fn lstat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
+pub fn lstat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<libc::stat> {
     // SAFETY: `libc::stat` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `name` is NUL-terminated and `st` a valid, writable `stat`, both for the call.
-    cvt(unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
+    cvt(unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
     Ok(st)
 }
 
@@ -144,7 +158,7 @@ pub struct EntryStat {
 }
 
 /// [`EntryStat`] of `name` in `dir`, never following a symlink.
-pub fn entry_stat(dir: RawFd, name: &CStr) -> io::Result<EntryStat> {
+pub fn entry_stat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<EntryStat> {
     // SAFETY: `libc::statx` is plain integers, for which all zeroes is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     let mask = libc::STATX_TYPE
@@ -155,7 +169,15 @@ pub fn entry_stat(dir: RawFd, name: &CStr) -> io::Result<EntryStat> {
         | libc::STATX_MTIME
         | STATX_BTIME;
     // SAFETY: `name` is NUL-terminated and `stx` a valid, writable `statx`, both for the call.
-    let r = unsafe { statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, mask, &mut stx) };
+    let r = unsafe {
+        statx(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+            mask,
+            &mut stx,
+        )
+    };
     if r == 0 {
         return Ok(EntryStat {
             mode: u32::from(stx.stx_mode),
@@ -218,7 +240,7 @@ impl DirId {
 const STATX_MNT_ID: u32 = 0x0000_1000;
 
 /// [`DirId`] of an open file descriptor, via statx (falling back to fstat).
-pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
+pub fn dir_id(fd: BorrowedFd<'_>) -> io::Result<DirId> {
     // SAFETY: `libc::statx` is plain integers, for which all zeroes is a valid value.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     let empty = c"";
@@ -226,7 +248,7 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
     // writable `statx`, both for the call.
     let r = unsafe {
         statx(
-            fd,
+            fd.as_raw_fd(),
             empty.as_ptr(),
             libc::AT_EMPTY_PATH,
             libc::STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME,
@@ -267,11 +289,11 @@ pub fn dir_id(fd: RawFd) -> io::Result<DirId> {
 pub struct ProcFdPath([u8; 25]);
 
 impl ProcFdPath {
-    /// The path of `fd` (a non-negative descriptor).
-    pub fn new(fd: RawFd) -> ProcFdPath {
+    /// The path of `fd`.
+    pub fn new(fd: BorrowedFd<'_>) -> ProcFdPath {
         // "/proc/self/fd/" and up to 10 digits and a NUL.
         let mut buf = *b"/proc/self/fd/\0\0\0\0\0\0\0\0\0\0\0";
-        let mut n = fd.max(0) as u32;
+        let mut n = fd.as_raw_fd().max(0) as u32;
         let mut digits = [0u8; 10];
         let mut len = 0;
         loop {
@@ -296,18 +318,18 @@ impl ProcFdPath {
 
 /// The filesystem type (`f_type` of `fstatfs`, a magic number) of the
 /// filesystem holding `fd`.
-pub fn fs_type(fd: RawFd) -> io::Result<i64> {
+pub fn fs_type(fd: BorrowedFd<'_>) -> io::Result<i64> {
     // SAFETY: `libc::statfs` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid, writable `statfs` for the call.
-    cvt(unsafe { libc::fstatfs(fd, &mut st) })?;
+    cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) })?;
     Ok(st.f_type as i64)
 }
 
 /// `flock(fd, op | LOCK_NB)`; `Ok(false)` when someone else holds a conflicting lock.
-pub fn try_flock(fd: RawFd, op: libc::c_int) -> io::Result<bool> {
-    // SAFETY: flock takes no pointers; a bad `fd` is an EBADF error.
-    match retry(|| unsafe { libc::flock(fd, op | libc::LOCK_NB) }) {
+pub fn try_flock(fd: BorrowedFd<'_>, op: libc::c_int) -> io::Result<bool> {
+    // SAFETY: flock takes no pointers; `fd` is open for the call.
+    match retry(|| unsafe { libc::flock(fd.as_raw_fd(), op | libc::LOCK_NB) }) {
         Ok(_) => Ok(true),
         Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
         Err(e) => Err(e),
@@ -335,7 +357,7 @@ pub fn deadline_after(timeout: std::time::Duration) -> std::time::Instant {
 /// `try_flock` retried with a growing pause until `timeout` has passed
 /// (saturating, see [`deadline_after`]); `Ok(false)` if the lock is still
 /// held by someone else then.
-pub fn flock_wait(fd: RawFd, op: libc::c_int, timeout: std::time::Duration) -> io::Result<bool> {
+pub fn flock_wait(fd: BorrowedFd<'_>, op: libc::c_int, timeout: std::time::Duration) -> io::Result<bool> {
     use std::time::{Duration, Instant};
     let deadline = deadline_after(timeout);
     let mut pause = Duration::from_micros(100);
@@ -351,33 +373,33 @@ pub fn flock_wait(fd: RawFd, op: libc::c_int, timeout: std::time::Duration) -> i
 }
 
 /// `flock(fd, LOCK_UN)`.
-pub fn unlock(fd: RawFd) -> io::Result<()> {
-    // SAFETY: flock takes no pointers; a bad `fd` is an EBADF error.
-    retry(|| unsafe { libc::flock(fd, libc::LOCK_UN) }).map(drop)
+pub fn unlock(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: flock takes no pointers; `fd` is open for the call.
+    retry(|| unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_UN) }).map(drop)
 }
 
 /// Whether `name` in `dir` (not followed) is the directory `id`.
-pub fn is_named(dir: RawFd, name: &CStr, id: &DirId) -> bool {
+pub fn is_named(dir: BorrowedFd<'_>, name: &CStr, id: &DirId) -> bool {
     matches!(lstat_at(dir, name), Ok(st) if st.st_dev == id.dev && st.st_ino == id.ino)
 }
 
 /// `unlinkat(dir, name, flags)`.
-pub fn unlinkat(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<()> {
+pub fn unlinkat(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<()> {
     // SAFETY: `name` is a NUL-terminated string that outlives the call.
-    cvt(unsafe { libc::unlinkat(dir, name.as_ptr(), flags) }).map(drop)
+    cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) }).map(drop)
 }
 
 /// `mkdirat(dir, name, mode)`.
-pub fn mkdirat(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
+pub fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
     // SAFETY: `name` is a NUL-terminated string that outlives the call.
-    cvt(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) }).map(drop)
+    cvt(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) }).map(drop)
 }
 
 /// `renameat2(dir, from, dir, to, RENAME_NOREPLACE)` (when `noreplace`) or a plain replacing `renameat`.
-pub fn renameat(dir: RawFd, from: &CStr, to: &CStr, noreplace: bool) -> io::Result<()> {
+pub fn renameat(dir: BorrowedFd<'_>, from: &CStr, to: &CStr, noreplace: bool) -> io::Result<()> {
     if !noreplace {
         // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call.
-        return cvt(unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) }).map(drop);
+        return cvt(unsafe { libc::renameat(dir.as_raw_fd(), from.as_ptr(), dir.as_raw_fd(), to.as_ptr()) }).map(drop);
     }
     // The system call, not glibc's renameat2 wrapper (glibc 2.28): the
     // released library and tool run on glibc 2.17 (docs/packaging.md).
@@ -386,9 +408,9 @@ pub fn renameat(dir: RawFd, from: &CStr, to: &CStr, noreplace: bool) -> io::Resu
     let r = unsafe {
         libc::syscall(
             libc::SYS_renameat2,
-            dir,
+            dir.as_raw_fd(),
             from.as_ptr(),
-            dir,
+            dir.as_raw_fd(),
             to.as_ptr(),
             libc::RENAME_NOREPLACE,
         )
@@ -415,9 +437,9 @@ unsafe fn statx(
 }
 
 /// `fchmod`.
-pub fn fchmod(fd: RawFd, mode: libc::mode_t) -> io::Result<()> {
-    // SAFETY: fchmod takes no pointers; a bad `fd` is an EBADF error.
-    cvt(unsafe { libc::fchmod(fd, mode) }).map(drop)
+pub fn fchmod(fd: BorrowedFd<'_>, mode: libc::mode_t) -> io::Result<()> {
+    // SAFETY: fchmod takes no pointers; `fd` is open for the call.
+    cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode) }).map(drop)
 }
 
 /// Reads the whole (small) file behind `fd` into `buf`, up to `limit + 1`
@@ -425,7 +447,7 @@ pub fn fchmod(fd: RawFd, mode: libc::mode_t) -> io::Result<()> {
 /// file's size from `fstat`: once that much is read, the read that would
 /// only confirm the end of the file is skipped (a file that grew since is
 /// then read short, and fails to parse like any truncated file).
-pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize, size: usize) -> io::Result<()> {
+pub fn read_to_end(fd: BorrowedFd<'_>, buf: &mut Vec<u8>, limit: usize, size: usize) -> io::Result<()> {
     buf.clear();
     buf.reserve(size.clamp(512, 4096).min(limit + 1));
     loop {
@@ -438,7 +460,13 @@ pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize, size: usize) -> i
         let spare = buf.capacity() - buf.len();
         // SAFETY: the `spare` bytes from `buf.len()` on are `buf`'s allocated,
         // unused capacity (`spare = capacity - len`), writable for the call.
-        let n = retry(|| unsafe { libc::read(fd, buf.as_mut_ptr().add(buf.len()) as *mut libc::c_void, spare) })?;
+        let n = retry(|| unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().add(buf.len()) as *mut libc::c_void,
+                spare,
+            )
+        })?;
         if n == 0 {
             return Ok(());
         }
@@ -448,12 +476,12 @@ pub fn read_to_end(fd: RawFd, buf: &mut Vec<u8>, limit: usize, size: usize) -> i
 }
 
 /// Writes all of `data` at `offset`.
-pub fn pwrite_all(fd: RawFd, mut data: &[u8], mut offset: u64) -> io::Result<()> {
+pub fn pwrite_all(fd: BorrowedFd<'_>, mut data: &[u8], mut offset: u64) -> io::Result<()> {
     while !data.is_empty() {
         // SAFETY: `data` is `data.len()` readable bytes for the call.
         let n = retry(|| unsafe {
             libc::pwrite(
-                fd,
+                fd.as_raw_fd(),
                 data.as_ptr() as *const libc::c_void,
                 data.len(),
                 offset as libc::off_t,
@@ -480,10 +508,10 @@ pub struct Entry {
 
 /// One `getdents64` call into `buf`: the number of bytes of records read,
 /// 0 at the end of the directory. Go through them with [`dirents`].
-pub fn getdents(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+pub fn getdents(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is `buf.len()` writable bytes for the call; the kernel
     // writes at most that many.
-    retry(|| unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize })
+    retry(|| unsafe { libc::syscall(libc::SYS_getdents64, fd.as_raw_fd(), buf.as_mut_ptr(), buf.len()) as isize })
         .map(|n| n as usize)
 }
 
@@ -509,7 +537,7 @@ pub fn dirents(batch: &[u8]) -> impl Iterator<Item = (i64, u8, &CStr)> {
 /// Reads every entry of the open directory `fd` (except `.` and `..`) with
 /// getdents64: for the workspace root, whose entries (sessions) the operator
 /// bounds. Inside sessions the walk of `remove.rs` streams instead.
-pub fn read_dir(fd: RawFd) -> io::Result<Vec<Entry>> {
+pub fn read_dir(fd: BorrowedFd<'_>) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {

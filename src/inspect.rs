@@ -1,7 +1,7 @@
 //! Read-only inspection of sessions: what `wsprune info` and `wsprune ls`
 //! show, and what a runtime asks when a session is looked at.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -116,7 +116,7 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
         _ => e,
     })?;
     let (info, _) = session::resolve(id, |name| {
-        info_at(root_fd.as_raw_fd(), root, name)?.ok_or_else(|| {
+        info_at(root_fd.as_fd(), root, name)?.ok_or_else(|| {
             Error::new(
                 Status::NotFound,
                 format!("session {name} not found in {}", root.display()),
@@ -136,7 +136,7 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
 pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
-    let rfd = root_fd.as_raw_fd();
+    let rfd = root_fd.as_fd();
     let names = session::session_names(rfd)?;
     let jobs = if jobs == 0 { crate::policy::default_jobs() } else { jobs };
     let mut out: Vec<Option<SessionInfo>> = vec![None; names.len()];
@@ -166,13 +166,13 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
 /// session directory (vanished, a symlink, a file, a custom-id directory
 /// without metadata); a mount point is an error, as for every caller of
 /// [`chase::open_session_dir`].
-fn info_at(rfd: RawFd, root: &Path, id: &str) -> Result<Option<SessionInfo>> {
+fn info_at(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<Option<SessionInfo>> {
     let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
         Ok(d) => d,
         Err(ChaseError::NotASession) => return Ok(None),
         Err(e) => return Err(session::session_error(e, root, id)),
     };
-    let dfd = dir.as_raw_fd();
+    let dfd = dir.as_fd();
     let mut info = SessionInfo {
         session_id: id.to_owned(),
         created_at: None,

@@ -232,11 +232,11 @@ mod tests {
 
     #[test]
     fn finds_this_process_holding_a_lock() {
-        use std::os::fd::AsRawFd;
+        use std::os::fd::AsFd;
         let tmp = tempfile::tempdir().unwrap();
         let dir = crate::fd::open_root(tmp.path()).unwrap();
-        let id = crate::fd::dir_id(dir.as_raw_fd()).unwrap();
-        assert!(crate::fd::try_flock(dir.as_raw_fd(), libc::LOCK_SH).unwrap());
+        let id = crate::fd::dir_id(dir.as_fd()).unwrap();
+        assert!(crate::fd::try_flock(dir.as_fd(), libc::LOCK_SH).unwrap());
         let found = holders(&id);
         if std::path::Path::new("/proc/locks").exists() {
             let me = i64::from(std::process::id());
@@ -246,7 +246,7 @@ mod tests {
             let text = describe(&found).unwrap();
             assert!(text.contains(&format!("pid={me} uid=")), "{text}");
         }
-        crate::fd::unlock(dir.as_raw_fd()).unwrap();
+        crate::fd::unlock(dir.as_fd()).unwrap();
         assert!(holders(&id).iter().all(|h| h.pid != i64::from(std::process::id())));
         assert_eq!(describe(&[]), None);
     }

@@ -18,7 +18,7 @@
 //! through directory descriptors, measuring what it frees in the same pass.
 //! Results and events are produced on the calling thread.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -112,7 +112,7 @@ fn prune_controlled(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     let mut result = PruneResult::new(dry_run);
     match session::open_root(root) {
         Ok(root_fd) => {
-            let rfd = root_fd.as_raw_fd();
+            let rfd = root_fd.as_fd();
             let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
             let _held = lock_workspace(rfd, &root_id, dry_run, opts.lock_timeout, root)?;
             let mut pruner = Pruner {
@@ -170,7 +170,7 @@ impl Drop for Held {
 /// root (from inside the log callback of that prune) would wait for its own
 /// lock: it is [`Status::Busy`] at once, saying why. Nested dry runs share
 /// the lock and run.
-fn lock_workspace(rfd: RawFd, root_id: &DirId, shared: bool, timeout: Duration, root: &Path) -> Result<Held> {
+fn lock_workspace(rfd: BorrowedFd<'_>, root_id: &DirId, shared: bool, timeout: Duration, root: &Path) -> Result<Held> {
     let reentered = HELD.with(|h| {
         h.borrow()
             .iter()
@@ -232,14 +232,14 @@ pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u
         Status::NotFound => not_found(id),
         _ => e,
     })?;
-    let rfd = root_fd.as_raw_fd();
+    let rfd = root_fd.as_fd();
     let ((dir, dir_id), id) = session::resolve(id, |name| match open_session_dir(rfd, name) {
         Ok(Some(d)) => Ok(d),
         Ok(None) => Err(not_found(name)),
         Err(msg) => Err(Error::new(Status::Io, format!("session {name}: {msg}"))),
     })?;
     let id = id.as_str();
-    let dfd = dir.as_raw_fd();
+    let dfd = dir.as_fd();
     if !session::is_session_dir(dfd, id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
         return Err(session::not_a_session(id));
     }
@@ -345,7 +345,7 @@ impl Capacity {
 }
 
 struct Pruner<'a> {
-    rfd: RawFd,
+    rfd: BorrowedFd<'a>,
     root_id: DirId,
     opts: &'a PruneOptions,
     jobs: usize,
@@ -620,11 +620,11 @@ fn is_trash_name(name: &str) -> bool {
 }
 
 /// Free bytes for unprivileged users on the root's filesystem.
-fn available_bytes(rfd: RawFd) -> Result<u64> {
+fn available_bytes(rfd: BorrowedFd<'_>) -> Result<u64> {
     // SAFETY: `libc::statvfs` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid, writable `statvfs` for the call.
-    if unsafe { libc::fstatvfs(rfd, &mut st) } != 0 {
+    if unsafe { libc::fstatvfs(rfd.as_raw_fd(), &mut st) } != 0 {
         return Err(Error::io(
             "cannot read free space of the workspace filesystem",
             std::io::Error::last_os_error(),
@@ -666,7 +666,7 @@ fn skip_reason(bad: &MetadataError) -> SkipReason {
 
 /// Opens session `id` in the root as a directory on the root's mount
 /// (through [`chase::open_session_dir`], like every other caller).
-fn open_session_dir(rfd: RawFd, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
+fn open_session_dir(rfd: BorrowedFd<'_>, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
     match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
         Ok(d) => Ok(Some(d)),
         // Vanished, or a symlink / non-directory: not a session, not reported.
@@ -677,13 +677,13 @@ fn open_session_dir(rfd: RawFd, id: &str) -> Result<Option<(OwnedFd, DirId)>, St
 }
 
 /// Scans one session without locking it: its `updated_at` and, if asked, its size.
-fn scan(rfd: RawFd, id: &str, need_size: bool) -> Scan {
+fn scan(rfd: BorrowedFd<'_>, id: &str, need_size: bool) -> Scan {
     let (dir, dir_id) = match open_session_dir(rfd, id) {
         Ok(Some(d)) => d,
         Ok(None) => return Scan::Gone,
         Err(msg) => return Scan::Fail(msg),
     };
-    let dfd = dir.as_raw_fd();
+    let dfd = dir.as_fd();
     // Unlocked, a concurrent deleter may be emptying this very directory (it
     // renames before it unlinks): report nothing about one whose name is gone.
     let gone = || !fd::is_named(rfd, &fd::cname(id), &dir_id);
@@ -714,13 +714,13 @@ fn scan(rfd: RawFd, id: &str, need_size: bool) -> Scan {
 /// lock is held (leased) is read without the lock and reported `in_use` only
 /// if stale. Returns what happened and the age (NaN if unknown); `Rescued`
 /// here means "fresh, kept".
-fn age_one(rfd: RawFd, id: &str, hours: f64, now: DateTime<Utc>, stamp: i64, dry_run: bool) -> (Done, f64) {
+fn age_one(rfd: BorrowedFd<'_>, id: &str, hours: f64, now: DateTime<Utc>, stamp: i64, dry_run: bool) -> (Done, f64) {
     let (dir, dir_id) = match open_session_dir(rfd, id) {
         Ok(Some(d)) => d,
         Ok(None) => return (Done::Gone, f64::NAN),
         Err(msg) => return (Done::Failed(msg), f64::NAN),
     };
-    let dfd = dir.as_raw_fd();
+    let dfd = dir.as_fd();
     let cid = fd::cname(id);
     let gone = || !fd::is_named(rfd, &cid, &dir_id);
     let locked = match fd::try_flock(dfd, libc::LOCK_EX) {
@@ -760,13 +760,13 @@ fn age_one(rfd: RawFd, id: &str, hours: f64, now: DateTime<Utc>, stamp: i64, dry
 /// Deletes one selected session (measures it, in a dry run) if it is still
 /// the session the scan saw, unleased and not touched since (`updated_at`
 /// unchanged). `stamp` makes the trash name unique to this prune.
-fn delete_one(rfd: RawFd, id: &str, expected: DateTime<Utc>, stamp: i64, dry_run: bool) -> Done {
+fn delete_one(rfd: BorrowedFd<'_>, id: &str, expected: DateTime<Utc>, stamp: i64, dry_run: bool) -> Done {
     let (dir, dir_id) = match open_session_dir(rfd, id) {
         Ok(Some(d)) => d,
         Ok(None) => return Done::Gone,
         Err(msg) => return Done::Failed(msg),
     };
-    let dfd = dir.as_raw_fd();
+    let dfd = dir.as_fd();
     let cid = fd::cname(id);
     let gone = || !fd::is_named(rfd, &cid, &dir_id);
     match fd::try_flock(dfd, libc::LOCK_EX) {
@@ -794,8 +794,8 @@ fn delete_one(rfd: RawFd, id: &str, expected: DateTime<Utc>, stamp: i64, dry_run
 /// a trash name, then empties and removes it. In a dry run, unlocks it (the
 /// lock only told us it is not leased; measuring must not hold off leases)
 /// and measures it.
-fn delete_locked(rfd: RawFd, dir: &OwnedFd, dir_id: DirId, id: &str, stamp: i64, dry_run: bool) -> Done {
-    let dfd = dir.as_raw_fd();
+fn delete_locked(rfd: BorrowedFd<'_>, dir: &OwnedFd, dir_id: DirId, id: &str, stamp: i64, dry_run: bool) -> Done {
+    let dfd = dir.as_fd();
     if dry_run {
         let _ = fd::unlock(dfd);
         return Done::Deleted(remove::walk(dfd, dir_id, Mode::Measure), None);
@@ -812,12 +812,12 @@ fn delete_locked(rfd: RawFd, dir: &OwnedFd, dir_id: DirId, id: &str, stamp: i64,
 /// Finishes (measures, in a dry run) one trash directory. A dry run takes
 /// the same exclusive lock (for an instant), so that it reports a held trash
 /// directory as the real prune would.
-fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> TrashDone {
+fn finish_one(rfd: BorrowedFd<'_>, root_id: &DirId, name: &str, dry_run: bool) -> TrashDone {
     let cname = fd::cname(name);
     let Ok(dir) = fd::open_dir_at(rfd, &cname) else {
         return TrashDone::Ignored;
     };
-    let dfd = dir.as_raw_fd();
+    let dfd = dir.as_fd();
     let Ok(dir_id) = fd::dir_id(dfd) else {
         return TrashDone::Ignored;
     };
@@ -849,7 +849,7 @@ fn finish_one(rfd: RawFd, root_id: &DirId, name: &str, dry_run: bool) -> TrashDo
 /// Renames the locked session directory to a fresh trash name (the caller
 /// has checked that the name refers to it), insisting that what was renamed
 /// is it. Returns the trash name.
-fn move_to_trash(rfd: RawFd, id: &str, stamp: i64, dir_id: &DirId) -> Result<String, String> {
+fn move_to_trash(rfd: BorrowedFd<'_>, id: &str, stamp: i64, dir_id: &DirId) -> Result<String, String> {
     let cid = fd::cname(id);
     let mut attempt = 0;
     let (trash, ctrash) = loop {
@@ -871,7 +871,7 @@ fn move_to_trash(rfd: RawFd, id: &str, stamp: i64, dir_id: &DirId) -> Result<Str
     }
 }
 
-fn remove_trash_dir(rfd: RawFd, trash: &str, mut outcome: Outcome) -> Outcome {
+fn remove_trash_dir(rfd: BorrowedFd<'_>, trash: &str, mut outcome: Outcome) -> Outcome {
     if outcome.failures == 0 {
         if let Err(e) = fd::unlinkat(rfd, &fd::cname(trash), libc::AT_REMOVEDIR) {
             outcome.failures += 1;

@@ -63,7 +63,7 @@
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::fd::{self, DirId};
@@ -267,8 +267,8 @@ fn bytes_per_entry(magic: i64) -> Option<u64> {
 }
 
 /// One walk: what every step needs to know, the stack and the outcome.
-struct Walk {
-    start: RawFd,
+struct Walk<'a> {
+    start: BorrowedFd<'a>,
     start_id: DirId,
     euid: u32,
     mode: Mode,
@@ -287,7 +287,7 @@ struct Walk {
 /// `start_id`), never leaving the mount it is on and never following a
 /// symlink. In [`Mode::Delete`] it removes every entry below `start` but not
 /// `start` itself. A mount point found below is a failure and is left alone.
-pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
+pub fn walk(start: BorrowedFd<'_>, start_id: DirId, mode: Mode) -> Outcome {
     let mut buf: Vec<u8> = Vec::new();
     if let Err(e) = buf.try_reserve_exact(BATCH_BYTES) {
         let mut out = Outcome::default();
@@ -326,7 +326,7 @@ pub fn walk(start: RawFd, start_id: DirId, mode: Mode) -> Outcome {
     w.out
 }
 
-impl Walk {
+impl<'a> Walk<'a> {
     /// The explicit-stack loop: read the top directory a batch at a time,
     /// going down into subdirectories as they come, and back up (removing
     /// the directory, when deleting) at the end of its last pass.
@@ -364,7 +364,7 @@ impl Walk {
     }
 
     /// Handles the entries of one batch of the top directory `dfd`.
-    fn handle_batch(&mut self, dfd: RawFd, batch: &[u8]) -> Step {
+    fn handle_batch(&mut self, dfd: BorrowedFd<'_>, batch: &[u8]) -> Step {
         let top = self.stack.len() - 1;
         for (next, kind, name) in fd::dirents(batch) {
             let b = name.to_bytes();
@@ -476,7 +476,7 @@ impl Walk {
     /// Visits one entry, again as the other kind when it changed between
     /// a file and a directory (a few times); out of descriptors, gives back
     /// this walk's ancestors and tries once more.
-    fn visit_retrying(&mut self, dfd: RawFd, name: &CStr, kind: u8) -> VisitResult {
+    fn visit_retrying(&mut self, dfd: BorrowedFd<'_>, name: &CStr, kind: u8) -> VisitResult {
         let mut as_dir = kind == libc::DT_DIR || kind == libc::DT_UNKNOWN;
         let mut freed_fds = false;
         for _ in 0..4 {
@@ -505,7 +505,7 @@ impl Walk {
 
     /// A subdirectory: opened to descend into, unless it is on another
     /// mount or changed since the walk began.
-    fn visit_dir(&mut self, dfd: RawFd, name: &CStr) -> VisitResult {
+    fn visit_dir(&mut self, dfd: BorrowedFd<'_>, name: &CStr) -> VisitResult {
         let (child, granted) = match self.open_dir_harder(dfd, name) {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(Visit::Done), // vanished
@@ -525,7 +525,7 @@ impl Walk {
             Err(e) if e.kind() == io::ErrorKind::Other => return Err(("not descending into", e)),
             Err(e) => return Err(("cannot open directory", e)),
         };
-        let child_id = fd::dir_id(child.as_raw_fd()).map_err(|e| ("cannot stat", e))?;
+        let child_id = fd::dir_id(child.as_fd()).map_err(|e| ("cannot stat", e))?;
         if !child_id.same_mount(&self.start_id) {
             return Err(("not descending into", mount_point()));
         }
@@ -542,7 +542,7 @@ impl Walk {
 
     /// A non-directory (regular file, symlink, FIFO, socket or device node):
     /// measured, and removed when deleting.
-    fn visit_file(&mut self, dfd: RawFd, name: &CStr) -> VisitResult {
+    fn visit_file(&mut self, dfd: BorrowedFd<'_>, name: &CStr) -> VisitResult {
         let st = match fd::entry_stat(dfd, name) {
             Ok(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => return Ok(Visit::Retry { as_dir: true }),
             Ok(st) => st,
@@ -598,7 +598,7 @@ impl Walk {
         let frame = self.stack.pop().expect("non-empty");
         let parent = top - 1;
         if parent != 0 && self.stack[parent].fd.is_none() {
-            let child = frame.fd.as_ref().expect("top frame is open").as_raw_fd();
+            let child = frame.fd.as_ref().expect("top frame is open").as_fd();
             let expected = self.stack[parent].id;
             let mut reopened = reopen_parent(child, &expected);
             if matches!(&reopened, Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
@@ -637,7 +637,7 @@ impl Walk {
     /// `unlinkat(dfd, name, flags)` in the top directory, with extra effort:
     /// on EACCES/EPERM, if the directory is ours and not yet opened up,
     /// grants u+rwx through its descriptor and tries once more.
-    fn unlinkat_harder(&mut self, dfd: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<()> {
+    fn unlinkat_harder(&mut self, dfd: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<()> {
         let euid = self.euid;
         let frame = self.stack.last_mut().expect("non-empty");
         match fd::unlinkat(dfd, name, flags) {
@@ -664,14 +664,14 @@ impl Walk {
     /// another mount is ever changed); one that is ours, on the start's
     /// mount and not changed since the walk began, is granted u+rwx through
     /// `/proc/self/fd`, and opened again (it must be the same directory).
-    fn open_dir_harder(&self, pfd: RawFd, name: &CStr) -> io::Result<Option<(OwnedFd, bool)>> {
+    fn open_dir_harder(&self, pfd: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<(OwnedFd, bool)>> {
         match fd::open_dir_at(pfd, name) {
             Ok(f) => Ok(Some((f, false))),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
             Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
                 let path_fd = fd::openat(pfd, name, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
                 // Mount first, owner second, and only then a change.
-                let id = fd::dir_id(path_fd.as_raw_fd())?;
+                let id = fd::dir_id(path_fd.as_fd())?;
                 if !id.same_mount(&self.start_id) {
                     return Err(mount_point());
                 }
@@ -681,13 +681,13 @@ impl Walk {
                 if id.ctime > self.began {
                     return Err(changed_during_walk());
                 }
-                let proc = fd::ProcFdPath::new(path_fd.as_raw_fd());
+                let proc = fd::ProcFdPath::new(path_fd.as_fd());
                 // SAFETY: `proc` is a NUL-terminated string that outlives the call.
                 if unsafe { libc::chmod(proc.as_cstr().as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
                     return Err(e);
                 }
                 let dir = fd::open_dir_at(pfd, name)?;
-                if !fd::dir_id(dir.as_raw_fd())?.same_inode(&id) {
+                if !fd::dir_id(dir.as_fd())?.same_inode(&id) {
                     return Err(changed_during_walk());
                 }
                 Ok(Some((dir, true)))
@@ -696,16 +696,21 @@ impl Walk {
         }
     }
 
-    /// The descriptor of frame `i` (frame 0 borrows the caller's `start`).
-    fn fd_of(&self, i: usize) -> RawFd {
+    /// The descriptor of frame `i` (frame 0 borrows the caller's `start`),
+    /// borrowed beyond the borrow of `self`, so that the walk can go on
+    /// updating its frames while it works in that directory.
+    fn fd_of(&self, i: usize) -> BorrowedFd<'a> {
         if i == 0 {
             return self.start;
         }
-        self.stack[i]
-            .fd
-            .as_ref()
-            .map(AsRawFd::as_raw_fd)
-            .expect("frame descriptor is open")
+        let raw = self.stack[i].fd.as_ref().expect("frame descriptor is open").as_raw_fd();
+        // SAFETY: a frame's descriptor is closed only when the frame is left
+        // (`leave_dir` pops it) or becomes an ancestor (`keep_as_ancestor`,
+        // `close_ancestors`, which never close the top frame's). The walk asks
+        // for the top frame's descriptor (or, leaving a directory, its
+        // parent's) and uses it only until the next of those calls that could
+        // close it, so it stays open while it is borrowed.
+        unsafe { BorrowedFd::borrow_raw(raw) }
     }
 
     /// The top is about to become an ancestor: it stays open with a budget
@@ -766,9 +771,9 @@ impl Walk {
 }
 
 /// Moves the read position of a directory descriptor.
-fn seek_dir(dfd: RawFd, pos: i64) -> io::Result<()> {
-    // SAFETY: lseek takes no pointers; a bad descriptor is an EBADF error.
-    if unsafe { libc::lseek(dfd, pos as libc::off_t, libc::SEEK_SET) } < 0 {
+fn seek_dir(dfd: BorrowedFd<'_>, pos: i64) -> io::Result<()> {
+    // SAFETY: lseek takes no pointers; `dfd` is open for the call.
+    if unsafe { libc::lseek(dfd.as_raw_fd(), pos as libc::off_t, libc::SEEK_SET) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
@@ -790,15 +795,15 @@ fn mount_point() -> io::Error {
 }
 
 /// Whether the entry `name` in `dir` belongs to `euid` (so deletion may open it up).
-fn owned_by(dir: RawFd, name: &CStr, euid: u32) -> bool {
+fn owned_by(dir: BorrowedFd<'_>, name: &CStr, euid: u32) -> bool {
     matches!(fd::lstat_at(dir, name), Ok(st) if st.st_uid == euid)
 }
 
 /// Reopens a closed ancestor through `..` of its child, insisting that it is
 /// the directory recorded on the way down.
-fn reopen_parent(child: RawFd, expected: &DirId) -> io::Result<OwnedFd> {
+fn reopen_parent(child: BorrowedFd<'_>, expected: &DirId) -> io::Result<OwnedFd> {
     let pfd = fd::open_dir_at(child, c"..")?;
-    let id = fd::dir_id(pfd.as_raw_fd())?;
+    let id = fd::dir_id(pfd.as_fd())?;
     if id.same_inode(expected) {
         Ok(pfd)
     } else {

@@ -4,7 +4,7 @@
 //! rules can apply to them. Never run implicitly: a prune only reports such
 //! sessions.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -77,7 +77,7 @@ impl RepairResult {
 pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
-    let rfd = root_fd.as_raw_fd();
+    let rfd = root_fd.as_fd();
     let names = session::session_names(rfd)?;
     let mut result = RepairResult {
         dry_run,
@@ -109,7 +109,7 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     Ok(result)
 }
 
-fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option<Repaired>, String> {
+fn repair_one(rfd: BorrowedFd<'_>, id: &str, dry_run: bool) -> Result<Option<Repaired>, String> {
     // The same checked open as every caller: never a symlink, never a mount
     // point (a bind mount of an outside directory would have us write there).
     let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
@@ -118,7 +118,7 @@ fn repair_one(rfd: std::os::fd::RawFd, id: &str, dry_run: bool) -> Result<Option
         Err(ChaseError::MountPoint) => return Err("session directory is a mount point; not repaired".into()),
         Err(ChaseError::Io(e)) => return Err(format!("cannot open session directory: {e}")),
     };
-    let dfd = dir.as_raw_fd();
+    let dfd = dir.as_fd();
     let read = || session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
     let previous = match read()? {
         MetadataState::Valid(_) => return Ok(None),

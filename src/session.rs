@@ -13,7 +13,7 @@
 //! Creation writes the metadata to a temporary name and renames it into place,
 //! so `.metadata.json` is never seen empty or half written.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::time::Duration;
@@ -90,7 +90,7 @@ pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
 fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, OwnedFd, DirId)> {
     let root_fd = open_root_of_session(root, id)?;
     let (dir, dir_id) =
-        chase::open_session_dir(root_fd.as_raw_fd(), &fd::cname(id), flags).map_err(|e| session_error(e, root, id))?;
+        chase::open_session_dir(root_fd.as_fd(), &fd::cname(id), flags).map_err(|e| session_error(e, root, id))?;
     Ok((root_fd, dir, dir_id))
 }
 
@@ -137,7 +137,7 @@ pub(crate) fn resolve<T>(id: &str, mut open: impl FnMut(&str) -> Result<T>) -> R
 /// Whether the open directory `dir`, named `name` in the root, is a session:
 /// a UUID name (legacy without metadata), or a custom id holding a
 /// `.metadata.json` entry (of any type: a bad one makes it a corrupted session).
-pub(crate) fn is_session_dir(dir: RawFd, name: &str) -> std::io::Result<bool> {
+pub(crate) fn is_session_dir(dir: BorrowedFd<'_>, name: &str) -> std::io::Result<bool> {
     if session_id::is_uuid(name.as_bytes()) {
         return Ok(true);
     }
@@ -161,7 +161,7 @@ pub(crate) fn not_a_session(name: &str) -> Error {
 /// directory is a session (it holds `.metadata.json`) is decided when it is
 /// opened ([`is_session_dir`]); trash, hidden entries and `site-packages`
 /// are never listed.
-pub(crate) fn session_names(root_fd: RawFd) -> Result<Vec<String>> {
+pub(crate) fn session_names(root_fd: BorrowedFd<'_>) -> Result<Vec<String>> {
     let mut names: Vec<String> = fd::read_dir(root_fd)
         .map_err(|e| Error::io("cannot list workspace root", e))?
         .into_iter()
@@ -203,13 +203,13 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
     };
     // One UUID, one session: another tool's spelling of it is that session.
     if let Some(g) = given.filter(|g| *g != id) {
-        if matches!(fd::lstat_at(root_fd.as_raw_fd(), &fd::cname(g)), Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+        if matches!(fd::lstat_at(root_fd.as_fd(), &fd::cname(g)), Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR)
         {
             return Err(exists());
         }
     }
     let cid = fd::cname(&id);
-    fd::mkdirat(root_fd.as_raw_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
+    fd::mkdirat(root_fd.as_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
         Some(libc::EEXIST) => exists(),
         _ => Error::io(format_args!("cannot create session directory {id}"), e),
     })?;
@@ -217,8 +217,8 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
         fields! {"session_id" => id.as_str(), "workspace_path" => root.join(&id).to_string_lossy()}
     });
     let meta = SessionMetadata::new(id.clone(), Utc::now());
-    let written = fd::open_dir_at(root_fd.as_raw_fd(), &cid)
-        .and_then(|dir| write_via_temp(dir.as_raw_fd(), meta.to_json().as_bytes(), true, false));
+    let written = fd::open_dir_at(root_fd.as_fd(), &cid)
+        .and_then(|dir| write_via_temp(dir.as_fd(), meta.to_json().as_bytes(), true, false));
     metadata_written(&id, &meta, written, "create");
     Ok(id)
 }
@@ -284,13 +284,11 @@ pub fn create_or_open_session(root: &Path, id: Option<&str>) -> Result<(String, 
     // lookup and our creation is looked up once more.
     for _ in 0..2 {
         match resolve(id, |n| open_session(root, n, libc::O_PATH)) {
-            Ok(((root_fd, dir, dir_id), name)) => {
-                match adopt(root, root_fd.as_raw_fd(), dir.as_raw_fd(), &dir_id, name) {
-                    Ok(name) => return Ok((name, false)),
-                    Err(e) if e.status() != Status::NotFound => return Err(e),
-                    Err(_) => {}
-                }
-            }
+            Ok(((root_fd, dir, dir_id), name)) => match adopt(root, root_fd.as_fd(), dir.as_fd(), &dir_id, name) {
+                Ok(name) => return Ok((name, false)),
+                Err(e) if e.status() != Status::NotFound => return Err(e),
+                Err(_) => {}
+            },
             Err(e) if e.status() != Status::NotFound => return Err(e),
             Err(_) => {}
         }
@@ -313,7 +311,7 @@ pub fn create_or_open_session(root: &Path, id: Option<&str>) -> Result<(String, 
 /// the open root `rfd`: writes metadata if it has none, emits
 /// `session.retrieved`. [`Status::NotFound`] if a deletion moved the
 /// directory away meanwhile.
-fn adopt(root: &Path, rfd: RawFd, dir: RawFd, dir_id: &DirId, name: String) -> Result<String> {
+fn adopt(root: &Path, rfd: BorrowedFd<'_>, dir: BorrowedFd<'_>, dir_id: &DirId, name: String) -> Result<String> {
     let missing = open_metadata(dir, false)
         .map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?
         .is_none();
@@ -341,7 +339,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Writes `data` to a fresh temporary file in `dir` (mode 0600) and renames it
 /// to `.metadata.json`: readers see the old file or the complete new one.
-pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: bool) -> std::io::Result<()> {
+pub(crate) fn write_via_temp(dir: BorrowedFd<'_>, data: &[u8], noreplace: bool, sync: bool) -> std::io::Result<()> {
     let (tmp, file) = loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = fd::cname(&format!("{METADATA_FILE}.{}.{n}.tmp", std::process::id()));
@@ -356,7 +354,7 @@ pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: boo
             Err(e) => return Err(e),
         }
     };
-    let written = fd::pwrite_all(file.as_raw_fd(), data, 0).and_then(|()| {
+    let written = fd::pwrite_all(file.as_fd(), data, 0).and_then(|()| {
         // SAFETY: fsync takes no pointers; `file` is open for the call.
         if sync && unsafe { libc::fsync(file.as_raw_fd()) } != 0 {
             return Err(std::io::Error::last_os_error());
@@ -387,12 +385,12 @@ pub(crate) fn write_via_temp(dir: RawFd, data: &[u8], noreplace: bool, sync: boo
 /// is written and the caller's execution does not fail.
 pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
     let root_fd = open_root_of_session(root, id)?;
-    let rfd = root_fd.as_raw_fd();
+    let rfd = root_fd.as_fd();
     resolve(id, |name| touch_named(rfd, root, name)).map(|(outcome, _)| outcome)
 }
 
 /// [`touch_session`] of the session named exactly `id` in the open root.
-fn touch_named(rfd: RawFd, root: &Path, id: &str) -> Result<TouchOutcome> {
+fn touch_named(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<TouchOutcome> {
     if let Some(now) = touch_in_place_beneath(rfd, id)? {
         return Ok(updated(id, now));
     }
@@ -400,7 +398,7 @@ fn touch_named(rfd: RawFd, root: &Path, id: &str) -> Result<TouchOutcome> {
     // full path, which says precisely what is wrong.
     let cid = fd::cname(id);
     let (dir, dir_id) = chase::open_session_dir(rfd, &cid, libc::O_PATH).map_err(|e| session_error(e, root, id))?;
-    let outcome = touch_at(dir.as_raw_fd(), id)?;
+    let outcome = touch_at(dir.as_fd(), id)?;
     if !fd::is_named(rfd, &cid, &dir_id) {
         // A prune moved the session to trash after we opened it: whatever we
         // wrote went into the trash, and the session is gone.
@@ -417,19 +415,19 @@ fn touch_named(rfd: RawFd, root: &Path, id: &str) -> Result<TouchOutcome> {
 /// read, its timestamp overwritten in place, and the file checked to still be
 /// `<id>/.metadata.json` afterwards. `None` (nothing written, or written
 /// into a session that is gone by now) sends the caller down the full path.
-fn touch_in_place_beneath(rfd: RawFd, id: &str) -> Result<Option<DateTime<Utc>>> {
+fn touch_in_place_beneath(rfd: BorrowedFd<'_>, id: &str) -> Result<Option<DateTime<Utc>>> {
     let io_err = |e| touch_io_error(id, e);
     let rel = fd::cname(&format!("{id}/{METADATA_FILE}"));
     let Some((file, st)) = chase::open_metadata_beneath(rfd, &rel).map_err(io_err)? else {
         return Ok(None);
     };
     let mut buf = Vec::new();
-    let Ok(Some(off)) = read_for_touch(file.as_raw_fd(), st.st_size.max(0) as usize, &mut buf).map_err(io_err)? else {
+    let Ok(Some(off)) = read_for_touch(file.as_fd(), st.st_size.max(0) as usize, &mut buf).map_err(io_err)? else {
         return Ok(None);
     };
     let now = metadata::truncate_to_micros(Utc::now());
     touch_hook(id);
-    fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
+    fd::pwrite_all(file.as_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
     Ok(chase::still_named(rfd, &rel, &st).then_some(now))
 }
 
@@ -455,7 +453,7 @@ fn touch_hook(id: &str) {
 /// Opens `.metadata.json` in `dir` through [`chase::open_metadata`];
 /// `Ok(None)` when there is none. A symlink, a non-regular file (never
 /// opened), a file with other hard links and a mounted file are corrupted.
-fn open_metadata(dir: RawFd, write: bool) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
+fn open_metadata(dir: BorrowedFd<'_>, write: bool) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
     Ok(match chase::open_metadata(dir, write)? {
         chase::Metadata::Missing => None,
         chase::Metadata::Unusable(bad) => Some(Err(bad)),
@@ -464,7 +462,7 @@ fn open_metadata(dir: RawFd, write: bool) -> std::io::Result<Option<Result<(Owne
 }
 
 /// [`touch_session`] on an open session directory.
-pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
+pub(crate) fn touch_at(dir: BorrowedFd<'_>, id: &str) -> Result<TouchOutcome> {
     let io_err = |e| touch_io_error(id, e);
     let (file, size) = match open_metadata(dir, true).map_err(io_err)? {
         None => return Ok(TouchOutcome::Legacy),
@@ -472,7 +470,7 @@ pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
         Some(Ok(f)) => f,
     };
     let mut buf = Vec::new();
-    let in_place = match read_for_touch(file.as_raw_fd(), size, &mut buf).map_err(io_err)? {
+    let in_place = match read_for_touch(file.as_fd(), size, &mut buf).map_err(io_err)? {
         Ok(in_place) => in_place,
         Err(bad) => return Ok(corrupted(id, bad)),
     };
@@ -480,7 +478,7 @@ pub(crate) fn touch_at(dir: RawFd, id: &str) -> Result<TouchOutcome> {
     touch_hook(id);
     match in_place {
         Some(off) => {
-            fd::pwrite_all(file.as_raw_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
+            fd::pwrite_all(file.as_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
         }
         None => {
             drop(file);
@@ -500,7 +498,7 @@ fn touch_io_error(id: &str, e: std::io::Error) -> Error {
 /// be overwritten in place (canonical, within one 512-byte sector),
 /// `Ok(None)` when the file must be rewritten, `Err` when it is unusable.
 fn read_for_touch(
-    file: RawFd,
+    file: BorrowedFd<'_>,
     size: usize,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<Result<Option<usize>, MetadataError>> {
@@ -529,7 +527,7 @@ fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
 /// any spelling.
 pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
     let ((_root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
-    read_metadata_at(dir.as_raw_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
+    read_metadata_at(dir.as_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
 }
 
 /// What [`read_metadata_document`] found: the session's name and its
@@ -549,7 +547,7 @@ pub struct MetadataDocument {
 /// The file is validated exactly as [`read_metadata`] does; errors as there.
 pub fn read_metadata_document(root: &Path, id: &str) -> Result<MetadataDocument> {
     let ((_root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
-    let metadata = read_metadata_with(dir.as_raw_fd(), |buf| {
+    let metadata = read_metadata_with(dir.as_fd(), |buf| {
         SessionMetadata::from_json(buf)?;
         serde_json::from_slice(buf).map_err(|e| MetadataError::Corrupted(e.to_string()))
     })
@@ -561,7 +559,7 @@ pub fn read_metadata_document(root: &Path, id: &str) -> Result<MetadataDocument>
 }
 
 /// Reads `.metadata.json` from an open session directory.
-pub(crate) fn read_metadata_at(dir: RawFd) -> std::io::Result<MetadataState> {
+pub(crate) fn read_metadata_at(dir: BorrowedFd<'_>) -> std::io::Result<MetadataState> {
     Ok(match read_metadata_with(dir, SessionMetadata::from_json)? {
         None => MetadataState::Missing,
         Some(Ok(m)) => MetadataState::Valid(m),
@@ -572,7 +570,7 @@ pub(crate) fn read_metadata_at(dir: RawFd) -> std::io::Result<MetadataState> {
 /// Reads `.metadata.json` from an open session directory and decodes it with
 /// `decode`; `None` when there is no metadata file.
 pub(crate) fn read_metadata_with<T>(
-    dir: RawFd,
+    dir: BorrowedFd<'_>,
     decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
 ) -> std::io::Result<Option<Result<T, MetadataError>>> {
     let (file, size) = match open_metadata(dir, false)? {
@@ -581,7 +579,7 @@ pub(crate) fn read_metadata_with<T>(
         Some(Ok(f)) => f,
     };
     let mut buf = Vec::new();
-    fd::read_to_end(file.as_raw_fd(), &mut buf, MAX_METADATA_BYTES, size)?;
+    fd::read_to_end(file.as_fd(), &mut buf, MAX_METADATA_BYTES, size)?;
     Ok(Some(decode(&buf)))
 }
 
@@ -606,10 +604,10 @@ pub struct Lease {
 pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
     let ((root_fd, dir, dir_id), id) = resolve(id, |n| open_session(root, n, fd::DIR_FLAGS))?;
     let id = id.as_str();
-    if !is_session_dir(dir.as_raw_fd(), id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
+    if !is_session_dir(dir.as_fd(), id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
         return Err(not_a_session(id));
     }
-    if !fd::flock_wait(dir.as_raw_fd(), libc::LOCK_SH, ACQUIRE_TIMEOUT)
+    if !fd::flock_wait(dir.as_fd(), libc::LOCK_SH, ACQUIRE_TIMEOUT)
         .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
     {
         return Err(Error::new(
@@ -618,7 +616,7 @@ pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
         ));
     }
     // A prune may have renamed it away between our open and our lock.
-    if !fd::is_named(root_fd.as_raw_fd(), &fd::cname(id), &dir_id) {
+    if !fd::is_named(root_fd.as_fd(), &fd::cname(id), &dir_id) {
         return Err(Error::new(
             Status::NotFound,
             format!("session {id} was deleted while acquiring it"),
@@ -644,7 +642,7 @@ impl Lease {
 
     /// Touches the session through the lease (no path is re-resolved).
     pub fn touch(&self) -> Result<TouchOutcome> {
-        touch_at(self.dir.as_raw_fd(), &self.session_id)
+        touch_at(self.dir.as_fd(), &self.session_id)
     }
 
     /// Releases the lease, first touching the session if `touch` (the runtime's
