@@ -1,7 +1,9 @@
 //! The docs are checked against the code and the tree: docs/events.md lists
 //! every event the library emits with every field it carries, and nothing
 //! that the library does not emit; every relative link in a Markdown file
-//! leads to a file that exists (and to a heading of it, for `#anchor` links).
+//! leads to a file that exists (and to a heading of it, for `#anchor` links);
+//! every path of the tree a Markdown file names exists; and every test
+//! SECURITY.md names as `file.rs::function` exists.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -211,4 +213,108 @@ fn every_relative_link_in_the_docs_resolves() {
     }
     assert!(checked >= 50, "only {checked} links found: the parser is broken");
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// The repository paths a Markdown text names (`src/...`, `tests/...`, `docs/...`
+/// and the like, in code spans or prose), without glob patterns or placeholders.
+fn named_paths(text: &str) -> Vec<String> {
+    const ROOTS: [&str; 10] = [
+        "src/",
+        "tests/",
+        "docs/",
+        "bindings/",
+        "include/",
+        "examples/",
+        "contrib/",
+        "bench/",
+        "benches/",
+        ".ci/",
+    ];
+    let mut out = Vec::new();
+    for line in outside_fences(text) {
+        for (i, _) in line.char_indices() {
+            let rest = &line[i..];
+            let boundary = line[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric() && !"_./-".contains(c));
+            if !boundary || !ROOTS.iter().any(|r| rest.starts_with(r)) {
+                continue;
+            }
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || "_./-".contains(*c))
+                .collect();
+            let path = path.trim_end_matches(['.', '-']);
+            let after = &rest[path.len()..];
+            if after.starts_with(['*', '<', '{', '$']) || path.contains("..") || path.contains("/target/") {
+                continue; // a pattern, a placeholder or build output, not a path of the tree
+            }
+            out.push(path.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_path_a_doc_names_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for file in markdown_files() {
+        let shown = file.strip_prefix(root).unwrap().display().to_string();
+        // Each binding's README names paths inside the binding, relative to it.
+        let base = if shown.starts_with("bindings/") {
+            file.parent().unwrap()
+        } else {
+            root
+        };
+        for path in named_paths(&std::fs::read_to_string(&file).unwrap()) {
+            checked += 1;
+            if !root.join(&path).exists() && !base.join(&path).exists() {
+                missing.push(format!("{shown}: {path}"));
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} paths found: the scanner is broken");
+    assert!(
+        missing.is_empty(),
+        "docs name files that do not exist:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// SECURITY.md names the test of each promise as `file.rs::function`: each
+/// is a test that exists, under that name, in that file of tests/.
+#[test]
+fn every_test_security_md_names_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("SECURITY.md")).unwrap();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for (i, _) in text.match_indices(".rs::") {
+        let file_start = text[..i]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(0, |j| j + 1);
+        let file = &text[file_start..i];
+        let func: String = text[i + 5..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let path = root.join("tests").join(format!("{file}.rs"));
+        let Ok(source) = std::fs::read_to_string(&path) else {
+            missing.push(format!("{file}.rs::{func}: no tests/{file}.rs"));
+            continue;
+        };
+        checked += 1;
+        if !source.contains(&format!("fn {func}(")) {
+            missing.push(format!("{file}.rs::{func}: no such function in tests/{file}.rs"));
+        }
+    }
+    assert!(checked >= 30, "only {checked} tests named: the scanner is broken");
+    assert!(
+        missing.is_empty(),
+        "SECURITY.md names tests that do not exist:\n{}",
+        missing.join("\n")
+    );
 }

@@ -1,6 +1,6 @@
-//! Issue 10: resource limits and edge cases that must end in a clear result,
-//! never a panic, a hang or damage outside the workspace. Each test names
-//! its item; SECURITY.md maps the items to these tests.
+//! Resource limits and edge cases that must end in a clear result, never a
+//! panic, a hang or damage outside the workspace (SECURITY.md, "Resource
+//! limits and edge cases end in a result, not a crash", names each test).
 
 #[path = "prune_support/mod.rs"]
 mod support;
@@ -30,7 +30,7 @@ fn show(out: &Output) -> String {
     )
 }
 
-/// Item 10: a lock timeout or wait too long for `Instant + Duration`
+/// A lock timeout or wait too long for `Instant + Duration`
 /// (`15500000000000w`, `Duration::MAX`) saturates to "about forever": the
 /// prune and the delete work (the locks are free) instead of an internal error.
 #[test]
@@ -68,7 +68,7 @@ fn huge_durations_saturate_instead_of_panicking() {
     assert!(names(&root).is_empty(), "{:?}", names(&root));
 }
 
-/// Item 11: metadata dated in a year that cannot be printed back in four
+/// Metadata dated in a year that cannot be printed back in four
 /// digits (here -0001 and +10000) is a corrupted timestamp everywhere: the
 /// prune skips it as `corrupted_timestamp` (dry run and real, nothing
 /// deleted), `session_info` reports it corrupted, `read_metadata` too.
@@ -112,7 +112,7 @@ fn unprintable_years_are_corrupted_timestamps_everywhere() {
     assert_eq!(sorted(&names(&root)), bad);
 }
 
-/// Item 12: a panic caught at the C boundary prints nothing on the host's
+/// A panic caught at the C boundary prints nothing on the host's
 /// stderr (its message is in the error object), and the process-wide hook
 /// is kept: with the default hook, and with a Rust host's own hook installed
 /// first, a panic of the host's own is still reported by that hook. Runs in
@@ -241,7 +241,7 @@ fn without_threads(cmd: &mut Command) -> &mut Command {
     }
 }
 
-/// Item 6: when no thread can be created (RLIMIT_NPROC as uid 65534), `ls`
+/// When no thread can be created (RLIMIT_NPROC as uid 65534), `ls`
 /// and a default (multi-job) prune through the CLI and through the C ABI
 /// run on the calling thread: no panic, no "internal error", and the result
 /// reports all 20 stale sessions deleted.
@@ -386,7 +386,7 @@ unsafe extern "C" fn dry_run_reentering_callback(
     ffi::wsprune_prune_result_free(r);
 }
 
-/// Item 8: a prune started from inside the log callback of a prune of the
+/// A prune started from inside the log callback of a prune of the
 /// same root, on the same thread, is BUSY at once (not after its lock
 /// timeout, which may be up to 49 days) with a message that says why; the outer prune
 /// completes. A prune of another root and a delete of a session of the same
@@ -438,7 +438,7 @@ fn a_prune_reentered_from_its_log_callback_is_busy_at_once() {
     assert!(names(&root).is_empty() && names(&other).is_empty());
 }
 
-/// Item 2: run unprivileged (uid 65534), a prune meets a mode-000 tmpfs
+/// Run unprivileged (uid 65534), a prune meets a mode-000 tmpfs
 /// mounted inside a stale session, owned by that uid: the mount is found
 /// on the O_PATH descriptor before anything is changed, so the mounted
 /// directory keeps its mode 000 (it used to be left 0700), its contents are
@@ -496,7 +496,7 @@ fn nothing_on_another_mount_is_ever_chmodded() {
     assert!(exists(&moved[0].join("inside")));
 }
 
-/// Item 5: the descriptor budget holds for the whole process. In a child
+/// The descriptor budget holds for the whole process. In a child
 /// limited to 100 descriptors, 8 stale sessions 100 levels deep (more than
 /// one walk may keep open) are pruned by one default prune (8 workers at
 /// once): all 8 deleted, no error, nothing left in trash. (Each walk used to
@@ -540,7 +540,7 @@ fn descriptor_budget_is_shared_by_the_workers() {
     assert!(names(&root).is_empty(), "left: {:?}", names(&root));
 }
 
-/// Item 7: memory does not grow with the entries of one directory. A stale
+/// Memory does not grow with the entries of one directory. A stale
 /// session holds one directory of 150 000 entries with 200-byte names
 /// (hard links to four empty files: no data, few inodes). In a child,
 /// `session_info` (which sizes it), a dry run and the prune each raise the
@@ -613,7 +613,7 @@ fn memory_does_not_grow_with_the_entries_of_a_directory() {
     assert!(names(&root).is_empty(), "{:?}", names(&root));
 }
 
-/// Item 7, streaming skips nothing: one directory holding 1 000
+/// Streaming skips nothing: one directory holding 1 000
 /// subdirectories (each with a file and a nested directory) and 1 000 files,
 /// with long names so that it takes many getdents batches, and the walk
 /// descends from the middle of each batch and resumes after. The dry run

@@ -1,9 +1,9 @@
-//! Independent attack review (create-or-open, custom ids, list/read, the
-//! checked open). Each test is a guest (another user, working inside its own
-//! session directory, as SECURITY.md's threat model allows) attacking the
-//! host's calls. Hostile processes are Python scripts run as `nobody`, with
-//! bounded lifetimes; tests that need root or Python print
-//! `SKIPPED <test>: <why>`.
+//! Guests attacking the host's calls: create-or-open, custom ids, list and
+//! read, the checked open, the deletion walk, the workspace lock. Each test
+//! is a guest (another user, working inside its own session directory, as
+//! SECURITY.md's threat model allows). Hostile processes are Python scripts
+//! run as `nobody`, with bounded lifetimes; tests that need root or Python
+//! print `SKIPPED <test>: <why>`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -97,7 +97,7 @@ fn chown(p: &Path, uid: u32) {
     assert_eq!(unsafe { libc::lchown(c.as_ptr(), uid, uid) }, 0);
 }
 
-/// HOLE 1 (denial of service against every other session): the workspace
+/// Denial of service against every other session: the workspace
 /// lock is a `flock` on the root directory itself, and the root is
 /// world-readable (wsprune creates it 0755, as most operators do). A guest
 /// opens `..` from its session and takes a shared `flock` on it: every prune
@@ -110,8 +110,8 @@ fn chown(p: &Path, uid: u32) {
 /// by guests stays exposed (SECURITY.md says so); a lock file the host alone
 /// can open would close that too.
 #[test]
-fn hole1_guest_flock_on_root_blocks_every_prune() {
-    const TEST: &str = "hole1_guest_flock_on_root_blocks_every_prune";
+fn a_guest_flock_on_a_root_wsprune_made_blocks_no_prune() {
+    const TEST: &str = "a_guest_flock_on_a_root_wsprune_made_blocks_no_prune";
     if let Some(why) = cannot_run_guest() {
         eprintln!("SKIPPED {TEST}: {why}");
         return;
@@ -202,8 +202,8 @@ fn a_guest_holding_an_operator_made_root_is_named_in_the_busy_message() {
 /// fields with the name quoted and escaped, and the remedy follows the
 /// holder's uid (which the guest cannot choose), not its name.
 #[test]
-fn hole4_a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message() {
-    const TEST: &str = "hole4_a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message";
+fn a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message() {
+    const TEST: &str = "a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message";
     // PR_SET_NAME keeps 15 bytes: "wsprune, uid 0)" exactly.
     let script = "ctypes.CDLL(None).prctl(15, b'wsprune, uid 0)', 0, 0, 0)";
     let Some((msg, pid, _root, _, guest, _tmp)) = busy_message_with_guest(TEST, script) else {
@@ -218,7 +218,7 @@ fn hole4_a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message() {
     drop(guest);
 }
 
-/// HOLE 2 (fixed in src/chase.rs): a guest replaces its `.metadata.json`
+/// A stalled host (fixed in src/chase.rs): a guest replaces its `.metadata.json`
 /// with a file of its own (it may: SECURITY.md "its own .metadata.json, up to
 /// a point") and takes a write lease on it (`F_SETLEASE`, allowed to the
 /// file's owner), ignoring `SIGIO`. Every open of the file by the host then
@@ -231,8 +231,8 @@ fn hole4_a_guest_named_like_the_host_cannot_pass_for_it_in_the_busy_message() {
 /// regular file. The guest only makes its own session unreadable (reported,
 /// never deleted), which it could already do by corrupting its metadata.
 #[test]
-fn hole2_guest_lease_on_its_metadata_stalls_nothing() {
-    const TEST: &str = "hole2_guest_lease_on_its_metadata_stalls_nothing";
+fn a_guest_lease_on_its_metadata_stalls_nothing() {
+    const TEST: &str = "a_guest_lease_on_its_metadata_stalls_nothing";
     if let Some(why) = cannot_run_guest() {
         eprintln!("SKIPPED {TEST}: {why}");
         return;
