@@ -211,8 +211,7 @@ fn every_relative_link_in_the_docs_resolves() {
             }
         }
     }
-    assert!(checked >= 50, "only {checked} links found: the parser is broken");
-    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert_clean(checked, 50, &broken, "broken links");
 }
 
 /// The repository paths a Markdown text names (`src/...`, `tests/...`, `docs/...`
@@ -276,12 +275,7 @@ fn every_path_a_doc_names_exists() {
             }
         }
     }
-    assert!(checked >= 100, "only {checked} paths found: the scanner is broken");
-    assert!(
-        missing.is_empty(),
-        "docs name files that do not exist:\n{}",
-        missing.join("\n")
-    );
+    assert_clean(checked, 100, &missing, "docs name files that do not exist");
 }
 
 /// SECURITY.md names the test of each promise as `file.rs::function`: each
@@ -311,10 +305,12 @@ fn every_test_security_md_names_exists() {
             missing.push(format!("{file}.rs::{func}: no such function in tests/{file}.rs"));
         }
     }
-    assert!(checked >= 30, "only {checked} tests named: the scanner is broken");
-    assert!(
-        missing.is_empty(),
-        "SECURITY.md names tests that do not exist:\n{}",
-        missing.join("\n")
-    );
+    assert_clean(checked, 30, &missing, "SECURITY.md names tests that do not exist");
+}
+
+/// Fails with `headline` and every problem found, or if fewer than `min`
+/// things were checked at all (a scanner that finds nothing proves nothing).
+fn assert_clean(checked: usize, min: usize, problems: &[String], headline: &str) {
+    assert!(checked >= min, "only {checked} checked: the scanner is broken");
+    assert!(problems.is_empty(), "{headline}:\n{}", problems.join("\n"));
 }
