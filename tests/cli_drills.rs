@@ -99,12 +99,12 @@ fn full_disk_a_prune_frees_space_and_says_how_much() {
     assert_eq!(text(&o.stderr), "");
 }
 
-/// Issue 21 item 2 (the session layer's, not the tool's): `create` on a full
+/// A dropped write error (the session layer's, not the tool's): `create` on a full
 /// filesystem must fail and leave nothing. The tool maps the error the
 /// library returns (ENOSPC: I/O, 74) and prints one line; until the library
 /// returns it, this fails, so it is ignored.
 #[test]
-#[ignore = "the library drops the metadata write error on a full disk (issue 21 item 2, session layer)"]
+#[ignore = "the library drops the metadata write error on a full disk (the session layer's to fix)"]
 fn full_disk_create_fails_with_74_and_leaves_nothing() {
     let _g = shared();
     let Some(fs) = Tmpfs::new("full_disk_create_fails_with_74_and_leaves_nothing", "1m") else {
@@ -317,19 +317,19 @@ fn journal_streams_get_priority_prefixes() {
     assert!(text(&o.stderr).starts_with("wsprune: error: "), "{}", show(&o));
 }
 
-/// Issue 17, hole 3: a file a guest named `x\n<fake "deleted" line>\n<fake
+/// A file a guest named `x\n<fake "deleted" line>\n<fake
 /// summary>\e[8m`, kept undeletable, made the prune print forged lines and
 /// raw terminal escapes. Every guest-chosen name is now escaped: the forged
 /// text stays inside one error line, and no control character reaches the
 /// terminal.
 #[test]
-fn hole3_a_guest_file_name_cannot_forge_lines_or_send_escapes() {
+fn a_guest_file_name_cannot_forge_lines_or_send_escapes() {
     let _g = exclusive(); // runs chattr
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
     std::fs::create_dir(&root).unwrap();
     if let Err(why) = chattr_works(&root) {
-        eprintln!("SKIPPED hole3_a_guest_file_name_cannot_forge_lines_or_send_escapes: {why}");
+        eprintln!("SKIPPED a_guest_file_name_cannot_forge_lines_or_send_escapes: {why}");
         return;
     }
     let guest = session(&root, 48.0);
@@ -394,7 +394,7 @@ fn lease_runs_the_command_touches_and_passes_the_status() {
     assert_eq!(o.status.code(), Some(127), "{}", show(&o));
 }
 
-/// The race of issue 21: done by hand (open, then flock), a runtime saw the
+/// The open-then-lock race: done by hand (open, then flock), a runtime saw the
 /// directory moved to trash between its open and its lock. `lease` uses the
 /// library's acquire, which checks the name after locking: racing prunes
 /// that delete every stale session, the command either runs with its

@@ -174,7 +174,7 @@ fn busy_opts() -> PruneOptions {
     }
 }
 
-/// HOLE 1, the part still open: a root the operator made readable by
+/// The lock on the root, the part still open: a root the operator made readable by
 /// guests (0755 here) lets a guest hold the workspace lock. The prune is
 /// `BUSY` after its lock timeout, and its message names the holder (the
 /// guest's pid and uid, read from `/proc/locks`) and the remedy, so that the
@@ -289,7 +289,7 @@ fn a_guest_lease_on_its_metadata_stalls_nothing() {
     assert_eq!(std::fs::read(&meta).unwrap(), text, "the guest's file was not written");
 }
 
-/// HOLE 3 (fixed): the guest keeps creating subdirectories in its session
+/// A deletion kept running (fixed): the guest keeps creating subdirectories in its session
 /// (through its current directory, so also once the session is renamed to
 /// trash) while the host deletes it. The walk used to restart a directory's
 /// listing whenever a pass both removed something and descended, so a guest

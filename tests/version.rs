@@ -1,4 +1,4 @@
-//! One version everywhere (issue 18): Cargo.toml's version is the source;
+//! One version everywhere: Cargo.toml's version is the source;
 //! the header's macros, pyproject.toml, package.json (and its lock file), the
 //! pom and every version-bearing name in the READMEs, docs/ and RELEASING.md must
 //! equal it. A release bumps Cargo.toml, runs `make header`, and this test
