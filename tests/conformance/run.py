@@ -314,6 +314,11 @@ def compare(scn: dict[str, Any], resp: dict[str, Any], setup: Setup) -> list[str
         want_bytes = sum(setup.sizes[n] for n in names)
         if result.get(key) != want_bytes:
             problems.append(f"result.{key}: expected {want_bytes} (the sizes of {names}), got {result.get(key)!r}")
+    for key, names in exp.get("bytes_each", {}).items():
+        got = result.get(key) if isinstance(result.get(key), dict) else {}
+        want = {n: setup.sizes[n] for n in names}
+        if got != want:
+            problems.append(f"result.{key}: expected {want} (each session's size), got {result.get(key)!r}")
     for rel in exp.get("exists", []):
         if not os.path.lexists(setup.root / rel):
             problems.append(f"{rel} should exist in the root, does not")

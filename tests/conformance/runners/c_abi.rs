@@ -52,6 +52,11 @@ struct Api {
     skipped_reason: unsafe extern "C" fn(*const c_void, usize) -> *const c_char,
     error_id: unsafe extern "C" fn(*const c_void, usize) -> *const c_char,
     reclaimed: unsafe extern "C" fn(*const c_void) -> u64,
+    deleted_bytes: unsafe extern "C" fn(*const c_void, usize) -> u64,
+    unmet_count: unsafe extern "C" fn(*const c_void) -> usize,
+    unmet_rule: unsafe extern "C" fn(*const c_void, usize) -> *const c_char,
+    unmet_target: unsafe extern "C" fn(*const c_void, usize) -> u64,
+    unmet_actual: unsafe extern "C" fn(*const c_void, usize) -> u64,
     dry_run: unsafe extern "C" fn(*const c_void) -> bool,
     to_json: unsafe extern "C" fn(*const c_void) -> *mut c_char,
     result_free: unsafe extern "C" fn(*mut c_void),
@@ -109,6 +114,11 @@ impl Api {
             skipped_reason: sym(lib, "wsprune_prune_result_skipped_reason"),
             error_id: sym(lib, "wsprune_prune_result_error_id"),
             reclaimed: sym(lib, "wsprune_prune_result_reclaimed_bytes"),
+            deleted_bytes: sym(lib, "wsprune_prune_result_deleted_bytes"),
+            unmet_count: sym(lib, "wsprune_prune_result_unmet_target_count"),
+            unmet_rule: sym(lib, "wsprune_prune_result_unmet_target"),
+            unmet_target: sym(lib, "wsprune_prune_result_unmet_target_value"),
+            unmet_actual: sym(lib, "wsprune_prune_result_unmet_actual"),
             dry_run: sym(lib, "wsprune_prune_result_dry_run"),
             to_json: sym(lib, "wsprune_prune_result_to_json"),
             result_free: sym(lib, "wsprune_prune_result_free"),
@@ -301,9 +311,21 @@ impl Api {
             .into_iter()
             .zip(list(ns, self.skipped_reason).into_iter().map(Value::from))
             .collect();
+        let deleted_bytes: Map<String, Value> = deleted
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), Value::from((self.deleted_bytes)(r, i))))
+            .collect();
+        let unmet: Vec<Value> = (0..(self.unmet_count)(r))
+            .map(|i| {
+                json!({"rule": text((self.unmet_rule)(r, i)), "target": (self.unmet_target)(r, i),
+                       "actual": (self.unmet_actual)(r, i)})
+            })
+            .collect();
         let mut out = json!({
             "deleted": deleted, "rules": rules, "skipped": skipped, "errors": list(ne, self.error_id),
             "reclaimed_bytes": (self.reclaimed)(r), "dry_run": (self.dry_run)(r),
+            "deleted_bytes": deleted_bytes, "unmet": unmet,
         });
         // The lists the contract adds have no accessors in this header yet:
         // they are read from the C ABI's own JSON of the result, when present.

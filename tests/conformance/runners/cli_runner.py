@@ -92,6 +92,9 @@ def prune_result(j: dict[str, Any]) -> dict[str, Any]:
         out["interrupted"] = j["interrupted"]
     if "unmet_targets" in j:
         out["unmet_targets"] = [t if isinstance(t, str) else t.get("rule") for t in j["unmet_targets"]]
+        out["unmet"] = [t for t in j["unmet_targets"] if isinstance(t, dict)]
+    if "deleted" in j:
+        out["deleted_bytes"] = {d["session_id"]: d["bytes"] for d in j["deleted"]}
     return out
 
 

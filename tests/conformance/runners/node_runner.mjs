@@ -77,6 +77,8 @@ async function perform(root, op, events) {
         errors: r.errors.map((e) => e.id),
         interrupted: r.interrupted,
         unmet_targets: r.unmetTargets,
+        unmet: r.unmet,
+        deleted_bytes: Object.fromEntries(Object.entries(r.details).map(([id, d]) => [id, d.bytes])),
         reclaimed_bytes: r.reclaimedBytes,
         dry_run: r.dryRun,
       };

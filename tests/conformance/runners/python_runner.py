@@ -69,6 +69,9 @@ def prune(root: str, o: dict[str, Any]) -> dict[str, Any]:
         out["interrupted"] = list(r.interrupted)
     if hasattr(r, "unmet_targets"):
         out["unmet_targets"] = [rule_name(t) for t in r.unmet_targets]
+    if hasattr(r, "unmet"):
+        out["unmet"] = [{"rule": u.rule, "target": u.target, "actual": u.actual} for u in r.unmet]
+        out["deleted_bytes"] = {sid: d.bytes for sid, d in r.deleted_details.items()}
     return out
 
 

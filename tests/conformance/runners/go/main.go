@@ -162,6 +162,15 @@ func prune(root string, o map[string]any) (map[string]any, error) {
 		"deleted": r.Deleted, "rules": r.DeletedRules, "skipped": r.SkippedReasons(),
 		"errors": errs, "reclaimed_bytes": r.ReclaimedBytes, "dry_run": r.DryRun,
 	}
+	deletedBytes := map[string]uint64{}
+	for id, d := range r.DeletedDetails {
+		deletedBytes[id] = d.Bytes
+	}
+	unmet := []map[string]any{}
+	for _, u := range r.Unmet {
+		unmet = append(unmet, map[string]any{"rule": u.Rule, "target": u.Target, "actual": u.Actual})
+	}
+	out["deleted_bytes"], out["unmet"] = deletedBytes, unmet
 	// The lists the contract adds are read from the result's JSON form when
 	// the binding has them (absent otherwise, never invented).
 	var full map[string]any

@@ -216,6 +216,14 @@ public final class ConformanceRunner {
         m.put("errors", new ArrayList<>(r.errors().keySet()));
         m.put("interrupted", r.interrupted());
         m.put("unmet_targets", r.unmetTargets());
+        List<Map<String, Object>> unmet = new ArrayList<>();
+        for (PruneResult.UnmetTarget u : r.unmet()) {
+            unmet.add(ordered("rule", u.rule(), "target", u.target(), "actual", u.actual()));
+        }
+        m.put("unmet", unmet);
+        Map<String, Object> bytes = new LinkedHashMap<>();
+        r.details().forEach((id, d) -> bytes.put(id, d.bytes()));
+        m.put("deleted_bytes", bytes);
         m.put("reclaimed_bytes", r.reclaimedBytes());
         m.put("dry_run", r.dryRun());
         return m;
