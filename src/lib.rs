@@ -21,8 +21,6 @@
 //! ```
 
 #![warn(missing_docs)]
-// Every `unsafe` block says why it is sound (`// SAFETY: ...`).
-#![warn(clippy::undocumented_unsafe_blocks)]
 
 // The Rust API page's snippet is compiled and run as a doctest, so it cannot go stale.
 #[cfg(doctest)]

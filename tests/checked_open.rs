@@ -135,9 +135,11 @@ impl BlockedWriter {
         let (flag, path) = (released.clone(), cpath(fifo));
         let thread = std::thread::spawn(move || {
             // Blocks until a reader opens the FIFO.
+            // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
             let fd = unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
             flag.store(true, Ordering::SeqCst);
             if fd >= 0 {
+                // SAFETY: takes no pointers; a bad descriptor would only be an error.
                 unsafe { libc::close(fd) };
             }
         });
@@ -164,11 +166,13 @@ impl Drop for BlockedWriter {
     fn drop(&mut self) {
         // Release the writer ourselves so the thread ends.
         let c = cpath(&self.fifo);
+        // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
         let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC) };
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
         if fd >= 0 {
+            // SAFETY: takes no pointers; a bad descriptor would only be an error.
             unsafe { libc::close(fd) };
         }
     }
@@ -185,6 +189,7 @@ fn metadata_that_is_a_fifo_is_never_opened() {
     let root = tmp.path().join("root");
     let id = legacy_session(&root);
     let fifo = root.join(&id).join(".metadata.json");
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifo(cpath(&fifo).as_ptr(), 0o600) }, 0);
     let writer = BlockedWriter::start(&fifo);
 
@@ -240,15 +245,19 @@ fn metadata_that_is_a_device_node_is_never_opened() {
     let id = legacy_session(&root);
     let node = root.join(&id).join(".metadata.json");
     let c = cpath(&node);
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 3)) } != 0 {
         eprintln!("SKIPPED {TEST}: mknod: {}", std::io::Error::last_os_error());
         return;
     }
+    // SAFETY: takes no pointers.
     let ino = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
     assert!(ino >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert!(unsafe { libc::inotify_add_watch(ino, c.as_ptr(), libc::IN_OPEN) } >= 0);
     let opens = || {
         let mut buf = [0u8; 4096];
+        // SAFETY: `buf` is `buf.len()` writable bytes for the call.
         let n = unsafe { libc::read(ino, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
         n > 0
     };
@@ -280,6 +289,7 @@ fn metadata_that_is_a_device_node_is_never_opened() {
     assert!(!opens(), "prune opened the device node");
     assert_eq!(wsprune::repair_sessions(&root, true).unwrap().repaired.len(), 1);
     assert!(!opens(), "repair opened the device node");
+    // SAFETY: takes no pointers; a bad descriptor would only be an error.
     unsafe { libc::close(ino) };
 }
 

@@ -597,6 +597,7 @@ fn a_concurrent_prune_is_busy_after_the_lock_timeout() {
     let stale = session(&root, 100.0);
     // Hold the workspace lock as a running prune does.
     let dir = open_dir(&root);
+    // SAFETY: takes no pointers; a bad descriptor would only be an error.
     assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
     let start = std::time::Instant::now();
     ws("prune", &root, &["--lock-timeout", "0.3s"]).fatal(75, "another prune of");
@@ -761,6 +762,7 @@ fn ws_without_access(root: &Path, unreadable: &Path, rest: &[&str]) -> Option<Ru
     let set = |p: &Path, mode: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
     let mut args = vec!["ls", root.to_str().unwrap()];
     args.extend_from_slice(rest);
+    // SAFETY: geteuid takes nothing and cannot fail.
     let out = if unsafe { libc::geteuid() } == 0 {
         // Everything readable by others but the one session.
         let status = Command::new("chmod")

@@ -190,6 +190,7 @@ fn sigterm_mid_prune_finishes_the_session_under_way_and_prints_the_summary() {
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     assert!(first.starts_with("deleted "), "streamed before the end: {first}");
+    // SAFETY: kill takes no pointers; the pid is this test's own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
@@ -247,6 +248,7 @@ fn two_prunes_at_once_the_second_is_busy_and_told_to_wait() {
     let err = text(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
+        // SAFETY: geteuid takes nothing and cannot fail.
         err.contains(&format!("held by pid={} uid=0 comm=\"flock\"", holder.id())) || unsafe { libc::geteuid() } != 0,
         "{err}"
     );

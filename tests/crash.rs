@@ -63,6 +63,7 @@ fn kill_after(test: &str, mode: &str, root: &Path, ids: &str, delay: Duration) {
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     assert!(await_marker(&mut lines, "RUNNING").is_some(), "the child never started");
     std::thread::sleep(delay);
+    // SAFETY: kill takes no pointers; the pid is this test's own child.
     unsafe { libc::kill(child.0.id() as i32, libc::SIGKILL) };
     let status = child.0.wait().unwrap();
     // It may have finished a single operation before the signal came.

@@ -92,8 +92,10 @@ fn fill(dir: &Path, inodes: bool) {
     // Never fill anything but a small private tmpfs: had the mount gone away
     // (or never happened), this would fill the machine's disk.
     let c = cstr(dir.as_os_str().as_encoded_bytes());
+    // SAFETY: `libc::statfs` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     assert_eq!(
+        // SAFETY: the path is a NUL-terminated string and the buffer a valid, writable struct, both for the call.
         unsafe { libc::statfs(c.as_ptr(), &mut st) },
         0,
         "statfs {}",
@@ -397,6 +399,7 @@ fn permission_errors_for_create_touch_and_acquire_as_unprivileged_user() {
         let lease = wsprune::acquire(root, readable).unwrap();
         show("release_touch", lease.release(true).map(|o| format!("{o:?}")));
         let dir = std::fs::File::open(root.join(readable)).unwrap();
+        // SAFETY: takes no pointers; a bad descriptor would only be an error.
         let free = unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
         show("unlocked_after_failed_release", Ok(free.to_string()));
         return;
@@ -625,6 +628,7 @@ fn hundred_thousand_entries_in_one_directory() {
             cstr(format!("src{k}").as_bytes()),
             cstr(format!("link-{i:06}").as_bytes()),
         );
+        // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
         let rc = unsafe { libc::linkat(dir.as_raw_fd(), from.as_ptr(), dir.as_raw_fd(), to.as_ptr(), 0) };
         assert_eq!(rc, 0, "link {i}: {}", std::io::Error::last_os_error());
     }
@@ -766,6 +770,7 @@ fn a_panic_inside_the_library_is_status_panic_at_the_c_abi() {
             }
         })));
     };
+    // SAFETY: the error comes from the C call just made: NULL or an owned, live wsprune_error, freed once here.
     let check = |what: &str, st: wsprune_status, err: *mut ffi::wsprune_error| unsafe {
         assert_eq!(st, wsprune_status::WSPRUNE_STATUS_PANIC, "{what}");
         assert!(!err.is_null(), "{what}: no error object");
@@ -776,6 +781,7 @@ fn a_panic_inside_the_library_is_status_panic_at_the_c_abi() {
         assert!(msg.contains("panic") && msg.contains("injected panic"), "{what}: {msg}");
         ffi::wsprune_error_free(err);
     };
+    // SAFETY: C strings and out pointers are live locals for each call; every error and result is freed once.
     unsafe {
         panic_on("session.metadata.created");
         let mut err = std::ptr::null_mut();
@@ -820,6 +826,7 @@ fn a_panic_inside_the_library_is_status_panic_at_the_c_abi() {
     // The lease died with the panic: an exclusive lock can be taken.
     let dir = std::fs::File::open(root.join(&stale[0])).unwrap();
     assert_eq!(
+        // SAFETY: takes no pointers; a bad descriptor would only be an error.
         unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
         0,
         "lease still held"

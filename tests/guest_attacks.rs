@@ -20,6 +20,7 @@ const NOBODY: u32 = 65534;
 
 /// Why a hostile guest cannot be run here, if it cannot.
 fn cannot_run_guest() -> Option<String> {
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Some("needs root (to run the guest as another user)".into());
     }
@@ -94,6 +95,7 @@ fn root_with_sessions(tmp: &Path) -> (std::path::PathBuf, String, String) {
 fn chown(p: &Path, uid: u32) {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::lchown(c.as_ptr(), uid, uid) }, 0);
 }
 
@@ -611,6 +613,7 @@ fn create_or_open_never_writes_through_anything_a_guest_planted() {
 
     // The session a mount point (a tmpfs, 1 MiB): refused, nothing written into it.
     let mounted = legacy("mount");
+    // SAFETY: geteuid takes nothing and cannot fail.
     let can_mount = unsafe { libc::geteuid() } == 0
         && run(
             "mount",
@@ -638,6 +641,7 @@ fn create_or_open_never_writes_through_anything_a_guest_planted() {
     // FIFO.
     let fifo = legacy("fifo");
     let cfifo = std::ffi::CString::new(root.join(&fifo).join(".metadata.json").to_str().unwrap()).unwrap();
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifo(cfifo.as_ptr(), 0o666) }, 0);
     // Hard link to a file outside.
     let hard = legacy("hardlink");

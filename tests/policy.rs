@@ -353,7 +353,9 @@ fn min_free_bytes_evicts_the_oldest_until_enough_is_free() {
 
 fn statvfs_avail(p: &Path) -> u64 {
     let c = cstr(p.as_os_str().as_encoded_bytes());
+    // SAFETY: `libc::statvfs` is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is a NUL-terminated string and the buffer a valid, writable struct, both for the call.
     assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut st) }, 0);
     st.f_bavail as u64 * st.f_frsize as u64
 }
@@ -389,6 +391,7 @@ fn prunes_of_one_root_take_turns_and_time_out_busy() {
     };
     // Another prune (simulated by holding its lock) is running.
     let other = open_dir(root);
+    // SAFETY: takes no pointers; a bad descriptor would only be an error.
     assert_eq!(unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_EX) }, 0);
     let started = std::time::Instant::now();
     let err = wsprune::prune_sessions(root, &quick(false)).unwrap_err();
@@ -400,6 +403,7 @@ fn prunes_of_one_root_take_turns_and_time_out_busy() {
         Status::Busy
     );
     // A dry run (shared) may run beside another dry run, but a real prune may not.
+    // SAFETY: takes no pointers; a bad descriptor would only be an error.
     assert_eq!(unsafe { libc::flock(other.as_raw_fd(), libc::LOCK_SH) }, 0);
     assert_eq!(run(root, quick(true)).deleted_sessions, vec![stale.clone()]);
     assert_eq!(

@@ -80,6 +80,7 @@ fn enumeration_only_real_uuid_directories_are_sessions() {
     symlink(tmp.path().join("nowhere"), root.join(new_id())).unwrap();
     let fifo = root.join(new_id());
     let c = cstr(fifo.as_os_str().as_encoded_bytes());
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
 
     let outside_before = snapshot(&outside);

@@ -253,6 +253,7 @@ fn move_into_place(build: &Path, root: &Path, name: &str) {
         cstr(build.as_os_str().as_bytes()),
         cstr(root.join(name).as_os_str().as_bytes()),
     );
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     while unsafe {
         libc::renameat2(
             libc::AT_FDCWD,
@@ -309,6 +310,7 @@ fn hostile_process_swapping_subdirectories_for_symlinks_never_reaches_outside() 
             let dfd = dir.as_raw_fd();
             let t = a.args[a.rng.below(a.args.len() as u64) as usize].clone();
             let (real, away) = (cstr(t.as_bytes()), cstr(format!("{t}.away").as_bytes()));
+            // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
             if unsafe { libc::renameat(dfd, real.as_ptr(), dfd, away.as_ptr()) } == 0 {
                 let target = if a.rng.below(3) == 0 {
                     a.canary.join("precious.db")
@@ -316,16 +318,21 @@ fn hostile_process_swapping_subdirectories_for_symlinks_never_reaches_outside() 
                     a.canary.clone()
                 };
                 let target = cstr(target.as_os_str().as_bytes());
+                // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
                 if unsafe { libc::symlinkat(target.as_ptr(), dfd, real.as_ptr()) } == 0 {
                     a.swaps += 1;
                     a.pause();
+                    // SAFETY: `libc::stat` is plain integers, for which all zeroes is a valid value.
                     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+                    // SAFETY: the path is a NUL-terminated string and the buffer a valid, writable struct, both for the call.
                     let ours = unsafe { libc::fstatat(dfd, real.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } == 0
                         && st.st_mode & libc::S_IFMT == libc::S_IFLNK;
                     if ours {
+                        // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
                         unsafe { libc::unlinkat(dfd, real.as_ptr(), 0) };
                     }
                 }
+                // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
                 unsafe { libc::renameat(dfd, away.as_ptr(), dfd, real.as_ptr()) };
             }
         });

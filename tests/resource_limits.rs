@@ -175,6 +175,7 @@ fn panic_child(mode: &str) {
         })));
     };
     let mut reported = 0;
+    // SAFETY: C strings and out pointers are live locals for each call; every error and result is freed once.
     unsafe {
         panic_on("session.metadata.created");
         let mut err = std::ptr::null_mut();
@@ -227,6 +228,7 @@ fn without_threads(cmd: &mut Command) -> &mut Command {
     use std::os::unix::process::CommandExt;
     cmd.uid(65534).gid(65534);
     // Runs after the uid change, so the limit applies to uid 65534 (root is exempt).
+    // SAFETY: the pre_exec closure only calls setrlimit (async-signal-safe) with a valid rlimit.
     unsafe {
         cmd.pre_exec(|| {
             let lim = libc::rlimit {
@@ -254,6 +256,7 @@ fn no_panic_when_no_thread_can_be_created() {
         let spawned = std::thread::Builder::new().spawn(|| ());
         println!("SPAWN-FAILED {}", spawned.is_err());
         let croot = std::ffi::CString::new(root).unwrap();
+        // SAFETY: C strings and out pointers are live locals for each call; every error and result is freed once.
         unsafe {
             use wsprune::ffi;
             let mut err = std::ptr::null_mut();
@@ -408,6 +411,7 @@ fn a_prune_reentered_from_its_log_callback_is_busy_at_once() {
         ..Nested::default()
     };
     let ud = &mut nested as *mut Nested as *mut std::ffi::c_void;
+    // SAFETY: `ud` points at `nested`, which outlives the callback (removed before it goes); results are freed once.
     unsafe {
         ffi::wsprune_set_log_callback(Some(dry_run_reentering_callback), ud);
         let r = ffi::wsprune_prune_sessions(nested.root.as_ptr(), 24.0, true, std::ptr::null_mut());
@@ -511,6 +515,7 @@ fn descriptor_budget_is_shared_by_the_workers() {
             rlim_cur: 100,
             rlim_max: 100,
         };
+        // SAFETY: `lim` is a valid `rlimit` for the call.
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
         let root = std::path::Path::new(&root);
         print_result(&prune(root, 24.0, true));
@@ -581,6 +586,7 @@ fn memory_does_not_grow_with_the_entries_of_a_directory() {
             cstr(format!("src{}", i % 4).as_bytes()),
             cstr(format!("{pad}{i:010}").as_bytes()),
         );
+        // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
         let rc = unsafe {
             libc::linkat(
                 std::os::fd::AsRawFd::as_raw_fd(&dir),

@@ -350,6 +350,7 @@ fn traversal_session_ids_are_rejected_by_every_api() {
     let croot = CString::new(root.to_str().unwrap()).unwrap();
     for id in traversal_ids() {
         let cid = CString::new(id.clone()).unwrap();
+        // SAFETY: C strings and out pointers are live locals for each call; every error is freed once.
         unsafe {
             let expect = |what: &str, st: wsprune_status, err: *mut ffi::wsprune_error| {
                 assert_eq!(st, wsprune_status::WSPRUNE_STATUS_INVALID_SESSION_ID, "{what}({id:?})");
@@ -416,6 +417,7 @@ fn metadata_is_hidden_from_guest_user() {
         md.ino() != ino
     );
 
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED the guest-read part of metadata_is_hidden_from_guest_user: not root, cannot switch to another user");
         return;

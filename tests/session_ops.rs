@@ -115,6 +115,7 @@ fn metadata_write_failure_does_not_fail_creation() {
         let events: Arc<Mutex<Vec<Event>>> = Arc::default();
         let sink = events.clone();
         wsprune::events::set_handler(Some(Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone()))));
+        // SAFETY: signal and setrlimit take only integers and a valid rlimit.
         unsafe {
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
             let lim = libc::rlimit {
@@ -295,6 +296,7 @@ fn leases_share_refresh_and_release() {
     let dir = std::fs::File::open(root.join(&id)).unwrap();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&dir);
     assert_ne!(
+        // SAFETY: takes no pointers; a bad descriptor would only be an error.
         unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) },
         0,
         "leased: no exclusive lock"
@@ -305,19 +307,23 @@ fn leases_share_refresh_and_release() {
     assert!(matches!(b.release(true).unwrap(), Some(TouchOutcome::Updated(_))));
     assert!(valid(root, &id).updated_at > t0);
     assert_eq!(
+        // SAFETY: takes no pointers; a bad descriptor would only be an error.
         unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) },
         0,
         "all leases released"
     );
+    // SAFETY: takes no pointers; a bad descriptor would only be an error.
     assert_eq!(unsafe { libc::flock(fd, libc::LOCK_UN) }, 0);
     {
         let _dropped = acquire(root, &id).unwrap();
     }
     assert_eq!(
+        // SAFETY: takes no pointers; a bad descriptor would only be an error.
         unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) },
         0,
         "drop releases"
     );
+    // SAFETY: takes no pointers; a bad descriptor would only be an error.
     assert_eq!(unsafe { libc::flock(fd, libc::LOCK_UN) }, 0);
     assert_eq!(
         acquire(root, "dddddddd-1111-4222-8333-444455556666")
@@ -333,6 +339,7 @@ fn acquire_is_busy_while_a_prune_holds_the_session() {
     let id = create_session(tmp.path(), None).unwrap();
     let dir = std::fs::File::open(tmp.path().join(&id)).unwrap();
     assert_eq!(
+        // SAFETY: takes no pointers; a bad descriptor would only be an error.
         unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&dir), libc::LOCK_EX | libc::LOCK_NB) },
         0
     );
@@ -402,6 +409,7 @@ fn sigkill_during_touch_and_create_never_leaves_unparsable_metadata() {
         let mut buf = [0u8; 64];
         let _ = std::io::Read::read(&mut out, &mut buf);
         std::thread::sleep(Duration::from_micros(seed % 20_000));
+        // SAFETY: kill takes no pointers; the pid is this test's own child.
         unsafe { libc::kill(c.id() as i32, libc::SIGKILL) };
         c.wait().unwrap();
         kills += 1;

@@ -24,13 +24,16 @@ const FILE_LEN: usize = 10;
 
 fn openat_dir(dir: RawFd, name: &str) -> OwnedFd {
     let c = cstr(name.as_bytes());
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     let fd = unsafe { libc::openat(dir, c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
     assert!(fd >= 0, "openat {name}: {}", std::io::Error::last_os_error());
+    // SAFETY: the descriptor was just returned by open or openat (checked >= 0) and nothing else owns it.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 fn write_at(dir: RawFd, name: &str, len: usize) {
     let c = cstr(name.as_bytes());
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     let fd = unsafe {
         libc::openat(
             dir,
@@ -40,9 +43,11 @@ fn write_at(dir: RawFd, name: &str, len: usize) {
         )
     };
     assert!(fd >= 0, "create {name}: {}", std::io::Error::last_os_error());
+    // SAFETY: the descriptor was just returned by open or openat (checked >= 0) and nothing else owns it.
     let f = unsafe { OwnedFd::from_raw_fd(fd) };
     let data = vec![b'x'; len];
     assert_eq!(
+        // SAFETY: `data` holds `len` readable bytes for the call.
         unsafe { libc::write(f.as_raw_fd(), data.as_ptr().cast(), len) },
         len as isize
     );
@@ -56,6 +61,7 @@ fn build_deep(top: &Path) {
     for level in 0..DEPTH {
         let d = cstr(b"d");
         assert_eq!(
+            // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
             unsafe { libc::mkdirat(fd.as_raw_fd(), d.as_ptr(), 0o755) },
             0,
             "mkdirat at level {level}"
@@ -68,9 +74,11 @@ fn build_deep(top: &Path) {
     write_at(fd.as_raw_fd(), "bottom", 1234);
     let (target, link, fifo) = (cstr(b"../../f"), cstr(b"link"), cstr(b"fifo"));
     assert_eq!(
+        // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
         unsafe { libc::symlinkat(target.as_ptr(), fd.as_raw_fd(), link.as_ptr()) },
         0
     );
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifoat(fd.as_raw_fd(), fifo.as_ptr(), 0o644) }, 0);
 }
 
@@ -80,6 +88,7 @@ fn depth_of(top: &Path) -> usize {
     let mut n = 0;
     loop {
         let d = cstr(b"d");
+        // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
         let next = unsafe {
             libc::openat(
                 fd.as_raw_fd(),
@@ -90,6 +99,7 @@ fn depth_of(top: &Path) -> usize {
         if next < 0 {
             return n;
         }
+        // SAFETY: the descriptor was just returned by open or openat (checked >= 0) and nothing else owns it.
         fd = unsafe { OwnedFd::from_raw_fd(next) };
         n += 1;
     }
@@ -114,6 +124,7 @@ fn deep_tree_is_measured_and_deleted_without_stack_or_fd_exhaustion() {
             rlim_cur: CHILD_NOFILE,
             rlim_max: CHILD_NOFILE,
         };
+        // SAFETY: `lim` is a valid `rlimit` for the call.
         assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
         let r = std::thread::Builder::new()
             .stack_size(CHILD_STACK)
@@ -175,6 +186,7 @@ fn deep_tree_with_read_only_levels_is_deleted_in_process() {
     for level in 0..DEPTH {
         let next = openat_dir(fd.as_raw_fd(), "d");
         if level % 100 == 0 {
+            // SAFETY: takes no pointers; a bad descriptor would only be an error.
             assert_eq!(unsafe { libc::fchmod(next.as_raw_fd(), 0o500) }, 0);
         }
         fd = next;
@@ -209,11 +221,14 @@ fn special_files_and_odd_names_are_deleted_and_counted() {
     let d = root.join(&s);
     let c = |p: &Path| cstr(p.as_os_str().as_bytes());
 
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifo(c(&d.join("pipe")).as_ptr(), 0o644) }, 0);
     std::fs::create_dir(d.join("sub")).unwrap();
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifo(c(&d.join("sub/pipe2")).as_ptr(), 0o600) }, 0);
     let listener = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
     let dev = d.join("null-device");
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     let have_dev = unsafe { libc::mknod(c(&dev).as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(1, 3)) } == 0;
     if !have_dev {
         eprintln!(
@@ -270,6 +285,7 @@ fn metadata_that_is_a_fifo_is_corrupted_and_does_not_hang() {
     let fifo_id = new_id();
     std::fs::create_dir_all(root.join(&fifo_id)).unwrap();
     let p = cstr(root.join(&fifo_id).join(".metadata.json").as_os_str().as_bytes());
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifo(p.as_ptr(), 0o600) }, 0);
     let stale = session(&root, 48.0);
 

@@ -21,6 +21,7 @@ const NOBODY: u32 = 65534;
 
 /// Why the guest, the tmpfs or the slowed walker cannot be had here, if so.
 fn cannot_run() -> Option<String> {
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Some("needs root (a tmpfs, and a guest running as another user)".into());
     }

@@ -98,7 +98,9 @@ pub fn du_bytes(path: &Path) -> u64 {
 
 /// Peak resident memory of this process, in KiB.
 pub fn peak_rss_kib() -> i64 {
+    // SAFETY: `libc::rusage` is plain integers, for which all zeroes is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable `rusage` for the call.
     assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) }, 0);
     ru.ru_maxrss
 }
@@ -201,8 +203,10 @@ pub fn cstr(s: &[u8]) -> CString {
 /// `open(path, O_DIRECTORY)`.
 pub fn open_dir(path: &Path) -> OwnedFd {
     let c = cstr(path.as_os_str().as_bytes());
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
     assert!(fd >= 0, "open {}: {}", path.display(), std::io::Error::last_os_error());
+    // SAFETY: the descriptor was just returned by open or openat (checked >= 0) and nothing else owns it.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
@@ -272,6 +276,7 @@ pub fn json_keys(v: &serde_json::Value, field: &str) -> Vec<String> {
 /// Whether an unprivileged (uid 65534) copy of this test binary can run:
 /// we must be root and the binary must be reachable by that user.
 pub fn can_run_unprivileged() -> Result<(), String> {
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Err("not running as root, so cannot switch to an unprivileged user".into());
     }
@@ -515,6 +520,7 @@ pub fn outside_canary(dir: &Path) -> PathBuf {
     std::fs::hard_link(dir.join("precious.db"), dir.join("data/precious.link")).unwrap();
     std::os::unix::fs::symlink("../precious.db", dir.join("data/to-precious")).unwrap();
     let fifo = cstr(dir.join("data/pipe").as_os_str().as_bytes());
+    // SAFETY: the path arguments are NUL-terminated strings that outlive the call.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
     write_file(&dir.join("readonly.txt"), 10);
     std::fs::set_permissions(dir.join("readonly.txt"), std::fs::Permissions::from_mode(0o400)).unwrap();
@@ -589,6 +595,7 @@ impl Drop for KillOnDrop {
 /// root, no mount, no permission in this container), for a SKIPPED line.
 /// Pair it with [`UnmountAll`] on a parent directory.
 pub fn mount_tmpfs(dir: &Path, options: &str) -> Result<(), String> {
+    // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Err("not running as root, so cannot mount a tmpfs".into());
     }

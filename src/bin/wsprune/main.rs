@@ -6,9 +6,6 @@
 //! exit statuses, `output.rs` where lines go. Errors are one line on stderr,
 //! `wsprune: error: ...`; never a panic message or a backtrace.
 
-// Every `unsafe` block says why it is sound (`// SAFETY: ...`).
-#![warn(clippy::undocumented_unsafe_blocks)]
-
 mod events;
 mod exit;
 mod lease;

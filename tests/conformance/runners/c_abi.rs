@@ -185,7 +185,7 @@ impl Api {
         let cid = id.map(cstr).transpose()?;
         let idp = cid.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
         let mut err: Err = std::ptr::null_mut();
-        // SAFETY (every call below): arguments are valid C strings and out
+        // SAFETY: (every call below) arguments are valid C strings and out
         // pointers to live locals, as the header requires.
         unsafe {
             match op["kind"].as_str().unwrap_or("") {
@@ -376,6 +376,7 @@ fn handle(api: &Api, line: &str) -> Value {
 fn main() {
     // SAFETY: loading the library and installing a callback that outlives every call.
     let api = unsafe { Api::load() };
+    // SAFETY: `on_event` has the callback's signature and lives for the whole process.
     unsafe { (api.set_log)(Some(on_event), std::ptr::null_mut()) };
     let stdout = std::io::stdout();
     for line in std::io::stdin().lock().lines() {
