@@ -190,9 +190,16 @@ fn a_guest_changing_a_directory_does_not_grow_a_measurements_memory() {
         return eprintln!("SKIPPED {TEST}: {why}");
     }
     let _serial = exclusive();
-    let fs = Tmpfs::mount("size=16m,nr_inodes=200000");
+    let fs = Tmpfs::mount("size=16m,nr_inodes=250000");
     let root = fs.dir.join("ws");
     let session = guest_session(&root);
+    // 30 000 files the walk reads first (tmpfs lists in creation order), so
+    // that it reaches `t/` a clock tick or more after it began: a change in
+    // the tick the walk began in may carry an earlier ctime.
+    std::fs::create_dir(session.join("a")).unwrap();
+    for i in 0..30_000 {
+        std::fs::File::create(session.join("a").join(format!("{i}"))).unwrap();
+    }
     let t = session.join("t");
     std::fs::create_dir(&t).unwrap();
     for i in 0..150_000 {
@@ -202,7 +209,7 @@ fn a_guest_changing_a_directory_does_not_grow_a_measurements_memory() {
     let mut guest = Guest::start(
         &session,
         "print('ready', flush=True)\n\
-         end = time.time() + 120\n\
+         end = time.time() + 900\n\
          while time.time() < end:\n\
          \x20   os.close(os.open('t/x', os.O_CREAT | os.O_WRONLY)); os.unlink('t/x')\n",
     );

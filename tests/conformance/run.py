@@ -395,7 +395,10 @@ def run_surface(surface: str, scenarios: list[dict[str, Any]], verbose: bool) ->
             base = Path(tempfile.mkdtemp(prefix=f"wsprune-conf-{surface}-"))
             try:
                 setup = Setup(base, scn.get("setup", {}))
-                request = {"root": str(setup.root), "op": scn["op"]}
+                # `root_suffix` (a NUL, a lone surrogate) makes the root a
+                # string that names no directory: it never reaches the runner's op.
+                op = {k: v for k, v in scn["op"].items() if k != "root_suffix"}
+                request = {"root": str(setup.root) + scn["op"].get("root_suffix", ""), "op": op}
                 resp = runner.ask(request)
                 setup.release()
                 if "not_expressible" in resp:

@@ -16,17 +16,27 @@ function fns() {
   return native().fns;
 }
 
-// Strings go to C as NUL-terminated: one with a NUL would be silently cut
-// there, so it is refused here.
+// Strings go to C as NUL-terminated UTF-8: one with a NUL would be silently
+// cut there, and a lone UTF-16 surrogate would be encoded as U+FFFD (so that
+// "t\uD800", "t\uDBFF" and "t\uDC00" would all name session "t\uFFFD"):
+// both are refused here, as Java and Python do.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function wellFormed(s) {
+  return typeof s.isWellFormed === 'function' ? s.isWellFormed() : !LONE_SURROGATE.test(s);
+}
+
 function checkRoot(root) {
   if (typeof root !== 'string') throw new InvalidArgumentError('wsprune: the workspace root must be a string');
   if (root.includes('\0')) throw new InvalidArgumentError('wsprune: the workspace root contains a NUL byte');
+  if (!wellFormed(root)) throw new InvalidArgumentError('wsprune: the workspace root is not valid Unicode (a lone surrogate)');
   return root;
 }
 
 function checkId(id) {
   if (typeof id !== 'string') throw new InvalidSessionIdError('wsprune: a session id must be a string');
   if (id.includes('\0')) throw new InvalidSessionIdError('wsprune: the session id contains a NUL byte');
+  if (!wellFormed(id)) throw new InvalidSessionIdError('wsprune: the session id is not valid Unicode (a lone surrogate)');
   return id;
 }
 

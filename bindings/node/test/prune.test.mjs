@@ -65,7 +65,8 @@ test('capacity rules evict the oldest first and record the rule', async (t) => {
   const bySessions = await w.pruneSessions(root, { olderThanHours: null, maxSessions: 2, dryRun: true });
   assert.deepEqual(bySessions.deleted, [oldest]);
   assert.deepEqual(bySessions.rules, { [oldest]: 'max_sessions' });
-  const bySize = w.pruneSessionsSync(root, { olderThanHours: null, maxTotalBytes: 1500n, minAgeHours: 0 });
+  // Room for one session: sizes are what each takes on disk (8 KiB on tmpfs, 12 KiB on ext4).
+  const bySize = w.pruneSessionsSync(root, { olderThanHours: null, maxTotalBytes: 14000n, minAgeHours: 0 });
   assert.deepEqual(bySize.deleted.sort(), [oldest, middle].sort());
   assert.equal(bySize.rules[oldest], 'max_total_bytes');
   // Each deleted session's rule, bytes and idle age, from the result.

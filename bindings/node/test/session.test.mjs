@@ -37,6 +37,21 @@ test('bad ids are InvalidSessionIdError and touch nothing outside the root', (t)
   assert.deepEqual(fs.readdirSync(path.dirname(root)), ['ws']);
 });
 
+test('lone surrogates are refused, never merged into one session as U+FFFD', (t) => {
+  const root = tempRoot(t);
+  w.createSession(root);
+  for (const bad of ['t\uD800', 't\uDBFF', 't\uDC00', '\uDFFFx']) {
+    assert.throws(() => w.createSession(root, bad), w.InvalidSessionIdError, JSON.stringify(bad));
+    assert.throws(() => w.openSession(root, bad), w.InvalidSessionIdError);
+    assert.throws(() => w.touchSession(root, bad), w.InvalidSessionIdError);
+  }
+  assert.throws(() => w.createSession(root + '\uD800'), w.InvalidArgumentError);
+  assert.throws(() => w.pruneSessionsSync(root + '\uDC00'), w.InvalidArgumentError);
+  assert.equal(fs.readdirSync(root).length, 1); // the first session only
+  // A well-formed pair is an ordinary character.
+  assert.equal(w.createSession(root, 't\uD83D\uDE00'), 't\u{1F600}');
+});
+
 test('bad roots are InvalidArgumentError', () => {
   assert.throws(() => w.createSession(''), (e) => e.code === 'invalid_argument');
   assert.throws(() => w.createSession('/tmp/x\0y'), w.InvalidArgumentError);

@@ -14,6 +14,24 @@ CANON = "abcdef01-2345-6789-abcd-ef0123456789"
 SPELLINGS = [CANON, CANON.upper(), CANON.replace("-", ""), CANON.replace("-", "").upper()]
 
 
+def test_a_root_with_a_nul_is_refused_not_cut(tmp_path: Path) -> None:
+    # C would cut "<dir>\0-staging" to "<dir>" and prune it.
+    root = tmp_path / "ws"
+    sid = wsprune.create_session(root)
+    for bad in (str(root) + "\0-staging", os.fsencode(root) + b"\0x", str(root) + "\ud800"):
+        with pytest.raises(wsprune.InvalidArgumentError):
+            wsprune.prune_sessions(0, bad)
+        with pytest.raises(wsprune.InvalidArgumentError):
+            wsprune.session_info(bad, sid)
+        with pytest.raises(wsprune.InvalidArgumentError):
+            wsprune.create_session(bad)
+    assert os.listdir(root) == [sid]
+    for bad_id in ("a\0b", "t\ud800", "t\udc00"):
+        with pytest.raises(wsprune.InvalidSessionIdError):
+            wsprune.create_session(root, bad_id)
+    assert os.listdir(root) == [sid]
+
+
 def test_one_uuid_one_session(tmp_path: Path) -> None:
     assert wsprune.create_session(tmp_path, SPELLINGS[3]) == CANON
     assert os.listdir(tmp_path) == [CANON]

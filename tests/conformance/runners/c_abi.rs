@@ -358,11 +358,17 @@ fn hours(v: &Value) -> Result<f64, Failure> {
 fn handle(api: &Api, line: &str) -> Value {
     let req: Value = match serde_json::from_str(line) {
         Ok(v) => v,
+        // A lone UTF-16 surrogate has no UTF-8 encoding: a C caller cannot pass one.
+        // (serde_json: "lone leading surrogate in hex escape", or "unexpected end of hex escape")
+        Err(e) if e.to_string().contains("surrogate") || e.to_string().contains("hex escape") => {
+            return json!({"not_expressible": "a C string holds UTF-8 bytes: a lone surrogate has no encoding"})
+        }
         Err(e) => return json!({"status": "bad_request", "message": e.to_string()}),
     };
     let op = &req["op"];
     let root = match cstr(req["root"].as_str().unwrap_or("")) {
         Ok(r) => r,
+        Err(Failure(s, m)) if s == "not_expressible" => return json!({"not_expressible": m}),
         Err(Failure(s, m)) => return json!({"status": s, "message": m}),
     };
     EVENTS.lock().unwrap().clear();

@@ -123,6 +123,13 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         argv = ["prune", root, "--json"] + prune_args(op.get("options", {}))
     else:
         return {"status": "bad_request", "message": f"unknown op {kind!r}"}
+    for a in argv:
+        if "\0" in a:
+            return {"not_expressible": "a command-line argument cannot hold NUL"}
+        try:
+            os.fsencode(a)
+        except UnicodeEncodeError:
+            return {"not_expressible": "a command-line argument is bytes: a lone surrogate has no encoding"}
     p = subprocess.run([CLI, *argv], capture_output=True, text=True, timeout=60)
     err_lines = [line for line in p.stderr.splitlines() if line.strip()]
     error_line = next((line for line in err_lines if line.startswith("wsprune: error:") or line.startswith("error:")), "")

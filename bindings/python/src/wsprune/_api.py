@@ -34,7 +34,16 @@ PathLike = Union[str, "os.PathLike[str]", bytes]
 
 
 def _path(p: PathLike) -> bytes:
-    return os.fsencode(p)
+    """A path argument as C gets it: refused (InvalidArgumentError, as every
+    surface does) if C would cut it at a NUL or if it has no encoding (a lone
+    surrogate outside ``surrogateescape``'s range), never cut or replaced."""
+    try:
+        b = os.fsencode(p)
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"path {p!r} is not valid Unicode (a lone surrogate)", 1) from None
+    if b"\0" in b:
+        raise InvalidArgumentError(f"path {p!r} contains a NUL byte", 1)
+    return b
 
 
 def _id(session_id: str) -> bytes:

@@ -267,6 +267,9 @@ var statusNames = map[wsprune.Status]string{
 
 func handle(line string) map[string]any {
 	var req request
+	if loneSurrogate(line) {
+		return map[string]any{"not_expressible": "Go's JSON decoding replaces a lone surrogate with U+FFFD, and a Go string holds UTF-8"}
+	}
 	if err := json.Unmarshal([]byte(line), &req); err != nil {
 		return map[string]any{"status": "bad_request", "message": err.Error()}
 	}
@@ -294,6 +297,42 @@ func handle(line string) map[string]any {
 		resp["message"] = err.Error()
 	}
 	return resp
+}
+
+// loneSurrogate reports whether the JSON text escapes a UTF-16 surrogate
+// that is not half of a pair.
+func loneSurrogate(s string) bool {
+	hex4 := func(at int) (uint64, bool) {
+		if at+4 > len(s) {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(s[at:at+4], 16, 32)
+		return v, err == nil
+	}
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		if s[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		v, ok := hex4(i + 2)
+		switch {
+		case !ok:
+		case v >= 0xD800 && v <= 0xDBFF:
+			w, ok := hex4(i + 8)
+			if ok && s[i+6] == '\\' && s[i+7] == 'u' && w >= 0xDC00 && w <= 0xDFFF {
+				i += 11
+				continue
+			}
+			return true
+		case v >= 0xDC00 && v <= 0xDFFF:
+			return true
+		}
+		i += 5
+	}
+	return false
 }
 
 func main() {

@@ -62,7 +62,13 @@ public final class ConformanceRunner {
         Map<String, Object> response = new LinkedHashMap<>();
         try {
             Map<?, ?> req = (Map<?, ?>) Json.parse(line);
-            Path root = Path.of((String) req.get("root"));
+            Path root;
+            try {
+                root = Path.of((String) req.get("root"));
+            } catch (java.nio.file.InvalidPathException e) {
+                // The API takes a Path, which cannot hold a NUL or a lone surrogate.
+                return Map.of("not_expressible", "a java.nio.file.Path cannot hold it: " + e.getReason());
+            }
             Map<?, ?> op = (Map<?, ?>) req.get("op");
             Object result = run(root, op);
             if (result instanceof NotExpressible ne) {
