@@ -1,5 +1,7 @@
 // Every C function of include/wsprune.h is declared by the binding, with the
-// same number of parameters, so a new C function cannot be forgotten.
+// same number of parameters and the same types (up to the binding's
+// deliberate spellings, SAME below), so a new C function cannot be forgotten
+// and a changed signature cannot go unnoticed.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -41,6 +43,55 @@ test('every header function is declared, with its arity', () => {
     assert.ok(declared.has(name), `${name} is in include/wsprune.h but not declared in lib/native.cjs`);
     assert.equal(declared.get(name), n, `${name}: ${n} parameters in the header`);
   }
+});
+
+// Types, as the header and the binding spell them: without parameter names,
+// `struct`/`enum` and koffi's `_Out_`/`_Inout_`, one space around each `*`.
+function signature(decl) {
+  const m = /^\s*(.*?)\b(wsprune_\w+)\((.*)\)\s*;?\s*$/s.exec(decl);
+  const norm = (t) => t.replace(/\b(_Out_|_Inout_|struct|enum)\b/g, '').replace(/\*/g, ' * ').trim().split(/\s+/).join(' ');
+  const params = m[3].trim() === '' || m[3].trim() === 'void' ? [] : m[3].split(',');
+  return {
+    name: m[2],
+    result: norm(m[1]),
+    params: params.map((p) => norm(p.trim().replace(/\w+$/, ''))),
+  };
+}
+
+function headerSignatures() {
+  const text = fs.readFileSync(headerPath, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
+  const out = new Map();
+  for (const m of text.matchAll(/^(?!typedef)[^\n;{}()#]*?\bwsprune_[a-z0-9_]+\([^)]*\);/gm)) {
+    const s = signature(m[0]);
+    out.set(s.name, s);
+  }
+  return out;
+}
+
+// The binding's deliberate spellings of a header type: a `char *` it fills
+// is a byte buffer, an owned `char *` (result or out-parameter) is kept as a
+// `void *` to free it, and koffi takes the callback type as a pointer.
+const SAME = {
+  'char *': ['char *', 'uint8_t *', 'void *'],
+  'char * *': ['void * *'],
+  wsprune_log_fn: ['wsprune_log_fn *'],
+};
+const sameType = (header, ours) => header === ours || (SAME[header] || []).includes(ours);
+
+test('every declaration has the header\'s types', () => {
+  const header = headerSignatures();
+  assert.equal(header.get('wsprune_session_create').params[4], 'wsprune_error * *', 'parsed the header');
+  const wrong = [];
+  for (const p of PROTOTYPES) {
+    const ours = signature(p);
+    const h = header.get(ours.name);
+    if (!h) continue; // reported by the test above
+    if (!sameType(h.result, ours.result)) wrong.push(`${ours.name}: result ${h.result} in the header, ${ours.result} here`);
+    h.params.forEach((t, i) => {
+      if (!sameType(t, ours.params[i])) wrong.push(`${ours.name} #${i}: ${t} in the header, ${ours.params[i]} here`);
+    });
+  }
+  assert.deepEqual(wrong, []);
 });
 
 test('every declaration is in the header', () => {
