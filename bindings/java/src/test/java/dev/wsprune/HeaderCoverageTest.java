@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** Every function of include/wsprune.h is declared in the binding and resolvable in the loaded library. */
+/** Every function of include/wsprune.h is declared in the binding, with its arity and types, and resolvable in the loaded library. */
 class HeaderCoverageTest {
     static Set<String> headerFunctions() throws Exception {
         String header = Files.readString(Path.of(System.getProperty("wsprune.header", "../../include/wsprune.h")));
@@ -92,6 +92,82 @@ class HeaderCoverageTest {
         }
         assertEquals(Set.of(), unresolved, "the loaded library " + Lib.origin() + " lacks them");
         assertEquals(List.of(), Lib.missingFunctions(Lib.library(), LibWsPrune.class));
+    }
+
+    /**
+     * The JNA types that declare a C type of the header (without {@code const},
+     * {@code struct}, {@code enum} and names). A {@code char *} the library
+     * fills is a {@code byte[]}, an owned one (to free) a {@code Pointer};
+     * {@code bool} is a byte, and a {@code bool} out-parameter a one-byte array.
+     */
+    static Set<Class<?>> javaTypes(String cType, boolean result) {
+        boolean isConst = cType.matches(".*\\bconst\\b.*");
+        String t = cType.replaceAll("\\b(const|struct|enum)\\b", " ").replace("*", " * ").trim().replaceAll("\\s+", " ");
+        switch (t) {
+            case "void": return Set.of(void.class);
+            case "int": case "int32_t": case "uint32_t": case "wsprune_status": case "wsprune_level": return Set.of(int.class);
+            case "size_t": case "int64_t": case "uint64_t": return Set.of(long.class);
+            case "double": return Set.of(double.class);
+            case "bool": return Set.of(byte.class);
+            case "char *":
+                if (isConst) return Set.of(String.class);
+                return result ? Set.of(com.sun.jna.Pointer.class) : Set.of(byte[].class, com.sun.jna.Pointer.class);
+            case "bool *": return Set.of(byte[].class);
+            case "int32_t *": return Set.of(com.sun.jna.ptr.IntByReference.class);
+            case "size_t *": case "uint64_t *": return Set.of(com.sun.jna.ptr.LongByReference.class);
+            case "wsprune_prune_options *": return Set.of(LibWsPrune.PruneOptionsStruct.class);
+            case "wsprune_session_details *": return Set.of(LibWsPrune.SessionDetailsStruct.class);
+            case "wsprune_log_fn": return Set.of(LibWsPrune.LogFn.class);
+            case "void *": case "wsprune_error *": case "wsprune_lease *": case "wsprune_prune_result *":
+                return Set.of(com.sun.jna.Pointer.class);
+            case "char * *": case "wsprune_error * *": case "wsprune_lease * *":
+                return Set.of(com.sun.jna.ptr.PointerByReference.class);
+            default: throw new AssertionError("no JNA mapping for the C type '" + cType + "': add one to javaTypes");
+        }
+    }
+
+    /** Function name to its result type and parameter types, from the header's prototypes. */
+    static Map<String, List<String>> headerSignatures() throws Exception {
+        String header = Files.readString(Path.of(System.getProperty("wsprune.header", "../../include/wsprune.h")));
+        header = header.replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\n]*", "");
+        Matcher m = Pattern.compile("(?m)^(?!typedef)([^;{}()#\\n]*?)\\b(wsprune_\\w+)\\s*\\(([^()]*)\\)\\s*;").matcher(header);
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        while (m.find()) {
+            List<String> types = new java.util.ArrayList<>();
+            types.add(m.group(1).trim());
+            String params = m.group(3).trim();
+            if (!params.isEmpty() && !params.equals("void")) {
+                for (String p : params.split(",")) {
+                    types.add(p.trim().replaceAll("\\w+$", "").trim());
+                }
+            }
+            out.put(m.group(2), types);
+        }
+        return out;
+    }
+
+    @Test
+    void everyDeclarationHasTheHeadersTypes() throws Exception {
+        Map<String, List<String>> header = headerSignatures();
+        assertEquals(List.of("const char *", "int"), header.get("wsprune_status_name"), "parsed the header");
+        assertEquals(6, header.get("wsprune_session_create").size(), "parsed the header");
+        Set<String> wrong = new TreeSet<>();
+        for (Method m : LibWsPrune.class.getDeclaredMethods()) {
+            List<String> h = header.get(m.getName());
+            if (h == null || h.size() - 1 != m.getParameterCount()) {
+                continue; // reported by the tests above
+            }
+            if (!javaTypes(h.get(0), true).contains(m.getReturnType())) {
+                wrong.add(m.getName() + ": result " + h.get(0) + " declared " + m.getReturnType().getSimpleName());
+            }
+            Class<?>[] params = m.getParameterTypes();
+            for (int i = 0; i < params.length; i++) {
+                if (!javaTypes(h.get(i + 1), false).contains(params[i])) {
+                    wrong.add(m.getName() + " #" + i + ": " + h.get(i + 1) + " declared " + params[i].getSimpleName());
+                }
+            }
+        }
+        assertEquals(Set.of(), wrong);
     }
 
     /** A binding newer than the library: what the load-time check finds missing. */
