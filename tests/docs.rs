@@ -2,8 +2,9 @@
 //! every event the library emits with every field it carries, and nothing
 //! that the library does not emit; every relative link in a Markdown file
 //! leads to a file that exists (and to a heading of it, for `#anchor` links);
-//! every path of the tree a Markdown file names exists; and every test
-//! SECURITY.md names as `file.rs::function` exists.
+//! every path of the tree a Markdown file names exists; every test
+//! SECURITY.md names as `file.rs::function` exists; and docs/layout.md names
+//! every module of src/.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -313,4 +314,27 @@ fn every_test_security_md_names_exists() {
 fn assert_clean(checked: usize, min: usize, problems: &[String], headline: &str) {
     assert!(checked >= min, "only {checked} checked: the scanner is broken");
     assert!(problems.is_empty(), "{headline}:\n{}", problems.join("\n"));
+}
+
+/// A reader finds where a thing lives from docs/layout.md: it has a row for
+/// every module directly in src/ (src/ffi/ and src/bin/ have one row each).
+#[test]
+fn the_layout_names_every_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let layout = std::fs::read_to_string(root.join("docs/layout.md")).unwrap();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join("src")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let path = if name.ends_with(".rs") {
+            format!("src/{name}")
+        } else {
+            format!("src/{name}/")
+        };
+        checked += 1;
+        if !layout.contains(&format!("| `{path}")) {
+            missing.push(path);
+        }
+    }
+    assert_clean(checked, 15, &missing, "docs/layout.md has no row for");
 }
