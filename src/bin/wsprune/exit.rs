@@ -1,6 +1,6 @@
 //! Exit statuses, one per class of outcome, on sysexits(3)'s model where it
 //! fits, so that cron wrappers, systemd units and monitoring can branch on
-//! them. `wsprune --help` and the README list them; tests/cli.rs checks each.
+//! them. `wsprune --help` and docs/cli.md list them; tests/cli.rs checks each.
 
 use std::process::ExitCode;
 
