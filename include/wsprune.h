@@ -30,6 +30,17 @@
 #define WSPRUNE_VERSION_PATCH 0
 
 /**
+ * Flag of `wsprune_prune_options.flags` and `wsprune_session_delete_with_flags`:
+ * the caller declares that no other host uses the workspace root. Without
+ * it, a root on a filesystem where a lease (a `flock` on a directory) is
+ * kept by this host only (NFS, SMB/CIFS, 9p, FUSE and the like) is refused
+ * with WSPRUNE_STATUS_INVALID_ARGUMENT, since a prune on one host could
+ * delete a session another host holds leased; with it, the operation
+ * proceeds and emits a "workspace.shared_filesystem" warning event.
+ */
+#define WSPRUNE_FLAG_SINGLE_HOST 1
+
+/**
  * Largest buffer a session id needs, terminating NUL included: a custom id
  * is at most 255 bytes. A buffer of this size always fits `out_id`.
  */
@@ -250,6 +261,14 @@ typedef struct wsprune_prune_options {
    * Report what would go, delete nothing (default false).
    */
   bool dry_run;
+  /**
+   * `WSPRUNE_FLAG_*` bits (default 0; since 0.4.0). `WSPRUNE_FLAG_SINGLE_HOST`:
+   * no other host uses this root, so a root on NFS, SMB, 9p or FUSE is
+   * pruned (with a "workspace.shared_filesystem" warning event) instead of
+   * refused with WSPRUNE_STATUS_INVALID_ARGUMENT. An unknown bit is
+   * WSPRUNE_STATUS_INVALID_ARGUMENT.
+   */
+  uint64_t flags;
 } wsprune_prune_options;
 
 /**
@@ -675,10 +694,23 @@ enum wsprune_status wsprune_session_touch(const char *workspace_root, const char
  * WSPRUNE_STATUS_NOT_FOUND; a failure part-way is WSPRUNE_STATUS_IO (what
  * remains is in a hidden trash directory that the next prune finishes).
  * On success, `*out_reclaimed_bytes` (if not NULL) receives the bytes freed.
+ * A root on a filesystem where a lease is kept by this host only (NFS, SMB,
+ * 9p, FUSE) is WSPRUNE_STATUS_INVALID_ARGUMENT (see
+ * `wsprune_session_delete_with_flags` to declare single-host use).
  * Strings are borrowed; error ownership as for `wsprune_session_create`.
  * Thread-safe.
  */
 enum wsprune_status wsprune_session_delete(const char *workspace_root, const char *session_id, uint32_t wait_ms, uint64_t *out_reclaimed_bytes, struct wsprune_error **error);
+
+/**
+ * `wsprune_session_delete` with `WSPRUNE_FLAG_*` bits in `flags` (since
+ * 0.4.0): `WSPRUNE_FLAG_SINGLE_HOST` declares that no other host uses the
+ * root, so a root on NFS, SMB, 9p or FUSE is deleted from (with a
+ * "workspace.shared_filesystem" warning event) instead of refused. An
+ * unknown bit is WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise, ownership and
+ * thread-safety as `wsprune_session_delete`.
+ */
+enum wsprune_status wsprune_session_delete_with_flags(const char *workspace_root, const char *session_id, uint32_t wait_ms, uint64_t flags, uint64_t *out_reclaimed_bytes, struct wsprune_error **error);
 
 /**
  * Fills `*out` with what is known about session `session_id`: timestamps,

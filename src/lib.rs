@@ -46,14 +46,15 @@ pub mod repair;
 pub mod result;
 pub mod session;
 pub mod session_id;
+pub mod shared_fs;
 
 pub use control::PruneControl;
 pub use error::{Error, Result, Status};
 pub use events::{Event, Level};
 pub use inspect::{list_sessions, session_info, SessionInfo, SessionState};
 pub use metadata::SessionMetadata;
-pub use policy::{PruneOptions, Rule};
-pub use prune::{delete_session, prune_sessions, prune_sessions_with};
+pub use policy::{DeleteOptions, PruneOptions, Rule};
+pub use prune::{delete_session, delete_session_with, prune_sessions, prune_sessions_with};
 pub use repair::{repair_sessions, RepairResult, Repaired};
 pub use result::{PruneResult, Record, SkipReason, Skipped, UnmetTarget};
 pub use session::{

@@ -93,6 +93,11 @@ pub struct PruneOptions {
     /// How long to wait for another prune of the same root to finish before
     /// giving [`Status::Busy`].
     pub lock_timeout: Duration,
+    /// Declares that no other host uses this root: a root on a filesystem
+    /// whose directory locks reach this host only (NFS, SMB, 9p, FUSE; see
+    /// [`crate::shared_fs`]) is then pruned, with a warning event, instead
+    /// of refused. Default false.
+    pub single_host: bool,
 }
 
 impl Default for PruneOptions {
@@ -109,6 +114,7 @@ impl Default for PruneOptions {
             dry_run: false,
             jobs: 0,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            single_host: false,
         }
     }
 }
@@ -170,6 +176,16 @@ impl PruneOptions {
             self.jobs.min(MAX_JOBS)
         }
     }
+}
+
+/// How [`crate::delete_session_with`] deletes one session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    /// Wait up to this long for the session's leases to go; `None`: a leased
+    /// session is [`Status::Busy`] at once.
+    pub wait: Option<Duration>,
+    /// As [`PruneOptions::single_host`]. Default false.
+    pub single_host: bool,
 }
 
 /// Upper bound on workers, whatever the caller asks.

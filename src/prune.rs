@@ -35,7 +35,7 @@ use crate::fields;
 use crate::lock_holders;
 use crate::metadata::{self, MetadataError};
 use crate::parallel;
-use crate::policy::{PruneOptions, Rule};
+use crate::policy::{DeleteOptions, PruneOptions, Rule};
 use crate::remove::{self, Mode, Outcome};
 use crate::result::{PruneResult, Record, SkipReason, Skipped};
 use crate::session;
@@ -113,6 +113,7 @@ fn prune_controlled(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
     match session::open_root(root) {
         Ok(root_fd) => {
             let rfd = root_fd.as_fd();
+            crate::shared_fs::check_root(rfd, root, opts.single_host, "prune")?;
             let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
             let _held = lock_workspace(rfd, &root_id, dry_run, opts.lock_timeout, root)?;
             let mut pruner = Pruner {
@@ -218,8 +219,26 @@ fn lock_workspace(rfd: BorrowedFd<'_>, root_id: &DirId, shared: bool, timeout: D
 /// metadata (not a session: never deleted). A UUID is found under any
 /// spelling. A failure part-way is [`Status::Io`] and what remains is left in
 /// a trash directory that the next prune finishes (reporting it in
-/// [`PruneResult::interrupted`]). Emits `session.deleted`.
+/// [`PruneResult::interrupted`]). Emits `session.deleted`. A root on a
+/// filesystem shared between hosts is refused (see [`delete_session_with`]).
 pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u64> {
+    delete_session_with(
+        root,
+        id,
+        &DeleteOptions {
+            wait,
+            single_host: false,
+        },
+    )
+}
+
+/// [`delete_session`] with [`DeleteOptions`]: `opts.wait` as its `wait`; a
+/// root on a filesystem whose directory locks reach this host only (NFS,
+/// SMB, 9p, FUSE: see [`crate::shared_fs`]) is [`Status::InvalidArgument`]
+/// unless `opts.single_host`, which proceeds with a
+/// `workspace.shared_filesystem` warning event.
+pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Result<u64> {
+    let wait = opts.wait;
     session::check_root(root)?;
     session_id::validate(id)?;
     let not_found = |id: &str| {
@@ -233,6 +252,7 @@ pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u
         _ => e,
     })?;
     let rfd = root_fd.as_fd();
+    crate::shared_fs::check_root(rfd, root, opts.single_host, "delete")?;
     let ((dir, dir_id), id) = session::resolve(id, |name| match open_session_dir(rfd, name) {
         Ok(Some(d)) => Ok(d),
         Ok(None) => Err(not_found(name)),

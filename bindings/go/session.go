@@ -114,10 +114,24 @@ func SessionInfo(root, id string) (*Info, error) {
 // capped at 2^32-1 ms). A missing session (or root) is ErrNotFound; a failure
 // part-way is ErrIO (what remains is in a hidden trash directory that the next
 // prune finishes, reporting it in PruneResult.Interrupted).
+// A root on NFS, SMB, 9p or FUSE is ErrInvalidArgument (see
+// DeleteSessionSingleHost).
 func DeleteSession(root, id string, wait time.Duration) (uint64, error) {
+	return deleteSession(root, id, wait, 0)
+}
+
+// DeleteSessionSingleHost is DeleteSession on a root that the caller declares
+// no other host uses: on NFS, SMB, 9p or FUSE (where a lease is kept by one
+// host only) it proceeds, emitting a "workspace.shared_filesystem" warning
+// event, instead of failing with ErrInvalidArgument.
+func DeleteSessionSingleHost(root, id string, wait time.Duration) (uint64, error) {
+	return deleteSession(root, id, wait, C.WSPRUNE_FLAG_SINGLE_HOST)
+}
+
+func deleteSession(root, id string, wait time.Duration, flags C.uint64_t) (uint64, error) {
 	var n C.uint64_t
 	err := withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
-		return C.wsprune_session_delete(croot, cid, C.uint32_t(millis(wait)), &n, cerr)
+		return C.wsprune_session_delete_with_flags(croot, cid, C.uint32_t(millis(wait)), flags, &n, cerr)
 	})
 	if err != nil {
 		return 0, err

@@ -402,6 +402,11 @@ type PruneOptions struct {
 	// a negative duration means do not wait at all. It is rounded up to whole
 	// milliseconds and capped at 2^32-1 ms (about 49.7 days).
 	LockTimeout time.Duration
+	// SingleHost declares that no other host uses root. Without it, a root
+	// on NFS, SMB, 9p or FUSE (where a lease is kept by one host only) is
+	// ErrInvalidArgument; with it, Prune proceeds and emits a
+	// "workspace.shared_filesystem" warning event.
+	SingleHost bool
 }
 
 // EveryIdleSession is the OlderThan that selects every idle session: every
@@ -572,6 +577,9 @@ func (o PruneOptions) toC(c *C.wsprune_prune_options) error {
 		c.lock_timeout_ms = C.uint32_t(millis(o.LockTimeout))
 	}
 	c.dry_run = C.bool(o.DryRun)
+	if o.SingleHost {
+		c.flags |= C.WSPRUNE_FLAG_SINGLE_HOST
+	}
 	return nil
 }
 

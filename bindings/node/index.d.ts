@@ -61,6 +61,9 @@ export interface PruneOptions {
   jobs?: number;
   /** Wait for another prune of the root, in ms; undefined: the library default (30 s); 0: do not wait. */
   lockTimeoutMs?: number;
+  /** Declares that no other host uses the root: a root on NFS, SMB, 9p or FUSE is pruned (with a
+   * "workspace.shared_filesystem" warning event) instead of an InvalidArgumentError. Default false. */
+  singleHost?: boolean;
 }
 
 export type Rule = 'older_than' | 'max_total_bytes' | 'max_sessions' | 'min_free_bytes' | 'interrupted' | (string & {});
@@ -98,7 +101,7 @@ export function pruneSessionsSync(root: string, options?: PruneOptions): PruneRe
 export function defaultPruneOptions(): Required<Pick<PruneOptions, 'minAgeHours' | 'dryRun' | 'jobs' | 'lockTimeoutMs'>> & { olderThanHours: number | null };
 
 /** Deletes one session now, whatever its age; returns the bytes freed. BusyError if still leased after waitMs. */
-export function deleteSession(root: string, id: string, options?: { waitMs?: number }): number;
+export function deleteSession(root: string, id: string, options?: { waitMs?: number; singleHost?: boolean }): number;
 
 export type SessionState = 'ok' | 'legacy' | 'corrupted' | 'unreadable';
 export interface SessionInfo {

@@ -18,8 +18,8 @@
 use crate::error::{Error, Result, Status};
 use crate::events::{Event, Level};
 use crate::inspect::{list_sessions, session_info, SessionState};
-use crate::policy::{PruneOptions, Rule};
-use crate::prune::{delete_session, prune_sessions};
+use crate::policy::{DeleteOptions, PruneOptions, Rule};
+use crate::prune::{delete_session_with, prune_sessions};
 use crate::repair::repair_sessions;
 use crate::result::PruneResult;
 use crate::session::Lease;

@@ -47,6 +47,38 @@ pub struct wsprune_prune_options {
     pub use_older_than: bool,
     /// Report what would go, delete nothing (default false).
     pub dry_run: bool,
+    /// `WSPRUNE_FLAG_*` bits (default 0; since 0.4.0). `WSPRUNE_FLAG_SINGLE_HOST`:
+    /// no other host uses this root, so a root on NFS, SMB, 9p or FUSE is
+    /// pruned (with a "workspace.shared_filesystem" warning event) instead of
+    /// refused with WSPRUNE_STATUS_INVALID_ARGUMENT. An unknown bit is
+    /// WSPRUNE_STATUS_INVALID_ARGUMENT.
+    pub flags: u64,
+}
+
+/// Flag of `wsprune_prune_options.flags` and `wsprune_session_delete_with_flags`:
+/// the caller declares that no other host uses the workspace root. Without
+/// it, a root on a filesystem where a lease (a `flock` on a directory) is
+/// kept by this host only (NFS, SMB/CIFS, 9p, FUSE and the like) is refused
+/// with WSPRUNE_STATUS_INVALID_ARGUMENT, since a prune on one host could
+/// delete a session another host holds leased; with it, the operation
+/// proceeds and emits a "workspace.shared_filesystem" warning event.
+pub const WSPRUNE_FLAG_SINGLE_HOST: u64 = 1;
+
+/// The flags this version knows; any other bit is refused.
+const KNOWN_FLAGS: u64 = WSPRUNE_FLAG_SINGLE_HOST;
+
+/// Reads `WSPRUNE_FLAG_*` bits: whether single-host use is declared.
+pub(crate) fn read_flags(flags: u64) -> Result<bool> {
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!(
+                "flags {flags:#x} set bits this version of wsprune ({}) does not know",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    Ok(flags & WSPRUNE_FLAG_SINGLE_HOST != 0)
 }
 
 /// Fills the caller's options struct `*opts`, of `size` bytes (pass
@@ -78,6 +110,7 @@ pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_opt
             lock_timeout_ms: d.lock_timeout.as_millis() as u32,
             use_older_than: true,
             dry_run: false,
+            flags: 0,
         },
     );
     wsprune_status::WSPRUNE_STATUS_OK
@@ -99,6 +132,7 @@ pub(crate) struct RawPruneOptions {
     lock_timeout_ms: u32,
     use_older_than: u8,
     dry_run: u8,
+    flags: u64,
 }
 const _: () = assert!(std::mem::size_of::<RawPruneOptions>() == std::mem::size_of::<wsprune_prune_options>());
 
@@ -144,5 +178,6 @@ pub(crate) unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Resu
         dry_run: o.dry_run != 0,
         jobs: o.jobs as usize,
         lock_timeout: std::time::Duration::from_millis(o.lock_timeout_ms.into()),
+        single_host: read_flags(o.flags)?,
     })
 }

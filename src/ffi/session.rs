@@ -143,6 +143,9 @@ pub unsafe extern "C" fn wsprune_session_touch(
 /// WSPRUNE_STATUS_NOT_FOUND; a failure part-way is WSPRUNE_STATUS_IO (what
 /// remains is in a hidden trash directory that the next prune finishes).
 /// On success, `*out_reclaimed_bytes` (if not NULL) receives the bytes freed.
+/// A root on a filesystem where a lease is kept by this host only (NFS, SMB,
+/// 9p, FUSE) is WSPRUNE_STATUS_INVALID_ARGUMENT (see
+/// `wsprune_session_delete_with_flags` to declare single-host use).
 /// Strings are borrowed; error ownership as for `wsprune_session_create`.
 /// Thread-safe.
 #[no_mangle]
@@ -153,11 +156,32 @@ pub unsafe extern "C" fn wsprune_session_delete(
     out_reclaimed_bytes: *mut u64,
     error: *mut *mut wsprune_error,
 ) -> wsprune_status {
+    wsprune_session_delete_with_flags(workspace_root, session_id, wait_ms, 0, out_reclaimed_bytes, error)
+}
+
+/// `wsprune_session_delete` with `WSPRUNE_FLAG_*` bits in `flags` (since
+/// 0.4.0): `WSPRUNE_FLAG_SINGLE_HOST` declares that no other host uses the
+/// root, so a root on NFS, SMB, 9p or FUSE is deleted from (with a
+/// "workspace.shared_filesystem" warning event) instead of refused. An
+/// unknown bit is WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise, ownership and
+/// thread-safety as `wsprune_session_delete`.
+#[no_mangle]
+pub unsafe extern "C" fn wsprune_session_delete_with_flags(
+    workspace_root: *const c_char,
+    session_id: *const c_char,
+    wait_ms: u32,
+    flags: u64,
+    out_reclaimed_bytes: *mut u64,
+    error: *mut *mut wsprune_error,
+) -> wsprune_status {
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
         let id = arg_str(session_id, "session_id")?;
-        let wait = (wait_ms > 0).then(|| std::time::Duration::from_millis(wait_ms.into()));
-        let bytes = delete_session(root, id, wait)?;
+        let opts = DeleteOptions {
+            wait: (wait_ms > 0).then(|| std::time::Duration::from_millis(wait_ms.into())),
+            single_host: read_flags(flags)?,
+        };
+        let bytes = delete_session_with(root, id, &opts)?;
         if !out_reclaimed_bytes.is_null() {
             *out_reclaimed_bytes = bytes;
         }

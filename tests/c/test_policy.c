@@ -8,6 +8,7 @@
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +60,17 @@ static const char *ID1 = "00000000-0000-4000-8000-000000000001";
 static const char *ID2 = "00000000-0000-4000-8000-000000000002";
 static const char *ID3 = "00000000-0000-4000-8000-000000000003";
 
+/* sizeof(wsprune_prune_options) in 0.2.0, the first version (it ended
+ * before `flags`): the smallest struct_size accepted. */
+#define PRUNE_OPTIONS_V1 offsetof(wsprune_prune_options, flags)
+
 static void test_options_init_and_versioning(void) {
     wsprune_prune_options o;
     memset(&o, 0xab, sizeof o);
     CHECK(wsprune_prune_options_init(NULL, sizeof o) == WSPRUNE_STATUS_INVALID_ARGUMENT);
     CHECK(wsprune_prune_options_init(&o, 0) == WSPRUNE_STATUS_INVALID_ARGUMENT);
-    CHECK(wsprune_prune_options_init(&o, sizeof o - 1) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(PRUNE_OPTIONS_V1 == 72);
+    CHECK(wsprune_prune_options_init(&o, PRUNE_OPTIONS_V1 - 1) == WSPRUNE_STATUS_INVALID_ARGUMENT);
     CHECK(o.struct_size != sizeof o); /* untouched on error */
     CHECK(wsprune_prune_options_init(&o, sizeof o) == WSPRUNE_STATUS_OK);
     CHECK(o.struct_size == sizeof o);
@@ -84,7 +90,7 @@ static void test_options_init_and_versioning(void) {
     CHECK(wsprune_prune_sessions_with_options(root, NULL, NULL) == NULL);
 
     /* A struct_size this version cannot be: too small, zero, absurd. */
-    size_t sizes[] = {0, sizeof(size_t), sizeof o - 1, (size_t)1 << 40};
+    size_t sizes[] = {0, sizeof(size_t), PRUNE_OPTIONS_V1 - 1, (size_t)1 << 40};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         wsprune_prune_options bad = o;
         bad.struct_size = sizes[i];

@@ -120,12 +120,16 @@ class Setup:
         self.locked_modes: list[Path] = []
         self.sizes: dict[str, int] = {}
         now = datetime.now(timezone.utc)
+        self.mounted: Path | None = None
         kind = setup.get("root", "present")
         if kind == "missing":
             return
         if kind == "file":
             self.root.write_text("not a directory\n")
             return
+        if kind == "fuse":  # built in a local directory, then seen through bindfs
+            self.mounted = self.root
+            self.root = base / "backing"
         self.root.mkdir()
         for s in setup.get("sessions", []):
             self._session(s, now)
@@ -138,6 +142,16 @@ class Setup:
                 d = self.root / s["id"]
                 os.chmod(d, 0)
                 self.locked_modes.append(d)
+        if self.mounted is not None:
+            self.mounted.mkdir()
+            subprocess.run(["bindfs", str(self.root), str(self.mounted)], check=True)
+            self.root = self.mounted
+
+    def unmount(self) -> None:
+        """Unmounts a `fuse` root (before the workspace is removed)."""
+        if self.mounted is not None:
+            subprocess.run(["fusermount", "-u", str(self.mounted)], check=False)
+            self.mounted = None
 
     def _session(self, s: dict[str, Any], now: datetime) -> None:
         sid = s["id"]
@@ -393,6 +407,7 @@ def run_surface(surface: str, scenarios: list[dict[str, Any]], verbose: bool) ->
                 print(f"  {surface} {name}: skipped: root (mode 000 does not stop root, and setpriv cannot drop CAP_DAC_*)")
                 continue
             base = Path(tempfile.mkdtemp(prefix=f"wsprune-conf-{surface}-"))
+            setup = None
             try:
                 setup = Setup(base, scn.get("setup", {}))
                 # `root_suffix` (a NUL, a lone surrogate) makes the root a
@@ -408,6 +423,8 @@ def run_surface(surface: str, scenarios: list[dict[str, Any]], verbose: bool) ->
                     continue
                 problems = compare(scn, resp, setup)
             finally:
+                if setup is not None:
+                    setup.unmount()
                 for dirpath, dirnames, _ in os.walk(base):
                     for d in dirnames:
                         p = os.path.join(dirpath, d)

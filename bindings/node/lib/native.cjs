@@ -73,7 +73,11 @@ const PruneOptions = koffi.struct('wsprune_prune_options', {
   lock_timeout_ms: 'uint32_t',
   use_older_than: 'bool',
   dry_run: 'bool',
+  flags: 'uint64_t',
 });
+
+/** wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root. */
+const FLAG_SINGLE_HOST = 1;
 
 const SessionDetails = koffi.struct('wsprune_session_details', {
   struct_size: 'size_t',
@@ -119,6 +123,7 @@ const PROTOTYPES = [
   'wsprune_prune_result *wsprune_prune_sessions_with_options(const char *workspace_root, const wsprune_prune_options *options, _Out_ wsprune_error **error)',
   'const char *wsprune_prune_result_deleted_rule(const wsprune_prune_result *r, size_t i)',
   'wsprune_status wsprune_session_delete(const char *workspace_root, const char *session_id, uint32_t wait_ms, _Out_ uint64_t *out_reclaimed_bytes, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_delete_with_flags(const char *workspace_root, const char *session_id, uint32_t wait_ms, uint64_t flags, _Out_ uint64_t *out_reclaimed_bytes, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, _Inout_ wsprune_session_details *out, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, _Out_ size_t *out_repaired, _Out_ void **out_json, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_open(const char *workspace_root, const char *session_id, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ bool *out_created, _Out_ wsprune_error **error)',
@@ -178,5 +183,6 @@ module.exports = {
   PruneOptions,
   SessionDetails,
   LogFn,
+  FLAG_SINGLE_HOST,
   types: { wsprune_error, wsprune_lease, wsprune_prune_result },
 };

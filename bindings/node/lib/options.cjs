@@ -3,7 +3,7 @@
 // library's own defaults (wsprune_prune_options_init), so no default is
 // decided here (docs/contract.md).
 
-const { native, koffi, PruneOptions } = require('./native.cjs');
+const { native, koffi, PruneOptions, FLAG_SINGLE_HOST } = require('./native.cjs');
 const { InvalidArgumentError } = require('./errors.cjs');
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -14,7 +14,7 @@ const CAPS = {
   minFreeBytes: 'min_free_bytes',
   maxDeletions: 'max_deletions',
 };
-const KNOWN = new Set(['olderThanHours', 'minAgeHours', 'dryRun', 'jobs', 'lockTimeoutMs', ...Object.keys(CAPS)]);
+const KNOWN = new Set(['olderThanHours', 'minAgeHours', 'dryRun', 'jobs', 'lockTimeoutMs', 'singleHost', ...Object.keys(CAPS)]);
 
 /** The library's defaults, as a fresh wsprune_prune_options object. */
 function libraryDefaults() {
@@ -77,7 +77,15 @@ function toNative(options) {
   }
   if (jobs !== undefined) o.jobs = u32('jobs', jobs);
   if (lockTimeoutMs !== undefined) o.lock_timeout_ms = u32('lockTimeoutMs', lockTimeoutMs);
+  o.flags = singleHostFlag(options.singleHost);
   return o;
+}
+
+/** The WSPRUNE_FLAG_* bits of a `singleHost` option (undefined: false). */
+function singleHostFlag(singleHost) {
+  if (singleHost === undefined) return 0;
+  if (typeof singleHost !== 'boolean') throw new InvalidArgumentError('wsprune: singleHost must be a boolean');
+  return singleHost ? FLAG_SINGLE_HOST : 0;
 }
 
 /** The library's defaults in the binding's vocabulary. */
@@ -92,4 +100,4 @@ function defaultPruneOptions() {
   };
 }
 
-module.exports = { toNative, defaultPruneOptions };
+module.exports = { toNative, defaultPruneOptions, singleHostFlag };

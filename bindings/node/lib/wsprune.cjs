@@ -5,7 +5,7 @@
 const { native, koffi } = require('./native.cjs');
 const errors = require('./errors.cjs');
 const { setLogger, trackAsync } = require('./events.cjs');
-const { toNative, defaultPruneOptions } = require('./options.cjs');
+const { toNative, defaultPruneOptions, singleHostFlag } = require('./options.cjs');
 const { SessionDetails } = require('./native.cjs');
 
 const { InvalidArgumentError, InvalidSessionIdError, errorFor } = errors;
@@ -233,9 +233,10 @@ function deleteSession(root, id, options = {}) {
   if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > 2 ** 32 - 1) {
     throw new InvalidArgumentError(`wsprune: waitMs must be an integer from 0 to 4294967295, got ${waitMs}`);
   }
+  const flags = singleHostFlag(options.singleHost);
   const bytes = [0];
   const err = [null];
-  check(fns().wsprune_session_delete(root, id, waitMs, bytes, err), err);
+  check(fns().wsprune_session_delete_with_flags(root, id, waitMs, flags, bytes, err), err);
   return Number(bytes[0]);
 }
 

@@ -69,15 +69,16 @@ def test_prune_options_layout_matches_the_library() -> None:
     assert ctypes.c_size_t.from_buffer(buf).value == n
     assert buf.raw[n:] == b"\xaa" * (4096 - n)
     if ctypes.sizeof(ctypes.c_size_t) == 8:  # LP64 (x86-64, aarch64): as the C compiler lays it out
-        assert (PruneOptions.jobs.offset, PruneOptions.dry_run.offset, n) == (56, 65, 72)
+        assert (PruneOptions.jobs.offset, PruneOptions.dry_run.offset, PruneOptions.flags.offset, n) == (56, 65, 72, 80)
         assert (SessionDetails.state.offset, SessionDetails.in_use.offset, ctypes.sizeof(SessionDetails)) == (32, 36, 40)
     # Every field where ctypes expects it: the documented defaults.
     opts = PruneOptions.from_buffer_copy(buf.raw[:n])
     assert (opts.struct_size, opts.older_than_hours, opts.min_age_hours) == (n, 24.0, 1.0)
     assert (opts.max_total_bytes, opts.max_sessions, opts.min_free_bytes, opts.max_deletions) == (0, 0, 0, 0)
     assert (opts.jobs, opts.lock_timeout_ms, opts.use_older_than, opts.dry_run) == (0, 30000, True, False)
+    assert opts.flags == 0
     assert lib.wsprune_prune_options_init(None, n) == 1
-    assert lib.wsprune_prune_options_init(ctypes.byref(PruneOptions()), n - 1) == 1
+    assert lib.wsprune_prune_options_init(ctypes.byref(PruneOptions()), PruneOptions.flags.offset - 1) == 1
 
 
 def test_a_bigger_struct_gets_its_unknown_tail_zeroed() -> None:
@@ -93,7 +94,7 @@ def test_a_bigger_struct_gets_its_unknown_tail_zeroed() -> None:
 def test_prune_options_struct_size_is_checked(tmp_path: Path) -> None:
     opts = PruneOptions()
     assert lib.wsprune_prune_options_init(ctypes.byref(opts), ctypes.sizeof(opts)) == 0
-    for bad in (0, ctypes.sizeof(PruneOptions) - 1):
+    for bad in (0, 71):  # 72: sizeof(wsprune_prune_options) in 0.2.0, the smallest accepted
         opts.struct_size = bad
         err = ctypes.c_void_p()
         assert not lib.wsprune_prune_sessions_with_options(bytes(tmp_path), ctypes.byref(opts), ctypes.byref(err))

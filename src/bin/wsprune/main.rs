@@ -16,6 +16,7 @@ mod prune;
 mod repair;
 mod root;
 mod sessions;
+mod shared_fs;
 mod signals;
 mod units;
 
@@ -98,6 +99,10 @@ enum Command {
         /// Print {"session_id", "reclaimed_bytes"} as one JSON object
         #[arg(long)]
         json: bool,
+        /// Declare that no other host uses ROOT: delete on NFS, SMB, 9p or FUSE (refused
+        /// without it: a lease there is kept by one host only) with a warning
+        #[arg(long)]
+        single_host: bool,
     },
     /// Show one session
     Info {
@@ -162,7 +167,13 @@ fn run(command: Command) -> Result<Exit, Fatal> {
         Command::Create { root, id } => sessions::create(&root, id.as_deref()),
         Command::Open { root, id, json } => sessions::open(&root, id.as_deref(), json),
         Command::Touch { root, id } => sessions::touch(&root, &id),
-        Command::Rm { root, id, wait, json } => sessions::rm(&root, &id, wait, json),
+        Command::Rm {
+            root,
+            id,
+            wait,
+            json,
+            single_host,
+        } => sessions::rm(&root, &id, wait, json, single_host),
         Command::Info { root, id, json } => sessions::info(&root, &id, json),
         Command::Repair { root, dry_run, json } => repair::run(&root, dry_run, json),
     }

@@ -115,6 +115,10 @@ pub struct PruneArgs {
     /// Wait up to DURATION for another prune of the same root to finish, then fail as busy
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub lock_timeout: Duration,
+    /// Declare that no other host uses ROOT: prune a root on NFS, SMB, 9p or FUSE (refused
+    /// without it: a lease there is kept by one host only) with a warning
+    #[arg(long)]
+    pub single_host: bool,
 }
 
 /// How `--events` writes the library's events.
@@ -150,6 +154,7 @@ fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
         dry_run: a.dry_run,
         jobs: a.jobs.map_or(0, usize::from),
         lock_timeout: a.lock_timeout,
+        single_host: a.single_host,
     })
 }
 
@@ -160,6 +165,7 @@ pub fn run(a: PruneArgs) -> Result<Exit, Fatal> {
     if !a.dry_run {
         root::require_writable(&a.root, "nothing was pruned")?;
     }
+    crate::shared_fs::warn_if_declared(&a.root, a.single_host);
     let started_at = Utc::now();
     let clock = Instant::now();
     let free_before = root::free_bytes(&a.root);

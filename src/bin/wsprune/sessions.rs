@@ -59,10 +59,12 @@ pub fn touch(root: &Path, id: &str) -> Result<Exit, Fatal> {
     Ok(Exit::Ok)
 }
 
-pub fn rm(root: &Path, id: &str, wait: Option<Duration>, as_json: bool) -> Result<Exit, Fatal> {
+pub fn rm(root: &Path, id: &str, wait: Option<Duration>, as_json: bool, single_host: bool) -> Result<Exit, Fatal> {
     output::set_json(as_json);
     root::require(root)?;
-    let bytes = wsprune::delete_session(root, id, wait).map_err(|e| {
+    crate::shared_fs::warn_if_declared(root, single_host);
+    let opts = wsprune::DeleteOptions { wait, single_host };
+    let bytes = wsprune::delete_session_with(root, id, &opts).map_err(|e| {
         let mut f = Fatal::from(e.clone());
         if e.status() == Status::Busy && wait.is_none() {
             f.message.push_str(" (--wait DURATION waits for it)");

@@ -39,7 +39,7 @@ struct Api {
     touch: unsafe extern "C" fn(*const c_char, *const c_char, *mut i32, *mut Err) -> c_int,
     acquire: unsafe extern "C" fn(*const c_char, *const c_char, *mut *mut c_void, *mut Err) -> c_int,
     release: unsafe extern "C" fn(*mut c_void, bool, *mut i32, *mut Err) -> c_int,
-    delete: unsafe extern "C" fn(*const c_char, *const c_char, u32, *mut u64, *mut Err) -> c_int,
+    delete: unsafe extern "C" fn(*const c_char, *const c_char, u32, u64, *mut u64, *mut Err) -> c_int,
     info: unsafe extern "C" fn(*const c_char, *const c_char, *mut wsprune_session_details, *mut Err) -> c_int,
     repair: unsafe extern "C" fn(*const c_char, bool, *mut usize, *mut *mut c_char, *mut Err) -> c_int,
     options_init: unsafe extern "C" fn(*mut wsprune_prune_options, usize) -> c_int,
@@ -97,7 +97,7 @@ impl Api {
             touch: sym(lib, "wsprune_session_touch_outcome"),
             acquire: sym(lib, "wsprune_session_acquire"),
             release: sym(lib, "wsprune_lease_release_outcome"),
-            delete: sym(lib, "wsprune_session_delete"),
+            delete: sym(lib, "wsprune_session_delete_with_flags"),
             info: sym(lib, "wsprune_session_info"),
             repair: sym(lib, "wsprune_repair_sessions"),
             options_init: sym(lib, "wsprune_prune_options_init"),
@@ -221,7 +221,12 @@ impl Api {
                 }
                 "delete" => {
                     let mut n = 0u64;
-                    self.check((self.delete)(root.as_ptr(), idp, 0, &mut n, &mut err), err)?;
+                    let flags = if op["single_host"].as_bool().unwrap_or(false) {
+                        wsprune::ffi::WSPRUNE_FLAG_SINGLE_HOST
+                    } else {
+                        0
+                    };
+                    self.check((self.delete)(root.as_ptr(), idp, 0, flags, &mut n, &mut err), err)?;
                     Ok(json!({"reclaimed_bytes": n}))
                 }
                 "info" => {
@@ -291,6 +296,9 @@ impl Api {
             opts.jobs = j as u32;
         }
         opts.dry_run = o.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
+        if o.get("single_host").and_then(Value::as_bool).unwrap_or(false) {
+            opts.flags |= wsprune::ffi::WSPRUNE_FLAG_SINGLE_HOST;
+        }
         let mut err: Err = std::ptr::null_mut();
         let r = (self.prune)(root.as_ptr(), &opts, &mut err);
         if r.is_null() {

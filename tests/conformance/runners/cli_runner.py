@@ -76,6 +76,8 @@ def prune_args(o: dict[str, Any]) -> list[str]:
         a.append(f"--jobs={o['jobs']}")
     if o.get("dry_run"):
         a.append("--dry-run")
+    if o.get("single_host"):
+        a.append("--single-host")
     return a
 
 
@@ -112,7 +114,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     elif kind == "acquire":
         argv = ["lease", root, op["id"]] + ([] if op.get("release_touch") else ["--no-touch"]) + ["--", "true"]
     elif kind == "delete":
-        argv = ["rm", root, op["id"], "--json"]
+        argv = ["rm", root, op["id"], "--json"] + (["--single-host"] if op.get("single_host") else [])
     elif kind == "info":
         argv = ["info", root, op["id"], "--json"]
     elif kind == "list":

@@ -19,6 +19,7 @@ const OPTION_NAMES = {
   min_age_hours: 'minAgeHours',
   dry_run: 'dryRun',
   jobs: 'jobs',
+  single_host: 'singleHost',
 };
 
 class NotExpressible extends Error {}
@@ -59,7 +60,7 @@ async function perform(root, op, events) {
       return { touched: op.release_touch ? touchOutcome(events.slice(before)) : null };
     }
     case 'delete':
-      return { reclaimed_bytes: w.deleteSession(root, op.id) };
+      return { reclaimed_bytes: w.deleteSession(root, op.id, { singleHost: Boolean(op.single_host) }) };
     case 'info': {
       const info = w.sessionInfo(root, op.id);
       return { state: info.state, size_bytes: info.sizeBytes, in_use: info.inUse };

@@ -55,6 +55,8 @@ def prune(root: str, o: dict[str, Any]) -> dict[str, Any]:
             kw[key] = float(kw[key])
     if "dry_run" in o:
         kw["dry_run"] = o["dry_run"]
+    if "single_host" in o:
+        kw["single_host"] = o["single_host"]
     r = wsprune.prune_sessions(workspace_root=root, **kw)
     out: dict[str, Any] = {
         "deleted": list(r.deleted_sessions),
@@ -97,7 +99,7 @@ def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
         lease.release(touch=bool(op.get("release_touch")))
         return {"touched": touch_outcome(before) if op.get("release_touch") else None}
     if kind == "delete":
-        return {"reclaimed_bytes": wsprune.delete_session(root, op["id"])}
+        return {"reclaimed_bytes": wsprune.delete_session(root, op["id"], single_host=bool(op.get("single_host")))}
     if kind == "info":
         i = wsprune.session_info(root, op["id"])
         return {"state": i.state.value, "size_bytes": i.size_bytes, "in_use": i.in_use}

@@ -28,7 +28,7 @@ from ._errors import (
 from ._events import Logger, _events_to
 from ._lib import PruneOptions as _CPruneOptions
 from ._lib import SessionDetails as _CSessionDetails
-from ._lib import lib
+from ._lib import FLAG_SINGLE_HOST, lib
 
 PathLike = Union[str, "os.PathLike[str]", bytes]
 
@@ -448,6 +448,7 @@ def prune_sessions(
     min_age_hours: Optional[float] = None,
     jobs: int = 0,
     lock_timeout: float = 30.0,
+    single_host: bool = False,
 ) -> PruneResult:
     """Deletes the sessions that the enabled rules select (``dry_run``: only
     reports). A session goes if any rule selects it:
@@ -471,6 +472,10 @@ def prune_sessions(
     ``jobs`` sessions are handled concurrently (0: a default for the
     machine). Another prune of the same root is waited for up to
     ``lock_timeout`` seconds (0: not at all), then :class:`BusyError`.
+    A root on NFS, SMB, 9p or FUSE (where a lease is kept by one host only)
+    raises :class:`InvalidArgumentError` unless ``single_host=True`` declares
+    that no other host uses it (then a ``workspace.shared_filesystem``
+    warning event is emitted).
 
     ``workspace_root`` defaults to ``$WSPRUNE_WORKSPACE_ROOT``.
     ``logger`` (a callable taking an :class:`Event`, a
@@ -501,6 +506,7 @@ def prune_sessions(
     opts.jobs = jobs
     opts.lock_timeout_ms = _millis("lock_timeout", lock_timeout)
     opts.dry_run = bool(dry_run)
+    opts.flags = FLAG_SINGLE_HOST if single_host else 0
     err = ctypes.c_void_p()
     root = _path(workspace_root)
     with _events_to(logger):
@@ -604,18 +610,25 @@ def list_sessions(workspace_root: PathLike) -> List[SessionInfo]:
     ]
 
 
-def delete_session(workspace_root: PathLike, session_id: str, wait: float = 0.0) -> int:
+def delete_session(
+    workspace_root: PathLike, session_id: str, wait: float = 0.0, *, single_host: bool = False
+) -> int:
     """Deletes a session now, whatever its age or metadata, with the same
     locked, atomic deletion as a prune, and returns the bytes freed. A leased
     session raises :class:`BusyError` after waiting up to ``wait`` seconds
     for its leases to be released (0: do not wait). A missing session or
     root raises :class:`NotFoundError`; a failure part-way
-    :class:`WsPruneIOError` (the next prune finishes the job)."""
+    :class:`WsPruneIOError` (the next prune finishes the job). A root on a
+    filesystem shared between hosts is refused as by :func:`prune_sessions`
+    unless ``single_host=True``."""
     out = ctypes.c_uint64()
     err = ctypes.c_void_p()
     ms = _millis("wait", wait)
+    flags = FLAG_SINGLE_HOST if single_host else 0
     _check(
-        lib.wsprune_session_delete(_path(workspace_root), _id(session_id), ms, ctypes.byref(out), ctypes.byref(err)),
+        lib.wsprune_session_delete_with_flags(
+            _path(workspace_root), _id(session_id), ms, flags, ctypes.byref(out), ctypes.byref(err)
+        ),
         err,
     )
     return int(out.value)

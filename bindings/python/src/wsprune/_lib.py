@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Tuple
 
 __all__ = [
     "lib", "LOG_FN", "FUNCTIONS", "REQUIRED", "MIN_VERSION", "LibraryError", "library_path", "library_version",
-    "PruneOptions", "SessionDetails",
+    "PruneOptions", "SessionDetails", "FLAG_SINGLE_HOST",
 ]
 
 # void (*wsprune_log_fn)(void *user_data, wsprune_level level, const char *event, const char *fields_json)
@@ -38,7 +38,11 @@ class PruneOptions(ctypes.Structure):
         ("lock_timeout_ms", ctypes.c_uint32),
         ("use_older_than", ctypes.c_bool),
         ("dry_run", ctypes.c_bool),
+        ("flags", ctypes.c_uint64),
     ]
+
+# wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root.
+FLAG_SINGLE_HOST = 1
 
 
 class SessionDetails(ctypes.Structure):
@@ -146,6 +150,8 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "wsprune_lease_release_outcome": (ctypes.c_int, [_P, ctypes.c_bool, ctypes.POINTER(ctypes.c_int32), _ERR]),
     "wsprune_session_delete": (
         ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64), _ERR]),
+    "wsprune_session_delete_with_flags": (
+        ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), _ERR]),
     "wsprune_session_info": (ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
     "wsprune_session_read_metadata": (ctypes.c_int, [_S, _S, _OWNED_OUT, _ERR]),
     "wsprune_list_sessions": (ctypes.c_int, [_S, _OWNED_OUT, _ERR]),
@@ -185,7 +191,7 @@ REQUIRED = frozenset({
     "wsprune_status_name", "wsprune_version", "wsprune_error_status", "wsprune_error_message",
     "wsprune_error_free", "wsprune_string_free", "wsprune_set_log_callback",
     "wsprune_session_create", "wsprune_session_open", "wsprune_session_touch", "wsprune_session_acquire",
-    "wsprune_lease_release", "wsprune_session_delete", "wsprune_session_info", "wsprune_session_read_metadata",
+    "wsprune_lease_release", "wsprune_session_delete_with_flags", "wsprune_session_info", "wsprune_session_read_metadata",
     "wsprune_list_sessions", "wsprune_repair_sessions", "wsprune_prune_options_init",
     "wsprune_prune_sessions_with_options",
     "wsprune_prune_result_deleted_count", "wsprune_prune_result_deleted_id", "wsprune_prune_result_deleted_rule",

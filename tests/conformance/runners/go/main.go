@@ -141,6 +141,7 @@ func options(o map[string]any) (wsprune.PruneOptions, error) {
 		opts.Jobs = int(v)
 	}
 	opts.DryRun, _ = o["dry_run"].(bool)
+	opts.SingleHost, _ = o["single_host"].(bool)
 	return opts, nil
 }
 
@@ -227,7 +228,11 @@ func run(root string, op map[string]any) (map[string]any, error) {
 		}
 		return map[string]any{"touched": touchOutcome(before)}, nil
 	case "delete":
-		n, err := wsprune.DeleteSession(root, id, 0)
+		del := wsprune.DeleteSession
+		if single, _ := op["single_host"].(bool); single {
+			del = wsprune.DeleteSessionSingleHost
+		}
+		n, err := del(root, id, 0)
 		return map[string]any{"reclaimed_bytes": n}, err
 	case "list":
 		list, err := wsprune.ListSessions(root)

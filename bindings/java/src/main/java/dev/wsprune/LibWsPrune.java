@@ -29,7 +29,7 @@ interface LibWsPrune extends Library {
     /** {@code struct wsprune_prune_options}; field order is the C layout. */
     @Structure.FieldOrder({"struct_size", "older_than_hours", "min_age_hours", "max_total_bytes",
             "max_sessions", "min_free_bytes", "max_deletions", "jobs", "lock_timeout_ms",
-            "use_older_than", "dry_run"})
+            "use_older_than", "dry_run", "flags"})
     final class PruneOptionsStruct extends Structure {
         public long struct_size;
         public double older_than_hours;
@@ -42,7 +42,11 @@ interface LibWsPrune extends Library {
         public int lock_timeout_ms;
         public byte use_older_than;
         public byte dry_run;
+        public long flags;
     }
+
+    /** {@code WSPRUNE_FLAG_SINGLE_HOST}: no other host uses the workspace root. */
+    long FLAG_SINGLE_HOST = 1L;
 
     /** {@code struct wsprune_session_details}; field order is the C layout. */
     @Structure.FieldOrder({"struct_size", "created_at_us", "updated_at_us", "size_bytes", "state", "in_use"})
@@ -138,6 +142,9 @@ interface LibWsPrune extends Library {
 
     int wsprune_session_delete(String root, String sessionId, int waitMs, LongByReference outReclaimedBytes,
             PointerByReference error);
+
+    int wsprune_session_delete_with_flags(String root, String sessionId, int waitMs, long flags,
+            LongByReference outReclaimedBytes, PointerByReference error);
 
     int wsprune_session_info(String root, String sessionId, SessionDetailsStruct out, PointerByReference error);
 

@@ -28,6 +28,7 @@ public final class PruneOptions {
     private final Integer jobs;
     private final Duration lockTimeout;
     private final boolean dryRun;
+    private final boolean singleHost;
 
     private PruneOptions(Builder b) {
         olderThan = b.olderThan;
@@ -40,6 +41,7 @@ public final class PruneOptions {
         jobs = b.jobs;
         lockTimeout = b.lockTimeout;
         dryRun = b.dryRun;
+        singleHost = b.singleHost;
     }
 
     /** A builder with every option unset (the library's defaults). */
@@ -88,6 +90,7 @@ public final class PruneOptions {
             c.lock_timeout_ms = millisCeil(lockTimeout);
         }
         c.dry_run = Lib.cBool(dryRun);
+        c.flags = singleHost ? LibWsPrune.FLAG_SINGLE_HOST : 0;
         return c;
     }
 
@@ -124,7 +127,7 @@ public final class PruneOptions {
                 + ", maxTotalBytes=" + maxTotalBytes + ", maxSessions=" + maxSessions + ", minFreeBytes="
                 + minFreeBytes + ", maxDeletions=" + maxDeletions + ", minAge="
                 + (minAge == null ? "default" : minAge) + ", jobs=" + jobs + ", lockTimeout="
-                + (lockTimeout == null ? "default" : lockTimeout) + ", dryRun=" + dryRun + "]";
+                + (lockTimeout == null ? "default" : lockTimeout) + ", dryRun=" + dryRun + ", singleHost=" + singleHost + "]";
     }
 
     /** Builds {@link PruneOptions}. Not thread-safe; the options it builds are. */
@@ -139,6 +142,7 @@ public final class PruneOptions {
         private Integer jobs;
         private Duration lockTimeout;
         private boolean dryRun;
+        private boolean singleHost;
 
         private Builder() {}
 
@@ -221,6 +225,17 @@ public final class PruneOptions {
         /** Report what would go, delete nothing. */
         public Builder dryRun(boolean b) {
             dryRun = b;
+            return this;
+        }
+
+        /**
+         * Declares that no other host uses the root: a root on NFS, SMB, 9p or
+         * FUSE (where a lease is kept by one host only) is pruned, with a
+         * "workspace.shared_filesystem" warning event, instead of refused with
+         * {@link Status#INVALID_ARGUMENT}.
+         */
+        public Builder singleHost(boolean b) {
+            singleHost = b;
             return this;
         }
 

@@ -163,6 +163,16 @@ public final class WsPrune {
      * has passed ({@code Duration.ZERO}: do not wait); a missing one {@link Status#NOT_FOUND}.
      */
     public static long deleteSession(Path root, String id, Duration wait) {
+        return deleteSession(root, id, wait, false);
+    }
+
+    /**
+     * {@link #deleteSession(Path, String, Duration)}; {@code singleHost} declares
+     * that no other host uses the root, so a root on NFS, SMB, 9p or FUSE is
+     * deleted from (with a "workspace.shared_filesystem" warning event) instead
+     * of refused with {@link Status#INVALID_ARGUMENT}.
+     */
+    public static long deleteSession(Path root, String id, Duration wait, boolean singleHost) {
         String r = Lib.root(root);
         String i = Lib.id(id);
         Objects.requireNonNull(wait, "wait");
@@ -171,7 +181,9 @@ public final class WsPrune {
         }
         LongByReference bytes = new LongByReference();
         PointerByReference err = new PointerByReference();
-        Lib.check(Lib.api().wsprune_session_delete(r, i, PruneOptions.millisCeil(wait), bytes, err), err);
+        long flags = singleHost ? LibWsPrune.FLAG_SINGLE_HOST : 0;
+        Lib.check(Lib.api().wsprune_session_delete_with_flags(r, i, PruneOptions.millisCeil(wait), flags, bytes, err),
+                err);
         return bytes.getValue();
     }
 

@@ -126,7 +126,8 @@ public final class ConformanceRunner {
                 return Collections.singletonMap("touched", touch ? touchOutcome(released) : null);
             }
             case "delete":
-                return Map.of("reclaimed_bytes", WsPrune.deleteSession(root, id, Duration.ZERO));
+                return Map.of("reclaimed_bytes",
+                        WsPrune.deleteSession(root, id, Duration.ZERO, Boolean.TRUE.equals(op.get("single_host"))));
             case "info": {
                 SessionInfo info = WsPrune.sessionInfo(root, id);
                 return ordered("state", info.state().wireName(), "size_bytes", info.sizeBytes(), "in_use", info.inUse());
@@ -195,6 +196,9 @@ public final class ConformanceRunner {
         }
         if (o.get("dry_run") instanceof Boolean d) {
             b.dryRun(d);
+        }
+        if (o.get("single_host") instanceof Boolean s) {
+            b.singleHost(s);
         }
         return b.build();
     }
