@@ -30,8 +30,9 @@ export class WsPruneLibraryError extends Error {
 export function createSession(root: string, id?: string | null): string;
 /** Opens session `id`, creating it if missing (a legacy directory gets fresh metadata). */
 export function openSession(root: string, id?: string | null): { id: string; created: boolean };
-/** Sets updated_at to now; legacy and corrupted metadata are not errors. */
-export function touchSession(root: string, id: string): void;
+export type TouchOutcome = 'updated' | 'legacy' | 'corrupted';
+/** Sets updated_at to now; legacy and corrupted metadata are not errors. Returns what it did. */
+export function touchSession(root: string, id: string): TouchOutcome;
 /** Takes a shared lease on the session; a prune skips it as "in_use". */
 export function acquire(root: string, id: string): Lease;
 
@@ -42,6 +43,8 @@ export class Lease {
   readonly released: boolean;
   /** Releases (touching first if asked); false if it was already released. */
   release(touch?: boolean): boolean;
+  /** What release(true) did; null before, or after release(false). */
+  readonly touchOutcome: TouchOutcome | null;
   /** Present where the runtime defines Symbol.dispose: releases without touching. */
   [Symbol.dispose]?(): void;
 }

@@ -76,12 +76,20 @@ function openSession(root, id) {
   return { id: cString(buf), created: Boolean(created[0]) };
 }
 
-/** Sets the session's updated_at to now (legacy and corrupted metadata are not errors). */
+/** What a touch did, by the C ABI's WSPRUNE_TOUCH_* value. */
+const TOUCH_OUTCOMES = { 0: 'updated', 1: 'legacy', 2: 'corrupted' };
+
+/**
+ * Sets the session's updated_at to now (legacy and corrupted metadata are not
+ * errors) and returns what it did: 'updated', 'legacy' or 'corrupted'.
+ */
 function touchSession(root, id) {
   checkRoot(root);
   checkId(id);
   const err = [null];
-  check(fns().wsprune_session_touch(root, id, err), err);
+  const outcome = [-1];
+  check(fns().wsprune_session_touch_outcome(root, id, outcome, err), err);
+  return TOUCH_OUTCOMES[outcome[0]];
 }
 
 // A lease dropped without release() is released (without touching) when
@@ -109,6 +117,9 @@ class Lease {
     return this.#holder.ptr === null;
   }
 
+  /** What release(true) did: 'updated', 'legacy' or 'corrupted'; null before, or after release(false). */
+  touchOutcome = null;
+
   /**
    * Releases the lease, first refreshing updated_at if `touch` is true. The
    * lock is released even if the touch fails (then the error is thrown).
@@ -120,7 +131,9 @@ class Lease {
     this.#holder.ptr = null;
     leaseFinalizer.unregister(this);
     const err = [null];
-    check(fns().wsprune_lease_release(ptr, Boolean(touch), err), err);
+    const outcome = [-1];
+    check(fns().wsprune_lease_release_outcome(ptr, Boolean(touch), outcome, err), err);
+    this.touchOutcome = TOUCH_OUTCOMES[outcome[0]] ?? null;
     return true;
   }
 }

@@ -62,14 +62,14 @@ test('touchSession updates updated_at; missing is NotFoundError; legacy and corr
   const root = tempRoot(t);
   const id = makeSession(root, { ageHours: 5 });
   const before = w.sessionInfo(root, id).updatedAt;
-  w.touchSession(root, id);
+  assert.equal(w.touchSession(root, id), 'updated');
   const after = w.sessionInfo(root, id).updatedAt;
   assert.ok(after > before, `${after} > ${before}`);
   assert.ok(Date.now() - after.getTime() < 60_000);
   assert.throws(() => w.touchSession(root, '11111111-1111-4111-8111-111111111111'), (e) => e.code === 'not_found');
-  w.touchSession(root, makeSession(root, { metadata: 'legacy' }));
+  assert.equal(w.touchSession(root, makeSession(root, { metadata: 'legacy' })), 'legacy');
   const corrupted = makeSession(root, { metadata: 'corrupted' });
-  w.touchSession(root, corrupted);
+  assert.equal(w.touchSession(root, corrupted), 'corrupted');
   assert.equal(fs.readFileSync(path.join(root, corrupted, '.metadata.json'), 'utf8'), '{not json');
 });
 
@@ -84,7 +84,9 @@ test('acquire: a leased session is skipped by prune; release(true) touches; rele
   assert.deepEqual(res.deleted, []);
   assert.deepEqual(res.skipped, [{ id, reason: 'in_use' }]);
   assert.equal(lease.released, false);
+  assert.equal(lease.touchOutcome, null);
   assert.equal(lease.release(true), true);
+  assert.equal(lease.touchOutcome, 'updated');
   assert.equal(lease.released, true);
   assert.equal(lease.release(true), false);
   assert.equal(w.sessionInfo(root, id).inUse, false);

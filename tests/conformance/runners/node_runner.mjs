@@ -37,13 +37,6 @@ function pruneOptions(options = {}) {
   return out;
 }
 
-// touch reports no outcome through the C ABI; its events say which it was.
-function touchOutcome(events) {
-  if (events.includes('session.metadata.corrupted')) return 'corrupted';
-  if (events.includes('session.metadata.updated')) return 'updated';
-  return 'legacy';
-}
-
 async function perform(root, op, events) {
   switch (op.kind) {
     case 'create':
@@ -51,13 +44,11 @@ async function perform(root, op, events) {
     case 'open':
       return w.openSession(root, op.id ?? undefined);
     case 'touch':
-      w.touchSession(root, op.id);
-      return { outcome: touchOutcome(events) };
+      return { outcome: w.touchSession(root, op.id) };
     case 'acquire': {
       const lease = w.acquire(root, op.id);
-      const before = events.length;
       lease.release(Boolean(op.release_touch));
-      return { touched: op.release_touch ? touchOutcome(events.slice(before)) : null };
+      return { touched: lease.touchOutcome };
     }
     case 'delete':
       return { reclaimed_bytes: w.deleteSession(root, op.id, { singleHost: Boolean(op.single_host) }) };
