@@ -75,7 +75,7 @@ def test_create_with_id_duplicate_and_invalid(tmp_path: Path) -> None:
 def test_touch_updates_only_updated_at(tmp_path: Path) -> None:
     sid = session(tmp_path, hours=5)
     before = wsprune.read_session_metadata(sid, tmp_path)
-    wsprune.touch_session(tmp_path, sid)
+    assert wsprune.touch_session(tmp_path, sid) == "updated"
     after = wsprune.read_session_metadata(sid, tmp_path)
     assert before is not None and after is not None
     assert after.created_at == before.created_at
@@ -85,7 +85,7 @@ def test_touch_updates_only_updated_at(tmp_path: Path) -> None:
 def test_touch_legacy_corrupted_missing(tmp_path: Path) -> None:
     legacy = str(uuid.uuid4())
     (tmp_path / legacy).mkdir()
-    wsprune.touch_session(tmp_path, legacy)  # silent no-op
+    assert wsprune.touch_session(tmp_path, legacy) == "legacy"  # a no-op, not an error
     assert not (tmp_path / legacy / ".metadata.json").exists()
     assert wsprune.read_session_metadata(legacy, tmp_path) is None
     bad = session(tmp_path)
@@ -93,7 +93,7 @@ def test_touch_legacy_corrupted_missing(tmp_path: Path) -> None:
     events: List[Event] = []
     wsprune.set_logger(events.append)
     try:
-        wsprune.touch_session(tmp_path, bad)
+        assert wsprune.touch_session(tmp_path, bad) == "corrupted"
     finally:
         wsprune.set_logger(None)
     assert (tmp_path / bad / ".metadata.json").read_text() == "{not json"
@@ -162,9 +162,12 @@ def test_lease_without_touch_on_exception_and_idempotent_release(tmp_path: Path)
     m = wsprune.read_session_metadata(sid, tmp_path)
     assert m is not None and (datetime.now(timezone.utc) - m.updated_at) > timedelta(hours=47)
     held = wsprune.lease(tmp_path, sid)
-    held.release(touch=False)
-    held.release(touch=True)  # no-op
+    assert held.release(touch=False) is None
+    assert held.release(touch=True) is None  # no-op
     assert held.released
+    # What a touching release did, from the C ABI (never from events).
+    other = session(tmp_path, hours=48)
+    assert wsprune.lease(tmp_path, other).release(touch=True) == "updated"
     assert wsprune.prune_sessions(24.0, tmp_path).deleted_sessions == [sid]
     with pytest.raises(wsprune.NotFoundError):
         wsprune.lease(tmp_path, sid)

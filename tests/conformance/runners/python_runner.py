@@ -26,18 +26,6 @@ PRUNE_KEYS = ("max_total_bytes", "max_sessions", "min_free_bytes", "max_deletion
 events: list[str] = []
 
 
-def touch_outcome(before: int) -> str:
-    """touch_session reports legacy and corrupted metadata only as events
-    (no return value): corrupted -> session.metadata.corrupted; updated ->
-    session.metadata.updated; neither -> legacy (silent by contract)."""
-    new = events[before:]
-    if "session.metadata.corrupted" in new:
-        return "corrupted"
-    if "session.metadata.updated" in new:
-        return "updated"
-    return "legacy"
-
-
 def rule_name(t: Any) -> str:
     if isinstance(t, str):
         return t
@@ -90,14 +78,10 @@ def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
             return {"id": r[0], "created": bool(r[1])}
         return {"id": getattr(r, "session_id", getattr(r, "id", None)), "created": bool(getattr(r, "created"))}
     if kind == "touch":
-        before = len(events)
-        wsprune.touch_session(root, op["id"])
-        return {"outcome": touch_outcome(before)}
+        return {"outcome": wsprune.touch_session(root, op["id"])}
     if kind == "acquire":
         lease = wsprune.lease(root, op["id"])
-        before = len(events)
-        lease.release(touch=bool(op.get("release_touch")))
-        return {"touched": touch_outcome(before) if op.get("release_touch") else None}
+        return {"touched": lease.release(touch=bool(op.get("release_touch")))}
     if kind == "delete":
         return {"reclaimed_bytes": wsprune.delete_session(root, op["id"], single_host=bool(op.get("single_host")))}
     if kind == "info":

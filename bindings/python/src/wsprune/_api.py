@@ -192,12 +192,25 @@ def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> 
     return out.value.decode(), bool(created.value)
 
 
-def touch_session(workspace_root: PathLike, session_id: str) -> None:
-    """Sets the session's ``updated_at`` to now. Legacy sessions (no
-    metadata) and corrupted metadata are not errors (a warning event is
-    emitted for the latter); a missing session raises :class:`NotFoundError`."""
+#: What a touch did, by the C ABI's ``WSPRUNE_TOUCH_*`` value.
+TOUCH_OUTCOMES = {0: "updated", 1: "legacy", 2: "corrupted"}
+
+
+def touch_session(workspace_root: PathLike, session_id: str) -> str:
+    """Sets the session's ``updated_at`` to now and returns what it did:
+    ``"updated"``, or ``"legacy"`` / ``"corrupted"`` for a session without
+    (usable) metadata, which is left as it is and is not an error (a warning
+    event is emitted for corrupted metadata); a missing session raises
+    :class:`NotFoundError`."""
     err = ctypes.c_void_p()
-    _check(lib.wsprune_session_touch(_path(workspace_root), _id(session_id), ctypes.byref(err)), err)
+    outcome = ctypes.c_int32(-1)
+    _check(
+        lib.wsprune_session_touch_outcome(
+            _path(workspace_root), _id(session_id), ctypes.byref(outcome), ctypes.byref(err)
+        ),
+        err,
+    )
+    return TOUCH_OUTCOMES[outcome.value]
 
 
 class Lease:
@@ -221,16 +234,19 @@ class Lease:
     def released(self) -> bool:
         return not self._handle.value
 
-    def release(self, touch: bool = False) -> None:
-        """Releases the lease, first touching the session if ``touch``. The
-        lease is released even when the touch fails (the error is raised).
-        A second call does nothing."""
+    def release(self, touch: bool = False) -> Optional[str]:
+        """Releases the lease, first touching the session if ``touch``, and
+        returns what the touch did (as :func:`touch_session`), or ``None``
+        without a touch. The lease is released even when the touch fails
+        (the error is raised). A second call does nothing (``None``)."""
         with self._lock:
             if not self._handle.value:
-                return
+                return None
             handle, self._handle = self._handle, ctypes.c_void_p()
             err = ctypes.c_void_p()
-            _check(lib.wsprune_lease_release(handle, touch, ctypes.byref(err)), err)
+            outcome = ctypes.c_int32(-1)
+            _check(lib.wsprune_lease_release_outcome(handle, touch, ctypes.byref(outcome), ctypes.byref(err)), err)
+            return TOUCH_OUTCOMES.get(outcome.value)
 
     def __enter__(self) -> "Lease":
         return self

@@ -190,8 +190,8 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
 REQUIRED = frozenset({
     "wsprune_status_name", "wsprune_version", "wsprune_error_status", "wsprune_error_message",
     "wsprune_error_free", "wsprune_string_free", "wsprune_set_log_callback",
-    "wsprune_session_create", "wsprune_session_open", "wsprune_session_touch", "wsprune_session_acquire",
-    "wsprune_lease_release", "wsprune_session_delete_with_flags", "wsprune_session_info", "wsprune_session_read_metadata",
+    "wsprune_session_create", "wsprune_session_open", "wsprune_session_touch_outcome", "wsprune_session_acquire",
+    "wsprune_lease_release_outcome", "wsprune_session_delete_with_flags", "wsprune_session_info", "wsprune_session_read_metadata",
     "wsprune_list_sessions", "wsprune_repair_sessions", "wsprune_prune_options_init",
     "wsprune_prune_sessions_with_options",
     "wsprune_prune_result_deleted_count", "wsprune_prune_result_deleted_id", "wsprune_prune_result_deleted_rule",
