@@ -15,11 +15,11 @@ import (
 // the binding (Go code or log.c), or listed here with the reason it is not,
 // so that a new C function cannot be forgotten.
 var notCalled = map[string]string{
-	"wsprune_prune_sessions":        "the first prune entry point; Prune uses wsprune_prune_sessions_with_options",
-	"wsprune_prune_result_to_json":  "PruneResult is built from the result's accessors, not from its JSON",
-	"wsprune_session_touch_outcome": "not exposed yet: TouchSession reports no outcome",
-	"wsprune_lease_release_outcome": "not exposed yet: Lease.Release reports no outcome",
-	"wsprune_session_delete":        "DeleteSession and DeleteSessionSingleHost both call wsprune_session_delete_with_flags",
+	"wsprune_prune_sessions":       "the first prune entry point; Prune uses wsprune_prune_sessions_with_options",
+	"wsprune_prune_result_to_json": "PruneResult is built from the result's accessors, not from its JSON",
+	"wsprune_session_touch":        "Touch and TouchWithOutcome both call wsprune_session_touch_outcome",
+	"wsprune_lease_release":        "Release and ReleaseWithOutcome both call wsprune_lease_release_outcome",
+	"wsprune_session_delete":       "DeleteSession and DeleteSessionSingleHost both call wsprune_session_delete_with_flags",
 }
 
 func headerFunctions(t *testing.T) []string {

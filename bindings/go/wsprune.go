@@ -249,9 +249,44 @@ func OpenSession(root, id string) (string, bool, error) {
 // warning event, and is not an error either. A missing session (or root) is
 // ErrNotFound.
 func Touch(root, id string) error {
-	return withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
-		return C.wsprune_session_touch(croot, cid, cerr)
+	_, err := TouchWithOutcome(root, id)
+	return err
+}
+
+// TouchOutcome is what a touch did.
+type TouchOutcome string
+
+// What a touch did (TouchWithOutcome, Lease.ReleaseWithOutcome).
+const (
+	TouchUpdated   TouchOutcome = "updated"   // updated_at is now
+	TouchLegacy    TouchOutcome = "legacy"    // no metadata: nothing to update
+	TouchCorrupted TouchOutcome = "corrupted" // corrupted metadata, left as it is
+)
+
+// touchOutcome names a WSPRUNE_TOUCH_* value ("" for WSPRUNE_TOUCH_NONE).
+func touchOutcome(code C.int32_t) TouchOutcome {
+	switch code {
+	case C.WSPRUNE_TOUCH_UPDATED:
+		return TouchUpdated
+	case C.WSPRUNE_TOUCH_LEGACY:
+		return TouchLegacy
+	case C.WSPRUNE_TOUCH_CORRUPTED:
+		return TouchCorrupted
+	}
+	return ""
+}
+
+// TouchWithOutcome is Touch, also telling what it did (read from the C ABI,
+// not from events).
+func TouchWithOutcome(root, id string) (TouchOutcome, error) {
+	code := C.int32_t(-1)
+	err := withRootAndID(root, id, func(croot, cid *C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_session_touch_outcome(croot, cid, &code, cerr)
 	})
+	if err != nil {
+		return "", err
+	}
+	return touchOutcome(code), nil
 }
 
 // withRootAndID passes root and id to call as C strings (freed afterwards)
@@ -296,7 +331,7 @@ func Acquire(root, id string) (*Lease, error) {
 		return nil, err
 	}
 	l := &Lease{ptr: p, root: root, id: id}
-	runtime.SetFinalizer(l, func(l *Lease) { _ = l.release(false) })
+	runtime.SetFinalizer(l, func(l *Lease) { _, _ = l.release(false) })
 	return l, nil
 }
 
@@ -317,22 +352,36 @@ func (l *Lease) Release(touch bool) error {
 	if l == nil {
 		return &Error{Status: StatusInvalidArgument, Message: "lease is nil"}
 	}
+	_, err := l.release(touch)
+	return err
+}
+
+// ReleaseWithOutcome is Release, also telling what the touch did ("" when
+// touch is false).
+func (l *Lease) ReleaseWithOutcome(touch bool) (TouchOutcome, error) {
+	if l == nil {
+		return "", &Error{Status: StatusInvalidArgument, Message: "lease is nil"}
+	}
 	return l.release(touch)
 }
 
-func (l *Lease) release(touch bool) error {
+func (l *Lease) release(touch bool) (TouchOutcome, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p := l.ptr
 	if p == nil {
-		return ErrLeaseReleased
+		return "", ErrLeaseReleased
 	}
 	l.ptr = nil
 	runtime.SetFinalizer(l, nil)
 	var cerr *C.wsprune_error
-	st := C.wsprune_lease_release(p, C.bool(touch), &cerr)
+	code := C.int32_t(-1)
+	st := C.wsprune_lease_release_outcome(p, C.bool(touch), &code, &cerr)
 	runtime.KeepAlive(l)
-	return takeError(st, cerr)
+	if err := takeError(st, cerr); err != nil {
+		return "", err
+	}
+	return touchOutcome(code), nil
 }
 
 // Reasons a prune leaves a session in place (SkippedSession.Reason).

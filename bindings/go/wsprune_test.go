@@ -257,8 +257,8 @@ func TestTouch(t *testing.T) {
   "version": 1,
   "owner": "alice"
 }`))
-	if err := Touch(root, py); err != nil {
-		t.Fatal(err)
+	if o, err := TouchWithOutcome(root, py); err != nil || o != TouchUpdated {
+		t.Fatal(o, err)
 	}
 	if m := readMetadata(t, root, py); m["owner"] != "alice" || updatedAt(t, root, py).Before(before) {
 		t.Errorf("python metadata after touch: %v", m)
@@ -269,8 +269,8 @@ func TestTouch(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, legacy), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := Touch(root, legacy); err != nil {
-		t.Errorf("touch of a legacy session: %v", err)
+	if o, err := TouchWithOutcome(root, legacy); err != nil || o != TouchLegacy {
+		t.Errorf("touch of a legacy session: %q, %v", o, err)
 	}
 	if exists(metadataPath(root, legacy)) {
 		t.Error("touch wrote metadata into a legacy session")
@@ -279,8 +279,8 @@ func TestTouch(t *testing.T) {
 	// Corrupted: fine, left untouched, with a warning event.
 	bad := mustCreate(t, root)
 	writeFile(t, metadataPath(root, bad), []byte("{not json"))
-	if err := Touch(root, bad); err != nil {
-		t.Errorf("touch of corrupted metadata: %v", err)
+	if o, err := TouchWithOutcome(root, bad); err != nil || o != TouchCorrupted {
+		t.Errorf("touch of corrupted metadata: %q, %v", o, err)
 	}
 	if b, _ := os.ReadFile(metadataPath(root, bad)); string(b) != "{not json" {
 		t.Errorf("corrupted metadata was changed to %q", b)
@@ -318,6 +318,14 @@ func TestLeaseReleaseIsIdempotent(t *testing.T) {
 	}
 	var nilLease *Lease
 	wantErr(t, "nil lease", nilLease.Release(false), ErrInvalidArgument, StatusInvalidArgument)
+	// What a touching release did, from the C ABI (never from events).
+	l, err = Acquire(root, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, err := l.ReleaseWithOutcome(true); err != nil || o != TouchUpdated {
+		t.Errorf("ReleaseWithOutcome(true) = %q, %v", o, err)
+	}
 }
 
 func TestLeaseTouchAndInUse(t *testing.T) {

@@ -57,25 +57,6 @@ type unsupported string
 
 func (u unsupported) Error() string { return string(u) }
 
-func touchOutcome(since int) string {
-	ev := eventNames()[since:]
-	has := func(n string) bool {
-		for _, e := range ev {
-			if e == n {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case has("session.metadata.corrupted"):
-		return "corrupted"
-	case has("session.metadata.updated"):
-		return "updated"
-	}
-	return "legacy"
-}
-
 // hours reads a number or "NaN"/"Infinity"/"-Infinity" as a Duration.
 func hours(v any) (time.Duration, error) {
 	var h float64
@@ -208,25 +189,25 @@ func run(root string, op map[string]any) (map[string]any, error) {
 		got, created, err := wsprune.OpenSession(root, id)
 		return map[string]any{"id": got, "created": created}, err
 	case "touch":
-		before := len(eventNames())
-		if err := wsprune.Touch(root, id); err != nil {
+		outcome, err := wsprune.TouchWithOutcome(root, id)
+		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"outcome": touchOutcome(before)}, nil
+		return map[string]any{"outcome": string(outcome)}, nil
 	case "acquire":
 		lease, err := wsprune.Acquire(root, id)
 		if err != nil {
 			return nil, err
 		}
 		touch, _ := op["release_touch"].(bool)
-		before := len(eventNames())
-		if err := lease.Release(touch); err != nil {
+		outcome, err := lease.ReleaseWithOutcome(touch)
+		if err != nil {
 			return nil, err
 		}
 		if !touch {
 			return map[string]any{"touched": nil}, nil
 		}
-		return map[string]any{"touched": touchOutcome(before)}, nil
+		return map[string]any{"touched": string(outcome)}, nil
 	case "delete":
 		del := wsprune.DeleteSession
 		if single, _ := op["single_host"].(bool); single {
