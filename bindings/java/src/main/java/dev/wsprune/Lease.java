@@ -69,6 +69,13 @@ public final class Lease implements AutoCloseable {
         return sessionId;
     }
 
+    private volatile TouchOutcome touchOutcome;
+
+    /** What {@link #release(boolean) release(true)} did; null before, or after a release without touch (since 0.4.0). */
+    public TouchOutcome touchOutcome() {
+        return touchOutcome;
+    }
+
     /** Whether the lease is still held (not yet released). */
     public boolean isHeld() {
         return handle.ptr.get() != null;
@@ -90,7 +97,9 @@ public final class Lease implements AutoCloseable {
         }
         cleanable.clean(); // nothing left to release: just unregisters
         PointerByReference err = new PointerByReference();
-        Lib.check(Lib.api().wsprune_lease_release(p, Lib.cBool(touch), err), err);
+        com.sun.jna.ptr.IntByReference outcome = new com.sun.jna.ptr.IntByReference(-1);
+        Lib.check(Lib.api().wsprune_lease_release_outcome(p, Lib.cBool(touch), outcome, err), err);
+        touchOutcome = TouchOutcome.fromCode(outcome.getValue());
         return true;
     }
 

@@ -87,12 +87,16 @@ public final class WsPrune {
      * Sets the session's updated_at to now, keeping every other field. A
      * legacy session (no metadata) and corrupted metadata (left untouched, a
      * warning event) are not errors; a missing session is {@link Status#NOT_FOUND}.
+     *
+     * @return what the touch did (since 0.4.0)
      */
-    public static void touchSession(Path root, String id) {
+    public static TouchOutcome touchSession(Path root, String id) {
         String r = Lib.root(root);
         String i = Lib.id(id);
         PointerByReference err = new PointerByReference();
-        Lib.check(Lib.api().wsprune_session_touch(r, i, err), err);
+        com.sun.jna.ptr.IntByReference outcome = new com.sun.jna.ptr.IntByReference(-1);
+        Lib.check(Lib.api().wsprune_session_touch_outcome(r, i, outcome, err), err);
+        return TouchOutcome.fromCode(outcome.getValue());
     }
 
     /**

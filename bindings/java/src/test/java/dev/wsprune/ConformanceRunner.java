@@ -116,14 +116,13 @@ public final class ConformanceRunner {
                 return ordered("id", s.id(), "created", s.created());
             }
             case "touch":
-                WsPrune.touchSession(root, id);
-                return Map.of("outcome", touchOutcome(0));
+                return Map.of("outcome", WsPrune.touchSession(root, id).wireName());
             case "acquire": {
                 boolean touch = Boolean.TRUE.equals(op.get("release_touch"));
                 Lease lease = WsPrune.acquire(root, id);
-                int released = events.size(); // only the release's events decide the outcome
                 lease.release(touch);
-                return Collections.singletonMap("touched", touch ? touchOutcome(released) : null);
+                TouchOutcome touched = lease.touchOutcome();
+                return Collections.singletonMap("touched", touched == null ? null : touched.wireName());
             }
             case "delete":
                 return Map.of("reclaimed_bytes",
@@ -145,20 +144,6 @@ public final class ConformanceRunner {
                 return pruneResult(WsPrune.prune(root, options((Map<?, ?>) op.get("options"))));
             default:
                 throw new IllegalArgumentException("unknown op kind " + kind);
-        }
-    }
-
-    /** The touch outcome, told by the events emitted from index {@code from} on. */
-    private String touchOutcome(int from) {
-        synchronized (events) {
-            List<String> touchEvents = events.subList(from, events.size());
-            if (touchEvents.contains("session.metadata.corrupted")) {
-                return "corrupted";
-            }
-            if (touchEvents.contains("session.metadata.updated")) {
-                return "updated";
-            }
-            return "legacy";
         }
     }
 

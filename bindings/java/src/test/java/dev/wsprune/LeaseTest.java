@@ -57,6 +57,7 @@ class LeaseTest {
         try (Lease lease = WsPrune.acquire(tmp, id)) {
             assertEquals(before, TestSupport.updatedAt(tmp, id), "acquire alone does not touch");
             assertTrue(lease.release(true));
+            assertEquals(TouchOutcome.UPDATED, lease.touchOutcome(), "what the touch did, from the C ABI");
         }
         assertTrue(Duration.between(TestSupport.updatedAt(tmp, id), Instant.now()).toMinutes() < 5);
         TestSupport.backdate(tmp, id, Duration.ofHours(30));

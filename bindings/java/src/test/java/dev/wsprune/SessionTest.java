@@ -69,7 +69,7 @@ class SessionTest {
     void touchUpdatesOnlyUpdatedAt() throws Exception {
         String id = TestSupport.session(tmp, Duration.ofHours(5), 0);
         var before = TestSupport.readMetadata(tmp, id);
-        WsPrune.touchSession(tmp, id);
+        assertEquals(TouchOutcome.UPDATED, WsPrune.touchSession(tmp, id));
         var after = TestSupport.readMetadata(tmp, id);
         assertEquals(before.get("created_at"), after.get("created_at"));
         Instant updated = Instant.parse((String) after.get("updated_at"));
