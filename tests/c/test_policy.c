@@ -175,6 +175,17 @@ static void test_rules(void) {
     CHECK(strcmp(wsprune_prune_result_deleted_rule(r, 1), "max_sessions") == 0);
     CHECK(wsprune_prune_result_deleted_rule(r, 2) == NULL);
     CHECK(wsprune_prune_result_deleted_rule(NULL, 0) == NULL);
+    /* Each deleted session's bytes and idle age, from the result (0.4.0). */
+    uint64_t sum = 0;
+    for (size_t i = 0; i < 2; i++) {
+        CHECK(wsprune_prune_result_deleted_bytes(r, i) > 0);
+        CHECK(wsprune_prune_result_deleted_age_hours(r, i) > 1.0);
+        sum += wsprune_prune_result_deleted_bytes(r, i);
+    }
+    CHECK(sum == wsprune_prune_result_reclaimed_bytes(r));
+    CHECK(wsprune_prune_result_deleted_bytes(r, 2) == 0 && wsprune_prune_result_deleted_bytes(NULL, 0) == 0);
+    CHECK(isnan(wsprune_prune_result_deleted_age_hours(r, 2)) && isnan(wsprune_prune_result_deleted_age_hours(NULL, 0)));
+    CHECK(wsprune_prune_result_interrupted_bytes(r, 0) == 0);
     char *json = wsprune_prune_result_to_json(r);
     CHECK(json != NULL && strstr(json, "\"deleted_rules\"") != NULL);
     wsprune_string_free(json);
@@ -199,9 +210,13 @@ static void check_unmet(wsprune_prune_result *r, const char *rule) {
         const char *got = wsprune_prune_result_unmet_target(r, 0);
         CHECK(got != NULL && strcmp(got, rule) == 0);
         CHECK(strstr(wsprune_prune_result_summary(r), "target not reached") != NULL);
+        /* Its target and the value at the end (0.4.0): here max_sessions 1 with 2 sessions. */
+        CHECK(wsprune_prune_result_unmet_target_value(r, 0) == 1);
+        CHECK(wsprune_prune_result_unmet_actual(r, 0) == 2);
     }
     CHECK(wsprune_prune_result_unmet_target(r, want) == NULL);
     CHECK(wsprune_prune_result_unmet_target(r, (size_t)-1) == NULL);
+    CHECK(wsprune_prune_result_unmet_target_value(r, want) == 0 && wsprune_prune_result_unmet_actual(r, want) == 0);
     char *json = wsprune_prune_result_to_json(r);
     char expect[80];
     snprintf(expect, sizeof expect, "\"unmet_targets\":[%s%s%s]", rule ? "\"" : "", rule ? rule : "", rule ? "\"" : "");

@@ -270,6 +270,17 @@ static void test_touch(void) {
     join(p, sizeof p, root, legacy);
     mkdir(p, 0755);
     CHECK(wsprune_session_touch(root, legacy, NULL) == WSPRUNE_STATUS_OK);
+    /* What the touch did, from the call itself (0.4.0). */
+    int32_t outcome = -1;
+    CHECK(wsprune_session_touch_outcome(root, legacy, &outcome, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(outcome == WSPRUNE_TOUCH_LEGACY);
+    CHECK(wsprune_session_touch_outcome(root, id, &outcome, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(outcome == WSPRUNE_TOUCH_UPDATED);
+    CHECK(wsprune_session_touch_outcome(root, id, NULL, NULL) == WSPRUNE_STATUS_OK);
+    outcome = 42;
+    CHECK(wsprune_session_touch_outcome(root, "99999999-2222-4333-8444-555555555555", &outcome, NULL) ==
+          WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(outcome == 42); /* left as it was on an error */
     snprintf(p, sizeof p, "%s/%s/.metadata.json", root, legacy);
     CHECK(!exists(p));
 
@@ -282,6 +293,8 @@ static void test_touch(void) {
     snprintf(p, sizeof p, "%s/%s/.metadata.json", root, bad_id);
     write_all(p, "{not json");
     CHECK(wsprune_session_touch(root, bad_id, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_touch_outcome(root, bad_id, &outcome, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(outcome == WSPRUNE_TOUCH_CORRUPTED);
     json = read_all(p);
     CHECK(json != NULL && strcmp(json, "{not json") == 0);
     free(json);
