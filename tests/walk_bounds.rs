@@ -193,17 +193,17 @@ fn a_guest_changing_a_directory_does_not_grow_a_measurements_memory() {
     let fs = Tmpfs::mount("size=16m,nr_inodes=250000");
     let root = fs.dir.join("ws");
     let session = guest_session(&root);
-    // 30 000 files the walk reads first (tmpfs lists in creation order), so
-    // that it reaches `t/` a clock tick or more after it began: a change in
-    // the tick the walk began in may carry an earlier ctime.
-    std::fs::create_dir(session.join("a")).unwrap();
-    for i in 0..30_000 {
-        std::fs::File::create(session.join("a").join(format!("{i}"))).unwrap();
-    }
     let t = session.join("t");
     std::fs::create_dir(&t).unwrap();
     for i in 0..150_000 {
         std::fs::create_dir(t.join(format!("{i}"))).unwrap();
+    }
+    // 30 000 files the walk reads first (tmpfs lists the newest entry
+    // first), so that it reaches `t/` a clock tick or more after it began:
+    // a change in the tick the walk began in may carry an earlier ctime.
+    std::fs::create_dir(session.join("a")).unwrap();
+    for i in 0..30_000 {
+        std::fs::File::create(session.join("a").join(format!("{i}"))).unwrap();
     }
     std::os::unix::fs::chown(&t, Some(NOBODY), Some(NOBODY)).unwrap();
     let mut guest = Guest::start(
