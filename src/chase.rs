@@ -54,7 +54,7 @@ const RESOLVE: u64 = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::R
 
 /// `openat2(dir, name, flags, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)`;
 /// `None` if the kernel does not offer it (the caller then does the same checks itself).
-fn openat2_beneath(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> Option<io::Result<OwnedFd>> {
+pub(crate) fn openat2_beneath(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> Option<io::Result<OwnedFd>> {
     if OPENAT2.load(Ordering::Relaxed) == OPENAT2_NO {
         return None;
     }

@@ -396,6 +396,16 @@ pub fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: libc::mode_t) -> io::Resu
 }
 
 /// `renameat2(dir, from, dir, to, RENAME_NOREPLACE)` (when `noreplace`) or a plain replacing `renameat`.
+///
+/// Some filesystems (FUSE ones such as bindfs, older NFS) refuse
+/// `RENAME_NOREPLACE` with `EINVAL`. Never silently replacing is then kept
+/// another way: a file is hard-linked to its new name (`linkat` fails with
+/// `EEXIST` when the name is taken) and its old name unlinked; a directory
+/// (which cannot be linked) is renamed only after `to` was seen missing. That
+/// check and the rename are two steps, but only the root's owner can create
+/// names in the directories wsprune renames in (the workspace root, the host
+/// directory, a session's own `.metadata.json` temporary), so nobody wsprune
+/// defends against can slip a name in between.
 pub fn renameat(dir: BorrowedFd<'_>, from: &CStr, to: &CStr, noreplace: bool) -> io::Result<()> {
     if !noreplace {
         // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call.
@@ -415,7 +425,39 @@ pub fn renameat(dir: BorrowedFd<'_>, from: &CStr, to: &CStr, noreplace: bool) ->
             libc::RENAME_NOREPLACE,
         )
     };
-    cvt(r as libc::c_int).map(drop)
+    match cvt(r as libc::c_int) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => rename_noreplace_fallback(dir, from, to),
+        r => r.map(drop),
+    }
+}
+
+/// [`renameat`] with no replace where the filesystem has no `RENAME_NOREPLACE`.
+fn rename_noreplace_fallback(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    let st = lstat_at(dir, from)?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        match lstat_at(dir, to) {
+            Ok(_) => return Err(io::Error::from_raw_os_error(libc::EEXIST)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call.
+        return cvt(unsafe { libc::renameat(dir.as_raw_fd(), from.as_ptr(), dir.as_raw_fd(), to.as_ptr()) }).map(drop);
+    }
+    // SAFETY: `from` and `to` are NUL-terminated strings that outlive the call.
+    cvt(unsafe { libc::linkat(dir.as_raw_fd(), from.as_ptr(), dir.as_raw_fd(), to.as_ptr(), 0) })?;
+    unlinkat(dir, from, 0)
+}
+
+/// `fchown(fd, uid, gid)`.
+pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: fchown only reads its integer arguments.
+    cvt(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).map(drop)
+}
+
+/// `fsync(fd)`.
+pub fn fsync(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fsync only reads its integer argument.
+    cvt(unsafe { libc::fsync(fd.as_raw_fd()) }).map(drop)
 }
 
 /// The statx system call. Not glibc's wrapper, which only glibc 2.28 and
@@ -555,4 +597,14 @@ pub fn read_dir(fd: BorrowedFd<'_>) -> io::Result<Vec<Entry>> {
             }
         }
     }
+}
+
+/// Whether the directory `dir` compares names ignoring case (ext4's or
+/// f2fs's casefold attribute, `chattr +F`). False when it cannot be told.
+pub fn is_casefold(dir: BorrowedFd<'_>) -> bool {
+    const FS_CASEFOLD_FL: libc::c_long = 0x4000_0000;
+    let mut flags: libc::c_long = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one long into `flags`, which outlives the call.
+    let r = unsafe { libc::ioctl(dir.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags as *mut libc::c_long) };
+    r == 0 && flags & FS_CASEFOLD_FL != 0
 }

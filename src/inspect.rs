@@ -6,13 +6,13 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::chase::{self, ChaseError};
+use crate::entry::{self, Examined, Known, Lock};
 use crate::error::{Error, Result, Status};
-use crate::fd;
-use crate::metadata::MetadataError;
+use crate::host_state::HostDir;
+use crate::metadata::{MetadataError, SessionMetadata};
 use crate::parallel;
 use crate::remove::{self, Mode};
-use crate::session::{self, MetadataState};
+use crate::session;
 use crate::session_id;
 
 /// The state of a session's metadata.
@@ -115,8 +115,9 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
         Status::NotFound => Error::new(Status::NotFound, format!("session {id} not found: {}", e.message())),
         _ => e,
     })?;
+    let host = session::host_dir(root_fd.as_fd())?;
     let (info, _) = session::resolve(id, |name| {
-        info_at(root_fd.as_fd(), root, name)?.ok_or_else(|| {
+        info_at(root_fd.as_fd(), host.as_ref(), root, name)?.ok_or_else(|| {
             Error::new(
                 Status::NotFound,
                 format!("session {name} not found in {}", root.display()),
@@ -137,13 +138,14 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
     let rfd = root_fd.as_fd();
-    let names = session::session_names(rfd)?;
+    let host = session::host_dir(rfd)?;
+    let names = session::session_names(rfd, host.as_ref())?;
     let jobs = if jobs == 0 { crate::policy::default_jobs() } else { jobs };
     let mut out: Vec<Option<SessionInfo>> = vec![None; names.len()];
     parallel::run(
         &names,
         jobs,
-        |n| info_at(rfd, root, n),
+        |n| info_at(rfd, host.as_ref(), root, n),
         |i, r| {
             out[i] = match r {
                 Ok(info) => info,
@@ -162,17 +164,20 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     Ok(out.into_iter().flatten().collect())
 }
 
-/// Information on session `id` under the open root; `None` if it is not a
-/// session directory (vanished, a symlink, a file, a custom-id directory
-/// without metadata); a mount point is an error, as for every caller of
-/// [`chase::open_session_dir`].
-fn info_at(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<Option<SessionInfo>> {
-    let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
-        Ok(d) => d,
-        Err(ChaseError::NotASession) => return Ok(None),
-        Err(e) => return Err(session::session_error(e, root, id)),
+/// Information on session `id` under the open root (whose host directory is
+/// `host`); `None` if it is not a session (see [`entry::examine`]); a mount
+/// point is an error, as for every caller of [`crate::chase::open_session_dir`].
+fn info_at(rfd: BorrowedFd<'_>, host: Option<&HostDir>, root: &Path, id: &str) -> Result<Option<SessionInfo>> {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::None, SessionMetadata::from_json) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return Ok(None),
+        Examined::Failed(msg) => {
+            return Err(Error::new(
+                Status::Io,
+                format!("session {id} in {}: {msg}", root.display()),
+            ))
+        }
     };
-    let dfd = dir.as_fd();
     let mut info = SessionInfo {
         session_id: id.to_owned(),
         created_at: None,
@@ -182,29 +187,24 @@ fn info_at(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<Option<SessionI
         in_use: false,
         problem: None,
     };
-    match session::read_metadata_at(dfd).map_err(|e| Error::io(format_args!("cannot read metadata of {id}"), e))? {
-        MetadataState::Valid(m) => {
+    match known {
+        Known::Valid(m) => {
             info.state = SessionState::Ok;
             info.created_at = Some(m.created_at);
             info.updated_at = Some(m.updated_at);
         }
-        MetadataState::Missing if !session_id::is_uuid(id.as_bytes()) => return Ok(None),
-        MetadataState::Missing => {}
-        MetadataState::Invalid(bad) => {
+        Known::Missing => {}
+        Known::Invalid(bad) => {
             info.state = SessionState::Corrupted;
             info.problem = Some(match bad {
                 MetadataError::Corrupted(m) | MetadataError::BadTimestamp(m) => m,
             });
         }
     }
-    match fd::try_flock(dfd, libc::LOCK_EX) {
-        Ok(true) => {
-            let _ = fd::unlock(dfd);
-        }
-        Ok(false) => info.in_use = true,
-        Err(e) => return Err(Error::io(format_args!("cannot probe the lock of session {id}"), e)),
-    }
-    let outcome = remove::walk(dfd, dir_id, Mode::Measure);
+    info.in_use = session
+        .in_use()
+        .map_err(|e| Error::io(format_args!("cannot probe the lock of session {id}"), e))?;
+    let outcome = remove::walk(session.dir.as_fd(), session.dir_id, Mode::Measure);
     info.size_bytes = outcome.bytes;
     if outcome.failures > 0 && info.problem.is_none() {
         info.problem = outcome.first_error;

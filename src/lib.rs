@@ -29,14 +29,18 @@ struct ReadmeDoctests;
 
 pub(crate) mod chase;
 pub mod control;
+pub(crate) mod entry;
 pub mod error;
 pub mod escape;
 pub mod events;
 pub(crate) mod fd;
 pub mod ffi;
+pub(crate) mod host_state;
 pub mod inspect;
+pub mod lease;
 mod lock_holders;
 pub mod metadata;
+pub mod migrate;
 mod panic_hook;
 pub(crate) mod parallel;
 pub mod policy;
@@ -47,17 +51,19 @@ pub mod result;
 pub mod session;
 pub mod session_id;
 pub mod shared_fs;
+pub mod touch;
 
 pub use control::PruneControl;
 pub use error::{Error, Result, Status};
 pub use events::{Event, Level};
 pub use inspect::{list_sessions, session_info, SessionInfo, SessionState};
 pub use metadata::SessionMetadata;
+pub use migrate::{migrate_sessions, MigrateResult, Migrated};
 pub use policy::{DeleteOptions, PruneOptions, Rule};
 pub use prune::{delete_session, delete_session_with, prune_sessions, prune_sessions_with};
 pub use repair::{repair_sessions, RepairResult, Repaired};
 pub use result::{PruneResult, Record, SkipReason, Skipped, UnmetTarget};
 pub use session::{
-    acquire, create_or_open_session, create_session, read_metadata, read_metadata_document, touch_session, Lease,
-    MetadataDocument, MetadataState, TouchOutcome,
+    acquire, create_or_open_session, create_or_open_session_with, create_session, create_session_with, read_metadata,
+    read_metadata_document, touch_session, Lease, MetadataDocument, MetadataState, SessionOptions, TouchOutcome,
 };

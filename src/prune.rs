@@ -1,9 +1,12 @@
 //! Pruning: which sessions go (see [`crate::policy`]), and the locked, atomic
 //! way they go.
 //!
-//! A prune holds the workspace lock (an exclusive `flock` on the root; shared
-//! for a dry run), so two prunes of one root never both count the same bytes
-//! as theirs to free. It finishes trash left by an interrupted prune. With
+//! A prune holds the workspace lock (an exclusive `flock` on the host
+//! directory's lock file, see [`crate::host_state`]; shared for a dry run),
+//! so two prunes of one root never both count the same bytes as theirs to
+//! free. What a prune decides about a registered session rests on its record
+//! and its lock file, both host-owned; nothing the guest writes in its
+//! directory changes it (see [`crate::entry`]). It finishes trash left by an interrupted prune. With
 //! the age rule alone, each session (a real directory on the root's mount
 //! named by a UUID, or by a custom id and holding `.metadata.json`) is then handled in one pass on one of `jobs` worker
 //! threads. With size or count rules, every session is first scanned
@@ -26,12 +29,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::chase::{self, ChaseError};
 use crate::control::{self, PruneControl};
+use crate::entry::{self, Examined, Known, Lock, Session};
 use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
 use crate::fields;
+use crate::host_state::{self, HostDir};
 use crate::lock_holders;
 use crate::metadata::{self, MetadataError};
 use crate::parallel;
@@ -115,9 +119,27 @@ fn prune_controlled(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
             let rfd = root_fd.as_fd();
             crate::shared_fs::check_root(rfd, root, opts.single_host, "prune")?;
             let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
-            let _held = lock_workspace(rfd, &root_id, dry_run, opts.lock_timeout, root)?;
+            // A dry run changes nothing, so it creates no host directory either.
+            let host = if dry_run {
+                session::host_dir(rfd)?
+            } else {
+                match HostDir::open_or_create(rfd) {
+                    Ok(h) => Some(h),
+                    // A full (or read-only) filesystem is where a prune is
+                    // needed most: prune it with what is there.
+                    Err(e) if host_state::is_no_room(&e) => session::host_dir(rfd)?,
+                    Err(e) => {
+                        return Err(Error::io(
+                            format_args!("cannot create the host directory of {}", root.display()),
+                            e,
+                        ))
+                    }
+                }
+            };
+            let _held = lock_workspace(rfd, &root_id, host.as_ref(), dry_run, opts.lock_timeout, root)?;
             let mut pruner = Pruner {
                 rfd,
+                host: host.as_ref(),
                 root_id,
                 opts,
                 jobs,
@@ -151,9 +173,9 @@ thread_local! {
     static HELD: std::cell::RefCell<Vec<(u64, u64, bool)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// This thread's hold on a workspace lock, forgotten when dropped (with the
-/// root's descriptor, which releases the lock itself).
-struct Held(u64, u64, bool);
+/// This thread's hold on a workspace lock: the lock file (closed, and so
+/// released, when dropped) and the entry in [`HELD`], forgotten then.
+struct Held(u64, u64, bool, #[allow(dead_code)] Option<OwnedFd>);
 
 impl Drop for Held {
     fn drop(&mut self) {
@@ -166,12 +188,39 @@ impl Drop for Held {
     }
 }
 
-/// Takes the workspace lock on the open root, waiting up to `timeout`. A
-/// prune started on a thread that already holds a conflicting lock on this
-/// root (from inside the log callback of that prune) would wait for its own
-/// lock: it is [`Status::Busy`] at once, saying why. Nested dry runs share
-/// the lock and run.
-fn lock_workspace(rfd: BorrowedFd<'_>, root_id: &DirId, shared: bool, timeout: Duration, root: &Path) -> Result<Held> {
+/// [`lock_workspace`] for another whole-root operation (a migration), with
+/// the default lock timeout.
+pub(crate) fn lock_workspace_for(rfd: BorrowedFd<'_>, host: &HostDir, shared: bool, root: &Path) -> Result<impl Drop> {
+    let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
+    lock_workspace(
+        rfd,
+        &root_id,
+        Some(host),
+        shared,
+        PruneOptions::default().lock_timeout,
+        root,
+    )
+}
+
+/// Takes the workspace lock of the open root (the host directory's lock
+/// file, which only the host can open: no guest can hold it), waiting up to
+/// `timeout`. A dry run of a root without a host directory has nothing to
+/// lock. A prune started on a thread that already holds a conflicting lock on
+/// this root (from inside the log callback of that prune) would wait for its
+/// own lock: it is [`Status::Busy`] at once, saying why. Nested dry runs
+/// share the lock and run.
+///
+/// wsprune 0.3 locked the root directory itself. That lock is taken too,
+/// without waiting, so that a 0.3 prune started later waits for this one; it
+/// is never waited for (a guest that can open the root could hold it).
+fn lock_workspace(
+    rfd: BorrowedFd<'_>,
+    root_id: &DirId,
+    host: Option<&HostDir>,
+    shared: bool,
+    timeout: Duration,
+    root: &Path,
+) -> Result<Held> {
     let reentered = HELD.with(|h| {
         h.borrow()
             .iter()
@@ -189,25 +238,52 @@ fn lock_workspace(rfd: BorrowedFd<'_>, root_id: &DirId, shared: bool, timeout: D
         ));
     }
     let op = if shared { libc::LOCK_SH } else { libc::LOCK_EX };
-    if !fd::flock_wait(rfd, op, timeout).map_err(|e| Error::io("cannot lock workspace root", e))? {
-        let mut msg = format!(
-            "another prune of {} is running (waited {:.1} s for the workspace lock)",
-            root.display(),
-            timeout.as_secs_f64()
-        );
-        // Name the holders: when one is not a prune of this root (a guest
-        // that can open the root), that is how the operator finds it.
-        let holders = lock_holders::holders(root_id);
-        if let Some(who) = lock_holders::describe(&holders) {
-            msg.push_str(&format!("; held by {who}"));
+    let lock_err = |e| Error::io("cannot lock the workspace", e);
+    let lock = match host.map(HostDir::workspace_lock) {
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) if host_state::is_no_room(&e) => None,
+        Some(Err(e)) => return Err(lock_err(e)),
+        None => None,
+    };
+    if lock.is_none() && !shared {
+        // No lock file, and none can be made (a full or read-only
+        // filesystem): the root directory itself, as wsprune 0.3 locked it.
+        if !fd::flock_wait(rfd, op, timeout).map_err(lock_err)? {
+            let holders = lock_holders::holders(root_id);
+            let mut msg = format!(
+                "another prune of {} is running (waited {:.1} s for the workspace lock)",
+                root.display(),
+                timeout.as_secs_f64()
+            );
+            if let Some(who) = lock_holders::describe(&holders) {
+                msg.push_str(&format!("; held by {who}"));
+            }
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            let euid = unsafe { libc::geteuid() };
+            msg.push_str(&format!("; {}", lock_holders::remedy(&holders, euid)));
+            return Err(Error::new(Status::Busy, msg));
         }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let euid = unsafe { libc::geteuid() };
-        msg.push_str(&format!("; {}", lock_holders::remedy(&holders, euid)));
-        return Err(Error::new(Status::Busy, msg));
     }
+    if let Some(l) = &lock {
+        if !fd::flock_wait(l.as_fd(), op, timeout).map_err(lock_err)? {
+            let mut msg = format!(
+                "another prune of {} is running (waited {:.1} s for the workspace lock): wait for it to finish, or give a longer lock timeout",
+                root.display(),
+                timeout.as_secs_f64()
+            );
+            // Only the host can open the lock file: its holders are the host's processes.
+            if let Some(who) = fd::dir_id(l.as_fd())
+                .ok()
+                .and_then(|id| lock_holders::describe(&lock_holders::holders(&id)))
+            {
+                msg.push_str(&format!("; held by {who}"));
+            }
+            return Err(Error::new(Status::Busy, msg));
+        }
+    }
+    let _ = fd::try_flock(rfd, op);
     HELD.with(|h| h.borrow_mut().push((root_id.dev, root_id.ino, shared)));
-    Ok(Held(root_id.dev, root_id.ino, shared))
+    Ok(Held(root_id.dev, root_id.ino, shared, lock))
 }
 
 /// Deletes session `id` now, whatever its age or metadata, with the same
@@ -253,17 +329,21 @@ pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Resul
     })?;
     let rfd = root_fd.as_fd();
     crate::shared_fs::check_root(rfd, root, opts.single_host, "delete")?;
-    let ((dir, dir_id), id) = session::resolve(id, |name| match open_session_dir(rfd, name) {
-        Ok(Some(d)) => Ok(d),
-        Ok(None) => Err(not_found(name)),
-        Err(msg) => Err(Error::new(Status::Io, format!("session {name}: {msg}"))),
+    let host = session::host_dir(rfd)?;
+    let (session, id) = session::resolve(id, |name| {
+        match entry::examine(rfd, host.as_ref(), name, Lock::None, |_| Ok(())) {
+            Examined::Session(s, _) => Ok(s),
+            Examined::NotASession if session_id::is_uuid(name.as_bytes()) => Err(not_found(name)),
+            Examined::NotASession => match fd::lstat_at(rfd, &fd::cname(name)) {
+                // A directory named like a custom id, neither registered nor holding metadata.
+                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Err(session::not_a_session(name)),
+                _ => Err(not_found(name)),
+            },
+            Examined::Failed(msg) => Err(Error::new(Status::Io, format!("session {name}: {msg}"))),
+        }
     })?;
     let id = id.as_str();
-    let dfd = dir.as_fd();
-    if !session::is_session_dir(dfd, id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
-        return Err(session::not_a_session(id));
-    }
-    if !fd::flock_wait(dfd, libc::LOCK_EX, wait.unwrap_or_default())
+    if !fd::flock_wait(session.lock_fd(), libc::LOCK_EX, wait.unwrap_or_default())
         .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
     {
         return Err(Error::new(
@@ -271,13 +351,24 @@ pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Resul
             format!("session {id} is in use (leased, or being deleted by a prune)"),
         ));
     }
-    let cid = fd::cname(id);
-    if !fd::is_named(rfd, &cid, &dir_id) {
+    let current = match (&host, &session.lock_file) {
+        (Some(h), Some(l)) => h.lock_is_current(id, l.as_fd()),
+        _ => true,
+    };
+    if !current || !fd::is_named(rfd, &fd::cname(id), &session.dir_id) {
         return Err(not_found(id));
     }
-    let trash = move_to_trash(rfd, id, Utc::now().timestamp_micros(), &dir_id)
+    let trash = move_to_trash(rfd, id, Utc::now().timestamp_micros(), &session.dir_id)
         .map_err(|m| Error::new(Status::Io, format!("session {id}: {m}")))?;
-    let outcome = remove_trash_dir(rfd, &trash, remove::walk(dfd, dir_id, Mode::Delete));
+    let unregistered = unregister(host.as_ref(), &session, id);
+    let outcome = remove_trash_dir(
+        rfd,
+        &trash,
+        remove::walk(session.dir.as_fd(), session.dir_id, Mode::Delete),
+    );
+    if let Err(msg) = unregistered {
+        return Err(Error::new(Status::Io, format!("session {id}: {msg}")));
+    }
     if outcome.failures > 0 {
         let msg = format!(
             "session {id} was only partly deleted: {} ({} entries could not be handled; what remains is in {trash} and the next prune retries it)",
@@ -293,6 +384,18 @@ pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Resul
         fields! {"session_id" => id, "reclaimed_bytes" => outcome.bytes, "operation" => "delete"}
     });
     Ok(outcome.bytes)
+}
+
+/// Removes the record and lock file of the registered `session` (named
+/// `id`), which the caller holds locked and has moved to trash: from now on
+/// it is no longer a session, and a lease waiting on its lock finds it gone.
+fn unregister(host: Option<&HostDir>, session: &Session, id: &str) -> Result<(), String> {
+    match host {
+        Some(h) if session.registered() => h
+            .unregister(id)
+            .map_err(|e| format!("moved to trash, but its record could not be removed: {e}")),
+        _ => Ok(()),
+    }
 }
 
 /// A session the scan found with valid metadata.
@@ -366,6 +469,8 @@ impl Capacity {
 
 struct Pruner<'a> {
     rfd: BorrowedFd<'a>,
+    /// The root's host directory (none in a dry run of a root that has none).
+    host: Option<&'a HostDir>,
     root_id: DirId,
     opts: &'a PruneOptions,
     jobs: usize,
@@ -392,6 +497,7 @@ impl Pruner<'_> {
             }
         }
         self.finish_trash(&trash);
+        self.add_registered(&mut names)?;
         if !self.opts.has_capacity_rules() && self.opts.max_deletions.is_none() {
             self.age_only(&names);
             return Ok(());
@@ -407,7 +513,7 @@ impl Pruner<'_> {
         parallel::run(
             &names,
             self.jobs,
-            |id| scan(rfd, id, need_size),
+            |id| scan(rfd, self.host, id, need_size),
             |i, scan| {
                 let id = &names[i];
                 match scan {
@@ -473,6 +579,39 @@ impl Pruner<'_> {
         Ok(())
     }
 
+    /// Adds the registered sessions to `names` (the root's session-like
+    /// entries, sorted), so that a registered session is handled whatever
+    /// its directory holds. A record whose directory is gone (a deletion
+    /// interrupted between its rename and its unregistering, or a directory
+    /// removed by hand) is removed, under the session's lock.
+    fn add_registered(&mut self, names: &mut Vec<String>) -> Result<()> {
+        let Some(host) = self.host else { return Ok(()) };
+        let ids = host
+            .registered_ids()
+            .map_err(|e| Error::io("cannot list the registered sessions", e))?;
+        let mut added = false;
+        for id in ids {
+            if names.binary_search(&id).is_ok() {
+                continue;
+            }
+            match fd::lstat_at(self.rfd, &fd::cname(&id)) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    if !self.opts.dry_run {
+                        remove_orphan_record(host, self.rfd, &id);
+                    }
+                }
+                _ => {
+                    names.push(id);
+                    added = true;
+                }
+            }
+        }
+        if added {
+            names.sort_unstable();
+        }
+        Ok(())
+    }
+
     /// Records the capacity targets still not met (every evictable session
     /// went, or `max_deletions` stopped the prune), so that a caller never
     /// mistakes an unreachable target for a reached one.
@@ -491,12 +630,12 @@ impl Pruner<'_> {
     /// stale, with no global scan first (no per-session state is kept).
     fn age_only(&mut self, names: &[String]) {
         let hours = self.opts.older_than_hours.unwrap_or(f64::INFINITY);
-        let (rfd, dry_run, now) = (self.rfd, self.opts.dry_run, self.now);
+        let (rfd, host, dry_run, now) = (self.rfd, self.host, self.opts.dry_run, self.now);
         let stamp = now.timestamp_micros();
         parallel::run(
             names,
             self.jobs,
-            |id| age_one(rfd, id, hours, now, stamp, dry_run),
+            |id| age_one(rfd, host, id, hours, now, stamp, dry_run),
             |i, (done, age)| {
                 let id = &names[i];
                 match done {
@@ -542,12 +681,12 @@ impl Pruner<'_> {
                     }
                 });
             }
-            let (rfd, dry_run) = (self.rfd, self.opts.dry_run);
+            let (rfd, host, dry_run) = (self.rfd, self.host, self.opts.dry_run);
             let stamp = self.now.timestamp_micros();
             parallel::run(
                 chunk,
                 self.jobs,
-                |(s, _)| delete_one(rfd, &s.id, s.updated_at, stamp, dry_run),
+                |(s, _)| delete_one(rfd, host, &s.id, s.updated_at, stamp, dry_run),
                 |i, done| {
                     let (s, rule) = &chunk[i];
                     match done {
@@ -684,48 +823,50 @@ fn skip_reason(bad: &MetadataError) -> SkipReason {
     }
 }
 
-/// Opens session `id` in the root as a directory on the root's mount
-/// (through [`chase::open_session_dir`], like every other caller).
-fn open_session_dir(rfd: BorrowedFd<'_>, id: &str) -> Result<Option<(OwnedFd, DirId)>, String> {
-    match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
-        Ok(d) => Ok(Some(d)),
-        // Vanished, or a symlink / non-directory: not a session, not reported.
-        Err(ChaseError::NotASession) => Ok(None),
-        Err(ChaseError::MountPoint) => Err("session directory is a mount point; left in place".into()),
-        Err(ChaseError::Io(e)) => Err(format!("cannot open session directory: {e}")),
+/// Removes the record of registered session `id` whose directory is gone,
+/// if its lock is free and its directory is still missing once it is held.
+fn remove_orphan_record(host: &HostDir, rfd: BorrowedFd<'_>, id: &str) {
+    let Ok(Some(lock)) = host.open_lock(id, true) else {
+        return;
+    };
+    if !matches!(fd::try_flock(lock.as_fd(), libc::LOCK_EX), Ok(true)) || !host.lock_is_current(id, lock.as_fd()) {
+        return;
+    }
+    if matches!(fd::lstat_at(rfd, &fd::cname(id)), Err(e) if e.raw_os_error() == Some(libc::ENOENT)) {
+        match host.unregister(id) {
+            Ok(()) => events::emit(Level::Info, "session.record.removed", || {
+                fields! {"session_id" => id, "reason" => "directory_missing"}
+            }),
+            Err(e) => events::emit(Level::Warning, "session.record.remove_failed", || {
+                fields! {"session_id" => id, "error" => e.to_string()}
+            }),
+        }
     }
 }
 
-/// Scans one session without locking it: its `updated_at` and, if asked, its size.
-fn scan(rfd: BorrowedFd<'_>, id: &str, need_size: bool) -> Scan {
-    let (dir, dir_id) = match open_session_dir(rfd, id) {
-        Ok(Some(d)) => d,
-        Ok(None) => return Scan::Gone,
-        Err(msg) => return Scan::Fail(msg),
+/// What `examine` found about one session, as a [`Scan`] (its size measured
+/// if `need_size`, also for sessions left in place: they take room too).
+fn scan(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, need_size: bool) -> Scan {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::None, metadata::parse_updated_at) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return Scan::Gone,
+        Examined::Failed(msg) => return Scan::Fail(msg),
     };
-    let dfd = dir.as_fd();
-    // Unlocked, a concurrent deleter may be emptying this very directory (it
-    // renames before it unlinks): report nothing about one whose name is gone.
-    let gone = || !fd::is_named(rfd, &fd::cname(id), &dir_id);
     let size = || {
         if need_size {
-            remove::walk(dfd, dir_id, Mode::Measure).bytes
+            remove::walk(session.dir.as_fd(), session.dir_id, Mode::Measure).bytes
         } else {
             0
         }
     };
-    match session::read_metadata_with(dfd, metadata::parse_updated_at) {
-        Ok(Some(Ok(updated_at))) => Scan::Valid(Scanned {
+    match known {
+        Known::Valid(updated_at) => Scan::Valid(Scanned {
             id: id.to_owned(),
             updated_at,
             size: size(),
         }),
-        _ if gone() => Scan::Gone,
-        // A custom-id directory without metadata is not a session.
-        Ok(None) if !session_id::is_uuid(id.as_bytes()) => Scan::Gone,
-        Ok(None) => Scan::Skip(SkipReason::MissingMetadata, size()),
-        Ok(Some(Err(bad))) => Scan::Skip(skip_reason(&bad), size()),
-        Err(e) => Scan::Fail(format!("cannot read metadata: {e}")),
+        Known::Missing => Scan::Skip(SkipReason::MissingMetadata, size()),
+        Known::Invalid(bad) => Scan::Skip(skip_reason(&bad), size()),
     }
 }
 
@@ -734,99 +875,92 @@ fn scan(rfd: BorrowedFd<'_>, id: &str, need_size: bool) -> Scan {
 /// lock is held (leased) is read without the lock and reported `in_use` only
 /// if stale. Returns what happened and the age (NaN if unknown); `Rescued`
 /// here means "fresh, kept".
-fn age_one(rfd: BorrowedFd<'_>, id: &str, hours: f64, now: DateTime<Utc>, stamp: i64, dry_run: bool) -> (Done, f64) {
-    let (dir, dir_id) = match open_session_dir(rfd, id) {
-        Ok(Some(d)) => d,
-        Ok(None) => return (Done::Gone, f64::NAN),
-        Err(msg) => return (Done::Failed(msg), f64::NAN),
+fn age_one(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    id: &str,
+    hours: f64,
+    now: DateTime<Utc>,
+    stamp: i64,
+    dry_run: bool,
+) -> (Done, f64) {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, metadata::parse_updated_at) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return (Done::Gone, f64::NAN),
+        Examined::Failed(msg) => return (Done::Failed(msg), f64::NAN),
     };
-    let dfd = dir.as_fd();
-    let cid = fd::cname(id);
-    let gone = || !fd::is_named(rfd, &cid, &dir_id);
-    let locked = match fd::try_flock(dfd, libc::LOCK_EX) {
-        Ok(l) => l,
-        Err(e) => return (Done::Failed(format!("cannot lock session directory: {e}")), f64::NAN),
-    };
-    // Locked: a session renamed away between our open and our lock is someone
-    // else's deletion. Unlocked: so is one whose metadata vanished meanwhile.
-    if locked && gone() {
-        return (Done::Gone, f64::NAN);
-    }
-    let age = match session::read_metadata_with(dfd, metadata::parse_updated_at) {
-        Ok(Some(Ok(t))) => metadata::age_hours(t, now),
-        _ if !locked && gone() => return (Done::Gone, f64::NAN),
-        Ok(Some(Err(bad))) => return (Done::Skipped(skip_reason(&bad)), f64::NAN),
-        Ok(None) if !session_id::is_uuid(id.as_bytes()) => return (Done::Gone, f64::NAN),
-        Ok(None) => return (Done::Skipped(SkipReason::MissingMetadata), f64::NAN),
-        Err(e) => return (Done::Failed(format!("cannot read metadata: {e}")), f64::NAN),
+    let age = match known {
+        Known::Valid(t) => metadata::age_hours(t, now),
+        Known::Missing => return (Done::Skipped(SkipReason::MissingMetadata), f64::NAN),
+        Known::Invalid(bad) => return (Done::Skipped(skip_reason(&bad)), f64::NAN),
     };
     // A future timestamp (negative age) never goes, whatever the threshold.
     if age < 0.0 || age < hours {
         return (Done::Rescued, age);
     }
-    if !locked {
-        return (
-            if gone() {
-                Done::Gone
-            } else {
-                Done::Skipped(SkipReason::InUse)
-            },
-            age,
-        );
+    if !session.locked {
+        return (Done::Skipped(SkipReason::InUse), age);
     }
-    (delete_locked(rfd, &dir, dir_id, id, stamp, dry_run), age)
+    (delete_locked(rfd, host, session, id, stamp, dry_run), age)
 }
 
 /// Deletes one selected session (measures it, in a dry run) if it is still
 /// the session the scan saw, unleased and not touched since (`updated_at`
 /// unchanged). `stamp` makes the trash name unique to this prune.
-fn delete_one(rfd: BorrowedFd<'_>, id: &str, expected: DateTime<Utc>, stamp: i64, dry_run: bool) -> Done {
-    let (dir, dir_id) = match open_session_dir(rfd, id) {
-        Ok(Some(d)) => d,
-        Ok(None) => return Done::Gone,
-        Err(msg) => return Done::Failed(msg),
+fn delete_one(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    id: &str,
+    expected: DateTime<Utc>,
+    stamp: i64,
+    dry_run: bool,
+) -> Done {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, metadata::parse_updated_at) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return Done::Gone,
+        Examined::Failed(msg) => return Done::Failed(msg),
     };
-    let dfd = dir.as_fd();
-    let cid = fd::cname(id);
-    let gone = || !fd::is_named(rfd, &cid, &dir_id);
-    match fd::try_flock(dfd, libc::LOCK_EX) {
-        Ok(true) => {}
-        Ok(false) if gone() => return Done::Gone,
-        Ok(false) => return Done::Skipped(SkipReason::InUse),
-        Err(e) => return Done::Failed(format!("cannot lock session directory: {e}")),
-    }
-    if gone() {
-        return Done::Gone; // deleted by someone else between our open and our lock
+    if !session.locked {
+        return Done::Skipped(SkipReason::InUse);
     }
     // Under the lock: a touch since the scan rescues the session.
-    match session::read_metadata_with(dfd, metadata::parse_updated_at) {
-        Ok(Some(Ok(t))) if t == expected => {}
-        Ok(Some(Ok(_))) => return Done::Rescued,
-        Ok(Some(Err(bad))) => return Done::Skipped(skip_reason(&bad)),
-        Ok(None) if !session_id::is_uuid(id.as_bytes()) => return Done::Gone,
-        Ok(None) => return Done::Skipped(SkipReason::MissingMetadata),
-        Err(e) => return Done::Failed(format!("cannot read metadata: {e}")),
+    match known {
+        Known::Valid(t) if t == expected => delete_locked(rfd, host, session, id, stamp, dry_run),
+        Known::Valid(_) => Done::Rescued,
+        Known::Missing => Done::Skipped(SkipReason::MissingMetadata),
+        Known::Invalid(bad) => Done::Skipped(skip_reason(&bad)),
     }
-    delete_locked(rfd, &dir, dir_id, id, stamp, dry_run)
 }
 
-/// Deletes the session open (and exclusively locked) as `dir`: renames it to
-/// a trash name, then empties and removes it. In a dry run, unlocks it (the
-/// lock only told us it is not leased; measuring must not hold off leases)
-/// and measures it.
-fn delete_locked(rfd: BorrowedFd<'_>, dir: &OwnedFd, dir_id: DirId, id: &str, stamp: i64, dry_run: bool) -> Done {
-    let dfd = dir.as_fd();
+/// Deletes the exclusively locked `session`: renames it to a trash name,
+/// unregisters it, then empties and removes it. In a dry run, unlocks it
+/// (the lock only told us it is not leased; measuring must not hold off
+/// leases) and measures it.
+fn delete_locked(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    session: Session,
+    id: &str,
+    stamp: i64,
+    dry_run: bool,
+) -> Done {
+    let dfd = session.dir.as_fd();
     if dry_run {
-        let _ = fd::unlock(dfd);
-        return Done::Deleted(remove::walk(dfd, dir_id, Mode::Measure), None);
+        let _ = fd::unlock(session.lock_fd());
+        return Done::Deleted(remove::walk(dfd, session.dir_id, Mode::Measure), None);
     }
-    let trash = match move_to_trash(rfd, id, stamp, &dir_id) {
+    let trash = match move_to_trash(rfd, id, stamp, &session.dir_id) {
         Ok(t) => t,
         Err(msg) => return Done::Failed(msg),
     };
-    let outcome = remove::walk(dfd, dir_id, Mode::Delete);
-    // The caller closes `dir`, releasing the lock, only once the directory is gone.
-    Done::Deleted(remove_trash_dir(rfd, &trash, outcome), Some(trash))
+    let unregistered = unregister(host, &session, id);
+    let outcome = remove::walk(dfd, session.dir_id, Mode::Delete);
+    let outcome = remove_trash_dir(rfd, &trash, outcome);
+    // `session` closes here, releasing the lock, once the directory is gone.
+    match unregistered {
+        Ok(()) => Done::Deleted(outcome, Some(trash)),
+        Err(msg) => Done::Failed(msg),
+    }
 }
 
 /// Finishes (measures, in a dry run) one trash directory. A dry run takes

@@ -9,16 +9,16 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::chase::{self, ChaseError};
+use crate::entry::{self, Examined, Known, Lock};
 use crate::error::Result;
 use crate::events::{self, Level};
 use crate::fd;
 use crate::fields;
+use crate::host_state::HostDir;
 use crate::inspect::SessionState;
 use crate::metadata::{self, SessionMetadata};
 use crate::remove::{self, Mode};
-use crate::session::{self, MetadataState};
-use crate::session_id;
+use crate::session;
 
 /// One repaired session (or, in a dry run, one that would be).
 #[derive(Debug, Clone, PartialEq)]
@@ -78,13 +78,14 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
     let rfd = root_fd.as_fd();
-    let names = session::session_names(rfd)?;
+    let host = session::host_dir(rfd)?;
+    let names = session::session_names(rfd, host.as_ref())?;
     let mut result = RepairResult {
         dry_run,
         ..Default::default()
     };
     for id in names {
-        match repair_one(rfd, &id, dry_run) {
+        match repair_one(rfd, host.as_ref(), &id, dry_run) {
             Ok(Some(r)) => {
                 events::emit(Level::Info, "session.metadata.repaired", || {
                     fields! {
@@ -109,36 +110,43 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     Ok(result)
 }
 
-fn repair_one(rfd: BorrowedFd<'_>, id: &str, dry_run: bool) -> Result<Option<Repaired>, String> {
-    // The same checked open as every caller: never a symlink, never a mount
-    // point (a bind mount of an outside directory would have us write there).
-    let (dir, dir_id) = match chase::open_session_dir(rfd, &fd::cname(id), fd::DIR_FLAGS) {
-        Ok(d) => d,
-        Err(ChaseError::NotASession) => return Ok(None),
-        Err(ChaseError::MountPoint) => return Err("session directory is a mount point; not repaired".into()),
-        Err(ChaseError::Io(e)) => return Err(format!("cannot open session directory: {e}")),
-    };
-    let dfd = dir.as_fd();
-    let read = || session::read_metadata_at(dfd).map_err(|e| format!("cannot read metadata: {e}"));
-    let previous = match read()? {
-        MetadataState::Valid(_) => return Ok(None),
-        // A custom-id directory without metadata is not a session.
-        MetadataState::Missing if !session_id::is_uuid(id.as_bytes()) => return Ok(None),
-        MetadataState::Missing => SessionState::Legacy,
-        MetadataState::Invalid(_) => SessionState::Corrupted,
-    };
-    // Exclusive: a prune must not delete it while we write, and a lease means
+fn repair_one(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    id: &str,
+    dry_run: bool,
+) -> Result<Option<Repaired>, String> {
+    // The same checked open as every caller (never a symlink, never a mount
+    // point: a bind mount of an outside directory would have us write there),
+    // and locked: a prune must not delete it while we write, and a lease means
     // a runtime is using it (it will be repairable once released).
-    match fd::try_flock(dfd, libc::LOCK_EX) {
-        Ok(true) => {}
-        Ok(false) => return Err("session is in use (leased or being pruned); not repaired".into()),
-        Err(e) => return Err(format!("cannot lock session directory: {e}")),
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, SessionMetadata::from_json) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return Ok(None),
+        Examined::Failed(msg) => return Err(format!("{msg}; not repaired")),
+    };
+    let previous = match known {
+        Known::Valid(_) => return Ok(None),
+        Known::Missing => SessionState::Legacy,
+        Known::Invalid(_) => SessionState::Corrupted,
+    };
+    if !session.locked {
+        return Err("session is in use (leased or being pruned); not repaired".into());
     }
-    if !fd::is_named(rfd, &fd::cname(id), &dir_id) {
-        return Ok(None); // pruned between our open and our lock
-    }
-    if matches!(read()?, MetadataState::Valid(_)) {
-        return Ok(None); // created or repaired meanwhile
+    let (dfd, dir_id) = (session.dir.as_fd(), session.dir_id);
+    if let (Some(host), true) = (host, session.registered()) {
+        // A record the host wrote, damaged (a disk fault): dated now, never
+        // from the guest's file times.
+        let when = metadata::truncate_to_micros(Utc::now());
+        if !dry_run {
+            host.write_record(id, SessionMetadata::new(id, when).to_json().as_bytes(), true)
+                .map_err(|e| format!("cannot write the session's record: {e}"))?;
+        }
+        return Ok(Some(Repaired {
+            session_id: id.to_owned(),
+            previous,
+            updated_at: when,
+        }));
     }
     let outcome = remove::walk(dfd, dir_id, Mode::Measure);
     let (secs, nanos) = match outcome.newest_mtime {

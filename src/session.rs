@@ -1,43 +1,59 @@
-//! Operations on one session: create, touch, read metadata, and leases (the
-//! shared lock a runtime holds while code runs in the session).
+//! Operations on one session: create, create-or-open, read its metadata.
+//! Touches are in [`crate::touch`], leases in [`crate::lease`].
 //!
-//! Crash safety without a rename per touch: wsprune writes metadata with a
-//! fixed-width 27-byte `updated_at` inside the file's first 512-byte sector.
-//! A touch overwrites exactly those bytes with one `pwrite`. A single-sector,
-//! single-page write of digits over digits cannot be torn by killing the
-//! process, and whatever reaches the disk is either the old or the new
-//! timestamp, so the file always parses. Files in any other layout (the
-//! reference Python implementation's `+00:00` form, escaped strings, a
-//! timestamp straddling a sector) are rewritten once, crash-safely, through a
-//! temporary file and `rename`, after which touches are in place again.
-//! Creation writes the metadata to a temporary name and renames it into place,
-//! so `.metadata.json` is never seen empty or half written.
+//! A session wsprune creates or opens is *registered*: its record (created,
+//! last used, and the fields to come) lives in the host-owned directory of
+//! the root ([`crate::host_state`]), where no guest can write, and is the
+//! truth every call decides on. `.metadata.json` in the session directory is
+//! written too, as a mirror for the reference implementation and the tools
+//! that read it, and never trusted for a registered session. Directories
+//! without a record (made by the reference implementation or by wsprune 0.3)
+//! keep 0.3's behaviour, reading `.metadata.json`, until they are registered.
+//!
+//! Crash safety without a rename per touch: wsprune writes metadata (a record
+//! or a mirror) with a fixed-width 27-byte `updated_at` inside the file's
+//! first 512-byte sector. A touch overwrites exactly those bytes with one
+//! `pwrite`. A single-sector, single-page write of digits over digits cannot
+//! be torn by killing the process, and whatever reaches the disk is either the
+//! old or the new timestamp, so the file always parses. Files in any other
+//! layout (the reference Python implementation's `+00:00` form, escaped
+//! strings, a timestamp straddling a sector) are rewritten once, crash-safely,
+//! through a temporary file and `rename`, after which touches are in place
+//! again. Creation writes to a temporary name and renames it into place, so
+//! neither file is ever seen empty or half written.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::time::Duration;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use crate::chase;
 use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
 use crate::fields;
-use crate::metadata::{self, MetadataError, SessionMetadata, MAX_METADATA_BYTES, METADATA_FILE, TIMESTAMP_LEN};
+use crate::host_state::HostDir;
+use crate::metadata::{self, MetadataError, SessionMetadata, MAX_METADATA_BYTES, METADATA_FILE};
 use crate::session_id;
 
-/// Mode of a new session directory (before the umask): the runtime decides who
-/// else may enter; the metadata file inside is always 0600.
-pub const SESSION_DIR_MODE: libc::mode_t = 0o755;
+pub use crate::lease::{acquire, Lease};
+#[doc(hidden)]
+pub use crate::touch::set_touch_hook;
+pub use crate::touch::{touch_session, TouchOutcome};
+
+/// Default mode of a new session directory (before the umask): no other
+/// user, and so no other guest, can open it (a guest that can open another
+/// session's directory can hold a lock on it or read it). A runtime that
+/// hands the directory to the guest's uid chowns it after creating it; one
+/// that needs other modes sets [`SessionOptions::dir_mode`].
+pub const SESSION_DIR_MODE: libc::mode_t = 0o700;
 /// Mode of a workspace root wsprune creates (before the umask): searchable,
 /// not readable, by others (see [`create_session`]).
 pub const ROOT_MODE: u32 = 0o711;
 /// Mode of `.metadata.json`: a sandboxed guest running as another user must not read it.
 pub const METADATA_MODE: libc::mode_t = 0o600;
-/// How long [`acquire`] waits for a prune that is deciding about the session.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+pub use crate::lease::ACQUIRE_TIMEOUT;
 
 /// What reading a session's metadata found.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,17 +64,6 @@ pub enum MetadataState {
     Missing,
     /// A metadata file that cannot be used.
     Invalid(MetadataError),
-}
-
-/// What a touch did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TouchOutcome {
-    /// `updated_at` is now this time.
-    Updated(DateTime<Utc>),
-    /// A legacy session without metadata: nothing to update (not an error).
-    Legacy,
-    /// The metadata is corrupted and was left as it is (a warning event was emitted).
-    Corrupted(String),
 }
 
 pub(crate) fn check_root(root: &Path) -> Result<()> {
@@ -87,7 +92,7 @@ pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
 /// `flags`) through [`chase::open_session_dir`]; returns both and the
 /// session's identity. A missing root or session is [`Status::NotFound`]; a
 /// session that is a mount point is refused ([`Status::Io`]).
-fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, OwnedFd, DirId)> {
+pub(crate) fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, OwnedFd, DirId)> {
     let root_fd = open_root_of_session(root, id)?;
     let (dir, dir_id) =
         chase::open_session_dir(root_fd.as_fd(), &fd::cname(id), flags).map_err(|e| session_error(e, root, id))?;
@@ -96,7 +101,7 @@ fn open_session(root: &Path, id: &str, flags: libc::c_int) -> Result<(OwnedFd, O
 
 /// Checks the arguments and opens the root of session `id`; a missing root
 /// is [`Status::NotFound`] (the session is not there).
-fn open_root_of_session(root: &Path, id: &str) -> Result<OwnedFd> {
+pub(crate) fn open_root_of_session(root: &Path, id: &str) -> Result<OwnedFd> {
     check_root(root)?;
     session_id::validate(id)?;
     open_root(root).map_err(|e| match e.status() {
@@ -134,9 +139,11 @@ pub(crate) fn resolve<T>(id: &str, mut open: impl FnMut(&str) -> Result<T>) -> R
     Err(last.expect("there is always a candidate"))
 }
 
-/// Whether the open directory `dir`, named `name` in the root, is a session:
-/// a UUID name (legacy without metadata), or a custom id holding a
-/// `.metadata.json` entry (of any type: a bad one makes it a corrupted session).
+/// Whether the open directory `dir`, named `name` in the root, is a session
+/// by what it holds (for an unregistered directory): a UUID name (legacy
+/// without metadata), or a custom id holding a `.metadata.json` entry (of any
+/// type: a bad one makes it a corrupted session). A registered session is a
+/// session whatever its directory holds.
 pub(crate) fn is_session_dir(dir: BorrowedFd<'_>, name: &str) -> std::io::Result<bool> {
     if session_id::is_uuid(name.as_bytes()) {
         return Ok(true);
@@ -152,16 +159,22 @@ pub(crate) fn is_session_dir(dir: BorrowedFd<'_>, name: &str) -> std::io::Result
 pub(crate) fn not_a_session(name: &str) -> Error {
     Error::new(
         Status::NotFound,
-        format!("session {name} not found: the directory has no {METADATA_FILE}, so it is not a session (wsprune open adopts it)"),
+        format!("session {name} not found: the directory is not registered and has no {METADATA_FILE}, so it is not a session (wsprune open --adopt adopts it)"),
     )
 }
 
-/// The names in the open root that may be sessions (session ids naming
-/// directories or entries of unknown type), sorted. Whether a custom-id
+/// Opens the host directory of the open root, if there is one.
+pub(crate) fn host_dir(rfd: BorrowedFd<'_>) -> Result<Option<HostDir>> {
+    HostDir::open(rfd).map_err(|e| Error::io("cannot open the host directory of the workspace root", e))
+}
+
+/// The names in the open root that may be sessions, sorted: session ids
+/// naming directories or entries of unknown type, and every registered
+/// session (whatever its directory holds). Whether an unregistered custom-id
 /// directory is a session (it holds `.metadata.json`) is decided when it is
-/// opened ([`is_session_dir`]); trash, hidden entries and `site-packages`
-/// are never listed.
-pub(crate) fn session_names(root_fd: BorrowedFd<'_>) -> Result<Vec<String>> {
+/// opened ([`is_session_dir`]); trash, hidden entries (the host directory
+/// among them) and `site-packages` are never listed.
+pub(crate) fn session_names(root_fd: BorrowedFd<'_>, host: Option<&HostDir>) -> Result<Vec<String>> {
     let mut names: Vec<String> = fd::read_dir(root_fd)
         .map_err(|e| Error::io("cannot list workspace root", e))?
         .into_iter()
@@ -169,23 +182,99 @@ pub(crate) fn session_names(root_fd: BorrowedFd<'_>) -> Result<Vec<String>> {
         .filter_map(|e| e.name.into_string().ok())
         .filter(|n| session_id::is_session_id(n.as_bytes()))
         .collect();
+    if let Some(host) = host {
+        names.extend(
+            host.registered_ids()
+                .map_err(|e| Error::io("cannot list the registered sessions", e))?,
+        );
+    }
     names.sort_unstable();
+    names.dedup();
     Ok(names)
 }
 
-/// Creates a session directory under `root` (created if missing) and writes
-/// its metadata with `created_at == updated_at == now`. With `id` `None` a
-/// new random UUID is used. A UUID id is created under its canonical
-/// spelling (lowercase, hyphenated) whatever spelling is passed; a custom id
-/// as it is. Returns the session id: the directory's name.
+/// How a session is created or opened. The default is what
+/// [`create_session`] and [`create_or_open_session`] do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Mode of a new session directory, before the umask; `None`:
+    /// [`SESSION_DIR_MODE`] (0700). Only permission bits (at most 0777), and
+    /// the owner must keep `rwx` (the host deletes the directory); anything
+    /// else is [`Status::InvalidArgument`]. A runtime that gives the session
+    /// to the guest's uid chowns the directory after creating it.
+    pub dir_mode: Option<u32>,
+    /// Let create-or-open adopt an existing directory that is neither a
+    /// registered session nor holds valid metadata (an operator's directory
+    /// named like the id, a legacy session without metadata). Without it such
+    /// a directory is [`Status::NotFound`]: a prune would delete what is
+    /// adopted, with whatever is in it.
+    pub adopt: bool,
+    /// More names that are never a session, besides `site-packages` (an
+    /// operator's `pip-cache`, say): creating or opening one is
+    /// [`Status::InvalidSessionId`]. On a case-insensitive directory they
+    /// compare as that directory compares names.
+    pub reserved: Vec<String>,
+}
+
+impl SessionOptions {
+    fn validate(&self) -> Result<()> {
+        if let Some(mode) = self.dir_mode {
+            if mode & !0o777 != 0 || mode & 0o700 != 0o700 {
+                return Err(Error::new(
+                    Status::InvalidArgument,
+                    format!("session directory mode {mode:o}: expected permission bits (at most 777) with rwx for the owner"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `id` is reserved in the open root `rfd`: `site-packages` or
+    /// one of [`SessionOptions::reserved`], compared ignoring case where the
+    /// root is a case-insensitive (casefold) directory.
+    fn check_reserved(&self, rfd: BorrowedFd<'_>, id: &str) -> Result<()> {
+        let casefold = fd::is_casefold(rfd);
+        let same = |a: &str, b: &str| {
+            if casefold {
+                a.to_lowercase() == b.to_lowercase()
+            } else {
+                a == b
+            }
+        };
+        let reserved = std::iter::once(session_id::RESERVED).chain(self.reserved.iter().map(String::as_str));
+        for name in reserved {
+            if same(id, name) {
+                return Err(Error::new(
+                    Status::InvalidSessionId,
+                    format!("invalid session id {id:?}: {name:?} is reserved in this workspace root, never a session"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Creates a session directory under `root` (created if missing), registers
+/// it with `created_at == updated_at == now` and writes the
+/// `.metadata.json` mirror. With `id` `None` a new random UUID is used. A
+/// UUID id is created under its canonical spelling (lowercase, hyphenated)
+/// whatever spelling is passed; a custom id as it is. Returns the session id:
+/// the directory's name. The directory's mode is [`SESSION_DIR_MODE`]
+/// (see [`create_session_with`] for others).
 ///
 /// An existing session is [`Status::AlreadyExists`]: for a UUID, one under
-/// the canonical spelling or under the spelling passed. As the reference
-/// implementation does, a failure to write the metadata does not fail the
-/// creation: the session is created (legacy-like) and a warning event
-/// `session.metadata.write_failed` is emitted. Emits `session.created`.
+/// the canonical spelling or under the spelling passed. A failure to write
+/// the record or the mirror fails the creation ([`Status::Io`]) and leaves
+/// nothing behind. Emits `session.created` and `session.metadata.created`.
 pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
+    create_session_with(root, id, &SessionOptions::default())
+}
+
+/// [`create_session`] with [`SessionOptions`] (the directory mode and
+/// reserved names; `adopt` does not apply to a creation).
+pub fn create_session_with(root: &Path, id: Option<&str>, opts: &SessionOptions) -> Result<String> {
     check_root(root)?;
+    opts.validate()?;
     let given = match id {
         Some(id) => {
             session_id::validate(id)?;
@@ -195,6 +284,14 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
     };
     let id = given.map_or_else(session_id::generate, session_id::new_name);
     let root_fd = open_or_create_root(root)?;
+    let rfd = root_fd.as_fd();
+    opts.check_reserved(rfd, &id)?;
+    let host = HostDir::open_or_create(rfd).map_err(|e| {
+        Error::io(
+            format_args!("cannot create the host directory of {}", root.display()),
+            e,
+        )
+    })?;
     let exists = || {
         Error::new(
             Status::AlreadyExists,
@@ -203,24 +300,56 @@ pub fn create_session(root: &Path, id: Option<&str>) -> Result<String> {
     };
     // One UUID, one session: another tool's spelling of it is that session.
     if let Some(g) = given.filter(|g| *g != id) {
-        if matches!(fd::lstat_at(root_fd.as_fd(), &fd::cname(g)), Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR)
-        {
+        if matches!(fd::lstat_at(rfd, &fd::cname(g)), Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR) {
             return Err(exists());
         }
     }
     let cid = fd::cname(&id);
-    fd::mkdirat(root_fd.as_fd(), &cid, SESSION_DIR_MODE).map_err(|e| match e.raw_os_error() {
+    let mode = opts.dir_mode.map_or(SESSION_DIR_MODE, |m| m as libc::mode_t);
+    fd::mkdirat(rfd, &cid, mode).map_err(|e| match e.raw_os_error() {
         Some(libc::EEXIST) => exists(),
         _ => Error::io(format_args!("cannot create session directory {id}"), e),
     })?;
+    let meta = SessionMetadata::new(id.clone(), Utc::now());
+    if let Err(e) = register_new(rfd, &host, &cid, &id, &meta) {
+        undo_create(rfd, &host, &cid, &id);
+        return Err(e);
+    }
     events::emit(Level::Info, "session.created", || {
         fields! {"session_id" => id.as_str(), "workspace_path" => root.join(&id).to_string_lossy()}
     });
-    let meta = SessionMetadata::new(id.clone(), Utc::now());
-    let written = fd::open_dir_at(root_fd.as_fd(), &cid)
-        .and_then(|dir| write_via_temp(dir.as_fd(), meta.to_json().as_bytes(), true, false));
-    metadata_written(&id, &meta, written, "create");
+    metadata_written(&id, &meta, "create");
     Ok(id)
+}
+
+/// Registers the session just created as `cid` (`id`): its lock file, its
+/// `.metadata.json` mirror, then its record (the record is what makes it
+/// registered, so it comes last).
+fn register_new(
+    rfd: BorrowedFd<'_>,
+    host: &HostDir,
+    cid: &std::ffi::CStr,
+    id: &str,
+    meta: &SessionMetadata,
+) -> Result<()> {
+    let json = meta.to_json();
+    let io = |what: &str, e| Error::io(format_args!("cannot create session {id}: cannot write its {what}"), e);
+    host.open_lock(id, true).map_err(|e| io("lock file", e))?;
+    let dir = fd::open_dir_at(rfd, cid).map_err(|e| io(METADATA_FILE, e))?;
+    write_via_temp(dir.as_fd(), json.as_bytes(), true, false).map_err(|e| io(METADATA_FILE, e))?;
+    host.write_record(id, json.as_bytes(), false)
+        .map_err(|e| io("record", e))
+}
+
+/// Removes what a failed [`create_session_with`] made: the record and lock
+/// file, the mirror, and the (still empty otherwise) directory. Best effort:
+/// the caller reports the error that made it fail.
+fn undo_create(rfd: BorrowedFd<'_>, host: &HostDir, cid: &std::ffi::CStr, id: &str) {
+    let _ = host.unregister(id);
+    if let Ok(dir) = fd::open_dir_at(rfd, cid) {
+        let _ = fd::unlinkat(dir.as_fd(), &fd::cname(METADATA_FILE), 0);
+    }
+    let _ = fd::unlinkat(rfd, cid, libc::AT_REMOVEDIR);
 }
 
 /// Opens the workspace root, creating it (and its parents) when missing.
@@ -229,8 +358,7 @@ fn open_or_create_root(root: &Path) -> Result<OwnedFd> {
     match open_root(root) {
         Err(e) if e.status() == Status::NotFound => {
             // 0711: guests may search the root to reach their session, but not
-            // open it: a guest holding a lock on the root would make every
-            // prune wait for the workspace lock (SECURITY.md).
+            // open it: a guest has no business listing the other sessions.
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new()
                 .recursive(true)
@@ -250,49 +378,53 @@ fn open_or_create_root(root: &Path) -> Result<OwnedFd> {
     }
 }
 
-/// Emits `session.metadata.created`, or the `session.metadata.write_failed`
-/// warning that replaces an error (as in the reference implementation).
-fn metadata_written(id: &str, meta: &SessionMetadata, written: std::io::Result<()>, operation: &str) {
-    match written {
-        Ok(()) => events::emit(Level::Info, "session.metadata.created", || {
-            fields! {"session_id" => id, "created_at" => metadata::format_timestamp(meta.created_at), "operation" => operation}
-        }),
-        Err(e) => events::emit(Level::Warning, "session.metadata.write_failed", || {
-            fields! {"session_id" => id, "error" => e.to_string(), "operation" => operation}
-        }),
-    }
+/// Emits `session.metadata.created`.
+fn metadata_written(id: &str, meta: &SessionMetadata, operation: &str) {
+    events::emit(Level::Info, "session.metadata.created", || {
+        fields! {"session_id" => id, "created_at" => metadata::format_timestamp(meta.created_at), "operation" => operation}
+    });
 }
 
 /// Create-or-open (the reference runtime's create-or-retrieve): opens session
 /// `id` if it exists under any name [`create_session`] and the other calls
 /// would find it by, else creates it. With `id` `None` a new UUID session is
 /// created. Returns the session id (the directory's name) and whether it was
-/// created.
-///
-/// An existing directory without `.metadata.json` (a legacy UUID session, or
-/// a directory named like a custom id) gets fresh metadata dated now, as the
-/// reference does when a runtime reuses a session id; corrupted metadata is
-/// left as it is (`wsprune repair` is the explicit fix). Emits
-/// `session.created` or `session.retrieved`, and `session.metadata.created`
-/// when metadata was written. A symlink or a non-directory in the session's
-/// place is never followed: creating there fails with [`Status::AlreadyExists`].
+/// created. See [`create_or_open_session_with`] for what is adopted.
 pub fn create_or_open_session(root: &Path, id: Option<&str>) -> Result<(String, bool)> {
+    create_or_open_session_with(root, id, &SessionOptions::default())
+}
+
+/// [`create_or_open_session`] with [`SessionOptions`].
+///
+/// An existing directory is opened if it is a registered session, or holds
+/// valid `.metadata.json` (a session of the reference implementation or of
+/// wsprune 0.3: it is registered now, trusting that metadata once). Any other
+/// directory (without metadata, or with corrupted metadata) is
+/// [`Status::NotFound`] unless `opts.adopt`, with which it is registered
+/// dated now (corrupted metadata is then replaced by the mirror). Emits
+/// `session.created` or `session.retrieved`, and `session.metadata.created`
+/// when a session was registered. A symlink or a non-directory in the
+/// session's place is never followed: creating there fails with
+/// [`Status::AlreadyExists`].
+pub fn create_or_open_session_with(root: &Path, id: Option<&str>, opts: &SessionOptions) -> Result<(String, bool)> {
+    opts.validate()?;
     let Some(id) = id else {
-        return create_session(root, None).map(|id| (id, true));
+        return create_session_with(root, None, opts).map(|id| (id, true));
     };
     // Two rounds: a session created or deleted by someone else between our
     // lookup and our creation is looked up once more.
     for _ in 0..2 {
-        match resolve(id, |n| open_session(root, n, libc::O_PATH)) {
-            Ok(((root_fd, dir, dir_id), name)) => match adopt(root, root_fd.as_fd(), dir.as_fd(), &dir_id, name) {
-                Ok(name) => return Ok((name, false)),
-                Err(e) if e.status() != Status::NotFound => return Err(e),
-                Err(_) => {}
-            },
+        match resolve(id, |n| open_session(root, n, fd::DIR_FLAGS)) {
+            Ok(((root_fd, dir, dir_id), name)) => {
+                opts.check_reserved(root_fd.as_fd(), &name)?;
+                if let Some(name) = adopt(root, root_fd.as_fd(), dir.as_fd(), &dir_id, name, opts.adopt)? {
+                    return Ok((name, false));
+                }
+            }
             Err(e) if e.status() != Status::NotFound => return Err(e),
             Err(_) => {}
         }
-        match create_session(root, Some(id)) {
+        match create_session_with(root, Some(id), opts) {
             Ok(name) => return Ok((name, true)),
             Err(e) if e.status() == Status::AlreadyExists => continue,
             Err(e) => return Err(e),
@@ -308,31 +440,86 @@ pub fn create_or_open_session(root: &Path, id: Option<&str>) -> Result<(String, 
 }
 
 /// Opens an existing session directory `dir` (`dir_id`) found as `name` in
-/// the open root `rfd`: writes metadata if it has none, emits
-/// `session.retrieved`. [`Status::NotFound`] if a deletion moved the
-/// directory away meanwhile.
-fn adopt(root: &Path, rfd: BorrowedFd<'_>, dir: BorrowedFd<'_>, dir_id: &DirId, name: String) -> Result<String> {
-    let missing = open_metadata(dir, false)
-        .map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?
-        .is_none();
-    if missing {
-        let meta = SessionMetadata::new(name.clone(), Utc::now());
-        // No replace: metadata written meanwhile by someone else wins.
-        match write_via_temp(dir, meta.to_json().as_bytes(), true, true) {
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-            written => metadata_written(&name, &meta, written, "open"),
-        }
+/// the open root `rfd`: a registered session as it is; an unregistered one
+/// with valid metadata is registered with it; any other directory only if
+/// `adopt` (registered dated now); without `adopt` such a directory is
+/// [`Status::NotFound`], saying so. Emits `session.retrieved`. `None` if a
+/// deletion moved the directory away meanwhile (the caller looks again).
+fn adopt(
+    root: &Path,
+    rfd: BorrowedFd<'_>,
+    dir: BorrowedFd<'_>,
+    dir_id: &DirId,
+    name: String,
+    adopt: bool,
+) -> Result<Option<String>> {
+    let host = HostDir::open_or_create(rfd).map_err(|e| {
+        Error::io(
+            format_args!("cannot create the host directory of {}", root.display()),
+            e,
+        )
+    })?;
+    let registered = host
+        .is_registered(&name)
+        .map_err(|e| Error::io(format_args!("cannot read the record of session {name}"), e))?;
+    if !registered {
+        let found =
+            read_metadata_at(dir).map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?;
+        let meta = match found {
+            // Trusted once: from now on the record is the truth.
+            MetadataState::Valid(mut m) => {
+                m.session_id = name.clone();
+                m
+            }
+            _ if adopt => SessionMetadata::new(name.clone(), Utc::now()),
+            MetadataState::Missing => {
+                return Err(Error::new(
+                    Status::NotFound,
+                    format!("{name} in {} is a directory without {METADATA_FILE}, not a session: refused (open it with --adopt to make it one)", root.display()),
+                ))
+            }
+            MetadataState::Invalid(bad) => {
+                return Err(Error::new(
+                    Status::NotFound,
+                    format!("{name} in {} has unusable {METADATA_FILE} ({bad}), so it is not a session: refused (open it with --adopt to make it one, or run wsprune repair)", root.display()),
+                ))
+            }
+        };
+        register_existing(&host, dir, &name, &meta, "open")?;
     }
     if !fd::is_named(rfd, &fd::cname(&name), dir_id) {
-        return Err(Error::new(
-            Status::NotFound,
-            format!("session {name} was deleted while opening it"),
-        ));
+        return Ok(None);
     }
     events::emit(Level::Info, "session.retrieved", || {
         fields! {"session_id" => name.as_str(), "workspace_path" => root.join(&name).to_string_lossy()}
     });
-    Ok(name)
+    Ok(Some(name))
+}
+
+/// Registers the existing directory `dir` as session `name` with `meta`:
+/// its lock file, its mirror (only where it has no valid metadata), its record.
+pub(crate) fn register_existing(
+    host: &HostDir,
+    dir: BorrowedFd<'_>,
+    name: &str,
+    meta: &SessionMetadata,
+    operation: &str,
+) -> Result<()> {
+    let io = |what: &str, e| {
+        Error::io(
+            format_args!("cannot register session {name}: cannot write its {what}"),
+            e,
+        )
+    };
+    let json = meta.to_json();
+    host.open_lock(name, true).map_err(|e| io("lock file", e))?;
+    if !matches!(read_metadata_at(dir), Ok(MetadataState::Valid(_))) {
+        write_via_temp(dir, json.as_bytes(), false, false).map_err(|e| io(METADATA_FILE, e))?;
+    }
+    host.write_record(name, json.as_bytes(), true)
+        .map_err(|e| io("record", e))?;
+    metadata_written(name, meta, operation);
+    Ok(())
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -356,8 +543,8 @@ pub(crate) fn write_via_temp(dir: BorrowedFd<'_>, data: &[u8], noreplace: bool, 
     };
     let written = fd::pwrite_all(file.as_fd(), data, 0).and_then(|()| {
         // SAFETY: fsync takes no pointers; `file` is open for the call.
-        if sync && unsafe { libc::fsync(file.as_raw_fd()) } != 0 {
-            return Err(std::io::Error::last_os_error());
+        if sync {
+            fd::fsync(file.as_fd())?;
         }
         Ok(())
     });
@@ -369,165 +556,37 @@ pub(crate) fn write_via_temp(dir: BorrowedFd<'_>, data: &[u8], noreplace: bool, 
     renamed
 }
 
-/// Sets `updated_at` of session `id` to now, preserving every other field
-/// (unknown ones included). A legacy session without metadata is
-/// [`TouchOutcome::Legacy`] and silent; corrupted metadata is left untouched,
-/// gives [`TouchOutcome::Corrupted`] and a `session.metadata.corrupted`
-/// warning event. A missing session is [`Status::NotFound`], and so is one
-/// that a prune or a deletion moved away while it was being touched (checked
-/// after the write: success means the session was still there). A session
-/// that is a mount point is refused ([`Status::Io`]). A UUID is found under
-/// any spelling (see [`session_id::candidates`]).
-///
-/// A directory named like a custom id without metadata is not a session, but
-/// as in the reference implementation (whose touch skips any directory
-/// without metadata silently) touching it is [`TouchOutcome::Legacy`]: nothing
-/// is written and the caller's execution does not fail.
-pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
-    let root_fd = open_root_of_session(root, id)?;
-    let rfd = root_fd.as_fd();
-    resolve(id, |name| touch_named(rfd, root, name)).map(|(outcome, _)| outcome)
-}
-
-/// [`touch_session`] of the session named exactly `id` in the open root.
-fn touch_named(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<TouchOutcome> {
-    if let Some(now) = touch_in_place_beneath(rfd, id)? {
-        return Ok(updated(id, now));
-    }
-    // Anything unusual (or a session gone since the fast path wrote): the
-    // full path, which says precisely what is wrong.
-    let cid = fd::cname(id);
-    let (dir, dir_id) = chase::open_session_dir(rfd, &cid, libc::O_PATH).map_err(|e| session_error(e, root, id))?;
-    let outcome = touch_at(dir.as_fd(), id)?;
-    if !fd::is_named(rfd, &cid, &dir_id) {
-        // A prune moved the session to trash after we opened it: whatever we
-        // wrote went into the trash, and the session is gone.
-        return Err(Error::new(
-            Status::NotFound,
-            format!("session {id} was deleted while touching it"),
-        ));
-    }
-    Ok(outcome)
-}
-
-/// The common touch in the fewest system calls (the benchmarks' safe floor):
-/// `<id>/.metadata.json` opened in one [`chase::open_metadata_beneath`],
-/// read, its timestamp overwritten in place, and the file checked to still be
-/// `<id>/.metadata.json` afterwards. `None` (nothing written, or written
-/// into a session that is gone by now) sends the caller down the full path.
-fn touch_in_place_beneath(rfd: BorrowedFd<'_>, id: &str) -> Result<Option<DateTime<Utc>>> {
-    let io_err = |e| touch_io_error(id, e);
-    let rel = fd::cname(&format!("{id}/{METADATA_FILE}"));
-    let Some((file, st)) = chase::open_metadata_beneath(rfd, &rel).map_err(io_err)? else {
-        return Ok(None);
-    };
-    let mut buf = Vec::new();
-    let Ok(Some(off)) = read_for_touch(file.as_fd(), st.st_size.max(0) as usize, &mut buf).map_err(io_err)? else {
-        return Ok(None);
-    };
-    let now = metadata::truncate_to_micros(Utc::now());
-    touch_hook(id);
-    fd::pwrite_all(file.as_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
-    Ok(chase::still_named(rfd, &rel, &st).then_some(now))
-}
-
-/// Test hook: called by every touch after the metadata is opened and
-/// checked and before it is written, with the session id. Only for the
-/// tests that reproduce races deterministically; not part of the API.
-#[doc(hidden)]
-pub fn set_touch_hook(hook: Option<fn(&str)>) {
-    TOUCH_HOOK.store(hook.map_or(std::ptr::null_mut(), |f| f as *mut ()), Ordering::SeqCst);
-}
-
-static TOUCH_HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
-
-fn touch_hook(id: &str) {
-    let p = TOUCH_HOOK.load(Ordering::Relaxed);
-    if !p.is_null() {
-        // SAFETY: only `set_touch_hook` stores here, and only `fn(&str)` pointers.
-        let f: fn(&str) = unsafe { std::mem::transmute::<*mut (), fn(&str)>(p) };
-        f(id);
-    }
-}
-
-/// Opens `.metadata.json` in `dir` through [`chase::open_metadata`];
-/// `Ok(None)` when there is none. A symlink, a non-regular file (never
-/// opened), a file with other hard links and a mounted file are corrupted.
-fn open_metadata(dir: BorrowedFd<'_>, write: bool) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
-    Ok(match chase::open_metadata(dir, write)? {
-        chase::Metadata::Missing => None,
-        chase::Metadata::Unusable(bad) => Some(Err(bad)),
-        chase::Metadata::Open(f, size) => Some(Ok((f, size))),
-    })
-}
-
-/// [`touch_session`] on an open session directory.
-pub(crate) fn touch_at(dir: BorrowedFd<'_>, id: &str) -> Result<TouchOutcome> {
-    let io_err = |e| touch_io_error(id, e);
-    let (file, size) = match open_metadata(dir, true).map_err(io_err)? {
-        None => return Ok(TouchOutcome::Legacy),
-        Some(Err(bad)) => return Ok(corrupted(id, bad)),
-        Some(Ok(f)) => f,
-    };
-    let mut buf = Vec::new();
-    let in_place = match read_for_touch(file.as_fd(), size, &mut buf).map_err(io_err)? {
-        Ok(in_place) => in_place,
-        Err(bad) => return Ok(corrupted(id, bad)),
-    };
-    let now = metadata::truncate_to_micros(Utc::now());
-    touch_hook(id);
-    match in_place {
-        Some(off) => {
-            fd::pwrite_all(file.as_fd(), &metadata::timestamp_bytes(now), off as u64).map_err(io_err)?;
-        }
-        None => {
-            drop(file);
-            let text = metadata::with_updated_at(&buf, now).map_err(|e| Error::new(Status::Io, e.to_string()))?;
-            write_via_temp(dir, text.as_bytes(), false, true).map_err(io_err)?;
-        }
-    }
-    Ok(updated(id, now))
-}
-
-fn touch_io_error(id: &str, e: std::io::Error) -> Error {
-    Error::io(format_args!("cannot update metadata of session {id}"), e)
-}
-
-/// Reads the metadata open as `file` (`size` bytes by `fstat`) into `buf`
-/// and checks it for a touch: `Ok(Some(offset))` when its `updated_at` can
-/// be overwritten in place (canonical, within one 512-byte sector),
-/// `Ok(None)` when the file must be rewritten, `Err` when it is unusable.
-fn read_for_touch(
-    file: BorrowedFd<'_>,
-    size: usize,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Result<Option<usize>, MetadataError>> {
-    fd::read_to_end(file, buf, MAX_METADATA_BYTES, size)?;
-    Ok(metadata::validate_for_touch(buf)
-        .map(|offset| offset.filter(|off| off / 512 == (off + TIMESTAMP_LEN - 1) / 512)))
-}
-
-fn updated(id: &str, now: DateTime<Utc>) -> TouchOutcome {
-    events::emit(Level::Debug, "session.metadata.updated", || {
-        fields! {"session_id" => id, "timestamp" => metadata::format_timestamp(now), "operation" => "touch"}
-    });
-    TouchOutcome::Updated(now)
-}
-
-fn corrupted(id: &str, bad: MetadataError) -> TouchOutcome {
-    events::emit(Level::Warning, "session.metadata.corrupted", || {
-        fields! {"session_id" => id, "error" => bad.to_string(), "operation" => "touch"}
-    });
-    TouchOutcome::Corrupted(bad.to_string())
-}
-
 /// Reads the metadata of session `id` (the seed's `_read_session_metadata`).
 /// A missing session is [`Status::NotFound`]; missing or unusable metadata is
 /// reported in the [`MetadataState`], not as an error. A UUID is found under
 /// any spelling.
+///
+/// For a registered session this is its record (the host's truth), whatever
+/// its `.metadata.json` holds.
 pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
-    let ((_root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
-    read_metadata_at(dir.as_fd()).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
+    let ((root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
+    let err = |e| Error::io(format_args!("cannot read metadata of session {id}"), e);
+    match read_record(root_fd.as_fd(), &id, SessionMetadata::from_json)? {
+        Some(found) => Ok(match found {
+            Ok(m) => MetadataState::Valid(m),
+            Err(bad) => MetadataState::Invalid(bad),
+        }),
+        None => read_metadata_at(dir.as_fd()).map_err(err),
+    }
+}
+
+/// Reads session `id`'s record in the open root and decodes it with
+/// `decode`; `None` when the session is not registered.
+pub(crate) fn read_record<T>(
+    rfd: BorrowedFd<'_>,
+    id: &str,
+    decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
+) -> Result<Option<Result<T, MetadataError>>> {
+    let Some(host) = host_dir(rfd)? else { return Ok(None) };
+    let bytes = host
+        .read_record(id)
+        .map_err(|e| Error::io(format_args!("cannot read the record of session {id}"), e))?;
+    Ok(bytes.map(|b| decode(&b)))
 }
 
 /// What [`read_metadata_document`] found: the session's name and its
@@ -546,12 +605,16 @@ pub struct MetadataDocument {
 /// on unchanged (the reference API keeps timestamps as the strings it wrote).
 /// The file is validated exactly as [`read_metadata`] does; errors as there.
 pub fn read_metadata_document(root: &Path, id: &str) -> Result<MetadataDocument> {
-    let ((_root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
-    let metadata = read_metadata_with(dir.as_fd(), |buf| {
+    let ((root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
+    let decode = |buf: &[u8]| {
         SessionMetadata::from_json(buf)?;
         serde_json::from_slice(buf).map_err(|e| MetadataError::Corrupted(e.to_string()))
-    })
-    .map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))?;
+    };
+    let metadata = match read_record(root_fd.as_fd(), &id, decode)? {
+        Some(found) => Some(found),
+        None => read_metadata_with(dir.as_fd(), decode)
+            .map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))?,
+    };
     Ok(MetadataDocument {
         session_id: id,
         metadata,
@@ -583,76 +646,16 @@ pub(crate) fn read_metadata_with<T>(
     Ok(Some(decode(&buf)))
 }
 
-/// A lease on a session: a shared `flock` on the session directory, held
-/// while code runs in it. A prune never deletes a leased session (it is
-/// skipped as `in_use`), and other tools that honour directory locks (such as
-/// systemd-tmpfiles) see it too. Any number of leases may share a session.
-/// Dropping a lease releases it without touching.
-#[derive(Debug)]
-pub struct Lease {
-    dir: OwnedFd,
-    session_id: String,
-    root: PathBuf,
-}
-
-/// Takes a lease on session `id`. Waits up to [`ACQUIRE_TIMEOUT`] while a
-/// prune holds the session's exclusive lock, then gives [`Status::Busy`]. If
-/// the prune deleted the session meanwhile, gives [`Status::NotFound`]. A
-/// UUID is found under any spelling; the lease's [`Lease::session_id`] is the
-/// name it was found under. A directory named like a custom id without
-/// metadata is not a session: [`Status::NotFound`].
-pub fn acquire(root: &Path, id: &str) -> Result<Lease> {
-    let ((root_fd, dir, dir_id), id) = resolve(id, |n| open_session(root, n, fd::DIR_FLAGS))?;
-    let id = id.as_str();
-    if !is_session_dir(dir.as_fd(), id).map_err(|e| Error::io(format_args!("cannot read session {id}"), e))? {
-        return Err(not_a_session(id));
-    }
-    if !fd::flock_wait(dir.as_fd(), libc::LOCK_SH, ACQUIRE_TIMEOUT)
-        .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
-    {
-        return Err(Error::new(
-            Status::Busy,
-            format!("session {id} is locked exclusively (being pruned or deleted)"),
-        ));
-    }
-    // A prune may have renamed it away between our open and our lock.
-    if !fd::is_named(root_fd.as_fd(), &fd::cname(id), &dir_id) {
-        return Err(Error::new(
-            Status::NotFound,
-            format!("session {id} was deleted while acquiring it"),
-        ));
-    }
-    Ok(Lease {
-        dir,
-        session_id: id.to_owned(),
-        root: root.to_owned(),
+/// Opens `.metadata.json` in `dir` through [`chase::open_metadata`];
+/// `Ok(None)` when there is none. A symlink, a non-regular file (never
+/// opened), a file with other hard links and a mounted file are corrupted.
+pub(crate) fn open_metadata(
+    dir: BorrowedFd<'_>,
+    write: bool,
+) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
+    Ok(match chase::open_metadata(dir, write)? {
+        chase::Metadata::Missing => None,
+        chase::Metadata::Unusable(bad) => Some(Err(bad)),
+        chase::Metadata::Open(f, size) => Some(Ok((f, size))),
     })
-}
-
-impl Lease {
-    /// The leased session's id.
-    pub fn session_id(&self) -> &str {
-        &self.session_id
-    }
-
-    /// The workspace root the lease was taken in.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Touches the session through the lease (no path is re-resolved).
-    pub fn touch(&self) -> Result<TouchOutcome> {
-        touch_at(self.dir.as_fd(), &self.session_id)
-    }
-
-    /// Releases the lease, first touching the session if `touch` (the runtime's
-    /// "after successful execution" hook: the touch happens while the lease
-    /// still protects the session). The lease is released even if the touch fails.
-    pub fn release(self, touch: bool) -> Result<Option<TouchOutcome>> {
-        if touch {
-            self.touch().map(Some)
-        } else {
-            Ok(None)
-        }
-    }
 }

@@ -595,8 +595,8 @@ fn a_concurrent_prune_is_busy_after_the_lock_timeout() {
     let _g = exclusive(); // holds a lock while starting a process
     let (_t, root) = workspace();
     let stale = session(&root, 100.0);
-    // Hold the workspace lock as a running prune does.
-    let dir = open_dir(&root);
+    // Hold the workspace lock (the host directory's lock file) as a running prune does.
+    let dir = workspace_lock_file(&root);
     // SAFETY: takes no pointers; a bad descriptor would only be an error.
     assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX) }, 0);
     let start = std::time::Instant::now();
@@ -939,7 +939,9 @@ fn custom_ids_open_and_leftover_trash() {
     ws("rm", &root, &["adopted"]).fatal(66, "not found");
     let r = ws("touch", &root, &["adopted"]).expect(0);
     assert!(r.stderr.contains("not a session"), "{}", r.stderr);
-    assert_eq!(ws("open", &root, &["adopted"]).expect(0).stdout, "adopted\n");
+    // A directory that is not a session is adopted only when asked.
+    ws("open", &root, &["adopted"]).fatal(66, "--adopt");
+    assert_eq!(ws("open", &root, &["adopted", "--adopt"]).expect(0).stdout, "adopted\n");
     assert_eq!(
         ws("info", &root, &["adopted", "--json"]).expect(0).json()["state"],
         "ok"

@@ -147,6 +147,9 @@ fn sigkill_during_create_leaves_complete_sessions_or_legacy_ones() {
         let max_delay = if kills % 2 == 0 { 1_500 } else { 10_000 };
         kill_after(TEST, "create", &root, "", Duration::from_micros(rng.below(max_delay)));
         kills += 1;
+        if !root.exists() {
+            continue; // killed before its first create made the root
+        }
         for n in names(&root) {
             assert!(is_uuid_name(&n), "kill {kills}: {n} in the root");
             // A complete session stays complete; an incomplete one is re-checked.
@@ -231,11 +234,18 @@ fn sigkill_during_touch_keeps_metadata_whole() {
     let mut rng = SplitMix(seed);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
-    let canon = wsprune::create_session(&root, None).unwrap();
-    let mut m = match wsprune::read_metadata(&root, &canon).unwrap() {
-        MetadataState::Valid(m) => m,
+    // A registered session: touched in its host-owned record, in place.
+    let registered = wsprune::create_session(&root, None).unwrap();
+    let record = root.join(".wsprune/sessions").join(&registered);
+    let record_len = std::fs::metadata(&record).unwrap().len();
+    let mut last_record = match wsprune::read_metadata(&root, &registered).unwrap() {
+        MetadataState::Valid(m) => m.updated_at,
         other => panic!("{other:?}"),
     };
+    // Unregistered directories (wsprune 0.3, the reference): touched in their .metadata.json.
+    let canon = new_id();
+    std::fs::create_dir(root.join(&canon)).unwrap();
+    let mut m = SessionMetadata::new(canon.clone(), chrono::Utc::now());
     m.extra.insert(
         "owner".into(),
         serde_json::json!({"name": "alice", "updated_at": "1999"}),
@@ -258,10 +268,22 @@ fn sigkill_during_touch_keeps_metadata_whole() {
             TEST,
             "touch",
             &root,
-            &format!("{canon},{py}"),
+            &format!("{canon},{py},{registered}"),
             Duration::from_micros(rng.below(3000)),
         );
         kills += 1;
+        let text = std::fs::read(&record).unwrap();
+        let got = SessionMetadata::from_json(&text).unwrap_or_else(|e| panic!("kill {kills}: record: {e}: {text:?}"));
+        assert_eq!(
+            text.len() as u64,
+            record_len,
+            "kill {kills}: the in-place touch changed the record's length"
+        );
+        assert!(
+            got.updated_at >= last_record,
+            "kill {kills}: the record's updated_at went back"
+        );
+        last_record = got.updated_at;
         for id in [&canon, &py] {
             let p = root.join(id).join(METADATA_FILE);
             let md = std::fs::symlink_metadata(&p).unwrap();

@@ -612,7 +612,7 @@ fn custom_workspace_root() {
     let in_root = wsprune::create_session(&root, None).unwrap();
     let in_other = wsprune::create_session(&other, None).unwrap();
     for (r, id) in [(&root, &in_root), (&other, &in_other)] {
-        write_metadata_raw(&r.join(id), &metadata_text(id, hours_ago(72.0)));
+        set_record(r, id, hours_ago(72.0));
         write_file(&r.join(id).join("f"), 10);
     }
     let other_before = snapshot(&other);
@@ -1025,6 +1025,13 @@ fn permission_errors_as_unprivileged_user() {
     assert_no_half_sessions(&root, &[&unreadable]);
     let trash = trash_of(&root, &foreign).expect("the foreign session's remains are in trash");
     assert!(trash.join("sub/f").is_file());
+
+    // The unprivileged prune made the host directory in this world-writable
+    // root: a privileged process refuses a host directory that neither the
+    // root's owner nor root made (a guest could have planted it).
+    let e = wsprune::prune_sessions(&root, &wsprune::PruneOptions::older_than(24.0, false)).unwrap_err();
+    assert!(e.message().contains("is not the host's"), "{}", e.message());
+    std::fs::remove_dir_all(root.join(HOST_DIR)).unwrap();
 
     // A privileged prune finishes both (the foreign one from its trash).
     let trash_name = trash.file_name().unwrap().to_str().unwrap().to_owned();

@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use support::*;
 use wsprune::{
-    acquire, create_or_open_session, create_session, delete_session, list_sessions, read_metadata, repair_sessions,
-    session_info, touch_session, Event, MetadataState, SessionState, SkipReason, Status, TouchOutcome,
+    acquire, create_or_open_session, create_or_open_session_with, create_session, delete_session, list_sessions,
+    read_metadata, repair_sessions, session_info, touch_session, Event, MetadataState, SessionOptions, SessionState,
+    SkipReason, Status, TouchOutcome,
 };
 
 const CANON: &str = "abcdef01-2345-6789-abcd-ef0123456789";
@@ -133,8 +134,16 @@ fn foreign_spellings_keep_working_under_their_own_name() {
     assert_eq!(status(touch_session(root, SPELLINGS[1])), Status::NotFound);
     let (id, created) = create_or_open_session(root, Some(upper)).unwrap();
     assert_eq!((id.as_str(), created), (upper, false));
-    // Opening a legacy directory in its own spelling adopts it under that name.
-    let (id, created) = create_or_open_session(root, Some(legacy_upper)).unwrap();
+    // Opening a legacy directory in its own spelling adopts it under that name (asked to).
+    assert_eq!(
+        status(create_or_open_session(root, Some(legacy_upper))),
+        Status::NotFound
+    );
+    let adopt = SessionOptions {
+        adopt: true,
+        ..Default::default()
+    };
+    let (id, created) = create_or_open_session_with(root, Some(legacy_upper), &adopt).unwrap();
     assert_eq!((id.as_str(), created), (legacy_upper, false));
     assert!(matches!(
         read_metadata(root, legacy_upper).unwrap(),
@@ -147,7 +156,8 @@ fn foreign_spellings_keep_working_under_their_own_name() {
         .map(|s| s.session_id)
         .collect();
     assert_eq!(listed, sorted(&[upper.to_owned(), legacy_upper.to_owned()]));
-    session_at(root, upper, 48.0);
+    // Registered by the open above: aged through its record.
+    set_record(root, upper, hours_ago(48.0));
     let r = prune(root, 24.0, false);
     assert_eq!(r.deleted_sessions, vec![upper.to_owned()]);
     assert_eq!(names(root), vec![legacy_upper.to_owned()]);
@@ -183,8 +193,8 @@ fn custom_ids_work_on_every_call() {
     }
     assert_eq!(list_sessions(&root, 2).unwrap().len(), 6);
     // Pruned like UUID sessions: stale ones go, fresh ones stay.
-    session_at(&root, "my-session", 48.0);
-    session_at(&root, &longest, 48.0);
+    set_record(&root, "my-session", hours_ago(48.0));
+    set_record(&root, &longest, hours_ago(48.0));
     let r = prune(&root, 24.0, false);
     assert_eq!(r.deleted_sessions, sorted(&["my-session".to_owned(), longest.clone()]));
     assert!(r.errors.is_empty() && r.skipped_sessions.is_empty(), "{r:?}");
@@ -364,10 +374,10 @@ fn a_symlink_named_like_a_custom_id_is_never_followed() {
         touch_session(&root, "meta-link").unwrap(),
         TouchOutcome::Corrupted(_)
     ));
-    assert_eq!(
-        create_or_open_session(&root, Some("meta-link")).unwrap(),
-        ("meta-link".to_owned(), false)
-    );
+    // Not a session to open either: refused, unless adopted.
+    let e = create_or_open_session(&root, Some("meta-link")).unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    assert!(e.message().contains("--adopt"), "{}", e.message());
     assert_eq!(session_info(&root, "meta-link").unwrap().state, SessionState::Corrupted);
     let r = prune(&root, 0.0, false);
     assert_eq!(
@@ -439,11 +449,24 @@ fn create_or_open_creates_opens_and_adopts() {
     assert_eq!(std::fs::read(root.join("chat-7/.metadata.json")).unwrap(), meta_before);
 
     // A legacy UUID session (opened by another spelling) and a custom-id
-    // directory without metadata get fresh metadata, as the reference does.
+    // directory without metadata are adopted, dated now, only when asked:
+    // a prune would delete whatever an open adopts.
+    let adopt = SessionOptions {
+        adopt: true,
+        ..Default::default()
+    };
     let legacy = legacy_session(&root);
     write_file(&root.join(&legacy).join("kept"), 7);
+    assert_eq!(
+        status(create_or_open_session(&root, Some(&legacy.to_uppercase()))),
+        Status::NotFound
+    );
+    assert!(
+        !exists(&root.join(&legacy).join(".metadata.json")),
+        "refused, yet written"
+    );
     let ev = with_events(|| {
-        let (id, created) = create_or_open_session(&root, Some(&legacy.to_uppercase())).unwrap();
+        let (id, created) = create_or_open_session_with(&root, Some(&legacy.to_uppercase()), &adopt).unwrap();
         assert_eq!((id.as_str(), created), (legacy.as_str(), false));
     });
     assert!(
@@ -457,7 +480,11 @@ fn create_or_open_creates_opens_and_adopts() {
     std::fs::create_dir(root.join("from-another-tool")).unwrap();
     assert_eq!(status(acquire(&root, "from-another-tool")), Status::NotFound);
     assert_eq!(
-        create_or_open_session(&root, Some("from-another-tool")).unwrap(),
+        status(create_or_open_session(&root, Some("from-another-tool"))),
+        Status::NotFound
+    );
+    assert_eq!(
+        create_or_open_session_with(&root, Some("from-another-tool"), &adopt).unwrap(),
         ("from-another-tool".to_owned(), false)
     );
     assert_eq!(
@@ -465,17 +492,33 @@ fn create_or_open_creates_opens_and_adopts() {
         SessionState::Ok
     );
 
-    // Corrupted metadata is left as it is (repair is the explicit fix).
+    // Corrupted metadata is not a session to open: left as it is (repair,
+    // or an explicit adopt, is the fix).
     std::fs::create_dir(root.join("broken")).unwrap();
     write_metadata_raw(&root.join("broken"), "{oops");
-    assert_eq!(
-        create_or_open_session(&root, Some("broken")).unwrap(),
-        ("broken".to_owned(), false)
-    );
+    assert_eq!(status(create_or_open_session(&root, Some("broken"))), Status::NotFound);
     assert_eq!(
         std::fs::read_to_string(root.join("broken/.metadata.json")).unwrap(),
         "{oops"
     );
+    // A directory with valid metadata (the reference's, wsprune 0.3's) is
+    // opened and registered with it, trusted this once.
+    std::fs::create_dir(root.join("from-reference")).unwrap();
+    write_metadata_raw(
+        &root.join("from-reference"),
+        &metadata_text("from-reference", hours_ago(30.0)),
+    );
+    assert_eq!(
+        create_or_open_session(&root, Some("from-reference")).unwrap(),
+        ("from-reference".to_owned(), false)
+    );
+    assert!(record_path(&root, "from-reference").exists());
+    write_metadata_raw(
+        &root.join("from-reference"),
+        &metadata_text("from-reference", hours_ago(0.0)),
+    );
+    let r = prune(&root, 24.0, true);
+    assert!(r.deleted_sessions.contains(&"from-reference".to_owned()), "{r:?}");
 
     // A file in the session's place is not a session and is not replaced.
     std::fs::write(root.join("a-file"), "x").unwrap();

@@ -4,12 +4,11 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wsprune::metadata::{self, METADATA_FILE};
 use wsprune::{
-    acquire, create_session, read_metadata, touch_session, Event, MetadataState, SessionMetadata, Status, TouchOutcome,
+    acquire, create_session, read_metadata, touch_session, MetadataState, SessionMetadata, Status, TouchOutcome,
 };
 
 const CHILD_ENV: &str = "WSPRUNE_SESSION_OPS_CHILD";
@@ -85,7 +84,8 @@ fn create_with_id_and_duplicates() {
             "{bad:?}"
         );
     }
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    // The session and the host directory (.wsprune) holding its record.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
     let file = tmp.path().join("file");
     std::fs::write(&file, "x").unwrap();
     let e = create_session(&file.join("ws"), None).unwrap_err();
@@ -101,20 +101,19 @@ fn create_with_id_and_duplicates() {
     );
 }
 
-/// "Graceful handling of write failures": with RLIMIT_FSIZE at 0 the
-/// directory can be made but no byte of metadata can be written. Creation must
-/// still succeed (a legacy-like session) with a warning event. Runs in a child
-/// because the limit is process-wide.
+/// No dropped write errors: with RLIMIT_FSIZE at 0 the directory can be made
+/// but no byte of metadata can be written. The reference implementation (and
+/// wsprune 0.3) then created a session without metadata, which no age rule
+/// ever deletes; creation now fails with the error and leaves nothing
+/// behind (no directory, no record, no lock file). Runs in a child because
+/// the limit is process-wide.
 #[test]
-fn metadata_write_failure_does_not_fail_creation() {
+fn metadata_write_failure_fails_creation_and_leaves_nothing() {
     if let Ok(mode) = std::env::var(CHILD_ENV) {
         if mode != "fsize" {
             return;
         }
         let root = std::path::PathBuf::from(std::env::var("WSPRUNE_DIR").unwrap());
-        let events: Arc<Mutex<Vec<Event>>> = Arc::default();
-        let sink = events.clone();
-        wsprune::events::set_handler(Some(Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone()))));
         // SAFETY: signal and setrlimit take only integers and a valid rlimit.
         unsafe {
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
@@ -124,38 +123,47 @@ fn metadata_write_failure_does_not_fail_creation() {
             };
             assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
         }
-        let id = create_session(&root, None).expect("creation succeeds without metadata");
-        let events = events.lock().unwrap();
-        let warn = events
-            .iter()
-            .find(|e| e.name == "session.metadata.write_failed")
-            .expect("warning event");
-        assert_eq!(warn.level, wsprune::Level::Warning);
-        assert_eq!(warn.fields["session_id"], id.as_str());
-        assert!(!events.iter().any(|e| e.name == "session.metadata.created"));
-        println!("CHILD-ID {id}");
+        let e = create_session(&root, Some("never-half-made")).expect_err("a creation that could not write");
+        println!("CHILD-ERR {:?} {}", e.status(), e.message());
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let out = child("metadata_write_failure_does_not_fail_creation", "fsize", tmp.path())
-        .output()
-        .unwrap();
+    let out = child(
+        "metadata_write_failure_fails_creation_and_leaves_nothing",
+        "fsize",
+        tmp.path(),
+    )
+    .output()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "child failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // libtest prints "test name ... " before the child's own line.
-    let id = stdout
-        .split("CHILD-ID ")
-        .nth(1)
-        .and_then(|rest| rest.get(..36))
-        .unwrap_or_else(|| panic!("child reported no id; stdout: {stdout}"));
-    assert!(tmp.path().join(id).is_dir());
-    assert_eq!(read_metadata(tmp.path(), id).unwrap(), MetadataState::Missing);
-    // touch of such a session is the legacy no-op
-    assert_eq!(touch_session(tmp.path(), id).unwrap(), TouchOutcome::Legacy);
+    assert!(
+        stdout.contains("CHILD-ERR Io cannot create session never-half-made"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("File too large"), "{stdout}");
+    assert!(
+        !tmp.path().join("never-half-made").exists(),
+        "a half-made session was left"
+    );
+    let left = |sub: &str| {
+        std::fs::read_dir(tmp.path().join(".wsprune").join(sub))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(
+        (left("sessions"), left("locks")),
+        (0, 0),
+        "a record or lock file was left"
+    );
+    assert_eq!(
+        read_metadata(tmp.path(), "never-half-made").unwrap_err().status(),
+        Status::NotFound
+    );
 }
 
 #[test]
@@ -163,7 +171,8 @@ fn touch_changes_only_the_timestamp_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let id = create_session(root, None).unwrap();
-    let p = meta_path(root, &id);
+    // The host's record: what a touch of a registered session writes in place.
+    let p = root.join(".wsprune/sessions").join(&id);
     // Add unknown fields (including a nested updated_at) in canonical layout.
     let mut m = valid(root, &id);
     m.updated_at -= chrono::Duration::hours(5);
@@ -255,13 +264,31 @@ fn touch_of_legacy_corrupted_and_missing_sessions() {
     assert_eq!(touch_session(root, legacy).unwrap(), TouchOutcome::Legacy);
     assert!(!meta_path(root, legacy).exists(), "touch never creates metadata");
 
-    let bad = create_session(root, None).unwrap();
-    std::fs::write(meta_path(root, &bad), "{\"session_id\": oops").unwrap();
-    assert!(matches!(touch_session(root, &bad).unwrap(), TouchOutcome::Corrupted(_)));
+    // An unregistered directory (wsprune 0.3, the reference) with corrupted metadata.
+    let bad = "dddddddd-1111-4222-8333-444455556666";
+    std::fs::create_dir(root.join(bad)).unwrap();
+    std::fs::write(meta_path(root, bad), "{\"session_id\": oops").unwrap();
+    assert!(matches!(touch_session(root, bad).unwrap(), TouchOutcome::Corrupted(_)));
     assert_eq!(
-        std::fs::read_to_string(meta_path(root, &bad)).unwrap(),
+        std::fs::read_to_string(meta_path(root, bad)).unwrap(),
         "{\"session_id\": oops"
     );
+    // A registered session whose record is damaged: reported, left as it is.
+    let damaged = create_session(root, None).unwrap();
+    let record = root.join(".wsprune/sessions").join(&damaged);
+    std::fs::write(&record, "{\"session_id\": oops").unwrap();
+    assert!(matches!(
+        touch_session(root, &damaged).unwrap(),
+        TouchOutcome::Corrupted(_)
+    ));
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), "{\"session_id\": oops");
+    // A registered session whose guest corrupted its mirror: the record is the truth.
+    let mirror_bad = create_session(root, None).unwrap();
+    std::fs::write(meta_path(root, &mirror_bad), "{\"session_id\": oops").unwrap();
+    assert!(matches!(
+        touch_session(root, &mirror_bad).unwrap(),
+        TouchOutcome::Updated(_)
+    ));
 
     let e = touch_session(root, "bbbbbbbb-1111-4222-8333-444455556666").unwrap_err();
     assert_eq!(e.status(), Status::NotFound);
@@ -337,10 +364,17 @@ fn leases_share_refresh_and_release() {
 fn acquire_is_busy_while_a_prune_holds_the_session() {
     let tmp = tempfile::tempdir().unwrap();
     let id = create_session(tmp.path(), None).unwrap();
-    let dir = std::fs::File::open(tmp.path().join(&id)).unwrap();
+    // A deletion holds the session's lock file (in the host directory) exclusively.
+    let dir = std::fs::File::open(tmp.path().join(".wsprune/locks").join(&id)).unwrap();
     assert_eq!(
         // SAFETY: takes no pointers; a bad descriptor would only be an error.
         unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&dir), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    // A lock on the session directory (a guest's, say) holds off nothing.
+    let guest = std::fs::File::open(tmp.path().join(&id)).unwrap();
+    assert_eq!(
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&guest), libc::LOCK_EX | libc::LOCK_NB) },
         0
     );
     let start = Instant::now();

@@ -126,7 +126,12 @@ pub fn snapshot(path: &Path) -> BTreeMap<PathBuf, Node> {
         let rel = p.strip_prefix(path).unwrap().to_path_buf();
         let (kind, data) = if ft.is_dir() {
             for e in std::fs::read_dir(&p).unwrap() {
-                stack.push(e.unwrap().path());
+                let e = e.unwrap();
+                // wsprune's own host directory in a root is not the user's data.
+                if p == path && e.file_name() == HOST_DIR {
+                    continue;
+                }
+                stack.push(e.path());
             }
             ("dir", Vec::new())
         } else if ft.is_symlink() {
@@ -181,11 +186,61 @@ pub fn skipped(r: &PruneResult) -> Vec<(String, SkipReason)> {
     v
 }
 
-/// Names in a directory (lossy), sorted.
+/// The host-owned directory wsprune keeps in a workspace root (records and locks).
+pub const HOST_DIR: &str = ".wsprune";
+
+/// The host-owned record of session `id` (what a prune decides on for a
+/// registered session).
+pub fn record_path(root: &Path, id: &str) -> PathBuf {
+    root.join(HOST_DIR).join("sessions").join(id)
+}
+
+/// Opens (creating it, and the host directory, as wsprune does) the
+/// workspace lock file of `root`: what a running prune holds exclusively.
+pub fn workspace_lock_file(root: &Path) -> std::fs::File {
+    use std::os::unix::fs::DirBuilderExt;
+    let host = root.join(HOST_DIR);
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&host);
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(host.join("lock"))
+        .unwrap()
+}
+
+/// Opens the lock file of registered session `id`: what a lease holds
+/// shared and a deletion exclusively.
+pub fn session_lock_file(root: &Path, id: &str) -> std::fs::File {
+    std::fs::File::open(root.join(HOST_DIR).join("locks").join(id)).unwrap()
+}
+
+/// Sets the record of registered session `id` to say it was last used at
+/// `at` (and created then), as the host's own touches would have: how the
+/// tests age a registered session without waiting.
+pub fn set_record(root: &Path, id: &str, at: DateTime<Utc>) {
+    let path = record_path(root, id);
+    assert!(path.exists(), "{id} is not registered");
+    std::fs::write(&path, metadata_text(id, at)).unwrap();
+}
+
+/// Creates a registered session (through the library) whose record says it
+/// was last used `age_hours` ago; returns its id.
+pub fn registered_session(root: &Path, age_hours: f64) -> String {
+    let id = wsprune::create_session(root, None).unwrap();
+    set_record(root, &id, hours_ago(age_hours));
+    id
+}
+
+/// Names in a directory (lossy), sorted, without the host directory
+/// (`.wsprune`, which wsprune keeps in every root it registers sessions in
+/// or prunes).
 pub fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != HOST_DIR)
         .collect();
     v.sort();
     v

@@ -10,6 +10,7 @@ mod events;
 mod exit;
 mod lease;
 mod ls;
+mod migrate;
 mod output;
 mod progress;
 mod prune;
@@ -68,6 +69,8 @@ enum Command {
         root: PathBuf,
         /// Session id (a UUID in any spelling, or a custom id); a new random UUID if omitted
         id: Option<String>,
+        #[command(flatten)]
+        session: sessions::SessionArgs,
     },
     /// Open a session, creating it if it does not exist (create-or-open); prints its id
     #[command(after_long_help = OPEN_AFTER_HELP)]
@@ -77,6 +80,23 @@ enum Command {
         /// Session id (a UUID in any spelling, or a custom id); a new random UUID if omitted
         id: Option<String>,
         /// Print a JSON object: {"session_id": ..., "created": true|false}
+        #[arg(long)]
+        json: bool,
+        /// Adopt an existing directory that is neither a registered session nor holds valid metadata
+        #[arg(long)]
+        adopt: bool,
+        #[command(flatten)]
+        session: sessions::SessionArgs,
+    },
+    /// Register the sessions that only have a .metadata.json (made by wsprune 0.3 or the reference implementation)
+    #[command(after_long_help = migrate::AFTER_HELP)]
+    Migrate {
+        /// Workspace root
+        root: PathBuf,
+        /// Report what would be registered; write nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print a JSON object: registered [{session_id, had_metadata, updated_at}], skipped {id: reason}, dry_run
         #[arg(long)]
         json: bool,
     },
@@ -164,8 +184,15 @@ fn run(command: Command) -> Result<Exit, Fatal> {
         Command::Prune(a) => prune::run(a),
         Command::Ls(a) => ls::run(a),
         Command::Lease(a) => lease::run(a),
-        Command::Create { root, id } => sessions::create(&root, id.as_deref()),
-        Command::Open { root, id, json } => sessions::open(&root, id.as_deref(), json),
+        Command::Create { root, id, session } => sessions::create(&root, id.as_deref(), &session.options(false)),
+        Command::Open {
+            root,
+            id,
+            json,
+            adopt,
+            session,
+        } => sessions::open(&root, id.as_deref(), json, &session.options(adopt)),
+        Command::Migrate { root, dry_run, json } => migrate::run(&root, dry_run, json),
         Command::Touch { root, id } => sessions::touch(&root, &id),
         Command::Rm {
             root,

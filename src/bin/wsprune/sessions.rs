@@ -16,17 +16,44 @@ use crate::output;
 use crate::root;
 use crate::units::{format_age, format_time};
 
-pub fn create(root: &Path, id: Option<&str>) -> Result<Exit, Fatal> {
+/// How `create` and `open` make a session.
+#[derive(clap::Args, Debug)]
+pub struct SessionArgs {
+    /// Mode of a new session directory, in octal, e.g. 0750 [default: 0700]
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    dir_mode: Option<u32>,
+    /// A name that is never a session in this root, besides site-packages (repeatable)
+    #[arg(long, value_name = "NAME")]
+    reserve: Vec<String>,
+}
+
+impl SessionArgs {
+    /// The library's options, with `adopt` (only `open` has the flag).
+    pub fn options(&self, adopt: bool) -> wsprune::SessionOptions {
+        wsprune::SessionOptions {
+            dir_mode: self.dir_mode,
+            adopt,
+            reserved: self.reserve.clone(),
+        }
+    }
+}
+
+/// An octal directory mode such as 0700 or 750.
+fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8).map_err(|_| format!("{s:?} is not an octal mode such as 0700"))
+}
+
+pub fn create(root: &Path, id: Option<&str>, opts: &wsprune::SessionOptions) -> Result<Exit, Fatal> {
     root::creatable(root)?;
-    let id = wsprune::create_session(root, id)?;
+    let id = wsprune::create_session_with(root, id, opts)?;
     output::out(&format!("{}\n", escape(&id)))?;
     Ok(Exit::Ok)
 }
 
-pub fn open(root: &Path, id: Option<&str>, as_json: bool) -> Result<Exit, Fatal> {
+pub fn open(root: &Path, id: Option<&str>, as_json: bool, opts: &wsprune::SessionOptions) -> Result<Exit, Fatal> {
     output::set_json(as_json);
     root::creatable(root)?;
-    let (id, created) = wsprune::create_or_open_session(root, id)?;
+    let (id, created) = wsprune::create_or_open_session_with(root, id, opts)?;
     if as_json {
         output::out(&format!("{}\n", json!({"session_id": id, "created": created})))?;
     } else {
