@@ -633,7 +633,9 @@ enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry
 
 /**
  * Creates session `session_id` under `workspace_root`, creating the root if
- * it is missing, and writes its metadata with created_at == updated_at.
+ * it is missing, and registers it (its record in the root's host-owned
+ * `.wsprune` directory, and the `.metadata.json` mirror in the session)
+ * with created_at == updated_at. The session directory is made 0700.
  * `session_id` is a UUID in any spelling (the session is named by its
  * canonical spelling: lowercase, hyphenated), a custom id (1 to 255 bytes of
  * UTF-8, no '/', no control characters, not starting with '.', not
@@ -644,9 +646,9 @@ enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry
  * id's length + 1 for a custom id (WSPRUNE_SESSION_ID_MAX_LEN always
  * suffices), else WSPRUNE_STATUS_INVALID_ARGUMENT and nothing is created.
  * An existing session (for a UUID: under its canonical spelling or the one
- * passed) gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write the
- * metadata does not fail the creation (a "session.metadata.write_failed"
- * warning event is emitted instead).
+ * passed) gives WSPRUNE_STATUS_ALREADY_EXISTS. A failure to write the record,
+ * the lock file or the mirror fails the creation (WSPRUNE_STATUS_IO) and
+ * leaves nothing behind.
  *
  * Strings are borrowed for the call. On failure `*error` (if `error` is not
  * NULL) receives an owned error to free with `wsprune_error_free`; on success
@@ -659,13 +661,16 @@ enum wsprune_status wsprune_session_create(const char *workspace_root, const cha
  * as a runtime does when it is given a session id to reuse). `session_id`
  * is as for `wsprune_session_create` (NULL: a new random UUIDv4 session). A
  * UUID is found under any spelling: its canonical one first, then the one
- * passed. An existing directory without metadata (a legacy session, or a
- * directory named like the custom id) gets fresh metadata dated now;
- * corrupted metadata is left as it is. `out_id` and `out_id_len` are as for
+ * passed. A registered session is opened as it is; a directory with valid
+ * `.metadata.json` (wsprune 0.3, the reference implementation) is
+ * registered with it; any other directory (without metadata, or with
+ * corrupted metadata) is WSPRUNE_STATUS_NOT_FOUND and left as it is: it is
+ * not a session, and a prune would delete what an open adopts.
+ * `out_id` and `out_id_len` are as for
  * `wsprune_session_create` and receive the session id (the directory's
  * name). `*out_created` (if `out_created` is not NULL) is set to whether the
  * session was created. Events: "session.created" or "session.retrieved",
- * and "session.metadata.created" when metadata was written.
+ * and "session.metadata.created" when the session was registered.
  *
  * Strings are borrowed; error ownership as for `wsprune_session_create`.
  * Thread-safe.

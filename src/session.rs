@@ -475,13 +475,13 @@ fn adopt(
             MetadataState::Missing => {
                 return Err(Error::new(
                     Status::NotFound,
-                    format!("{name} in {} is a directory without {METADATA_FILE}, not a session: refused (open it with --adopt to make it one)", root.display()),
+                    format!("session {name} not found: {name} in {} is a directory without {METADATA_FILE}, not a session (open it with --adopt to make it one)", root.display()),
                 ))
             }
             MetadataState::Invalid(bad) => {
                 return Err(Error::new(
                     Status::NotFound,
-                    format!("{name} in {} has unusable {METADATA_FILE} ({bad}), so it is not a session: refused (open it with --adopt to make it one, or run wsprune repair)", root.display()),
+                    format!("session {name} not found: {name} in {} has unusable {METADATA_FILE} ({bad}), so it is not a session (open it with --adopt to make it one, or run wsprune repair)", root.display()),
                 ))
             }
         };

@@ -212,7 +212,8 @@ class Setup:
     def remaining(self, hidden: bool) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(n for n in os.listdir(self.root) if hidden or not n.startswith("."))
+        # The host directory (.wsprune: records and locks) is wsprune's own, in every root it registers in.
+        return sorted(n for n in os.listdir(self.root) if n != ".wsprune" and (hidden or not n.startswith(".")))
 
 
 # ----------------------------------------------------------------- runners
