@@ -116,7 +116,9 @@ impl HostDir {
         let st = fd::fstat(dir.as_fd())?;
         // The root's owner, root, or this process (a host running as its own
         // user in a root it does not own): whoever else made it could be a guest.
-        let trusted_owner = st.st_uid == root.st_uid || st.st_uid == 0 || st.st_uid == unsafe { libc::geteuid() };
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        let trusted_owner = st.st_uid == root.st_uid || st.st_uid == 0 || st.st_uid == euid;
         if !trusted_owner || st.st_mode & 0o022 != 0 || st.st_dev != root.st_dev {
             return Err(io::Error::other(format!(
                 "{HOST_DIR} in the workspace root is not the host's (owner uid {}, mode {:o}; the root's owner is uid {}): refused",
