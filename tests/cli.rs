@@ -660,7 +660,7 @@ fn ls_shows_a_sorted_table_and_json() {
     let (_t, root) = workspace();
     let old = session_with(&root, 76.0, 100);
     let big = session_with(&root, 5.0, 50_000);
-    let new = session_with(&root, 0.5, 1000);
+    let new = session_with(&root, 0.5, 10_000); // more blocks than `old`: sizes are allocated blocks
     let legacy = legacy_session(&root);
     let lease = wsprune::acquire(&root, &new).unwrap();
 
