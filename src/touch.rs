@@ -106,16 +106,25 @@ fn touch_record(
     let now = metadata::truncate_to_micros(Utc::now());
     let stamp = metadata::timestamp_bytes(now);
     touch_hook(id);
-    let minute = 16; // "YYYY-MM-DDTHH:MM"
     let due = match off {
         Some(off) => {
             fd::pwrite_all(file.as_fd(), &stamp, off as u64).map_err(io_err)?;
-            buf[off..off + minute] != stamp[..minute]
+            buf[off..off + MINUTE] != stamp[..MINUTE]
         }
         None => {
+            // Checked before: the rewrite replaces this very file.
+            if host_state::is_unlinked(file.as_fd()).map_err(io_err)? {
+                return Err(Error::new(
+                    Status::NotFound,
+                    format!("session {id} was deleted while touching it"),
+                ));
+            }
             let text = metadata::with_updated_at(&buf, now).map_err(|e| Error::new(Status::Io, e.to_string()))?;
             rewrite(text.as_bytes()).map_err(io_err)?;
-            true
+            if due_mirror(&buf, &stamp) {
+                mirror(now);
+            }
+            return Ok(updated(id, now));
         }
     };
     if host_state::is_unlinked(file.as_fd()).map_err(io_err)? {
@@ -128,6 +137,18 @@ fn touch_record(
         mirror(now);
     }
     Ok(updated(id, now))
+}
+
+/// The length of "YYYY-MM-DDTHH:MM": a touch that changes these bytes of
+/// `updated_at` is the first in its minute.
+const MINUTE: usize = 16;
+
+/// Whether a record not in canonical layout (`buf`) was last touched in
+/// another minute than `stamp`'s (unparsable: assume so).
+fn due_mirror(buf: &[u8], stamp: &[u8]) -> bool {
+    metadata::parse_updated_at(buf)
+        .map(|t| metadata::timestamp_bytes(t)[..MINUTE] != stamp[..MINUTE])
+        .unwrap_or(true)
 }
 
 /// Rewrites the record of session `id` in the open root (one not in

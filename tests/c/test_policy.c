@@ -293,7 +293,12 @@ static void test_min_age_default_and_unmet_targets(void) {
 static void test_workspace_lock(void) {
     char root[256];
     new_root(root, sizeof root);
-    int fd = open(root, O_RDONLY | O_DIRECTORY);
+    /* A running prune holds the workspace lock: the host directory's lock file. */
+    char lock[512];
+    snprintf(lock, sizeof lock, "%s/.wsprune", root);
+    CHECK(mkdir(lock, 0700) == 0);
+    snprintf(lock, sizeof lock, "%s/.wsprune/lock", root);
+    int fd = open(lock, O_RDONLY | O_CREAT, 0600);
     CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
     wsprune_prune_options o;
     wsprune_prune_options_init(&o, sizeof o);

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 import pytest
 
 import wsprune
+from hoststate import listdir, unregistered_session, write_session_metadata
 import wsprune.sessions as dropin
 
 Reader = Callable[[str, Path], Optional[Any]]
@@ -99,7 +100,7 @@ def test_list_sessions_custom_ids_legacy_and_states(tmp_path: Path) -> None:
     custom = wsprune.create_session(tmp_path, "my-session")
     legacy = str(uuid.uuid4())
     (tmp_path / legacy).mkdir()
-    bad = wsprune.create_session(tmp_path)
+    bad = unregistered_session(tmp_path)
     (tmp_path / bad / ".metadata.json").write_text("{not json")
     (tmp_path / "plain-dir").mkdir()  # a custom-id name without metadata: no session
     (tmp_path / ".hidden").mkdir()

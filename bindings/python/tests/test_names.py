@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import wsprune
+from hoststate import listdir, unregistered_session, write_session_metadata
 from du import tree_bytes
 
 CANON = "abcdef01-2345-6789-abcd-ef0123456789"
@@ -34,7 +35,7 @@ def test_a_root_with_a_nul_is_refused_not_cut(tmp_path: Path) -> None:
 
 def test_one_uuid_one_session(tmp_path: Path) -> None:
     assert wsprune.create_session(tmp_path, SPELLINGS[3]) == CANON
-    assert os.listdir(tmp_path) == [CANON]
+    assert listdir(tmp_path) == [CANON]
     for s in SPELLINGS:
         with pytest.raises(wsprune.AlreadyExistsError):
             wsprune.create_session(tmp_path, s)
@@ -44,7 +45,7 @@ def test_one_uuid_one_session(tmp_path: Path) -> None:
         with wsprune.lease(tmp_path, s):
             with pytest.raises(wsprune.BusyError):
                 wsprune.delete_session(tmp_path, SPELLINGS[0])
-    assert os.listdir(tmp_path) == [CANON]
+    assert listdir(tmp_path) == [CANON]
 
 
 def test_custom_ids(tmp_path: Path) -> None:
@@ -55,7 +56,7 @@ def test_custom_ids(tmp_path: Path) -> None:
         with wsprune.lease(tmp_path, sid):
             assert wsprune.session_info(tmp_path, sid).in_use
     assert wsprune.delete_session(tmp_path, longest) > 0
-    assert sorted(os.listdir(tmp_path)) == sorted(["chat 7: notebook", "名前"])
+    assert sorted(listdir(tmp_path)) == sorted(["chat 7: notebook", "名前"])
     for bad in ["..", ".x", "a/b", "site-packages", "tab\t", "x" * 256, "bad\udcff"]:
         with pytest.raises(wsprune.InvalidSessionIdError):
             wsprune.open_session(tmp_path, bad)
@@ -71,8 +72,12 @@ def test_open_session(tmp_path: Path) -> None:
     (tmp_path / "adopted").mkdir()
     with pytest.raises(wsprune.NotFoundError):
         wsprune.session_info(tmp_path, "adopted")
-    assert wsprune.open_session(tmp_path, "adopted") == ("adopted", False)
-    assert wsprune.session_info(tmp_path, "adopted").state == wsprune.SessionState.OK
+    # A directory that is not a session is not adopted by an open (a prune
+    # would delete it with whatever it holds).
+    with pytest.raises(wsprune.NotFoundError):
+        wsprune.open_session(tmp_path, "adopted")
+    with pytest.raises(wsprune.NotFoundError):
+        wsprune.session_info(tmp_path, "adopted")
 
 
 def test_leftover_trash_beside_a_live_session(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+
+from hoststate import listdir, unregistered_session, write_session_metadata
 from pathlib import Path
 from typing import Any, Dict, Iterable, List
 
@@ -33,7 +35,7 @@ def stamp(dt: datetime) -> str:
 
 def write_meta(root: Path, sid: str, created: datetime, updated: datetime) -> None:
     meta = {"session_id": sid, "created_at": stamp(created), "updated_at": stamp(updated), "version": 1}
-    (root / sid / ".metadata.json").write_text(json.dumps(meta))
+    write_session_metadata(root, sid, json.dumps(meta))
 
 
 def aged(root: Path, *hours: float, payload: int = 10_000) -> List[str]:
@@ -276,9 +278,10 @@ def test_jobs_give_the_same_result(tmp_path: Path) -> None:
 
 def test_lock_timeout(tmp_path: Path) -> None:
     (sid,) = aged(tmp_path, 48)
-    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    # The workspace lock: the host directory's lock file, as a running prune holds it.
+    fd = os.open(tmp_path / ".wsprune" / "lock", os.O_RDONLY | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # as a running prune holds the workspace
+        fcntl.flock(fd, fcntl.LOCK_EX)
         start = time.monotonic()
         with pytest.raises(wsprune.BusyError) as e:
             wsprune.prune_sessions(24.0, tmp_path, lock_timeout=0)
@@ -370,7 +373,7 @@ def test_delete_session(tmp_path: Path) -> None:
         assert wsprune.delete_session(tmp_path, sid) == expected
     finally:
         wsprune.set_logger(None)
-    assert sorted(os.listdir(tmp_path)) == [other]
+    assert sorted(listdir(tmp_path)) == [other]
     assert os.path.exists("/etc/passwd")
     assert any(e.name == "session.deleted" and e.fields["session_id"] == sid for e in events)
     with pytest.raises(wsprune.NotFoundError):
@@ -382,7 +385,7 @@ def test_delete_session(tmp_path: Path) -> None:
     assert wsprune.delete_session(tmp_path, LEGACY) == legacy_size
     (tmp_path / other / ".metadata.json").write_text("garbage")
     assert wsprune.delete_session(tmp_path, other, wait=1.0) > 0
-    assert os.listdir(tmp_path) == []
+    assert listdir(tmp_path) == []
 
 
 def test_delete_session_errors(tmp_path: Path) -> None:
@@ -447,7 +450,7 @@ def test_session_info(tmp_path: Path) -> None:
 
     (tmp_path / LEGACY).mkdir()
     (tmp_path / LEGACY / "w").write_bytes(b"legacy")
-    bad = wsprune.create_session(tmp_path)
+    bad = unregistered_session(tmp_path)
     (tmp_path / bad / ".metadata.json").write_text("{not json")
     for s, state in ((LEGACY, SessionState.LEGACY), (bad, SessionState.CORRUPTED)):
         i = wsprune.session_info(tmp_path, s)
@@ -485,7 +488,7 @@ def test_repair_sessions(tmp_path: Path) -> None:
     os.utime(work, ns=(ns, ns))
     for p in (tmp_path / LEGACY / "sub", tmp_path / LEGACY):
         os.utime(p, ns=(ns - 3600 * 10**9, ns - 3600 * 10**9))
-    bad = wsprune.create_session(tmp_path)
+    bad = unregistered_session(tmp_path)
     (tmp_path / bad / ".metadata.json").write_text("[]")
     leased = str(uuid.uuid4())
     (tmp_path / leased).mkdir()

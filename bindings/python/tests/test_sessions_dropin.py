@@ -20,6 +20,7 @@ from typing import Any, List, Tuple
 import pytest
 
 import wsprune
+from hoststate import write_session_metadata
 from du import tree_bytes
 from wsprune.sessions import (
     PruneResult,
@@ -377,7 +378,7 @@ def test_idiomatic_api_takes_a_reference_logger(tmp_path: Path) -> None:
     assert len(created) == 1 and created[0]["session_id"] == sid and created[0]["created_at"].endswith("Z")
     assert [kw["session_id"] for kw in rec.named("log_session_metadata_updated")] == [sid]
     backdate = iso(48, "Z")
-    (tmp_path / sid / ".metadata.json").write_text(json.dumps({"session_id": sid, "created_at": backdate, "updated_at": backdate, "version": 1}))
+    write_session_metadata(tmp_path, sid, json.dumps({"session_id": sid, "created_at": backdate, "updated_at": backdate, "version": 1}))
     rec2 = Recorder()
     r = wsprune.prune_sessions(24.0, tmp_path, True, rec2)
     assert r.reclaimed_bytes > 0  # the idiomatic API keeps the would-be figure
@@ -461,16 +462,19 @@ def test_enumerate_sessions_without_custom_ids(tmp_path: Path) -> None:
     assert _enumerate_sessions(tmp_path) == [legacy]
 
 
-def test_open_session_gives_a_legacy_directory_metadata_needs_0_3_0(tmp_path: Path) -> None:
+def test_open_session_refuses_a_legacy_directory_without_metadata(tmp_path: Path) -> None:
+    # Not adopted: a legacy directory without metadata is not a session to
+    # open (a prune would delete what an open adopts); nothing is written.
     legacy = str(uuid.uuid4())
     (tmp_path / legacy).mkdir()
     (tmp_path / legacy / "keep.txt").write_text("data")
-    assert wsprune.open_session(tmp_path, legacy) == (legacy, False)
-    m = _read_session_metadata(legacy, tmp_path)
-    assert m is not None and m.session_id == legacy
-    assert (tmp_path / legacy / "keep.txt").read_text() == "data"
-    assert wsprune.open_session(tmp_path, legacy) == (legacy, False)
-    assert _read_session_metadata(legacy, tmp_path) == m
+    with pytest.raises(wsprune.NotFoundError):
+        wsprune.open_session(tmp_path, legacy)
+    assert _read_session_metadata(legacy, tmp_path) is None
+    assert sorted(os.listdir(tmp_path / legacy)) == ["keep.txt"]
+    # With valid metadata (the reference's own), it is opened and registered.
+    make(tmp_path, 2.0, sid="from-reference")
+    assert wsprune.open_session(tmp_path, "from-reference") == ("from-reference", False)
     new_id, created = wsprune.open_session(tmp_path)
     assert created and uuid.UUID(new_id) and (tmp_path / new_id / ".metadata.json").exists()
     assert wsprune.open_session(tmp_path, "custom-id") == ("custom-id", True)

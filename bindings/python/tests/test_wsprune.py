@@ -18,6 +18,7 @@ import pytest
 
 import wsprune
 from du import tree_bytes
+from hoststate import listdir, unregistered_session, write_session_metadata
 from wsprune import Event, SessionMetadata
 
 
@@ -25,7 +26,7 @@ def backdate(root: Path, sid: str, hours: float, fmt: str = "Z") -> None:
     when = datetime.now(timezone.utc) - timedelta(hours=hours)
     ts = when.strftime("%Y-%m-%dT%H:%M:%S.%f") + ("Z" if fmt == "Z" else "+00:00")
     meta = {"session_id": sid, "created_at": ts, "updated_at": ts, "version": 1}
-    (root / sid / ".metadata.json").write_text(json.dumps(meta, indent=2))
+    write_session_metadata(root, sid, json.dumps(meta, indent=2))
 
 
 def session(root: Path, hours: float = 0.0, files: int = 0) -> str:
@@ -69,7 +70,7 @@ def test_create_with_id_duplicate_and_invalid(tmp_path: Path) -> None:
         assert isinstance(e2.value, ValueError)
     with pytest.raises(wsprune.InvalidArgumentError):
         wsprune.create_session("")
-    assert sorted(os.listdir(tmp_path)) == [sid]
+    assert sorted(listdir(tmp_path)) == [sid]
 
 
 def test_touch_updates_only_updated_at(tmp_path: Path) -> None:
@@ -88,7 +89,7 @@ def test_touch_legacy_corrupted_missing(tmp_path: Path) -> None:
     assert wsprune.touch_session(tmp_path, legacy) == "legacy"  # a no-op, not an error
     assert not (tmp_path / legacy / ".metadata.json").exists()
     assert wsprune.read_session_metadata(legacy, tmp_path) is None
-    bad = session(tmp_path)
+    bad = unregistered_session(tmp_path)
     (tmp_path / bad / ".metadata.json").write_text("{not json")
     events: List[Event] = []
     wsprune.set_logger(events.append)
@@ -141,7 +142,7 @@ def test_prune_old_recent_dry_run_and_exact_bytes(tmp_path: Path) -> None:
 def test_prune_skips_legacy_corrupted_and_leased(tmp_path: Path) -> None:
     legacy = str(uuid.uuid4())
     (tmp_path / legacy).mkdir()
-    corrupted = session(tmp_path)
+    corrupted = unregistered_session(tmp_path)
     (tmp_path / corrupted / ".metadata.json").write_text("[]")
     leased = session(tmp_path, hours=48)
     with wsprune.lease(tmp_path, leased) as held:
