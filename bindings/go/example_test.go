@@ -36,9 +36,10 @@ func ExamplePrune() {
 		log.Fatal(err)
 	}
 
-	// A session last used in 2020, with 1 MiB of output.
+	// A session an older runtime (the reference implementation) left,
+	// last used in 2020, with 1 MiB of output.
 	const stale = "0f8fad5b-d9cb-469f-a165-70867728950e"
-	if _, err := wsprune.CreateSessionWithID(root, stale); err != nil {
+	if err := os.Mkdir(filepath.Join(root, stale), 0o700); err != nil {
 		log.Fatal(err)
 	}
 	meta := `{"session_id":"` + stale + `","created_at":"2020-01-01T00:00:00.000000Z","updated_at":"2020-01-01T00:00:00.000000Z","version":1}`
@@ -136,14 +137,15 @@ func ExamplePrune_retention() {
 	}
 	defer os.RemoveAll(root)
 
-	// Three sessions of 10 kB each, last used 3, 2 and 1 hours ago.
+	// Three sessions of 10 kB each that an older runtime left, last used 3,
+	// 2 and 1 hours ago.
 	ids := []string{
 		"00000000-0000-4000-8000-000000000003",
 		"00000000-0000-4000-8000-000000000002",
 		"00000000-0000-4000-8000-000000000001",
 	}
 	for i, id := range ids {
-		if _, err := wsprune.CreateSessionWithID(root, id); err != nil {
+		if err := os.Mkdir(filepath.Join(root, id), 0o700); err != nil {
 			log.Fatal(err)
 		}
 		used := time.Now().UTC().Add(-time.Duration(3-i) * time.Hour).Format("2006-01-02T15:04:05.000000Z")

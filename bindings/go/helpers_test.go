@@ -1,7 +1,9 @@
 package wsprune
 
 import (
+	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,8 +38,16 @@ func metadataPath(root, id string) string {
 	return filepath.Join(root, id, ".metadata.json")
 }
 
+// recordPath is where the host keeps a registered session's record (the
+// truth every call decides on; the session's .metadata.json is a mirror).
+func recordPath(root, id string) string {
+	return filepath.Join(root, ".wsprune", "sessions", id)
+}
+
 // backdate rewrites the session's metadata with the given updated_at (and
-// created_at), as an external tool or an old wsprune would have written it.
+// created_at), as the host's own touches would have left it: the record of a
+// registered session and its mirror, or the .metadata.json of a directory
+// that is not registered (an external tool's, or an old wsprune's).
 func backdate(t *testing.T, root, id, updatedAt string) {
 	t.Helper()
 	meta := map[string]any{"session_id": id, "created_at": updatedAt, "updated_at": updatedAt, "version": 1}
@@ -45,7 +55,42 @@ func backdate(t *testing.T, root, id, updatedAt string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(recordPath(root, id)); err == nil {
+		writeFile(t, recordPath(root, id), b)
+	}
 	writeFile(t, metadataPath(root, id), b)
+}
+
+// unregistered makes a session directory as the reference implementation
+// (or wsprune 0.3) does: not registered, so judged by its own .metadata.json.
+func unregistered(t *testing.T, root string) string {
+	t.Helper()
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	if err := os.MkdirAll(filepath.Join(root, id), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// rootNames lists the root's entries without the host directory (.wsprune).
+func rootNames(t *testing.T, root string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Name() != ".wsprune" {
+			names = append(names, e.Name())
+		}
+	}
+	return names
 }
 
 // createOld creates a session and backdates it to oldStamp.

@@ -23,7 +23,7 @@ func TestListSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(root, legacyID, "data.txt"), []byte("legacy work"))
-	bad := mustCreate(t, root)
+	bad := unregistered(t, root)
 	writeFile(t, metadataPath(root, bad), []byte("{not json"))
 	// Not sessions: a custom-id name without metadata, hidden entries,
 	// site-packages, a plain file and a symlink to a session outside.
@@ -105,7 +105,7 @@ func TestReadMetadata(t *testing.T) {
 	id := mustCreate(t, root)
 	// As another writer stored it: an offset, an unknown field.
 	stored := `{"session_id":"` + id + `","created_at":"2021-03-04T05:06:07+00:00","updated_at":"2022-08-09T10:11:12+00:00","version":1,"extra":"kept"}`
-	writeFile(t, metadataPath(root, id), []byte(stored))
+	writeFile(t, recordPath(root, id), []byte(stored)) // the host's record: what is read
 	for _, spelling := range []string{id, strings.ToUpper(id), strings.ReplaceAll(id, "-", "")} {
 		doc, err := ReadMetadata(root, spelling)
 		if err != nil {
@@ -134,7 +134,7 @@ func TestReadMetadata(t *testing.T) {
 	if doc, err := ReadMetadata(root, legacyID); err != nil || doc.State != StateLegacy || doc.Metadata != nil {
 		t.Errorf("legacy: %+v, %v", doc, err)
 	}
-	bad := mustCreate(t, root)
+	bad := unregistered(t, root)
 	writeFile(t, metadataPath(root, bad), []byte(`{"session_id":"`+bad+`","created_at":"x"}`))
 	if doc, err := ReadMetadata(root, bad); err != nil || doc.State != StateCorrupted || !strings.Contains(doc.Problem, "updated_at") || doc.Metadata != nil {
 		t.Errorf("corrupted: %+v, %v", doc, err)

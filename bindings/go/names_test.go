@@ -93,11 +93,12 @@ func TestOpenSession(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(root, legacyID), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, created, err = OpenSession(root, strings.ToUpper(legacyID)); err != nil || created {
-		t.Fatalf("OpenSession(legacy) = %v, %v", created, err)
+	// A directory without metadata is not a session an open adopts (a prune would delete it).
+	if _, _, err = OpenSession(root, strings.ToUpper(legacyID)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("OpenSession(legacy) = %v, want ErrNotFound", err)
 	}
-	if info, err := SessionInfo(root, legacyID); err != nil || info.State != StateOK {
-		t.Errorf("the legacy session got no metadata: %v, %v", info, err)
+	if info, err := SessionInfo(root, legacyID); err != nil || info.State != StateLegacy {
+		t.Errorf("the refused open wrote metadata: %v, %v", info, err)
 	}
 	for _, bad := range badIDs[1:] {
 		if _, _, err := OpenSession(root, bad); !errors.Is(err, ErrInvalidSessionID) {

@@ -339,7 +339,8 @@ func TestMillis(t *testing.T) {
 func TestPruneLockTimeout(t *testing.T) {
 	root := newRoot(t)
 	id := createOld(t, root)
-	dir, err := os.Open(root)
+	// The workspace lock is the host directory's lock file.
+	dir, err := os.OpenFile(filepath.Join(root, ".wsprune", "lock"), os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,9 +168,9 @@ func TestPruneSkipsWhatItCannotJudge(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(root, legacy, "data.txt"), []byte("legacy work"))
-	corrupted := mustCreate(t, root)
+	corrupted := unregistered(t, root)
 	writeFile(t, metadataPath(root, corrupted), []byte("{this is not json"))
-	badStamp := mustCreate(t, root)
+	badStamp := unregistered(t, root)
 	writeFile(t, metadataPath(root, badStamp), []byte(`{"session_id":"`+badStamp+`","created_at":"yesterday","updated_at":"a while ago","version":1}`))
 	leased := createOld(t, root)
 	l, err := Acquire(root, leased)
@@ -422,13 +422,9 @@ func TestConcurrentTouchAndPrune(t *testing.T) {
 		}
 	}
 	// Nothing but sessions is left in the root (no trash directories).
-	entries, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if !uuidV4.MatchString(e.Name()) {
-			t.Errorf("left in the root: %s", e.Name())
+	for _, name := range rootNames(t, root) {
+		if !uuidV4.MatchString(name) {
+			t.Errorf("left in the root: %s", name)
 		}
 	}
 	if len(c.named("session.prune.completed", "")) != 40 {

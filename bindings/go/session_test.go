@@ -33,7 +33,9 @@ func TestSessionInfo(t *testing.T) {
 	fill(t, root, id, 2)
 	created := "2021-03-04T05:06:07.123456Z"
 	updated := "2022-08-09T10:11:12.654321Z"
-	writeFile(t, metadataPath(root, id), []byte(`{"session_id":"`+id+`","created_at":"`+created+`","updated_at":"`+updated+`","version":1}`))
+	text := []byte(`{"session_id":"` + id + `","created_at":"` + created + `","updated_at":"` + updated + `","version":1}`)
+	writeFile(t, recordPath(root, id), text) // the host's record: what info reads
+	writeFile(t, metadataPath(root, id), text)
 
 	info, err := SessionInfo(root, id)
 	if err != nil {
@@ -71,7 +73,7 @@ func TestSessionInfo(t *testing.T) {
 
 	// Legacy and corrupted: zero times.
 	writeFile(t, filepath.Join(root, legacyID, "data.txt"), []byte("legacy work"))
-	bad := mustCreate(t, root)
+	bad := unregistered(t, root)
 	writeFile(t, metadataPath(root, bad), []byte("{not json"))
 	for id, st := range map[string]SessionState{legacyID: StateLegacy, bad: StateCorrupted} {
 		info, err := SessionInfo(root, id)
@@ -138,8 +140,7 @@ func TestDeleteSession(t *testing.T) {
 		t.Errorf("events: %v", c.all())
 	}
 	// Nothing left behind in the root.
-	entries, _ := os.ReadDir(root)
-	if len(entries) != 1 || entries[0].Name() != other {
+	if entries := rootNames(t, root); len(entries) != 1 || entries[0] != other {
 		t.Errorf("root holds %v", entries)
 	}
 	_, err = DeleteSession(root, id, 0)
@@ -231,7 +232,7 @@ func TestRepair(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bad := mustCreate(t, root)
+	bad := unregistered(t, root)
 	writeFile(t, metadataPath(root, bad), []byte("{not json"))
 	leased := "0f8fad5b-d9cb-469f-a165-70867728950e"
 	if err := os.MkdirAll(filepath.Join(root, leased), 0o755); err != nil {

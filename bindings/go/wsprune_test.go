@@ -249,7 +249,7 @@ func TestTouch(t *testing.T) {
 
 	// Metadata as the reference Python implementation writes it, with an
 	// unknown field: still parsed, the field survives.
-	py := mustCreate(t, root)
+	py := unregistered(t, root)
 	writeFile(t, metadataPath(root, py), []byte(`{
   "session_id": "`+py+`",
   "created_at": "2020-01-01T00:00:00.000000+00:00",
@@ -277,7 +277,7 @@ func TestTouch(t *testing.T) {
 	}
 
 	// Corrupted: fine, left untouched, with a warning event.
-	bad := mustCreate(t, root)
+	bad := unregistered(t, root)
 	writeFile(t, metadataPath(root, bad), []byte("{not json"))
 	if o, err := TouchWithOutcome(root, bad); err != nil || o != TouchCorrupted {
 		t.Errorf("touch of corrupted metadata: %q, %v", o, err)
@@ -389,7 +389,7 @@ func TestLeaseReleaseTouchOnLegacyAndCorrupted(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, legacy), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bad := mustCreate(t, root)
+	bad := unregistered(t, root)
 	writeFile(t, metadataPath(root, bad), []byte("garbage"))
 	for _, id := range []string{legacy, bad} {
 		l, err := Acquire(root, id)
@@ -438,7 +438,8 @@ func TestAcquireBusy(t *testing.T) {
 	}
 	root := newRoot(t)
 	id := mustCreate(t, root)
-	dir, err := os.Open(filepath.Join(root, id))
+	// A deletion holds the session's lock file (in the host directory) exclusively.
+	dir, err := os.Open(filepath.Join(root, ".wsprune", "locks", id))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,13 +81,28 @@ static void json_str(const char *json, const char *key, char *out, size_t n) {
     out[i] = 0;
 }
 
+/* Sets a session's times as the host's own touches would have: its record
+ * (.wsprune/sessions/ID, what every call decides on) when it is registered,
+ * and its .metadata.json (the mirror, or the metadata of a directory that is
+ * not registered). */
 static void backdate(const char *root, const char *id, const char *when) {
     char p[512], text[512];
-    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, id);
     snprintf(text, sizeof text,
              "{\n  \"session_id\": \"%s\",\n  \"created_at\": \"%s\",\n  \"updated_at\": \"%s\",\n  \"version\": 1\n}\n",
              id, when, when);
+    snprintf(p, sizeof p, "%s/.wsprune/sessions/%s", root, id);
+    if (exists(p)) write_all(p, text);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, id);
     write_all(p, text);
+}
+
+/* A session directory as the reference implementation makes one: not
+ * registered, so judged by its own .metadata.json. */
+static void unregistered(const char *root, char id[37], int n) {
+    char p[512];
+    snprintf(id, 37, "%08x-1111-4222-8333-444455556666", n);
+    join(p, sizeof p, root, id);
+    CHECK(mkdir(p, 0700) == 0);
 }
 
 static void create_ok(const char *root, char id[37]) {
@@ -289,7 +304,7 @@ static void test_touch(void) {
     pthread_mutex_init(&rec->mu, NULL);
     wsprune_set_log_callback(record, rec);
     char bad_id[37];
-    create_ok(root, bad_id);
+    unregistered(root, bad_id, 0xbad);
     snprintf(p, sizeof p, "%s/%s/.metadata.json", root, bad_id);
     write_all(p, "{not json");
     CHECK(wsprune_session_touch(root, bad_id, NULL) == WSPRUNE_STATUS_OK);
@@ -329,8 +344,8 @@ static void test_prune(void) {
     new_root(root, sizeof root);
     create_ok(root, old_id);
     create_ok(root, fresh_id);
-    create_ok(root, corrupt_id);
-    create_ok(root, badts_id);
+    unregistered(root, corrupt_id, 0xc0);
+    unregistered(root, badts_id, 0xc1);
     create_ok(root, leased_id);
     backdate(root, old_id, "2020-01-01T00:00:00.000000Z");
     backdate(root, leased_id, "2020-01-01T00:00:00.000000Z");
@@ -644,7 +659,8 @@ static void test_misuse_strings(void) {
     int entries = 0;
     struct dirent *de;
     while (d != NULL && (de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) entries++;
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && strcmp(de->d_name, ".wsprune") != 0)
+            entries++;
     if (d) closedir(d);
     CHECK(entries == 1);
 
@@ -972,18 +988,26 @@ static void test_session_ids(void) {
     const char *legacy = "33333333-3333-4333-8333-333333333333";
     join(p, sizeof p, root, legacy);
     CHECK(mkdir(p, 0755) == 0);
+    /* A directory without metadata is not a session: an open does not adopt
+     * it (a prune would delete it), and writes nothing into it. */
     created = true;
     CHECK(wsprune_session_open(root, "33333333333343338333333333333333", out, sizeof out, &created, NULL) ==
-          WSPRUNE_STATUS_OK);
-    CHECK(!created && strcmp(out, legacy) == 0);
+          WSPRUNE_STATUS_NOT_FOUND);
     snprintf(p, sizeof p, "%s/%s/.metadata.json", root, legacy);
-    CHECK(exists(p));
+    CHECK(!exists(p));
     join(p, sizeof p, root, "adopted");
     CHECK(mkdir(p, 0755) == 0);
     err = NULL;
     EXPECT_ERROR(wsprune_session_acquire(root, "adopted", &lease, &err), WSPRUNE_STATUS_NOT_FOUND);
+    err = NULL;
+    EXPECT_ERROR(wsprune_session_open(root, "adopted", out, sizeof out, &created, &err), WSPRUNE_STATUS_NOT_FOUND);
+    /* With valid metadata (the reference implementation's), it is opened and registered. */
+    snprintf(p, sizeof p, "%s/adopted/.metadata.json", root);
+    write_all(p, "{\"session_id\": \"adopted\", \"created_at\": \"2020-01-01T00:00:00Z\", \"updated_at\": \"2020-01-01T00:00:00Z\"}");
     CHECK(wsprune_session_open(root, "adopted", out, sizeof out, &created, NULL) == WSPRUNE_STATUS_OK);
     CHECK(!created);
+    snprintf(p, sizeof p, "%s/.wsprune/sessions/adopted", root);
+    CHECK(exists(p));
     CHECK(wsprune_session_acquire(root, "adopted", &lease, NULL) == WSPRUNE_STATUS_OK);
     CHECK(wsprune_lease_release(lease, false, NULL) == WSPRUNE_STATUS_OK);
     /* "site-packages" and hidden directories are never sessions, not even with metadata. */
@@ -1038,8 +1062,9 @@ static void test_list_and_read_metadata(void) {
     CHECK(json == NULL);
     CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
 
-    create_ok(root, id);
-    /* A foreign writer's format is handed on as stored. */
+    CHECK(mkdir(root, 0755) == 0);
+    unregistered(root, id, 0xf0);
+    /* A foreign writer's format (a directory it made) is handed on as stored. */
     snprintf(p, sizeof p, "%s/%s/.metadata.json", root, id);
     char text[512];
     snprintf(text, sizeof text,
@@ -1050,7 +1075,8 @@ static void test_list_and_read_metadata(void) {
     join(p, sizeof p, root, legacy);
     mkdir(p, 0755);
     char custom[] = "notebook-7";
-    CHECK(wsprune_session_create(root, custom, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    join(p, sizeof p, root, custom);
+    CHECK(mkdir(p, 0700) == 0);
     snprintf(p, sizeof p, "%s/%s/.metadata.json", root, custom);
     write_all(p, "{broken");
     /* Not sessions: a custom-id directory without metadata, a hidden one, a file. */
