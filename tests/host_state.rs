@@ -155,6 +155,7 @@ fn a_guest_lock_on_another_session_blocks_nothing() {
     let deadline = Instant::now() + Duration::from_secs(10);
     let locked = |id: &str| {
         let d = std::fs::File::open(root.join(id)).unwrap();
+        // SAFETY: flock takes no pointers; a bad descriptor would only be an error.
         let free = unsafe { libc::flock(d.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
         !free
     };
@@ -267,6 +268,7 @@ fn reserved_names_compare_as_a_casefold_directory_does() {
         eprintln!("SKIPPED {TEST}: this kernel's ext4 has no casefold feature (CONFIG_UNICODE)");
         return;
     }
+    // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED {TEST}: needs root for a loop mount");
         return;
@@ -344,6 +346,7 @@ fn migrate_registers_older_sessions_once() {
         .to_owned();
     std::fs::create_dir(root.join("not-a-session")).unwrap();
     let held = std::fs::File::open(root.join(&leased)).unwrap();
+    // SAFETY: flock takes no pointers; a bad descriptor would only be an error.
     assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_SH) }, 0);
 
     let dry = wsprune::migrate_sessions(&root, true).unwrap();
@@ -425,10 +428,12 @@ fn a_prune_as_root_leaves_the_host_state_to_the_roots_owner() {
     let root = tmp.path().join("ws");
     std::fs::create_dir(&root).unwrap();
     let c = std::ffi::CString::new(root.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
     assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
     // Root registers one session (an operator's `wsprune open`) and prunes.
     let id = wsprune::create_session(&root, Some("registered-by-owner")).unwrap();
     let c = std::ffi::CString::new(root.join(&id).to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
     assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0);
     prune(&root, 24.0, false);
     for p in [
@@ -510,6 +515,7 @@ fn a_full_filesystem_fails_creation_cleanly_and_is_still_pruned() {
 fn a_filesystem_without_rename_noreplace_still_gets_every_write() {
     const TEST: &str = "a_filesystem_without_rename_noreplace_still_gets_every_write";
     let _serial = exclusive();
+    // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 || Command::new("bindfs").arg("--version").output().is_err() {
         eprintln!("SKIPPED {TEST}: needs root and bindfs (apt-get install bindfs)");
         return;
