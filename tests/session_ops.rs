@@ -374,6 +374,7 @@ fn acquire_is_busy_while_a_prune_holds_the_session() {
     // A lock on the session directory (a guest's, say) holds off nothing.
     let guest = std::fs::File::open(tmp.path().join(&id)).unwrap();
     assert_eq!(
+        // SAFETY: flock takes no pointers; a bad descriptor would only be an error.
         unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&guest), libc::LOCK_EX | libc::LOCK_NB) },
         0
     );
