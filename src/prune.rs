@@ -267,7 +267,7 @@ fn lock_workspace(
     if let Some(l) = &lock {
         if !fd::flock_wait(l.as_fd(), op, timeout).map_err(lock_err)? {
             let mut msg = format!(
-                "another prune of {} is running (waited {:.1} s for the workspace lock): wait for it to finish, or give a longer lock timeout",
+                "another prune of {} is running (waited {:.1} s for the workspace lock): wait for it to finish, or give this prune a longer lock timeout",
                 root.display(),
                 timeout.as_secs_f64()
             );

@@ -234,9 +234,13 @@ fn two_prunes_at_once_the_second_is_busy_and_told_to_wait() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
     session(&root, 48.0);
-    // The first "prune": a process of the same user holding the workspace lock.
+    // The first "prune": a process of the same user holding the workspace lock
+    // (the host directory's lock file).
+    let lock = workspace_lock_file(&root);
+    drop(lock);
+    let lock = root.join(".wsprune/lock");
     let mut holder = Command::new("flock")
-        .args(["-x", s(&root), "sleep", "20"])
+        .args(["-x", s(&lock), "sleep", "20"])
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
