@@ -26,11 +26,11 @@ def test_a_root_with_a_nul_is_refused_not_cut(tmp_path: Path) -> None:
             wsprune.session_info(bad, sid)
         with pytest.raises(wsprune.InvalidArgumentError):
             wsprune.create_session(bad)
-    assert os.listdir(root) == [sid]
+    assert listdir(root) == [sid]
     for bad_id in ("a\0b", "t\ud800", "t\udc00"):
         with pytest.raises(wsprune.InvalidSessionIdError):
             wsprune.create_session(root, bad_id)
-    assert os.listdir(root) == [sid]
+    assert listdir(root) == [sid]
 
 
 def test_one_uuid_one_session(tmp_path: Path) -> None:
