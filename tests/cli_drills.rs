@@ -99,12 +99,10 @@ fn full_disk_a_prune_frees_space_and_says_how_much() {
     assert_eq!(text(&o.stderr), "");
 }
 
-/// A dropped write error (the session layer's, not the tool's): `create` on a full
-/// filesystem must fail and leave nothing. The tool maps the error the
-/// library returns (ENOSPC: I/O, 74) and prints one line; until the library
-/// returns it, this fails, so it is ignored.
+/// No dropped write error: `create` on a full filesystem fails and leaves
+/// nothing. The tool maps the error the library returns (ENOSPC: I/O, 74)
+/// and prints one line.
 #[test]
-#[ignore = "the library drops the metadata write error on a full disk (the session layer's to fix)"]
 fn full_disk_create_fails_with_74_and_leaves_nothing() {
     let _g = shared();
     let Some(fs) = Tmpfs::new("full_disk_create_fails_with_74_and_leaves_nothing", "1m") else {
