@@ -70,7 +70,7 @@ conformance:
 # several minutes; `make bench ARGS=--quick` is a smoke test with small sizes.
 .PHONY: bench
 bench:
-	bash bench/run.sh $(ARGS)
+	bash benches/run.sh $(ARGS)
 
 # Quality gates that `bash .ci/run` runs after `make test` (each installs the
 # tools it needs on first use; see the scripts): line coverage of src/ over

@@ -98,7 +98,7 @@ mkdir -p "$report_dir"
 # Only the crate's own sources (src/): the test, example, benchmark and fuzz
 # directories of this repository are left out (dependencies already are).
 repo_re=$(printf '%s' "$repo" | sed 's/[].[^$*+?(){}|\\]/\\&/g')
-ignore="^$repo_re/(tests|examples|benches|bench|\.fuzz)/"
+ignore="^$repo_re/(tests|examples|benches|\.fuzz)/"
 # llvm-cov may warn that "N functions have mismatched data": the same function
 # compiled into several binaries (the library, its unit-test build, the tool)
 # with different structural hashes; a known, harmless effect of merging them.

@@ -1,6 +1,6 @@
 //! Create and touch latency: wsprune against the plain-C floor, the safe
 //! C floor of a checked touch (the checks wsprune makes, nothing else) and the naive
-//! write-temp-and-rename design (bench/floor.c), interleaved in blocks so a
+//! write-temp-and-rename design (benches/floor.c), interleaved in blocks so a
 //! disk that drifts during the run affects every contender alike.
 
 use std::path::Path;
@@ -32,18 +32,18 @@ pub struct Results {
     pub create_naive: Latency,
     pub touch: Latency,
     pub touch_floor: Latency,
-    /// The least a checked touch must do (bench/floor.c `safe-touch`).
+    /// The least a checked touch must do (benches/floor.c `safe-touch`).
     pub touch_safe_floor: Latency,
     pub touch_naive: Latency,
 }
 
 const BLOCKS: usize = 4;
 
-/// Compiles bench/floor.c with `cc -O2` into `work` and measures in `work`.
+/// Compiles benches/floor.c with `cc -O2` into `work` and measures in `work`.
 pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
     std::fs::create_dir_all(work).expect("latency dir");
     let floor = work.join("floor");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/floor.c");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/floor.c");
     measure::run(Command::new("cc").arg("-O2").arg("-o").arg(&floor).arg(&src));
     let (ws, cdir, ndir) = (work.join("wsprune"), work.join("floor-ws"), work.join("naive-ws"));
     for d in [&cdir, &ndir] {

@@ -2,7 +2,7 @@
 //! against `du -sb`, create and touch against a plain-C floor, peak RSS, and
 //! a scaling curve, side by side in one run. See docs/benchmarks.md.
 //!
-//! `make bench` runs it (through bench/run.sh, which also draws the plot);
+//! `make bench` runs it (through benches/run.sh, which also draws the plot);
 //! directly: `cargo bench --bench suite -- [--quick] [--dir DIR]`.
 //! `--quick` uses small sizes to smoke-test the harness (results go to
 //! target/bench/quick/, not docs/); `--dir DIR` puts the workloads in
@@ -30,7 +30,7 @@ struct Config {
     quick: bool,
     /// Where workloads are built (removed at the start and the end).
     work: PathBuf,
-    /// Where benchmarks.md goes (the plot too, drawn by bench/plot.py).
+    /// Where benchmarks.md goes (the plot too, drawn by benches/plot.py).
     out_dir: PathBuf,
     w1: usize,
     w2: usize,
@@ -226,7 +226,7 @@ fn main() {
     let json = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/results.json");
     std::fs::write(&json, report::json(&results, &plot).to_string()).expect("write results.json");
     log(format!(
-        "wrote {} and {} (bench/plot.py draws {})",
+        "wrote {} and {} (benches/plot.py draws {})",
         doc.display(),
         json.display(),
         plot.display()

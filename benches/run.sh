@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark suite (`make bench`; arguments go to the harness, e.g.
-# `bash bench/run.sh --quick`): prepares the plotting venv first, so a missing
+# `bash benches/run.sh --quick`): prepares the plotting venv first, so a missing
 # matplotlib fails before the long run, then runs the harness
 # (benches/suite/, which prints the tables and writes benchmarks.md and
 # target/bench/results.json) and draws the scaling plot from that JSON.
@@ -18,4 +18,4 @@ if ! "$venv/bin/python" -c 'import matplotlib' >/dev/null 2>&1; then
 fi
 
 cargo bench --bench suite -- "$@"
-"$venv/bin/python" bench/plot.py target/bench/results.json
+"$venv/bin/python" benches/plot.py target/bench/results.json

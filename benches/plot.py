@@ -3,7 +3,7 @@ prune and dry run against the number of sessions, with `xargs rm -rf` and
 `du -sb` for reference. Reads the JSON the harness writes
 (target/bench/results.json) and writes the PNG it names.
 
-Usage: python bench/plot.py target/bench/results.json
+Usage: python benches/plot.py target/bench/results.json
 """
 
 import json

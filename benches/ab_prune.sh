@@ -4,7 +4,7 @@
 # ROUNDS times each; prints the median seconds of each and the ratio
 # after/before. Not part of `make bench` (docs/performance.md records runs).
 #
-#   bash bench/ab_prune.sh BEFORE_WSPRUNE AFTER_WSPRUNE [SESSIONS] [ROUNDS] [DIR]
+#   bash benches/ab_prune.sh BEFORE_WSPRUNE AFTER_WSPRUNE [SESSIONS] [ROUNDS] [DIR]
 #
 # Workload: SESSIONS stale sessions (default 300), each with 40 small files
 # (0 to 4 KiB) at the top and 160 in vendor/pkgNN/src/util trees, written
