@@ -17,11 +17,21 @@
  *                                                     <id>/.metadata.json beneath the root (still the
  *                                                     file written: the session was not moved away),
  *                                                     the three closes
+ *   floor host-touch   ROOT SESSIONS COUNT OFFSET STAMP the least a touch of a *registered* session must do
+ *                                                     (its record is the host's, so no guest symlink or
+ *                                                     file can be in its way): open the root (O_PATH),
+ *                                                     openat2 .wsprune/sessions/<id> beneath it O_RDWR|
+ *                                                     O_NOFOLLOW|O_NONBLOCK with RESOLVE_BENEATH|
+ *                                                     RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV, one read,
+ *                                                     27-byte pwrite at OFFSET, fstat (st_nlink: the
+ *                                                     record was not unlinked by a deletion), two closes
  *   floor naive-touch  DIR SESSIONS COUNT JSONFILE    open, read, close, write a temp file, rename it
  *                                                     over .metadata.json (replacing)
  *
  * Session i is DIR/<a UUID-shaped name made from i>; touches cycle over
- * sessions 0..SESSIONS-1, made earlier by the matching create mode.
+ * sessions 0..SESSIONS-1, made earlier by the matching create mode (for
+ * host-touch: by wsprune's create_session, so ROOT/.wsprune/sessions/<name>
+ * is each session's record).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -127,6 +137,30 @@ int main(int argc, char **argv) {
             if (again.st_dev != st.st_dev || again.st_ino != st.st_ino) die("re-check", rel);
             close(fd);
             close(pfd);
+            close(rfd);
+            ns[k] = now_ns() - t;
+        }
+    } else if (!strcmp(mode, "host-touch") && argc >= 7) {
+        long off = atol(argv[5]);
+        const char *stamp = argv[6];
+        char rel[128];
+        struct stat st;
+        for (long k = 0; k < count; k++) {
+            snprintf(rel, sizeof rel, ".wsprune/sessions/%08lx-0000-4000-8000-000000000000", k % a);
+            long long t = now_ns();
+            int rfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (rfd < 0) die("open", dir);
+            struct open_how how = {
+                .flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV,
+            };
+            int fd = (int)syscall(SYS_openat2, rfd, rel, &how, sizeof how);
+            if (fd < 0) die("openat2", rel);
+            if (read(fd, buf, sizeof buf) < 0) die("read", rel);
+            if (pwrite(fd, stamp, 27, off) != 27) die("pwrite", rel);
+            if (fstat(fd, &st) != 0) die("fstat", rel);
+            if (st.st_nlink == 0) die("record unlinked", rel);
+            close(fd);
             close(rfd);
             ns[k] = now_ns() - t;
         }

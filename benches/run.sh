@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark suite (`make bench`; arguments go to the harness, e.g.
 # `bash benches/run.sh --quick`): prepares the plotting venv first, so a missing
-# matplotlib fails before the long run, then runs the harness
+# matplotlib fails before the long run, installs rmz if missing, then runs the harness
 # (benches/suite/, which prints the tables and writes benchmarks.md and
 # target/bench/results.json) and draws the scaling plot from that JSON.
 set -euo pipefail
@@ -15,6 +15,17 @@ if ! "$venv/bin/python" -c 'import matplotlib' >/dev/null 2>&1; then
             "the scaling plot cannot be drawn without it" >&2
         exit 1
     fi
+fi
+
+# rmz (the `rmz` crate: fuc's parallel deleter) is one of the deleters a
+# prune is compared with. Installed with cargo where it is not on PATH; a
+# machine that cannot build it runs the suite without it (the document says so).
+tools=$PWD/target/bench-tools
+export PATH="$tools/bin:$PATH"
+if ! command -v rmz >/dev/null; then
+    echo "bench: installing rmz into $tools (cargo install rmz@3.2.1)" >&2
+    cargo install --quiet --locked --root "$tools" rmz@3.2.1 >&2 ||
+        echo "bench: could not install rmz; the suite runs without it" >&2
 fi
 
 cargo bench --bench suite -- "$@"

@@ -1,11 +1,18 @@
-//! Create and touch latency: wsprune against the plain-C floor, the safe
-//! C floor of a checked touch (the checks wsprune makes, nothing else) and the naive
-//! write-temp-and-rename design (benches/floor.c), interleaved in blocks so a
-//! disk that drifts during the run affects every contender alike.
+//! Create and touch latency: wsprune against the plain-C floor, the C floor
+//! of a touch of a registered session (its host-owned record: the guarantees
+//! wsprune's touch keeps, nothing else), the former safe floor of a checked
+//! touch of `.metadata.json`, and the naive write-temp-and-rename design
+//! (benches/floor.c), interleaved in blocks so a disk that drifts during the
+//! run affects every contender alike. wsprune's touch is timed twice: with the
+//! `.metadata.json` mirror not due (a later touch in the same clock minute,
+//! the common case) and due (the first touch of a minute).
 
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+
+use chrono::{DateTime, Utc};
 
 use crate::measure::{self, quantile};
 
@@ -30,9 +37,15 @@ pub struct Results {
     pub create: Latency,
     pub create_floor: Latency,
     pub create_naive: Latency,
+    /// `touch_session` with the mirror not due (a later touch in the same minute).
     pub touch: Latency,
+    /// `touch_session` with the mirror due (the first touch of a minute).
+    pub touch_due: Latency,
     pub touch_floor: Latency,
-    /// The least a checked touch must do (benches/floor.c `safe-touch`).
+    /// The least a touch of a registered session must do (benches/floor.c `host-touch`).
+    pub touch_host_floor: Latency,
+    /// The least a checked touch of `.metadata.json` must do (benches/floor.c
+    /// `safe-touch`): the floor of wsprune 0.3's touch, for comparison.
     pub touch_safe_floor: Latency,
     pub touch_naive: Latency,
 }
@@ -65,7 +78,11 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
         out.lines().map(|l| l.parse().expect("floor prints integers")).collect()
     };
 
-    let ids: Vec<String> = (0..creates).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    // The names floor.c gives session i, so that `floor host-touch` finds the
+    // records of the sessions wsprune created (registered, as a runtime's are).
+    let ids: Vec<String> = (0..creates)
+        .map(|i| format!("{i:08x}-0000-4000-8000-000000000000"))
+        .collect();
     let (mut create, mut create_floor, mut create_naive) = (Vec::new(), Vec::new(), Vec::new());
     let per = creates / BLOCKS;
     for b in 0..BLOCKS {
@@ -88,24 +105,39 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
     }
 
     let made = (per * BLOCKS).to_string();
-    let (mut touch, mut touch_floor, mut touch_safe, mut touch_naive) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let records = ws.join(".wsprune/sessions");
+    let record_offset = wsprune::metadata::parse(&std::fs::read(records.join(&ids[0])).expect("read a record"))
+        .expect("the record parses")
+        .updated_at_offset
+        .expect("a record made by create_session has an in-place updated_at");
+    let (mut touch, mut touch_due, mut touch_floor, mut touch_host, mut touch_safe, mut touch_naive) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let per_t = touches / BLOCKS;
     let n = per_t.to_string();
-    let off = offset.to_string();
+    let (off, record_off) = (offset.to_string(), record_offset.to_string());
+    // wsprune's touch, each call timed; before each (untimed), the record's
+    // updated_at is set to `last_used()`, which decides whether the mirror is due.
+    let wsprune_touches = |out: &mut Vec<f64>, last_used: fn() -> DateTime<Utc>| {
+        for i in 0..per_t {
+            let id = &ids[i % (per * BLOCKS)];
+            set_updated_at(&records.join(id), record_offset, last_used());
+            let s = Instant::now();
+            wsprune::touch_session(&ws, id).expect("touch_session");
+            out.push(s.elapsed().as_nanos() as f64);
+        }
+    };
     for b in 0..BLOCKS {
-        for k in 0..4 {
-            match (b + k) % 4 {
-                0 => {
-                    for i in 0..per_t {
-                        let id = &ids[i % (per * BLOCKS)];
-                        let s = Instant::now();
-                        wsprune::touch_session(&ws, id).expect("touch_session");
-                        touch.push(s.elapsed().as_nanos() as f64);
-                    }
-                }
-                1 => touch_floor.extend(c_floor(&[&"touch", &cdir, &made, &n, &off, &stamp])),
-                2 => touch_safe.extend(c_floor(&[&"safe-touch", &cdir, &made, &n, &off, &stamp])),
+        for k in 0..6 {
+            match (b + k) % 6 {
+                // Not due: last used this minute (a minute that ends between
+                // this write and the touch makes one touch due: rare, and the
+                // median ignores it).
+                0 => wsprune_touches(&mut touch, Utc::now),
+                // Due: last used two minutes ago, so this is the minute's first touch.
+                1 => wsprune_touches(&mut touch_due, || Utc::now() - chrono::Duration::minutes(2)),
+                2 => touch_floor.extend(c_floor(&[&"touch", &cdir, &made, &n, &off, &stamp])),
+                3 => touch_host.extend(c_floor(&[&"host-touch", &ws, &made, &n, &record_off, &stamp])),
+                4 => touch_safe.extend(c_floor(&[&"safe-touch", &cdir, &made, &n, &off, &stamp])),
                 _ => touch_naive.extend(c_floor(&[&"naive-touch", &ndir, &made, &n, &json_file])),
             }
         }
@@ -118,8 +150,21 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
         create_floor: Latency::of(&create_floor),
         create_naive: Latency::of(&create_naive),
         touch: Latency::of(&touch),
+        touch_due: Latency::of(&touch_due),
         touch_floor: Latency::of(&touch_floor),
+        touch_host_floor: Latency::of(&touch_host),
         touch_safe_floor: Latency::of(&touch_safe),
         touch_naive: Latency::of(&touch_naive),
     }
+}
+
+/// Overwrites the fixed-width `updated_at` of the record at `path` (at
+/// `offset`) with `t`, as a touch at time `t` would have.
+fn set_updated_at(path: &Path, offset: usize, t: DateTime<Utc>) {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .expect("open a record");
+    file.write_all_at(wsprune::metadata::format_timestamp(t).as_bytes(), offset as u64)
+        .expect("write a record's updated_at");
 }

@@ -1,6 +1,7 @@
-//! The benchmark suite: prune against `xargs rm -rf`, dry run
-//! against `du -sb`, create and touch against a plain-C floor, peak RSS, and
-//! a scaling curve, side by side in one run. See docs/benchmarks.md.
+//! The benchmark suite: prune against `xargs rm -rf` and the parallel
+//! deleters (`xargs -P8 -n 64 rm -rf`, rmz), dry run against `du -sb`,
+//! create and touch against plain-C floors, peak RSS, and a scaling curve,
+//! side by side in one run. See docs/benchmarks.md.
 //!
 //! `make bench` runs it (through benches/run.sh, which also draws the plot);
 //! directly: `cargo bench --bench suite -- [--quick] [--dir DIR]`.
@@ -106,6 +107,9 @@ pub enum Contender {
     Prune { jobs: usize },
     /// `xargs -0 rm -rf` over the stale directories, or with `-P8 -n 64`.
     Xargs { parallel: bool },
+    /// `xargs -0 rmz` over the stale directories: rmz (the `rmz` crate, fuc's
+    /// parallel deleter) where it is installed (benches/run.sh installs it).
+    Rmz,
 }
 
 impl Contender {
@@ -117,7 +121,13 @@ impl Contender {
             Contender::Prune { jobs } => format!("wsprune prune, jobs={jobs}"),
             Contender::Xargs { parallel: false } => "xargs -0 rm -rf".into(),
             Contender::Xargs { parallel: true } => "xargs -0 -P8 -n 64 rm -rf".into(),
+            Contender::Rmz => "xargs -0 rmz".into(),
         }
+    }
+
+    /// A parallel deleter other than wsprune, which a prune should reach.
+    pub fn is_parallel_rival(&self) -> bool {
+        matches!(self, Contender::Xargs { parallel: true } | Contender::Rmz)
     }
 }
 
@@ -152,6 +162,8 @@ pub struct Results {
     pub workloads: Vec<WorkloadResult>,
     /// Names of the workloads that form the scaling curve, smallest first.
     pub scaling: Vec<String>,
+    /// Why rmz is missing from the run, when it is.
+    pub rmz_missing: Option<String>,
     pub latency: latency::Results,
 }
 
@@ -179,15 +191,23 @@ fn main() {
 
     let prune = Contender::Prune { jobs: 0 };
     let xargs = Contender::Xargs { parallel: false };
-    let w1_contenders = [
-        prune,
-        Contender::Prune { jobs: 1 },
-        xargs,
-        Contender::Xargs { parallel: true },
-    ];
+    // The parallel deleters a prune should reach, on W1 and W2: `xargs -P8`, and rmz where installed.
+    let rmz_missing = rmz_missing();
+    if let Some(why) = &rmz_missing {
+        log(format!("rmz left out: {why}"));
+    }
+    let mut rivals = vec![xargs, Contender::Xargs { parallel: true }];
+    if rmz_missing.is_none() {
+        rivals.push(Contender::Rmz);
+    }
+    let w1_contenders: Vec<Contender> = [prune, Contender::Prune { jobs: 1 }]
+        .into_iter()
+        .chain(rivals.clone())
+        .collect();
+    let w2_contenders: Vec<Contender> = [prune].into_iter().chain(rivals).collect();
     let mut workloads = vec![
         bench_workload(&cfg, Spec::w1(cfg.w1), &w1_contenders, cfg.rounds, &log),
-        bench_workload(&cfg, Spec::w2(cfg.w2), &[prune, xargs], cfg.rounds, &log),
+        bench_workload(&cfg, Spec::w2(cfg.w2), &w2_contenders, cfg.rounds, &log),
     ];
     let mut scaling = Vec::new();
     for &n in &cfg.scale {
@@ -215,6 +235,7 @@ fn main() {
     let results = Results {
         workloads,
         scaling,
+        rmz_missing,
         latency,
     };
     let tables = report::tables(&results, cfg.quick);
@@ -324,6 +345,12 @@ fn bench_workload(
                         .stdin(File::open(&list).expect("open the stale list"));
                     measure::run(&mut cmd)
                 }
+                Contender::Rmz => measure::run(
+                    Command::new("xargs")
+                        .args(["-0", "rmz"])
+                        .current_dir(&root)
+                        .stdin(File::open(&list).expect("open the stale list")),
+                ),
             };
             check_remaining(&spec, &built, &root);
             d.secs.push(run.secs);
@@ -349,6 +376,17 @@ fn bench_workload(
         dry_run_secs,
         dry_run_rss_kib,
         du_secs,
+    }
+}
+
+/// Why rmz cannot run here (`None`: it can): not on PATH, or not working.
+fn rmz_missing() -> Option<String> {
+    match Command::new("rmz").arg("--version").output() {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!("`rmz --version` failed ({})", out.status)),
+        Err(e) => Some(format!(
+            "`rmz` not found on PATH ({e}); benches/run.sh installs it with cargo"
+        )),
     }
 }
 

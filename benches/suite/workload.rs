@@ -106,8 +106,9 @@ impl Spec {
 pub struct Built {
     /// Names of the stale sessions: what a prune must delete and what `rm` is given.
     pub stale: Vec<String>,
-    /// Sum of the sizes of every file in the stale sessions (metadata included):
-    /// what a prune must report as reclaimed.
+    /// The space allocated to the stale sessions (`du -sB1` of each: every
+    /// file, metadata included, and directory, in st_blocks): what a prune
+    /// must report as reclaimed.
     pub stale_bytes: u64,
     /// Legacy and corrupted sessions: what a prune must report as skipped.
     pub skipped: usize,
@@ -147,11 +148,7 @@ pub fn build(root: &Path, spec: &Spec, stale_only: bool) -> std::io::Result<Buil
         if spec.odd_ones && matches!(i % 100, 1 | 3) {
             built.skipped += 1;
         }
-        let bytes = sizes.iter().sum::<usize>() + metadata.as_ref().map_or(0, String::len);
         built.files += (spec.files_per_session + usize::from(metadata.is_some())) as u64;
-        if stale {
-            built.stale_bytes += bytes as u64;
-        }
         if stale || !stale_only {
             let dir = root.join(&id);
             std::fs::create_dir(&dir)?;
@@ -167,10 +164,25 @@ pub fn build(root: &Path, spec: &Spec, stale_only: bool) -> std::io::Result<Buil
             }
         }
         if stale {
+            built.stale_bytes += allocated(&root.join(&id))?;
             built.stale.push(id);
         }
     }
     Ok(built)
+}
+
+/// The bytes allocated to `path` and everything under it (`du -sB1`; the
+/// workloads make no hard links, so no inode is counted twice).
+fn allocated(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)?;
+    let mut total = meta.blocks() * 512;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            total += allocated(&entry?.path())?;
+        }
+    }
+    Ok(total)
 }
 
 /// Removes `root` and everything in it, its entries spread over 8 threads:
