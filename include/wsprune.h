@@ -307,6 +307,49 @@ typedef struct wsprune_session_details {
   bool in_use;
 } wsprune_session_details;
 
+/**
+ * Options of `wsprune_session_create_with_options` and
+ * `wsprune_session_open_with_options`. Start from
+ * `wsprune_session_options_init(&opts, sizeof opts)`, which sets
+ * `struct_size` and the defaults, then change fields. Later versions of
+ * wsprune only append fields, whose zero value keeps this version's
+ * behaviour; `struct_size` tells the library which version the caller was
+ * built with. Every field's zero is "unset", the default of every surface
+ * (docs/contract.md, "Session ids"): mode 0700, no adoption, no reserved
+ * name but `site-packages`. Since 0.4.0.
+ */
+typedef struct wsprune_session_options {
+  /**
+   * `sizeof(wsprune_session_options)` as the caller compiled it.
+   */
+  size_t struct_size;
+  /**
+   * Mode of a new session directory, before the umask: permission bits
+   * only (at most 0777) with rwx for the owner, else
+   * WSPRUNE_STATUS_INVALID_ARGUMENT. 0: the default, 0700.
+   */
+  uint32_t dir_mode;
+  /**
+   * Create-or-open only: adopt an existing directory that is neither a
+   * registered session nor holds valid `.metadata.json` (registered dated
+   * now; a prune will delete it with what it holds). false (the default):
+   * such a directory is WSPRUNE_STATUS_NOT_FOUND. Ignored by a creation.
+   */
+  bool adopt;
+  /**
+   * `reserved_count` names, each a NUL-terminated UTF-8 string, that are
+   * never a session besides "site-packages": creating or opening one is
+   * WSPRUNE_STATUS_INVALID_SESSION_ID (compared ignoring case on a
+   * case-insensitive root). Borrowed for the call; NULL when
+   * `reserved_count` is 0.
+   */
+  const char *const *reserved;
+  /**
+   * Number of names in `reserved`.
+   */
+  size_t reserved_count;
+} wsprune_session_options;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -403,6 +446,23 @@ enum wsprune_status wsprune_lease_release(struct wsprune_lease *lease, bool touc
  * use of the same lease. Since 0.4.0.
  */
 enum wsprune_status wsprune_lease_release_outcome(struct wsprune_lease *lease, bool touch, int32_t *out_outcome, struct wsprune_error **error);
+
+/**
+ * Registers every unregistered session under `workspace_root` (made by the
+ * reference implementation or by wsprune 0.3): one with valid
+ * `.metadata.json` keeps its times (that metadata is trusted this once), a
+ * UUID directory without metadata is dated now; one with corrupted metadata
+ * or whose directory is locked is skipped and listed. With `dry_run`,
+ * writes nothing and reports what it would do. Runs under the workspace
+ * lock (WSPRUNE_STATUS_BUSY while a prune holds it). On success
+ * `*out_json` receives a JSON object owned by the caller (free with
+ * `wsprune_string_free`): `{"registered": [{"session_id", "had_metadata",
+ * "updated_at"}], "skipped": {id: reason}, "dry_run": bool}`, the form of
+ * `wsprune migrate --json`. A missing root is WSPRUNE_STATUS_NOT_FOUND.
+ * `out_json` must not be NULL; it is set to NULL on failure. Strings are borrowed; error ownership as for
+ * `wsprune_session_create`. Thread-safe. Since 0.4.0.
+ */
+enum wsprune_status wsprune_migrate_sessions(const char *workspace_root, bool dry_run, char **out_json, struct wsprune_error **error);
 
 /**
  * Fills the caller's options struct `*opts`, of `size` bytes (pass
@@ -770,6 +830,45 @@ enum wsprune_status wsprune_session_read_metadata(const char *workspace_root, co
  * as for `wsprune_session_touch`. Thread-safe. Since 0.4.0.
  */
 enum wsprune_status wsprune_session_touch_outcome(const char *workspace_root, const char *session_id, int32_t *out_outcome, struct wsprune_error **error);
+
+/**
+ * Fills the caller's options struct `*opts`, of `size` bytes (pass
+ * `sizeof *opts`), with the defaults: `struct_size = size`, every other
+ * field zero (mode 0700, no adoption, no reserved names). Writes at most
+ * `size` bytes. `opts` is borrowed; NULL or a `size` smaller than the first
+ * version's struct gives WSPRUNE_STATUS_INVALID_ARGUMENT. Thread-safe.
+ * Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_options_init(struct wsprune_session_options *opts, size_t size);
+
+/**
+ * `wsprune_session_create` with options (`opts`; NULL: the defaults, the
+ * same as `wsprune_session_create`): the session directory is made with
+ * `opts->dir_mode` (0700 when 0), and an id among `opts->reserved` is
+ * WSPRUNE_STATUS_INVALID_SESSION_ID; `opts->adopt` does not apply. A bad
+ * mode, a `struct_size` out of range, or a reserved name that is NULL or
+ * not UTF-8 is WSPRUNE_STATUS_INVALID_ARGUMENT, and nothing is created.
+ * Otherwise as `wsprune_session_create` (statuses, `out_id`). `opts` and
+ * the strings it points to are borrowed for the call; error ownership as
+ * for `wsprune_session_create`. Thread-safe. Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_create_with_options(const char *workspace_root, const char *session_id, const struct wsprune_session_options *opts, char *out_id, size_t out_id_len, struct wsprune_error **error);
+
+/**
+ * `wsprune_session_open` with options (`opts`; NULL: the defaults, the same
+ * as `wsprune_session_open`): with `opts->adopt`, an existing directory
+ * that is neither registered nor holds valid `.metadata.json` is adopted
+ * (registered dated now; corrupted metadata is replaced) instead of being
+ * WSPRUNE_STATUS_NOT_FOUND; a session created is made with
+ * `opts->dir_mode`; an id among `opts->reserved` (or "site-packages") is
+ * WSPRUNE_STATUS_INVALID_SESSION_ID, with `adopt` or without. Bad options
+ * are WSPRUNE_STATUS_INVALID_ARGUMENT as for
+ * `wsprune_session_create_with_options`. Otherwise as
+ * `wsprune_session_open` (statuses, `out_id`, `out_created`, events).
+ * `opts` and its strings are borrowed for the call; error ownership as for
+ * `wsprune_session_create`. Thread-safe. Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_open_with_options(const char *workspace_root, const char *session_id, const struct wsprune_session_options *opts, char *out_id, size_t out_id_len, bool *out_created, struct wsprune_error **error);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -31,20 +31,24 @@ use std::sync::Arc;
 mod error;
 mod events;
 mod lease;
+mod migrate;
 mod options;
 mod prune;
 mod prune_result;
 mod repair;
 mod session;
+mod session_options;
 
 pub use error::*;
 pub use events::*;
 pub use lease::*;
+pub use migrate::*;
 pub use options::*;
 pub use prune::*;
 pub use prune_result::*;
 pub use repair::*;
 pub use session::*;
+pub use session_options::*;
 
 /// A C string for text that may contain NUL (error messages built from file names).
 pub(crate) fn c_string(s: impl Into<Vec<u8>>) -> CString {
@@ -126,6 +130,9 @@ pub(crate) unsafe fn arg_root<'a>(p: *const c_char) -> Result<&'a Path> {
 pub(crate) const PRUNE_OPTIONS_V1: usize = 72;
 /// `sizeof(wsprune_session_details)` in 0.2.0, likewise pinned.
 pub(crate) const SESSION_DETAILS_V1: usize = 40;
+/// `sizeof(wsprune_session_options)` in 0.4.0, its first version, likewise pinned.
+pub(crate) const SESSION_OPTIONS_V1: usize = 32;
+const _: () = assert!(std::mem::size_of::<wsprune_session_options>() >= SESSION_OPTIONS_V1);
 const _: () = assert!(std::mem::size_of::<wsprune_prune_options>() >= PRUNE_OPTIONS_V1);
 const _: () = assert!(std::mem::size_of::<wsprune_session_details>() >= SESSION_DETAILS_V1);
 /// Largest `struct_size` accepted (a newer caller's struct, whose unknown tail must be zero).
@@ -153,4 +160,33 @@ pub(crate) unsafe fn write_struct<T: Copy>(out: *mut T, size: usize, value: T) {
     if size > ours {
         std::ptr::write_bytes(dst.add(ours), 0, size - ours);
     }
+}
+
+/// Reads a versioned struct a caller filled (`p`, its first field the
+/// caller's `struct_size`) as `R`, the raw form of this version's struct:
+/// an older caller's missing fields read as zero, which keeps their old
+/// behaviour; a newer caller's fields this version does not know must be
+/// zero. `what` is the struct's type, `init` the function that fills it.
+pub(crate) unsafe fn read_caller_struct<R: Copy>(p: *const u8, min: usize, what: &str, init: &str) -> Result<R> {
+    let size = std::ptr::read_unaligned(p as *const usize);
+    check_struct_size(size, min, "options->struct_size", what).map_err(|e| {
+        Error::new(
+            Status::InvalidArgument,
+            format!("{} (initialize it with {init})", e.message()),
+        )
+    })?;
+    let ours = std::mem::size_of::<R>();
+    let mut o: R = std::mem::zeroed();
+    std::ptr::copy_nonoverlapping(p, &mut o as *mut R as *mut u8, size.min(ours));
+    let tail = std::slice::from_raw_parts(p.add(size.min(ours)), size - size.min(ours));
+    if tail.iter().any(|&b| b != 0) {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!(
+                "options set fields this version of wsprune ({}) does not know",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ));
+    }
+    Ok(o)
 }

@@ -141,32 +141,12 @@ pub(crate) unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Resu
     if p.is_null() {
         return Err(Error::new(Status::InvalidArgument, "options is NULL"));
     }
-    let size = std::ptr::read_unaligned(p as *const usize);
-    check_struct_size(size, PRUNE_OPTIONS_V1, "options->struct_size", "wsprune_prune_options").map_err(|e| {
-        Error::new(
-            Status::InvalidArgument,
-            format!("{} (initialize it with wsprune_prune_options_init)", e.message()),
-        )
-    })?;
-    let ours = std::mem::size_of::<RawPruneOptions>();
-    // An older caller's struct: the fields it lacks are zero, which keeps their old behaviour.
-    let mut o: RawPruneOptions = std::mem::zeroed();
-    std::ptr::copy_nonoverlapping(
+    let o: RawPruneOptions = read_caller_struct(
         p as *const u8,
-        &mut o as *mut RawPruneOptions as *mut u8,
-        size.min(ours),
-    );
-    // A newer caller's fields that this version does not know must be unset.
-    let tail = std::slice::from_raw_parts((p as *const u8).add(size.min(ours)), size - size.min(ours));
-    if tail.iter().any(|&b| b != 0) {
-        return Err(Error::new(
-            Status::InvalidArgument,
-            format!(
-                "options set fields this version of wsprune ({}) does not know",
-                env!("CARGO_PKG_VERSION")
-            ),
-        ));
-    }
+        PRUNE_OPTIONS_V1,
+        "wsprune_prune_options",
+        "wsprune_prune_options_init",
+    )?;
     let nonzero = |v: u64| (v != 0).then_some(v);
     Ok(PruneOptions {
         older_than_hours: (o.use_older_than != 0).then_some(o.older_than_hours),

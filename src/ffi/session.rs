@@ -37,15 +37,7 @@ pub unsafe extern "C" fn wsprune_session_create(
     out_id_len: usize,
     error: *mut *mut wsprune_error,
 ) -> wsprune_status {
-    let r = guarded(|| {
-        let root = arg_root(workspace_root)?;
-        let id = opt_session_id(session_id)?;
-        check_out_id(id, out_id, out_id_len)?;
-        let created = crate::session::create_session(root, id)?;
-        write_out_id(&created, out_id);
-        Ok(())
-    });
-    report(error, r)
+    wsprune_session_create_with_options(workspace_root, session_id, std::ptr::null(), out_id, out_id_len, error)
 }
 
 /// Opens session `session_id` if it exists, else creates it (create-or-open,
@@ -74,23 +66,20 @@ pub unsafe extern "C" fn wsprune_session_open(
     out_created: *mut bool,
     error: *mut *mut wsprune_error,
 ) -> wsprune_status {
-    let r = guarded(|| {
-        let root = arg_root(workspace_root)?;
-        let id = opt_session_id(session_id)?;
-        check_out_id(id, out_id, out_id_len)?;
-        let (name, created) = crate::session::create_or_open_session(root, id)?;
-        write_out_id(&name, out_id);
-        if !out_created.is_null() {
-            *out_created = created;
-        }
-        Ok(())
-    });
-    report(error, r)
+    wsprune_session_open_with_options(
+        workspace_root,
+        session_id,
+        std::ptr::null(),
+        out_id,
+        out_id_len,
+        out_created,
+        error,
+    )
 }
 
 /// Borrows an optional session id argument (NULL: none). Like every string
 /// argument it must be UTF-8 (else INVALID_ARGUMENT, unchanged since 0.2.0).
-unsafe fn opt_session_id<'a>(p: *const c_char) -> Result<Option<&'a str>> {
+pub(crate) unsafe fn opt_session_id<'a>(p: *const c_char) -> Result<Option<&'a str>> {
     if p.is_null() {
         return Ok(None);
     }
@@ -98,7 +87,7 @@ unsafe fn opt_session_id<'a>(p: *const c_char) -> Result<Option<&'a str>> {
 }
 
 /// Checks that `out_id` (if not NULL) can hold the id a session `id` gets.
-fn check_out_id(id: Option<&str>, out_id: *mut c_char, out_id_len: usize) -> Result<()> {
+pub(crate) fn check_out_id(id: Option<&str>, out_id: *mut c_char, out_id_len: usize) -> Result<()> {
     // Validate first: a bad id is INVALID_SESSION_ID whatever the buffer.
     if let Some(id) = id {
         crate::session_id::validate(id)?;
@@ -114,7 +103,7 @@ fn check_out_id(id: Option<&str>, out_id: *mut c_char, out_id_len: usize) -> Res
 }
 
 /// Writes `id` and a NUL to `out_id` (checked by [`check_out_id`]) if not NULL.
-unsafe fn write_out_id(id: &str, out_id: *mut c_char) {
+pub(crate) unsafe fn write_out_id(id: &str, out_id: *mut c_char) {
     if !out_id.is_null() {
         let bytes = id.as_bytes();
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), out_id as *mut u8, bytes.len());

@@ -1142,6 +1142,190 @@ static void test_list_and_read_metadata(void) {
     CHECK(wsprune_list_sessions(NULL, &json, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
 }
 
+/* The mode bits of `root/name`, or -1. */
+static int mode_of(const char *root, const char *name) {
+    char p[512];
+    struct stat st;
+    join(p, sizeof p, root, name);
+    return lstat(p, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* Whether `root` has a host record for `id` (.wsprune/sessions/<id>). */
+static int registered(const char *root, const char *id) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/.wsprune/sessions/%s", root, id);
+    return exists(p);
+}
+
+static void test_session_options(void) {
+    char root[256], p[512], out[WSPRUNE_SESSION_ID_MAX_LEN];
+    wsprune_error *err = NULL;
+    mode_t old_umask = umask(022);
+    new_root(root, sizeof root);
+
+    /* init: the defaults are all zero; a bigger (newer) struct's tail is zeroed; bad size or NULL refused. */
+    wsprune_session_options o;
+    memset(&o, 0xAB, sizeof o);
+    CHECK(wsprune_session_options_init(&o, sizeof o) == WSPRUNE_STATUS_OK);
+    CHECK(o.struct_size == sizeof o && o.dir_mode == 0 && !o.adopt && o.reserved == NULL && o.reserved_count == 0);
+    unsigned char big[sizeof o + 16];
+    memset(big, 0xAB, sizeof big);
+    CHECK(wsprune_session_options_init((wsprune_session_options *)(void *)big, sizeof big) == WSPRUNE_STATUS_OK);
+    int tail_zero = 1;
+    for (size_t i = sizeof o; i < sizeof big; i++) tail_zero &= big[i] == 0;
+    CHECK(tail_zero);
+    CHECK(wsprune_session_options_init(NULL, sizeof o) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_options_init(&o, 8) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+
+    /* Unset mode (NULL options or a zero field): 0700. */
+    CHECK(wsprune_session_create_with_options(root, "plain", NULL, out, sizeof out, &err) == WSPRUNE_STATUS_OK);
+    CHECK(err == NULL && strcmp(out, "plain") == 0 && mode_of(root, "plain") == 0700);
+    CHECK(registered(root, "plain"));
+    wsprune_session_options_init(&o, sizeof o);
+    CHECK(wsprune_session_create_with_options(root, NULL, &o, out, sizeof out, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(strlen(out) == 36 && mode_of(root, out) == 0700);
+    o.dir_mode = 0750;
+    CHECK(wsprune_session_create_with_options(root, "shared", &o, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(mode_of(root, "shared") == 0750);
+    /* Bad modes: INVALID_ARGUMENT, nothing created. */
+    unsigned bad_modes[] = {0644, 01777, 0100000 | 0700, 0300};
+    for (size_t i = 0; i < sizeof bad_modes / sizeof bad_modes[0]; i++) {
+        o.dir_mode = bad_modes[i];
+        EXPECT_ERROR(wsprune_session_create_with_options(root, "badmode", &o, NULL, 0, &err),
+                     WSPRUNE_STATUS_INVALID_ARGUMENT);
+        CHECK(mode_of(root, "badmode") == -1);
+    }
+    /* A struct_size out of range, or a newer caller's unknown field set: INVALID_ARGUMENT. */
+    wsprune_session_options_init(&o, sizeof o);
+    o.struct_size = 8;
+    EXPECT_ERROR(wsprune_session_create_with_options(root, "sized", &o, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    memset(big, 0, sizeof big);
+    wsprune_session_options_init((wsprune_session_options *)(void *)big, sizeof big);
+    big[sizeof big - 1] = 1;
+    EXPECT_ERROR(wsprune_session_create_with_options(root, "sized", (wsprune_session_options *)(void *)big, NULL, 0, &err),
+                 WSPRUNE_STATUS_INVALID_ARGUMENT);
+    big[sizeof big - 1] = 0;
+    CHECK(wsprune_session_create_with_options(root, "sized", (wsprune_session_options *)(void *)big, NULL, 0, NULL) ==
+          WSPRUNE_STATUS_OK);
+    CHECK(mode_of(root, "sized") == 0700);
+
+    /* Reserved names: INVALID_SESSION_ID on create and open, with adopt or without; bad lists INVALID_ARGUMENT. */
+    const char *reserved[] = {"pip-cache", "models"};
+    wsprune_session_options_init(&o, sizeof o);
+    o.reserved = reserved;
+    o.reserved_count = 2;
+    EXPECT_ERROR(wsprune_session_create_with_options(root, "models", &o, NULL, 0, &err),
+                 WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK(mode_of(root, "models") == -1);
+    join(p, sizeof p, root, "pip-cache");
+    mkdir(p, 0755);
+    o.adopt = true;
+    EXPECT_ERROR(wsprune_session_open_with_options(root, "pip-cache", &o, NULL, 0, NULL, &err),
+                 WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK(!registered(root, "pip-cache"));
+    snprintf(p, sizeof p, "%s/pip-cache/.metadata.json", root);
+    CHECK(!exists(p));
+    EXPECT_ERROR(wsprune_session_open_with_options(root, "site-packages", &o, NULL, 0, NULL, &err),
+                 WSPRUNE_STATUS_INVALID_SESSION_ID);
+    const char *with_null[] = {"ok", NULL};
+    o.reserved = with_null;
+    EXPECT_ERROR(wsprune_session_open_with_options(root, "x1", &o, NULL, 0, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    const char *not_utf8[] = {"\xff\xfe"};
+    o.reserved = not_utf8;
+    o.reserved_count = 1;
+    EXPECT_ERROR(wsprune_session_open_with_options(root, "x1", &o, NULL, 0, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    o.reserved = NULL;
+    EXPECT_ERROR(wsprune_session_open_with_options(root, "x1", &o, NULL, 0, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(mode_of(root, "x1") == -1);
+
+    /* Adopt: a directory without metadata is NOT_FOUND (left as it was) unless adopt is set. */
+    join(p, sizeof p, root, "opsdir");
+    mkdir(p, 0755);
+    wsprune_session_options_init(&o, sizeof o);
+    bool created = true;
+    EXPECT_ERROR(wsprune_session_open_with_options(root, "opsdir", &o, NULL, 0, &created, &err),
+                 WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(!registered(root, "opsdir"));
+    EXPECT_ERROR(wsprune_session_open_with_options(root, "opsdir", NULL, NULL, 0, &created, &err),
+                 WSPRUNE_STATUS_NOT_FOUND);
+    o.adopt = true;
+    CHECK(wsprune_session_open_with_options(root, "opsdir", &o, out, sizeof out, &created, &err) == WSPRUNE_STATUS_OK);
+    CHECK(err == NULL && !created && strcmp(out, "opsdir") == 0 && registered(root, "opsdir"));
+    snprintf(p, sizeof p, "%s/opsdir/.metadata.json", root);
+    CHECK(exists(p));
+    /* Opening it again needs no adopt: it is registered. */
+    o.adopt = false;
+    CHECK(wsprune_session_open_with_options(root, "opsdir", &o, NULL, 0, &created, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(!created);
+    /* Creating through open takes the mode; adopt does not matter for a new session. */
+    o.dir_mode = 0710;
+    CHECK(wsprune_session_open_with_options(root, "fresh", &o, out, sizeof out, &created, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(created && mode_of(root, "fresh") == 0710);
+    /* The usual argument checks. */
+    EXPECT_ERROR(wsprune_session_open_with_options(NULL, "x", NULL, NULL, 0, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    EXPECT_ERROR(wsprune_session_create_with_options(root, "../x", NULL, NULL, 0, &err), WSPRUNE_STATUS_INVALID_SESSION_ID);
+    char small[4];
+    EXPECT_ERROR(wsprune_session_create_with_options(root, "toolong", NULL, small, sizeof small, &err),
+                 WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(mode_of(root, "toolong") == -1);
+    umask(old_umask);
+}
+
+static void test_migrate(void) {
+    char root[256], p[512];
+    wsprune_error *err = NULL;
+    char *json = (char *)&json;
+    new_root(root, sizeof root);
+    /* A missing root: NOT_FOUND, *out_json NULL. */
+    CHECK(wsprune_migrate_sessions(root, false, &json, &err) == WSPRUNE_STATUS_NOT_FOUND);
+    CHECK(json == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+    mkdir(root, 0711);
+    /* What older writers left: valid metadata, none (a UUID), corrupted metadata. */
+    const char *legacy = "11111111-2222-4333-8444-555555555555";
+    const char *broken = "22222222-2222-4333-8444-555555555555";
+    join(p, sizeof p, root, "old-nb");
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/old-nb/.metadata.json", root);
+    write_all(p, "{\"session_id\": \"old-nb\", \"created_at\": \"2020-01-01T00:00:00+00:00\", "
+                 "\"updated_at\": \"2020-01-02T00:00:00+00:00\", \"version\": 1}");
+    join(p, sizeof p, root, legacy);
+    mkdir(p, 0755);
+    join(p, sizeof p, root, broken);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/%s/.metadata.json", root, broken);
+    write_all(p, "{broken");
+
+    /* A dry run reports and registers nothing. */
+    CHECK(wsprune_migrate_sessions(root, true, &json, &err) == WSPRUNE_STATUS_OK);
+    CHECK(err == NULL && json != NULL);
+    if (json) {
+        CHECK(strstr(json, "\"dry_run\":true") != NULL);
+        CHECK(strstr(json, "\"session_id\":\"old-nb\"") != NULL);
+        CHECK(strstr(json, "\"session_id\":\"11111111-2222-4333-8444-555555555555\"") != NULL);
+        CHECK(strstr(json, "\"skipped\":{\"22222222-2222-4333-8444-555555555555\":") != NULL);
+        wsprune_string_free(json);
+    }
+    CHECK(!registered(root, "old-nb") && !registered(root, legacy) && !registered(root, broken));
+    /* The real run registers the two, keeps the trusted times, skips the corrupted one. */
+    CHECK(wsprune_migrate_sessions(root, false, &json, NULL) == WSPRUNE_STATUS_OK);
+    if (json) {
+        CHECK(strstr(json, "\"dry_run\":false") != NULL);
+        CHECK(strstr(json, "\"session_id\":\"old-nb\",\"had_metadata\":true,\"updated_at\":\"2020-01-02T00:00:00.000000Z\"") != NULL);
+        wsprune_string_free(json);
+    }
+    CHECK(registered(root, "old-nb") && registered(root, legacy) && !registered(root, broken));
+    /* Again: nothing left to register. */
+    CHECK(wsprune_migrate_sessions(root, false, &json, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(json != NULL && strstr(json, "\"registered\":[]") != NULL);
+    wsprune_string_free(json);
+    /* NULL out_json or root: INVALID_ARGUMENT. */
+    CHECK(wsprune_migrate_sessions(root, false, NULL, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_migrate_sessions(NULL, true, &json, NULL) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(json == NULL);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(base, sizeof base, "%s/wsprune-ctest-XXXXXX", tmp ? tmp : "/tmp");
@@ -1158,6 +1342,8 @@ int main(void) {
     test_threads();
     test_session_ids();
     test_list_and_read_metadata();
+    test_session_options();
+    test_migrate();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", base);
