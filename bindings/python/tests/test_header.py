@@ -43,7 +43,11 @@ SCALARS: Dict[str, Any] = {
     "wsprune_level": ctypes.c_int,
 }
 OPAQUE = {"wsprune_error", "wsprune_lease", "wsprune_prune_result"}
-STRUCTS = {"wsprune_prune_options": _lib.PruneOptions, "wsprune_session_details": _lib.SessionDetails}
+STRUCTS = {
+    "wsprune_prune_options": _lib.PruneOptions,
+    "wsprune_session_details": _lib.SessionDetails,
+    "wsprune_session_options": _lib.SessionOptions,
+}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -77,6 +81,9 @@ def accepted(c_type: str, result: bool = False) -> List[Any]:
             return [ctypes.POINTER(STRUCTS[name])]
         assert name in SCALARS, f"no ctypes mapping for the C type {c_type!r}: add one to SCALARS"
         return [ctypes.POINTER(SCALARS[name])]
+    if stars == 2 and name == "char" and re.search(r"const\s*char\s*\*\s*const\s*\*", c_type):
+        # An array of borrowed strings (wsprune_session_options.reserved).
+        return [ctypes.POINTER(ctypes.c_char_p)]
     if stars == 2 and (name in OPAQUE or name == "char"):
         # An out-parameter receiving an object or an owned string.
         return [OUT_VOIDP]

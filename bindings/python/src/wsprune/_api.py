@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union
 
 from ._errors import (
     InvalidArgumentError,
@@ -28,6 +28,7 @@ from ._errors import (
 from ._events import Logger, _events_to
 from ._lib import PruneOptions as _CPruneOptions
 from ._lib import SessionDetails as _CSessionDetails
+from ._lib import SessionOptions as _CSessionOptions
 from ._lib import FLAG_SINGLE_HOST, lib
 
 PathLike = Union[str, "os.PathLike[str]", bytes]
@@ -160,7 +161,52 @@ def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional
 _ID_BUFFER = 256
 
 
-def create_session(workspace_root: PathLike, session_id: Optional[str] = None) -> str:
+class _SessionOptions:
+    """A ``wsprune_session_options`` built from keyword arguments, with the
+    encoded names it points to kept alive as long as it is."""
+
+    def __init__(self, dir_mode: Optional[int], adopt: bool, reserved: Iterable[str]) -> None:
+        self.c = _CSessionOptions()
+        _check(lib.wsprune_session_options_init(ctypes.byref(self.c), ctypes.sizeof(self.c)), ctypes.c_void_p())
+        if dir_mode is not None:
+            if isinstance(dir_mode, bool) or not isinstance(dir_mode, int):
+                raise InvalidArgumentError(f"dir_mode must be an int such as 0o750, not {type(dir_mode).__name__}", 1)
+            # 0 is the C struct's "unset": here it is a mode, and one the owner cannot use.
+            if not 0 < dir_mode <= 0o777:
+                raise InvalidArgumentError(
+                    f"session directory mode {dir_mode:o}: expected permission bits (at most 777) with rwx for the owner", 1)
+            self.c.dir_mode = dir_mode
+        self.c.adopt = bool(adopt)
+        if isinstance(reserved, (str, bytes)):
+            raise InvalidArgumentError("reserved must be a collection of names, not one name", 1)
+        names = []
+        for name in reserved:
+            if not isinstance(name, str) or "\0" in name:
+                raise InvalidArgumentError(f"reserved name {name!r}: expected a str without NUL", 1)
+            try:
+                names.append(name.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise InvalidArgumentError(f"reserved name {name!r}: not valid UTF-8", 1) from None
+        self._names = (ctypes.c_char_p * len(names))(*names)
+        if names:
+            self.c.reserved = ctypes.cast(self._names, ctypes.POINTER(ctypes.c_char_p))
+            self.c.reserved_count = len(names)
+
+    @staticmethod
+    def of(dir_mode: Optional[int], adopt: bool, reserved: Iterable[str]) -> "Optional[_SessionOptions]":
+        """None when every option is unset (the plain C call is used)."""
+        if dir_mode is None and not adopt and isinstance(reserved, tuple) and not reserved:
+            return None
+        return _SessionOptions(dir_mode, adopt, reserved)
+
+
+def create_session(
+    workspace_root: PathLike,
+    session_id: Optional[str] = None,
+    *,
+    dir_mode: Optional[int] = None,
+    reserved: Iterable[str] = (),
+) -> str:
     """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
     its metadata; the root is created if missing. Returns the id: for a UUID
     in any spelling, its canonical spelling (lowercase, hyphenated), under
@@ -168,27 +214,56 @@ def create_session(workspace_root: PathLike, session_id: Optional[str] = None) -
     call finds it. ``session_id`` may also be a custom id: 1 to 255 bytes of
     UTF-8, no ``/`` or control characters, not starting with ``.``, not
     ``site-packages`` (anything else raises :class:`InvalidSessionIdError`).
-    An existing session raises :class:`AlreadyExistsError`."""
+    An existing session raises :class:`AlreadyExistsError`.
+
+    ``dir_mode``: the session directory's mode before the umask (``None``:
+    0700; permission bits with ``rwx`` for the owner, else
+    :class:`InvalidArgumentError`). ``reserved``: more names that are never
+    a session, besides ``site-packages`` (one of them raises
+    :class:`InvalidSessionIdError`)."""
     err = ctypes.c_void_p()
     out = ctypes.create_string_buffer(_ID_BUFFER)
     sid = None if session_id is None else _id(session_id)
-    _check(lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err)), err)
+    opts = _SessionOptions.of(dir_mode, False, reserved)
+    if opts is None:
+        status = lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err))
+    else:
+        status = lib.wsprune_session_create_with_options(
+            _path(workspace_root), sid, ctypes.byref(opts.c), out, _ID_BUFFER, ctypes.byref(err))
+    _check(status, err)
     return out.value.decode()
 
 
-def open_session(workspace_root: PathLike, session_id: Optional[str] = None) -> Tuple[str, bool]:
+def open_session(
+    workspace_root: PathLike,
+    session_id: Optional[str] = None,
+    *,
+    dir_mode: Optional[int] = None,
+    adopt: bool = False,
+    reserved: Iterable[str] = (),
+) -> Tuple[str, bool]:
     """Opens the session or creates it (the reference runtime's
-    create-or-retrieve): an existing session is opened, a legacy one (no
-    metadata) gets fresh metadata, a missing one is created (a new UUIDv4
-    unless ``session_id`` is given). Returns ``(session_id, created)``."""
+    create-or-retrieve): a registered session is opened, a directory with
+    valid metadata (the reference implementation's, wsprune 0.3's) is
+    registered with it, a missing one is created (a new UUIDv4 unless
+    ``session_id`` is given). Any other directory (no metadata, or corrupted
+    metadata) raises :class:`NotFoundError` unless ``adopt`` is true: then
+    it is registered dated now, and a later prune deletes it with what it
+    holds. ``dir_mode`` and ``reserved`` as for :func:`create_session` (a
+    reserved name raises :class:`InvalidSessionIdError` even with
+    ``adopt``). Returns ``(session_id, created)``."""
     err = ctypes.c_void_p()
     out = ctypes.create_string_buffer(_ID_BUFFER)
     created = ctypes.c_bool(False)
     sid = None if session_id is None else _id(session_id)
-    _check(
-        lib.wsprune_session_open(_path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err)),
-        err,
-    )
+    opts = _SessionOptions.of(dir_mode, adopt, reserved)
+    if opts is None:
+        status = lib.wsprune_session_open(
+            _path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err))
+    else:
+        status = lib.wsprune_session_open_with_options(
+            _path(workspace_root), sid, ctypes.byref(opts.c), out, len(out), ctypes.byref(created), ctypes.byref(err))
+    _check(status, err)
     return out.value.decode(), bool(created.value)
 
 
@@ -694,5 +769,44 @@ def repair_sessions(workspace_root: PathLike, dry_run: bool = False) -> RepairRe
             for r in data["repaired"]
         ],
         errors={str(k): str(v) for k, v in data["errors"].items()},
+        dry_run=bool(data["dry_run"]),
+    )
+
+
+@dataclass(frozen=True)
+class MigratedSession:
+    """A session :func:`migrate_sessions` registered (or would have):
+    whether it had valid metadata (trusted once) or none (dated now), and
+    the ``updated_at`` its record starts with."""
+
+    session_id: str
+    had_metadata: bool
+    updated_at: datetime
+
+
+@dataclass
+class MigrateResult:
+    """What :func:`migrate_sessions` did (or, in a dry run, would do)."""
+
+    registered: List[MigratedSession] = field(default_factory=list)
+    skipped: Dict[str, str] = field(default_factory=dict)
+    dry_run: bool = False
+
+
+def migrate_sessions(workspace_root: PathLike, dry_run: bool = False) -> MigrateResult:
+    """Registers every session an older writer left (the reference
+    implementation, wsprune 0.3): one with valid metadata keeps its times
+    (that metadata is trusted this once), a UUID directory without metadata
+    is dated now; one with corrupted metadata, or whose directory is locked,
+    is skipped and listed in ``skipped`` with why. With ``dry_run``,
+    registers nothing. A missing root raises :class:`NotFoundError`; a
+    prune holding the root :class:`BusyError`."""
+    data = _owned_json(lib.wsprune_migrate_sessions, _path(workspace_root), bool(dry_run))
+    return MigrateResult(
+        registered=[
+            MigratedSession(str(m["session_id"]), bool(m["had_metadata"]), _parse_ts(str(m["updated_at"])))
+            for m in data["registered"]
+        ],
+        skipped={str(k): str(v) for k, v in data["skipped"].items()},
         dry_run=bool(data["dry_run"]),
     )

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Tuple
 
 __all__ = [
     "lib", "LOG_FN", "FUNCTIONS", "REQUIRED", "MIN_VERSION", "LibraryError", "library_path", "library_version",
-    "PruneOptions", "SessionDetails", "FLAG_SINGLE_HOST",
+    "PruneOptions", "SessionDetails", "SessionOptions", "FLAG_SINGLE_HOST",
 ]
 
 # void (*wsprune_log_fn)(void *user_data, wsprune_level level, const char *event, const char *fields_json)
@@ -43,6 +43,19 @@ class PruneOptions(ctypes.Structure):
 
 # wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root.
 FLAG_SINGLE_HOST = 1
+
+
+class SessionOptions(ctypes.Structure):
+    """Mirror of ``struct wsprune_session_options`` (field order and types as
+    in wsprune.h). Initialise it with ``wsprune_session_options_init``."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("dir_mode", ctypes.c_uint32),
+        ("adopt", ctypes.c_bool),
+        ("reserved", ctypes.POINTER(ctypes.c_char_p)),
+        ("reserved_count", ctypes.c_size_t),
+    ]
 
 
 class SessionDetails(ctypes.Structure):
@@ -143,6 +156,13 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "wsprune_session_create": (ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, _ERR]),
     "wsprune_session_open": (
         ctypes.c_int, [_S, _S, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
+    "wsprune_session_options_init": (ctypes.c_int, [ctypes.POINTER(SessionOptions), ctypes.c_size_t]),
+    "wsprune_session_create_with_options": (
+        ctypes.c_int, [_S, _S, ctypes.POINTER(SessionOptions), ctypes.c_char_p, ctypes.c_size_t, _ERR]),
+    "wsprune_session_open_with_options": (
+        ctypes.c_int,
+        [_S, _S, ctypes.POINTER(SessionOptions), ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
+    "wsprune_migrate_sessions": (ctypes.c_int, [_S, ctypes.c_bool, _OWNED_OUT, _ERR]),
     "wsprune_session_touch": (ctypes.c_int, [_S, _S, _ERR]),
     "wsprune_session_touch_outcome": (ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_int32), _ERR]),
     "wsprune_session_acquire": (ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
@@ -192,6 +212,8 @@ REQUIRED = frozenset({
     "wsprune_error_free", "wsprune_string_free", "wsprune_set_log_callback",
     "wsprune_session_create", "wsprune_session_open", "wsprune_session_touch_outcome", "wsprune_session_acquire",
     "wsprune_lease_release_outcome", "wsprune_session_delete_with_flags", "wsprune_session_info", "wsprune_session_read_metadata",
+    "wsprune_session_options_init", "wsprune_session_create_with_options", "wsprune_session_open_with_options",
+    "wsprune_migrate_sessions",
     "wsprune_list_sessions", "wsprune_repair_sessions", "wsprune_prune_options_init",
     "wsprune_prune_sessions_with_options",
     "wsprune_prune_result_deleted_count", "wsprune_prune_result_deleted_id", "wsprune_prune_result_deleted_rule",
