@@ -232,3 +232,25 @@ func ExampleRepair() {
 	// 6ba7b810-9dad-41d1-80b4-00c04fd430c8 legacy 2020-01-02 03:04:05 +0000 UTC
 	// map[6ba7b810-9dad-41d1-80b4-00c04fd430c8:older_than]
 }
+
+// The session options and migrating the sessions older writers left.
+func ExampleOpenSessionWithOptions() {
+	root, _ := os.MkdirTemp("", "wsprune-example-")
+	defer os.RemoveAll(root)
+	_ = os.Mkdir(filepath.Join(root, "operator-dir"), 0o755) // no metadata: not a session
+
+	id, created, err := wsprune.OpenSessionWithOptions(root, "chat-8",
+		wsprune.SessionOptions{DirMode: 0o750, Reserved: []string{"pip-cache"}})
+	fmt.Println(id, created, err)
+	_, _, err = wsprune.OpenSessionWithOptions(root, "operator-dir", wsprune.SessionOptions{})
+	fmt.Println(errors.Is(err, wsprune.ErrNotFound)) // not adopted without asking
+	_, _, err = wsprune.OpenSessionWithOptions(root, "operator-dir", wsprune.SessionOptions{Adopt: true})
+	fmt.Println(err) // a session now: prunes may delete it
+	plan, err := wsprune.Migrate(root, true)
+	fmt.Println(len(plan.Registered), err)
+	// Output:
+	// chat-8 true <nil>
+	// true
+	// <nil>
+	// 0 <nil>
+}

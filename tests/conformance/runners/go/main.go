@@ -13,7 +13,12 @@
 // Not expressible on this surface:
 //   - an explicit 0 for max_total_bytes, max_sessions, min_free_bytes,
 //     max_deletions: Go's zero value is unset (docs/contract.md);
-//   - NaN or infinite hours: a time.Duration cannot hold them.
+//   - NaN or infinite hours: a time.Duration cannot hold them;
+//   - dir_mode "0": SessionOptions.DirMode's zero value is unset (0700).
+//
+// The session options (dir_mode, adopt, reserved) go through
+// CreateSessionWithOptions and OpenSessionWithOptions when a request has
+// any of them.
 package main
 
 import (
@@ -178,6 +183,35 @@ func prune(root string, o map[string]any) (map[string]any, error) {
 func run(root string, op map[string]any) (map[string]any, error) {
 	id, _ := op["id"].(string)
 	switch op["kind"] {
+	case "create", "open":
+		if opts, ok, err := sessionOptions(op); err != nil {
+			return nil, err
+		} else if ok {
+			if op["kind"] == "create" {
+				got, err := wsprune.CreateSessionWithOptions(root, id, opts)
+				return map[string]any{"id": got}, err
+			}
+			got, created, err := wsprune.OpenSessionWithOptions(root, id, opts)
+			return map[string]any{"id": got, "created": created}, err
+		}
+	}
+	switch op["kind"] {
+	case "migrate":
+		dry, _ := op["dry_run"].(bool)
+		r, err := wsprune.Migrate(root, dry)
+		if err != nil {
+			return nil, err
+		}
+		registered := []string{}
+		for _, m := range r.Registered {
+			registered = append(registered, m.ID)
+		}
+		skipped := []string{}
+		for s := range r.Skipped {
+			skipped = append(skipped, s)
+		}
+		sort.Strings(skipped)
+		return map[string]any{"registered": registered, "skipped": skipped, "dry_run": r.DryRun}, nil
 	case "create":
 		if op["id"] == nil {
 			newID, err := wsprune.CreateSession(root)
@@ -338,4 +372,31 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// sessionOptions reads the request's session options; ok is false when it
+// sets none (the calls without options are used then).
+func sessionOptions(op map[string]any) (wsprune.SessionOptions, bool, error) {
+	var o wsprune.SessionOptions
+	_, hasMode := op["dir_mode"]
+	_, hasAdopt := op["adopt"]
+	_, hasReserved := op["reserved"]
+	if m, ok := op["dir_mode"].(string); ok {
+		mode, err := strconv.ParseUint(m, 8, 32)
+		if err != nil {
+			return o, false, fmt.Errorf("bad request: dir_mode %q", m)
+		}
+		if mode == 0 {
+			return o, false, notExpressible("dir_mode 0 is SessionOptions.DirMode's zero value, the unset (0700)")
+		}
+		o.DirMode = os.FileMode(mode)
+	}
+	o.Adopt, _ = op["adopt"].(bool)
+	if names, ok := op["reserved"].([]any); ok {
+		for _, n := range names {
+			s, _ := n.(string)
+			o.Reserved = append(o.Reserved, s)
+		}
+	}
+	return o, hasMode || hasAdopt || hasReserved, nil
 }
