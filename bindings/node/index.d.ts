@@ -27,9 +27,18 @@ export class WsPruneLibraryError extends Error {
 }
 
 /** Creates a session (a new random UUID when `id` is omitted) and returns its id. */
-export function createSession(root: string, id?: string | null): string;
+/** Session options; every key absent is the library's default (dirMode 0o700, adopt false, no reserved name). */
+export interface SessionOptions {
+  /** Mode of a new session directory before the umask: permission bits with rwx for the owner. */
+  dirMode?: number;
+  /** openSession only: adopt a directory that is neither registered nor holds valid metadata. */
+  adopt?: boolean;
+  /** More names that are never sessions, besides site-packages. */
+  reserved?: string[];
+}
+export function createSession(root: string, id?: string | null, options?: Omit<SessionOptions, 'adopt'>): string;
 /** Opens session `id`, creating it if missing (a legacy directory gets fresh metadata). */
-export function openSession(root: string, id?: string | null): { id: string; created: boolean };
+export function openSession(root: string, id?: string | null, options?: SessionOptions): { id: string; created: boolean };
 export type TouchOutcome = 'updated' | 'legacy' | 'corrupted';
 /** Sets updated_at to now; legacy and corrupted metadata are not errors. Returns what it did. */
 export function touchSession(root: string, id: string): TouchOutcome;
@@ -155,6 +164,12 @@ export interface RepairResult {
   dryRun: boolean;
 }
 export function repairSessions(root: string, options?: { dryRun?: boolean }): RepairResult;
+export interface MigrateResult {
+  registered: { id: string; hadMetadata: boolean; updatedAt: string }[];
+  skipped: { id: string; reason: string }[];
+  dryRun: boolean;
+}
+export function migrateSessions(root: string, options?: { dryRun?: boolean }): MigrateResult;
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 export interface WsPruneEvent {
@@ -185,6 +200,7 @@ declare const wsprune: {
   listSessions: typeof listSessions;
   readMetadata: typeof readMetadata;
   repairSessions: typeof repairSessions;
+  migrateSessions: typeof migrateSessions;
   setLogger: typeof setLogger;
   defaultPruneOptions: typeof defaultPruneOptions;
   version: typeof version;

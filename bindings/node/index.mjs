@@ -14,6 +14,7 @@ export const {
   listSessions,
   readMetadata,
   repairSessions,
+  migrateSessions,
   setLogger,
   defaultPruneOptions,
   version,

@@ -69,6 +69,13 @@ test -s list.mjs
 node list.mjs | tee list.txt
 grep -q "^$(sed -n 's/^created //p' out.txt) ok " list.txt
 grep -q "stored:" list.txt
+# The README's session-options example.
+awk '/Saved as `options.mjs`/{f=1; next} f && /^```js/{g=1; next} g && /^```/{exit} g' "$here/README.md" > options.mjs
+test -s options.mjs
+node options.mjs | tee options.txt
+grep -q '^opened chat-8 ' options.txt
+grep -q '^not adopted without asking' options.txt
+test "$(stat -c %a /tmp/wsprune-demo/operator-dir/.metadata.json)" = 600
 node -e "const w = require('wsprune'); if (typeof w.pruneSessions !== 'function' || !w.version()) process.exit(1); console.log('CommonJS: wsprune', w.version())"
 test -f node_modules/wsprune/index.d.ts
 

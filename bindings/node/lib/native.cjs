@@ -88,6 +88,14 @@ const SessionDetails = koffi.struct('wsprune_session_details', {
   in_use: 'bool',
 });
 
+const SessionOptions = koffi.struct('wsprune_session_options', {
+  struct_size: 'size_t',
+  dir_mode: 'uint32_t',
+  adopt: 'bool',
+  reserved: 'const char **',
+  reserved_count: 'size_t',
+});
+
 const LogFn = koffi.proto('void wsprune_log_fn(void *user_data, wsprune_level level, const char *event, const char *fields_json)');
 
 // Every function of include/wsprune.h, as koffi prototypes. Owned `char *`
@@ -140,6 +148,10 @@ const PROTOTYPES = [
   'uint64_t wsprune_prune_result_unmet_actual(const wsprune_prune_result *r, size_t i)',
   'wsprune_status wsprune_session_touch_outcome(const char *workspace_root, const char *session_id, _Out_ int32_t *out_outcome, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_lease_release_outcome(wsprune_lease *lease, bool touch, _Out_ int32_t *out_outcome, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_options_init(_Inout_ wsprune_session_options *opts, size_t size)',
+  'wsprune_status wsprune_session_create_with_options(const char *workspace_root, const char *session_id, const wsprune_session_options *opts, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_open_with_options(const char *workspace_root, const char *session_id, const wsprune_session_options *opts, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ bool *out_created, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_migrate_sessions(const char *workspace_root, bool dry_run, _Out_ void **out_json, _Out_ wsprune_error **error)',
 ];
 
 function nameOf(proto) {
@@ -181,6 +193,7 @@ module.exports = {
   PROTOTYPES,
   nameOf,
   PruneOptions,
+  SessionOptions,
   SessionDetails,
   LogFn,
   FLAG_SINGLE_HOST,

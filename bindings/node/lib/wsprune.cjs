@@ -6,7 +6,7 @@ const { native, koffi } = require('./native.cjs');
 const errors = require('./errors.cjs');
 const { setLogger, trackAsync } = require('./events.cjs');
 const { toNative, defaultPruneOptions, singleHostFlag } = require('./options.cjs');
-const { SessionDetails } = require('./native.cjs');
+const { SessionDetails, SessionOptions } = require('./native.cjs');
 
 const { InvalidArgumentError, InvalidSessionIdError, errorFor } = errors;
 const ID_BUFFER = 256; // custom ids are up to 255 bytes, plus the NUL
@@ -55,24 +55,89 @@ function cString(buf) {
   return buf.toString('utf8', 0, end < 0 ? buf.length : end);
 }
 
-/** Creates a session (a new random UUID if `id` is omitted); returns its id. */
-function createSession(root, id) {
+const SESSION_KEYS = new Set(['dirMode', 'adopt', 'reserved']);
+
+/**
+ * The session options as a wsprune_session_options object, or null when
+ * none is set (the calls without options are used then). Unset is the
+ * library's default: dirMode 0700, adopt false, no reserved name.
+ */
+function sessionOptions(options, what) {
+  if (options == null) return null;
+  if (typeof options !== 'object') throw new InvalidArgumentError(`wsprune: ${what} options must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!SESSION_KEYS.has(key) || (key === 'adopt' && what === 'createSession')) {
+      throw new InvalidArgumentError(`wsprune: unknown ${what} option ${JSON.stringify(key)}`);
+    }
+  }
+  const { dirMode, adopt, reserved } = options;
+  if (dirMode === undefined && adopt === undefined && reserved === undefined) return null;
+  const opts = {};
+  const status = fns().wsprune_session_options_init(opts, koffi.sizeof(SessionOptions));
+  if (status !== 0) throw new InvalidArgumentError(`wsprune: wsprune_session_options_init failed (status ${status})`);
+  if (dirMode !== undefined) {
+    // 0 is the C struct's unset; JS can tell 0 from absent, and mode 0 is no mode the owner can use.
+    if (typeof dirMode !== 'number' || !Number.isInteger(dirMode) || dirMode <= 0 || dirMode > 0o777) {
+      throw new InvalidArgumentError(`wsprune: dirMode must be permission bits such as 0o750 with rwx for the owner, got ${dirMode}`);
+    }
+    opts.dir_mode = dirMode;
+  }
+  if (adopt !== undefined) {
+    if (typeof adopt !== 'boolean') throw new InvalidArgumentError('wsprune: adopt must be a boolean');
+    opts.adopt = adopt;
+  }
+  if (reserved !== undefined) {
+    if (!Array.isArray(reserved)) throw new InvalidArgumentError('wsprune: reserved must be an array of names');
+    for (const name of reserved) {
+      if (typeof name !== 'string' || name.includes('\0') || !name.isWellFormed()) {
+        throw new InvalidArgumentError(`wsprune: reserved name ${JSON.stringify(name)}: a string without NUL or lone surrogates`);
+      }
+    }
+    if (reserved.length > 0) {
+      opts.reserved = reserved;
+      opts.reserved_count = reserved.length;
+    }
+  }
+  return opts;
+}
+
+/**
+ * Creates a session (a new random UUID if `id` is omitted); returns its id.
+ * `options`: `dirMode` (the directory's mode, default 0o700), `reserved`
+ * (more names that are never sessions).
+ */
+function createSession(root, id, options) {
   checkRoot(root);
   if (id != null) checkId(id);
+  const opts = sessionOptions(options, 'createSession');
   const buf = Buffer.alloc(ID_BUFFER);
   const err = [null];
-  check(fns().wsprune_session_create(root, id ?? null, buf, buf.length, err), err);
+  const f = fns();
+  const status = opts
+    ? f.wsprune_session_create_with_options(root, id ?? null, opts, buf, buf.length, err)
+    : f.wsprune_session_create(root, id ?? null, buf, buf.length, err);
+  check(status, err);
   return cString(buf);
 }
 
-/** Opens session `id`, creating it if missing (a new UUID if `id` is omitted). */
-function openSession(root, id) {
+/**
+ * Opens session `id`, creating it if missing (a new UUID if `id` is
+ * omitted). A directory that is neither registered nor holds valid metadata
+ * is NotFoundError unless `options.adopt`; `dirMode` and `reserved` as for
+ * createSession.
+ */
+function openSession(root, id, options) {
   checkRoot(root);
   if (id != null) checkId(id);
+  const opts = sessionOptions(options, 'openSession');
   const buf = Buffer.alloc(ID_BUFFER);
   const created = [false];
   const err = [null];
-  check(fns().wsprune_session_open(root, id ?? null, buf, buf.length, created, err), err);
+  const f = fns();
+  const status = opts
+    ? f.wsprune_session_open_with_options(root, id ?? null, opts, buf, buf.length, created, err)
+    : f.wsprune_session_open(root, id ?? null, buf, buf.length, created, err);
+  check(status, err);
   return { id: cString(buf), created: Boolean(created[0]) };
 }
 
@@ -344,6 +409,27 @@ function repairSessions(root, options = {}) {
   };
 }
 
+/**
+ * Registers the sessions older writers left (the reference implementation,
+ * wsprune 0.3): valid metadata is trusted once, a UUID directory without
+ * metadata is dated now; corrupted metadata and locked directories are
+ * skipped. `options.dryRun`: register nothing, report.
+ */
+function migrateSessions(root, options = {}) {
+  checkRoot(root);
+  const dryRun = options.dryRun ?? false;
+  if (typeof dryRun !== 'boolean') throw new InvalidArgumentError('wsprune: dryRun must be a boolean');
+  const json = [null];
+  const err = [null];
+  check(fns().wsprune_migrate_sessions(root, dryRun, json, err), err);
+  const parsed = takeJson(json[0]);
+  return {
+    registered: parsed.registered.map((x) => ({ id: x.session_id, hadMetadata: x.had_metadata, updatedAt: x.updated_at })),
+    skipped: Object.entries(parsed.skipped).map(([id, reason]) => ({ id, reason })),
+    dryRun: parsed.dry_run,
+  };
+}
+
 /** The library's version, e.g. "0.3.0". */
 function version() {
   return fns().wsprune_version();
@@ -389,6 +475,7 @@ module.exports = {
   listSessions,
   readMetadata,
   repairSessions,
+  migrateSessions,
   setLogger,
   defaultPruneOptions,
   version,
