@@ -63,6 +63,7 @@ SURFACES: dict[str, tuple[list[str], list[str]]] = {
 
 RESPONSE_TIMEOUT = 60.0  # seconds for one request (a busy lease waits 2 s at most)
 META = ".metadata.json"
+HOST = ".wsprune"  # the host directory: records and lock files (docs/host-state.md)
 
 
 # ----------------------------------------------------------------- setup
@@ -81,6 +82,9 @@ def metadata_text(sid: str, created: datetime, updated: datetime, kind: str) -> 
         )
     if kind == "corrupted_json":
         return '{"session_id": "' + sid + '", "created_at": '
+    if kind == "year_2000":  # a guest's forgery: a mirror dated long ago
+        old = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        return metadata_text(sid, old, old, "ok")
     if kind == "corrupted_timestamp":
         return json.dumps({"session_id": sid, "created_at": "yesterday", "updated_at": "not a time", "version": 1})
     # Canonical (src/metadata.rs): fixed layout, fixed-width timestamps.
@@ -160,11 +164,18 @@ class Setup:
         age = float(s.get("age_hours", 0))
         created_age = float(s.get("created_age_hours", age))
         state = s.get("metadata", "ok")
+        registered = bool(s.get("registered"))
         updated = now - timedelta(hours=age)
         if state == "future":
             updated = now + timedelta(days=1)
         created = min(now - timedelta(hours=created_age), updated)
-        if state != "legacy":
+        if registered:
+            # The host's record is dated by age_hours; `metadata` is then only
+            # what the guest left in its mirror.
+            self._register(sid, metadata_text(sid, created, now - timedelta(hours=age), "ok"))
+        if state == "directory":  # a guest's .metadata.json that is a directory
+            (d / META).mkdir()
+        elif state != "legacy":
             f = d / META
             f.write_text(metadata_text(sid, created, updated, state))
             os.chmod(f, 0o600)
@@ -176,6 +187,22 @@ class Setup:
             fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             fcntl.flock(fd, fcntl.LOCK_SH)  # exactly what a lease is
             self.lease_fds.append(fd)
+            if registered:  # and, for a registered session, on its lock file
+                fd = os.open(self.root / HOST / "locks" / sid, os.O_RDONLY | os.O_CLOEXEC)
+                fcntl.flock(fd, fcntl.LOCK_SH)
+                self.lease_fds.append(fd)
+
+    def _register(self, sid: str, record: str) -> None:
+        """Writes what wsprune writes for a registered session (docs/host-state.md):
+        <root>/.wsprune/ 0700 with sessions/<id> (the record, 0600), locks/<id>
+        (an empty 0600 file) and the workspace lock `lock`."""
+        host = self.root / HOST
+        for d in (host, host / "sessions", host / "locks"):
+            d.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(d, 0o700)
+        for f, text in ((host / "lock", ""), (host / "locks" / sid, ""), (host / "sessions" / sid, record)):
+            f.write_text(text)
+            os.chmod(f, 0o600)
 
     def _entry(self, e: dict[str, Any]) -> None:
         p = self.root / e["name"]
@@ -353,6 +380,14 @@ def compare(scn: dict[str, Any], resp: dict[str, Any], setup: Setup) -> list[str
             got_names = setup.remaining(hidden)
             if sorted(exp[key]) != got_names:
                 problems.append(f"{key}: expected {sorted(exp[key])}, on disk {got_names}")
+    for rel, want_mode in exp.get("modes", {}).items():
+        try:
+            got_mode = os.lstat(setup.root / rel).st_mode & 0o7777
+        except FileNotFoundError:
+            problems.append(f"{rel}: expected mode {want_mode}, missing")
+            continue
+        if got_mode != int(want_mode, 8):
+            problems.append(f"{rel}: expected mode {want_mode}, got {got_mode:04o}")
     if exp.get("outside_intact") and not (setup.base / "outside" / "precious.txt").is_file():
         problems.append("a file outside the root was deleted")
     return problems
@@ -452,6 +487,7 @@ def main() -> int:
     ap.add_argument("--scenario", default="*", help="glob over scenario names")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every scenario's outcome")
     args = ap.parse_args()
+    os.umask(0o022)  # the runners inherit it: `modes` expectations assume it
     scenarios = load_scenarios(args.scenario)
     if not scenarios:
         print(f"no scenario matches {args.scenario!r}", file=sys.stderr)

@@ -13,6 +13,10 @@
 //! (legacy, corrupted, updated) comes from `wsprune_session_touch_outcome`
 //! and `wsprune_lease_release_outcome`, never from events.
 //!
+//! The session options (`dir_mode`, `adopt`, `reserved`) go through
+//! `wsprune_session_options` and the `_with_options` calls when a request
+//! has any of them, else through `wsprune_session_create`/`_open`.
+//!
 //! Not expressible on this surface:
 //! - an explicit 0 for `max_total_bytes`, `max_sessions`, `min_free_bytes`,
 //!   `max_deletions`: the struct's zero value is "unset" (docs/contract.md).
@@ -22,7 +26,7 @@ use std::io::{BufRead, Write};
 use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
-use wsprune::ffi::{wsprune_prune_options, wsprune_session_details};
+use wsprune::ffi::{wsprune_prune_options, wsprune_session_details, wsprune_session_options};
 
 type Err = *mut c_void;
 type LogFn = extern "C" fn(*mut c_void, c_int, *const c_char, *const c_char);
@@ -35,6 +39,25 @@ struct Api {
     status_name: unsafe extern "C" fn(c_int) -> *const c_char,
     create: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut Err) -> c_int,
     open: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut bool, *mut Err) -> c_int,
+    session_options_init: unsafe extern "C" fn(*mut wsprune_session_options, usize) -> c_int,
+    create_with: unsafe extern "C" fn(
+        *const c_char,
+        *const c_char,
+        *const wsprune_session_options,
+        *mut c_char,
+        usize,
+        *mut Err,
+    ) -> c_int,
+    open_with: unsafe extern "C" fn(
+        *const c_char,
+        *const c_char,
+        *const wsprune_session_options,
+        *mut c_char,
+        usize,
+        *mut bool,
+        *mut Err,
+    ) -> c_int,
+    migrate: unsafe extern "C" fn(*const c_char, bool, *mut *mut c_char, *mut Err) -> c_int,
     list: unsafe extern "C" fn(*const c_char, *mut *mut c_char, *mut Err) -> c_int,
     touch: unsafe extern "C" fn(*const c_char, *const c_char, *mut i32, *mut Err) -> c_int,
     acquire: unsafe extern "C" fn(*const c_char, *const c_char, *mut *mut c_void, *mut Err) -> c_int,
@@ -93,6 +116,10 @@ impl Api {
             status_name: sym(lib, "wsprune_status_name"),
             create: sym(lib, "wsprune_session_create"),
             open: sym(lib, "wsprune_session_open"),
+            session_options_init: sym(lib, "wsprune_session_options_init"),
+            create_with: sym(lib, "wsprune_session_create_with_options"),
+            open_with: sym(lib, "wsprune_session_open_with_options"),
+            migrate: sym(lib, "wsprune_migrate_sessions"),
             list: sym(lib, "wsprune_list_sessions"),
             touch: sym(lib, "wsprune_session_touch_outcome"),
             acquire: sym(lib, "wsprune_session_acquire"),
@@ -191,20 +218,39 @@ impl Api {
             match op["kind"].as_str().unwrap_or("") {
                 "create" => {
                     let mut buf = vec![0 as c_char; 512];
-                    self.check(
-                        (self.create)(root.as_ptr(), idp, buf.as_mut_ptr(), buf.len(), &mut err),
-                        err,
-                    )?;
+                    let (b, n) = (buf.as_mut_ptr(), buf.len());
+                    let st = match self.session_options(op)? {
+                        Some(o) => (self.create_with)(root.as_ptr(), idp, &o.opts, b, n, &mut err),
+                        None => (self.create)(root.as_ptr(), idp, b, n, &mut err),
+                    };
+                    self.check(st, err)?;
                     Ok(json!({"id": text(buf.as_ptr())}))
                 }
                 "open" => {
                     let mut buf = vec![0 as c_char; 512];
+                    let (b, n) = (buf.as_mut_ptr(), buf.len());
                     let mut created = false;
-                    self.check(
-                        (self.open)(root.as_ptr(), idp, buf.as_mut_ptr(), buf.len(), &mut created, &mut err),
-                        err,
-                    )?;
+                    let st = match self.session_options(op)? {
+                        Some(o) => (self.open_with)(root.as_ptr(), idp, &o.opts, b, n, &mut created, &mut err),
+                        None => (self.open)(root.as_ptr(), idp, b, n, &mut created, &mut err),
+                    };
+                    self.check(st, err)?;
                     Ok(json!({"id": text(buf.as_ptr()), "created": created}))
+                }
+                "migrate" => {
+                    let mut js: *mut c_char = std::ptr::null_mut();
+                    let dry = op["dry_run"].as_bool().unwrap_or(false);
+                    self.check((self.migrate)(root.as_ptr(), dry, &mut js, &mut err), err)?;
+                    let r: Value = serde_json::from_str(&text(js)).unwrap_or(Value::Null);
+                    (self.string_free)(js);
+                    let registered: Vec<Value> = r["registered"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| m["session_id"].clone())
+                        .collect();
+                    let skipped: Vec<&String> = r["skipped"].as_object().into_iter().flat_map(|m| m.keys()).collect();
+                    Ok(json!({"registered": registered, "skipped": skipped, "dry_run": r["dry_run"]}))
                 }
                 "touch" => {
                     let mut outcome = -1;
@@ -260,6 +306,35 @@ impl Api {
                 other => Err(Failure("bad_request".into(), format!("unknown op {other:?}"))),
             }
         }
+    }
+
+    /// The request's session options as a `wsprune_session_options` (with
+    /// the strings it points to), or None when the request sets none.
+    unsafe fn session_options(&self, op: &Value) -> Result<Option<SessionOptions>, Failure> {
+        if ["dir_mode", "adopt", "reserved"].iter().all(|k| op.get(*k).is_none()) {
+            return Ok(None);
+        }
+        let mut o = SessionOptions {
+            opts: std::mem::zeroed(),
+            _names: Vec::new(),
+            _ptrs: Vec::new(),
+        };
+        let size = std::mem::size_of::<wsprune_session_options>();
+        self.check((self.session_options_init)(&mut o.opts, size), std::ptr::null_mut())?;
+        if let Some(m) = op.get("dir_mode").and_then(Value::as_str) {
+            o.opts.dir_mode =
+                u32::from_str_radix(m, 8).map_err(|_| Failure("bad_request".into(), format!("dir_mode {m:?}")))?;
+        }
+        o.opts.adopt = op.get("adopt").and_then(Value::as_bool).unwrap_or(false);
+        for name in op.get("reserved").and_then(Value::as_array).into_iter().flatten() {
+            o._names.push(cstr(name.as_str().unwrap_or(""))?);
+        }
+        o._ptrs = o._names.iter().map(|c| c.as_ptr()).collect();
+        if !o._ptrs.is_empty() {
+            o.opts.reserved = o._ptrs.as_ptr();
+            o.opts.reserved_count = o._ptrs.len();
+        }
+        Ok(Some(o))
     }
 
     unsafe fn prune(&self, root: &CStr, o: &Value) -> Result<Value, Failure> {
@@ -350,6 +425,14 @@ impl Api {
         }
         Ok(out)
     }
+}
+
+/// A `wsprune_session_options` and the strings its `reserved` points to
+/// (kept alive with it).
+struct SessionOptions {
+    opts: wsprune_session_options,
+    _names: Vec<CString>,
+    _ptrs: Vec<*const c_char>,
 }
 
 /// Hours from the neutral vocabulary: a number, or "NaN", "Infinity", "-Infinity".

@@ -19,6 +19,9 @@ Mapping:
   exceptions"). That scenario is listed below as not expressible.
 - acquire: `wsprune lease ROOT ID [--no-touch] -- true` (holds the lease
   while `true` runs, then touches); the touch outcome as for touch.
+- session options: `dir_mode` is `--dir-mode MODE` (octal, as given),
+  each `reserved` name a `--reserve NAME`, `adopt: true` is `open --adopt`.
+- migrate: `wsprune migrate ROOT --json [--dry-run]`.
 - events: the tool can stream them (`--events json`), but responses carry
   `"events": null` and the harness does not check them on this surface.
 
@@ -81,6 +84,14 @@ def prune_args(o: dict[str, Any]) -> list[str]:
     return a
 
 
+def session_args(op: dict[str, Any]) -> list[str]:
+    """The session options of a create or open (`adopt` is open's own flag)."""
+    args = ["--dir-mode", op["dir_mode"]] if op.get("dir_mode") is not None else []
+    for name in op.get("reserved", []):
+        args += ["--reserve", name]
+    return args
+
+
 def prune_result(j: dict[str, Any]) -> dict[str, Any]:
     out = {
         "deleted": j["deleted_sessions"],
@@ -106,9 +117,16 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     if kind == "prune" and not os.path.lexists(root):
         return {"not_expressible": "the tool refuses a missing workspace root (exit 66) so that a typo in a cron line does not silently prune nothing"}
     if kind == "create":
-        argv = ["create", root] + ([op["id"]] if op.get("id") is not None else [])
+        argv = ["create", root] + ([op["id"]] if op.get("id") is not None else []) + session_args(op)
     elif kind == "open":
-        argv = ["open", root, "--json"] + ([op["id"]] if op.get("id") is not None else [])
+        argv = (
+            ["open", root, "--json"]
+            + ([op["id"]] if op.get("id") is not None else [])
+            + session_args(op)
+            + (["--adopt"] if op.get("adopt") else [])
+        )
+    elif kind == "migrate":
+        argv = ["migrate", root, "--json"] + (["--dry-run"] if op.get("dry_run") else [])
     elif kind == "touch":
         argv = ["touch", root, op["id"]]
     elif kind == "acquire":
@@ -162,6 +180,13 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         result = {"sessions": {s["session_id"]: s["state"] for s in json.loads(out)}}
     elif kind == "repair":
         result = {"repaired": len(json.loads(out)["repaired"])}
+    elif kind == "migrate":
+        j = json.loads(out)
+        result = {
+            "registered": [m["session_id"] for m in j["registered"]],
+            "skipped": sorted(j["skipped"]),
+            "dry_run": j["dry_run"],
+        }
     else:
         result = prune_result(json.loads(out))
     return {"status": "ok", "message": " ".join(err_lines), "result": result, "events": None}

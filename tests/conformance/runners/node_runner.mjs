@@ -24,6 +24,16 @@ const OPTION_NAMES = {
 
 class NotExpressible extends Error {}
 
+// The session options of a create or open: dir_mode (an octal string) ->
+// dirMode, adopt, reserved; an absent key stays absent (unset).
+function sessionOptions(op) {
+  const out = {};
+  if (op.dir_mode !== undefined) out.dirMode = parseInt(op.dir_mode, 8);
+  if (op.adopt !== undefined) out.adopt = op.adopt;
+  if (op.reserved !== undefined) out.reserved = op.reserved;
+  return out;
+}
+
 function pruneOptions(options = {}) {
   const out = {};
   for (const [key, value] of Object.entries(options)) {
@@ -40,9 +50,13 @@ function pruneOptions(options = {}) {
 async function perform(root, op, events) {
   switch (op.kind) {
     case 'create':
-      return { id: w.createSession(root, op.id ?? undefined) };
+      return { id: w.createSession(root, op.id ?? undefined, sessionOptions(op)) };
     case 'open':
-      return w.openSession(root, op.id ?? undefined);
+      return w.openSession(root, op.id ?? undefined, sessionOptions(op));
+    case 'migrate': {
+      const r = w.migrateSessions(root, { dryRun: Boolean(op.dry_run) });
+      return { registered: r.registered.map((m) => m.id), skipped: r.skipped.map((s) => s.id), dry_run: r.dryRun };
+    }
     case 'touch':
       return { outcome: w.touchSession(root, op.id) };
     case 'acquire': {

@@ -4,7 +4,9 @@ one JSON request per stdin line, one JSON response per stdout line, each
 request mapped onto the `wsprune` package's idiomatic calls.
 
 An absent option is not passed at all (the keyword's default is the unset);
-`older_than_hours: null` is `older_than_hours=None` (age rule off).
+`older_than_hours: null` is `older_than_hours=None` (age rule off). The
+session options are keywords: `dir_mode` (the octal string as an int),
+`adopt`, `reserved`.
 
 Every op of the protocol is expressible on this surface.
 """
@@ -24,6 +26,14 @@ STATUS = {
 PRUNE_KEYS = ("max_total_bytes", "max_sessions", "min_free_bytes", "max_deletions", "min_age_hours", "jobs")
 
 events: list[str] = []
+
+
+def session_options(op: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The request's session options as keyword arguments (absent: not passed)."""
+    kw: dict[str, Any] = {k: op[k] for k in keys if k in op}
+    if "dir_mode" in kw:
+        kw["dir_mode"] = int(kw["dir_mode"], 8)
+    return kw
 
 
 def rule_name(t: Any) -> str:
@@ -68,15 +78,13 @@ def prune(root: str, o: dict[str, Any]) -> dict[str, Any]:
 def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
     kind = op["kind"]
     if kind == "create":
-        return {"id": wsprune.create_session(root, op.get("id"))}
+        return {"id": wsprune.create_session(root, op.get("id"), **session_options(op, "dir_mode", "reserved"))}
+    if kind == "migrate":
+        r = wsprune.migrate_sessions(root, dry_run=bool(op.get("dry_run")))
+        return {"registered": [m.session_id for m in r.registered], "skipped": sorted(r.skipped), "dry_run": r.dry_run}
     if kind == "open":
-        open_session = getattr(wsprune, "open_session", None)
-        if open_session is None:
-            raise wsprune.WsPruneError("this wsprune package has no open_session (create-or-open)", -1)
-        r = open_session(root, op["id"])
-        if isinstance(r, tuple):
-            return {"id": r[0], "created": bool(r[1])}
-        return {"id": getattr(r, "session_id", getattr(r, "id", None)), "created": bool(getattr(r, "created"))}
+        sid, created = wsprune.open_session(root, op.get("id"), **session_options(op, "dir_mode", "adopt", "reserved"))
+        return {"id": sid, "created": created}
     if kind == "touch":
         return {"outcome": wsprune.touch_session(root, op["id"])}
     if kind == "acquire":
