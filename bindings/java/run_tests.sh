@@ -74,4 +74,14 @@ grep -q '^Would prune 0 sessions' "$tmp/first.out" && grep -q '^refused: ' "$tmp
     cat "$tmp/first.out" >&2
     exit 1
 }
+echo "== examples/SessionOptionsExample.java (the README's recipe)"
+java -cp "target/wsprune-0.4.0.jar:$(cat target/classpath.txt)" examples/SessionOptionsExample.java "$tmp/ws2" \
+    >"$tmp/options.out"
+grep -q '^opened chat-8 true$' "$tmp/options.out" && grep -q '^not adopted without asking$' "$tmp/options.out" &&
+    test "$(stat -c %a "$tmp/ws2/chat-8")" = 750 && test -d "$tmp/ws2/.wsprune/sessions" &&
+    test -f "$tmp/ws2/.wsprune/sessions/operator-dir" || {
+    echo "SessionOptionsExample.java printed:" >&2
+    cat "$tmp/options.out" >&2
+    exit 1
+}
 echo "== Java binding: all checks passed"

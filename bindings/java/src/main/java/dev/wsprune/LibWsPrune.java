@@ -48,6 +48,16 @@ interface LibWsPrune extends Library {
     /** {@code WSPRUNE_FLAG_SINGLE_HOST}: no other host uses the workspace root. */
     long FLAG_SINGLE_HOST = 1L;
 
+    /** {@code struct wsprune_session_options}; field order is the C layout. */
+    @Structure.FieldOrder({"struct_size", "dir_mode", "adopt", "reserved", "reserved_count"})
+    final class SessionOptionsStruct extends Structure {
+        public long struct_size;
+        public int dir_mode;
+        public byte adopt;
+        public Pointer reserved;
+        public long reserved_count;
+    }
+
     /** {@code struct wsprune_session_details}; field order is the C layout. */
     @Structure.FieldOrder({"struct_size", "created_at_us", "updated_at_us", "size_bytes", "state", "in_use"})
     final class SessionDetailsStruct extends Structure {
@@ -152,6 +162,16 @@ interface LibWsPrune extends Library {
             PointerByReference error);
 
     int wsprune_list_sessions(String root, PointerByReference outJson, PointerByReference error);
+
+    int wsprune_session_options_init(SessionOptionsStruct opts, long size);
+
+    int wsprune_session_create_with_options(String root, String sessionId, SessionOptionsStruct opts, byte[] outId,
+            long outIdLen, PointerByReference error);
+
+    int wsprune_session_open_with_options(String root, String sessionId, SessionOptionsStruct opts, byte[] outId,
+            long outIdLen, byte[] outCreated, PointerByReference error);
+
+    int wsprune_migrate_sessions(String root, byte dryRun, PointerByReference outJson, PointerByReference error);
 
     int wsprune_session_read_metadata(String root, String sessionId, PointerByReference outJson,
             PointerByReference error);

@@ -84,6 +84,71 @@ public final class WsPrune {
     }
 
     /**
+     * Creates session {@code id} (null: a new UUIDv4) with {@code options}:
+     * the directory's mode and more reserved names ({@code adopt} does not
+     * apply). Returns its id. A reserved name is
+     * {@link Status#INVALID_SESSION_ID}; a bad mode {@link Status#INVALID_ARGUMENT}.
+     */
+    public static String createSession(Path root, String id, SessionOptions options) {
+        String r = Lib.root(root);
+        String i = id == null ? null : Lib.id(id);
+        List<com.sun.jna.Memory> keep = new ArrayList<>();
+        LibWsPrune.SessionOptionsStruct o = java.util.Objects.requireNonNull(options, "options").toNative(keep);
+        byte[] out = new byte[ID_BUFFER];
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_create_with_options(r, i, o, out, out.length, err), err);
+        java.lang.ref.Reference.reachabilityFence(keep);
+        return Lib.fromBuffer(out);
+    }
+
+    /**
+     * Opens session {@code id}, creating it if missing (null: a new UUIDv4),
+     * with {@code options}: a registered session is opened, a directory with
+     * valid metadata is registered with it, any other directory is
+     * {@link Status#NOT_FOUND} unless {@code options} adopts it; a created
+     * session gets the options' directory mode; a reserved name is
+     * {@link Status#INVALID_SESSION_ID}.
+     */
+    public static OpenedSession openSession(Path root, String id, SessionOptions options) {
+        String r = Lib.root(root);
+        String i = id == null ? null : Lib.id(id);
+        List<com.sun.jna.Memory> keep = new ArrayList<>();
+        LibWsPrune.SessionOptionsStruct o = java.util.Objects.requireNonNull(options, "options").toNative(keep);
+        byte[] out = new byte[ID_BUFFER];
+        byte[] created = new byte[1];
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_open_with_options(r, i, o, out, out.length, created, err), err);
+        java.lang.ref.Reference.reachabilityFence(keep);
+        return new OpenedSession(Lib.fromBuffer(out), created[0] != 0);
+    }
+
+    /**
+     * Registers every session an older writer left (the reference
+     * implementation, wsprune 0.3): valid metadata is trusted this once, a
+     * UUID directory without metadata is dated now; corrupted metadata and
+     * locked directories are skipped and listed. With {@code dryRun},
+     * registers nothing. {@link Status#NOT_FOUND} if the root is missing.
+     */
+    public static MigrateResult migrate(Path root, boolean dryRun) {
+        String r = Lib.root(root);
+        PointerByReference json = new PointerByReference();
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_migrate_sessions(r, Lib.cBool(dryRun), json, err), err);
+        Map<?, ?> m = (Map<?, ?>) takeJson(json);
+        List<MigrateResult.Migrated> registered = new ArrayList<>();
+        for (Object x : (List<?>) m.get("registered")) {
+            Map<?, ?> e = (Map<?, ?>) x;
+            registered.add(new MigrateResult.Migrated((String) e.get("session_id"),
+                    Boolean.TRUE.equals(e.get("had_metadata")), String.valueOf(e.get("updated_at"))));
+        }
+        Map<String, String> skipped = new LinkedHashMap<>();
+        if (m.get("skipped") instanceof Map<?, ?> sm) {
+            sm.forEach((k, v) -> skipped.put(String.valueOf(k), String.valueOf(v)));
+        }
+        return new MigrateResult(registered, skipped, Boolean.TRUE.equals(m.get("dry_run")));
+    }
+
+    /**
      * Sets the session's updated_at to now, keeping every other field. A
      * legacy session (no metadata) and corrupted metadata (left untouched, a
      * warning event) are not errors; a missing session is {@link Status#NOT_FOUND}.

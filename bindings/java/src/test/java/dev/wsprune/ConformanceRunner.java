@@ -103,17 +103,45 @@ public final class ConformanceRunner {
         }
     }
 
+    /** The request's session options (dir_mode: octal text), or null when it sets none. */
+    private static SessionOptions sessionOptions(Map<?, ?> op) {
+        if (!op.containsKey("dir_mode") && !op.containsKey("adopt") && !op.containsKey("reserved")) {
+            return null;
+        }
+        SessionOptions.Builder b = SessionOptions.builder();
+        if (op.get("dir_mode") instanceof String m) {
+            b.dirMode(Integer.parseInt(m, 8));
+        }
+        b.adopt(Boolean.TRUE.equals(op.get("adopt")));
+        if (op.get("reserved") instanceof List<?> names) {
+            for (Object n : names) {
+                b.reserved(String.valueOf(n));
+            }
+        }
+        return b.build();
+    }
+
     private Object run(Path root, Map<?, ?> op) {
         String kind = (String) op.get("kind");
         String id = (String) op.get("id");
         switch (kind) {
             case "create": {
-                String created = id == null ? WsPrune.createSession(root) : WsPrune.createSession(root, id);
+                SessionOptions o = sessionOptions(op);
+                String created = o != null ? WsPrune.createSession(root, id, o)
+                        : id == null ? WsPrune.createSession(root) : WsPrune.createSession(root, id);
                 return Map.of("id", created);
             }
             case "open": {
-                OpenedSession s = WsPrune.openSession(root, id);
+                SessionOptions o = sessionOptions(op);
+                OpenedSession s = o != null ? WsPrune.openSession(root, id, o) : WsPrune.openSession(root, id);
                 return ordered("id", s.id(), "created", s.created());
+            }
+            case "migrate": {
+                MigrateResult r = WsPrune.migrate(root, Boolean.TRUE.equals(op.get("dry_run")));
+                List<Object> registered = new ArrayList<>();
+                r.registered().forEach(m -> registered.add(m.id()));
+                return ordered("registered", registered, "skipped", new ArrayList<Object>(new java.util.TreeSet<>(r.skipped().keySet())),
+                        "dry_run", r.dryRun());
             }
             case "touch":
                 return Map.of("outcome", WsPrune.touchSession(root, id).wireName());

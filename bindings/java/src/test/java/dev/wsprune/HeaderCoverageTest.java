@@ -117,6 +117,7 @@ class HeaderCoverageTest {
             case "size_t *": case "uint64_t *": return Set.of(com.sun.jna.ptr.LongByReference.class);
             case "wsprune_prune_options *": return Set.of(LibWsPrune.PruneOptionsStruct.class);
             case "wsprune_session_details *": return Set.of(LibWsPrune.SessionDetailsStruct.class);
+            case "wsprune_session_options *": return Set.of(LibWsPrune.SessionOptionsStruct.class);
             case "wsprune_log_fn": return Set.of(LibWsPrune.LogFn.class);
             case "void *": case "wsprune_error *": case "wsprune_lease *": case "wsprune_prune_result *":
                 return Set.of(com.sun.jna.Pointer.class);

@@ -1,0 +1,124 @@
+package dev.wsprune;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How {@link WsPrune#createSession(java.nio.file.Path, String, SessionOptions)}
+ * and {@link WsPrune#openSession(java.nio.file.Path, String, SessionOptions)}
+ * create or open a session. Immutable; build it with {@link #builder()}.
+ * Every option left unset is the library's default on every surface: the
+ * session directory 0700, no adoption, no reserved name but
+ * {@code site-packages}.
+ */
+public final class SessionOptions {
+    private final Integer dirMode; // null: the library's default (0700)
+    private final boolean adopt;
+    private final List<String> reserved;
+
+    private SessionOptions(Builder b) {
+        dirMode = b.dirMode;
+        adopt = b.adopt;
+        reserved = List.copyOf(b.reserved);
+    }
+
+    /** A builder with every option unset (the library's defaults). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The library's defaults (same as {@code builder().build()}). */
+    public static SessionOptions defaults() {
+        return new Builder().build();
+    }
+
+    /** The C struct ({@code wsprune_session_options_init}'s defaults, then what was set) and the memory it points to. */
+    LibWsPrune.SessionOptionsStruct toNative(List<Memory> keepAlive) {
+        LibWsPrune.SessionOptionsStruct s = new LibWsPrune.SessionOptionsStruct();
+        int st = Lib.api().wsprune_session_options_init(s, s.size());
+        if (st != 0) {
+            throw new WsPruneException(Status.fromCode(st), "wsprune_session_options_init failed");
+        }
+        s.read();
+        if (dirMode != null) {
+            s.dir_mode = dirMode;
+        }
+        s.adopt = Lib.cBool(adopt);
+        if (!reserved.isEmpty()) {
+            Memory array = new Memory((long) Native.POINTER_SIZE * reserved.size());
+            keepAlive.add(array);
+            for (int i = 0; i < reserved.size(); i++) {
+                String name = Lib.cString(reserved.get(i), "reserved name", Status.INVALID_ARGUMENT);
+                byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+                Memory m = new Memory(bytes.length + 1L);
+                m.write(0, bytes, 0, bytes.length);
+                m.setByte(bytes.length, (byte) 0);
+                keepAlive.add(m);
+                array.setPointer((long) Native.POINTER_SIZE * i, m);
+            }
+            s.reserved = array;
+            s.reserved_count = reserved.size();
+        } else {
+            s.reserved = Pointer.NULL;
+        }
+        s.write();
+        return s;
+    }
+
+    /** Builds {@link SessionOptions}. */
+    public static final class Builder {
+        private Integer dirMode;
+        private boolean adopt;
+        private final List<String> reserved = new ArrayList<>();
+
+        private Builder() {}
+
+        /**
+         * The session directory's mode before the umask, e.g. {@code 0750}:
+         * permission bits with rwx for the owner. 0 and anything else are
+         * {@link Status#INVALID_ARGUMENT} (0 is no mode the owner can use;
+         * leave it unset for the default, 0700).
+         */
+        public Builder dirMode(int mode) {
+            if (mode <= 0 || mode > 0777) {
+                throw new WsPruneException(Status.INVALID_ARGUMENT,
+                        "dirMode " + Integer.toOctalString(mode) + ": expected permission bits (at most 777) with rwx for the owner");
+            }
+            dirMode = mode;
+            return this;
+        }
+
+        /**
+         * Lets openSession adopt an existing directory that is neither a
+         * registered session nor holds valid metadata (registered dated now:
+         * a later prune deletes it with what it holds). Default false: such
+         * a directory is {@link Status#NOT_FOUND}. A creation ignores it.
+         */
+        public Builder adopt(boolean adopt) {
+            this.adopt = adopt;
+            return this;
+        }
+
+        /**
+         * More names that are never a session, besides {@code site-packages}:
+         * creating or opening one is {@link Status#INVALID_SESSION_ID}.
+         */
+        public Builder reserved(String... names) {
+            for (String n : names) {
+                if (n == null) {
+                    throw new NullPointerException("reserved name");
+                }
+                reserved.add(n);
+            }
+            return this;
+        }
+
+        public SessionOptions build() {
+            return new SessionOptions(this);
+        }
+    }
+}
