@@ -47,7 +47,8 @@ test('lone surrogates are refused, never merged into one session as U+FFFD', (t)
   }
   assert.throws(() => w.createSession(root + '\uD800'), w.InvalidArgumentError);
   assert.throws(() => w.pruneSessionsSync(root + '\uDC00'), w.InvalidArgumentError);
-  assert.equal(fs.readdirSync(root).length, 1); // the first session only
+  // The first session only (and the host directory, .wsprune).
+  assert.equal(fs.readdirSync(root).filter((n) => !n.startsWith('.')).length, 1);
   // A well-formed pair is an ordinary character.
   assert.equal(w.createSession(root, 't\uD83D\uDE00'), 't\u{1F600}');
 });
@@ -158,7 +159,9 @@ test('openSession: create-or-open', (t) => {
   assert.equal(first.created, true);
   assert.deepEqual(w.openSession(root, first.id), { id: first.id, created: false });
   const legacy = makeSession(root, { metadata: 'legacy' });
-  assert.equal(w.openSession(root, legacy).created, false);
+  // A directory without metadata is adopted only when asked (host-owned state, issue 16).
+  assert.throws(() => w.openSession(root, legacy), w.NotFoundError);
+  assert.equal(w.openSession(root, legacy, { adopt: true }).created, false);
   assert.equal(w.sessionInfo(root, legacy).state, 'ok');
 });
 
