@@ -79,6 +79,7 @@ class ConformanceRunnerTest {
         String legacy = "22222222-2222-4222-8222-222222222222";
         Files.createDirectories(ws.resolve(legacy));
         String bad = WsPrune.createSession(ws);
+        TestSupport.unregister(ws, bad); // corrupted metadata: an unregistered directory
         Files.writeString(TestSupport.metadata(ws, bad), "{");
         List<Map<?, ?>> r = serve(
                 req("{\"kind\": \"touch\", \"id\": \"" + ok + "\"}"),

@@ -159,6 +159,7 @@ class PruneTest {
         String legacy = UUID.randomUUID().toString();
         Files.createDirectories(tmp.resolve(legacy));
         String corrupted = TestSupport.session(tmp, Duration.ofHours(50), 0);
+        TestSupport.unregister(tmp, corrupted); // corrupted metadata: an unregistered directory
         Files.writeString(TestSupport.metadata(tmp, corrupted), "[]");
         PruneResult dry1 = WsPrune.prune(tmp, PruneOptions.builder().jobs(1).dryRun(true).build());
         PruneResult dry8 = WsPrune.prune(tmp, PruneOptions.builder().jobs(8).dryRun(true).build());

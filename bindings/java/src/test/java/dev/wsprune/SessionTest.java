@@ -93,6 +93,7 @@ class SessionTest {
         assertFalse(Files.exists(TestSupport.metadata(tmp, legacy)), "touch does not invent metadata");
 
         String corrupted = WsPrune.createSession(tmp);
+        TestSupport.unregister(tmp, corrupted); // corrupted metadata: an unregistered directory
         Files.writeString(TestSupport.metadata(tmp, corrupted), "{not json");
         WsPrune.touchSession(tmp, corrupted);
         assertEquals("{not json", Files.readString(TestSupport.metadata(tmp, corrupted)), "left alone");
@@ -177,6 +178,7 @@ class SessionTest {
         Files.createDirectories(ws.resolve(legacy));
         String corrupted = "00000000-0000-4000-8000-000000000000";
         WsPrune.createSession(ws, corrupted);
+        TestSupport.unregister(ws, corrupted); // corrupted metadata: an unregistered directory
         Files.writeString(TestSupport.metadata(ws, corrupted), "{not json");
         String custom = WsPrune.createSession(ws, "build-42");
         // Not sessions: a custom-id name without metadata, a hidden directory, site-packages.
@@ -267,6 +269,7 @@ class SessionTest {
         Files.createDirectories(tmp.resolve(legacy));
         Files.createDirectories(tmp.resolve("custom-dir"));
         String bad = WsPrune.createSession(tmp);
+        TestSupport.unregister(tmp, bad); // corrupted metadata: an unregistered directory
         Files.writeString(TestSupport.metadata(tmp, bad), "{");
         assertEquals(new StoredMetadata(legacy, SessionState.LEGACY, Optional.empty(), Optional.empty()),
                 WsPrune.readMetadata(tmp, legacy));

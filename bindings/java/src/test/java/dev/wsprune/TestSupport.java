@@ -29,11 +29,35 @@ final class TestSupport {
         return id;
     }
 
-    /** Rewrites the metadata with updated_at = created_at = now - age. */
+    /**
+     * Rewrites the metadata with updated_at = created_at = now - age: the
+     * session's record in the host directory too when it is registered (the
+     * record is what every call decides on; .metadata.json is its mirror,
+     * docs/host-state.md).
+     */
     static void backdate(Path root, String id, Duration age) throws IOException {
         String t = STAMP.format(Instant.now().minus(age));
-        Files.writeString(metadata(root, id), "{\"session_id\":\"" + id + "\",\"created_at\":\"" + t
-                + "\",\"updated_at\":\"" + t + "\",\"version\":1}", StandardCharsets.UTF_8);
+        String text = "{\"session_id\":\"" + id + "\",\"created_at\":\"" + t + "\",\"updated_at\":\"" + t
+                + "\",\"version\":1}";
+        Path record = record(root, id);
+        if (Files.exists(record)) {
+            Files.writeString(record, text, StandardCharsets.UTF_8);
+        }
+        Files.writeString(metadata(root, id), text, StandardCharsets.UTF_8);
+    }
+
+    /** The session's record in the root's host directory. */
+    static Path record(Path root, String id) {
+        return root.resolve(".wsprune").resolve("sessions").resolve(id);
+    }
+
+    /**
+     * Makes a registered session an unregistered directory (as the reference
+     * implementation or wsprune 0.3 left one), judged by its own .metadata.json.
+     */
+    static void unregister(Path root, String id) throws IOException {
+        Files.deleteIfExists(record(root, id));
+        Files.deleteIfExists(root.resolve(".wsprune").resolve("locks").resolve(id));
     }
 
     static Path metadata(Path root, String id) {
@@ -53,7 +77,9 @@ final class TestSupport {
     /** The names in a directory, sorted. */
     static java.util.List<String> names(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
+            // The host directory (.wsprune) is wsprune's own, beside the sessions.
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.equals(".wsprune")).sorted()
+                    .collect(Collectors.toList());
         }
     }
 }
