@@ -64,6 +64,10 @@ pub(crate) struct HostDir {
     dir: OwnedFd,
     records: OwnedFd,
     locks: OwnedFd,
+    /// Whom the files this process creates here are given to (see
+    /// [`give_to_owner`]): the host directory's owner when this process is
+    /// root and the directory is another user's; `None` otherwise.
+    owner: Option<(u32, u32)>,
 }
 
 /// What opening a record for a touch found.
@@ -96,6 +100,10 @@ impl HostDir {
     /// Opens the host directory of the open root `rfd`, creating it (and its
     /// parts) when missing.
     pub(crate) fn open_or_create(rfd: BorrowedFd<'_>) -> io::Result<HostDir> {
+        // It usually exists: open it without trying to make anything first.
+        if let Some(host) = Self::open(rfd)? {
+            return Ok(host);
+        }
         let name = fd::cname(HOST_DIR);
         let made = match fd::mkdirat(rfd, &name, HOST_DIR_MODE) {
             Ok(()) => true,
@@ -127,14 +135,17 @@ impl HostDir {
                 root.st_uid
             )));
         }
+        let owner = (euid == 0 && st.st_uid != 0).then_some((st.st_uid, st.st_gid));
         let sub = |name: &str| -> io::Result<OwnedFd> {
             let c = fd::cname(name);
-            if create {
-                match fd::mkdirat(dir.as_fd(), &c, HOST_DIR_MODE) {
-                    Ok(()) => {}
-                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
-                    Err(e) => return Err(e),
-                }
+            match fd::open_dir_at(dir.as_fd(), &c) {
+                Err(e) if create && e.raw_os_error() == Some(libc::ENOENT) => {}
+                other => return other,
+            }
+            match fd::mkdirat(dir.as_fd(), &c, HOST_DIR_MODE) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) => return Err(e),
             }
             let sub = fd::open_dir_at(dir.as_fd(), &c)?;
             give_to_owner(sub.as_fd(), dir.as_fd())?;
@@ -142,7 +153,12 @@ impl HostDir {
         };
         let records = sub(RECORDS)?;
         let locks = sub(LOCKS)?;
-        Ok(HostDir { dir, records, locks })
+        Ok(HostDir {
+            dir,
+            records,
+            locks,
+            owner,
+        })
     }
 
     /// Opens (creating) the workspace lock file.
@@ -153,7 +169,7 @@ impl HostDir {
             libc::O_RDONLY | libc::O_CREAT | libc::O_NOFOLLOW,
             FILE_MODE,
         )?;
-        give_to_owner(f.as_fd(), self.dir.as_fd())?;
+        self.give(f.as_fd())?;
         Ok(f)
     }
 
@@ -184,7 +200,16 @@ impl HostDir {
     /// `sync` makes the new record durable before it replaces the old one
     /// (a rewrite); a first record has nothing to lose and need not wait.
     pub(crate) fn write_record(&self, id: &str, data: &[u8], sync: bool) -> io::Result<()> {
-        write_record_at(self.records.as_fd(), id, data, sync)
+        write_record_with(self.records.as_fd(), id, data, sync, |f| self.give(f))
+    }
+
+    /// Gives a file this process just made here to the host directory's
+    /// owner, when it must (see [`give_to_owner`]; the owner is known already).
+    fn give(&self, file: BorrowedFd<'_>) -> io::Result<()> {
+        match self.owner {
+            Some((uid, gid)) => fd::fchown(file, uid, gid),
+            None => Ok(()),
+        }
     }
 
     /// Opens session `id`'s record for a touch (read and write).
@@ -197,7 +222,7 @@ impl HostDir {
     pub(crate) fn open_lock(&self, id: &str, create: bool) -> io::Result<Option<OwnedFd>> {
         let flags = libc::O_RDONLY | libc::O_NOFOLLOW | if create { libc::O_CREAT } else { 0 };
         match fd::openat(self.locks.as_fd(), &fd::cname(id), flags, FILE_MODE) {
-            Ok(f) if create => give_to_owner(f.as_fd(), self.locks.as_fd()).map(|()| Some(f)),
+            Ok(f) if create => self.give(f.as_fd()).map(|()| Some(f)),
             Ok(f) => Ok(Some(f)),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !create => Ok(None),
             Err(e) => Err(e),
@@ -245,6 +270,17 @@ impl HostDir {
 
 /// [`HostDir::write_record`] in the records directory `dir`.
 pub(crate) fn write_record_at(dir: BorrowedFd<'_>, id: &str, data: &[u8], sync: bool) -> io::Result<()> {
+    write_record_with(dir, id, data, sync, |f| give_to_owner(f, dir))
+}
+
+/// [`write_record_at`], giving the new file away with `give`.
+fn write_record_with(
+    dir: BorrowedFd<'_>,
+    id: &str,
+    data: &[u8],
+    sync: bool,
+    give: impl FnOnce(BorrowedFd<'_>) -> io::Result<()>,
+) -> io::Result<()> {
     let (tmp, file) = loop {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         // Hidden: never a session id, so never mistaken for a record.
@@ -260,7 +296,7 @@ pub(crate) fn write_record_at(dir: BorrowedFd<'_>, id: &str, data: &[u8], sync: 
             Err(e) => return Err(e),
         }
     };
-    let written = give_to_owner(file.as_fd(), dir)
+    let written = give(file.as_fd())
         .and_then(|()| fd::pwrite_all(file.as_fd(), data, 0))
         .and_then(|()| if sync { fd::fsync(file.as_fd()) } else { Ok(()) });
     drop(file);
