@@ -77,13 +77,18 @@ pub fn migrate_sessions(root: &Path, dry_run: bool) -> Result<MigrateResult> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
     let rfd = root_fd.as_fd();
-    let host = HostDir::open_or_create(rfd).map_err(|e| {
-        Error::io(
-            format_args!("cannot create the host directory of {}", root.display()),
-            e,
-        )
-    })?;
-    let _held = crate::prune::lock_workspace_for(rfd, &host, dry_run, root)?;
+    // A dry run changes nothing, so it creates no host directory either.
+    let host = if dry_run {
+        session::host_dir(rfd)?
+    } else {
+        Some(HostDir::open_or_create(rfd).map_err(|e| {
+            Error::io(
+                format_args!("cannot create the host directory of {}", root.display()),
+                e,
+            )
+        })?)
+    };
+    let _held = crate::prune::lock_workspace_for(rfd, host.as_ref(), dry_run, root)?;
     let mut result = MigrateResult {
         dry_run,
         ..Default::default()
@@ -91,8 +96,11 @@ pub fn migrate_sessions(root: &Path, dry_run: bool) -> Result<MigrateResult> {
     let now = metadata::truncate_to_micros(Utc::now());
     for id in session::session_names(rfd, None)? {
         if host
-            .is_registered(&id)
+            .as_ref()
+            .map(|h| h.is_registered(&id))
+            .transpose()
             .map_err(|e| Error::io("cannot read the records", e))?
+            .unwrap_or(false)
         {
             continue;
         }
@@ -126,7 +134,13 @@ pub fn migrate_sessions(root: &Path, dry_run: bool) -> Result<MigrateResult> {
             continue;
         }
         if !dry_run {
-            if let Err(e) = session::register_existing(&host, session.dir.as_fd(), &id, &meta, "migrate") {
+            if let Err(e) = session::register_existing(
+                host.as_ref().expect("made unless a dry run"),
+                session.dir.as_fd(),
+                &id,
+                &meta,
+                "migrate",
+            ) {
                 result.skipped.push((id, e.message().to_owned()));
                 continue;
             }

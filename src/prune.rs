@@ -190,16 +190,14 @@ impl Drop for Held {
 
 /// [`lock_workspace`] for another whole-root operation (a migration), with
 /// the default lock timeout.
-pub(crate) fn lock_workspace_for(rfd: BorrowedFd<'_>, host: &HostDir, shared: bool, root: &Path) -> Result<impl Drop> {
+pub(crate) fn lock_workspace_for(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    shared: bool,
+    root: &Path,
+) -> Result<impl Drop> {
     let root_id = fd::dir_id(rfd).map_err(|e| Error::io("cannot stat workspace root", e))?;
-    lock_workspace(
-        rfd,
-        &root_id,
-        Some(host),
-        shared,
-        PruneOptions::default().lock_timeout,
-        root,
-    )
+    lock_workspace(rfd, &root_id, host, shared, PruneOptions::default().lock_timeout, root)
 }
 
 /// Takes the workspace lock of the open root (the host directory's lock

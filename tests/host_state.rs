@@ -356,6 +356,7 @@ fn migrate_registers_older_sessions_once() {
         sorted(&[old.clone(), "from-reference".into(), legacy.clone()])
     );
     assert!(!record_path(&root, &old).exists(), "a dry run registered");
+    assert!(!root.join(HOST_DIR).exists(), "a dry run made the host directory");
     let skipped: Vec<&str> = dry.skipped.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(skipped, sorted(&["broken".into(), leased.clone()]));
 
