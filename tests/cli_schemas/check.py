@@ -102,7 +102,9 @@ def main() -> None:
         out("error.schema.json", "prune", r, "--no-age-rule", "--json", code=64)
         out("error.schema.json", "prune", r + "-typo", "--json", code=66)
         out("error.schema.json", "info", r, str(uuid.uuid4()), "--json", code=66)
-        holder = subprocess.Popen(["flock", "-x", r, "sleep", "5"])
+        # Another prune holds the workspace lock: the host directory's lock file.
+        os.makedirs(os.path.join(r, ".wsprune"), mode=0o700, exist_ok=True)
+        holder = subprocess.Popen(["flock", "-x", os.path.join(r, ".wsprune", "lock"), "sleep", "5"])
         time.sleep(0.3)
         try:
             out("error.schema.json", "prune", r, "--lock-timeout", "0.2s", "--json", code=75)
