@@ -56,6 +56,10 @@ mkdir -p "$app"
 cd "$app"
 npm init -y >/dev/null
 npm install --no-audit --no-fund --loglevel=error "$tmp/$tarball"
+# The README's programs share the demo root /tmp/wsprune-demo: start it
+# afresh, so that what an earlier run left there (an adopted operator-dir)
+# does not change what they print.
+rm -rf /tmp/wsprune-demo
 # The README's first program, exactly as written there.
 awk '/^<!-- first-program -->/{getline; f=1; next} f && /^```/{exit} f' "$here/README.md" > first.mjs
 test -s first.mjs
