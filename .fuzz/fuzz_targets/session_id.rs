@@ -34,7 +34,13 @@ fn custom_accepts(b: &[u8]) -> bool {
     let Ok(s) = std::str::from_utf8(b) else { return false };
     let mut comps = std::path::Path::new(s).components();
     let one = matches!(comps.next(), Some(std::path::Component::Normal(c)) if c == s) && comps.next().is_none();
-    one && s.len() <= 255 && !s.starts_with('.') && s != "site-packages" && !s.chars().any(char::is_control)
+    // Invisible and line-breaking characters (format characters, separators,
+    // noncharacters) are refused too: the list is the library's own.
+    one && s.len() <= 255
+        && !s.starts_with('.')
+        && s != "site-packages"
+        && !s.chars().any(char::is_control)
+        && !s.chars().any(session_id::is_invisible)
 }
 
 fuzz_target!(|data: &[u8]| {
