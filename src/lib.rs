@@ -37,6 +37,7 @@ pub(crate) mod fd;
 pub mod ffi;
 pub(crate) mod host_state;
 pub mod inspect;
+pub mod labels;
 pub mod lease;
 mod lock_holders;
 pub mod metadata;
