@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -607,4 +607,59 @@ pub fn is_casefold(dir: BorrowedFd<'_>) -> bool {
     // SAFETY: FS_IOC_GETFLAGS writes one long into `flags`, which outlives the call.
     let r = unsafe { libc::ioctl(dir.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags as *mut libc::c_long) };
     r == 0 && flags & FS_CASEFOLD_FL != 0
+}
+
+/// How [`write_atomically`] writes a file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AtomicWrite<'a> {
+    /// Prefix of the temporary file's name (`<prefix><pid>.<n>.tmp`), chosen
+    /// by the caller so that no reader of `dir` mistakes it for a real file.
+    pub tmp_prefix: &'a str,
+    /// Mode of the new file.
+    pub mode: libc::mode_t,
+    /// fsync the new file before it replaces the old one (a rewrite that must
+    /// not lose data); a first write has nothing to lose and need not wait.
+    pub sync: bool,
+    /// Fail with `EEXIST` instead of replacing an existing `target`.
+    pub noreplace: bool,
+}
+
+/// Exclusive-creation counter for temporary names; unique within the process.
+static TEMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes `data` to `target` in `dir` crash-safely: a fresh temporary file
+/// (created exclusively, never following a symlink), `prepare` (for example a
+/// chown) and the write, then a rename over `target`. Readers see the old file
+/// or the whole new one; on any failure the temporary file is removed and the
+/// error returned.
+pub(crate) fn write_atomically(
+    dir: BorrowedFd<'_>,
+    target: &str,
+    data: &[u8],
+    how: AtomicWrite<'_>,
+    prepare: impl FnOnce(BorrowedFd<'_>) -> io::Result<()>,
+) -> io::Result<()> {
+    let (tmp, file) = loop {
+        let n = TEMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = cname(&format!("{}{}.{n}.tmp", how.tmp_prefix, std::process::id()));
+        match openat(
+            dir,
+            &tmp,
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+            how.mode,
+        ) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = prepare(file.as_fd())
+        .and_then(|()| pwrite_all(file.as_fd(), data, 0))
+        .and_then(|()| if how.sync { fsync(file.as_fd()) } else { Ok(()) });
+    drop(file);
+    let renamed = written.and_then(|()| renameat(dir, &tmp, &cname(target), how.noreplace));
+    if renamed.is_err() {
+        let _ = unlinkat(dir, &tmp, 0);
+    }
+    renamed
 }

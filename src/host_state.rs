@@ -35,7 +35,6 @@
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::fd;
 use crate::metadata::MAX_METADATA_BYTES;
@@ -54,9 +53,6 @@ const WORKSPACE_LOCK: &str = "lock";
 const HOST_DIR_MODE: libc::mode_t = 0o700;
 /// Mode of records and lock files.
 const FILE_MODE: libc::mode_t = 0o600;
-
-/// Makes temporary record names unique within this process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The open host directory of one workspace root.
 #[derive(Debug)]
@@ -281,30 +277,14 @@ fn write_record_with(
     sync: bool,
     give: impl FnOnce(BorrowedFd<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let (tmp, file) = loop {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        // Hidden: never a session id, so never mistaken for a record.
-        let tmp = fd::cname(&format!(".tmp.{}.{n}", std::process::id()));
-        match fd::openat(
-            dir,
-            &tmp,
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            FILE_MODE,
-        ) {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-            Err(e) => return Err(e),
-        }
+    // Hidden temporary name: never a session id, so never mistaken for a record.
+    let how = fd::AtomicWrite {
+        tmp_prefix: ".tmp.",
+        mode: FILE_MODE,
+        sync,
+        noreplace: false,
     };
-    let written = give(file.as_fd())
-        .and_then(|()| fd::pwrite_all(file.as_fd(), data, 0))
-        .and_then(|()| if sync { fd::fsync(file.as_fd()) } else { Ok(()) });
-    drop(file);
-    let renamed = written.and_then(|()| fd::renameat(dir, &tmp, &fd::cname(id), false));
-    if renamed.is_err() {
-        let _ = fd::unlinkat(dir, &tmp, 0);
-    }
-    renamed
+    fd::write_atomically(dir, id, data, how, give)
 }
 
 /// Opens the record `name` in the records directory `records` for a touch.

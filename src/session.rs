@@ -24,7 +24,6 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 
@@ -522,38 +521,16 @@ pub(crate) fn register_existing(
     Ok(())
 }
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
 /// Writes `data` to a fresh temporary file in `dir` (mode 0600) and renames it
 /// to `.metadata.json`: readers see the old file or the complete new one.
 pub(crate) fn write_via_temp(dir: BorrowedFd<'_>, data: &[u8], noreplace: bool, sync: bool) -> std::io::Result<()> {
-    let (tmp, file) = loop {
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = fd::cname(&format!("{METADATA_FILE}.{}.{n}.tmp", std::process::id()));
-        match fd::openat(
-            dir,
-            &tmp,
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            METADATA_MODE,
-        ) {
-            Ok(f) => break (tmp, f),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
-            Err(e) => return Err(e),
-        }
+    let how = fd::AtomicWrite {
+        tmp_prefix: ".metadata.json.",
+        mode: METADATA_MODE,
+        sync,
+        noreplace,
     };
-    let written = fd::pwrite_all(file.as_fd(), data, 0).and_then(|()| {
-        // SAFETY: fsync takes no pointers; `file` is open for the call.
-        if sync {
-            fd::fsync(file.as_fd())?;
-        }
-        Ok(())
-    });
-    drop(file);
-    let renamed = written.and_then(|()| fd::renameat(dir, &tmp, &fd::cname(METADATA_FILE), noreplace));
-    if renamed.is_err() {
-        let _ = fd::unlinkat(dir, &tmp, 0);
-    }
-    renamed
+    fd::write_atomically(dir, METADATA_FILE, data, how, |_| Ok(()))
 }
 
 /// Reads the metadata of session `id` (the seed's `_read_session_metadata`).

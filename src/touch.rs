@@ -166,7 +166,13 @@ fn rewrite_record(rfd: BorrowedFd<'_>, id: &str, text: &[u8]) -> std::io::Result
 /// `session.mirror.write_failed`, never as the touch's failure (the record,
 /// the truth, was written).
 fn mirror(rfd: BorrowedFd<'_>, id: &str, now: DateTime<Utc>) {
-    if let Err(e) = refresh_mirror(rfd, id, now) {
+    report_mirror(id, refresh_mirror(rfd, id, now));
+}
+
+/// Reports a failed mirror refresh of session `id` as the warning event
+/// `session.mirror.write_failed` (see [`mirror`]).
+fn report_mirror(id: &str, refreshed: std::io::Result<()>) {
+    if let Err(e) = refreshed {
         events::emit(Level::Warning, "session.mirror.write_failed", || {
             fields! {"session_id" => id, "error" => e.to_string(), "operation" => "touch"}
         });
@@ -231,13 +237,7 @@ pub(crate) fn touch_leased(records: BorrowedFd<'_>, dir: BorrowedFd<'_>, id: &st
             buf,
             id,
             |text| host_state::write_record_at(records, id, text, true),
-            |now| {
-                if let Err(e) = touch_mirror_at(dir, now) {
-                    events::emit(Level::Warning, "session.mirror.write_failed", || {
-                        fields! {"session_id" => id, "error" => e.to_string(), "operation" => "touch"}
-                    });
-                }
-            },
+            |now| report_mirror(id, touch_mirror_at(dir, now)),
         ),
         RecordFile::Missing => Err(Error::new(
             Status::NotFound,

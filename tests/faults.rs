@@ -406,14 +406,10 @@ fn permission_errors_for_create_touch_and_acquire_as_unprivileged_user() {
         show("unlocked_after_failed_release", Ok(free.to_string()));
         return;
     }
-    let _serial = exclusive();
-    if let Err(why) = can_run_unprivileged() {
-        eprintln!("SKIPPED {TEST}: {why}");
+    let Some(setup) = unprivileged_setup(TEST) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    open_up(tmp.path(), 0o755);
-    let root = tmp.path().join("ws");
+    };
+    let root = setup.root.clone();
     let private = wsprune::create_session(&root, None).unwrap();
     let readable = wsprune::create_session(&root, None).unwrap();
     let meta = root.join(&readable).join(METADATA_FILE);
@@ -464,7 +460,7 @@ fn permission_errors_for_create_touch_and_acquire_as_unprivileged_user() {
     expect("release_touch", io, denied);
     expect("unlocked_after_failed_release", "ok", "true");
     assert_eq!(snapshot(&root), before, "a failed operation changed the workspace");
-    assert!(!exists(&tmp.path().join("other")));
+    assert!(!exists(&setup.tmp.path().join("other")));
 }
 
 /// EPERM: an immutable `.metadata.json` (touch, and the touch of a

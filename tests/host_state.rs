@@ -419,14 +419,10 @@ fn a_prune_as_root_leaves_the_host_state_to_the_roots_owner() {
         println!("WSPRUNE_RESULT {{\"created\": \"{id}\"}}");
         return;
     }
-    let _serial = exclusive();
-    if let Err(why) = can_run_unprivileged() {
-        eprintln!("SKIPPED {TEST}: {why}");
+    let Some(setup) = unprivileged_setup(TEST) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    open_up(tmp.path(), 0o755);
-    let root = tmp.path().join("ws");
+    };
+    let root = setup.root.clone();
     std::fs::create_dir(&root).unwrap();
     let c = std::ffi::CString::new(root.to_str().unwrap()).unwrap();
     // SAFETY: `c` is a NUL-terminated path that outlives the call.

@@ -948,14 +948,10 @@ fn permission_errors_as_unprivileged_user() {
         print_result(&prune(Path::new(&root), 24.0, false));
         return;
     }
-    let _serial = exclusive();
-    if let Err(why) = can_run_unprivileged() {
-        eprintln!("SKIPPED permission_errors_as_unprivileged_user: {why}");
+    let Some(setup) = unprivileged_setup("permission_errors_as_unprivileged_user") else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    open_up(tmp.path(), 0o755);
-    let root = tmp.path().join("ws");
+    };
+    let root = setup.root.clone();
     std::fs::create_dir(&root).unwrap();
     open_up(&root, 0o777);
     let nobody = 65534;
@@ -1055,14 +1051,10 @@ fn unprivileged_dry_run_reports_what_the_real_prune_deletes() {
         print_result(&prune(Path::new(&root), 24.0, false));
         return;
     }
-    let _serial = exclusive();
-    if let Err(why) = can_run_unprivileged() {
-        eprintln!("SKIPPED unprivileged_dry_run_reports_what_the_real_prune_deletes: {why}");
+    let Some(setup) = unprivileged_setup("unprivileged_dry_run_reports_what_the_real_prune_deletes") else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    open_up(tmp.path(), 0o755);
-    let root = tmp.path().join("ws");
+    };
+    let root = setup.root.clone();
     std::fs::create_dir(&root).unwrap();
     open_up(&root, 0o777);
     let plain = session(&root, 48.0);

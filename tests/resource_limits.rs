@@ -458,15 +458,11 @@ fn nothing_on_another_mount_is_ever_chmodded() {
         print_result(&prune(root, 24.0, false));
         return;
     }
-    let _g = exclusive();
-    if let Err(why) = can_run_unprivileged() {
-        eprintln!("SKIPPED {TEST}: {why}");
+    let Some(setup) = unprivileged_setup(TEST) else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let _unmount = UnmountAll(tmp.path().to_path_buf());
-    open_up(tmp.path(), 0o755);
-    let root = tmp.path().join("ws");
+    };
+    let root = setup.root.clone();
+    let _unmount = UnmountAll(setup.tmp.path().to_path_buf());
     let s = session(&root, 48.0);
     let other = session(&root, 48.0);
     let mnt = root.join(&s).join("sub").join("mnt");

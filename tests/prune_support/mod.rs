@@ -360,6 +360,32 @@ impl UidGid for Command {
 }
 
 /// Makes a directory and its ancestors up to (not including) `stop` traversable by everyone.
+/// What a test that runs part of itself as an unprivileged user starts
+/// from: see [`unprivileged_setup`].
+pub struct Unprivileged {
+    /// Serialises this test with the others that fork (see [`exclusive`]).
+    pub serial: std::sync::RwLockWriteGuard<'static, ()>,
+    /// A temporary directory any user may enter (mode 0755).
+    pub tmp: tempfile::TempDir,
+    /// `<tmp>/ws`, not created: the workspace root.
+    pub root: PathBuf,
+}
+
+/// The setup of a test that runs part of itself as an unprivileged user, or
+/// `None` (after printing `SKIPPED test: why`) where it cannot run: not root,
+/// or no user to switch to.
+pub fn unprivileged_setup(test: &str) -> Option<Unprivileged> {
+    let serial = exclusive();
+    if let Err(why) = can_run_unprivileged() {
+        eprintln!("SKIPPED {test}: {why}");
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    open_up(tmp.path(), 0o755);
+    let root = tmp.path().join("ws");
+    Some(Unprivileged { serial, tmp, root })
+}
+
 pub fn open_up(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
