@@ -70,6 +70,19 @@ final class TestSupport {
         return (Map<String, Object>) Json.parse(Files.readString(metadata(root, id)));
     }
 
+    /**
+     * What {@code du -sB1 dir} says it takes: its allocated blocks and its entries', each inode once,
+     * the size the library reports (docs/contract.md), measured independently of it.
+     */
+    static long du(Path dir) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("du", "-sB1", dir.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("du -sB1 " + dir + ": " + out);
+        }
+        return Long.parseLong(out.split("\\s+", 2)[0]);
+    }
+
     static Instant updatedAt(Path root, String id) throws IOException {
         return Instant.parse((String) readMetadata(root, id).get("updated_at"));
     }
