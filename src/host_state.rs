@@ -199,6 +199,16 @@ impl HostDir {
         write_record_with(self.records.as_fd(), id, data, sync, |f| self.give(f))
     }
 
+    /// Rewrites session `id`'s record to what `change` makes of its bytes,
+    /// one writer at a time (see [`update_record_at`]). `Ok(false)`: not registered.
+    pub(crate) fn update_record(
+        &self,
+        id: &str,
+        change: impl FnOnce(&[u8]) -> io::Result<Vec<u8>>,
+    ) -> io::Result<bool> {
+        update_record_at(self.records.as_fd(), id, change)
+    }
+
     /// Gives a file this process just made here to the host directory's
     /// owner, when it must (see [`give_to_owner`]; the owner is known already).
     fn give(&self, file: BorrowedFd<'_>) -> io::Result<()> {
@@ -264,12 +274,47 @@ impl HostDir {
     }
 }
 
-/// [`HostDir::write_record`] in the records directory `dir`.
-pub(crate) fn write_record_at(dir: BorrowedFd<'_>, id: &str, data: &[u8], sync: bool) -> io::Result<()> {
-    write_record_with(dir, id, data, sync, |f| give_to_owner(f, dir))
+/// How long a record update waits for another one of the same root.
+const UPDATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Rewrites session `id`'s record in the records directory `records` to what
+/// `change` makes of its current bytes (crash-safely, as [`HostDir::write_record`]),
+/// holding an exclusive `flock` on the records directory (a fresh open of
+/// it: a lock is per open file description) for the read, the change and
+/// the write. Every read-change-write of a record (a pin, a TTL, labels, a
+/// touch that cannot patch in place) goes through here, so none loses
+/// another's change. A touch's in-place patch does not take the lock: it
+/// finds its file replaced (unlinked) and patches the new one
+/// ([`crate::touch`]). `Ok(false)`: the session is not registered.
+pub(crate) fn update_record_at(
+    records: BorrowedFd<'_>,
+    id: &str,
+    change: impl FnOnce(&[u8]) -> io::Result<Vec<u8>>,
+) -> io::Result<bool> {
+    let lock = fd::open_dir_at(records, c".")?;
+    if !fd::flock_wait(lock.as_fd(), libc::LOCK_EX, UPDATE_TIMEOUT)? {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "another update of the session records held their lock for 10 s",
+        ));
+    }
+    let bytes = match open_file(records, &fd::cname(id), libc::O_RDONLY) {
+        Ok(file) => {
+            let mut buf = Vec::new();
+            fd::read_to_end(file.as_fd(), &mut buf, MAX_METADATA_BYTES, usize::MAX)?;
+            buf
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let new = change(&bytes)?;
+    write_record_with(records, id, &new, true, |f| give_to_owner(f, records))?;
+    Ok(true)
+    // `lock` closes here, releasing the lock.
 }
 
-/// [`write_record_at`], giving the new file away with `give`.
+/// Writes the record `id` in the records directory `dir` (see
+/// [`HostDir::write_record`]), giving the new file away with `give`.
 fn write_record_with(
     dir: BorrowedFd<'_>,
     id: &str,

@@ -5,6 +5,8 @@
 //! (`2026-11-25T01:47:00.123456Z`) placed near the start of the file, so that a
 //! touch can overwrite just those bytes in place (see `session.rs`).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -29,8 +31,130 @@ pub struct SessionMetadata {
     pub updated_at: DateTime<Utc>,
     /// The format version (1).
     pub version: u32,
+    /// The host-owned retention fields (pin, TTL, labels; since 0.4.0). They
+    /// count only in a registered session's record: the same keys in a
+    /// guest-writable `.metadata.json` decide nothing, and are dropped when
+    /// such a file is trusted to register a session (docs/host-state.md).
+    pub retention: Retention,
     /// Fields this library does not know, kept as they are on every rewrite.
     pub extra: Map<String, Value>,
+}
+
+/// The optional retention fields of a session's record (docs/host-state.md,
+/// "Record format"). Every field is optional: metadata without them (what
+/// wsprune 0.3 and the reference implementation write) reads as the default,
+/// no pin, no TTL, no label.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// `pinned`: no rule deletes the session while the pin holds.
+    pub pinned: bool,
+    /// `pinned_until`: the pin holds until this instant (exclusive); `None`:
+    /// until unpinned. Meaningful only with `pinned`.
+    pub pinned_until: Option<DateTime<Utc>>,
+    /// `idle_ttl_seconds`: the session's own idle timeout; it expires once
+    /// `updated_at + idle_ttl_seconds` has passed. At least 1.
+    pub idle_ttl_seconds: Option<u64>,
+    /// `expires_at`: the session expires at this instant, used or not.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `labels`: a JSON object of strings, stored and preserved as it is
+    /// (its limits are checked where labels are set, see src/labels.rs when
+    /// present). Empty: no `labels` key is written.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The record keys of [`Retention`], in the order they are written.
+pub const RETENTION_FIELDS: [&str; 5] = ["pinned", "pinned_until", "idle_ttl_seconds", "expires_at", "labels"];
+
+impl Retention {
+    /// Whether every field is unset (nothing to write).
+    pub fn is_empty(&self) -> bool {
+        *self == Retention::default()
+    }
+
+    /// Whether the pin holds at `at`: `pinned`, and `pinned_until` absent or later than `at`.
+    pub fn pin_holds(&self, at: DateTime<Utc>) -> bool {
+        self.pinned && self.pinned_until.is_none_or(|until| at < until)
+    }
+
+    /// When a session last used at `updated_at` expires by its own TTL: the
+    /// earlier of `updated_at + idle_ttl_seconds` and `expires_at`; `None`
+    /// without a TTL.
+    pub fn deadline(&self, updated_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let idle = self.idle_ttl_seconds.map(|s| {
+            i64::try_from(s)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .and_then(|d| updated_at.checked_add_signed(d))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        });
+        match (idle, self.expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether a session last used at `updated_at` has outlived its own TTL at `at`.
+    pub fn expired(&self, updated_at: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+        self.deadline(updated_at).is_some_and(|d| d <= at)
+    }
+
+    /// Decodes the retention keys of a metadata object (`map`), removing
+    /// them from it. A key present with the wrong type is
+    /// [`MetadataError::Corrupted`], naming it: a record the host cannot read
+    /// is never deleted by a guess.
+    fn take_from(map: &mut Map<String, Value>) -> Result<Retention, MetadataError> {
+        let bad = |key: &str, what: &str| MetadataError::Corrupted(format!("{key} must be {what}"));
+        let time = |key: &str, v: Value| match v {
+            Value::String(s) => parse_timestamp(&s).ok_or_else(|| MetadataError::BadTimestamp(format!("{key} {s:?}"))),
+            _ => Err(bad(key, "a timestamp string")),
+        };
+        let mut r = Retention::default();
+        if let Some(v) = map.remove("pinned") {
+            r.pinned = v.as_bool().ok_or_else(|| bad("pinned", "true or false"))?;
+        }
+        if let Some(v) = map.remove("pinned_until") {
+            r.pinned_until = Some(time("pinned_until", v)?);
+        }
+        if let Some(v) = map.remove("idle_ttl_seconds") {
+            r.idle_ttl_seconds =
+                Some(v.as_u64().filter(|&s| s >= 1).ok_or_else(|| bad("idle_ttl_seconds", "a whole number >= 1"))?);
+        }
+        if let Some(v) = map.remove("expires_at") {
+            r.expires_at = Some(time("expires_at", v)?);
+        }
+        if let Some(v) = map.remove("labels") {
+            let Value::Object(labels) = v else {
+                return Err(bad("labels", "an object of strings"));
+            };
+            for (k, v) in labels {
+                let Value::String(v) = v else {
+                    return Err(bad("labels", "an object of strings"));
+                };
+                r.labels.insert(k, v);
+            }
+        }
+        Ok(r)
+    }
+
+    /// Writes the fields that are set into `map`, in [`RETENTION_FIELDS`] order.
+    fn put_into(&self, map: &mut Map<String, Value>) {
+        if self.pinned {
+            map.insert("pinned".into(), Value::Bool(true));
+            if let Some(t) = self.pinned_until {
+                map.insert("pinned_until".into(), Value::String(format_timestamp(t)));
+            }
+        }
+        if let Some(s) = self.idle_ttl_seconds {
+            map.insert("idle_ttl_seconds".into(), Value::from(s));
+        }
+        if let Some(t) = self.expires_at {
+            map.insert("expires_at".into(), Value::String(format_timestamp(t)));
+        }
+        if !self.labels.is_empty() {
+            let labels = self.labels.iter().map(|(k, v)| (k.clone(), Value::String(v.clone())));
+            map.insert("labels".into(), Value::Object(labels.collect()));
+        }
+    }
 }
 
 /// Why a metadata file could not be used.
@@ -88,8 +212,47 @@ impl SessionMetadata {
             created_at: now,
             updated_at: now,
             version: FORMAT_VERSION,
+            retention: Retention::default(),
             extra: Map::new(),
         }
+    }
+
+    /// The labels (the record's `labels` object; empty when it has none).
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.retention.labels
+    }
+
+    /// Valid metadata for session `id` dated `when` (created and updated),
+    /// made from the unusable metadata `bytes` (a corrupted record or file):
+    /// every field it had that can be read is kept, unknown ones included;
+    /// the timestamps, the id and the version are replaced, and a retention
+    /// field that cannot be read is dropped. What repair writes.
+    pub fn repaired(bytes: &[u8], id: &str, when: DateTime<Utc>) -> Self {
+        let mut meta = SessionMetadata::new(id, when);
+        let Ok(mut map) = serde_json::from_slice::<Map<String, Value>>(bytes) else {
+            return meta;
+        };
+        for key in RETENTION_FIELDS {
+            if let Some(v) = map.get(key) {
+                let mut one = Map::new();
+                one.insert(key.to_owned(), v.clone());
+                if Retention::take_from(&mut one).is_err() {
+                    map.remove(key);
+                }
+            }
+        }
+        meta.retention = Retention::take_from(&mut map).unwrap_or_default();
+        map.retain(|k, _| !is_known_field(k));
+        meta.extra = map;
+        meta
+    }
+
+    /// Drops the host-owned fields ([`Retention`]): what registering a
+    /// session from a guest-writable `.metadata.json` does, since a guest
+    /// could have written them there (pinned itself, say).
+    pub fn without_host_fields(mut self) -> Self {
+        self.retention = Retention::default();
+        self
     }
 
     /// Parses a metadata file's bytes (see [`parse`]).
@@ -100,7 +263,7 @@ impl SessionMetadata {
     /// The canonical JSON text: known fields first (so `updated_at` sits at a
     /// small fixed offset), unknown fields after, indent 2, trailing newline.
     pub fn to_json(&self) -> String {
-        if self.extra.is_empty() {
+        if self.extra.is_empty() && self.retention.is_empty() {
             // Fresh metadata (every create): the same text, without building a JSON map.
             let id = serde_json::to_string(&self.session_id).expect("a string always serializes");
             let (c, u) = (timestamp_bytes(self.created_at), timestamp_bytes(self.updated_at));
@@ -118,6 +281,7 @@ impl SessionMetadata {
         map.insert("created_at".into(), Value::String(format_timestamp(self.created_at)));
         map.insert("updated_at".into(), Value::String(format_timestamp(self.updated_at)));
         map.insert("version".into(), Value::from(self.version));
+        self.retention.put_into(&mut map);
         for (k, v) in &self.extra {
             if !is_known_field(k) {
                 map.insert(k.clone(), v.clone());
@@ -141,7 +305,7 @@ impl SessionMetadata {
 }
 
 fn is_known_field(k: &str) -> bool {
-    matches!(k, "session_id" | "created_at" | "updated_at" | "version")
+    matches!(k, "session_id" | "created_at" | "updated_at" | "version") || RETENTION_FIELDS.contains(&k)
 }
 
 /// Hours from `then` to `now` (negative when `then` is in the future).
@@ -161,6 +325,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, MetadataError> {
     let (known, created_at, updated_at, updated_at_offset) = parse_known(bytes)?;
     let mut extra: Map<String, Value> =
         serde_json::from_slice(bytes).map_err(|e| MetadataError::Corrupted(e.to_string()))?;
+    let retention = Retention::take_from(&mut extra)?;
     extra.retain(|k, _| !is_known_field(k));
     Ok(Parsed {
         metadata: SessionMetadata {
@@ -168,6 +333,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, MetadataError> {
             created_at,
             updated_at,
             version: known.version,
+            retention,
             extra,
         },
         updated_at_offset,
@@ -351,6 +517,51 @@ mod tests {
         let off = p.updated_at_offset.unwrap();
         assert_eq!(&text[off..off + TIMESTAMP_LEN], "2026-01-02T03:04:05.123456Z");
         assert!(off + TIMESTAMP_LEN < 512, "updated_at must sit in the first sector");
+    }
+
+    #[test]
+    fn retention_fields_round_trip_after_the_known_ones_and_bad_ones_are_corrupted() {
+        let mut m = SessionMetadata::new("x", at("2026-01-02T03:04:05.123456Z"));
+        m.retention = Retention {
+            pinned: true,
+            pinned_until: Some(at("2026-02-01T00:00:00Z")),
+            idle_ttl_seconds: Some(3600),
+            expires_at: Some(at("2026-01-03T00:00:00Z")),
+            labels: [("owner".to_owned(), "alice".to_owned())].into(),
+        };
+        m.extra.insert("zzz".into(), Value::from(1));
+        let text = m.to_json();
+        let p = parse(text.as_bytes()).unwrap();
+        assert_eq!(p.metadata, m);
+        assert!(p.updated_at_offset.unwrap() < 512);
+        let keys: Vec<String> = serde_json::from_str::<Map<String, Value>>(&text).unwrap().keys().cloned().collect();
+        assert_eq!(keys[4..9], RETENTION_FIELDS.map(String::from));
+        assert_eq!(keys[9], "zzz");
+        // Times: the pin holds before `pinned_until`; the TTL's deadline is
+        // the earlier of updated_at + idle TTL and expires_at.
+        let r = &m.retention;
+        assert!(r.pin_holds(at("2026-01-31T23:59:59Z")) && !r.pin_holds(at("2026-02-01T00:00:00Z")));
+        assert_eq!(r.deadline(m.updated_at), Some(at("2026-01-02T04:04:05.123456Z")));
+        assert!(!r.expired(m.updated_at, at("2026-01-02T04:04:05Z")));
+        assert!(r.expired(m.updated_at, at("2026-01-02T04:04:05.123456Z")));
+        let huge = Retention { idle_ttl_seconds: Some(u64::MAX), ..Default::default() };
+        assert!(!huge.expired(m.updated_at, at("9999-12-31T23:59:59Z")));
+        let ts = "2026-01-01T00:00:00.000000Z";
+        for (field, bad) in [
+            ("pinned", "1"),
+            ("pinned_until", "3"),
+            ("idle_ttl_seconds", "0"),
+            ("idle_ttl_seconds", "-5"),
+            ("idle_ttl_seconds", "1.5"),
+            ("expires_at", "\"tomorrow\""),
+            ("labels", "[]"),
+            ("labels", "{\"a\": 1}"),
+        ] {
+            let text = format!(r#"{{"session_id":"x","created_at":"{ts}","updated_at":"{ts}","{field}":{bad}}}"#);
+            assert!(parse(text.as_bytes()).is_err(), "{text}");
+            let fixed = SessionMetadata::repaired(text.as_bytes(), "x", at(ts));
+            assert!(fixed.retention.is_empty() && fixed.extra.is_empty(), "{text}: {fixed:?}");
+        }
     }
 
     #[test]

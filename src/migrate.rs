@@ -114,7 +114,10 @@ pub fn migrate_sessions(root: &Path, dry_run: bool) -> Result<MigrateResult> {
             }
         };
         let (meta, had_metadata) = match known {
-            Known::Valid(mut m) => {
+            // A guest could have written a pin or a TTL into its file: only
+            // the host sets those.
+            Known::Valid(m) => {
+                let mut m = m.without_host_fields();
                 m.session_id = id.clone();
                 (m, true)
             }

@@ -120,15 +120,18 @@ fn repair_one(
     // point: a bind mount of an outside directory would have us write there),
     // and locked: a prune must not delete it while we write, and a lease means
     // a runtime is using it (it will be repairable once released).
-    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, SessionMetadata::from_json) {
+    // The bytes are kept: what of a corrupted file can be read is repaired, not lost.
+    let decode = |b: &[u8]| Ok((SessionMetadata::from_json(b).is_ok(), b.to_vec()));
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, decode) {
         Examined::Session(s, k) => (s, k),
         Examined::NotASession => return Ok(None),
         Examined::Failed(msg) => return Err(format!("{msg}; not repaired")),
     };
-    let previous = match known {
-        Known::Valid(_) => return Ok(None),
-        Known::Missing => SessionState::Legacy,
-        Known::Invalid(_) => SessionState::Corrupted,
+    let (previous, bytes) = match known {
+        Known::Valid((true, _)) => return Ok(None),
+        Known::Valid((false, bytes)) => (SessionState::Corrupted, bytes),
+        Known::Missing => (SessionState::Legacy, Vec::new()),
+        Known::Invalid(_) => (SessionState::Corrupted, Vec::new()),
     };
     if !session.locked {
         return Err("session is in use (leased or being pruned); not repaired".into());
@@ -139,7 +142,9 @@ fn repair_one(
         // from the guest's file times.
         let when = metadata::truncate_to_micros(Utc::now());
         if !dry_run {
-            host.write_record(id, SessionMetadata::new(id, when).to_json().as_bytes(), true)
+            // Under the update lock, from the record as it is then: every
+            // field that can be read (a pin, labels, unknown ones) is kept.
+            host.update_record(id, |now| Ok(SessionMetadata::repaired(now, id, when).to_json().into_bytes()))
                 .map_err(|e| format!("cannot write the session's record: {e}"))?;
         }
         return Ok(Some(Repaired {
@@ -162,7 +167,7 @@ fn repair_one(
         .ok_or_else(|| format!("newest modification time {secs} is out of range"))?;
     let when = metadata::truncate_to_micros(when);
     if !dry_run {
-        let meta = SessionMetadata::new(id, when);
+        let meta = SessionMetadata::repaired(&bytes, id, when);
         session::write_via_temp(dfd, meta.to_json().as_bytes(), false, true)
             .map_err(|e| format!("cannot write metadata: {e}"))?;
     }

@@ -465,8 +465,10 @@ fn adopt(
         let found =
             read_metadata_at(dir).map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?;
         let meta = match found {
-            // Trusted once: from now on the record is the truth.
-            MetadataState::Valid(mut m) => {
+            // Trusted once (its times; a pin or a TTL only the host sets):
+            // from now on the record is the truth.
+            MetadataState::Valid(m) => {
+                let mut m = m.without_host_fields();
                 m.session_id = name.clone();
                 m
             }

@@ -54,29 +54,58 @@ pub fn touch_session(root: &Path, id: &str) -> Result<TouchOutcome> {
 /// [`touch_session`] of the session named exactly `id` in the open root.
 fn touch_named(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<TouchOutcome> {
     let io_err = |e| touch_io_error(id, e);
-    // A registered session: its record, reached in one openat2 beneath the root.
-    if let Some((file, buf)) = host_state::open_record_beneath(rfd, id).map_err(io_err)? {
-        return touch_record(
+    // A record replaced while we patched it (a pin, a TTL set meanwhile) is
+    // patched again: it is rare, and the third time cannot be a race lost.
+    for _ in 0..REPLACED_RETRIES {
+        // A registered session: its record, reached in one openat2 beneath the root.
+        let (file, buf) = match host_state::open_record_beneath(rfd, id).map_err(io_err)? {
+            Some(found) => found,
+            None => match crate::session::host_dir(rfd)? {
+                // No openat2 here: the same through the host directory.
+                Some(host) => match host.open_record_rw(id).map_err(io_err)? {
+                    RecordFile::Open(file, buf) => (file, buf),
+                    RecordFile::Missing => return touch_unregistered(rfd, root, id),
+                },
+                None => return touch_unregistered(rfd, root, id),
+            },
+        };
+        let records = || -> std::io::Result<OwnedFd> {
+            let host = host_state::HostDir::open(rfd)?.ok_or_else(|| std::io::Error::other("no host directory"))?;
+            host.records_dup()
+        };
+        let touched = touch_record(
             file,
             buf,
             id,
-            |text| rewrite_record(rfd, id, text),
+            |now| records().and_then(|r| rewrite_record(r.as_fd(), id, now)),
             |now| mirror(rfd, id, now),
-        );
-    }
-    if let Some(host) = crate::session::host_dir(rfd)? {
-        // No openat2 here: the same through the host directory.
-        if let RecordFile::Open(file, buf) = host.open_record_rw(id).map_err(io_err)? {
-            return touch_record(
-                file,
-                buf,
-                id,
-                |text| rewrite_record(rfd, id, text),
-                |now| mirror(rfd, id, now),
-            );
+        )?;
+        if let Some(outcome) = touched {
+            return Ok(outcome);
+        }
+        // The record is gone or was replaced: a deletion's rename of the
+        // directory tells the two apart.
+        if !registered_dir_exists(rfd, id) {
+            return Err(deleted_while_touching(id));
         }
     }
-    touch_unregistered(rfd, root, id)
+    Err(deleted_while_touching(id))
+}
+
+/// How many times a touch patches a record that was replaced under it.
+const REPLACED_RETRIES: usize = 3;
+
+/// Whether session `id`'s directory and record are both still there.
+fn registered_dir_exists(rfd: BorrowedFd<'_>, id: &str) -> bool {
+    let dir = fd::lstat_at(rfd, &fd::cname(id)).is_ok();
+    dir && matches!(host_state::HostDir::open(rfd), Ok(Some(h)) if matches!(h.is_registered(id), Ok(true)))
+}
+
+fn deleted_while_touching(id: &str) -> Error {
+    Error::new(
+        Status::NotFound,
+        format!("session {id} was deleted while touching it"),
+    )
 }
 
 /// How often, at most, a touch also refreshes the `.metadata.json` mirror
@@ -88,20 +117,22 @@ fn touch_named(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<TouchOutcom
 pub const MIRROR_EVERY: &str = "the first touch in each clock minute";
 
 /// Touches the open record `file` (its bytes `buf`) of session `id`:
-/// `updated_at` overwritten in place (or the record rewritten when it is not
-/// in canonical layout), then `mirror(now)` when the minute changed. A record
-/// unlinked meanwhile (the session was deleted) is [`Status::NotFound`].
+/// `updated_at` overwritten in place (or, when the record is not in
+/// canonical layout, `rewrite(now)` rewrites it), then `mirror(now)` when
+/// the minute changed. `Ok(None)`: the record was unlinked meanwhile (the
+/// session was deleted, or its record replaced by an update): the caller
+/// looks again.
 fn touch_record(
     file: OwnedFd,
     buf: Vec<u8>,
     id: &str,
-    rewrite: impl FnOnce(&[u8]) -> std::io::Result<()>,
+    rewrite: impl FnOnce(DateTime<Utc>) -> std::io::Result<bool>,
     mirror: impl FnOnce(DateTime<Utc>),
-) -> Result<TouchOutcome> {
+) -> Result<Option<TouchOutcome>> {
     let io_err = |e| touch_io_error(id, e);
     let off = match metadata::validate_for_touch(&buf) {
         Ok(off) => off.filter(|off| off / 512 == (off + TIMESTAMP_LEN - 1) / 512),
-        Err(bad) => return Ok(corrupted(id, bad)),
+        Err(bad) => return Ok(Some(corrupted(id, bad))),
     };
     let now = metadata::truncate_to_micros(Utc::now());
     let stamp = metadata::timestamp_bytes(now);
@@ -112,31 +143,24 @@ fn touch_record(
             buf[off..off + MINUTE] != stamp[..MINUTE]
         }
         None => {
-            // Checked before: the rewrite replaces this very file.
-            if host_state::is_unlinked(file.as_fd()).map_err(io_err)? {
-                return Err(Error::new(
-                    Status::NotFound,
-                    format!("session {id} was deleted while touching it"),
-                ));
+            // The rewrite reads the record again under the update lock, so
+            // that a pin or a TTL set since `buf` was read is kept.
+            if !rewrite(now).map_err(io_err)? {
+                return Ok(None);
             }
-            let text = metadata::with_updated_at(&buf, now).map_err(|e| Error::new(Status::Io, e.to_string()))?;
-            rewrite(text.as_bytes()).map_err(io_err)?;
             if due_mirror(&buf, &stamp) {
                 mirror(now);
             }
-            return Ok(updated(id, now));
+            return Ok(Some(updated(id, now)));
         }
     };
     if host_state::is_unlinked(file.as_fd()).map_err(io_err)? {
-        return Err(Error::new(
-            Status::NotFound,
-            format!("session {id} was deleted while touching it"),
-        ));
+        return Ok(None);
     }
     if due {
         mirror(now);
     }
-    Ok(updated(id, now))
+    Ok(Some(updated(id, now)))
 }
 
 /// The length of "YYYY-MM-DDTHH:MM": a touch that changes these bytes of
@@ -151,12 +175,16 @@ fn due_mirror(buf: &[u8], stamp: &[u8]) -> bool {
         .unwrap_or(true)
 }
 
-/// Rewrites the record of session `id` in the open root (one not in
-/// canonical layout, such as one whose long escaped id pushes `updated_at`
-/// across a sector boundary).
-fn rewrite_record(rfd: BorrowedFd<'_>, id: &str, text: &[u8]) -> std::io::Result<()> {
-    let host = host_state::HostDir::open(rfd)?.ok_or_else(|| std::io::Error::other("no host directory"))?;
-    host.write_record(id, text, true)
+/// Rewrites the record of session `id` in the records directory `records`
+/// (one not in canonical layout, such as one whose long escaped id pushes
+/// `updated_at` across a sector boundary) with `updated_at = now`, every
+/// other field kept. `Ok(false)`: the record is gone (the session deleted).
+fn rewrite_record(records: BorrowedFd<'_>, id: &str, now: DateTime<Utc>) -> std::io::Result<bool> {
+    host_state::update_record_at(records, id, |bytes| {
+        metadata::with_updated_at(bytes, now)
+            .map(String::into_bytes)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
 }
 
 /// Refreshes the `.metadata.json` mirror of registered session `id` with
@@ -231,19 +259,25 @@ fn touch_unregistered(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<Touc
 /// directory `dir` (no path is re-resolved).
 pub(crate) fn touch_leased(records: BorrowedFd<'_>, dir: BorrowedFd<'_>, id: &str) -> Result<TouchOutcome> {
     let io_err = |e| touch_io_error(id, e);
-    match host_state::open_record_rw_at(records, &fd::cname(id)).map_err(io_err)? {
-        RecordFile::Open(file, buf) => touch_record(
+    for _ in 0..REPLACED_RETRIES {
+        let RecordFile::Open(file, buf) = host_state::open_record_rw_at(records, &fd::cname(id)).map_err(io_err)? else {
+            break;
+        };
+        let touched = touch_record(
             file,
             buf,
             id,
-            |text| host_state::write_record_at(records, id, text, true),
+            |now| rewrite_record(records, id, now),
             |now| report_mirror(id, touch_mirror_at(dir, now)),
-        ),
-        RecordFile::Missing => Err(Error::new(
-            Status::NotFound,
-            format!("session {id} was deleted while it was leased"),
-        )),
+        )?;
+        if let Some(outcome) = touched {
+            return Ok(outcome);
+        }
     }
+    Err(Error::new(
+        Status::NotFound,
+        format!("session {id} was deleted while it was leased"),
+    ))
 }
 
 /// The mirror in the open session directory `dir` set to `now` in place, or
