@@ -7,7 +7,7 @@
 #               Node.js binding, npm-packed, against an installed copy; the
 #               Java binding through JNA with Maven, likewise; the
 #               cross-language conformance suite on every surface)
-.PHONY: all build demo test test-install lint test-rust test-cli-schemas test-c test-go test-python test-node test-java conformance header install uninstall clean
+.PHONY: dist test-dist print-native-libs all build demo test test-install lint test-rust test-cli-schemas test-c test-go test-python test-node test-java conformance header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -106,6 +106,18 @@ install: build
 		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 			-e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' $$pc.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/$$pc.pc; \
 	done
+
+# Release artifacts in target/dist/ for glibc 2.17 and up, from one build
+# (packaging/dist.sh; docs/packaging.md), and the clean-room test that installs
+# each with its own ecosystem's installer (packaging/test-dist.sh).
+dist:
+	bash packaging/dist.sh
+
+test-dist:
+	bash packaging/test-dist.sh
+
+print-native-libs:
+	@echo '$(NATIVE_LIBS)'
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libwsprune.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwsprune.so.$(MAJOR) \
