@@ -16,7 +16,8 @@
 #   SHA256SUMS
 #
 # The build targets glibc 2.17 (manylinux2014) with cargo-zigbuild and zig
-# from PyPI (installed by .ci/run, or: pip install ziglang cargo-zigbuild).
+# from PyPI, installed (pinned) on first use into target/dist-venv with the
+# Python build tools and auditwheel.
 # Reproducible: SOURCE_DATE_EPOCH (default: the last commit's time) for every
 # time stamp, sorted archive entries, owner root, build paths remapped.
 set -euo pipefail
@@ -50,7 +51,15 @@ clamp_times() { find "$1" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +; }
 
 # 1. One build of the library (.so, .a) and the tool, linked against glibc 2.17.
 step "cargo zigbuild --release --target $triple.$glibc"
-command -v cargo-zigbuild >/dev/null || { echo "dist: cargo-zigbuild missing (pip install ziglang cargo-zigbuild)" >&2; exit 2; }
+venv=$repo/target/dist-venv
+if [ ! -x "$venv/bin/auditwheel" ]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet "ziglang==0.17.1" "cargo-zigbuild==0.24.1" "auditwheel==6.8.2" \
+        "setuptools>=77" "setuptools-rust>=1.9" wheel build
+fi
+# cargo-zigbuild runs zig as `python3 -m ziglang`: the venv's python3 first.
+export PATH="$venv/bin:$PATH"
 # zig's caches under target/, not in $HOME.
 export ZIG_GLOBAL_CACHE_DIR=$repo/target/zig-cache ZIG_LOCAL_CACHE_DIR=$repo/target/zig-cache
 export CARGO_ZIGBUILD_CACHE_DIR=$repo/target/zig-cache/cargo-zigbuild
@@ -122,11 +131,6 @@ cp "$cargo_target/package/wsprune-$version.crate" "$dist/"
 # 6. Python: a manylinux2014 wheel carrying the library, and an sdist that
 # builds it from the crate's sources where Rust is.
 step "Python wheel and sdist"
-venv=$repo/target/dist-venv
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet "setuptools>=77" "setuptools-rust>=1.9" wheel build
-fi
 py=$stage/python
 mkdir -p "$py"
 # The tracked files (tests aside), symlinks (the licence files) resolved.

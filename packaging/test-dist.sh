@@ -204,8 +204,7 @@ for f in "$tree/bin/wsprune" "$tree/lib/libwsprune.so.$version"; do
 done
 pass "glibc baseline: no symbol newer than GLIBC_2.17 in the tool or the library"
 
-command -v auditwheel >/dev/null || python3 -m pip install --quiet auditwheel
-auditwheel show "$dist/$wheel" >"$tmp/auditwheel.txt" 2>&1
+"$repo/target/dist-venv/bin/auditwheel" show "$dist/$wheel" >"$tmp/auditwheel.txt" 2>&1
 grep -q '"manylinux_2_17_x86_64"' "$tmp/auditwheel.txt" || { cat "$tmp/auditwheel.txt" >&2; fail "auditwheel does not call the wheel manylinux_2_17_x86_64"; }
 pass "auditwheel show: manylinux_2_17_x86_64"
 
