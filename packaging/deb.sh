@@ -41,7 +41,7 @@ install -m 0644 contrib/valgrind/wsprune.supp "$root/usr/share/wsprune/wsprune.s
 install -m 0644 README.md SECURITY.md "$root/usr/share/doc/wsprune/"
 gzip -9n "$root/usr/share/doc/wsprune/README.md" "$root/usr/share/doc/wsprune/SECURITY.md"
 {
-    cat packaging/debian/copyright
+    sed "s|^Copyright: |Copyright: $(date -u -d "@$SOURCE_DATE_EPOCH" +%Y) |" packaging/debian/copyright
     echo
     echo "License: MIT"
     sed -e 's/^$/./' -e 's/^/ /' LICENSE-MIT

@@ -144,7 +144,13 @@ clamp_times "$py"
 (cd "$py" && WSPRUNE_PREBUILT_LIBRARY="$lib" WSPRUNE_WHEEL_PLATFORM=manylinux_2_17_x86_64.manylinux2014_x86_64 \
     "$venv/bin/python" -m build --wheel --no-isolation --outdir "$dist" >/dev/null)
 rm -rf "$py/build" "$py"/src/*.egg-info
-(cd "$py" && "$venv/bin/python" -m build --sdist --no-isolation --outdir "$dist" >/dev/null)
+(cd "$py" && "$venv/bin/python" -m build --sdist --no-isolation --outdir "$stage" >/dev/null)
+# setuptools dates the files it generates (PKG-INFO, egg-info) now: repack
+# the sdist like the other archives.
+mkdir -p "$stage/sdist"
+tar -xzf "$stage/wsprune-$version.tar.gz" -C "$stage/sdist"
+clamp_times "$stage/sdist"
+tgz "$dist/wsprune-$version.tar.gz" "$stage/sdist" "wsprune-$version"
 
 # 7. npm: the package with the prebuilt library inside (bindings/node/README.md says why).
 step "npm package"
