@@ -216,6 +216,8 @@ CARGO_TARGET_DIR=$repo/target/sdist-build "$tmp/sdist-venv/bin/pip" install --qu
 pass "sdist: pip install builds it with Rust, imports"
 
 # Reproducible: a second make dist, in another target and output directory.
+# The cargo target directory starts empty, so the Rust build is redone too.
+rm -rf "$repo/target/repro"
 DIST_DIR=$tmp/dist2 DIST_STAGE=$tmp/stage2 CARGO_TARGET_DIR=$repo/target/repro bash packaging/dist.sh >"$tmp/dist2.log" 2>&1 ||
     { tail -n 30 "$tmp/dist2.log" >&2; fail "second make dist"; }
 (cd "$tmp/dist2" && sha256sum -c "$dist/SHA256SUMS") >"$tmp/repro.txt" 2>&1 || true
