@@ -67,6 +67,19 @@
 #define WSPRUNE_TOUCH_NONE -1
 
 /**
+ * Flag of `wsprune_workspace_stats`: walk every session to sum its size
+ * (as `wsprune ls` does; the cost grows with what the sessions hold).
+ * Without it the byte counts are 0 and `wsprune_stats_sizes_measured` is false.
+ */
+#define WSPRUNE_STATS_MEASURE_SIZES 1
+
+/**
+ * Number of idle-time buckets (`wsprune_stats_idle_bucket_*`): sessions
+ * idle for at most 1 h, 6 h, 24 h, 7 d, 30 d, and longer (+Inf).
+ */
+#define WSPRUNE_STATS_IDLE_BUCKETS 6
+
+/**
  * Status of a wsprune call. The numeric values are stable: they are part
  * of the ABI and will never be renumbered.
  */
@@ -173,6 +186,13 @@ typedef struct wsprune_lease wsprune_lease;
  * it is freed.
  */
 typedef struct wsprune_prune_result wsprune_prune_result;
+
+/**
+ * A workspace's statistics at one instant (`wsprune_workspace_stats`).
+ * Owned by the caller; free it with `wsprune_stats_free`. Immutable: any
+ * number of threads may read it at once.
+ */
+typedef struct wsprune_stats wsprune_stats;
 
 /**
  * Receives structured events. `user_data` is the pointer given to
@@ -869,6 +889,105 @@ enum wsprune_status wsprune_session_create_with_options(const char *workspace_ro
  * `wsprune_session_create`. Thread-safe. Since 0.4.0.
  */
 enum wsprune_status wsprune_session_open_with_options(const char *workspace_root, const char *session_id, const struct wsprune_session_options *opts, char *out_id, size_t out_id_len, bool *out_created, struct wsprune_error **error);
+
+/**
+ * Gathers the statistics of `workspace_root`: sessions by state
+ * (`wsprune_session_state`), how many are leased now, their total size (only
+ * with `WSPRUNE_STATS_MEASURE_SIZES` in `flags`), how long they have been
+ * idle in fixed buckets, the longest idle time, and the root filesystem's
+ * size, available bytes and inodes. Reads only; takes no lock a prune waits
+ * for. A missing root is WSPRUNE_STATUS_NOT_FOUND; an unknown bit in `flags`
+ * WSPRUNE_STATUS_INVALID_ARGUMENT.
+ *
+ * Returns an object owned by the caller (free with `wsprune_stats_free`), or
+ * NULL with `*error` set (if `error` is not NULL) to an owned error; on
+ * success `*error` is set to NULL. `workspace_root` is borrowed for the call.
+ * Thread-safe. Since 0.4.0.
+ */
+struct wsprune_stats *wsprune_workspace_stats(const char *workspace_root, uint64_t flags, struct wsprune_error **error);
+
+/**
+ * Sessions in `state` (a `wsprune_session_state` value: 0 ok, 1 legacy, 2
+ * corrupted, 3 unreadable), or every session for -1; 0 for NULL or any
+ * other value. Thread-safe.
+ */
+uint64_t wsprune_stats_sessions(const struct wsprune_stats *s, int state);
+
+/**
+ * Sessions leased (or being deleted) when the statistics were gathered; 0 for NULL.
+ */
+uint64_t wsprune_stats_leased(const struct wsprune_stats *s);
+
+/**
+ * Whether sizes were measured (`WSPRUNE_STATS_MEASURE_SIZES`); false for NULL.
+ */
+bool wsprune_stats_sizes_measured(const struct wsprune_stats *s);
+
+/**
+ * Total size of the sessions in bytes (blocks allocated, as a deletion
+ * frees them); 0 when sizes were not measured, or for NULL.
+ */
+uint64_t wsprune_stats_total_bytes(const struct wsprune_stats *s);
+
+/**
+ * Upper bound of idle-time bucket `i` (0 to `WSPRUNE_STATS_IDLE_BUCKETS` - 1)
+ * in seconds: 3600, 21600, 86400, 604800, 2592000, then INFINITY; NaN for
+ * NULL or an `i` out of range.
+ */
+double wsprune_stats_idle_bucket_upper_seconds(const struct wsprune_stats *s, size_t i);
+
+/**
+ * Sessions in idle-time bucket `i`: idle for at most its upper bound and
+ * more than the previous bucket's (not cumulative). Only sessions whose last
+ * use is known (state ok) are counted; one dated in the future counts as
+ * idle 0 s. 0 for NULL or an `i` out of range.
+ */
+uint64_t wsprune_stats_idle_bucket_sessions(const struct wsprune_stats *s, size_t i);
+
+/**
+ * Bytes of the sessions in idle-time bucket `i`; 0 when sizes were not
+ * measured, for NULL or an `i` out of range.
+ */
+uint64_t wsprune_stats_idle_bucket_bytes(const struct wsprune_stats *s, size_t i);
+
+/**
+ * The longest idle time of a session whose last use is known, in seconds;
+ * -1 when there is none, or for NULL.
+ */
+double wsprune_stats_oldest_idle_seconds(const struct wsprune_stats *s);
+
+/**
+ * The root filesystem's size in bytes; 0 for NULL.
+ */
+uint64_t wsprune_stats_fs_size_bytes(const struct wsprune_stats *s);
+
+/**
+ * Bytes available to unprivileged users on the root filesystem (as the
+ * `min_free_bytes` rule counts them); 0 for NULL.
+ */
+uint64_t wsprune_stats_fs_available_bytes(const struct wsprune_stats *s);
+
+/**
+ * Inodes of the root filesystem in total (0 on filesystems without a fixed
+ * number, such as btrfs); 0 for NULL.
+ */
+uint64_t wsprune_stats_fs_inodes(const struct wsprune_stats *s);
+
+/**
+ * Free inodes of the root filesystem; 0 for NULL.
+ */
+uint64_t wsprune_stats_fs_free_inodes(const struct wsprune_stats *s);
+
+/**
+ * When the statistics were gathered, in microseconds since the Unix epoch
+ * (idle times are measured from it); 0 for NULL.
+ */
+int64_t wsprune_stats_collected_at_us(const struct wsprune_stats *s);
+
+/**
+ * Frees statistics. NULL is a no-op. Takes ownership of `s`.
+ */
+void wsprune_stats_free(struct wsprune_stats *s);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -117,7 +117,7 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
     })?;
     let host = session::host_dir(root_fd.as_fd())?;
     let (info, _) = session::resolve(id, |name| {
-        info_at(root_fd.as_fd(), host.as_ref(), root, name)?.ok_or_else(|| {
+        info_at(root_fd.as_fd(), host.as_ref(), root, name, true)?.ok_or_else(|| {
             Error::new(
                 Status::NotFound,
                 format!("session {name} not found in {}", root.display()),
@@ -135,6 +135,13 @@ pub fn session_info(root: &Path, id: &str) -> Result<SessionInfo> {
 /// error in `problem`. A
 /// missing root is [`Status::NotFound`].
 pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
+    list_sessions_sized(root, jobs, true)
+}
+
+/// [`list_sessions`], measuring each session's size only if `measure` (the
+/// walk of every file is most of a listing's cost; unmeasured, `size_bytes`
+/// is 0).
+pub fn list_sessions_sized(root: &Path, jobs: usize, measure: bool) -> Result<Vec<SessionInfo>> {
     session::check_root(root)?;
     let root_fd = session::open_root(root)?;
     let rfd = root_fd.as_fd();
@@ -145,7 +152,7 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
     parallel::run(
         &names,
         jobs,
-        |n| info_at(rfd, host.as_ref(), root, n),
+        |n| info_at(rfd, host.as_ref(), root, n, measure),
         |i, r| {
             out[i] = match r {
                 Ok(info) => info,
@@ -165,9 +172,15 @@ pub fn list_sessions(root: &Path, jobs: usize) -> Result<Vec<SessionInfo>> {
 }
 
 /// Information on session `id` under the open root (whose host directory is
-/// `host`); `None` if it is not a session (see [`entry::examine`]); a mount
+/// `host`), measuring its size only if `measure`; `None` if it is not a session (see [`entry::examine`]); a mount
 /// point is an error, as for every caller of [`crate::chase::open_session_dir`].
-fn info_at(rfd: BorrowedFd<'_>, host: Option<&HostDir>, root: &Path, id: &str) -> Result<Option<SessionInfo>> {
+fn info_at(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    root: &Path,
+    id: &str,
+    measure: bool,
+) -> Result<Option<SessionInfo>> {
     let (session, known) = match entry::examine(rfd, host, id, Lock::None, SessionMetadata::from_json) {
         Examined::Session(s, k) => (s, k),
         Examined::NotASession => return Ok(None),
@@ -204,6 +217,9 @@ fn info_at(rfd: BorrowedFd<'_>, host: Option<&HostDir>, root: &Path, id: &str) -
     info.in_use = session
         .in_use()
         .map_err(|e| Error::io(format_args!("cannot probe the lock of session {id}"), e))?;
+    if !measure {
+        return Ok(Some(info));
+    }
     let outcome = remove::walk(session.dir.as_fd(), session.dir_id, Mode::Measure);
     info.size_bytes = outcome.bytes;
     if outcome.failures > 0 && info.problem.is_none() {

@@ -53,11 +53,12 @@ pub mod session;
 pub mod session_id;
 pub mod shared_fs;
 pub mod touch;
+pub mod stats;
 
 pub use control::PruneControl;
 pub use error::{Error, Result, Status};
 pub use events::{Event, Level};
-pub use inspect::{list_sessions, session_info, SessionInfo, SessionState};
+pub use inspect::{list_sessions, list_sessions_sized, session_info, SessionInfo, SessionState};
 pub use metadata::SessionMetadata;
 pub use migrate::{migrate_sessions, MigrateResult, Migrated};
 pub use policy::{DeleteOptions, PruneOptions, Rule};
@@ -68,3 +69,4 @@ pub use session::{
     acquire, create_or_open_session, create_or_open_session_with, create_session, create_session_with, read_metadata,
     read_metadata_document, touch_session, Lease, MetadataDocument, MetadataState, SessionOptions, TouchOutcome,
 };
+pub use stats::{workspace_stats, StatsOptions, WorkspaceStats};

@@ -113,6 +113,21 @@ export function pruneSessionsSync(root: string, options?: PruneOptions): PruneRe
 export function defaultPruneOptions(): Required<Pick<PruneOptions, 'minAgeHours' | 'dryRun' | 'jobs' | 'lockTimeoutMs'>> & { olderThanHours: number | null };
 
 /** Deletes one session now, whatever its age; returns the bytes freed. BusyError if still leased after waitMs. */
+/** One idle-time bucket: sessions idle for at most `upperSeconds` (Infinity for the last), not cumulative. */
+export interface IdleBucket { upperSeconds: number; sessions: number; bytes: number | null; }
+/** A root's statistics (workspaceStats). Byte counts are null unless `measureSizes`. */
+export interface WorkspaceStats {
+  collectedAt: Date;
+  sessions: { ok: number; legacy: number; corrupted: number; unreadable: number };
+  leased: number;
+  totalBytes: number | null;
+  /** Sessions whose last use is known, by idle time: at most 1 h, 6 h, 24 h, 7 d, 30 d, and longer. */
+  idle: IdleBucket[];
+  oldestIdleSeconds: number | null;
+  filesystem: { sizeBytes: number; availableBytes: number; inodes: number; freeInodes: number };
+}
+/** Gathers a root's statistics (reads only); `measureSizes` also walks every session to sum its size. */
+export function workspaceStats(root: string, options?: { measureSizes?: boolean }): WorkspaceStats;
 export function deleteSession(root: string, id: string, options?: { waitMs?: number; singleHost?: boolean }): number;
 
 export type SessionState = 'ok' | 'legacy' | 'corrupted' | 'unreadable';
@@ -198,6 +213,7 @@ declare const wsprune: {
   deleteSession: typeof deleteSession;
   sessionInfo: typeof sessionInfo;
   listSessions: typeof listSessions;
+  workspaceStats: typeof workspaceStats;
   readMetadata: typeof readMetadata;
   repairSessions: typeof repairSessions;
   migrateSessions: typeof migrateSessions;

@@ -12,6 +12,7 @@ export const {
   deleteSession,
   sessionInfo,
   listSessions,
+  workspaceStats,
   readMetadata,
   repairSessions,
   migrateSessions,

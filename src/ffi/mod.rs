@@ -38,6 +38,7 @@ mod prune_result;
 mod repair;
 mod session;
 mod session_options;
+mod stats;
 
 pub use error::*;
 pub use events::*;
@@ -49,6 +50,7 @@ pub use prune_result::*;
 pub use repair::*;
 pub use session::*;
 pub use session_options::*;
+pub use stats::*;
 
 /// A C string for text that may contain NUL (error messages built from file names).
 pub(crate) fn c_string(s: impl Into<Vec<u8>>) -> CString {

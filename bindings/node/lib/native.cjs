@@ -58,6 +58,7 @@ function loadLibrary() {
 const wsprune_error = koffi.opaque('wsprune_error');
 const wsprune_lease = koffi.opaque('wsprune_lease');
 const wsprune_prune_result = koffi.opaque('wsprune_prune_result');
+const wsprune_stats = koffi.opaque('wsprune_stats');
 koffi.alias('wsprune_status', 'int');
 koffi.alias('wsprune_level', 'int');
 
@@ -152,6 +153,21 @@ const PROTOTYPES = [
   'wsprune_status wsprune_session_create_with_options(const char *workspace_root, const char *session_id, const wsprune_session_options *opts, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_open_with_options(const char *workspace_root, const char *session_id, const wsprune_session_options *opts, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ bool *out_created, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_migrate_sessions(const char *workspace_root, bool dry_run, _Out_ void **out_json, _Out_ wsprune_error **error)',
+  'wsprune_stats *wsprune_workspace_stats(const char *workspace_root, uint64_t flags, _Out_ wsprune_error **error)',
+  'uint64_t wsprune_stats_sessions(const wsprune_stats *s, int state)',
+  'uint64_t wsprune_stats_leased(const wsprune_stats *s)',
+  'bool wsprune_stats_sizes_measured(const wsprune_stats *s)',
+  'uint64_t wsprune_stats_total_bytes(const wsprune_stats *s)',
+  'double wsprune_stats_idle_bucket_upper_seconds(const wsprune_stats *s, size_t i)',
+  'uint64_t wsprune_stats_idle_bucket_sessions(const wsprune_stats *s, size_t i)',
+  'uint64_t wsprune_stats_idle_bucket_bytes(const wsprune_stats *s, size_t i)',
+  'double wsprune_stats_oldest_idle_seconds(const wsprune_stats *s)',
+  'uint64_t wsprune_stats_fs_size_bytes(const wsprune_stats *s)',
+  'uint64_t wsprune_stats_fs_available_bytes(const wsprune_stats *s)',
+  'uint64_t wsprune_stats_fs_inodes(const wsprune_stats *s)',
+  'uint64_t wsprune_stats_fs_free_inodes(const wsprune_stats *s)',
+  'int64_t wsprune_stats_collected_at_us(const wsprune_stats *s)',
+  'void wsprune_stats_free(wsprune_stats *s)',
 ];
 
 function nameOf(proto) {
@@ -197,5 +213,5 @@ module.exports = {
   SessionDetails,
   LogFn,
   FLAG_SINGLE_HOST,
-  types: { wsprune_error, wsprune_lease, wsprune_prune_result },
+  types: { wsprune_error, wsprune_lease, wsprune_prune_result, wsprune_stats },
 };

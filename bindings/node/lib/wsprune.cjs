@@ -436,6 +436,53 @@ function version() {
 }
 
 /** The path (or name, for the system loader) libwsprune was loaded from. */
+const STATS_MEASURE_SIZES = 1; // WSPRUNE_STATS_MEASURE_SIZES
+const STATS_IDLE_BUCKETS = 6; // WSPRUNE_STATS_IDLE_BUCKETS: 1 h, 6 h, 24 h, 7 d, 30 d, +Inf
+
+/**
+ * The root's statistics: sessions by state, leases, idle-time buckets, the
+ * oldest idle time and the filesystem's capacity; with `measureSizes` also
+ * the sessions' sizes (a walk of each). Reads only. See index.d.ts, WorkspaceStats.
+ */
+function workspaceStats(root, options = {}) {
+  checkRoot(root);
+  const measureSizes = options.measureSizes ?? false;
+  if (typeof measureSizes !== 'boolean') throw new InvalidArgumentError('wsprune: measureSizes must be a boolean');
+  const f = fns();
+  const err = [null];
+  const s = f.wsprune_workspace_stats(root, measureSizes ? STATS_MEASURE_SIZES : 0, err);
+  if (!s) check(f.wsprune_error_status(err[0]), err);
+  try {
+    const sized = f.wsprune_stats_sizes_measured(s);
+    const n = (v) => Number(v);
+    const idle = [];
+    for (let i = 0; i < STATS_IDLE_BUCKETS; i++) {
+      idle.push({
+        upperSeconds: f.wsprune_stats_idle_bucket_upper_seconds(s, i),
+        sessions: n(f.wsprune_stats_idle_bucket_sessions(s, i)),
+        bytes: sized ? n(f.wsprune_stats_idle_bucket_bytes(s, i)) : null,
+      });
+    }
+    const oldest = f.wsprune_stats_oldest_idle_seconds(s);
+    return {
+      collectedAt: new Date(Math.floor(n(f.wsprune_stats_collected_at_us(s)) / 1000)),
+      sessions: Object.fromEntries(STATES.map((name, i) => [name, n(f.wsprune_stats_sessions(s, i))])),
+      leased: n(f.wsprune_stats_leased(s)),
+      totalBytes: sized ? n(f.wsprune_stats_total_bytes(s)) : null,
+      idle,
+      oldestIdleSeconds: oldest >= 0 ? oldest : null,
+      filesystem: {
+        sizeBytes: n(f.wsprune_stats_fs_size_bytes(s)),
+        availableBytes: n(f.wsprune_stats_fs_available_bytes(s)),
+        inodes: n(f.wsprune_stats_fs_inodes(s)),
+        freeInodes: n(f.wsprune_stats_fs_free_inodes(s)),
+      },
+    };
+  } finally {
+    f.wsprune_stats_free(s);
+  }
+}
+
 function libraryPath() {
   return native().path;
 }
@@ -473,6 +520,7 @@ module.exports = {
   deleteSession,
   sessionInfo,
   listSessions,
+  workspaceStats,
   readMetadata,
   repairSessions,
   migrateSessions,

@@ -42,7 +42,7 @@ SCALARS: Dict[str, Any] = {
     "wsprune_status": ctypes.c_int,
     "wsprune_level": ctypes.c_int,
 }
-OPAQUE = {"wsprune_error", "wsprune_lease", "wsprune_prune_result"}
+OPAQUE = {"wsprune_error", "wsprune_lease", "wsprune_prune_result", "wsprune_stats"}
 STRUCTS = {
     "wsprune_prune_options": _lib.PruneOptions,
     "wsprune_session_details": _lib.SessionDetails,

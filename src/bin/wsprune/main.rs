@@ -19,6 +19,7 @@ mod root;
 mod sessions;
 mod shared_fs;
 mod signals;
+mod stats;
 mod units;
 
 use std::path::PathBuf;
@@ -59,6 +60,9 @@ enum Command {
     /// List the sessions: id, created, last used, age, size, state
     #[command(after_long_help = ls::AFTER_HELP)]
     Ls(ls::LsArgs),
+    /// Show a root's statistics: sessions by state, leases, idle times, sizes, free space
+    #[command(after_long_help = stats::AFTER_HELP)]
+    Stats(stats::StatsArgs),
     /// Hold a lease on a session while COMMAND runs, then touch it (flock(1) for sessions)
     #[command(after_long_help = lease::AFTER_HELP)]
     Lease(lease::LeaseArgs),
@@ -183,6 +187,7 @@ fn run(command: Command) -> Result<Exit, Fatal> {
     match command {
         Command::Prune(a) => prune::run(a),
         Command::Ls(a) => ls::run(a),
+        Command::Stats(a) => stats::run(a),
         Command::Lease(a) => lease::run(a),
         Command::Create { root, id, session } => sessions::create(&root, id.as_deref(), &session.options(false)),
         Command::Open {

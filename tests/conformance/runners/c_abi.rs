@@ -81,6 +81,15 @@ struct Api {
     unmet_target: unsafe extern "C" fn(*const c_void, usize) -> u64,
     unmet_actual: unsafe extern "C" fn(*const c_void, usize) -> u64,
     dry_run: unsafe extern "C" fn(*const c_void) -> bool,
+    stats: unsafe extern "C" fn(*const c_char, u64, *mut Err) -> *mut c_void,
+    stats_sessions: unsafe extern "C" fn(*const c_void, c_int) -> u64,
+    stats_leased: unsafe extern "C" fn(*const c_void) -> u64,
+    stats_sized: unsafe extern "C" fn(*const c_void) -> bool,
+    stats_total: unsafe extern "C" fn(*const c_void) -> u64,
+    stats_bucket: [unsafe extern "C" fn(*const c_void, usize) -> u64; 2], // sessions, bytes
+    stats_oldest: unsafe extern "C" fn(*const c_void) -> f64,
+    stats_fs: [unsafe extern "C" fn(*const c_void) -> u64; 4], // size, available, inodes, free inodes
+    stats_free: unsafe extern "C" fn(*mut c_void),
     to_json: unsafe extern "C" fn(*const c_void) -> *mut c_char,
     result_free: unsafe extern "C" fn(*mut c_void),
     set_log: unsafe extern "C" fn(Option<LogFn>, *mut c_void),
@@ -147,6 +156,23 @@ impl Api {
             unmet_target: sym(lib, "wsprune_prune_result_unmet_target_value"),
             unmet_actual: sym(lib, "wsprune_prune_result_unmet_actual"),
             dry_run: sym(lib, "wsprune_prune_result_dry_run"),
+            stats: sym(lib, "wsprune_workspace_stats"),
+            stats_sessions: sym(lib, "wsprune_stats_sessions"),
+            stats_leased: sym(lib, "wsprune_stats_leased"),
+            stats_sized: sym(lib, "wsprune_stats_sizes_measured"),
+            stats_total: sym(lib, "wsprune_stats_total_bytes"),
+            stats_bucket: [
+                sym(lib, "wsprune_stats_idle_bucket_sessions"),
+                sym(lib, "wsprune_stats_idle_bucket_bytes"),
+            ],
+            stats_oldest: sym(lib, "wsprune_stats_oldest_idle_seconds"),
+            stats_fs: [
+                sym(lib, "wsprune_stats_fs_size_bytes"),
+                sym(lib, "wsprune_stats_fs_available_bytes"),
+                sym(lib, "wsprune_stats_fs_inodes"),
+                sym(lib, "wsprune_stats_fs_free_inodes"),
+            ],
+            stats_free: sym(lib, "wsprune_stats_free"),
             to_json: sym(lib, "wsprune_prune_result_to_json"),
             result_free: sym(lib, "wsprune_prune_result_free"),
             set_log: sym(lib, "wsprune_set_log_callback"),
@@ -303,6 +329,34 @@ impl Api {
                     Ok(json!({ "sessions": sessions }))
                 }
                 "prune" => self.prune(root, &op["options"]),
+                "stats" => {
+                    let flags = u64::from(op["measure_sizes"].as_bool().unwrap_or(false));
+                    let s = (self.stats)(root.as_ptr(), flags, &mut err);
+                    if s.is_null() {
+                        let st = (self.error_status)(err);
+                        self.check(if st == 0 { 1 } else { st }, err)?;
+                    }
+                    let sized = (self.stats_sized)(s);
+                    let buckets = |k: usize| (0..6).map(|i| (self.stats_bucket[k])(s, i)).collect::<Vec<u64>>();
+                    let oldest = (self.stats_oldest)(s);
+                    let [size, avail, inodes, free] = self.stats_fs.map(|f| f(s));
+                    let v = json!({
+                        "sessions": {
+                            "ok": (self.stats_sessions)(s, 0),
+                            "legacy": (self.stats_sessions)(s, 1),
+                            "corrupted": (self.stats_sessions)(s, 2),
+                            "unreadable": (self.stats_sessions)(s, 3),
+                        },
+                        "leased": (self.stats_leased)(s),
+                        "total_bytes": sized.then(|| (self.stats_total)(s)),
+                        "idle_sessions": buckets(0),
+                        "idle_bytes": sized.then(|| buckets(1)),
+                        "oldest_idle_hours": (oldest >= 0.0).then(|| (oldest / 3600.0).floor() as u64),
+                        "filesystem_consistent": size > 0 && avail <= size && free <= inodes,
+                    });
+                    (self.stats_free)(s);
+                    Ok(v)
+                }
                 other => Err(Failure("bad_request".into(), format!("unknown op {other:?}"))),
             }
         }

@@ -141,6 +141,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         argv = ["repair", root, "--json"] + (["--dry-run"] if op.get("dry_run") else [])
     elif kind == "prune":
         argv = ["prune", root, "--json"] + prune_args(op.get("options", {}))
+    elif kind == "stats":
+        argv = ["stats", root, "--json"] + (["--sizes"] if op.get("measure_sizes") else [])
     else:
         return {"status": "bad_request", "message": f"unknown op {kind!r}"}
     for a in argv:
@@ -186,6 +188,21 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
             "registered": [m["session_id"] for m in j["registered"]],
             "skipped": sorted(j["skipped"]),
             "dry_run": j["dry_run"],
+        }
+    elif kind == "stats":
+        j = json.loads(out)
+        fs, oldest = j["filesystem"], j["oldest_idle_seconds"]
+        sized = j["total_bytes"] is not None
+        result = {
+            "sessions": j["sessions"],
+            "leased": j["leased"],
+            "total_bytes": j["total_bytes"],
+            "idle_sessions": [b["sessions"] for b in j["idle"]],
+            "idle_bytes": [b["bytes"] for b in j["idle"]] if sized else None,
+            "oldest_idle_hours": None if oldest is None else int(oldest // 3600),
+            "filesystem_consistent": 0 < fs["size_bytes"]
+            and fs["available_bytes"] <= fs["size_bytes"]
+            and fs["free_inodes"] <= fs["inodes"],
         }
     else:
         result = prune_result(json.loads(out))

@@ -70,6 +70,19 @@ async function perform(root, op, events) {
       const info = w.sessionInfo(root, op.id);
       return { state: info.state, size_bytes: info.sizeBytes, in_use: info.inUse };
     }
+    case 'stats': {
+      const s = w.workspaceStats(root, { measureSizes: Boolean(op.measure_sizes) });
+      const fs = s.filesystem;
+      return {
+        sessions: s.sessions,
+        leased: s.leased,
+        total_bytes: s.totalBytes,
+        idle_sessions: s.idle.map((b) => b.sessions),
+        idle_bytes: s.totalBytes === null ? null : s.idle.map((b) => b.bytes),
+        oldest_idle_hours: s.oldestIdleSeconds === null ? null : Math.floor(s.oldestIdleSeconds / 3600),
+        filesystem_consistent: fs.sizeBytes > 0 && fs.availableBytes <= fs.sizeBytes && fs.freeInodes <= fs.inodes,
+      };
+    }
     case 'list':
       return { sessions: Object.fromEntries(w.listSessions(root).map((s) => [s.sessionId, s.state])) };
     case 'repair':

@@ -101,6 +101,20 @@ def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
         return {"sessions": {i.session_id: i.state.value for i in wsprune.list_sessions(root)}}
     if kind == "prune":
         return prune(root, op.get("options", {}))
+    if kind == "stats":
+        s = wsprune.workspace_stats(root, measure_sizes=bool(op.get("measure_sizes")))
+        sized = s.total_bytes is not None
+        return {
+            "sessions": dict(s.sessions),
+            "leased": s.leased,
+            "total_bytes": s.total_bytes,
+            "idle_sessions": [b.sessions for b in s.idle],
+            "idle_bytes": [b.bytes for b in s.idle] if sized else None,
+            "oldest_idle_hours": None if s.oldest_idle_seconds is None else int(s.oldest_idle_seconds // 3600),
+            "filesystem_consistent": 0 < s.fs_size_bytes
+            and s.fs_available_bytes <= s.fs_size_bytes
+            and s.fs_free_inodes <= s.fs_inodes,
+        }
     raise ValueError(f"unknown op {kind!r}")
 
 

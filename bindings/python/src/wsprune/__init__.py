@@ -57,6 +57,7 @@ from ._errors import (
 )
 from ._events import Event, Logger, set_logger
 from ._lib import library_path
+from ._stats import IdleBucket, WorkspaceStats, workspace_stats
 
 __all__ = [
     "AlreadyExistsError",
@@ -94,4 +95,7 @@ __all__ = [
     "set_logger",
     "touch_session",
     "version",
+    "IdleBucket",
+    "WorkspaceStats",
+    "workspace_stats",
 ]

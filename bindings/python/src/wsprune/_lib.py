@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Tuple
 
 __all__ = [
     "lib", "LOG_FN", "FUNCTIONS", "REQUIRED", "MIN_VERSION", "LibraryError", "library_path", "library_version",
-    "PruneOptions", "SessionDetails", "SessionOptions", "FLAG_SINGLE_HOST",
+    "PruneOptions", "SessionDetails", "SessionOptions", "FLAG_SINGLE_HOST", "STATS_MEASURE_SIZES",
+    "STATS_IDLE_BUCKETS",
 ]
 
 # void (*wsprune_log_fn)(void *user_data, wsprune_level level, const char *event, const char *fields_json)
@@ -43,6 +44,10 @@ class PruneOptions(ctypes.Structure):
 
 # wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root.
 FLAG_SINGLE_HOST = 1
+# wsprune_workspace_stats: walk every session to sum its size.
+STATS_MEASURE_SIZES = 1
+# WSPRUNE_STATS_IDLE_BUCKETS: 1 h, 6 h, 24 h, 7 d, 30 d, +Inf.
+STATS_IDLE_BUCKETS = 6
 
 
 class SessionOptions(ctypes.Structure):
@@ -202,12 +207,32 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "wsprune_prune_result_summary": (_S, [_P]),
     "wsprune_prune_result_to_json": (_P, [_P]),
     "wsprune_prune_result_free": (None, [_P]),
+    "wsprune_workspace_stats": (_P, [_S, ctypes.c_uint64, _ERR]),
+    "wsprune_stats_sessions": (ctypes.c_uint64, [_P, ctypes.c_int]),
+    "wsprune_stats_leased": (ctypes.c_uint64, [_P]),
+    "wsprune_stats_sizes_measured": (ctypes.c_bool, [_P]),
+    "wsprune_stats_total_bytes": (ctypes.c_uint64, [_P]),
+    "wsprune_stats_idle_bucket_upper_seconds": (ctypes.c_double, [_P, ctypes.c_size_t]),
+    "wsprune_stats_idle_bucket_sessions": (ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    "wsprune_stats_idle_bucket_bytes": (ctypes.c_uint64, [_P, ctypes.c_size_t]),
+    "wsprune_stats_oldest_idle_seconds": (ctypes.c_double, [_P]),
+    "wsprune_stats_fs_size_bytes": (ctypes.c_uint64, [_P]),
+    "wsprune_stats_fs_available_bytes": (ctypes.c_uint64, [_P]),
+    "wsprune_stats_fs_inodes": (ctypes.c_uint64, [_P]),
+    "wsprune_stats_fs_free_inodes": (ctypes.c_uint64, [_P]),
+    "wsprune_stats_collected_at_us": (ctypes.c_int64, [_P]),
+    "wsprune_stats_free": (None, [_P]),
 }
 
 #: The functions this package calls (tests/test_header.py checks that this is
 #: exactly the set its modules call). The loaded library must export every
 #: one; the others of ``FUNCTIONS`` are declared when it has them.
 REQUIRED = frozenset({
+    "wsprune_workspace_stats", "wsprune_stats_sessions", "wsprune_stats_leased", "wsprune_stats_sizes_measured",
+    "wsprune_stats_total_bytes", "wsprune_stats_idle_bucket_upper_seconds", "wsprune_stats_idle_bucket_sessions",
+    "wsprune_stats_idle_bucket_bytes", "wsprune_stats_oldest_idle_seconds", "wsprune_stats_fs_size_bytes",
+    "wsprune_stats_fs_available_bytes", "wsprune_stats_fs_inodes", "wsprune_stats_fs_free_inodes",
+    "wsprune_stats_collected_at_us", "wsprune_stats_free",
     "wsprune_status_name", "wsprune_version", "wsprune_error_status", "wsprune_error_message",
     "wsprune_error_free", "wsprune_string_free", "wsprune_set_log_callback",
     "wsprune_session_create", "wsprune_session_open", "wsprune_session_touch_outcome", "wsprune_session_acquire",

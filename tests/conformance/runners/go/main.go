@@ -249,6 +249,34 @@ func run(root string, op map[string]any) (map[string]any, error) {
 		}
 		n, err := del(root, id, 0)
 		return map[string]any{"reclaimed_bytes": n}, err
+	case "stats":
+		measure, _ := op["measure_sizes"].(bool)
+		s, err := wsprune.WorkspaceStats(root, measure)
+		if err != nil {
+			return nil, err
+		}
+		var sessions, bytes []uint64
+		for _, b := range s.Idle {
+			sessions = append(sessions, b.Sessions)
+			bytes = append(bytes, b.Bytes)
+		}
+		out := map[string]any{
+			"sessions": map[string]any{
+				"ok": s.Sessions[wsprune.StateOK], "legacy": s.Sessions[wsprune.StateLegacy],
+				"corrupted": s.Sessions[wsprune.StateCorrupted], "unreadable": s.Sessions[wsprune.StateUnreadable],
+			},
+			"leased": s.Leased, "total_bytes": nil, "idle_sessions": sessions, "idle_bytes": nil,
+			"oldest_idle_hours": nil,
+			"filesystem_consistent": s.FSSizeBytes > 0 && s.FSAvailableBytes <= s.FSSizeBytes &&
+				s.FSFreeInodes <= s.FSInodes,
+		}
+		if s.SizesMeasured {
+			out["total_bytes"], out["idle_bytes"] = s.TotalBytes, bytes
+		}
+		if s.OldestIdle >= 0 {
+			out["oldest_idle_hours"] = int64(s.OldestIdle / time.Hour)
+		}
+		return out, nil
 	case "list":
 		list, err := wsprune.ListSessions(root)
 		if err != nil {

@@ -172,6 +172,41 @@ interface LibWsPrune extends Library {
             long outIdLen, byte[] outCreated, PointerByReference error);
 
     int wsprune_migrate_sessions(String root, byte dryRun, PointerByReference outJson, PointerByReference error);
+    /** {@code WSPRUNE_STATS_MEASURE_SIZES}. */
+    long STATS_MEASURE_SIZES = 1L;
+
+    /** {@code WSPRUNE_STATS_IDLE_BUCKETS}. */
+    int STATS_IDLE_BUCKETS = 6;
+
+    Pointer wsprune_workspace_stats(String root, long flags, PointerByReference error);
+
+    long wsprune_stats_sessions(Pointer s, int state);
+
+    long wsprune_stats_leased(Pointer s);
+
+    byte wsprune_stats_sizes_measured(Pointer s);
+
+    long wsprune_stats_total_bytes(Pointer s);
+
+    double wsprune_stats_idle_bucket_upper_seconds(Pointer s, long i);
+
+    long wsprune_stats_idle_bucket_sessions(Pointer s, long i);
+
+    long wsprune_stats_idle_bucket_bytes(Pointer s, long i);
+
+    double wsprune_stats_oldest_idle_seconds(Pointer s);
+
+    long wsprune_stats_fs_size_bytes(Pointer s);
+
+    long wsprune_stats_fs_available_bytes(Pointer s);
+
+    long wsprune_stats_fs_inodes(Pointer s);
+
+    long wsprune_stats_fs_free_inodes(Pointer s);
+
+    long wsprune_stats_collected_at_us(Pointer s);
+
+    void wsprune_stats_free(Pointer s);
 
     int wsprune_session_read_metadata(String root, String sessionId, PointerByReference outJson,
             PointerByReference error);

@@ -256,6 +256,16 @@ public final class WsPrune {
         return bytes.getValue();
     }
 
+    /**
+     * The root's statistics: sessions by state, leases, idle-time buckets, the
+     * oldest idle time and the filesystem's capacity; with {@code measureSizes}
+     * also the sessions' sizes (a walk of each, as {@link #listSessions} does).
+     * Reads only. A missing root is {@link Status#NOT_FOUND}.
+     */
+    public static WorkspaceStats workspaceStats(Path root, boolean measureSizes) {
+        return WorkspaceStats.gather(root, measureSizes);
+    }
+
     /** What is known about a session; changes nothing. {@link Status#NOT_FOUND} if missing. */
     public static SessionInfo sessionInfo(Path root, String id) {
         String r = Lib.root(root);

@@ -159,6 +159,24 @@ public final class ConformanceRunner {
                 SessionInfo info = WsPrune.sessionInfo(root, id);
                 return ordered("state", info.state().wireName(), "size_bytes", info.sizeBytes(), "in_use", info.inUse());
             }
+            case "stats": {
+                WorkspaceStats s = WsPrune.workspaceStats(root, Boolean.TRUE.equals(op.get("measure_sizes")));
+                Map<String, Object> sessions = new LinkedHashMap<>();
+                for (Map.Entry<SessionState, Long> e : s.sessions().entrySet()) {
+                    sessions.put(e.getKey().wireName(), e.getValue());
+                }
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("sessions", sessions);
+                m.put("leased", s.leased());
+                m.put("total_bytes", s.totalBytes().isPresent() ? (Object) s.totalBytes().getAsLong() : null);
+                m.put("idle_sessions", s.idle().stream().map(WorkspaceStats.IdleBucket::sessions).toList());
+                m.put("idle_bytes", s.totalBytes().isPresent()
+                        ? s.idle().stream().map(b -> b.bytes().getAsLong()).toList() : null);
+                m.put("oldest_idle_hours", s.oldestIdle().map(Duration::toHours).orElse(null));
+                m.put("filesystem_consistent", s.fsSizeBytes() > 0 && s.fsAvailableBytes() <= s.fsSizeBytes()
+                        && s.fsFreeInodes() <= s.fsInodes());
+                return m;
+            }
             case "list": {
                 Map<String, Object> sessions = new LinkedHashMap<>();
                 for (SessionListing s : WsPrune.listSessions(root)) {

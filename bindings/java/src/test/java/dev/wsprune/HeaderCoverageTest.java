@@ -120,6 +120,7 @@ class HeaderCoverageTest {
             case "wsprune_session_options *": return Set.of(LibWsPrune.SessionOptionsStruct.class);
             case "wsprune_log_fn": return Set.of(LibWsPrune.LogFn.class);
             case "void *": case "wsprune_error *": case "wsprune_lease *": case "wsprune_prune_result *":
+            case "wsprune_stats *":
                 return Set.of(com.sun.jna.Pointer.class);
             case "char * *": case "wsprune_error * *": case "wsprune_lease * *":
                 return Set.of(com.sun.jna.ptr.PointerByReference.class);
