@@ -52,8 +52,8 @@ pub mod result;
 pub mod session;
 pub mod session_id;
 pub mod shared_fs;
-pub mod touch;
 pub mod stats;
+pub mod touch;
 
 pub use control::PruneControl;
 pub use error::{Error, Result, Status};

@@ -9,7 +9,10 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use prune_support::{legacy_session, mount_tmpfs, session, tree_bytes, write_file, write_metadata_raw};
+use prune_support::{
+    hours_ago, legacy_session, metadata_text, mount_tmpfs, registered_session, session, session_lock_file, tree_bytes,
+    write_file, write_metadata_raw,
+};
 use wsprune::ffi::*;
 use wsprune::stats::IDLE_BUCKET_BOUNDS;
 use wsprune::{workspace_stats, StatsOptions, Status};
@@ -114,6 +117,36 @@ fn states_leases_buckets_sizes_and_the_filesystem() {
     assert!(quick.idle.iter().all(|b| b.sessions == 1 && b.bytes.is_none()));
     lease.release(false).unwrap();
     assert_eq!(workspace_stats(&root, &StatsOptions::default()).unwrap().leased, 0);
+}
+
+/// A registered session is counted by its host-owned record, as a prune
+/// decides (entry::examine): what the guest writes into its
+/// `.metadata.json` (a date in 2000, garbage) moves it to no other bucket or
+/// state, and the host directory is not a session.
+#[test]
+fn registered_sessions_count_by_their_record_not_the_guests_mirror() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let recent = registered_session(root, 2.0);
+    let old = registered_session(root, 100.0);
+    write_metadata_raw(&root.join(&recent), &metadata_text(&recent, hours_ago(200_000.0)));
+    write_metadata_raw(&root.join(&old), "{garbage");
+    let held = session_lock_file(root, &old);
+    assert_eq!(
+        // SAFETY: flock on a descriptor this test owns.
+        unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&held), libc::LOCK_SH) },
+        0
+    );
+
+    let s = workspace_stats(root, &StatsOptions::default()).unwrap();
+    assert_eq!((s.ok, s.legacy, s.corrupted, s.unreadable), (2, 0, 0, 0));
+    assert_eq!(s.leased, 1, "a lease is a shared lock on the session's host lock file");
+    let per_bucket: Vec<u64> = s.idle.iter().map(|b| b.sessions).collect();
+    assert_eq!(per_bucket, [0, 1, 0, 1, 0, 0]);
+    let oldest = s.oldest_idle_seconds.unwrap();
+    assert!((oldest - 100.0 * 3600.0).abs() < 120.0, "{oldest}");
+    drop(held);
+    assert_eq!(workspace_stats(root, &StatsOptions::default()).unwrap().leased, 0);
 }
 
 #[test]
