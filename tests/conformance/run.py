@@ -98,6 +98,17 @@ def metadata_text(sid: str, created: datetime, updated: datetime, kind: str) -> 
     )
 
 
+def with_fields(text: str, fields: dict[str, Any]) -> str:
+    """Canonical metadata `text` with `fields` added after the known ones, as
+    wsprune writes a record's optional fields (serde_json's indent 2 is
+    json.dumps's): `updated_at` keeps its offset."""
+    if not fields:
+        return text
+    data = json.loads(text)
+    data.update(fields)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
 def tree_size(path: Path) -> int:
     """What `du -sB1` says: allocated blocks (st_blocks * 512) of `path` and
     everything below it, each inode once (what sizes and a deletion count)."""
@@ -172,12 +183,15 @@ class Setup:
         if registered:
             # The host's record is dated by age_hours; `metadata` is then only
             # what the guest left in its mirror.
-            self._register(sid, metadata_text(sid, created, now - timedelta(hours=age), "ok"))
+            record = metadata_text(sid, created, now - timedelta(hours=age), "ok")
+            self._register(sid, with_fields(record, {"labels": s["labels"]} if "labels" in s else {}))
         if state == "directory":  # a guest's .metadata.json that is a directory
             (d / META).mkdir()
         elif state != "legacy":
             f = d / META
-            f.write_text(metadata_text(sid, created, updated, state))
+            text = metadata_text(sid, created, updated, state)
+            # A guest's forgery: labels in the mirror, which decide nothing.
+            f.write_text(with_fields(text, {"labels": s["mirror_labels"]} if "mirror_labels" in s else {}))
             os.chmod(f, 0o600)
         size = int(s.get("size_bytes", 0))
         if size:
