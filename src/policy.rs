@@ -1,6 +1,7 @@
 //! Pruning policy: the options of a prune and the rules that select which
-//! sessions go. Pure functions over what a scan found; the locked deletion
-//! itself lives in [`crate::prune`].
+//! sessions go, as data. Applying them to what a scan found (which sessions
+//! go, oldest first) is the prune's selection phase, `src/prune/select.rs`;
+//! the locked deletion itself lives in [`crate::prune`].
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! allows, and a prune after the kills completes and reports whatever the
 //! killed process left.
 //!
-//! What the design allows after a kill (from src/session.rs and src/prune.rs):
+//! What the design allows after a kill (from src/session.rs and src/prune/):
 //! - create: `mkdir <id>`, then the metadata goes to a temporary file
 //!   `.metadata.json.<pid>.<n>.tmp` that is renamed to `.metadata.json`. So a
 //!   session directory holds exactly one of: valid metadata for its own id

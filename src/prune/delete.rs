@@ -1,0 +1,369 @@
+//! The locked, atomic deletion of a session, by a prune (`jobs` at a time,
+//! each session's outcome recorded on the calling thread) or on its own
+//! ([`delete_session`]).
+//!
+//! Deleting a session means: locked exclusively without blocking (a lease
+//! makes it `in_use`); checked to still be the directory of that name; its
+//! metadata read under the lock (a touch before the lock, or since the scan,
+//! rescues it); renamed to a trash name (see `trash.rs`); its record
+//! removed; and only then emptied through directory descriptors, measuring
+//! what it frees in the same pass.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::record::{fail, record, skip, skip_reason};
+use super::scan::Scanned;
+use super::select::Capacity;
+use super::trash::{move_to_trash, remove_trash_dir};
+use super::Pruner;
+use crate::entry::{self, Examined, Known, Lock, Session};
+use crate::error::{Error, Result, Status};
+use crate::events::{self, Level};
+use crate::fd;
+use crate::fields;
+use crate::host_state::HostDir;
+use crate::metadata;
+use crate::parallel;
+use crate::policy::{DeleteOptions, Rule};
+use crate::remove::{self, Mode, Outcome};
+use crate::result::SkipReason;
+use crate::session;
+use crate::session_id;
+
+/// What handling one selected session did.
+enum Done {
+    /// Deleted (or measured, in a dry run); failures inside are in the
+    /// outcome, and what remains is in the trash directory named, if any.
+    Deleted(Outcome, Option<String>),
+    /// Touched since the scan (or, by the age rule, not old enough): kept, silently.
+    Rescued,
+    /// Left in place for a reason the result reports.
+    Skipped(SkipReason),
+    /// An error on this session; the prune carries on.
+    Failed(String),
+    /// Not a session (any more): nothing to report.
+    Gone,
+}
+
+impl Pruner<'_> {
+    /// The common case, age rule only: one pass in which each worker locks a
+    /// session, reads its metadata once under the lock and deletes it if
+    /// stale, with no global scan first (no per-session state is kept).
+    pub(super) fn age_only(&mut self, names: &[String]) {
+        let hours = self.opts.older_than_hours.unwrap_or(f64::INFINITY);
+        let (rfd, host, dry_run, now) = (self.rfd, self.host, self.opts.dry_run, self.now);
+        let stamp = now.timestamp_micros();
+        parallel::run(
+            names,
+            self.jobs,
+            |id| age_one(rfd, host, id, hours, now, stamp, dry_run),
+            |i, (done, age)| {
+                let id = &names[i];
+                match done {
+                    Done::Deleted(outcome, trash) => {
+                        events::emit(Level::Debug, "session.prune.candidate", || {
+                            fields! {"session_id" => id.as_str(), "age_hours" => age, "threshold_hours" => hours, "rule" => Rule::OlderThan.as_str()}
+                        });
+                        record(self.result, id, Some(age), Rule::OlderThan, outcome, trash.as_deref());
+                    }
+                    Done::Rescued | Done::Gone => {}
+                    Done::Skipped(reason) => skip(self.result, id, reason),
+                    Done::Failed(msg) => fail(self.result, id, msg),
+                }
+            },
+        );
+    }
+
+    /// Deletes the selected sessions (in order of selection, `jobs` at a time),
+    /// never more than `max_deletions` allows in total.
+    pub(super) fn execute(&mut self, selected: Vec<(Scanned, Rule)>, cap: &mut Capacity) {
+        let mut rest = &selected[..];
+        while !rest.is_empty() {
+            let n = (self.budget().min(rest.len() as u64)) as usize;
+            if n == 0 {
+                return;
+            }
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            self.announce(chunk);
+            let (rfd, host, dry_run) = (self.rfd, self.host, self.opts.dry_run);
+            let stamp = self.now.timestamp_micros();
+            parallel::run(
+                chunk,
+                self.jobs,
+                |(s, _)| delete_one(rfd, host, &s.id, s.updated_at, stamp, dry_run),
+                |i, done| {
+                    let (s, rule) = &chunk[i];
+                    match done {
+                        Done::Deleted(outcome, trash) => {
+                            let age = metadata::age_hours(s.updated_at, self.now);
+                            let bytes = outcome.bytes;
+                            if record(self.result, &s.id, Some(age), *rule, outcome, trash.as_deref()) {
+                                self.deletions += 1;
+                                cap.remove(bytes);
+                            }
+                        }
+                        Done::Rescued | Done::Gone => {}
+                        Done::Skipped(reason) => skip(self.result, &s.id, reason),
+                        Done::Failed(msg) => fail(self.result, &s.id, msg),
+                    }
+                },
+            );
+        }
+    }
+
+    /// Emits a `session.prune.candidate` event for each session about to be handled.
+    fn announce(&self, chunk: &[(Scanned, Rule)]) {
+        for (s, rule) in chunk {
+            events::emit(Level::Debug, "session.prune.candidate", || {
+                fields! {
+                    "session_id" => s.id.as_str(),
+                    "age_hours" => metadata::age_hours(s.updated_at, self.now),
+                    "threshold_hours" => self.opts.older_than_hours.map(Value::from).unwrap_or(Value::Null),
+                    "rule" => rule.as_str(),
+                }
+            });
+        }
+    }
+}
+
+/// The age rule on one session, in one pass: lock it, read `updated_at`
+/// under the lock, delete it if it is at least `hours` old. A session whose
+/// lock is held (leased) is read without the lock and reported `in_use` only
+/// if stale. Returns what happened and the age (NaN if unknown); `Rescued`
+/// here means "fresh, kept".
+fn age_one(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    id: &str,
+    hours: f64,
+    now: DateTime<Utc>,
+    stamp: i64,
+    dry_run: bool,
+) -> (Done, f64) {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, metadata::parse_updated_at) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return (Done::Gone, f64::NAN),
+        Examined::Failed(msg) => return (Done::Failed(msg), f64::NAN),
+    };
+    let age = match known {
+        Known::Valid(t) => metadata::age_hours(t, now),
+        Known::Missing => return (Done::Skipped(SkipReason::MissingMetadata), f64::NAN),
+        Known::Invalid(bad) => return (Done::Skipped(skip_reason(&bad)), f64::NAN),
+    };
+    // A future timestamp (negative age) never goes, whatever the threshold.
+    if age < 0.0 || age < hours {
+        return (Done::Rescued, age);
+    }
+    if !session.locked {
+        return (Done::Skipped(SkipReason::InUse), age);
+    }
+    (delete_locked(rfd, host, session, id, stamp, dry_run), age)
+}
+
+/// Deletes one selected session (measures it, in a dry run) if it is still
+/// the session the scan saw, unleased and not touched since (`updated_at`
+/// unchanged). `stamp` makes the trash name unique to this prune.
+fn delete_one(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    id: &str,
+    expected: DateTime<Utc>,
+    stamp: i64,
+    dry_run: bool,
+) -> Done {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, metadata::parse_updated_at) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return Done::Gone,
+        Examined::Failed(msg) => return Done::Failed(msg),
+    };
+    if !session.locked {
+        return Done::Skipped(SkipReason::InUse);
+    }
+    // Under the lock: a touch since the scan rescues the session.
+    match known {
+        Known::Valid(t) if t == expected => delete_locked(rfd, host, session, id, stamp, dry_run),
+        Known::Valid(_) => Done::Rescued,
+        Known::Missing => Done::Skipped(SkipReason::MissingMetadata),
+        Known::Invalid(bad) => Done::Skipped(skip_reason(&bad)),
+    }
+}
+
+/// Deletes the exclusively locked `session`: renames it to a trash name,
+/// unregisters it, then empties and removes it. In a dry run, unlocks it
+/// (the lock only told us it is not leased; measuring must not hold off
+/// leases) and measures it.
+fn delete_locked(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    session: Session,
+    id: &str,
+    stamp: i64,
+    dry_run: bool,
+) -> Done {
+    let dfd = session.dir.as_fd();
+    if dry_run {
+        let _ = fd::unlock(session.lock_fd());
+        return Done::Deleted(remove::walk(dfd, session.dir_id, Mode::Measure), None);
+    }
+    let trash = match move_to_trash(rfd, id, stamp, &session.dir_id) {
+        Ok(t) => t,
+        Err(msg) => return Done::Failed(msg),
+    };
+    let unregistered = unregister(host, &session, id);
+    let outcome = remove::walk(dfd, session.dir_id, Mode::Delete);
+    let outcome = remove_trash_dir(rfd, &trash, outcome);
+    // `session` closes here, releasing the lock, once the directory is gone.
+    match unregistered {
+        Ok(()) => Done::Deleted(outcome, Some(trash)),
+        Err(msg) => Done::Failed(msg),
+    }
+}
+
+/// Removes the record and lock file of the registered `session` (named
+/// `id`), which the caller holds locked and has moved to trash: from now on
+/// it is no longer a session, and a lease waiting on its lock finds it gone.
+fn unregister(host: Option<&HostDir>, session: &Session, id: &str) -> Result<(), String> {
+    match host {
+        Some(h) if session.registered() => h
+            .unregister(id)
+            .map_err(|e| format!("moved to trash, but its record could not be removed: {e}")),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes session `id` now, whatever its age or metadata, with the same
+/// locked, atomic deletion as a prune (lock, rename to trash, delete through
+/// descriptors). Returns the bytes freed. A leased session is
+/// [`Status::Busy`] unless `wait` is given, in which case the call waits up
+/// to that long for the leases to go. A missing session (or root) is
+/// [`Status::NotFound`], and so is a directory named like a custom id without
+/// metadata (not a session: never deleted). A UUID is found under any
+/// spelling. A failure part-way is [`Status::Io`] and what remains is left in
+/// a trash directory that the next prune finishes (reporting it in
+/// [`crate::PruneResult::interrupted`]). Emits `session.deleted`. A root on a
+/// filesystem shared between hosts is refused (see [`delete_session_with`]).
+pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u64> {
+    delete_session_with(
+        root,
+        id,
+        &DeleteOptions {
+            wait,
+            single_host: false,
+        },
+    )
+}
+
+/// [`delete_session`] with [`DeleteOptions`]: `opts.wait` as its `wait`; a
+/// root on a filesystem whose directory locks reach this host only (NFS,
+/// SMB, 9p, FUSE: see [`crate::shared_fs`]) is [`Status::InvalidArgument`]
+/// unless `opts.single_host`, which proceeds with a
+/// `workspace.shared_filesystem` warning event.
+pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Result<u64> {
+    session::check_root(root)?;
+    session_id::validate(id)?;
+    let not_found = |id: &str| {
+        Error::new(
+            Status::NotFound,
+            format!("session {id} not found in {}", root.display()),
+        )
+    };
+    let root_fd = session::open_root(root).map_err(|e| match e.status() {
+        Status::NotFound => not_found(id),
+        _ => e,
+    })?;
+    let rfd = root_fd.as_fd();
+    crate::shared_fs::check_root(rfd, root, opts.single_host, "delete")?;
+    let host = session::host_dir(rfd)?;
+    let (session, id) = find_session(rfd, host.as_ref(), id, &not_found)?;
+    let id = id.as_str();
+    lock_for_delete(rfd, host.as_ref(), &session, id, opts.wait, &not_found)?;
+    let trash = move_to_trash(rfd, id, Utc::now().timestamp_micros(), &session.dir_id)
+        .map_err(|m| Error::new(Status::Io, format!("session {id}: {m}")))?;
+    let unregistered = unregister(host.as_ref(), &session, id);
+    let outcome = remove_trash_dir(
+        rfd,
+        &trash,
+        remove::walk(session.dir.as_fd(), session.dir_id, Mode::Delete),
+    );
+    if let Err(msg) = unregistered {
+        return Err(Error::new(Status::Io, format!("session {id}: {msg}")));
+    }
+    report_deleted(id, outcome, &trash)
+}
+
+/// Finds session `id` (a UUID under any spelling), telling a directory that
+/// is not a session apart from a missing one. Returns it and its id as named
+/// in the root.
+fn find_session(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    id: &str,
+    not_found: &dyn Fn(&str) -> Error,
+) -> Result<(Session, String)> {
+    session::resolve(id, |name| {
+        match entry::examine(rfd, host, name, Lock::None, |_| Ok(())) {
+            Examined::Session(s, _) => Ok(s),
+            Examined::NotASession if session_id::is_uuid(name.as_bytes()) => Err(not_found(name)),
+            Examined::NotASession => match fd::lstat_at(rfd, &fd::cname(name)) {
+                // A directory named like a custom id, neither registered nor holding metadata.
+                Ok(st) if st.st_mode & libc::S_IFMT == libc::S_IFDIR => Err(session::not_a_session(name)),
+                _ => Err(not_found(name)),
+            },
+            Examined::Failed(msg) => Err(Error::new(Status::Io, format!("session {name}: {msg}"))),
+        }
+    })
+}
+
+/// Locks `session` exclusively, waiting up to `wait` for its leases to go,
+/// and checks, under the lock, that it is still the session named `id`.
+fn lock_for_delete(
+    rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
+    session: &Session,
+    id: &str,
+    wait: Option<Duration>,
+    not_found: &dyn Fn(&str) -> Error,
+) -> Result<()> {
+    if !fd::flock_wait(session.lock_fd(), libc::LOCK_EX, wait.unwrap_or_default())
+        .map_err(|e| Error::io(format_args!("cannot lock session {id}"), e))?
+    {
+        return Err(Error::new(
+            Status::Busy,
+            format!("session {id} is in use (leased, or being deleted by a prune)"),
+        ));
+    }
+    let current = match (host, &session.lock_file) {
+        (Some(h), Some(l)) => h.lock_is_current(id, l.as_fd()),
+        _ => true,
+    };
+    if !current || !fd::is_named(rfd, &fd::cname(id), &session.dir_id) {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// The result of a single deletion that got as far as emptying its trash
+/// directory: the bytes freed, or an error saying where what remains is.
+fn report_deleted(id: &str, outcome: Outcome, trash: &str) -> Result<u64> {
+    if outcome.failures > 0 {
+        let msg = format!(
+            "session {id} was only partly deleted: {} ({} entries could not be handled; what remains is in {trash} and the next prune retries it)",
+            outcome.first_error.unwrap_or_default(),
+            outcome.failures
+        );
+        events::emit(Level::Error, "session.delete.error", || {
+            fields! {"session_id" => id, "error" => msg.as_str(), "operation" => "delete"}
+        });
+        return Err(Error::new(Status::Io, msg));
+    }
+    events::emit(Level::Info, "session.deleted", || {
+        fields! {"session_id" => id, "reclaimed_bytes" => outcome.bytes, "operation" => "delete"}
+    });
+    Ok(outcome.bytes)
+}

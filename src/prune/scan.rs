@@ -1,0 +1,208 @@
+//! Finding what the root holds: its session-like entries, the registered
+//! sessions, leftover trash, and (for the capacity rules) what each session
+//! is and weighs, through [`entry::examine`], the one decision of what an
+//! entry is.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use chrono::{DateTime, Utc};
+
+use super::record::{fail, skip, skip_reason};
+use super::select::Capacity;
+use super::trash::is_trash_name;
+use super::Pruner;
+use crate::entry::{self, Examined, Known, Lock};
+use crate::error::{Error, Result};
+use crate::events::{self, Level};
+use crate::fd;
+use crate::fields;
+use crate::host_state::HostDir;
+use crate::metadata;
+use crate::parallel;
+use crate::remove::{self, Mode};
+use crate::result::SkipReason;
+use crate::session_id;
+
+/// The root's entries that a prune handles, each list sorted by name.
+pub(super) struct Listing {
+    /// Trash left by interrupted deletions.
+    pub(super) trash: Vec<String>,
+    /// Directories (or unknown types) named like a session id.
+    pub(super) sessions: Vec<String>,
+}
+
+/// Lists the root once, keeping the trash names and the session-like names;
+/// anything else (hidden files, names that are no session id, files) is
+/// never looked at again.
+pub(super) fn list_root(rfd: BorrowedFd<'_>) -> Result<Listing> {
+    let mut entries = fd::read_dir(rfd).map_err(|e| Error::io("cannot list workspace root", e))?;
+    entries.sort_unstable_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    let mut listing = Listing {
+        trash: Vec::new(),
+        sessions: Vec::new(),
+    };
+    for entry in entries {
+        let Ok(name) = entry.name.into_string() else { continue };
+        if is_trash_name(&name) {
+            listing.trash.push(name);
+        } else if session_id::is_session_id(name.as_bytes()) && matches!(entry.kind, libc::DT_DIR | libc::DT_UNKNOWN) {
+            listing.sessions.push(name);
+        }
+    }
+    Ok(listing)
+}
+
+/// A session the scan found with valid metadata.
+pub(super) struct Scanned {
+    pub(super) id: String,
+    pub(super) updated_at: DateTime<Utc>,
+    /// Its size, measured only when a size rule needs it.
+    pub(super) size: u64,
+}
+
+/// What the scan found about one session directory.
+enum Scan {
+    Valid(Scanned),
+    /// Left in place with a reason; its size still counts towards the workspace.
+    Skip(SkipReason, u64),
+    Fail(String),
+    /// Not a session (any more): vanished, a symlink, being deleted by someone else.
+    Gone,
+}
+
+impl Pruner<'_> {
+    /// Adds the registered sessions to `names` (the root's session-like
+    /// entries, sorted), so that a registered session is handled whatever
+    /// its directory holds. A record whose directory is gone (a deletion
+    /// interrupted between its rename and its unregistering, or a directory
+    /// removed by hand) is removed, under the session's lock.
+    pub(super) fn add_registered(&mut self, names: &mut Vec<String>) -> Result<()> {
+        let Some(host) = self.host else { return Ok(()) };
+        let ids = host
+            .registered_ids()
+            .map_err(|e| Error::io("cannot list the registered sessions", e))?;
+        let mut added = false;
+        for id in ids {
+            if names.binary_search(&id).is_ok() {
+                continue;
+            }
+            match fd::lstat_at(self.rfd, &fd::cname(&id)) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    if !self.opts.dry_run {
+                        remove_orphan_record(host, self.rfd, &id);
+                    }
+                }
+                _ => {
+                    names.push(id);
+                    added = true;
+                }
+            }
+        }
+        if added {
+            names.sort_unstable();
+        }
+        Ok(())
+    }
+
+    /// Scans every session in `names` (`jobs` at a time), recording those
+    /// left in place (skipped, failed) as it goes. Returns the sessions with
+    /// valid metadata, in no particular order, and the workspace's capacity
+    /// as the capacity rules see it: every session counts, and its size too
+    /// if a size rule needs it; the free space if a free-space rule needs it.
+    pub(super) fn scan_all(&mut self, names: &[String]) -> Result<(Vec<Scanned>, Capacity)> {
+        let (rfd, host) = (self.rfd, self.host);
+        let need_size = self.opts.has_capacity_rules();
+        let mut valid = Vec::with_capacity(names.len());
+        let mut cap = Capacity::default();
+        parallel::run(
+            names,
+            self.jobs,
+            |id| scan(rfd, host, id, need_size),
+            |i, scan| {
+                let id = &names[i];
+                match scan {
+                    Scan::Valid(s) => {
+                        cap.total += s.size;
+                        cap.count += 1;
+                        valid.push(s);
+                    }
+                    Scan::Skip(reason, size) => {
+                        cap.total += size;
+                        cap.count += 1;
+                        skip(self.result, id, reason);
+                    }
+                    Scan::Fail(msg) => {
+                        cap.count += 1;
+                        fail(self.result, id, msg);
+                    }
+                    Scan::Gone => {}
+                }
+            },
+        );
+        if self.opts.min_free_bytes.is_some() {
+            cap.free = available_bytes(rfd)?;
+        }
+        Ok((valid, cap))
+    }
+}
+
+/// Removes the record of registered session `id` whose directory is gone,
+/// if its lock is free and its directory is still missing once it is held.
+fn remove_orphan_record(host: &HostDir, rfd: BorrowedFd<'_>, id: &str) {
+    let Ok(Some(lock)) = host.open_lock(id, true) else {
+        return;
+    };
+    if !matches!(fd::try_flock(lock.as_fd(), libc::LOCK_EX), Ok(true)) || !host.lock_is_current(id, lock.as_fd()) {
+        return;
+    }
+    if matches!(fd::lstat_at(rfd, &fd::cname(id)), Err(e) if e.raw_os_error() == Some(libc::ENOENT)) {
+        match host.unregister(id) {
+            Ok(()) => events::emit(Level::Info, "session.record.removed", || {
+                fields! {"session_id" => id, "reason" => "directory_missing"}
+            }),
+            Err(e) => events::emit(Level::Warning, "session.record.remove_failed", || {
+                fields! {"session_id" => id, "error" => e.to_string()}
+            }),
+        }
+    }
+}
+
+/// What `examine` found about one session, as a [`Scan`] (its size measured
+/// if `need_size`, also for sessions left in place: they take room too).
+fn scan(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, need_size: bool) -> Scan {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::None, metadata::parse_updated_at) {
+        Examined::Session(s, k) => (s, k),
+        Examined::NotASession => return Scan::Gone,
+        Examined::Failed(msg) => return Scan::Fail(msg),
+    };
+    let size = || {
+        if need_size {
+            remove::walk(session.dir.as_fd(), session.dir_id, Mode::Measure).bytes
+        } else {
+            0
+        }
+    };
+    match known {
+        Known::Valid(updated_at) => Scan::Valid(Scanned {
+            id: id.to_owned(),
+            updated_at,
+            size: size(),
+        }),
+        Known::Missing => Scan::Skip(SkipReason::MissingMetadata, size()),
+        Known::Invalid(bad) => Scan::Skip(skip_reason(&bad), size()),
+    }
+}
+
+/// Free bytes for unprivileged users on the root's filesystem.
+fn available_bytes(rfd: BorrowedFd<'_>) -> Result<u64> {
+    // SAFETY: `libc::statvfs` is plain integers, for which all zeroes is a valid value.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable `statvfs` for the call.
+    if unsafe { libc::fstatvfs(rfd.as_raw_fd(), &mut st) } != 0 {
+        return Err(Error::io(
+            "cannot read free space of the workspace filesystem",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
