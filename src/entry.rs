@@ -15,7 +15,7 @@ use crate::chase::{self, ChaseError};
 use crate::fd::{self, DirId};
 use crate::host_state::HostDir;
 use crate::metadata::MetadataError;
-use crate::session;
+use crate::session::{self, MetadataState};
 use crate::session_id;
 
 /// Whether [`examine`] should take the session's exclusive lock.
@@ -66,15 +66,10 @@ impl Session {
     }
 }
 
-/// What the session's record (or, unregistered, its `.metadata.json`) says.
-pub(crate) enum Known<T> {
-    /// Decoded.
-    Valid(T),
-    /// No metadata: a legacy UUID session of the reference implementation.
-    Missing,
-    /// Unusable.
-    Invalid(MetadataError),
-}
+/// What the session's record (or, unregistered, its `.metadata.json`) says,
+/// decoded: `Missing` only for an unregistered UUID directory without
+/// metadata (a legacy session of the reference implementation).
+pub(crate) type Known<T> = MetadataState<T>;
 
 /// What [`examine`] found.
 pub(crate) enum Examined<T> {
@@ -146,10 +141,7 @@ fn examine_registered<T>(
         return Examined::NotASession;
     }
     let known = match host.read_record(id) {
-        Ok(Some(bytes)) => match decode(&bytes) {
-            Ok(t) => Known::Valid(t),
-            Err(bad) => Known::Invalid(bad),
-        },
+        Ok(Some(bytes)) => Known::decoded(decode(&bytes)),
         // Unregistered meanwhile: deleted.
         Ok(None) => return Examined::NotASession,
         Err(e) => return Examined::Failed(format!("cannot read the session's record: {e}")),
@@ -191,12 +183,11 @@ fn examine_unregistered<T>(
         return Examined::NotASession;
     }
     let known = match session::read_metadata_with(dfd, decode) {
-        Ok(Some(Ok(t))) => Known::Valid(t),
+        Ok(Known::Valid(t)) => Known::Valid(t),
         _ if !locked && gone() => return Examined::NotASession,
-        Ok(Some(Err(bad))) => Known::Invalid(bad),
         // A custom-id directory without metadata is not a session.
-        Ok(None) if !session_id::is_uuid(id.as_bytes()) => return Examined::NotASession,
-        Ok(None) => Known::Missing,
+        Ok(Known::Missing) if !session_id::is_uuid(id.as_bytes()) => return Examined::NotASession,
+        Ok(known) => known,
         Err(e) => return Examined::Failed(format!("cannot read metadata: {e}")),
     };
     let session = Session {

@@ -54,11 +54,14 @@ pub const ROOT_MODE: u32 = 0o711;
 pub const METADATA_MODE: libc::mode_t = 0o600;
 pub use crate::lease::ACQUIRE_TIMEOUT;
 
-/// What reading a session's metadata found.
+/// What reading a session's metadata (its record, or an unregistered
+/// directory's `.metadata.json`) found: by default the decoded
+/// [`SessionMetadata`]; `T` is what another decoding gives (the document as
+/// stored, for [`read_metadata_document`]; only `updated_at`, for a prune).
 #[derive(Debug, Clone, PartialEq)]
-pub enum MetadataState {
+pub enum MetadataState<T = SessionMetadata> {
     /// Valid metadata.
-    Valid(SessionMetadata),
+    Valid(T),
     /// No metadata file: a legacy session.
     Missing,
     /// A metadata file that cannot be used.
@@ -544,28 +547,37 @@ pub(crate) fn write_via_temp(dir: BorrowedFd<'_>, data: &[u8], noreplace: bool, 
 /// its `.metadata.json` holds.
 pub fn read_metadata(root: &Path, id: &str) -> Result<MetadataState> {
     let ((root_fd, dir, _), id) = resolve(id, |n| open_session(root, n, libc::O_PATH))?;
-    let err = |e| Error::io(format_args!("cannot read metadata of session {id}"), e);
-    match read_record(root_fd.as_fd(), &id, SessionMetadata::from_json)? {
-        Some(found) => Ok(match found {
-            Ok(m) => MetadataState::Valid(m),
-            Err(bad) => MetadataState::Invalid(bad),
-        }),
-        None => read_metadata_at(dir.as_fd()).map_err(err),
-    }
+    read_state(root_fd.as_fd(), dir.as_fd(), &id, SessionMetadata::from_json)
 }
 
-/// Reads session `id`'s record in the open root and decodes it with
-/// `decode`; `None` when the session is not registered.
-pub(crate) fn read_record<T>(
+/// What is known about session `id` (its directory `dir` in the open root
+/// `rfd`), decoded with `decode`: its record if it is registered (the host's
+/// truth), else its `.metadata.json`.
+fn read_state<T>(
     rfd: BorrowedFd<'_>,
+    dir: BorrowedFd<'_>,
     id: &str,
-    decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
-) -> Result<Option<Result<T, MetadataError>>> {
-    let Some(host) = host_dir(rfd)? else { return Ok(None) };
-    let bytes = host
-        .read_record(id)
-        .map_err(|e| Error::io(format_args!("cannot read the record of session {id}"), e))?;
-    Ok(bytes.map(|b| decode(&b)))
+    decode: impl Fn(&[u8]) -> Result<T, MetadataError>,
+) -> Result<MetadataState<T>> {
+    if let Some(host) = host_dir(rfd)? {
+        let record = host
+            .read_record(id)
+            .map_err(|e| Error::io(format_args!("cannot read the record of session {id}"), e))?;
+        if let Some(bytes) = record {
+            return Ok(MetadataState::decoded(decode(&bytes)));
+        }
+    }
+    read_metadata_with(dir, decode).map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))
+}
+
+impl<T> MetadataState<T> {
+    /// A metadata file that was there, as decoded.
+    pub(crate) fn decoded(decoded: Result<T, MetadataError>) -> Self {
+        match decoded {
+            Ok(t) => MetadataState::Valid(t),
+            Err(bad) => MetadataState::Invalid(bad),
+        }
+    }
 }
 
 /// What [`read_metadata_document`] found: the session's name and its
@@ -574,10 +586,10 @@ pub(crate) fn read_record<T>(
 pub struct MetadataDocument {
     /// The name the session was found under (a UUID's canonical spelling or the one given).
     pub session_id: String,
-    /// `Ok(object)`: the valid metadata, every field as stored (string
+    /// `Valid(object)`: the valid metadata, every field as stored (string
     /// timestamps in the writer's own format, unknown fields in their order);
-    /// `Err(MetadataError)`: unusable; `None` inside: no metadata (legacy).
-    pub metadata: Option<Result<serde_json::Value, MetadataError>>,
+    /// `Invalid`: unusable; `Missing`: no metadata (legacy).
+    pub metadata: MetadataState<serde_json::Value>,
 }
 
 /// Reads the metadata of session `id` as stored, for bindings that hand it
@@ -589,11 +601,7 @@ pub fn read_metadata_document(root: &Path, id: &str) -> Result<MetadataDocument>
         SessionMetadata::from_json(buf)?;
         serde_json::from_slice(buf).map_err(|e| MetadataError::Corrupted(e.to_string()))
     };
-    let metadata = match read_record(root_fd.as_fd(), &id, decode)? {
-        Some(found) => Some(found),
-        None => read_metadata_with(dir.as_fd(), decode)
-            .map_err(|e| Error::io(format_args!("cannot read metadata of session {id}"), e))?,
-    };
+    let metadata = read_state(root_fd.as_fd(), dir.as_fd(), &id, decode)?;
     Ok(MetadataDocument {
         session_id: id,
         metadata,
@@ -602,39 +610,23 @@ pub fn read_metadata_document(root: &Path, id: &str) -> Result<MetadataDocument>
 
 /// Reads `.metadata.json` from an open session directory.
 pub(crate) fn read_metadata_at(dir: BorrowedFd<'_>) -> std::io::Result<MetadataState> {
-    Ok(match read_metadata_with(dir, SessionMetadata::from_json)? {
-        None => MetadataState::Missing,
-        Some(Ok(m)) => MetadataState::Valid(m),
-        Some(Err(bad)) => MetadataState::Invalid(bad),
-    })
+    read_metadata_with(dir, SessionMetadata::from_json)
 }
 
-/// Reads `.metadata.json` from an open session directory and decodes it with
-/// `decode`; `None` when there is no metadata file.
+/// Reads `.metadata.json` from an open session directory (through
+/// [`chase::open_metadata`]: a symlink, a non-regular file, a file with other
+/// hard links and a mounted file are unusable, never read) and decodes it
+/// with `decode`.
 pub(crate) fn read_metadata_with<T>(
     dir: BorrowedFd<'_>,
     decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
-) -> std::io::Result<Option<Result<T, MetadataError>>> {
-    let (file, size) = match open_metadata(dir, false)? {
-        None => return Ok(None),
-        Some(Err(bad)) => return Ok(Some(Err(bad))),
-        Some(Ok(f)) => f,
+) -> std::io::Result<MetadataState<T>> {
+    let (file, size) = match chase::open_metadata(dir, false)? {
+        chase::Metadata::Missing => return Ok(MetadataState::Missing),
+        chase::Metadata::Unusable(bad) => return Ok(MetadataState::Invalid(bad)),
+        chase::Metadata::Open(f, size) => (f, size),
     };
     let mut buf = Vec::new();
     fd::read_to_end(file.as_fd(), &mut buf, MAX_METADATA_BYTES, size)?;
-    Ok(Some(decode(&buf)))
-}
-
-/// Opens `.metadata.json` in `dir` through [`chase::open_metadata`];
-/// `Ok(None)` when there is none. A symlink, a non-regular file (never
-/// opened), a file with other hard links and a mounted file are corrupted.
-pub(crate) fn open_metadata(
-    dir: BorrowedFd<'_>,
-    write: bool,
-) -> std::io::Result<Option<Result<(OwnedFd, usize), MetadataError>>> {
-    Ok(match chase::open_metadata(dir, write)? {
-        chase::Metadata::Missing => None,
-        chase::Metadata::Unusable(bad) => Some(Err(bad)),
-        chase::Metadata::Open(f, size) => Some(Ok((f, size))),
-    })
+    Ok(MetadataState::decoded(decode(&buf)))
 }

@@ -16,7 +16,7 @@ use crate::fd;
 use crate::fields;
 use crate::host_state::{self, RecordFile};
 use crate::metadata::{self, MetadataError, MAX_METADATA_BYTES, METADATA_FILE, TIMESTAMP_LEN};
-use crate::session::{open_metadata, open_root_of_session, resolve, session_error, write_via_temp};
+use crate::session::{open_root_of_session, resolve, session_error, write_via_temp};
 
 /// What a touch did.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,10 +102,7 @@ fn registered_dir_exists(rfd: BorrowedFd<'_>, id: &str) -> bool {
 }
 
 fn deleted_while_touching(id: &str) -> Error {
-    Error::new(
-        Status::NotFound,
-        format!("session {id} was deleted while touching it"),
-    )
+    Error::new(Status::NotFound, format!("session {id} was deleted while touching it"))
 }
 
 /// How often, at most, a touch also refreshes the `.metadata.json` mirror
@@ -211,7 +208,7 @@ fn refresh_mirror(rfd: BorrowedFd<'_>, id: &str, now: DateTime<Utc>) -> std::io:
     let rel = fd::cname(&format!("{id}/{METADATA_FILE}"));
     if let Some((file, st)) = chase::open_metadata_beneath(rfd, &rel)? {
         let mut buf = Vec::new();
-        if let Ok(Some(off)) = read_for_touch(file.as_fd(), st.st_size.max(0) as usize, &mut buf)? {
+        if let ForTouch::InPlace(off) = read_for_touch(file.as_fd(), st.st_size.max(0) as usize, &mut buf)? {
             return fd::pwrite_all(file.as_fd(), &metadata::timestamp_bytes(now), off as u64);
         }
     }
@@ -260,7 +257,8 @@ fn touch_unregistered(rfd: BorrowedFd<'_>, root: &Path, id: &str) -> Result<Touc
 pub(crate) fn touch_leased(records: BorrowedFd<'_>, dir: BorrowedFd<'_>, id: &str) -> Result<TouchOutcome> {
     let io_err = |e| touch_io_error(id, e);
     for _ in 0..REPLACED_RETRIES {
-        let RecordFile::Open(file, buf) = host_state::open_record_rw_at(records, &fd::cname(id)).map_err(io_err)? else {
+        let RecordFile::Open(file, buf) = host_state::open_record_rw_at(records, &fd::cname(id)).map_err(io_err)?
+        else {
             break;
         };
         let touched = touch_record(
@@ -283,19 +281,18 @@ pub(crate) fn touch_leased(records: BorrowedFd<'_>, dir: BorrowedFd<'_>, id: &st
 /// The mirror in the open session directory `dir` set to `now` in place, or
 /// rewritten with `updated_at = now` when it is not canonical.
 fn touch_mirror_at(dir: BorrowedFd<'_>, now: DateTime<Utc>) -> std::io::Result<()> {
-    let (file, size) = match open_metadata(dir, true)? {
-        Some(Ok(f)) => f,
-        _ => return Err(std::io::Error::other("the mirror is missing or unusable")),
+    let chase::Metadata::Open(file, size) = chase::open_metadata(dir, true)? else {
+        return Err(std::io::Error::other("the mirror is missing or unusable"));
     };
     let mut buf = Vec::new();
     match read_for_touch(file.as_fd(), size, &mut buf)? {
-        Ok(Some(off)) => fd::pwrite_all(file.as_fd(), &metadata::timestamp_bytes(now), off as u64),
-        Ok(None) => {
+        ForTouch::InPlace(off) => fd::pwrite_all(file.as_fd(), &metadata::timestamp_bytes(now), off as u64),
+        ForTouch::Rewrite => {
             drop(file);
             let text = metadata::with_updated_at(&buf, now).map_err(|e| std::io::Error::other(e.to_string()))?;
             write_via_temp(dir, text.as_bytes(), false, false)
         }
-        Err(bad) => Err(std::io::Error::other(bad.to_string())),
+        ForTouch::Unusable(bad) => Err(std::io::Error::other(bad.to_string())),
     }
 }
 
@@ -311,7 +308,8 @@ fn touch_in_place_beneath(rfd: BorrowedFd<'_>, id: &str) -> Result<Option<DateTi
         return Ok(None);
     };
     let mut buf = Vec::new();
-    let Ok(Some(off)) = read_for_touch(file.as_fd(), st.st_size.max(0) as usize, &mut buf).map_err(io_err)? else {
+    let ForTouch::InPlace(off) = read_for_touch(file.as_fd(), st.st_size.max(0) as usize, &mut buf).map_err(io_err)?
+    else {
         return Ok(None);
     };
     let now = metadata::truncate_to_micros(Utc::now());
@@ -342,15 +340,16 @@ fn touch_hook(id: &str) {
 /// [`touch_session`] on an open session directory.
 pub(crate) fn touch_at(dir: BorrowedFd<'_>, id: &str) -> Result<TouchOutcome> {
     let io_err = |e| touch_io_error(id, e);
-    let (file, size) = match open_metadata(dir, true).map_err(io_err)? {
-        None => return Ok(TouchOutcome::Legacy),
-        Some(Err(bad)) => return Ok(corrupted(id, bad)),
-        Some(Ok(f)) => f,
+    let (file, size) = match chase::open_metadata(dir, true).map_err(io_err)? {
+        chase::Metadata::Missing => return Ok(TouchOutcome::Legacy),
+        chase::Metadata::Unusable(bad) => return Ok(corrupted(id, bad)),
+        chase::Metadata::Open(f, size) => (f, size),
     };
     let mut buf = Vec::new();
     let in_place = match read_for_touch(file.as_fd(), size, &mut buf).map_err(io_err)? {
-        Ok(in_place) => in_place,
-        Err(bad) => return Ok(corrupted(id, bad)),
+        ForTouch::InPlace(off) => Some(off),
+        ForTouch::Rewrite => None,
+        ForTouch::Unusable(bad) => return Ok(corrupted(id, bad)),
     };
     let now = metadata::truncate_to_micros(Utc::now());
     touch_hook(id);
@@ -371,18 +370,27 @@ fn touch_io_error(id: &str, e: std::io::Error) -> Error {
     Error::io(format_args!("cannot update metadata of session {id}"), e)
 }
 
+/// How a touch can write the metadata it read (see [`read_for_touch`]).
+enum ForTouch {
+    /// Canonical, its `updated_at` at this offset within one 512-byte
+    /// sector: overwritten in place.
+    InPlace(usize),
+    /// Valid but not canonical: rewritten whole.
+    Rewrite,
+    /// Unusable: left as it is.
+    Unusable(MetadataError),
+}
+
 /// Reads the metadata open as `file` (`size` bytes by `fstat`) into `buf`
-/// and checks it for a touch: `Ok(Some(offset))` when its `updated_at` can
-/// be overwritten in place (canonical, within one 512-byte sector),
-/// `Ok(None)` when the file must be rewritten, `Err` when it is unusable.
-fn read_for_touch(
-    file: BorrowedFd<'_>,
-    size: usize,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Result<Option<usize>, MetadataError>> {
+/// and tells how a touch can write it.
+fn read_for_touch(file: BorrowedFd<'_>, size: usize, buf: &mut Vec<u8>) -> std::io::Result<ForTouch> {
     fd::read_to_end(file, buf, MAX_METADATA_BYTES, size)?;
-    Ok(metadata::validate_for_touch(buf)
-        .map(|offset| offset.filter(|off| off / 512 == (off + TIMESTAMP_LEN - 1) / 512)))
+    Ok(match metadata::validate_for_touch(buf) {
+        // Within one sector, so that a crash cannot leave half a timestamp (docs/host-state.md).
+        Ok(Some(off)) if off / 512 == (off + TIMESTAMP_LEN - 1) / 512 => ForTouch::InPlace(off),
+        Ok(_) => ForTouch::Rewrite,
+        Err(bad) => ForTouch::Unusable(bad),
+    })
 }
 
 fn updated(id: &str, now: DateTime<Utc>) -> TouchOutcome {

@@ -1,6 +1,7 @@
 //! Session functions: create, touch, delete, info (`wsprune_session_details`).
 
 use super::*;
+use crate::session::MetadataState;
 
 /// Largest buffer a session id needs, terminating NUL included: a custom id
 /// is at most 255 bytes. A buffer of this size always fits `out_id`.
@@ -325,9 +326,9 @@ pub unsafe extern "C" fn wsprune_session_read_metadata(
         json_out(out_json, || {
             let doc = crate::session::read_metadata_document(root, id)?;
             let (state, metadata, problem) = match doc.metadata {
-                Some(Ok(m)) => ("ok", m, None),
-                None => ("legacy", serde_json::Value::Null, None),
-                Some(Err(bad)) => ("corrupted", serde_json::Value::Null, Some(bad.to_string())),
+                MetadataState::Valid(m) => ("ok", m, None),
+                MetadataState::Missing => ("legacy", serde_json::Value::Null, None),
+                MetadataState::Invalid(bad) => ("corrupted", serde_json::Value::Null, Some(bad.to_string())),
             };
             Ok(serde_json::json!({
                 "session_id": doc.session_id,
