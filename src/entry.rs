@@ -18,12 +18,22 @@ use crate::metadata::MetadataError;
 use crate::session::{self, MetadataState};
 use crate::session_id;
 
-/// Whether [`examine`] should take the session's exclusive lock.
+/// What [`examine`] does with the session's lock. Only what takes or waits
+/// for the lock creates a missing lock file: a look writes nothing, and a
+/// scan does not even open it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lock {
-    /// Look without locking (a scan, `info`).
+    /// Look without opening the lock file (a prune's scan): then
+    /// [`Session::in_use`] cannot be asked.
     None,
-    /// Try the exclusive lock without waiting (a deletion).
+    /// Open the lock file if there is one, without locking, so that
+    /// [`Session::in_use`] can probe it (`info`, `ls`, stats).
+    Probe,
+    /// Open the lock file, creating it if missing, without locking: the
+    /// caller then waits for the lock (`delete`).
+    Open,
+    /// Open the lock file, creating it if missing, and try the exclusive
+    /// lock without waiting (a prune's deletion, repair, migrate).
     Exclusive,
 }
 
@@ -34,8 +44,12 @@ pub(crate) struct Session {
     /// Its identity when opened.
     pub dir_id: DirId,
     /// A registered session's lock file; `None` for an unregistered directory
-    /// (locked, as by wsprune 0.3, through the directory itself).
+    /// (locked, as by wsprune 0.3, through the directory itself), and for a
+    /// registered one examined with [`Lock::None`], or with [`Lock::Probe`]
+    /// and no lock file yet.
     pub lock_file: Option<OwnedFd>,
+    /// Whether the session is registered (its truth is its record).
+    pub registered: bool,
     /// Whether this call holds the session's exclusive lock.
     pub locked: bool,
 }
@@ -48,13 +62,15 @@ impl Session {
 
     /// Whether the session is registered (its truth is its record).
     pub fn registered(&self) -> bool {
-        self.lock_file.is_some()
+        self.registered
     }
 
     /// Whether someone else holds the session's lock (a lease, or a
     /// deletion): probed with a non-blocking exclusive lock released at once.
+    /// A registered session without a lock file is not in use: a lease
+    /// creates the lock file before it locks it.
     pub fn in_use(&self) -> std::io::Result<bool> {
-        if self.locked {
+        if self.locked || (self.registered && self.lock_file.is_none()) {
             return Ok(false);
         }
         let fd = self.lock_fd();
@@ -123,22 +139,31 @@ fn examine_registered<T>(
     dir_id: DirId,
     decode: impl FnOnce(&[u8]) -> Result<T, MetadataError>,
 ) -> Examined<T> {
-    let lock_file = match host.open_lock(id, true) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Examined::NotASession,
-        Err(e) => return Examined::Failed(format!("cannot open the session's lock file: {e}")),
+    let lock_file = match lock {
+        Lock::None => None,
+        Lock::Probe => match host.open_lock(id, false) {
+            Ok(f) => f,
+            Err(e) => return Examined::Failed(format!("cannot open the session's lock file: {e}")),
+        },
+        Lock::Open | Lock::Exclusive => match host.open_lock(id, true) {
+            Ok(Some(f)) => Some(f),
+            Ok(None) => return Examined::NotASession,
+            Err(e) => return Examined::Failed(format!("cannot open the session's lock file: {e}")),
+        },
     };
-    let locked = match lock {
-        Lock::None => false,
-        Lock::Exclusive => match fd::try_flock(lock_file.as_fd(), libc::LOCK_EX) {
+    let locked = match (lock, &lock_file) {
+        (Lock::Exclusive, Some(f)) => match fd::try_flock(f.as_fd(), libc::LOCK_EX) {
             Ok(l) => l,
             Err(e) => return Examined::Failed(format!("cannot lock session: {e}")),
         },
+        _ => false,
     };
     // Locked: a lock file no longer under its name is a session someone else
     // deleted between our open and our lock.
-    if locked && !host.lock_is_current(id, lock_file.as_fd()) {
-        return Examined::NotASession;
+    if let (true, Some(f)) = (locked, &lock_file) {
+        if !host.lock_is_current(id, f.as_fd()) {
+            return Examined::NotASession;
+        }
     }
     let known = match host.read_record(id) {
         Ok(Some(bytes)) => Known::decoded(decode(&bytes)),
@@ -152,7 +177,8 @@ fn examine_registered<T>(
     let session = Session {
         dir,
         dir_id,
-        lock_file: Some(lock_file),
+        lock_file,
+        registered: true,
         locked,
     };
     Examined::Session(session, known)
@@ -171,7 +197,7 @@ fn examine_unregistered<T>(
     let dfd = dir.as_fd();
     let gone = || !fd::is_named(rfd, &fd::cname(id), &dir_id);
     let locked = match lock {
-        Lock::None => false,
+        Lock::None | Lock::Probe | Lock::Open => false,
         Lock::Exclusive => match fd::try_flock(dfd, libc::LOCK_EX) {
             Ok(l) => l,
             Err(e) => return Examined::Failed(format!("cannot lock session directory: {e}")),
@@ -194,6 +220,7 @@ fn examine_unregistered<T>(
         dir,
         dir_id,
         lock_file: None,
+        registered: false,
         locked,
     };
     Examined::Session(session, known)

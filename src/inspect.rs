@@ -181,7 +181,7 @@ fn info_at(
     id: &str,
     measure: bool,
 ) -> Result<Option<SessionInfo>> {
-    let (session, known) = match entry::examine(rfd, host, id, Lock::None, SessionMetadata::from_json) {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Probe, SessionMetadata::from_json) {
         Examined::Session(s, k) => (s, k),
         Examined::NotASession => return Ok(None),
         Examined::Failed(msg) => {

@@ -116,8 +116,11 @@ impl Retention {
             r.pinned_until = Some(time("pinned_until", v)?);
         }
         if let Some(v) = map.remove("idle_ttl_seconds") {
-            r.idle_ttl_seconds =
-                Some(v.as_u64().filter(|&s| s >= 1).ok_or_else(|| bad("idle_ttl_seconds", "a whole number >= 1"))?);
+            r.idle_ttl_seconds = Some(
+                v.as_u64()
+                    .filter(|&s| s >= 1)
+                    .ok_or_else(|| bad("idle_ttl_seconds", "a whole number >= 1"))?,
+            );
         }
         if let Some(v) = map.remove("expires_at") {
             r.expires_at = Some(time("expires_at", v)?);
@@ -534,7 +537,11 @@ mod tests {
         let p = parse(text.as_bytes()).unwrap();
         assert_eq!(p.metadata, m);
         assert!(p.updated_at_offset.unwrap() < 512);
-        let keys: Vec<String> = serde_json::from_str::<Map<String, Value>>(&text).unwrap().keys().cloned().collect();
+        let keys: Vec<String> = serde_json::from_str::<Map<String, Value>>(&text)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys[4..9], RETENTION_FIELDS.map(String::from));
         assert_eq!(keys[9], "zzz");
         // Times: the pin holds before `pinned_until`; the TTL's deadline is
@@ -544,7 +551,10 @@ mod tests {
         assert_eq!(r.deadline(m.updated_at), Some(at("2026-01-02T04:04:05.123456Z")));
         assert!(!r.expired(m.updated_at, at("2026-01-02T04:04:05Z")));
         assert!(r.expired(m.updated_at, at("2026-01-02T04:04:05.123456Z")));
-        let huge = Retention { idle_ttl_seconds: Some(u64::MAX), ..Default::default() };
+        let huge = Retention {
+            idle_ttl_seconds: Some(u64::MAX),
+            ..Default::default()
+        };
         assert!(!huge.expired(m.updated_at, at("9999-12-31T23:59:59Z")));
         let ts = "2026-01-01T00:00:00.000000Z";
         for (field, bad) in [
@@ -560,7 +570,10 @@ mod tests {
             let text = format!(r#"{{"session_id":"x","created_at":"{ts}","updated_at":"{ts}","{field}":{bad}}}"#);
             assert!(parse(text.as_bytes()).is_err(), "{text}");
             let fixed = SessionMetadata::repaired(text.as_bytes(), "x", at(ts));
-            assert!(fixed.retention.is_empty() && fixed.extra.is_empty(), "{text}: {fixed:?}");
+            assert!(
+                fixed.retention.is_empty() && fixed.extra.is_empty(),
+                "{text}: {fixed:?}"
+            );
         }
     }
 

@@ -144,8 +144,10 @@ fn repair_one(
         if !dry_run {
             // Under the update lock, from the record as it is then: every
             // field that can be read (a pin, labels, unknown ones) is kept.
-            host.update_record(id, |now| Ok(SessionMetadata::repaired(now, id, when).to_json().into_bytes()))
-                .map_err(|e| format!("cannot write the session's record: {e}"))?;
+            host.update_record(id, |now| {
+                Ok(SessionMetadata::repaired(now, id, when).to_json().into_bytes())
+            })
+            .map_err(|e| format!("cannot write the session's record: {e}"))?;
         }
         return Ok(Some(Repaired {
             session_id: id.to_owned(),

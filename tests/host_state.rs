@@ -561,3 +561,27 @@ fn a_filesystem_without_rename_noreplace_still_gets_every_write() {
     assert_eq!(r.deleted_sessions, vec![id], "{r:?}");
     assert!(r.errors.is_empty(), "{r:?}");
 }
+
+/// Looking writes nothing: `info` and `ls` of a registered session whose
+/// lock file is gone (removed by hand, or lost in a crash) do not create it,
+/// and call the session not in use (a lease creates the lock file before it
+/// locks it). `rm`, which waits for the lock, creates it and deletes.
+#[test]
+fn looking_at_a_session_creates_no_lock_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let id = wsprune::create_session(&root, None).unwrap();
+    let lock = root.join(HOST_DIR).join("locks").join(&id);
+    std::fs::remove_file(&lock).unwrap();
+
+    let info = wsprune::session_info(&root, &id).unwrap();
+    assert_eq!((info.state, info.in_use), (SessionState::Ok, false));
+    let listed = wsprune::list_sessions(&root, 1).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(!listed[0].in_use);
+    assert!(!lock.exists(), "info or ls created the lock file");
+
+    wsprune::delete_session(&root, &id, None).unwrap();
+    assert!(!root.join(&id).exists());
+    assert!(!record_path(&root, &id).exists());
+}

@@ -76,7 +76,9 @@ fn touch_open_lease_and_repair_keep_every_field_they_do_not_own() {
         assert_eq!(without_updated_at(record_json(&root, id)), before, "{id}: repair");
 
         let meta = wsprune::read_metadata(&root, id).unwrap();
-        let wsprune::MetadataState::Valid(m) = meta else { panic!("{id}: {meta:?}") };
+        let wsprune::MetadataState::Valid(m) = meta else {
+            panic!("{id}: {meta:?}")
+        };
         assert!(m.retention.pinned);
         assert_eq!(m.retention.idle_ttl_seconds, Some(3600));
         assert_eq!(m.labels().get("owner").map(String::as_str), Some("alice"));
@@ -84,7 +86,11 @@ fn touch_open_lease_and_repair_keep_every_field_they_do_not_own() {
     }
     // The mirror carries the record's fields (written from the record by
     // the first touch in a minute when it is missing).
-    std::fs::write(record_path(&root, "canonical"), full_record("canonical", "2026-01-01T00:00:00.000000Z")).unwrap();
+    std::fs::write(
+        record_path(&root, "canonical"),
+        full_record("canonical", "2026-01-01T00:00:00.000000Z"),
+    )
+    .unwrap();
     std::fs::remove_file(root.join("canonical/.metadata.json")).unwrap();
     wsprune::touch_session(&root, "canonical").unwrap();
     let mirror: serde_json::Value =
@@ -102,7 +108,8 @@ fn repair_keeps_what_a_damaged_record_still_says() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
     wsprune::create_session(&root, Some("damaged")).unwrap();
-    let text = full_record("damaged", "yesterday").replace(r#""idle_ttl_seconds": 3600"#, r#""idle_ttl_seconds": "soon""#);
+    let text =
+        full_record("damaged", "yesterday").replace(r#""idle_ttl_seconds": 3600"#, r#""idle_ttl_seconds": "soon""#);
     std::fs::write(record_path(&root, "damaged"), text).unwrap();
     assert_eq!(
         wsprune::session_info(&root, "damaged").unwrap().state,
@@ -119,9 +126,13 @@ fn repair_keeps_what_a_damaged_record_still_says() {
 
     // Plain metadata (what 0.3 and the reference implementation write): no pin, no TTL.
     let plain = wsprune::create_session(&root, None).unwrap();
-    let wsprune::MetadataState::Valid(m) = wsprune::read_metadata(&root, &plain).unwrap() else { panic!() };
+    let wsprune::MetadataState::Valid(m) = wsprune::read_metadata(&root, &plain).unwrap() else {
+        panic!()
+    };
     assert!(m.retention.is_empty());
-    assert!(!std::fs::read_to_string(record_path(&root, &plain)).unwrap().contains("pinned"));
+    assert!(!std::fs::read_to_string(record_path(&root, &plain))
+        .unwrap()
+        .contains("pinned"));
 }
 
 /// A pin, a TTL or labels that a guest wrote into the `.metadata.json` of

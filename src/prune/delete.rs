@@ -307,7 +307,7 @@ fn find_session(
     not_found: &dyn Fn(&str) -> Error,
 ) -> Result<(Session, String)> {
     session::resolve(id, |name| {
-        match entry::examine(rfd, host, name, Lock::None, |_| Ok(())) {
+        match entry::examine(rfd, host, name, Lock::Open, |_| Ok(())) {
             Examined::Session(s, _) => Ok(s),
             Examined::NotASession if session_id::is_uuid(name.as_bytes()) => Err(not_found(name)),
             Examined::NotASession => match fd::lstat_at(rfd, &fd::cname(name)) {
