@@ -224,8 +224,8 @@ typedef void (*wsprune_log_fn)(void *user_data, enum wsprune_level level, const 
  * newer caller with an older library as long as it leaves the newer fields
  * zero. A zero-filled struct (apart from `struct_size`) deletes nothing but
  * interrupted deletions: every rule is off (and `min_age_hours` is 0, no
- * floor). In every integer field 0 means "no such rule", never "a cap of
- * 0" (the other surfaces, which can tell 0 from unset, refuse a cap of 0;
+ * floor). In every integer field, and in the percentages, 0 means "no such
+ * rule", never "a cap of 0" (the other surfaces, which can tell 0 from unset, refuse a cap of 0;
  * see docs/contract.md). A session goes if any enabled
  * rule selects it; size and count rules evict the least recently updated
  * sessions first and never evict one that is leased, updated less than
@@ -289,6 +289,33 @@ typedef struct wsprune_prune_options {
    * WSPRUNE_STATUS_INVALID_ARGUMENT.
    */
   uint64_t flags;
+  /**
+   * Evict until the filesystem has at least this percentage of its size
+   * available, in (0, 100]; one rule with `min_free_bytes` (the larger
+   * target wins). 0: no such rule (since 0.4.0).
+   */
+  double min_free_percent;
+  /**
+   * High watermark, percent of the root filesystem's bytes used: once
+   * reached (as the prune begins), evict least recently used sessions down
+   * to `low_watermark_percent`; below it the rule does nothing. In (0, 100];
+   * 0: no such rule (since 0.4.0).
+   */
+  double high_watermark_percent;
+  /**
+   * The level a reached high watermark evicts down to, in (0, high]; 0: the
+   * high watermark itself. Above the high one, or set without it, is
+   * WSPRUNE_STATUS_INVALID_ARGUMENT (since 0.4.0).
+   */
+  double low_watermark_percent;
+  /**
+   * As `high_watermark_percent`, for the filesystem's inodes (since 0.4.0).
+   */
+  double high_inode_watermark_percent;
+  /**
+   * As `low_watermark_percent`, for the filesystem's inodes (since 0.4.0).
+   */
+  double low_inode_watermark_percent;
 } wsprune_prune_options;
 
 /**
@@ -633,7 +660,8 @@ void wsprune_prune_result_free(struct wsprune_prune_result *r);
 
 /**
  * The rule that selected the i-th deleted session: "older_than",
- * "max_total_bytes", "max_sessions" or "min_free_bytes". ("interrupted" is
+ * "max_total_bytes", "max_sessions", "min_free_bytes", or (since 0.4.0)
+ * "watermark" or "inode_watermark". ("interrupted" is
  * no longer produced since 0.3.0: finished trash is reported by
  * `wsprune_prune_result_interrupted_name`, never as a deleted session.) NULL if `r` is NULL or `i` is
  * out of range. Static string: never free it.
@@ -642,7 +670,7 @@ const char *wsprune_prune_result_deleted_rule(const struct wsprune_prune_result 
 
 /**
  * Number of capacity targets (`max_total_bytes`, `max_sessions`,
- * `min_free_bytes`) the prune could not reach: every evictable session went
+ * `min_free_bytes`, and since 0.4.0 a crossed `watermark` or `inode_watermark`) the prune could not reach: every evictable session went
  * (or `max_deletions` stopped it) and the rule is still not satisfied; in a
  * dry run, projected. 0 when every target was met, and for NULL. Since 0.3.0.
  * Thread-safe: `r` is only read.
@@ -651,7 +679,8 @@ size_t wsprune_prune_result_unmet_target_count(const struct wsprune_prune_result
 
 /**
  * The i-th unmet capacity target, by rule name: "max_total_bytes",
- * "max_sessions" or "min_free_bytes" (in that order). NULL if `r` is NULL or
+ * "max_sessions", "min_free_bytes", or (since 0.4.0) "watermark" or
+ * "inode_watermark" (in that order). NULL if `r` is NULL or
  * `i` is out of range. Static string: never free it; it outlives `r`.
  * Since 0.3.0. Thread-safe: `r` is only read.
  */

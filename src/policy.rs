@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result, Status};
+use crate::fs_usage::FsUsage;
 
 /// The rule that selected a deleted session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -16,13 +17,20 @@ pub enum Rule {
     MaxTotalBytes,
     /// Evicted (oldest first) to keep at most `max_sessions` sessions.
     MaxSessions,
-    /// Evicted (oldest first) until the filesystem has `min_free_bytes` free.
+    /// Evicted (oldest first) until the filesystem has `min_free_bytes` free
+    /// (or `min_free_percent` of its size, whichever is more).
     MinFreeBytes,
     /// A deletion an earlier, interrupted prune had started (its trash
     /// directory). Kept for ABI stability; no longer produced since 0.3.0:
     /// finished trash is reported in [`crate::PruneResult::interrupted`],
     /// never as a deleted session.
     Interrupted,
+    /// Evicted (oldest first) because the filesystem's used bytes had reached
+    /// `high_watermark_percent`, until they are at most `low_watermark_percent`.
+    Watermark,
+    /// As [`Rule::Watermark`], for the filesystem's inodes
+    /// (`high_inode_watermark_percent`, `low_inode_watermark_percent`).
+    InodeWatermark,
 }
 
 impl Rule {
@@ -34,6 +42,8 @@ impl Rule {
             Rule::MaxSessions => "max_sessions",
             Rule::MinFreeBytes => "min_free_bytes",
             Rule::Interrupted => "interrupted",
+            Rule::Watermark => "watermark",
+            Rule::InodeWatermark => "inode_watermark",
         }
     }
 }
@@ -80,6 +90,28 @@ pub struct PruneOptions {
     /// available (statvfs `f_bavail * f_frsize`, plus what the prune frees).
     /// `None`: no such rule; `Some(0)` is invalid.
     pub min_free_bytes: Option<u64>,
+    /// Evict until the filesystem has at least this percentage of its size
+    /// available (`f_bavail / f_blocks`), in (0, 100]; one rule with
+    /// `min_free_bytes` (the larger target wins, reported as `min_free_bytes`).
+    /// `None`: no such rule; 0 is invalid.
+    pub min_free_percent: Option<f64>,
+    /// Capacity eviction by disk pressure, kubelet style: when the
+    /// filesystem holding the root is at least this full (percent of its
+    /// size used, `100 * (1 - f_bavail / f_blocks)`, as the prune begins),
+    /// evict the least recently used sessions until it is at most
+    /// `low_watermark_percent` full. Below it the rule does nothing. In
+    /// (0, 100]; `None`: no such rule; 0 is invalid (it would always evict).
+    pub high_watermark_percent: Option<f64>,
+    /// The level a crossed `high_watermark_percent` evicts down to, in
+    /// (0, high]. `None`: the high watermark itself (no hysteresis); set
+    /// without a high watermark, or above it, is invalid.
+    pub low_watermark_percent: Option<f64>,
+    /// As `high_watermark_percent`, for the filesystem's inodes
+    /// (`100 * (1 - f_favail / f_files)`); a filesystem that reports no
+    /// inode count (`f_files` 0) never crosses it.
+    pub high_inode_watermark_percent: Option<f64>,
+    /// As `low_watermark_percent`, for inodes.
+    pub low_inode_watermark_percent: Option<f64>,
     /// Delete at most this many sessions in this prune (oldest first); for
     /// incremental pruning. Finishing an interrupted deletion does not count.
     /// `None`: no limit; `Some(0)` is invalid.
@@ -110,6 +142,11 @@ impl Default for PruneOptions {
             max_total_bytes: None,
             max_sessions: None,
             min_free_bytes: None,
+            min_free_percent: None,
+            high_watermark_percent: None,
+            low_watermark_percent: None,
+            high_inode_watermark_percent: None,
+            low_inode_watermark_percent: None,
             max_deletions: None,
             min_age_hours: DEFAULT_MIN_AGE_HOURS,
             dry_run: false,
@@ -161,12 +198,58 @@ impl PruneOptions {
         if let Some(h) = self.older_than_hours {
             check("older_than_hours", h)?;
         }
-        check("min_age_hours", self.min_age_hours)
+        check("min_age_hours", self.min_age_hours)?;
+        check_percent("min_free_percent", self.min_free_percent)?;
+        check_watermarks(
+            ("high_watermark_percent", self.high_watermark_percent),
+            ("low_watermark_percent", self.low_watermark_percent),
+        )?;
+        check_watermarks(
+            ("high_inode_watermark_percent", self.high_inode_watermark_percent),
+            ("low_inode_watermark_percent", self.low_inode_watermark_percent),
+        )
     }
 
-    /// Whether any size or count rule is enabled (they need every session's size or count).
+    /// Whether any size or count rule is enabled (they need every session's
+    /// size or count; a watermark only once it is crossed).
     pub fn has_capacity_rules(&self) -> bool {
-        self.max_total_bytes.is_some() || self.max_sessions.is_some() || self.min_free_bytes.is_some()
+        self.max_total_bytes.is_some()
+            || self.max_sessions.is_some()
+            || self.has_free_space_rules()
+            || self.has_watermarks()
+    }
+
+    /// Whether a rule reads the filesystem's free space (`min_free_*`).
+    pub fn has_free_space_rules(&self) -> bool {
+        self.min_free_bytes.is_some() || self.min_free_percent.is_some()
+    }
+
+    /// Whether a high watermark (bytes or inodes) is set.
+    pub fn has_watermarks(&self) -> bool {
+        self.high_watermark_percent.is_some() || self.high_inode_watermark_percent.is_some()
+    }
+
+    /// Which high watermarks `usage` has reached, (bytes, inodes): used
+    /// percent at or above the mark. A filesystem that reports no size (no
+    /// inode count) never reaches its watermark.
+    pub fn watermarks_crossed(&self, usage: &FsUsage) -> (bool, bool) {
+        let bytes = self
+            .high_watermark_percent
+            .is_some_and(|h| usage.size_bytes > 0 && usage.used_percent() >= h);
+        let inodes = self
+            .high_inode_watermark_percent
+            .is_some_and(|h| usage.inodes > 0 && usage.inode_used_percent() >= h);
+        (bytes, inodes)
+    }
+
+    /// The effective low watermark of bytes: the low one, or the high one when unset.
+    pub fn low_watermark(&self) -> Option<f64> {
+        self.low_watermark_percent.or(self.high_watermark_percent)
+    }
+
+    /// The effective low watermark of inodes, as [`Self::low_watermark`].
+    pub fn low_inode_watermark(&self) -> Option<f64> {
+        self.low_inode_watermark_percent.or(self.high_inode_watermark_percent)
     }
 
     /// The number of workers this prune uses.
@@ -176,6 +259,36 @@ impl PruneOptions {
         } else {
             self.jobs.min(MAX_JOBS)
         }
+    }
+}
+
+/// A percentage that is set must be a finite number in (0, 100]: 0 would be
+/// read as "no rule" by the C ABI and as "evict everything" by a person.
+fn check_percent(name: &str, v: Option<f64>) -> Result<()> {
+    match v {
+        Some(p) if !(p.is_finite() && p > 0.0 && p <= 100.0) => Err(Error::new(
+            Status::InvalidArgument,
+            format!("{name} must be a percentage in (0, 100], got {p}; leave it unset to turn the rule off"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A watermark pair: each a valid percentage, the low one only with a high
+/// one and never above it.
+fn check_watermarks((high_name, high): (&str, Option<f64>), (low_name, low): (&str, Option<f64>)) -> Result<()> {
+    check_percent(high_name, high)?;
+    check_percent(low_name, low)?;
+    match (high, low) {
+        (None, Some(_)) => Err(Error::new(
+            Status::InvalidArgument,
+            format!("{low_name} is set without {high_name}: a low watermark is what a crossed high one evicts down to"),
+        )),
+        (Some(h), Some(l)) if l > h => Err(Error::new(
+            Status::InvalidArgument,
+            format!("{low_name} ({l}) is above {high_name} ({h})"),
+        )),
+        _ => Ok(()),
     }
 }
 

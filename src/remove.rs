@@ -144,6 +144,10 @@ pub struct Outcome {
     /// directory's own blocks included once nothing failed (the caller
     /// removes it next). See the module documentation.
     pub bytes: u64,
+    /// Measure: inodes that deleting would free (directories, and files
+    /// with one link: a file linked elsewhere frees none). Delete: inodes
+    /// freed. For the inode watermark.
+    pub inodes: u64,
     /// Files and directories that could not be measured or removed.
     pub failures: u64,
     /// The first failure, with the path relative to the starting directory.
@@ -318,10 +322,12 @@ pub fn walk(start: BorrowedFd<'_>, start_id: DirId, mode: Mode) -> Outcome {
     w.stack.push(frame);
     if mode == Mode::Measure {
         w.out.bytes += now_id.blocks.saturating_mul(512);
+        w.out.inodes += 1;
     }
     w.run(&mut buf);
     if mode == Mode::Delete && w.out.failures == 0 {
         w.out.bytes += now_id.blocks.saturating_mul(512);
+        w.out.inodes += 1;
     }
     w.out
 }
@@ -536,6 +542,7 @@ impl<'a> Walk<'a> {
         }
         if self.mode == Mode::Measure {
             self.out.bytes += child_id.blocks.saturating_mul(512);
+            self.out.inodes += 1;
         }
         Ok(Visit::Descend(child, child_id))
     }
@@ -558,6 +565,7 @@ impl<'a> Walk<'a> {
         }
         if self.mode == Mode::Measure {
             self.out.bytes += self.links.charge(&st);
+            self.out.inodes += u64::from(st.nlink <= 1);
             return Ok(Visit::Done);
         }
         match self.unlinkat_harder(dfd, name, 0) {
@@ -565,6 +573,7 @@ impl<'a> Walk<'a> {
                 // Freed only if this was its last link.
                 if st.nlink <= 1 {
                     self.out.bytes += st.blocks.saturating_mul(512);
+                    self.out.inodes += 1;
                 }
                 self.stack.last_mut().expect("non-empty").pass.removed = true;
                 Ok(Visit::Done)
@@ -623,6 +632,7 @@ impl<'a> Walk<'a> {
             match self.unlinkat_harder(pfd, &frame.name, libc::AT_REMOVEDIR) {
                 Ok(()) => {
                     self.out.bytes += frame.id.blocks.saturating_mul(512);
+                    self.out.inodes += 1;
                     self.stack[parent].pass.removed = true;
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}

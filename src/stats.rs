@@ -6,12 +6,11 @@
 //! Built only on the public listing ([`crate::inspect::list_sessions_sized`]):
 //! the same sessions, states and lease probes as `wsprune ls`.
 
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::inspect::{list_sessions_sized, SessionState};
 use crate::session;
 
@@ -197,24 +196,15 @@ pub fn workspace_stats(root: &Path, opts: &StatsOptions) -> Result<WorkspaceStat
     Ok(stats)
 }
 
-/// `fstatvfs` of the root.
+/// `fstatvfs` of the root, as the free-space and watermark rules read it.
 fn filesystem_stats(root: &Path) -> Result<FilesystemStats> {
-    let fd = session::open_root(root)?;
-    // SAFETY: a plain C struct that fstatvfs fills; any bit pattern is valid.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out-pointer and `fd` an open descriptor.
-    if unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } != 0 {
-        return Err(Error::io(
-            "cannot read the workspace filesystem's capacity",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    let frsize = st.f_frsize as u64;
+    let u = crate::fs_usage::FsUsage::of_root(root)?;
     Ok(FilesystemStats {
-        size_bytes: (st.f_blocks as u64).saturating_mul(frsize),
-        available_bytes: (st.f_bavail as u64).saturating_mul(frsize),
-        inodes: st.f_files as u64,
-        free_inodes: st.f_ffree as u64,
+        size_bytes: u.size_bytes,
+        available_bytes: u.available_bytes,
+        inodes: u.inodes,
+        // f_favail: Linux reserves no inodes, so it is f_ffree.
+        free_inodes: u.available_inodes,
     })
 }
 

@@ -431,6 +431,24 @@ type PruneOptions struct {
 	// MinFreeBytes evicts the least recently updated sessions until the
 	// workspace's filesystem has this many bytes available; 0: no such rule.
 	MinFreeBytes uint64
+	// MinFreePercent evicts the least recently updated sessions until the
+	// filesystem has this percentage of its size available, in (0, 100]; 0:
+	// no such rule. One rule with MinFreeBytes (the larger target wins).
+	MinFreePercent float64
+	// HighWatermarkPercent starts capacity eviction once the filesystem is
+	// this full (percent of its bytes used when the prune begins): the least
+	// recently updated sessions go until it is at most LowWatermarkPercent
+	// full. Below it the rule does nothing. In (0, 100]; 0: no such rule.
+	HighWatermarkPercent float64
+	// LowWatermarkPercent is what a crossed HighWatermarkPercent evicts down
+	// to, in (0, HighWatermarkPercent]; 0: the high watermark itself. Above
+	// the high one, or without it, is ErrInvalidArgument.
+	LowWatermarkPercent float64
+	// HighInodeWatermarkPercent is HighWatermarkPercent for the
+	// filesystem's inodes; 0: no such rule.
+	HighInodeWatermarkPercent float64
+	// LowInodeWatermarkPercent is LowWatermarkPercent for inodes.
+	LowInodeWatermarkPercent float64
 	// MaxDeletions stops after deleting this many sessions (the least
 	// recently updated first), for incremental pruning; 0: no limit.
 	MaxDeletions uint64
@@ -486,6 +504,10 @@ const (
 	RuleMaxSessions   = "max_sessions"    // evicted to keep at most PruneOptions.MaxSessions
 	RuleMinFreeBytes  = "min_free_bytes"  // evicted to free space up to PruneOptions.MinFreeBytes
 	RuleInterrupted   = "interrupted"     // no longer produced (since 0.3.0): leftover trash is in PruneResult.Interrupted
+	// RuleWatermark: evicted because the filesystem had reached PruneOptions.HighWatermarkPercent.
+	RuleWatermark = "watermark"
+	// RuleInodeWatermark: evicted because the filesystem's inodes had reached PruneOptions.HighInodeWatermarkPercent.
+	RuleInodeWatermark = "inode_watermark"
 )
 
 // PruneResult is what a prune did (or, in a dry run, would do). It is a plain
@@ -518,7 +540,7 @@ type PruneResult struct {
 	// min_free_bytes" appended when a capacity target was not reached.
 	Summary string `json:"summary"`
 	// UnmetTargets lists the capacity rules (RuleMaxTotalBytes,
-	// RuleMaxSessions, RuleMinFreeBytes, in that order) still not satisfied
+	// RuleMaxSessions, RuleMinFreeBytes, RuleWatermark, RuleInodeWatermark, in that order) still not satisfied
 	// when the prune ended: every evictable session went (or MaxDeletions
 	// stopped it) and the target is out of reach. In a dry run, projected.
 	// Empty, never nil, when every target was met.
@@ -545,9 +567,9 @@ type DeletedSession struct {
 
 // UnmetTarget is a capacity target a prune did not reach.
 type UnmetTarget struct {
-	Rule   string `json:"rule"`   // RuleMaxTotalBytes, RuleMaxSessions or RuleMinFreeBytes
-	Target uint64 `json:"target"` // the option's value (bytes, or a session count)
-	Actual uint64 `json:"actual"` // the total bytes, session count or free bytes at the end
+	Rule   string `json:"rule"`   // RuleMaxTotalBytes, RuleMaxSessions, RuleMinFreeBytes, RuleWatermark or RuleInodeWatermark
+	Target uint64 `json:"target"` // the option's value (bytes, or a session count); for a watermark, the most bytes (inodes) used the low one allows
+	Actual uint64 `json:"actual"` // the total bytes, session count, free bytes, or bytes (inodes) used at the end
 }
 
 // String gives the library's summary (the Summary field).
@@ -621,6 +643,11 @@ func (o PruneOptions) toC(c *C.wsprune_prune_options) error {
 	c.max_sessions = C.uint64_t(o.MaxSessions)
 	c.min_free_bytes = C.uint64_t(o.MinFreeBytes)
 	c.max_deletions = C.uint64_t(o.MaxDeletions)
+	c.min_free_percent = C.double(o.MinFreePercent)
+	c.high_watermark_percent = C.double(o.HighWatermarkPercent)
+	c.low_watermark_percent = C.double(o.LowWatermarkPercent)
+	c.high_inode_watermark_percent = C.double(o.HighInodeWatermarkPercent)
+	c.low_inode_watermark_percent = C.double(o.LowInodeWatermarkPercent)
 	c.jobs = C.uint32_t(o.Jobs)
 	if o.LockTimeout != 0 { // 0 keeps the library's default
 		c.lock_timeout_ms = C.uint32_t(millis(o.LockTimeout))

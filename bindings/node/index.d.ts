@@ -68,6 +68,18 @@ export interface PruneOptions {
   maxSessions?: number | bigint;
   minFreeBytes?: number | bigint;
   maxDeletions?: number | bigint;
+  /** Evict until this percentage of the filesystem is available, in (0, 100]; omit to turn off; 0 is an
+   * InvalidArgumentError. One rule with minFreeBytes (the larger target wins). */
+  minFreePercent?: number;
+  /** Once the filesystem is this full (percent of bytes used, as the prune begins), evict least recently
+   * used sessions down to lowWatermarkPercent; below it nothing. In (0, 100]; omit to turn off. */
+  highWatermarkPercent?: number;
+  /** What a crossed highWatermarkPercent evicts down to, in (0, high]; undefined: the high watermark. */
+  lowWatermarkPercent?: number;
+  /** As highWatermarkPercent, for the filesystem's inodes. */
+  highInodeWatermarkPercent?: number;
+  /** As lowWatermarkPercent, for the filesystem's inodes. */
+  lowInodeWatermarkPercent?: number;
   dryRun?: boolean;
   /** Sessions handled concurrently; 0 or undefined: automatic. */
   jobs?: number;
@@ -78,7 +90,15 @@ export interface PruneOptions {
   singleHost?: boolean;
 }
 
-export type Rule = 'older_than' | 'max_total_bytes' | 'max_sessions' | 'min_free_bytes' | 'interrupted' | (string & {});
+export type Rule =
+  | 'older_than'
+  | 'max_total_bytes'
+  | 'max_sessions'
+  | 'min_free_bytes'
+  | 'interrupted'
+  | 'watermark'
+  | 'inode_watermark'
+  | (string & {});
 export type SkipReason = 'missing_metadata' | 'corrupted_metadata' | 'corrupted_timestamp' | 'in_use' | (string & {});
 
 export interface PruneResult {

@@ -11,8 +11,8 @@ use super::*;
 /// newer caller with an older library as long as it leaves the newer fields
 /// zero. A zero-filled struct (apart from `struct_size`) deletes nothing but
 /// interrupted deletions: every rule is off (and `min_age_hours` is 0, no
-/// floor). In every integer field 0 means "no such rule", never "a cap of
-/// 0" (the other surfaces, which can tell 0 from unset, refuse a cap of 0;
+/// floor). In every integer field, and in the percentages, 0 means "no such
+/// rule", never "a cap of 0" (the other surfaces, which can tell 0 from unset, refuse a cap of 0;
 /// see docs/contract.md). A session goes if any enabled
 /// rule selects it; size and count rules evict the least recently updated
 /// sessions first and never evict one that is leased, updated less than
@@ -53,6 +53,23 @@ pub struct wsprune_prune_options {
     /// refused with WSPRUNE_STATUS_INVALID_ARGUMENT. An unknown bit is
     /// WSPRUNE_STATUS_INVALID_ARGUMENT.
     pub flags: u64,
+    /// Evict until the filesystem has at least this percentage of its size
+    /// available, in (0, 100]; one rule with `min_free_bytes` (the larger
+    /// target wins). 0: no such rule (since 0.4.0).
+    pub min_free_percent: f64,
+    /// High watermark, percent of the root filesystem's bytes used: once
+    /// reached (as the prune begins), evict least recently used sessions down
+    /// to `low_watermark_percent`; below it the rule does nothing. In (0, 100];
+    /// 0: no such rule (since 0.4.0).
+    pub high_watermark_percent: f64,
+    /// The level a reached high watermark evicts down to, in (0, high]; 0: the
+    /// high watermark itself. Above the high one, or set without it, is
+    /// WSPRUNE_STATUS_INVALID_ARGUMENT (since 0.4.0).
+    pub low_watermark_percent: f64,
+    /// As `high_watermark_percent`, for the filesystem's inodes (since 0.4.0).
+    pub high_inode_watermark_percent: f64,
+    /// As `low_watermark_percent`, for the filesystem's inodes (since 0.4.0).
+    pub low_inode_watermark_percent: f64,
 }
 
 /// Flag of `wsprune_prune_options.flags` and `wsprune_session_delete_with_flags`:
@@ -111,6 +128,11 @@ pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_opt
             use_older_than: true,
             dry_run: false,
             flags: 0,
+            min_free_percent: 0.0,
+            high_watermark_percent: 0.0,
+            low_watermark_percent: 0.0,
+            high_inode_watermark_percent: 0.0,
+            low_inode_watermark_percent: 0.0,
         },
     );
     wsprune_status::WSPRUNE_STATUS_OK
@@ -133,6 +155,11 @@ pub(crate) struct RawPruneOptions {
     use_older_than: u8,
     dry_run: u8,
     flags: u64,
+    min_free_percent: f64,
+    high_watermark_percent: f64,
+    low_watermark_percent: f64,
+    high_inode_watermark_percent: f64,
+    low_inode_watermark_percent: f64,
 }
 const _: () = assert!(std::mem::size_of::<RawPruneOptions>() == std::mem::size_of::<wsprune_prune_options>());
 
@@ -148,11 +175,18 @@ pub(crate) unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Resu
         "wsprune_prune_options_init",
     )?;
     let nonzero = |v: u64| (v != 0).then_some(v);
+    // 0.0 is "no such rule"; anything else (NaN and negatives too) is the core's to check.
+    let percent = |v: f64| (v != 0.0).then_some(v);
     Ok(PruneOptions {
         older_than_hours: (o.use_older_than != 0).then_some(o.older_than_hours),
         max_total_bytes: nonzero(o.max_total_bytes),
         max_sessions: nonzero(o.max_sessions),
         min_free_bytes: nonzero(o.min_free_bytes),
+        min_free_percent: percent(o.min_free_percent),
+        high_watermark_percent: percent(o.high_watermark_percent),
+        low_watermark_percent: percent(o.low_watermark_percent),
+        high_inode_watermark_percent: percent(o.high_inode_watermark_percent),
+        low_inode_watermark_percent: percent(o.low_inode_watermark_percent),
         max_deletions: nonzero(o.max_deletions),
         min_age_hours: o.min_age_hours,
         dry_run: o.dry_run != 0,

@@ -185,7 +185,8 @@ pub unsafe extern "C" fn wsprune_prune_result_free(r: *mut wsprune_prune_result)
 }
 
 /// The rule that selected the i-th deleted session: "older_than",
-/// "max_total_bytes", "max_sessions" or "min_free_bytes". ("interrupted" is
+/// "max_total_bytes", "max_sessions", "min_free_bytes", or (since 0.4.0)
+/// "watermark" or "inode_watermark". ("interrupted" is
 /// no longer produced since 0.3.0: finished trash is reported by
 /// `wsprune_prune_result_interrupted_name`, never as a deleted session.) NULL if `r` is NULL or `i` is
 /// out of range. Static string: never free it.
@@ -200,7 +201,7 @@ pub unsafe extern "C" fn wsprune_prune_result_deleted_rule(r: *const wsprune_pru
 }
 
 /// Number of capacity targets (`max_total_bytes`, `max_sessions`,
-/// `min_free_bytes`) the prune could not reach: every evictable session went
+/// `min_free_bytes`, and since 0.4.0 a crossed `watermark` or `inode_watermark`) the prune could not reach: every evictable session went
 /// (or `max_deletions` stopped it) and the rule is still not satisfied; in a
 /// dry run, projected. 0 when every target was met, and for NULL. Since 0.3.0.
 /// Thread-safe: `r` is only read.
@@ -210,7 +211,8 @@ pub unsafe extern "C" fn wsprune_prune_result_unmet_target_count(r: *const wspru
 }
 
 /// The i-th unmet capacity target, by rule name: "max_total_bytes",
-/// "max_sessions" or "min_free_bytes" (in that order). NULL if `r` is NULL or
+/// "max_sessions", "min_free_bytes", or (since 0.4.0) "watermark" or
+/// "inode_watermark" (in that order). NULL if `r` is NULL or
 /// `i` is out of range. Static string: never free it; it outlives `r`.
 /// Since 0.3.0. Thread-safe: `r` is only read.
 #[no_mangle]
@@ -230,6 +232,8 @@ pub(crate) fn rule_name(rule: Rule) -> &'static CStr {
         Rule::MaxSessions => c"max_sessions",
         Rule::MinFreeBytes => c"min_free_bytes",
         Rule::Interrupted => c"interrupted",
+        Rule::Watermark => c"watermark",
+        Rule::InodeWatermark => c"inode_watermark",
     }
 }
 

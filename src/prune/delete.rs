@@ -102,10 +102,10 @@ impl Pruner<'_> {
                     match done {
                         Done::Deleted(outcome, trash) => {
                             let age = metadata::age_hours(s.updated_at, self.now);
-                            let bytes = outcome.bytes;
+                            let (bytes, inodes) = (outcome.bytes, outcome.inodes);
                             if record(self.result, &s.id, Some(age), *rule, outcome, trash.as_deref()) {
                                 self.deletions += 1;
-                                cap.remove(bytes);
+                                cap.remove(bytes, inodes);
                             }
                         }
                         Done::Rescued | Done::Gone => {}

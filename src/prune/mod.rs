@@ -33,6 +33,7 @@ use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
 use crate::fields;
+use crate::fs_usage::FsUsage;
 use crate::host_state::{self, HostDir};
 use crate::policy::PruneOptions;
 use crate::result::PruneResult;
@@ -109,6 +110,7 @@ fn prune_controlled(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
 /// Emits `session.prune.started` with the options the prune runs with.
 fn emit_started(root: &Path, opts: &PruneOptions, jobs: usize) {
     let opt = |v: Option<u64>| v.map(Value::from).unwrap_or(Value::Null);
+    let pct = |v: Option<f64>| v.map(Value::from).unwrap_or(Value::Null);
     events::emit(Level::Info, "session.prune.started", || {
         fields! {
             "threshold_hours" => opts.older_than_hours.map(Value::from).unwrap_or(Value::Null),
@@ -117,6 +119,11 @@ fn emit_started(root: &Path, opts: &PruneOptions, jobs: usize) {
             "max_total_bytes" => opt(opts.max_total_bytes),
             "max_sessions" => opt(opts.max_sessions),
             "min_free_bytes" => opt(opts.min_free_bytes),
+            "min_free_percent" => pct(opts.min_free_percent),
+            "high_watermark_percent" => pct(opts.high_watermark_percent),
+            "low_watermark_percent" => pct(opts.low_watermark()),
+            "high_inode_watermark_percent" => pct(opts.high_inode_watermark_percent),
+            "low_inode_watermark_percent" => pct(opts.low_inode_watermark()),
             "max_deletions" => opt(opts.max_deletions),
             "min_age_hours" => opts.min_age_hours,
             "jobs" => jobs,
@@ -179,15 +186,24 @@ impl Pruner<'_> {
         self.finish_trash(&listing.trash);
         let mut names = listing.sessions;
         self.add_registered(&mut names)?;
-        if !self.opts.has_capacity_rules() && self.opts.max_deletions.is_none() {
+        // One statvfs decides the free-space target and whether a watermark
+        // was reached; below its high mark a watermark costs no scan.
+        let fs_rules = self.opts.has_free_space_rules() || self.opts.has_watermarks();
+        let usage = if fs_rules {
+            Some(FsUsage::of_fd(self.rfd)?)
+        } else {
+            None
+        };
+        let targets = select::Targets::new(self.opts, usage.as_ref());
+        if !targets.any() && self.opts.max_deletions.is_none() {
             self.age_only(&names);
             return Ok(());
         }
-        let (valid, mut cap) = self.scan_all(&names)?;
+        let (valid, mut cap) = self.scan_all(&names, targets.any(), fs_rules)?;
         let (by_age, pool) = select::by_age(valid, self.now, self.opts);
         self.execute(by_age, &mut cap);
-        self.evict_for_capacity(pool, &mut cap);
-        self.report_unmet(&cap);
+        self.evict_for_capacity(pool, &mut cap, &targets);
+        self.report_unmet(&targets, &cap);
         Ok(())
     }
 }

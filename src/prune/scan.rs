@@ -3,7 +3,7 @@
 //! is and weighs, through [`entry::examine`], the one decision of what an
 //! entry is.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use chrono::{DateTime, Utc};
 
@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::events::{self, Level};
 use crate::fd;
 use crate::fields;
+use crate::fs_usage::FsUsage;
 use crate::host_state::HostDir;
 use crate::metadata;
 use crate::parallel;
@@ -58,6 +59,8 @@ pub(super) struct Scanned {
     pub(super) updated_at: DateTime<Utc>,
     /// Its size, measured only when a size rule needs it.
     pub(super) size: u64,
+    /// The inodes deleting it frees, measured with its size.
+    pub(super) inodes: u64,
 }
 
 /// What the scan found about one session directory.
@@ -108,10 +111,16 @@ impl Pruner<'_> {
     /// left in place (skipped, failed) as it goes. Returns the sessions with
     /// valid metadata, in no particular order, and the workspace's capacity
     /// as the capacity rules see it: every session counts, and its size too
-    /// if a size rule needs it; the free space if a free-space rule needs it.
-    pub(super) fn scan_all(&mut self, names: &[String]) -> Result<(Vec<Scanned>, Capacity)> {
+    /// if `need_size` (a capacity rule acts); the free space and inodes if
+    /// `fs_rules` (a free-space rule or a watermark reads them), read after
+    /// the scan.
+    pub(super) fn scan_all(
+        &mut self,
+        names: &[String],
+        need_size: bool,
+        fs_rules: bool,
+    ) -> Result<(Vec<Scanned>, Capacity)> {
         let (rfd, host) = (self.rfd, self.host);
-        let need_size = self.opts.has_capacity_rules();
         let mut valid = Vec::with_capacity(names.len());
         let mut cap = Capacity::default();
         parallel::run(
@@ -139,8 +148,9 @@ impl Pruner<'_> {
                 }
             },
         );
-        if self.opts.min_free_bytes.is_some() {
-            cap.free = available_bytes(rfd)?;
+        if fs_rules {
+            let now = FsUsage::of_fd(rfd)?;
+            (cap.free, cap.free_inodes) = (now.available_bytes, now.available_inodes);
         }
         Ok((valid, cap))
     }
@@ -175,34 +185,25 @@ fn scan(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, need_size: bool) 
         Examined::NotASession => return Scan::Gone,
         Examined::Failed(msg) => return Scan::Fail(msg),
     };
-    let size = || {
+    let measure = || {
         if need_size {
-            remove::walk(session.dir.as_fd(), session.dir_id, Mode::Measure).bytes
+            let o = remove::walk(session.dir.as_fd(), session.dir_id, Mode::Measure);
+            (o.bytes, o.inodes)
         } else {
-            0
+            (0, 0)
         }
     };
     match known {
-        Known::Valid(updated_at) => Scan::Valid(Scanned {
-            id: id.to_owned(),
-            updated_at,
-            size: size(),
-        }),
-        Known::Missing => Scan::Skip(SkipReason::MissingMetadata, size()),
-        Known::Invalid(bad) => Scan::Skip(skip_reason(&bad), size()),
+        Known::Valid(updated_at) => {
+            let (size, inodes) = measure();
+            Scan::Valid(Scanned {
+                id: id.to_owned(),
+                updated_at,
+                size,
+                inodes,
+            })
+        }
+        Known::Missing => Scan::Skip(SkipReason::MissingMetadata, measure().0),
+        Known::Invalid(bad) => Scan::Skip(skip_reason(&bad), measure().0),
     }
-}
-
-/// Free bytes for unprivileged users on the root's filesystem.
-fn available_bytes(rfd: BorrowedFd<'_>) -> Result<u64> {
-    // SAFETY: `libc::statvfs` is plain integers, for which all zeroes is a valid value.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid, writable `statvfs` for the call.
-    if unsafe { libc::fstatvfs(rfd.as_raw_fd(), &mut st) } != 0 {
-        return Err(Error::io(
-            "cannot read free space of the workspace filesystem",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }

@@ -1,5 +1,5 @@
 //! Which scanned sessions go: the age rule, then the capacity rules (size,
-//! count, free space) taking the least recently updated first, within
+//! count, free space, a reached watermark) taking the least recently updated first, within
 //! `max_deletions`. The options and rules themselves are defined in
 //! [`crate::policy`]; this is where they are applied to what a scan found.
 
@@ -10,33 +10,101 @@ use super::Pruner;
 use crate::control;
 use crate::events::{self, Level};
 use crate::fields;
+use crate::fs_usage::{self, FsUsage};
 use crate::metadata;
 use crate::policy::{PruneOptions, Rule};
 use crate::result::Record;
 
-/// The workspace's size, session count and free space as the capacity rules see them.
+/// The workspace's size, session count and the filesystem's free space and
+/// inodes as the capacity rules see them.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Capacity {
     pub(super) total: u64,
     pub(super) count: u64,
     pub(super) free: u64,
+    pub(super) free_inodes: u64,
 }
 
 impl Capacity {
-    /// The first capacity rule not yet satisfied.
-    fn unmet(&self, o: &PruneOptions) -> Option<Rule> {
-        self.shortfalls(o).first().map(|&(rule, _, _)| rule)
+    /// The workspace once a session of `bytes` and `inodes` is gone.
+    pub(super) fn remove(&mut self, bytes: u64, inodes: u64) {
+        self.total = self.total.saturating_sub(bytes);
+        self.count = self.count.saturating_sub(1);
+        self.free = self.free.saturating_add(bytes);
+        self.free_inodes = self.free_inodes.saturating_add(inodes);
+    }
+}
+
+/// The capacity targets of one prune, fixed as it begins: the options' caps,
+/// the free-space target (the larger of bytes and percent), and each
+/// watermark only if it was reached (then: the filesystem's size and the
+/// most the low watermark lets be used, in bytes or inodes).
+#[derive(Default)]
+pub(super) struct Targets {
+    max_total: Option<u64>,
+    max_sessions: Option<u64>,
+    min_free: Option<u64>,
+    watermark: Option<(u64, u64)>,
+    inode_watermark: Option<(u64, u64)>,
+}
+
+impl Targets {
+    /// The targets of `o` on a filesystem as full as `usage` (read when a
+    /// free-space rule or a watermark is set).
+    pub(super) fn new(o: &PruneOptions, usage: Option<&FsUsage>) -> Targets {
+        let mut t = Targets {
+            max_total: o.max_total_bytes,
+            max_sessions: o.max_sessions,
+            min_free: o.min_free_bytes,
+            ..Targets::default()
+        };
+        let Some(u) = usage else { return t };
+        if let Some(p) = o.min_free_percent {
+            t.min_free = Some(t.min_free.unwrap_or(0).max(fs_usage::share_up(u.size_bytes, p)));
+        }
+        let (bytes, inodes) = o.watermarks_crossed(u);
+        if bytes {
+            let low = o.low_watermark().unwrap_or(100.0);
+            t.watermark = Some((u.size_bytes, fs_usage::share(u.size_bytes, low)));
+        }
+        if inodes {
+            let low = o.low_inode_watermark().unwrap_or(100.0);
+            t.inode_watermark = Some((u.inodes, fs_usage::share(u.inodes, low)));
+        }
+        t
     }
 
-    /// Every capacity rule not satisfied, with its target and the actual value.
-    fn shortfalls(&self, o: &PruneOptions) -> Vec<(Rule, u64, u64)> {
+    /// Whether any capacity rule acts in this prune.
+    pub(super) fn any(&self) -> bool {
+        self.max_total.is_some()
+            || self.max_sessions.is_some()
+            || self.min_free.is_some()
+            || self.watermark.is_some()
+            || self.inode_watermark.is_some()
+    }
+
+    /// The first capacity rule not yet satisfied.
+    fn unmet(&self, cap: &Capacity) -> Option<Rule> {
+        self.shortfalls(cap).first().map(|&(rule, _, _)| rule)
+    }
+
+    /// Every capacity rule not satisfied, with its target and the actual
+    /// value (for a watermark: the most bytes or inodes used the low
+    /// watermark allows, and those used).
+    fn shortfalls(&self, cap: &Capacity) -> Vec<(Rule, u64, u64)> {
+        let used = |(size, max): (u64, u64), free: u64| (max, size.saturating_sub(free));
         [
-            (Rule::MaxTotalBytes, o.max_total_bytes, self.total),
-            (Rule::MaxSessions, o.max_sessions, self.count),
-            (Rule::MinFreeBytes, o.min_free_bytes, self.free),
+            (Rule::MaxTotalBytes, self.max_total.map(|t| (t, cap.total))),
+            (Rule::MaxSessions, self.max_sessions.map(|t| (t, cap.count))),
+            (Rule::MinFreeBytes, self.min_free.map(|t| (t, cap.free))),
+            (Rule::Watermark, self.watermark.map(|w| used(w, cap.free))),
+            (
+                Rule::InodeWatermark,
+                self.inode_watermark.map(|w| used(w, cap.free_inodes)),
+            ),
         ]
         .into_iter()
-        .filter_map(|(rule, target, actual)| target.map(|t| (rule, t, actual)))
+        .filter_map(|(rule, tv)| tv.map(|(target, actual)| (rule, target, actual)))
         .filter(|&(rule, target, actual)| {
             if rule == Rule::MinFreeBytes {
                 actual < target
@@ -45,13 +113,6 @@ impl Capacity {
             }
         })
         .collect()
-    }
-
-    /// The workspace once a session of `bytes` is gone.
-    pub(super) fn remove(&mut self, bytes: u64) {
-        self.total = self.total.saturating_sub(bytes);
-        self.count = self.count.saturating_sub(1);
-        self.free = self.free.saturating_add(bytes);
     }
 }
 
@@ -88,17 +149,17 @@ pub(super) fn by_age(
 fn next_batch(
     cap: Capacity,
     pool: &mut impl Iterator<Item = Scanned>,
-    opts: &PruneOptions,
+    targets: &Targets,
     budget: u64,
 ) -> Vec<(Scanned, Rule)> {
     let mut projected = cap;
     let mut batch = Vec::new();
-    while let Some(rule) = projected.unmet(opts) {
+    while let Some(rule) = targets.unmet(&projected) {
         if budget <= batch.len() as u64 {
             break;
         }
         let Some(s) = pool.next() else { break };
-        projected.remove(s.size);
+        projected.remove(s.size, s.inodes);
         batch.push((s, rule));
     }
     batch
@@ -108,10 +169,10 @@ impl Pruner<'_> {
     /// Evicts from `pool` (oldest first) until the capacity rules are met:
     /// each batch assumes its deletions succeed; sessions that turn out leased
     /// or touched are replaced by the next batch.
-    pub(super) fn evict_for_capacity(&mut self, pool: Vec<Scanned>, cap: &mut Capacity) {
+    pub(super) fn evict_for_capacity(&mut self, pool: Vec<Scanned>, cap: &mut Capacity, targets: &Targets) {
         let mut pool = pool.into_iter();
         loop {
-            let batch = next_batch(*cap, &mut pool, self.opts, self.budget());
+            let batch = next_batch(*cap, &mut pool, targets, self.budget());
             if batch.is_empty() {
                 break;
             }
@@ -129,8 +190,8 @@ impl Pruner<'_> {
     /// Records the capacity targets still not met (every evictable session
     /// went, or `max_deletions` stopped the prune), so that a caller never
     /// mistakes an unreachable target for a reached one.
-    pub(super) fn report_unmet(&mut self, cap: &Capacity) {
-        for (rule, target, actual) in cap.shortfalls(self.opts) {
+    pub(super) fn report_unmet(&mut self, targets: &Targets, cap: &Capacity) {
+        for (rule, target, actual) in targets.shortfalls(cap) {
             events::emit(Level::Warning, "session.prune.target_unmet", || {
                 fields! {"rule" => rule.as_str(), "target" => target, "actual" => actual, "dry_run" => self.opts.dry_run}
             });

@@ -126,6 +126,40 @@ static void test_options_init_and_versioning(void) {
         CHECK(wsprune_prune_sessions_with_options(root, &b, &err) == NULL);
         CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
     }
+    /* Percentages (since 0.4.0): 0.0 after init (no rule); outside (0, 100],
+     * NaN, or a low watermark above the high one is refused. */
+    CHECK(o.min_free_percent == 0.0 && o.high_watermark_percent == 0.0 && o.low_watermark_percent == 0.0);
+    CHECK(o.high_inode_watermark_percent == 0.0 && o.low_inode_watermark_percent == 0.0);
+    double bad_percent[] = {NAN, -1.0, 100.5, INFINITY};
+    for (size_t i = 0; i < 4; i++) {
+        wsprune_prune_options b = o;
+        b.high_watermark_percent = bad_percent[i];
+        CHECK(wsprune_prune_sessions_with_options(root, &b, &err) == NULL);
+        CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+        b = o;
+        b.min_free_percent = bad_percent[i];
+        CHECK(wsprune_prune_sessions_with_options(root, &b, &err) == NULL);
+        CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    }
+    wsprune_prune_options wm = o;
+    wm.high_inode_watermark_percent = 80.0;
+    wm.low_inode_watermark_percent = 85.0;
+    CHECK(wsprune_prune_sessions_with_options(root, &wm, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    wm = o;
+    wm.low_watermark_percent = 50.0; /* without a high one */
+    CHECK(wsprune_prune_sessions_with_options(root, &wm, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    /* A 0.4.0-before struct (it ended at the percentages) with garbage after it: not read. */
+    struct { wsprune_prune_options o; } older;
+    memset(&older, 0xab, sizeof older);
+    CHECK(wsprune_prune_options_init(&older.o, offsetof(wsprune_prune_options, min_free_percent)) == WSPRUNE_STATUS_OK);
+    CHECK(older.o.struct_size == 80);
+    older.o.use_older_than = false;
+    r = wsprune_prune_sessions_with_options(root, &older.o, &err);
+    CHECK(r != NULL && err == NULL);
+    wsprune_prune_result_free(r);
+
     /* A NaN in a rule that is off is ignored; huge limits are fine. */
     wsprune_prune_options off = o;
     off.use_older_than = false;

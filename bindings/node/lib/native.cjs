@@ -75,6 +75,11 @@ const PruneOptions = koffi.struct('wsprune_prune_options', {
   use_older_than: 'bool',
   dry_run: 'bool',
   flags: 'uint64_t',
+  min_free_percent: 'double',
+  high_watermark_percent: 'double',
+  low_watermark_percent: 'double',
+  high_inode_watermark_percent: 'double',
+  low_inode_watermark_percent: 'double',
 });
 
 /** wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root. */

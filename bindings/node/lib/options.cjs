@@ -14,7 +14,23 @@ const CAPS = {
   minFreeBytes: 'min_free_bytes',
   maxDeletions: 'max_deletions',
 };
-const KNOWN = new Set(['olderThanHours', 'minAgeHours', 'dryRun', 'jobs', 'lockTimeoutMs', 'singleHost', ...Object.keys(CAPS)]);
+const PERCENTS = {
+  minFreePercent: 'min_free_percent',
+  highWatermarkPercent: 'high_watermark_percent',
+  lowWatermarkPercent: 'low_watermark_percent',
+  highInodeWatermarkPercent: 'high_inode_watermark_percent',
+  lowInodeWatermarkPercent: 'low_inode_watermark_percent',
+};
+const KNOWN = new Set([
+  'olderThanHours',
+  'minAgeHours',
+  'dryRun',
+  'jobs',
+  'lockTimeoutMs',
+  'singleHost',
+  ...Object.keys(CAPS),
+  ...Object.keys(PERCENTS),
+]);
 
 /** The library's defaults, as a fresh wsprune_prune_options object. */
 function libraryDefaults() {
@@ -45,6 +61,14 @@ function cap(name, v) {
   return v;
 }
 
+function percent(name, v) {
+  // The range ((0, 100], low <= high) is the library's to check; 0 is unset
+  // in C, and JS can tell 0 from absent, so a 0 here is a mistake.
+  if (typeof v !== 'number') throw new InvalidArgumentError(`wsprune: ${name} must be a percentage, got ${typeof v}`);
+  if (v === 0) throw new InvalidArgumentError(`wsprune: ${name}: 0% is not a rule (omit it to turn the rule off)`);
+  return v;
+}
+
 function u32(name, v) {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > U32_MAX) {
     throw new InvalidArgumentError(`wsprune: ${name} must be an integer from 0 to ${U32_MAX}, got ${v}`);
@@ -70,6 +94,9 @@ function toNative(options) {
   if (minAgeHours !== undefined) o.min_age_hours = hours('minAgeHours', minAgeHours);
   for (const [js, c] of Object.entries(CAPS)) {
     if (options[js] !== undefined) o[c] = cap(js, options[js]);
+  }
+  for (const [js, c] of Object.entries(PERCENTS)) {
+    if (options[js] !== undefined) o[c] = percent(js, options[js]);
   }
   if (dryRun !== undefined) {
     if (typeof dryRun !== 'boolean') throw new InvalidArgumentError('wsprune: dryRun must be a boolean');

@@ -71,13 +71,16 @@ def test_prune_options_layout_matches_the_library() -> None:
     assert ctypes.c_size_t.from_buffer(buf).value == n
     assert buf.raw[n:] == b"\xaa" * (4096 - n)
     if ctypes.sizeof(ctypes.c_size_t) == 8:  # LP64 (x86-64, aarch64): as the C compiler lays it out
-        assert (PruneOptions.jobs.offset, PruneOptions.dry_run.offset, PruneOptions.flags.offset, n) == (56, 65, 72, 80)
+        assert (PruneOptions.jobs.offset, PruneOptions.dry_run.offset, PruneOptions.flags.offset) == (56, 65, 72)
+        assert (PruneOptions.min_free_percent.offset, PruneOptions.low_inode_watermark_percent.offset, n) == (80, 112, 120)
         assert (SessionDetails.state.offset, SessionDetails.in_use.offset, ctypes.sizeof(SessionDetails)) == (32, 36, 40)
     # Every field where ctypes expects it: the documented defaults.
     opts = PruneOptions.from_buffer_copy(buf.raw[:n])
     assert (opts.struct_size, opts.older_than_hours, opts.min_age_hours) == (n, 24.0, 1.0)
     assert (opts.max_total_bytes, opts.max_sessions, opts.min_free_bytes, opts.max_deletions) == (0, 0, 0, 0)
     assert (opts.jobs, opts.lock_timeout_ms, opts.use_older_than, opts.dry_run) == (0, 30000, True, False)
+    assert (opts.min_free_percent, opts.high_watermark_percent, opts.low_watermark_percent) == (0.0, 0.0, 0.0)
+    assert (opts.high_inode_watermark_percent, opts.low_inode_watermark_percent) == (0.0, 0.0)
     assert opts.flags == 0
     assert lib.wsprune_prune_options_init(None, n) == 1
     assert lib.wsprune_prune_options_init(ctypes.byref(PruneOptions()), PruneOptions.flags.offset - 1) == 1
@@ -318,6 +321,16 @@ def test_lock_timeout(tmp_path: Path) -> None:
         {"jobs": 1.0},
         {"lock_timeout": -0.001},
         {"lock_timeout": float("nan")},
+        {"high_watermark_percent": 0},
+        {"high_watermark_percent": 100.5},
+        {"high_watermark_percent": float("nan")},
+        {"high_watermark_percent": "85%"},
+        {"high_watermark_percent": 80, "low_watermark_percent": 85},
+        {"low_watermark_percent": 80},
+        {"high_inode_watermark_percent": -1},
+        {"high_inode_watermark_percent": 50, "low_inode_watermark_percent": 0},
+        {"min_free_percent": 0},
+        {"min_free_percent": 101},
     ],
 )
 def test_invalid_options(tmp_path: Path, kwargs: Dict[str, Any]) -> None:

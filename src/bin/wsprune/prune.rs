@@ -17,7 +17,10 @@ use wsprune::{PruneControl, PruneOptions, PruneResult, Record, Rule};
 use crate::exit::{Exit, Fatal};
 use crate::output::{self, Priority};
 use crate::progress::{Counts, Progress};
-use crate::units::{format_age, hours, parse_cap_count, parse_cap_size, parse_duration, plural};
+use crate::units::{
+    format_age, hours, parse_cap_count, parse_cap_size, parse_duration, parse_free_target, parse_percent, plural,
+    FreeTarget,
+};
 use crate::{root, signals};
 
 pub const AFTER_HELP: &str = "\
@@ -88,9 +91,23 @@ pub struct PruneArgs {
     /// Keep at most N sessions (the most recently used)
     #[arg(long, value_name = "N", value_parser = parse_cap_count)]
     pub max_sessions: Option<u64>,
-    /// Evict least recently used sessions until the filesystem has SIZE available, e.g. 10G
-    #[arg(long, value_name = "SIZE", value_parser = parse_cap_size)]
-    pub min_free: Option<u64>,
+    /// Evict least recently used sessions until the filesystem has SIZE (e.g. 10G) or PERCENT
+    /// of its size (e.g. 15%) available
+    #[arg(long, value_name = "SIZE|PERCENT", value_parser = parse_free_target)]
+    pub min_free: Option<FreeTarget>,
+    /// Once the filesystem is PERCENT full (bytes), evict least recently used sessions down to
+    /// --low-watermark, e.g. 85%; below it this rule does nothing
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub high_watermark: Option<f64>,
+    /// What a crossed --high-watermark evicts down to, e.g. 80% [default: the high watermark]
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "high_watermark")]
+    pub low_watermark: Option<f64>,
+    /// As --high-watermark, for the filesystem's inodes
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub high_inode_watermark: Option<f64>,
+    /// As --low-watermark, for the filesystem's inodes [default: the high inode watermark]
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "high_inode_watermark")]
+    pub low_inode_watermark: Option<f64>,
     /// Delete at most N sessions in this run, the least recently used first
     #[arg(long, value_name = "N", value_parser = parse_cap_count)]
     pub max_deletions: Option<u64>,
@@ -130,17 +147,21 @@ pub enum EventFormat {
 
 /// The library's options from the command line; every default is the
 /// library's (docs/contract.md).
-fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
-    let capacity = a.max_total_size.is_some() || a.max_sessions.is_some() || a.min_free.is_some();
+pub fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
+    let capacity = a.max_total_size.is_some()
+        || a.max_sessions.is_some()
+        || a.min_free.is_some()
+        || a.high_watermark.is_some()
+        || a.high_inode_watermark.is_some();
     if a.no_age_rule && !capacity && !a.allow_no_rule {
         return Err(Fatal::new(
             Exit::Usage,
-            "no rule: --no-age-rule without --max-total-size, --max-sessions or --min-free selects no session; \
-             add a rule, or --allow-no-rule to run anyway (it then only finishes leftover trash)",
+            "no rule: --no-age-rule without --max-total-size, --max-sessions, --min-free or a watermark selects no \
+             session; add a rule, or --allow-no-rule to run anyway (it then only finishes leftover trash)",
         ));
     }
     let defaults = PruneOptions::default();
-    Ok(PruneOptions {
+    let opts = PruneOptions {
         older_than_hours: match a.older_than {
             _ if a.no_age_rule => None,
             Some(d) => Some(hours(d)),
@@ -148,14 +169,28 @@ fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
         },
         max_total_bytes: a.max_total_size,
         max_sessions: a.max_sessions,
-        min_free_bytes: a.min_free,
+        min_free_bytes: match a.min_free {
+            Some(FreeTarget::Bytes(b)) => Some(b),
+            _ => None,
+        },
+        min_free_percent: match a.min_free {
+            Some(FreeTarget::Percent(p)) => Some(p),
+            _ => None,
+        },
+        high_watermark_percent: a.high_watermark,
+        low_watermark_percent: a.low_watermark,
+        high_inode_watermark_percent: a.high_inode_watermark,
+        low_inode_watermark_percent: a.low_inode_watermark,
         max_deletions: a.max_deletions,
         min_age_hours: a.min_age.map_or(defaults.min_age_hours, hours),
         dry_run: a.dry_run,
         jobs: a.jobs.map_or(0, usize::from),
         lock_timeout: a.lock_timeout,
         single_host: a.single_host,
-    })
+    };
+    // Checked before anything runs (low above high), as the library would.
+    opts.validate().map_err(|e| Fatal::new(Exit::Usage, e.message()))?;
+    Ok(opts)
 }
 
 pub fn run(a: PruneArgs) -> Result<Exit, Fatal> {
@@ -301,6 +336,14 @@ fn report_on_stderr(a: &PruneArgs, r: &PruneResult, opts: &PruneOptions, signal:
             Rule::MinFreeBytes => (
                 format!("{} free", format_bytes(u.target)),
                 format!("{} free", format_bytes(u.actual)),
+            ),
+            Rule::Watermark => (
+                format!("at most {} used", format_bytes(u.target)),
+                format!("{} used", format_bytes(u.actual)),
+            ),
+            Rule::InodeWatermark => (
+                format!("at most {} inodes used", u.target),
+                format!("{} inodes used", u.actual),
             ),
             Rule::OlderThan | Rule::Interrupted => continue,
         };

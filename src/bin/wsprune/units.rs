@@ -68,6 +68,41 @@ pub fn parse_cap_size(input: &str) -> Result<u64, String> {
     nonzero(parse_size(input)?)
 }
 
+/// Parses a percentage of a filesystem (`--high-watermark 85%`): a number
+/// and `%`, in (0, 100]. 0% is refused like a size of 0 (docs/contract.md).
+pub fn parse_percent(input: &str) -> Result<f64, String> {
+    let s = input.trim();
+    let num = s
+        .strip_suffix('%')
+        .ok_or_else(|| format!("no %: write {s}% (a percentage of the filesystem, e.g. 85%)"))?;
+    let p: f64 = num
+        .parse()
+        .map_err(|_| format!("expected a percentage such as 85% or 12.5%, got '{s}'"))?;
+    if p == 0.0 {
+        return Err("0% is not allowed; leave the option out to turn the rule off".into());
+    }
+    if !(p.is_finite() && p > 0.0 && p <= 100.0) {
+        return Err(format!("{s} is not a percentage in (0%, 100%]"));
+    }
+    Ok(p)
+}
+
+/// `--min-free`: a size, or a percentage of the filesystem's size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FreeTarget {
+    Bytes(u64),
+    Percent(f64),
+}
+
+/// Parses `--min-free`: `10G` or `15%`.
+pub fn parse_free_target(input: &str) -> Result<FreeTarget, String> {
+    if input.trim().ends_with('%') {
+        parse_percent(input).map(FreeTarget::Percent)
+    } else {
+        parse_cap_size(input).map(FreeTarget::Bytes)
+    }
+}
+
 /// Parses a count limit (`--max-sessions`, `--max-deletions`): an integer of at least 1.
 pub fn parse_cap_count(input: &str) -> Result<u64, String> {
     let n: u64 = input.trim().parse().map_err(|e| format!("not a whole number ({e})"))?;
@@ -260,6 +295,24 @@ mod tests {
             assert!(parse_size(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(parse_size("50").unwrap_err().contains("50G"));
+    }
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("85%"), Ok(85.0));
+        assert_eq!(parse_percent("12.5%"), Ok(12.5));
+        assert_eq!(parse_percent("100%"), Ok(100.0));
+        assert_eq!(parse_percent("1e-9%"), Ok(1e-9));
+        for bad in [
+            "", "85", "%", "0%", "0.0%", "-5%", "100.1%", "nan%", "inf%", "85 %x", "5G",
+        ] {
+            assert!(parse_percent(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_percent("0%").unwrap_err().contains("leave the option out"));
+        assert_eq!(parse_free_target("15%"), Ok(FreeTarget::Percent(15.0)));
+        assert_eq!(parse_free_target("10G"), Ok(FreeTarget::Bytes(10 << 30)));
+        assert!(parse_free_target("0B").is_err());
+        assert!(parse_free_target("0%").is_err());
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!
 //! Not expressible on this surface:
 //! - an explicit 0 for `max_total_bytes`, `max_sessions`, `min_free_bytes`,
-//!   `max_deletions`: the struct's zero value is "unset" (docs/contract.md).
+//!   `max_deletions` and the percentages (`min_free_percent`, the
+//!   watermarks): the struct's zero value is "unset" (docs/contract.md).
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::{BufRead, Write};
@@ -419,6 +420,25 @@ impl Api {
                 }
                 Some(Some(n)) => *field = n,
                 Some(None) => return Err(Failure("bad_request".into(), format!("{key} must be an integer"))),
+            }
+        }
+        for (key, field) in [
+            ("min_free_percent", &mut opts.min_free_percent),
+            ("high_watermark_percent", &mut opts.high_watermark_percent),
+            ("low_watermark_percent", &mut opts.low_watermark_percent),
+            ("high_inode_watermark_percent", &mut opts.high_inode_watermark_percent),
+            ("low_inode_watermark_percent", &mut opts.low_inode_watermark_percent),
+        ] {
+            match o.get(key).map(Value::as_f64) {
+                None => {}
+                Some(Some(0.0)) => {
+                    return Err(Failure(
+                        "not_expressible".into(),
+                        format!("{key} 0 is the C struct's unset"),
+                    ));
+                }
+                Some(Some(p)) => *field = p,
+                Some(None) => return Err(Failure("bad_request".into(), format!("{key} must be a number"))),
             }
         }
         if let Some(j) = o.get("jobs").and_then(Value::as_u64) {

@@ -10,7 +10,8 @@ Mapping:
   `invalid_session_id` when its one `wsprune: error: ...` line says so.
 - hours: `--older-than {h}h`, `--min-age {h}h`; `older_than_hours: null` is
   `--no-age-rule` (with `--allow-no-rule` when no size or count rule is
-  given either: the tool refuses a prune with no rule unless asked). Byte options are `{n}B`. An absent key passes no option.
+  given either: the tool refuses a prune with no rule unless asked). Byte options are `{n}B`,
+  percentages `{p}%` (`--min-free 15%`, `--high-watermark 85%`). An absent key passes no option.
 - touch outcome: the tool warns on stderr for legacy and corrupted metadata.
 - delete: `rm --json` gives the exact bytes freed.
 - missing root: the tool refuses a workspace root that does not exist (exit
@@ -27,6 +28,8 @@ Mapping:
 
 Not expressible:
 - `prune` of a missing root: see above.
+- `min_free_bytes` and `min_free_percent` together: `--min-free` takes one
+  of them (the library takes the larger target).
 """
 
 from __future__ import annotations
@@ -61,15 +64,40 @@ def classify(code: int, msg: str) -> str:
     return STATUS_OF_EXIT.get(code, f"exit {code}")
 
 
+CAPACITY_KEYS = (
+    "max_total_bytes",
+    "max_sessions",
+    "min_free_bytes",
+    "min_free_percent",
+    "high_watermark_percent",
+    "high_inode_watermark_percent",
+)
+PERCENT_FLAGS = (
+    ("min_free_percent", "--min-free"),
+    ("high_watermark_percent", "--high-watermark"),
+    ("low_watermark_percent", "--low-watermark"),
+    ("high_inode_watermark_percent", "--high-inode-watermark"),
+    ("low_inode_watermark_percent", "--low-inode-watermark"),
+)
+
+
+def percent(p: Any) -> str:
+    """A percentage as the tool reads it (repr keeps every digit: 1e-09, 85.0)."""
+    return repr(float(p)) if not isinstance(p, int) else str(p)
+
+
 def prune_args(o: dict[str, Any]) -> list[str]:
     a: list[str] = []
     if "older_than_hours" in o:
         a += ["--no-age-rule"] if o["older_than_hours"] is None else [f"--older-than={hours(o['older_than_hours'])}"]
-        if o["older_than_hours"] is None and not any(k in o for k in ("max_total_bytes", "max_sessions", "min_free_bytes")):
+        if o["older_than_hours"] is None and not any(k in o for k in CAPACITY_KEYS):
             a.append("--allow-no-rule")
     for key, flag in (("max_total_bytes", "--max-total-size"), ("min_free_bytes", "--min-free")):
         if key in o:
             a.append(f"{flag}={o[key]}B")
+    for key, flag in PERCENT_FLAGS:
+        if key in o:
+            a.append(f"{flag}={percent(o[key])}%")
     for key, flag in (("max_sessions", "--max-sessions"), ("max_deletions", "--max-deletions")):
         if key in o:
             a.append(f"{flag}={o[key]}")
@@ -140,7 +168,10 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
     elif kind == "repair":
         argv = ["repair", root, "--json"] + (["--dry-run"] if op.get("dry_run") else [])
     elif kind == "prune":
-        argv = ["prune", root, "--json"] + prune_args(op.get("options", {}))
+        o = op.get("options", {})
+        if "min_free_bytes" in o and "min_free_percent" in o:
+            return {"not_expressible": "--min-free takes a size or a percentage, not both"}
+        argv = ["prune", root, "--json"] + prune_args(o)
     elif kind == "stats":
         argv = ["stats", root, "--json"] + (["--sizes"] if op.get("measure_sizes") else [])
     else:

@@ -20,6 +20,11 @@ const OPTION_NAMES = {
   dry_run: 'dryRun',
   jobs: 'jobs',
   single_host: 'singleHost',
+  min_free_percent: 'minFreePercent',
+  high_watermark_percent: 'highWatermarkPercent',
+  low_watermark_percent: 'lowWatermarkPercent',
+  high_inode_watermark_percent: 'highInodeWatermarkPercent',
+  low_inode_watermark_percent: 'lowInodeWatermarkPercent',
 };
 
 class NotExpressible extends Error {}

@@ -23,7 +23,19 @@ STATUS = {
     0: "ok", 1: "invalid_argument", 2: "invalid_session_id", 3: "not_found",
     4: "already_exists", 5: "busy", 6: "io", 7: "panic",
 }
-PRUNE_KEYS = ("max_total_bytes", "max_sessions", "min_free_bytes", "max_deletions", "min_age_hours", "jobs")
+PRUNE_KEYS = (
+    "max_total_bytes",
+    "max_sessions",
+    "min_free_bytes",
+    "max_deletions",
+    "min_age_hours",
+    "jobs",
+    "min_free_percent",
+    "high_watermark_percent",
+    "low_watermark_percent",
+    "high_inode_watermark_percent",
+    "low_inode_watermark_percent",
+)
 
 events: list[str] = []
 

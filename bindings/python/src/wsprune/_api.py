@@ -353,7 +353,15 @@ def lease(workspace_root: PathLike, session_id: str) -> Lease:
 #: The rules that select a session for deletion (``PruneResult.deleted_rules``).
 #: ``"interrupted"`` is no longer produced (since 0.3.0): leftover trash is
 #: listed in ``PruneResult.interrupted``.
-RULES = ("older_than", "max_total_bytes", "max_sessions", "min_free_bytes", "interrupted")
+RULES = (
+    "older_than",
+    "max_total_bytes",
+    "max_sessions",
+    "min_free_bytes",
+    "interrupted",
+    "watermark",
+    "inode_watermark",
+)
 
 
 @dataclass(frozen=True)
@@ -382,13 +390,14 @@ class PruneResult:
     """What a prune deleted (or would), skipped (with reasons), failed on,
     and the bytes reclaimed. ``str()`` is the human summary.
     ``deleted_rules`` maps each deleted session to the rule that selected it:
-    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"`` or
-    ``"min_free_bytes"``. ``interrupted`` lists the leftover trash
+    ``"older_than"``, ``"max_total_bytes"``, ``"max_sessions"``,
+    ``"min_free_bytes"``, ``"watermark"`` or ``"inode_watermark"``. ``interrupted`` lists the leftover trash
     directories (left by an interrupted deletion) the prune finished, by
     name: never reported as sessions, since a live session of the same id may
     exist again; an error finishing one is keyed by its name in ``errors``.
     ``unmet_targets`` lists the capacity rules
-    (``"max_total_bytes"``, ``"max_sessions"``, ``"min_free_bytes"``) still
+    (``"max_total_bytes"``, ``"max_sessions"``, ``"min_free_bytes"``,
+    ``"watermark"``, ``"inode_watermark"``) still
     not satisfied when the prune ended: every evictable session went (or
     ``max_deletions`` stopped it) and the target is out of reach; in a dry
     run, projected. The summary then ends with ``; target not reached: RULE``.
@@ -485,6 +494,24 @@ def _hours(name: str, value: float) -> float:
     return hours
 
 
+def _percent(name: str, value: Optional[float]) -> float:
+    """A percentage rule: None is off (0.0 in C); 0 is refused as a cap of 0
+    is; any other number is the library's to check ((0, 100])."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be a number or None, got {value!r}", 1)
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a number or None, got {value!r}", 1) from None
+    if p == 0:
+        raise InvalidArgumentError(
+            f"{name} must be a percentage in (0, 100], got 0; leave it unset to turn the rule off", 1
+        )
+    return p
+
+
 def _limit(name: str, value: Optional[int]) -> int:
     """A size or count rule: None is off (0 in C); otherwise an int in [1, 2^64-1]."""
     if value is None:
@@ -537,6 +564,11 @@ def prune_sessions(
     min_free_bytes: Optional[int] = None,
     max_deletions: Optional[int] = None,
     min_age_hours: Optional[float] = None,
+    min_free_percent: Optional[float] = None,
+    high_watermark_percent: Optional[float] = None,
+    low_watermark_percent: Optional[float] = None,
+    high_inode_watermark_percent: Optional[float] = None,
+    low_inode_watermark_percent: Optional[float] = None,
     jobs: int = 0,
     lock_timeout: float = 30.0,
     single_host: bool = False,
@@ -550,7 +582,15 @@ def prune_sessions(
       the sessions total at most that many bytes.
     - ``max_sessions``: keep at most that many (the most recently updated).
     - ``min_free_bytes``: evict the least recently updated sessions until
-      the filesystem has that many bytes available.
+      the filesystem has that many bytes available; ``min_free_percent``:
+      that percentage of its size (the larger target wins).
+    - ``high_watermark_percent``: once the filesystem is that full (percent
+      of its bytes used, as the prune begins), evict the least recently
+      updated sessions until it is at most ``low_watermark_percent`` full
+      (``None``: the high watermark itself); below it, nothing.
+      ``high_inode_watermark_percent`` and ``low_inode_watermark_percent``:
+      the same for inodes. Percentages are in (0, 100]; a low watermark
+      above the high one, or without it, is refused.
 
     The size and count rules never evict a session that is leased, updated
     less than ``min_age_hours`` ago (``None``: the library's default, 1 hour;
@@ -592,6 +632,11 @@ def prune_sessions(
     opts.max_sessions = _limit("max_sessions", max_sessions)
     opts.min_free_bytes = _limit("min_free_bytes", min_free_bytes)
     opts.max_deletions = _limit("max_deletions", max_deletions)
+    opts.min_free_percent = _percent("min_free_percent", min_free_percent)
+    opts.high_watermark_percent = _percent("high_watermark_percent", high_watermark_percent)
+    opts.low_watermark_percent = _percent("low_watermark_percent", low_watermark_percent)
+    opts.high_inode_watermark_percent = _percent("high_inode_watermark_percent", high_inode_watermark_percent)
+    opts.low_inode_watermark_percent = _percent("low_inode_watermark_percent", low_inode_watermark_percent)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or not 0 <= jobs <= _U32_MAX:
         raise InvalidArgumentError(f"jobs must be an int in [0, 2**32-1], got {jobs!r}", 1)
     opts.jobs = jobs

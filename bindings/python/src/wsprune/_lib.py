@@ -40,6 +40,11 @@ class PruneOptions(ctypes.Structure):
         ("use_older_than", ctypes.c_bool),
         ("dry_run", ctypes.c_bool),
         ("flags", ctypes.c_uint64),
+        ("min_free_percent", ctypes.c_double),
+        ("high_watermark_percent", ctypes.c_double),
+        ("low_watermark_percent", ctypes.c_double),
+        ("high_inode_watermark_percent", ctypes.c_double),
+        ("low_inode_watermark_percent", ctypes.c_double),
     ]
 
 # wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root.

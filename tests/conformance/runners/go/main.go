@@ -12,7 +12,8 @@
 //
 // Not expressible on this surface:
 //   - an explicit 0 for max_total_bytes, max_sessions, min_free_bytes,
-//     max_deletions: Go's zero value is unset (docs/contract.md);
+//     max_deletions and the percentages (min_free_percent, the watermarks):
+//     Go's zero value is unset (docs/contract.md);
 //   - NaN or infinite hours: a time.Duration cannot hold them;
 //   - dir_mode "0": SessionOptions.DirMode's zero value is unset (0700).
 //
@@ -121,6 +122,19 @@ func options(o map[string]any) (wsprune.PruneOptions, error) {
 				return opts, notExpressible(key + " 0: Go's zero value is unset")
 			}
 			*field = uint64(n)
+		}
+	}
+	for key, field := range map[string]*float64{
+		"min_free_percent": &opts.MinFreePercent, "high_watermark_percent": &opts.HighWatermarkPercent,
+		"low_watermark_percent": &opts.LowWatermarkPercent, "high_inode_watermark_percent": &opts.HighInodeWatermarkPercent,
+		"low_inode_watermark_percent": &opts.LowInodeWatermarkPercent,
+	} {
+		if v, ok := o[key]; ok {
+			p, _ := v.(float64)
+			if p == 0 {
+				return opts, notExpressible(key + " 0: Go's zero value is unset")
+			}
+			*field = p
 		}
 	}
 	if v, ok := o["jobs"].(float64); ok {

@@ -29,7 +29,8 @@ interface LibWsPrune extends Library {
     /** {@code struct wsprune_prune_options}; field order is the C layout. */
     @Structure.FieldOrder({"struct_size", "older_than_hours", "min_age_hours", "max_total_bytes",
             "max_sessions", "min_free_bytes", "max_deletions", "jobs", "lock_timeout_ms",
-            "use_older_than", "dry_run", "flags"})
+            "use_older_than", "dry_run", "flags", "min_free_percent", "high_watermark_percent",
+            "low_watermark_percent", "high_inode_watermark_percent", "low_inode_watermark_percent"})
     final class PruneOptionsStruct extends Structure {
         public long struct_size;
         public double older_than_hours;
@@ -43,6 +44,11 @@ interface LibWsPrune extends Library {
         public byte use_older_than;
         public byte dry_run;
         public long flags;
+        public double min_free_percent;
+        public double high_watermark_percent;
+        public double low_watermark_percent;
+        public double high_inode_watermark_percent;
+        public double low_inode_watermark_percent;
     }
 
     /** {@code WSPRUNE_FLAG_SINGLE_HOST}: no other host uses the workspace root. */

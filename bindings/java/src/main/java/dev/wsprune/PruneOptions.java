@@ -29,6 +29,11 @@ public final class PruneOptions {
     private final Duration lockTimeout;
     private final boolean dryRun;
     private final boolean singleHost;
+    private final Double minFreePercent; // null: no such rule
+    private final Double highWatermark;
+    private final Double lowWatermark;
+    private final Double highInodeWatermark;
+    private final Double lowInodeWatermark;
 
     private PruneOptions(Builder b) {
         olderThan = b.olderThan;
@@ -42,6 +47,11 @@ public final class PruneOptions {
         lockTimeout = b.lockTimeout;
         dryRun = b.dryRun;
         singleHost = b.singleHost;
+        minFreePercent = b.minFreePercent;
+        highWatermark = b.highWatermark;
+        lowWatermark = b.lowWatermark;
+        highInodeWatermark = b.highInodeWatermark;
+        lowInodeWatermark = b.lowInodeWatermark;
     }
 
     /** A builder with every option unset (the library's defaults). */
@@ -91,6 +101,12 @@ public final class PruneOptions {
         }
         c.dry_run = Lib.cBool(dryRun);
         c.flags = singleHost ? LibWsPrune.FLAG_SINGLE_HOST : 0;
+        // Unset is 0.0 in C; a set value was checked non-zero by the builder.
+        c.min_free_percent = minFreePercent == null ? 0.0 : minFreePercent;
+        c.high_watermark_percent = highWatermark == null ? 0.0 : highWatermark;
+        c.low_watermark_percent = lowWatermark == null ? 0.0 : lowWatermark;
+        c.high_inode_watermark_percent = highInodeWatermark == null ? 0.0 : highInodeWatermark;
+        c.low_inode_watermark_percent = lowInodeWatermark == null ? 0.0 : lowInodeWatermark;
         return c;
     }
 
@@ -127,7 +143,9 @@ public final class PruneOptions {
                 + ", maxTotalBytes=" + maxTotalBytes + ", maxSessions=" + maxSessions + ", minFreeBytes="
                 + minFreeBytes + ", maxDeletions=" + maxDeletions + ", minAge="
                 + (minAge == null ? "default" : minAge) + ", jobs=" + jobs + ", lockTimeout="
-                + (lockTimeout == null ? "default" : lockTimeout) + ", dryRun=" + dryRun + ", singleHost=" + singleHost + "]";
+                + (lockTimeout == null ? "default" : lockTimeout) + ", dryRun=" + dryRun + ", singleHost=" + singleHost + ", minFreePercent=" + minFreePercent
+                + ", highWatermark=" + highWatermark + ", lowWatermark=" + lowWatermark + ", highInodeWatermark="
+                + highInodeWatermark + ", lowInodeWatermark=" + lowInodeWatermark + "]";
     }
 
     /** Builds {@link PruneOptions}. Not thread-safe; the options it builds are. */
@@ -143,6 +161,11 @@ public final class PruneOptions {
         private Duration lockTimeout;
         private boolean dryRun;
         private boolean singleHost;
+        private Double minFreePercent;
+        private Double highWatermark;
+        private Double lowWatermark;
+        private Double highInodeWatermark;
+        private Double lowInodeWatermark;
 
         private Builder() {}
 
@@ -180,6 +203,45 @@ public final class PruneOptions {
         /** Evict until the filesystem has {@code bytes} (> 0) available. */
         public Builder minFreeBytes(long bytes) {
             minFreeBytes = positive(bytes, "minFreeBytes");
+            return this;
+        }
+
+        /**
+         * Evict until the filesystem has {@code percent} of its size available,
+         * in (0, 100]; one rule with {@link #minFreeBytes} (the larger target wins).
+         */
+        public Builder minFreePercent(double percent) {
+            minFreePercent = nonZeroPercent(percent, "minFreePercent");
+            return this;
+        }
+
+        /**
+         * High watermark: once the filesystem is {@code percent} full (bytes
+         * used, as the prune begins), evict least recently updated sessions
+         * down to {@link #lowWatermark} (unset: this one); below it, nothing.
+         * In (0, 100]; outside it, or a low watermark above it, is refused by
+         * the library when the prune runs.
+         */
+        public Builder highWatermark(double percent) {
+            highWatermark = nonZeroPercent(percent, "highWatermark");
+            return this;
+        }
+
+        /** What a crossed {@link #highWatermark} evicts down to, in (0, high]. */
+        public Builder lowWatermark(double percent) {
+            lowWatermark = nonZeroPercent(percent, "lowWatermark");
+            return this;
+        }
+
+        /** As {@link #highWatermark}, for the filesystem's inodes. */
+        public Builder highInodeWatermark(double percent) {
+            highInodeWatermark = nonZeroPercent(percent, "highInodeWatermark");
+            return this;
+        }
+
+        /** As {@link #lowWatermark}, for the filesystem's inodes. */
+        public Builder lowInodeWatermark(double percent) {
+            lowInodeWatermark = nonZeroPercent(percent, "lowInodeWatermark");
             return this;
         }
 
@@ -242,6 +304,15 @@ public final class PruneOptions {
         /** The immutable options. */
         public PruneOptions build() {
             return new PruneOptions(this);
+        }
+
+        /** 0% is unset in C, and not a rule here: refused; the range is the library's to check. */
+        private static Double nonZeroPercent(double v, String what) {
+            if (v == 0.0) {
+                throw new WsPruneException(Status.INVALID_ARGUMENT,
+                        what + " of 0% is not a rule; omit it to turn the rule off");
+            }
+            return v;
         }
 
         private static Long positive(long v, String what) {

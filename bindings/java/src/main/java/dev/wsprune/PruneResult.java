@@ -45,7 +45,7 @@ public record PruneResult(List<String> deleted, Map<String, String> deletedRules
     /**
      * A capacity target the prune did not reach.
      *
-     * @param rule   {@code "max_total_bytes"}, {@code "max_sessions"} or {@code "min_free_bytes"}
+     * @param rule   {@code "max_total_bytes"}, {@code "max_sessions"}, {@code "min_free_bytes"}, {@code "watermark"} or {@code "inode_watermark"}
      * @param target the option's value (bytes, or a session count)
      * @param actual the total bytes, session count or free bytes when the prune ended
      */

@@ -219,6 +219,17 @@ public final class ConformanceRunner {
         if (o.get("max_deletions") instanceof Number n) {
             b.maxDeletions(n.longValue());
         }
+        Map<String, java.util.function.DoubleConsumer> percents = Map.of(
+                "min_free_percent", b::minFreePercent,
+                "high_watermark_percent", b::highWatermark,
+                "low_watermark_percent", b::lowWatermark,
+                "high_inode_watermark_percent", b::highInodeWatermark,
+                "low_inode_watermark_percent", b::lowInodeWatermark);
+        for (Map.Entry<String, java.util.function.DoubleConsumer> p : percents.entrySet()) {
+            if (o.get(p.getKey()) instanceof Number n) {
+                p.getValue().accept(n.doubleValue());
+            }
+        }
         if (o.get("min_age_hours") != null) {
             b.minAge(hours(o.get("min_age_hours")));
         }
