@@ -12,7 +12,8 @@ out=$(realpath -m "$1")
 gen=target/cli-docs
 rm -rf "$gen/src"
 mkdir -p "$gen/src"
-cp src/bin/wsprune/*.rs "$gen/src/"
+# The whole directory: a subcommand may live in a module directory.
+cp -R src/bin/wsprune/. "$gen/src/"
 # The tool's entry point becomes an ordinary (unused) function.
 sed -i 's/^fn main() -> ExitCode {/#[allow(dead_code)]\nfn tool_main() -> ExitCode {/' "$gen/src/main.rs"
 grep -q '^fn tool_main() -> ExitCode {' "$gen/src/main.rs" || {
@@ -36,12 +37,15 @@ publish = false
 [dependencies]
 wsprune = { path = "../..", default-features = false }
 $deps
-clap_mangen = "0.2"
-clap_complete = "~4.5"
+# Pinned (roff is clap_mangen's renderer), so a new release of a generator
+# never changes the pages or completions of a given source tree.
+clap_mangen = "=0.2.33"
+clap_complete = "=4.5.67"
+roff = "=1.1.1"
 TOML
 # Start from the project's lock file, so clap and the library's dependencies
 # are the versions the tool is built with.
-[ -f "$gen/Cargo.lock" ] || cp Cargo.lock "$gen/Cargo.lock"
+cp Cargo.lock "$gen/Cargo.lock"
 cargo build --quiet --manifest-path "$gen/Cargo.toml" --target-dir "$gen/target" 2> >(grep -v '^warning\|^ *|\|^ *=\|^$\|-->' >&2 || true)
 rm -rf "$out"
 "$gen/target/debug/wsprune-cli-docs" "$out"

@@ -14,19 +14,28 @@ fn main() {
     std::fs::create_dir_all(&completions).expect("create completions/");
     let mut cmd = <Cli as clap::CommandFactory>::command();
     cmd.build();
-    // wsprune.1, then wsprune-<subcommand>.1 for each subcommand (git's way).
+    // wsprune.1, then wsprune-<subcommand>.1 for each subcommand and
+    // wsprune-<subcommand>-<subsubcommand>.1 for each nested one (git's way).
     write_man(&man_dir, "wsprune", cmd.clone());
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
-        // clap without its `string` feature (as the tool is built) names
-        // commands with &'static str: the generator runs once, so leak.
-        let name: &'static str = Box::leak(format!("wsprune-{}", sub.get_name()).into_boxed_str());
-        let page = sub.clone().name(name).bin_name(format!("wsprune {}", sub.get_name()));
-        write_man(&man_dir, name, page);
-    }
+    write_subcommand_pages(&man_dir, &cmd, "wsprune", "wsprune");
     use clap_complete::Shell;
     for (shell, file) in [(Shell::Bash, "wsprune"), (Shell::Zsh, "_wsprune"), (Shell::Fish, "wsprune.fish")] {
         let mut f = std::fs::File::create(completions.join(file)).expect("create completion file");
         clap_complete::generate(shell, &mut cmd, "wsprune", &mut f);
+    }
+}
+
+/// One page for each visible subcommand of `cmd`, then its own subcommands.
+/// make test-dist requires a page for every command the tool's --help lists.
+fn write_subcommand_pages(dir: &std::path::Path, cmd: &clap::Command, page_prefix: &str, bin_prefix: &str) {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+        let page_name = format!("{page_prefix}-{}", sub.get_name());
+        let bin_name = format!("{bin_prefix} {}", sub.get_name());
+        // clap without its `string` feature (as the tool is built) names
+        // commands with &'static str: the generator runs once, so leak.
+        let name: &'static str = Box::leak(page_name.clone().into_boxed_str());
+        write_man(dir, name, sub.clone().name(name).bin_name(bin_name.clone()));
+        write_subcommand_pages(dir, sub, &page_name, &bin_name);
     }
 }
 

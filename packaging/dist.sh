@@ -120,6 +120,7 @@ for pc in wsprune wsprune-static; do
 done
 clamp_times "$stage/tar"
 tgz "$dist/$name.tar.gz" "$stage/tar" "$name"
+install -m 0644 LICENSE-MIT LICENSE-APACHE "$stage/debug/$name/"
 clamp_times "$stage/debug"
 tgz "$dist/$name-debuginfo.tar.gz" "$stage/debug" "$name"
 
