@@ -6,6 +6,16 @@
  *
  *   floor create       DIR FIRST COUNT JSONFILE       mkdir, open O_CREAT|O_EXCL, write, close
  *   floor naive-create DIR FIRST COUNT JSONFILE       mkdir, write a temp file, rename it into place
+ *   floor host-create  ROOT FIRST COUNT JSONFILE      the least a create of a *registered* session must do
+ *                                                     (crash-safe record and mirror, a lock file, the host
+ *                                                     directory checked): open the root (O_PATH), open
+ *                                                     .wsprune (O_NOFOLLOW) and fstat it (owned by us, not
+ *                                                     group- or other-writable), open its sessions/ and
+ *                                                     locks/ (O_PATH), mkdirat the session 0700, create its
+ *                                                     lock file, open the session directory (O_PATH),
+ *                                                     write .metadata.json and the record each as a temp
+ *                                                     file (O_EXCL|O_NOFOLLOW), write, close and
+ *                                                     renameat2 RENAME_NOREPLACE, the five closes
  *   floor touch        DIR SESSIONS COUNT OFFSET STAMP open, read, 27-byte pwrite at OFFSET, close
  *   floor safe-touch   DIR SESSIONS COUNT OFFSET STAMP the least a *checked* touch must do (every check wsprune makes):
  *                                                     open the root (O_PATH), openat2 <id>/.metadata.json
@@ -93,6 +103,53 @@ int main(int argc, char **argv) {
             if (write(fd, json, jlen) != (ssize_t)jlen) die("write", file);
             close(fd);
             if (naive && rename(tmp, file) != 0) die("rename", tmp);
+            ns[k] = now_ns() - t;
+        }
+    } else if (!strcmp(mode, "host-create")) {
+        size_t jlen;
+        const char *json = read_file(argv[5], &jlen);
+        char name[64], host[2048];
+        /* The host directory, as wsprune's first create makes it (not timed). */
+        snprintf(host, sizeof host, "%s/.wsprune", dir);
+        mkdir(host, 0700);
+        snprintf(file, sizeof file, "%s/sessions", host);
+        mkdir(file, 0700);
+        snprintf(file, sizeof file, "%s/locks", host);
+        mkdir(file, 0700);
+        struct stat st;
+        for (long k = 0; k < count; k++) {
+            snprintf(name, sizeof name, "%08lx-0000-4000-8000-000000000000", a + k);
+            long long t = now_ns();
+            int rfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            if (rfd < 0) die("open", dir);
+            int hfd = openat(rfd, ".wsprune", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (hfd < 0) die("openat", host);
+            if (fstat(hfd, &st) != 0) die("fstat", host);
+            if (st.st_uid != geteuid() || (st.st_mode & 022)) die("host directory check", host);
+            int sfd = openat(hfd, "sessions", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int lfd = openat(hfd, "locks", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sfd < 0 || lfd < 0) die("openat", host);
+            if (mkdirat(rfd, name, 0700) != 0) die("mkdirat", name);
+            int lk = openat(lfd, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (lk < 0) die("openat lock", name);
+            close(lk);
+            int dfd = openat(rfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (dfd < 0) die("openat", name);
+            int dirs[2] = {dfd, sfd};
+            const char *finals[2] = {".metadata.json", name};
+            for (int w = 0; w < 2; w++) {
+                int f = openat(dirs[w], ".tmp", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (f < 0) die("openat temp", name);
+                if (write(f, json, jlen) != (ssize_t)jlen) die("write", name);
+                close(f);
+                if (syscall(SYS_renameat2, dirs[w], ".tmp", dirs[w], finals[w], 1 /* RENAME_NOREPLACE */) != 0)
+                    die("renameat2", name);
+            }
+            close(dfd);
+            close(lfd);
+            close(sfd);
+            close(hfd);
+            close(rfd);
             ns[k] = now_ns() - t;
         }
     } else if (!strcmp(mode, "touch") && argc >= 7) {

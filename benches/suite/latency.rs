@@ -1,5 +1,5 @@
-//! Create and touch latency: wsprune against the plain-C floor, the C floor
-//! of a touch of a registered session (its host-owned record: the guarantees
+//! Create and touch latency: wsprune against the plain-C floor, the C floors
+//! of a create and of a touch of a registered session (its host-owned record: the guarantees
 //! wsprune's touch keeps, nothing else), the former safe floor of a checked
 //! touch of `.metadata.json`, and the naive write-temp-and-rename design
 //! (benches/floor.c), interleaved in blocks so a disk that drifts during the
@@ -36,6 +36,8 @@ pub struct Results {
     pub touches: usize,
     pub create: Latency,
     pub create_floor: Latency,
+    /// The least a create of a registered session must do (benches/floor.c `host-create`).
+    pub create_host_floor: Latency,
     pub create_naive: Latency,
     /// `touch_session` with the mirror not due (a later touch in the same minute).
     pub touch: Latency,
@@ -58,8 +60,13 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
     let floor = work.join("floor");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/floor.c");
     measure::run(Command::new("cc").arg("-O2").arg("-o").arg(&floor).arg(&src));
-    let (ws, cdir, ndir) = (work.join("wsprune"), work.join("floor-ws"), work.join("naive-ws"));
-    for d in [&cdir, &ndir] {
+    let (ws, cdir, ndir, hdir) = (
+        work.join("wsprune"),
+        work.join("floor-ws"),
+        work.join("naive-ws"),
+        work.join("host-floor-ws"),
+    );
+    for d in [&cdir, &ndir, &hdir] {
         std::fs::create_dir(d).expect("latency dir");
     }
     let json = wsprune::SessionMetadata::new(uuid::Uuid::new_v4().to_string(), chrono::Utc::now()).to_json();
@@ -83,14 +90,15 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
     let ids: Vec<String> = (0..creates)
         .map(|i| format!("{i:08x}-0000-4000-8000-000000000000"))
         .collect();
-    let (mut create, mut create_floor, mut create_naive) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut create, mut create_floor, mut create_host, mut create_naive) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let per = creates / BLOCKS;
     for b in 0..BLOCKS {
         let first = b * per;
         let (f, n) = (first.to_string(), per.to_string());
         // Rotate which contender goes first in each block.
-        for k in 0..3 {
-            match (b + k) % 3 {
+        for k in 0..4 {
+            match (b + k) % 4 {
                 0 => {
                     for id in &ids[first..first + per] {
                         let s = Instant::now();
@@ -99,6 +107,7 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
                     }
                 }
                 1 => create_floor.extend(c_floor(&[&"create", &cdir, &f, &n, &json_file])),
+                2 => create_host.extend(c_floor(&[&"host-create", &hdir, &f, &n, &json_file])),
                 _ => create_naive.extend(c_floor(&[&"naive-create", &ndir, &f, &n, &json_file])),
             }
         }
@@ -148,6 +157,7 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
         touches: touch.len(),
         create: Latency::of(&create),
         create_floor: Latency::of(&create_floor),
+        create_host_floor: Latency::of(&create_host),
         create_naive: Latency::of(&create_naive),
         touch: Latency::of(&touch),
         touch_due: Latency::of(&touch_due),

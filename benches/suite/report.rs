@@ -134,14 +134,17 @@ pub fn tables(r: &Results, quick: bool) -> String {
         None,
     );
     target(
-        "create median <= 1.5x C floor",
-        format!(
-            "{:.2}x ({:.1} µs vs {:.1} µs)",
-            ratio(&l.create, &l.create_floor),
-            l.create.median_us,
-            l.create_floor.median_us
+        "create median <= 1.5x the host C floor (a registered session's create: lock file, mirror and record each written crash-safely, the host directory checked)",
+        vs(&l.create, &l.create_host_floor),
+        Some(ratio(&l.create, &l.create_host_floor) <= 1.5),
+    );
+    target(
+        &format!(
+            "create median vs the plain C floor (mkdir, one file: the former 1.5x target, from before sessions were registered; the host floor is {:.2}x it)",
+            ratio(&l.create_host_floor, &l.create_floor)
         ),
-        Some(ratio(&l.create, &l.create_floor) <= 1.5),
+        vs(&l.create, &l.create_floor),
+        None,
     );
     target(
         "W3 prune peak RSS < 64 MiB",
@@ -226,6 +229,12 @@ pub fn tables(r: &Results, quick: bool) -> String {
                 &l.create_floor,
                 vec![
                     ("C floor: mkdir, open O_CREAT\\|O_EXCL, write, close", &l.create_floor),
+                    (
+                        "host C floor (a registered session): open the root and `.wsprune` (fstat: owner, mode), \
+                         its `sessions/` and `locks/`, mkdirat, create the lock file, then `.metadata.json` and the \
+                         record each as temp file + write + renameat2 RENAME_NOREPLACE, closes",
+                        &l.create_host_floor,
+                    ),
                     ("wsprune `create_session`", &l.create),
                     ("naive: mkdir, write temp file, rename into place", &l.create_naive),
                 ],
@@ -334,7 +343,7 @@ pub fn json(r: &Results, plot: &Path) -> Value {
         })).collect::<Vec<_>>(),
         "latency": {
             "creates": l.creates, "touches": l.touches,
-            "create": lat(&l.create), "create_floor": lat(&l.create_floor), "create_naive": lat(&l.create_naive),
+            "create": lat(&l.create), "create_floor": lat(&l.create_floor), "create_host_floor": lat(&l.create_host_floor), "create_naive": lat(&l.create_naive),
             "touch": lat(&l.touch), "touch_mirror_due": lat(&l.touch_due), "touch_floor": lat(&l.touch_floor),
             "touch_host_floor": lat(&l.touch_host_floor), "touch_safe_floor": lat(&l.touch_safe_floor), "touch_naive": lat(&l.touch_naive),
         },
@@ -474,6 +483,15 @@ implementations alternate in four blocks (rotating which goes first) so that dri
 affects them alike. Touches cycle over the sessions each implementation created; wsprune's sessions are \
 made by `create_session`, so they are registered, and are named as `floor.c` names session i, so that \
 `floor host-touch` touches the records of exactly those sessions.
+- **The host floor of a create** (`floor host-create`) is the cheapest sequence with the guarantees of \
+wsprune's create of a registered session, in plain C: open the root (`O_PATH`), open `.wsprune` \
+(`O_NOFOLLOW`) and `fstat` it (the host's: owned by the caller, not group- or other-writable), open its \
+`sessions/` and `locks/`, `mkdirat` the session (0700), create its lock file, open the session directory, \
+then write `.metadata.json` and the record each crash-safely (a temporary file created `O_EXCL|O_NOFOLLOW`, \
+`write`, `close`, `renameat2` with `RENAME_NOREPLACE`), and the closes. wsprune's `create_session` also \
+checks the root path (`statx`), whether the root folds case (`FS_IOC_GETFLAGS`, for reserved names), and \
+validates the id; the former target compared it with one `mkdir` and one file, from before sessions were \
+registered, and stays in the table as information.
 - **The host floor of a touch** (`floor host-touch`) is the cheapest sequence with the guarantees of \
 wsprune's touch of a registered session, in plain C. The record is the host's (`<root>/.wsprune/`, 0700), so \
 no guest symlink, FIFO or hard link can be in its way and no re-check of a guest-writable path is needed: \
