@@ -62,6 +62,7 @@
 
 use std::collections::HashSet;
 use std::ffi::{CStr, CString};
+use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -162,7 +163,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn fail(&mut self, path: &str, what: &str, err: &io::Error) {
+    fn fail(&mut self, path: &str, what: &str, err: &dyn fmt::Display) {
         self.failures += 1;
         if self.first_error.is_none() {
             // `path` is made of guest-chosen names: escaped, it cannot forge a line of the message.
@@ -219,7 +220,66 @@ enum Visit {
     },
 }
 
-type VisitResult = Result<Visit, (&'static str, io::Error)>;
+/// An entry the walk could not handle: what it was doing, and why.
+struct Failure {
+    doing: &'static str,
+    why: Why,
+}
+
+fn failure(doing: &'static str, why: impl Into<Why>) -> Failure {
+    Failure { doing, why: why.into() }
+}
+
+type VisitResult = Result<Visit, Failure>;
+
+/// Why the walk left an entry: a system call's error, or one of the walk's
+/// own rules (told apart by variant, never by the error's text or kind).
+#[derive(Debug)]
+enum Why {
+    /// A system call failed.
+    Os(io::Error),
+    /// A mount point below the start: never entered, never changed.
+    MountPoint,
+    /// A directory renamed or changed after the walk began.
+    Changed,
+    /// An entry created after the walk began.
+    Born,
+    /// An entry that kept changing between a file and a directory.
+    Unsettled,
+    /// A closed ancestor that is no longer the parent it was on the way down.
+    Moved,
+    /// A directory holding more entries than when the pass over it began.
+    Grew,
+}
+
+impl Why {
+    fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Why::Os(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Why {
+    fn from(e: io::Error) -> Self {
+        Why::Os(e)
+    }
+}
+
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Why::Os(e) => return e.fmt(f),
+            Why::MountPoint => "a mount point; its contents were left in place",
+            Why::Changed => "renamed or changed after the walk began; left for the next prune",
+            Why::Born => "created after the walk began; left for the next prune",
+            Why::Unsettled => "it kept changing between a file and a directory",
+            Why::Moved => "a directory was moved during removal",
+            Why::Grew => "it holds more entries than when this pass over it began; the rest is left for the next prune",
+        })
+    }
+}
 
 /// What reading one batch of a directory asks of the walk.
 enum Step {
@@ -295,7 +355,7 @@ pub fn walk(start: BorrowedFd<'_>, start_id: DirId, mode: Mode) -> Outcome {
     let mut buf: Vec<u8> = Vec::new();
     if let Err(e) = buf.try_reserve_exact(BATCH_BYTES) {
         let mut out = Outcome::default();
-        out.fail(".", "cannot list", &io::Error::other(e));
+        out.fail(".", "cannot list", &e);
         return out;
     }
     buf.resize(BATCH_BYTES, 0);
@@ -386,7 +446,7 @@ impl<'a> Walk<'a> {
             match self.visit_retrying(dfd, name, kind) {
                 // (visit_retrying resolves every Retry itself.)
                 Ok(Visit::Done | Visit::Retry { .. }) => {}
-                Err((what, e)) => self.out.fail(&self.path_of(name), what, &e),
+                Err(f) => self.out.fail(&self.path_of(name), f.doing, &f.why),
                 Ok(Visit::Descend(child, child_id)) => {
                     if self.stack.try_reserve(1).is_err() {
                         let e = io::Error::from_raw_os_error(libc::ENOMEM);
@@ -448,10 +508,7 @@ impl<'a> Walk<'a> {
         match self.mode {
             Mode::Measure => self.out.left += 1,
             Mode::Delete => {
-                let e = io::Error::other(
-                    "it holds more entries than when this pass over it began; the rest is left for the next prune",
-                );
-                self.out.fail(&self.path_of(c""), "stopped reading", &e);
+                self.out.fail(&self.path_of(c""), "stopped reading", &Why::Grew);
             }
         }
     }
@@ -493,8 +550,8 @@ impl<'a> Walk<'a> {
             };
             match r {
                 Ok(Visit::Retry { as_dir: d }) => as_dir = d,
-                Err((_, ref e))
-                    if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+                Err(ref f)
+                    if matches!(f.why.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
                         && !freed_fds
                         && self.close_ancestors() > 0 =>
                 {
@@ -503,10 +560,7 @@ impl<'a> Walk<'a> {
                 r => return r,
             }
         }
-        Err((
-            "cannot handle",
-            io::Error::other("it kept changing between a file and a directory"),
-        ))
+        Err(failure("cannot handle", Why::Unsettled))
     }
 
     /// A subdirectory: opened to descend into, unless it is on another
@@ -519,7 +573,7 @@ impl<'a> Walk<'a> {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR) | Some(libc::ELOOP)) => {
                 return Ok(Visit::Retry { as_dir: false })
             }
-            Err(e)
+            Err(Why::Os(e))
                 if self.mode == Mode::Measure
                     && e.raw_os_error() == Some(libc::EACCES)
                     && owned_by(dfd, name, self.euid) =>
@@ -528,17 +582,17 @@ impl<'a> Walk<'a> {
                 // run changes nothing, so it cannot see inside (bytes undercounted).
                 return Ok(Visit::Done);
             }
-            Err(e) if e.kind() == io::ErrorKind::Other => return Err(("not descending into", e)),
-            Err(e) => return Err(("cannot open directory", e)),
+            Err(why @ (Why::MountPoint | Why::Changed)) => return Err(failure("not descending into", why)),
+            Err(why) => return Err(failure("cannot open directory", why)),
         };
-        let child_id = fd::dir_id(child.as_fd()).map_err(|e| ("cannot stat", e))?;
+        let child_id = fd::dir_id(child.as_fd()).map_err(|e| failure("cannot stat", e))?;
         if !child_id.same_mount(&self.start_id) {
-            return Err(("not descending into", mount_point()));
+            return Err(failure("not descending into", Why::MountPoint));
         }
         // (A directory we granted access to has our own change in its
         // ctime; open_dir_harder checked it before that change.)
         if !granted && child_id.ctime > self.began {
-            return self.left_for_later(changed_during_walk());
+            return self.left_for_later(Why::Changed);
         }
         if self.mode == Mode::Measure {
             self.out.bytes += child_id.blocks.saturating_mul(512);
@@ -554,10 +608,10 @@ impl<'a> Walk<'a> {
             Ok(st) if st.mode & libc::S_IFMT == libc::S_IFDIR => return Ok(Visit::Retry { as_dir: true }),
             Ok(st) => st,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Visit::Done),
-            Err(e) => return Err(("cannot stat", e)),
+            Err(e) => return Err(failure("cannot stat", e)),
         };
         if st.btime.is_some_and(|b| b > self.began) {
-            return self.left_for_later(born_during_walk());
+            return self.left_for_later(Why::Born);
         }
         let mtime = (st.mtime.0, i64::from(st.mtime.1));
         if self.out.newest_mtime.is_none_or(|m| mtime > m) {
@@ -580,15 +634,15 @@ impl<'a> Walk<'a> {
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(Visit::Done),
             Err(e) if e.raw_os_error() == Some(libc::EISDIR) => Ok(Visit::Retry { as_dir: true }),
-            Err(e) => Err(("cannot remove", e)),
+            Err(e) => Err(failure("cannot remove", e)),
         }
     }
 
     /// An entry born or changed after the walk began: a deletion's failure
     /// (retried by the next prune), a measurement's `left`.
-    fn left_for_later(&mut self, why: io::Error) -> VisitResult {
+    fn left_for_later(&mut self, why: Why) -> VisitResult {
         match self.mode {
-            Mode::Delete => Err(("not deleting", why)),
+            Mode::Delete => Err(failure("not deleting", why)),
             Mode::Measure => {
                 self.out.left += 1;
                 Ok(Visit::Done)
@@ -610,16 +664,16 @@ impl<'a> Walk<'a> {
             let child = frame.fd.as_ref().expect("top frame is open").as_fd();
             let expected = self.stack[parent].id;
             let mut reopened = reopen_parent(child, &expected);
-            if matches!(&reopened, Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
+            if matches!(&reopened, Err(why) if matches!(why.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)))
                 && self.close_ancestors() > 0
             {
                 reopened = reopen_parent(child, &expected);
             }
             match reopened {
                 Ok(pfd) => self.stack[parent].fd = Some(pfd),
-                Err(e) => {
+                Err(why) => {
                     self.out
-                        .fail(&self.path_of(&frame.name), "lost the way back up from", &e);
+                        .fail(&self.path_of(&frame.name), "lost the way back up from", &why);
                     return false;
                 }
             }
@@ -674,7 +728,7 @@ impl<'a> Walk<'a> {
     /// another mount is ever changed); one that is ours, on the start's
     /// mount and not changed since the walk began, is granted u+rwx through
     /// `/proc/self/fd`, and opened again (it must be the same directory).
-    fn open_dir_harder(&self, pfd: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<(OwnedFd, bool)>> {
+    fn open_dir_harder(&self, pfd: BorrowedFd<'_>, name: &CStr) -> Result<Option<(OwnedFd, bool)>, Why> {
         match fd::open_dir_at(pfd, name) {
             Ok(f) => Ok(Some((f, false))),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
@@ -683,26 +737,26 @@ impl<'a> Walk<'a> {
                 // Mount first, owner second, and only then a change.
                 let id = fd::dir_id(path_fd.as_fd())?;
                 if !id.same_mount(&self.start_id) {
-                    return Err(mount_point());
+                    return Err(Why::MountPoint);
                 }
                 if id.uid != self.euid || self.mode == Mode::Measure {
-                    return Err(e);
+                    return Err(e.into());
                 }
                 if id.ctime > self.began {
-                    return Err(changed_during_walk());
+                    return Err(Why::Changed);
                 }
                 let proc = fd::ProcFdPath::new(path_fd.as_fd());
                 // SAFETY: `proc` is a NUL-terminated string that outlives the call.
                 if unsafe { libc::chmod(proc.as_cstr().as_ptr(), (id.mode & 0o7777) | 0o700) } != 0 {
-                    return Err(e);
+                    return Err(e.into());
                 }
                 let dir = fd::open_dir_at(pfd, name)?;
                 if !fd::dir_id(dir.as_fd())?.same_inode(&id) {
-                    return Err(changed_during_walk());
+                    return Err(Why::Changed);
                 }
                 Ok(Some((dir, true)))
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -789,21 +843,6 @@ fn seek_dir(dfd: BorrowedFd<'_>, pos: i64) -> io::Result<()> {
     Ok(())
 }
 
-/// The error for a directory renamed or changed after the walk began.
-fn changed_during_walk() -> io::Error {
-    io::Error::other("renamed or changed after the walk began; left for the next prune")
-}
-
-/// The error for an entry created after the walk began.
-fn born_during_walk() -> io::Error {
-    io::Error::other("created after the walk began; left for the next prune")
-}
-
-/// The error for a mount point found below the start: never entered, never changed.
-fn mount_point() -> io::Error {
-    io::Error::other("a mount point; its contents were left in place")
-}
-
 /// Whether the entry `name` in `dir` belongs to `euid` (so deletion may open it up).
 fn owned_by(dir: BorrowedFd<'_>, name: &CStr, euid: u32) -> bool {
     matches!(fd::lstat_at(dir, name), Ok(st) if st.st_uid == euid)
@@ -811,12 +850,12 @@ fn owned_by(dir: BorrowedFd<'_>, name: &CStr, euid: u32) -> bool {
 
 /// Reopens a closed ancestor through `..` of its child, insisting that it is
 /// the directory recorded on the way down.
-fn reopen_parent(child: BorrowedFd<'_>, expected: &DirId) -> io::Result<OwnedFd> {
+fn reopen_parent(child: BorrowedFd<'_>, expected: &DirId) -> Result<OwnedFd, Why> {
     let pfd = fd::open_dir_at(child, c"..")?;
     let id = fd::dir_id(pfd.as_fd())?;
     if id.same_inode(expected) {
         Ok(pfd)
     } else {
-        Err(io::Error::other("a directory was moved during removal"))
+        Err(Why::Moved)
     }
 }
