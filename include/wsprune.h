@@ -316,6 +316,38 @@ typedef struct wsprune_prune_options {
    * As `low_watermark_percent`, for the filesystem's inodes (since 0.4.0).
    */
   double low_inode_watermark_percent;
+  /**
+   * A label selector, NUL-terminated UTF-8 (docs/contract.md, "Labels"):
+   * comma-separated terms that must all hold, `key=value`, `key!=value`,
+   * `key` (present), `!key` (absent), e.g. "owner=alice,tier!=pro". Only
+   * sessions whose labels (from their host-owned records) match are
+   * candidates for any rule, and only they count towards `max_total_bytes`
+   * and `max_sessions`. NULL (the default): every session. An empty or bad
+   * selector is WSPRUNE_STATUS_INVALID_ARGUMENT, naming the term. Borrowed
+   * for the call. Since 0.4.0.
+   */
+  const char *label_selector;
+  /**
+   * The label whose value names a session's owner for the per-owner caps
+   * (e.g. "owner"), NUL-terminated UTF-8; NULL (the default): no per-owner
+   * caps. Set, it needs one of the caps below, and a cap needs it, else
+   * WSPRUNE_STATUS_INVALID_ARGUMENT. Sessions without a value for it
+   * belong to no owner and no per-owner cap evicts them. Borrowed for the
+   * call. Since 0.4.0.
+   */
+  const char *per_owner;
+  /**
+   * Keep at most this many sessions per owner, evicting each owner's least
+   * recently used first (rule "max_sessions_per_owner"); 0: no such rule.
+   * Since 0.4.0.
+   */
+  uint64_t max_sessions_per_owner;
+  /**
+   * Evict each owner's least recently used sessions until its sessions
+   * take at most this many bytes (rule "max_bytes_per_owner"); 0: no such
+   * rule. Since 0.4.0.
+   */
+  uint64_t max_bytes_per_owner;
 } wsprune_prune_options;
 
 /**

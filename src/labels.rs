@@ -185,28 +185,17 @@ pub fn apply(labels: &Labels, changes: &[LabelChange]) -> Result<Labels> {
     Ok(out)
 }
 
-/// Reads a record's `labels` field: a JSON object of string values, every
-/// one valid. `None` when it is anything else (written by hand or by a
-/// newer version): such a session matches no selector and belongs to no
-/// owner (docs/contract.md).
-pub fn from_json(value: &serde_json::Value) -> Option<Labels> {
-    let map = value.as_object()?;
-    let mut labels = Labels::new();
-    for (k, v) in map {
-        labels.insert(k.clone(), v.as_str()?.to_owned());
+/// The labels a session holds, as a prune and `ls` see them: a registered
+/// session's are its record's (`Some`, empty without a `labels` field;
+/// `None` when they are not all valid: such a session matches no selector
+/// and has no owner); an unregistered directory has none, whatever its
+/// guest-writable `.metadata.json` says.
+pub(crate) fn of_session(registered: bool, record: &crate::metadata::SessionMetadata) -> Option<Labels> {
+    if !registered {
+        return Some(Labels::new());
     }
-    validate(&labels).ok()?;
-    Some(labels)
-}
-
-/// The labels as the JSON object a record stores.
-pub fn to_json(labels: &Labels) -> serde_json::Value {
-    serde_json::Value::Object(
-        labels
-            .iter()
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect(),
-    )
+    let labels = record.labels();
+    validate(labels).ok().map(|()| labels.clone())
 }
 
 fn is_alnum(b: u8) -> bool {
@@ -535,22 +524,21 @@ mod tests {
     }
 
     #[test]
-    fn record_labels_read_only_when_every_label_is_valid() {
-        let v = serde_json::json!({"owner": "alice", "tier": "pro"});
-        assert_eq!(from_json(&v).unwrap(), labels(&["owner=alice", "tier=pro"]));
-        assert_eq!(to_json(&from_json(&v).unwrap()), v);
-        for bad in [
-            serde_json::json!(["owner", "alice"]),
-            serde_json::json!({"owner": 1}),
-            serde_json::json!({"owner": "a b"}),
-            serde_json::json!({"bad key": "x"}),
-            serde_json::json!("owner=alice"),
-        ] {
-            assert_eq!(from_json(&bad), None, "{bad}");
+    fn record_labels_count_only_when_registered_and_all_valid() {
+        let record = |labels: &str| {
+            let text = format!(
+                r#"{{"session_id": "x", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "labels": {labels}}}"#
+            );
+            crate::metadata::SessionMetadata::from_json(text.as_bytes()).unwrap()
+        };
+        let good = record(r#"{"owner": "alice", "tier": "pro"}"#);
+        assert_eq!(of_session(true, &good), Some(labels(&["owner=alice", "tier=pro"])));
+        // An unregistered directory's metadata is the guest's: no labels.
+        assert_eq!(of_session(false, &good), Some(Labels::new()));
+        for bad in [r#"{"owner": "a b"}"#, r#"{"bad key": "x"}"#, r#"{"owner": "x\u200b"}"#] {
+            assert_eq!(of_session(true, &record(bad)), None, "{bad}");
         }
-        let many: serde_json::Map<_, _> = (0..=MAX_LABELS)
-            .map(|i| (format!("k{i}"), serde_json::Value::from("")))
-            .collect();
-        assert_eq!(from_json(&serde_json::Value::Object(many)), None);
+        let many: Vec<String> = (0..=MAX_LABELS).map(|i| format!(r#""k{i}": """#)).collect();
+        assert_eq!(of_session(true, &record(&format!("{{{}}}", many.join(", ")))), None);
     }
 }

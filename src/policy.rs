@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result, Status};
 use crate::fs_usage::FsUsage;
+use crate::labels::{self, Selector};
 
 /// The rule that selected a deleted session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +32,12 @@ pub enum Rule {
     /// As [`Rule::Watermark`], for the filesystem's inodes
     /// (`high_inode_watermark_percent`, `low_inode_watermark_percent`).
     InodeWatermark,
+    /// Evicted (least recently used first, within its owner) to keep its
+    /// owner at most `max_sessions_per_owner` sessions. Since 0.4.0.
+    MaxSessionsPerOwner,
+    /// Evicted (least recently used first, within its owner) to bring its
+    /// owner under `max_bytes_per_owner`. Since 0.4.0.
+    MaxBytesPerOwner,
 }
 
 impl Rule {
@@ -44,6 +51,8 @@ impl Rule {
             Rule::Interrupted => "interrupted",
             Rule::Watermark => "watermark",
             Rule::InodeWatermark => "inode_watermark",
+            Rule::MaxSessionsPerOwner => "max_sessions_per_owner",
+            Rule::MaxBytesPerOwner => "max_bytes_per_owner",
         }
     }
 }
@@ -131,6 +140,22 @@ pub struct PruneOptions {
     /// [`crate::shared_fs`]) is then pruned, with a warning event, instead
     /// of refused. Default false.
     pub single_host: bool,
+    /// Only sessions whose labels match this selector are candidates for any
+    /// rule, and only they count towards `max_total_bytes` and
+    /// `max_sessions` (docs/contract.md, "Labels"). `None`: every session.
+    pub selector: Option<Selector>,
+    /// The label whose value names a session's owner, for the per-owner
+    /// caps (e.g. `"owner"`). Sessions without a value for it (absent or
+    /// empty) belong to no owner and no per-owner cap evicts them. `None`:
+    /// no per-owner caps (then the caps below must be unset).
+    pub per_owner: Option<String>,
+    /// Keep at most this many sessions per owner, evicting each owner's
+    /// least recently used first. `None`: no such rule; `Some(0)` is invalid.
+    pub max_sessions_per_owner: Option<u64>,
+    /// Evict each owner's least recently used sessions until the owner's
+    /// sessions take at most this many bytes. `None`: no such rule;
+    /// `Some(0)` is invalid.
+    pub max_bytes_per_owner: Option<u64>,
 }
 
 impl Default for PruneOptions {
@@ -153,6 +178,10 @@ impl Default for PruneOptions {
             jobs: 0,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             single_host: false,
+            selector: None,
+            per_owner: None,
+            max_sessions_per_owner: None,
+            max_bytes_per_owner: None,
         }
     }
 }
@@ -177,6 +206,8 @@ impl PruneOptions {
             ("max_sessions", self.max_sessions),
             ("min_free_bytes", self.min_free_bytes),
             ("max_deletions", self.max_deletions),
+            ("max_sessions_per_owner", self.max_sessions_per_owner),
+            ("max_bytes_per_owner", self.max_bytes_per_owner),
         ] {
             if v == Some(0) {
                 return Err(Error::new(
@@ -207,7 +238,43 @@ impl PruneOptions {
         check_watermarks(
             ("high_inode_watermark_percent", self.high_inode_watermark_percent),
             ("low_inode_watermark_percent", self.low_inode_watermark_percent),
-        )
+        )?;
+        self.validate_owner_caps()
+    }
+
+    /// The per-owner caps need the owner label, and the owner label a cap.
+    fn validate_owner_caps(&self) -> Result<()> {
+        let caps = self.max_sessions_per_owner.is_some() || self.max_bytes_per_owner.is_some();
+        match &self.per_owner {
+            Some(key) => {
+                labels::validate_key(key)?;
+                if !caps {
+                    return Err(Error::new(
+                        Status::InvalidArgument,
+                        "per_owner names the owner label but no per-owner cap is set (max_sessions_per_owner, max_bytes_per_owner)",
+                    ));
+                }
+            }
+            None if caps => {
+                return Err(Error::new(
+                    Status::InvalidArgument,
+                    "a per-owner cap needs per_owner, the label that names a session's owner",
+                ))
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Whether a per-owner cap is set.
+    pub fn has_owner_caps(&self) -> bool {
+        self.per_owner.is_some()
+    }
+
+    /// Whether a selector or per-owner caps are set: the prune then scans
+    /// every session before deleting any.
+    pub fn has_label_rules(&self) -> bool {
+        self.selector.is_some() || self.has_owner_caps()
     }
 
     /// Whether any size or count rule is enabled (they need every session's

@@ -1,6 +1,7 @@
 //! The versioned `wsprune_prune_options` struct: init and reading a caller's struct of any version.
 
 use super::*;
+use crate::labels::Selector;
 
 /// Options of `wsprune_prune_sessions_with_options`. Always start from
 /// `wsprune_prune_options_init(&opts, sizeof opts)`, which sets
@@ -70,6 +71,30 @@ pub struct wsprune_prune_options {
     pub high_inode_watermark_percent: f64,
     /// As `low_watermark_percent`, for the filesystem's inodes (since 0.4.0).
     pub low_inode_watermark_percent: f64,
+    /// A label selector, NUL-terminated UTF-8 (docs/contract.md, "Labels"):
+    /// comma-separated terms that must all hold, `key=value`, `key!=value`,
+    /// `key` (present), `!key` (absent), e.g. "owner=alice,tier!=pro". Only
+    /// sessions whose labels (from their host-owned records) match are
+    /// candidates for any rule, and only they count towards `max_total_bytes`
+    /// and `max_sessions`. NULL (the default): every session. An empty or bad
+    /// selector is WSPRUNE_STATUS_INVALID_ARGUMENT, naming the term. Borrowed
+    /// for the call. Since 0.4.0.
+    pub label_selector: *const c_char,
+    /// The label whose value names a session's owner for the per-owner caps
+    /// (e.g. "owner"), NUL-terminated UTF-8; NULL (the default): no per-owner
+    /// caps. Set, it needs one of the caps below, and a cap needs it, else
+    /// WSPRUNE_STATUS_INVALID_ARGUMENT. Sessions without a value for it
+    /// belong to no owner and no per-owner cap evicts them. Borrowed for the
+    /// call. Since 0.4.0.
+    pub per_owner: *const c_char,
+    /// Keep at most this many sessions per owner, evicting each owner's least
+    /// recently used first (rule "max_sessions_per_owner"); 0: no such rule.
+    /// Since 0.4.0.
+    pub max_sessions_per_owner: u64,
+    /// Evict each owner's least recently used sessions until its sessions
+    /// take at most this many bytes (rule "max_bytes_per_owner"); 0: no such
+    /// rule. Since 0.4.0.
+    pub max_bytes_per_owner: u64,
 }
 
 /// Flag of `wsprune_prune_options.flags` and `wsprune_session_delete_with_flags`:
@@ -133,6 +158,10 @@ pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_opt
             low_watermark_percent: 0.0,
             high_inode_watermark_percent: 0.0,
             low_inode_watermark_percent: 0.0,
+            label_selector: std::ptr::null(),
+            per_owner: std::ptr::null(),
+            max_sessions_per_owner: 0,
+            max_bytes_per_owner: 0,
         },
     );
     wsprune_status::WSPRUNE_STATUS_OK
@@ -160,6 +189,10 @@ pub(crate) struct RawPruneOptions {
     low_watermark_percent: f64,
     high_inode_watermark_percent: f64,
     low_inode_watermark_percent: f64,
+    label_selector: *const c_char,
+    per_owner: *const c_char,
+    max_sessions_per_owner: u64,
+    max_bytes_per_owner: u64,
 }
 const _: () = assert!(std::mem::size_of::<RawPruneOptions>() == std::mem::size_of::<wsprune_prune_options>());
 
@@ -193,5 +226,15 @@ pub(crate) unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Resu
         jobs: o.jobs as usize,
         lock_timeout: std::time::Duration::from_millis(o.lock_timeout_ms.into()),
         single_host: read_flags(o.flags)?,
+        selector: match o.label_selector.is_null() {
+            true => None,
+            false => Some(Selector::parse(arg_str(o.label_selector, "options->label_selector")?)?),
+        },
+        per_owner: match o.per_owner.is_null() {
+            true => None,
+            false => Some(arg_str(o.per_owner, "options->per_owner")?.to_owned()),
+        },
+        max_sessions_per_owner: nonzero(o.max_sessions_per_owner),
+        max_bytes_per_owner: nonzero(o.max_bytes_per_owner),
     })
 }

@@ -234,6 +234,8 @@ pub(crate) fn rule_name(rule: Rule) -> &'static CStr {
         Rule::Interrupted => c"interrupted",
         Rule::Watermark => c"watermark",
         Rule::InodeWatermark => c"inode_watermark",
+        Rule::MaxSessionsPerOwner => c"max_sessions_per_owner",
+        Rule::MaxBytesPerOwner => c"max_bytes_per_owner",
     }
 }
 

@@ -27,7 +27,8 @@ use crate::events::{self, Level};
 use crate::fd;
 use crate::fields;
 use crate::host_state::HostDir;
-use crate::metadata;
+use crate::labels;
+use crate::metadata::{self, SessionMetadata};
 use crate::parallel;
 use crate::policy::{DeleteOptions, Rule};
 use crate::remove::{self, Mode, Outcome};
@@ -42,6 +43,9 @@ enum Done {
     Deleted(Outcome, Option<String>),
     /// Touched since the scan (or, by the age rule, not old enough): kept, silently.
     Rescued,
+    /// Its labels changed since the scan (it may no longer match the
+    /// selector, or belong to another owner): kept, silently.
+    Relabelled,
     /// Left in place for a reason the result reports.
     Skipped(SkipReason),
     /// An error on this session; the prune carries on.
@@ -71,7 +75,7 @@ impl Pruner<'_> {
                         });
                         record(self.result, id, Some(age), Rule::OlderThan, outcome, trash.as_deref());
                     }
-                    Done::Rescued | Done::Gone => {}
+                    Done::Rescued | Done::Relabelled | Done::Gone => {}
                     Done::Skipped(reason) => skip(self.result, id, reason),
                     Done::Failed(msg) => fail(self.result, id, msg),
                 }
@@ -92,11 +96,12 @@ impl Pruner<'_> {
             rest = tail;
             self.announce(chunk);
             let (rfd, host, dry_run) = (self.rfd, self.host, self.opts.dry_run);
+            let check_labels = self.opts.selector.is_some() || self.opts.has_owner_caps();
             let stamp = self.now.timestamp_micros();
             parallel::run(
                 chunk,
                 self.jobs,
-                |(s, _)| delete_one(rfd, host, &s.id, s.updated_at, stamp, dry_run),
+                |(s, _)| delete_one(rfd, host, s, check_labels, stamp, dry_run),
                 |i, done| {
                     let (s, rule) = &chunk[i];
                     match done {
@@ -109,6 +114,7 @@ impl Pruner<'_> {
                             }
                         }
                         Done::Rescued | Done::Gone => {}
+                        Done::Relabelled => self.relabelled.push(s.id.clone()),
                         Done::Skipped(reason) => skip(self.result, &s.id, reason),
                         Done::Failed(msg) => fail(self.result, &s.id, msg),
                     }
@@ -168,16 +174,18 @@ fn age_one(
 
 /// Deletes one selected session (measures it, in a dry run) if it is still
 /// the session the scan saw, unleased and not touched since (`updated_at`
-/// unchanged). `stamp` makes the trash name unique to this prune.
+/// unchanged) and, if `check_labels` (a selector or per-owner caps chose
+/// it), with the labels it had. `stamp` makes the trash name unique to this prune.
 fn delete_one(
     rfd: BorrowedFd<'_>,
     host: Option<&HostDir>,
-    id: &str,
-    expected: DateTime<Utc>,
+    seen: &Scanned,
+    check_labels: bool,
     stamp: i64,
     dry_run: bool,
 ) -> Done {
-    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, metadata::parse_updated_at) {
+    let id = seen.id.as_str();
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, SessionMetadata::from_json) {
         Examined::Session(s, k) => (s, k),
         Examined::NotASession => return Done::Gone,
         Examined::Failed(msg) => return Done::Failed(msg),
@@ -185,10 +193,14 @@ fn delete_one(
     if !session.locked {
         return Done::Skipped(SkipReason::InUse);
     }
-    // Under the lock: a touch since the scan rescues the session.
+    // Under the lock: a touch since the scan rescues the session, and so
+    // does a change of its labels.
     match known {
-        Known::Valid(t) if t == expected => delete_locked(rfd, host, session, id, stamp, dry_run),
-        Known::Valid(_) => Done::Rescued,
+        Known::Valid(m) if m.updated_at != seen.updated_at => Done::Rescued,
+        Known::Valid(m) if check_labels && labels::of_session(session.registered(), &m) != seen.labels => {
+            Done::Relabelled
+        }
+        Known::Valid(_) => delete_locked(rfd, host, session, id, stamp, dry_run),
         Known::Missing => Done::Skipped(SkipReason::MissingMetadata),
         Known::Invalid(bad) => Done::Skipped(skip_reason(&bad)),
     }

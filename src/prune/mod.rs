@@ -41,6 +41,7 @@ use crate::session;
 
 mod delete;
 mod lock;
+mod owners;
 mod record;
 mod scan;
 mod select;
@@ -95,6 +96,7 @@ fn prune_controlled(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
                 now: Utc::now(),
                 result: &mut result,
                 deletions: 0,
+                relabelled: Vec::new(),
             };
             pruner.run()?;
             // root_fd closes here, releasing the workspace lock (and `_held` forgets it).
@@ -177,6 +179,9 @@ struct Pruner<'a> {
     result: &'a mut PruneResult,
     /// Sessions deleted so far (for `max_deletions`; interrupted trash does not count).
     deletions: u64,
+    /// Sessions kept because their labels changed between the scan and
+    /// their deletion (see `owners.rs`).
+    relabelled: Vec<String>,
 }
 
 impl Pruner<'_> {
@@ -195,15 +200,19 @@ impl Pruner<'_> {
             None
         };
         let targets = select::Targets::new(self.opts, usage.as_ref());
-        if !targets.any() && self.opts.max_deletions.is_none() {
+        if !targets.any() && self.opts.max_deletions.is_none() && !self.opts.has_label_rules() {
             self.age_only(&names);
             return Ok(());
         }
-        let (valid, mut cap) = self.scan_all(&names, targets.any(), fs_rules)?;
+        let need_size = targets.any() || self.opts.max_bytes_per_owner.is_some();
+        let (valid, mut cap) = self.scan_all(&names, need_size, fs_rules)?;
+        let mut owners = owners::Owners::tally(self.opts, &valid);
         let (by_age, pool) = select::by_age(valid, self.now, self.opts);
         self.execute(by_age, &mut cap);
+        let pool = self.evict_per_owner(&mut owners, pool, &mut cap);
         self.evict_for_capacity(pool, &mut cap, &targets);
         self.report_unmet(&targets, &cap);
+        self.report_owners_unmet(&owners);
         Ok(())
     }
 }

@@ -18,7 +18,8 @@ use crate::fd;
 use crate::fields;
 use crate::fs_usage::FsUsage;
 use crate::host_state::HostDir;
-use crate::metadata;
+use crate::labels::{self, Labels, Selector};
+use crate::metadata::SessionMetadata;
 use crate::parallel;
 use crate::remove::{self, Mode};
 use crate::result::SkipReason;
@@ -61,6 +62,8 @@ pub(super) struct Scanned {
     pub(super) size: u64,
     /// The inodes deleting it frees, measured with its size.
     pub(super) inodes: u64,
+    /// Its labels (see [`labels::of_session`]; `None`: not all valid).
+    pub(super) labels: Option<Labels>,
 }
 
 /// What the scan found about one session directory.
@@ -71,6 +74,8 @@ enum Scan {
     Fail(String),
     /// Not a session (any more): vanished, a symlink, being deleted by someone else.
     Gone,
+    /// A session the prune's selector leaves out: neither a candidate nor counted.
+    NotSelected,
 }
 
 impl Pruner<'_> {
@@ -121,12 +126,13 @@ impl Pruner<'_> {
         fs_rules: bool,
     ) -> Result<(Vec<Scanned>, Capacity)> {
         let (rfd, host) = (self.rfd, self.host);
+        let selector = self.opts.selector.as_ref();
         let mut valid = Vec::with_capacity(names.len());
         let mut cap = Capacity::default();
         parallel::run(
             names,
             self.jobs,
-            |id| scan(rfd, host, id, need_size),
+            |id| scan(rfd, host, id, need_size, selector),
             |i, scan| {
                 let id = &names[i];
                 match scan {
@@ -144,7 +150,7 @@ impl Pruner<'_> {
                         cap.count += 1;
                         fail(self.result, id, msg);
                     }
-                    Scan::Gone => {}
+                    Scan::Gone | Scan::NotSelected => {}
                 }
             },
         );
@@ -179,12 +185,25 @@ fn remove_orphan_record(host: &HostDir, rfd: BorrowedFd<'_>, id: &str) {
 
 /// What `examine` found about one session, as a [`Scan`] (its size measured
 /// if `need_size`, also for sessions left in place: they take room too).
-fn scan(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, need_size: bool) -> Scan {
-    let (session, known) = match entry::examine(rfd, host, id, Lock::None, metadata::parse_updated_at) {
+/// With a `selector`, a session it does not match is [`Scan::NotSelected`];
+/// one whose labels cannot be read (corrupted) matches none.
+fn scan(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, need_size: bool, selector: Option<&Selector>) -> Scan {
+    let (session, known) = match entry::examine(rfd, host, id, Lock::None, SessionMetadata::from_json) {
         Examined::Session(s, k) => (s, k),
         Examined::NotASession => return Scan::Gone,
         Examined::Failed(msg) => return Scan::Fail(msg),
     };
+    let labels = match &known {
+        Known::Valid(m) => labels::of_session(session.registered(), m),
+        // Unregistered without metadata: a legacy directory, which has no labels.
+        Known::Missing => Some(Labels::new()),
+        Known::Invalid(_) => None,
+    };
+    if let Some(sel) = selector {
+        if !labels.as_ref().is_some_and(|l| sel.matches(l)) {
+            return Scan::NotSelected;
+        }
+    }
     let measure = || {
         if need_size {
             let o = remove::walk(session.dir.as_fd(), session.dir_id, Mode::Measure);
@@ -194,13 +213,14 @@ fn scan(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, need_size: bool) 
         }
     };
     match known {
-        Known::Valid(updated_at) => {
+        Known::Valid(m) => {
             let (size, inodes) = measure();
             Scan::Valid(Scanned {
                 id: id.to_owned(),
-                updated_at,
+                updated_at: m.updated_at,
                 size,
                 inodes,
+                labels,
             })
         }
         Known::Missing => Scan::Skip(SkipReason::MissingMetadata, measure().0),

@@ -192,11 +192,16 @@ impl Pruner<'_> {
     /// mistakes an unreachable target for a reached one.
     pub(super) fn report_unmet(&mut self, targets: &Targets, cap: &Capacity) {
         for (rule, target, actual) in targets.shortfalls(cap) {
-            events::emit(Level::Warning, "session.prune.target_unmet", || {
-                fields! {"rule" => rule.as_str(), "target" => target, "actual" => actual, "dry_run" => self.opts.dry_run}
-            });
-            self.result.push_unmet(rule, target, actual);
-            control::notify(Record::Unmet(&self.result.unmet[self.result.unmet.len() - 1]));
+            self.unmet(rule, target, actual);
         }
+    }
+
+    /// Records one target `rule` still not met: `actual` against `target`.
+    pub(super) fn unmet(&mut self, rule: Rule, target: u64, actual: u64) {
+        events::emit(Level::Warning, "session.prune.target_unmet", || {
+            fields! {"rule" => rule.as_str(), "target" => target, "actual" => actual, "dry_run" => self.opts.dry_run}
+        });
+        self.result.push_unmet(rule, target, actual);
+        control::notify(Record::Unmet(&self.result.unmet[self.result.unmet.len() - 1]));
     }
 }

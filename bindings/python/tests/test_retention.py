@@ -72,7 +72,8 @@ def test_prune_options_layout_matches_the_library() -> None:
     assert buf.raw[n:] == b"\xaa" * (4096 - n)
     if ctypes.sizeof(ctypes.c_size_t) == 8:  # LP64 (x86-64, aarch64): as the C compiler lays it out
         assert (PruneOptions.jobs.offset, PruneOptions.dry_run.offset, PruneOptions.flags.offset) == (56, 65, 72)
-        assert (PruneOptions.min_free_percent.offset, PruneOptions.low_inode_watermark_percent.offset, n) == (80, 112, 120)
+        assert (PruneOptions.min_free_percent.offset, PruneOptions.low_inode_watermark_percent.offset) == (80, 112)
+        assert (PruneOptions.label_selector.offset, PruneOptions.max_bytes_per_owner.offset, n) == (120, 144, 152)
         assert (SessionDetails.state.offset, SessionDetails.in_use.offset, ctypes.sizeof(SessionDetails)) == (32, 36, 40)
     # Every field where ctypes expects it: the documented defaults.
     opts = PruneOptions.from_buffer_copy(buf.raw[:n])

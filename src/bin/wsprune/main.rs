@@ -56,7 +56,7 @@ struct Cli {
 enum Command {
     /// Delete stale sessions: by idle time (default: --older-than 24h), total size, count or free space
     #[command(after_long_help = prune::AFTER_HELP)]
-    Prune(prune::PruneArgs),
+    Prune(Box<prune::PruneArgs>),
     /// List the sessions: id, created, last used, age, size, state
     #[command(after_long_help = ls::AFTER_HELP)]
     Ls(ls::LsArgs),
@@ -185,7 +185,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<Exit, Fatal> {
     match command {
-        Command::Prune(a) => prune::run(a),
+        Command::Prune(a) => prune::run(*a),
         Command::Ls(a) => ls::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Lease(a) => lease::run(a),

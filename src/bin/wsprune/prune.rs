@@ -136,6 +136,27 @@ pub struct PruneArgs {
     /// without it: a lease there is kept by one host only) with a warning
     #[arg(long)]
     pub single_host: bool,
+    /// Only sessions whose labels match SELECTOR are candidates for any rule, e.g.
+    /// owner=alice, tier!=pro, gpu, !spot (comma-separated or repeated: all must hold)
+    #[arg(short = 'l', long = "label", value_name = "SELECTOR")]
+    pub label: Vec<String>,
+    /// The label naming a session's owner, for the per-owner caps, e.g. owner
+    #[arg(long, value_name = "KEY")]
+    pub per_owner: Option<String>,
+    /// Keep at most N sessions per owner (each owner's least recently used go first)
+    #[arg(long, value_name = "N", value_parser = parse_cap_count, requires = "per_owner")]
+    pub max_sessions_per_owner: Option<u64>,
+    /// Evict each owner's least recently used sessions until its sessions total at most SIZE
+    #[arg(long, value_name = "SIZE", value_parser = parse_cap_size, requires = "per_owner")]
+    pub max_bytes_per_owner: Option<u64>,
+}
+
+/// The selector of the repeated `--label` options (all must hold), if any.
+pub fn selector(label: &[String]) -> Result<Option<wsprune::labels::Selector>, Fatal> {
+    if label.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(wsprune::labels::Selector::parse(&label.join(","))?))
 }
 
 /// How `--events` writes the library's events.
@@ -152,7 +173,9 @@ pub fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
         || a.max_sessions.is_some()
         || a.min_free.is_some()
         || a.high_watermark.is_some()
-        || a.high_inode_watermark.is_some();
+        || a.high_inode_watermark.is_some()
+        || a.max_sessions_per_owner.is_some()
+        || a.max_bytes_per_owner.is_some();
     if a.no_age_rule && !capacity && !a.allow_no_rule {
         return Err(Fatal::new(
             Exit::Usage,
@@ -187,6 +210,10 @@ pub fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
         jobs: a.jobs.map_or(0, usize::from),
         lock_timeout: a.lock_timeout,
         single_host: a.single_host,
+        selector: selector(&a.label)?,
+        per_owner: a.per_owner.clone(),
+        max_sessions_per_owner: a.max_sessions_per_owner,
+        max_bytes_per_owner: a.max_bytes_per_owner,
     };
     // Checked before anything runs (low above high), as the library would.
     opts.validate().map_err(|e| Fatal::new(Exit::Usage, e.message()))?;
@@ -344,6 +371,14 @@ fn report_on_stderr(a: &PruneArgs, r: &PruneResult, opts: &PruneOptions, signal:
             Rule::InodeWatermark => (
                 format!("at most {} inodes used", u.target),
                 format!("{} inodes used", u.actual),
+            ),
+            Rule::MaxSessionsPerOwner => (
+                format!("at most {} per owner", plural(u.target as usize, "session")),
+                format!("{} (the largest owner)", plural(u.actual as usize, "session")),
+            ),
+            Rule::MaxBytesPerOwner => (
+                format!("at most {} per owner", format_bytes(u.target)),
+                format!("{} (the largest owner)", format_bytes(u.actual)),
             ),
             Rule::OlderThan | Rule::Interrupted => continue,
         };

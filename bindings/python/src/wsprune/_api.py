@@ -161,6 +161,18 @@ def read_session_metadata(session_id: str, workspace_root: PathLike) -> Optional
 _ID_BUFFER = 256
 
 
+def _text(what: str, value: object) -> bytes:
+    """A str argument as the NUL-terminated UTF-8 the C library takes;
+    InvalidArgumentError for anything a C string cannot carry as it is (a
+    NUL, a lone surrogate) rather than cut or replaced."""
+    if not isinstance(value, str) or "\0" in value:
+        raise InvalidArgumentError(f"{what} {value!r}: expected a str without NUL", 1)
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{what} {value!r}: not valid UTF-8", 1) from None
+
+
 class _SessionOptions:
     """A ``wsprune_session_options`` built from keyword arguments, with the
     encoded names it points to kept alive as long as it is."""
@@ -179,14 +191,7 @@ class _SessionOptions:
         self.c.adopt = bool(adopt)
         if isinstance(reserved, (str, bytes)):
             raise InvalidArgumentError("reserved must be a collection of names, not one name", 1)
-        names = []
-        for name in reserved:
-            if not isinstance(name, str) or "\0" in name:
-                raise InvalidArgumentError(f"reserved name {name!r}: expected a str without NUL", 1)
-            try:
-                names.append(name.encode("utf-8"))
-            except UnicodeEncodeError:
-                raise InvalidArgumentError(f"reserved name {name!r}: not valid UTF-8", 1) from None
+        names = [_text("reserved name", name) for name in reserved]
         self._names = (ctypes.c_char_p * len(names))(*names)
         if names:
             self.c.reserved = ctypes.cast(self._names, ctypes.POINTER(ctypes.c_char_p))
@@ -361,6 +366,8 @@ RULES = (
     "interrupted",
     "watermark",
     "inode_watermark",
+    "max_sessions_per_owner",
+    "max_bytes_per_owner",
 )
 
 
@@ -572,6 +579,10 @@ def prune_sessions(
     jobs: int = 0,
     lock_timeout: float = 30.0,
     single_host: bool = False,
+    label_selector: Optional[str] = None,
+    per_owner: Optional[str] = None,
+    max_sessions_per_owner: Optional[int] = None,
+    max_bytes_per_owner: Optional[int] = None,
 ) -> PruneResult:
     """Deletes the sessions that the enabled rules select (``dry_run``: only
     reports). A session goes if any rule selects it:
@@ -608,6 +619,14 @@ def prune_sessions(
     that no other host uses it (then a ``workspace.shared_filesystem``
     warning event is emitted).
 
+    ``label_selector`` (``"owner=alice,tier!=pro"``; ``key``, ``!key``;
+    docs/contract.md, "Labels") limits every rule to the sessions whose
+    labels match; only they count towards ``max_total_bytes`` and
+    ``max_sessions``. ``per_owner`` names the label whose value is a
+    session's owner; ``max_sessions_per_owner`` and ``max_bytes_per_owner``
+    then evict each owner's least recently used sessions until it is within
+    them (sessions without the label belong to no owner). ``None``: unset.
+
     ``workspace_root`` defaults to ``$WSPRUNE_WORKSPACE_ROOT``.
     ``logger`` (a callable taking an :class:`Event`, a
     :class:`logging.Logger`, or a reference ``SandboxLogger``) receives this
@@ -643,6 +662,13 @@ def prune_sessions(
     opts.lock_timeout_ms = _millis("lock_timeout", lock_timeout)
     opts.dry_run = bool(dry_run)
     opts.flags = FLAG_SINGLE_HOST if single_host else 0
+    # The struct points at these bytes: they live until the call returns.
+    selector = None if label_selector is None else _text("label_selector", label_selector)
+    owner = None if per_owner is None else _text("per_owner", per_owner)
+    opts.label_selector = selector
+    opts.per_owner = owner
+    opts.max_sessions_per_owner = _limit("max_sessions_per_owner", max_sessions_per_owner)
+    opts.max_bytes_per_owner = _limit("max_bytes_per_owner", max_bytes_per_owner)
     err = ctypes.c_void_p()
     root = _path(workspace_root)
     with _events_to(logger):

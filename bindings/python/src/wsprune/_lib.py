@@ -45,6 +45,10 @@ class PruneOptions(ctypes.Structure):
         ("low_watermark_percent", ctypes.c_double),
         ("high_inode_watermark_percent", ctypes.c_double),
         ("low_inode_watermark_percent", ctypes.c_double),
+        ("label_selector", ctypes.c_char_p),
+        ("per_owner", ctypes.c_char_p),
+        ("max_sessions_per_owner", ctypes.c_uint64),
+        ("max_bytes_per_owner", ctypes.c_uint64),
     ]
 
 # wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root.

@@ -1,0 +1,65 @@
+"""Label selectors and per-owner caps through the Python binding: the
+options reach the library, and the library's refusals come back as
+InvalidArgumentError (docs/contract.md, "Labels")."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+import wsprune
+from hoststate import record_path
+
+
+def labelled(root: Path, labels: Dict[str, str], age_hours: float) -> str:
+    """A registered session whose record carries ``labels`` and was last used ``age_hours`` ago."""
+    sid = wsprune.create_session(root)
+    record = json.loads(record_path(root, sid).read_text())
+    when = (datetime.now(timezone.utc) - timedelta(hours=age_hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    record.update(created_at=when, updated_at=when, labels=labels)
+    record_path(root, sid).write_text(json.dumps(record, indent=2) + "\n")
+    return sid
+
+
+def test_a_selector_limits_the_prune_to_matching_sessions(tmp_path: Path) -> None:
+    alice = labelled(tmp_path, {"owner": "alice"}, 48)
+    bob = labelled(tmp_path, {"owner": "bob", "tier": "pro"}, 48)
+    r = wsprune.prune_sessions(24, tmp_path, label_selector="owner=alice")
+    assert r.deleted_sessions == [alice]
+    r = wsprune.prune_sessions(24, tmp_path, dry_run=True, label_selector="tier!=pro")
+    assert r.deleted_sessions == []
+    assert (tmp_path / bob).is_dir()
+
+
+def test_per_owner_caps_evict_within_each_owner(tmp_path: Path) -> None:
+    a = [labelled(tmp_path, {"owner": "alice"}, h) for h in (10, 9, 8)]
+    b = labelled(tmp_path, {"owner": "bob"}, 30)
+    r = wsprune.prune_sessions(None, tmp_path, per_owner="owner", max_sessions_per_owner=2, min_age_hours=0)
+    assert r.deleted_sessions == [a[0]]
+    assert r.deleted_rules == {a[0]: "max_sessions_per_owner"}
+    assert "max_sessions_per_owner" in wsprune.RULES
+    assert (tmp_path / b).is_dir()
+
+
+@pytest.mark.parametrize(
+    "kwargs, says",
+    [
+        ({"label_selector": ""}, "empty"),
+        ({"label_selector": "owner=al ice"}, '"owner"'),
+        ({"label_selector": "owner\0x"}, "NUL"),
+        ({"label_selector": "owner=\ud800"}, "UTF-8"),
+        ({"max_sessions_per_owner": 2}, "per_owner"),
+        ({"per_owner": "owner", "max_sessions_per_owner": 0}, "at least 1"),
+        ({"per_owner": "owner"}, "no per-owner cap"),
+    ],
+)
+def test_bad_label_options_are_invalid_arguments(tmp_path: Path, kwargs: dict, says: str) -> None:
+    sid = labelled(tmp_path, {"owner": "alice"}, 48)
+    with pytest.raises(wsprune.InvalidArgumentError, match=None) as e:
+        wsprune.prune_sessions(24, tmp_path, **kwargs)
+    assert says in str(e.value)
+    assert (tmp_path / sid).is_dir()
