@@ -7,7 +7,7 @@
 #               Node.js binding, npm-packed, against an installed copy; the
 #               Java binding through JNA with Maven, likewise; the
 #               cross-language conformance suite on every surface)
-.PHONY: dist test-dist print-native-libs all build demo test test-install lint test-rust test-cli-schemas test-c test-go test-python test-node test-java conformance header install uninstall clean
+.PHONY: dist test-dist print-native-libs all build demo test test-install lint test-rust test-cli-schemas test-promlint test-c test-go test-python test-node test-java conformance header install uninstall clean
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
@@ -28,7 +28,7 @@ build:
 demo:
 	bash examples/run_demo.sh
 
-test: lint test-rust test-cli-schemas test-c test-install test-go test-python test-node test-java conformance
+test: lint test-rust test-cli-schemas test-promlint test-c test-install test-go test-python test-node test-java conformance
 
 lint:
 	cargo fmt --check
@@ -40,6 +40,10 @@ test-rust:
 # Every `wsprune ... --json` output (and --events json line) against docs/schemas/.
 test-cli-schemas:
 	bash tests/cli_schemas/run.sh
+
+# wsprune's Prometheus metrics through client_golang's promlint (docs/metrics.md).
+test-promlint:
+	bash tests/promlint/run.sh
 
 test-c:
 	bash tests/c/run.sh

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use prune_support::{
-    hours_ago, legacy_session, metadata_text, mount_tmpfs, registered_session, session, session_lock_file, tree_bytes,
-    write_file, write_metadata_raw,
+    hours_ago, legacy_session, metadata_text, mount_tmpfs, registered_session, session, session_lock_file, stat_f,
+    tree_bytes, write_file, write_metadata_raw,
 };
 use wsprune::ffi::*;
 use wsprune::stats::IDLE_BUCKET_BOUNDS;
@@ -36,22 +36,6 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.dir).status();
     }
-}
-
-/// `stat -f` of `path` (coreutils, an independent statfs): (block size,
-/// total blocks, available blocks, total inodes, free inodes).
-fn stat_f(path: &Path) -> (u64, u64, u64, u64, u64) {
-    let out = Command::new("stat")
-        .args(["-f", "-c", "%S %b %a %c %d"])
-        .arg(path)
-        .output()
-        .unwrap();
-    let v: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .map(|n| n.parse().unwrap())
-        .collect();
-    (v[0], v[1], v[2], v[3], v[4])
 }
 
 /// A session idle for `hours`, holding `bytes` of data.

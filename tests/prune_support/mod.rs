@@ -88,6 +88,22 @@ pub fn tree_bytes(path: &Path) -> u64 {
     total
 }
 
+/// `stat -f` of `path` (coreutils, an independent statfs): (block size,
+/// total blocks, available blocks, total inodes, free inodes).
+pub fn stat_f(path: &Path) -> (u64, u64, u64, u64, u64) {
+    let out = Command::new("stat")
+        .args(["-f", "-c", "%S %b %a %c %d"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let v: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (v[0], v[1], v[2], v[3], v[4])
+}
+
 /// `du -sB1 path`, run: the number it prints.
 pub fn du_bytes(path: &Path) -> u64 {
     let out = Command::new("du").arg("-sB1").arg(path).output().unwrap();

@@ -10,6 +10,7 @@ mod events;
 mod exit;
 mod lease;
 mod ls;
+mod metrics;
 mod migrate;
 mod output;
 mod progress;
@@ -63,6 +64,9 @@ enum Command {
     /// Show a root's statistics: sessions by state, leases, idle times, sizes, free space
     #[command(after_long_help = stats::AFTER_HELP)]
     Stats(stats::StatsArgs),
+    /// Print a root's statistics as Prometheus metrics (text format)
+    #[command(after_long_help = metrics::AFTER_HELP)]
+    Metrics(metrics::MetricsArgs),
     /// Hold a lease on a session while COMMAND runs, then touch it (flock(1) for sessions)
     #[command(after_long_help = lease::AFTER_HELP)]
     Lease(lease::LeaseArgs),
@@ -188,6 +192,7 @@ fn run(command: Command) -> Result<Exit, Fatal> {
         Command::Prune(a) => prune::run(*a),
         Command::Ls(a) => ls::run(a),
         Command::Stats(a) => stats::run(a),
+        Command::Metrics(a) => metrics::run(a),
         Command::Lease(a) => lease::run(a),
         Command::Create { root, id, session } => sessions::create(&root, id.as_deref(), &session.options(false)),
         Command::Open {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Map, Value};
 use wsprune::escape::escape;
@@ -21,7 +21,7 @@ use crate::units::{
     format_age, hours, parse_cap_count, parse_cap_size, parse_duration, parse_free_target, parse_percent, plural,
     FreeTarget,
 };
-use crate::{root, signals};
+use crate::{metrics, root, signals};
 
 pub const AFTER_HELP: &str = "\
 Rules: a session goes if any rule selects it. --older-than deletes sessions
@@ -149,6 +149,10 @@ pub struct PruneArgs {
     /// Evict each owner's least recently used sessions until its sessions total at most SIZE
     #[arg(long, value_name = "SIZE", value_parser = parse_cap_size, requires = "per_owner")]
     pub max_bytes_per_owner: Option<u64>,
+    /// After the prune, write the root's metrics and the prune's outcome to FILE (Prometheus text
+    /// format, replaced atomically; for node_exporter's textfile collector)
+    #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// The selector of the repeated `--label` options (all must hold), if any.
@@ -220,16 +224,34 @@ pub fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
     Ok(opts)
 }
 
+/// The prune; with --metrics-file, its outcome is written to the metrics
+/// file whether it succeeded or failed.
 pub fn run(a: PruneArgs) -> Result<Exit, Fatal> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let mut metrics_written = false;
+    let outcome = prune(&a, started_at, clock, &mut metrics_written);
+    if let (Err(fatal), Some(path), false) = (&outcome, &a.metrics_file, metrics_written) {
+        // It failed before it had a result: the file says so.
+        let run = metrics::PruneRun {
+            result: None,
+            finished_at: Utc::now(),
+            duration: clock.elapsed(),
+            interrupted: signals::received().is_some(),
+        };
+        metrics::write_or_report(path, &a.root, &run, fatal.exit);
+    }
+    outcome
+}
+
+fn prune(a: &PruneArgs, started_at: DateTime<Utc>, clock: Instant, metrics_written: &mut bool) -> Result<Exit, Fatal> {
     output::set_json(a.json);
     root::require(&a.root)?;
-    let opts = options(&a)?;
+    let opts = options(a)?;
     if !a.dry_run {
         root::require_writable(&a.root, "nothing was pruned")?;
     }
     crate::shared_fs::warn_if_declared(&a.root, a.single_host);
-    let started_at = Utc::now();
-    let clock = Instant::now();
     let free_before = root::free_bytes(&a.root);
 
     let counts = Arc::new(Counts::default());
@@ -254,11 +276,22 @@ pub fn run(a: PruneArgs) -> Result<Exit, Fatal> {
     drop(_events);
     let result = result?;
     let signal = signals::received();
-    let exit = exit_of(&result, signal);
+    let mut exit = exit_of(&result, signal);
+    if let Some(path) = &a.metrics_file {
+        // Before the summary, so that the summary's exit status is the run's.
+        let run = metrics::PruneRun {
+            result: Some(&result),
+            finished_at: Utc::now(),
+            duration: clock.elapsed(),
+            interrupted: signal.is_some(),
+        };
+        exit = metrics::write_or_report(path, &a.root, &run, exit);
+        *metrics_written = true;
+    }
 
     if a.json {
         let v = json_of(
-            &a,
+            a,
             &result,
             JsonRun {
                 started_at,
@@ -276,7 +309,7 @@ pub fn run(a: PruneArgs) -> Result<Exit, Fatal> {
             &format!("{}: {}\n", root::shown(&a.root), result.summary()),
         )?;
     }
-    report_on_stderr(&a, &result, &opts, signal);
+    report_on_stderr(a, &result, &opts, signal);
     Ok(exit)
 }
 

@@ -1,11 +1,11 @@
 //! `wsprune stats`: a root's statistics (sessions by state, leases, idle
 //! times, sizes, the filesystem), as text or one JSON object.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use wsprune::result::format_bytes;
-use wsprune::{workspace_stats, StatsOptions};
+use wsprune::{workspace_stats, StatsOptions, WorkspaceStats};
 
 use crate::exit::{Exit, Fatal};
 use crate::output;
@@ -32,16 +32,20 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
+/// The root's statistics (after the usual root checks), with the sizing
+/// walk if `sizes`.
+pub fn gather(root: &Path, sizes: bool) -> Result<WorkspaceStats, Fatal> {
+    root::require(root)?;
+    let opts = StatsOptions {
+        measure_sizes: sizes,
+        jobs: 0,
+    };
+    Ok(workspace_stats(root, &opts)?)
+}
+
 pub fn run(a: StatsArgs) -> Result<Exit, Fatal> {
     output::set_json(a.json);
-    root::require(&a.root)?;
-    let s = workspace_stats(
-        &a.root,
-        &StatsOptions {
-            measure_sizes: a.sizes,
-            jobs: 0,
-        },
-    )?;
+    let s = gather(&a.root, a.sizes)?;
     if a.json {
         output::out(&format!("{}\n", s.to_json()))?;
         return Ok(Exit::Ok);
