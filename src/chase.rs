@@ -155,8 +155,8 @@ pub fn open_metadata(dir: BorrowedFd<'_>, write: bool) -> io::Result<Metadata> {
         }
     };
     let st = match check_file(&path)? {
-        Ok(st) => st,
-        Err(why) => return Ok(unusable(why)),
+        Checked::Regular(st) => st,
+        Checked::Refused(why) => return Ok(unusable(why)),
     };
     if !checked_mount && !fd::dir_id(path.as_fd())?.same_mount(&fd::dir_id(dir)?) {
         return Ok(unusable("metadata file is a mount point"));
@@ -165,16 +165,23 @@ pub fn open_metadata(dir: BorrowedFd<'_>, write: bool) -> io::Result<Metadata> {
     Ok(Metadata::Open(file, st.st_size.max(0) as usize))
 }
 
-/// The type and link-count checks on an `O_PATH` descriptor: the file's
-/// `stat` if it is a regular file with one link, otherwise why not.
-fn check_file(path: &OwnedFd) -> io::Result<Result<libc::stat, &'static str>> {
+/// What [`check_file`] found.
+enum Checked {
+    /// A regular file with one link, and its `stat`.
+    Regular(libc::stat),
+    /// Anything else, and why it is refused.
+    Refused(&'static str),
+}
+
+/// The type and link-count checks on an `O_PATH` descriptor.
+fn check_file(path: &OwnedFd) -> io::Result<Checked> {
     let st = fd::fstat(path.as_fd())?;
     Ok(match st.st_mode & libc::S_IFMT {
         // O_PATH|O_NOFOLLOW opens a symlink itself (openat fallback).
-        libc::S_IFLNK => Err("metadata file is a symlink"),
-        libc::S_IFREG if st.st_nlink > 1 => Err("metadata file has other hard links"),
-        libc::S_IFREG => Ok(st),
-        _ => Err("metadata file is not a regular file"),
+        libc::S_IFLNK => Checked::Refused("metadata file is a symlink"),
+        libc::S_IFREG if st.st_nlink > 1 => Checked::Refused("metadata file has other hard links"),
+        libc::S_IFREG => Checked::Regular(st),
+        _ => Checked::Refused("metadata file is not a regular file"),
     })
 }
 
@@ -192,9 +199,8 @@ pub fn open_metadata_beneath(rfd: BorrowedFd<'_>, rel: &CStr) -> io::Result<Opti
         Some(Ok(p)) => p,
         Some(Err(_)) | None => return Ok(None),
     };
-    let st = match check_file(&path)? {
-        Ok(st) => st,
-        Err(_) => return Ok(None),
+    let Checked::Regular(st) = check_file(&path)? else {
+        return Ok(None);
     };
     let file = reopen(&path, rfd, rel, true, &st)?;
     Ok(Some((file, st)))

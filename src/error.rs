@@ -82,6 +82,18 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The message alone, for a per-session error that a prune or a repair
+    /// records in its result and carries on.
+    pub(crate) fn into_message(self) -> String {
+        self.message
+    }
+
+    /// This error as the failure of an operation on session `id`: an
+    /// [`Status::Io`] error whose message names the session.
+    pub(crate) fn of_session(self, id: &str) -> Error {
+        Error::new(Status::Io, format!("session {id}: {}", self.message))
+    }
 }
 
 /// `Result` with wsprune's [`Error`].

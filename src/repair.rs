@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::entry::{self, Examined, Known, Lock};
-use crate::error::Result;
+use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd;
 use crate::fields;
@@ -99,7 +99,8 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
                 result.repaired.push(r);
             }
             Ok(None) => {}
-            Err(msg) => {
+            Err(e) => {
+                let msg = e.into_message();
                 events::emit(Level::Error, "session.metadata.repair_failed", || {
                     fields! {"session_id" => id.as_str(), "error" => msg.as_str(), "operation" => "repair"}
                 });
@@ -110,12 +111,7 @@ pub fn repair_sessions(root: &Path, dry_run: bool) -> Result<RepairResult> {
     Ok(result)
 }
 
-fn repair_one(
-    rfd: BorrowedFd<'_>,
-    host: Option<&HostDir>,
-    id: &str,
-    dry_run: bool,
-) -> Result<Option<Repaired>, String> {
+fn repair_one(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, dry_run: bool) -> Result<Option<Repaired>> {
     // The same checked open as every caller (never a symlink, never a mount
     // point: a bind mount of an outside directory would have us write there),
     // and locked: a prune must not delete it while we write, and a lease means
@@ -125,7 +121,7 @@ fn repair_one(
     let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, decode) {
         Examined::Session(s, k) => (s, k),
         Examined::NotASession => return Ok(None),
-        Examined::Failed(msg) => return Err(format!("{msg}; not repaired")),
+        Examined::Failed(msg) => return Err(Error::new(Status::Io, format!("{msg}; not repaired"))),
     };
     let (previous, bytes) = match known {
         Known::Valid((true, _)) => return Ok(None),
@@ -134,7 +130,10 @@ fn repair_one(
         Known::Invalid(_) => (SessionState::Corrupted, Vec::new()),
     };
     if !session.locked {
-        return Err("session is in use (leased or being pruned); not repaired".into());
+        return Err(Error::new(
+            Status::Busy,
+            "session is in use (leased or being pruned); not repaired",
+        ));
     }
     let (dfd, dir_id) = (session.dir.as_fd(), session.dir_id);
     if let (Some(host), true) = (host, session.registered()) {
@@ -147,7 +146,7 @@ fn repair_one(
             host.update_record(id, |now| {
                 Ok(SessionMetadata::repaired(now, id, when).to_json().into_bytes())
             })
-            .map_err(|e| format!("cannot write the session's record: {e}"))?;
+            .map_err(|e| Error::io("cannot write the session's record", e))?;
         }
         return Ok(Some(Repaired {
             session_id: id.to_owned(),
@@ -159,19 +158,19 @@ fn repair_one(
     let (secs, nanos) = match outcome.newest_mtime {
         Some(m) => m,
         None => {
-            let st = fd::fstat(dfd).map_err(|e| format!("cannot stat session directory: {e}"))?;
+            let st = fd::fstat(dfd).map_err(|e| Error::io("cannot stat session directory", e))?;
             (st.st_mtime, st.st_mtime_nsec)
         }
     };
     let when = Utc
         .timestamp_opt(secs, nanos.clamp(0, 999_999_999) as u32)
         .single()
-        .ok_or_else(|| format!("newest modification time {secs} is out of range"))?;
+        .ok_or_else(|| Error::new(Status::Io, format!("newest modification time {secs} is out of range")))?;
     let when = metadata::truncate_to_micros(when);
     if !dry_run {
         let meta = SessionMetadata::repaired(&bytes, id, when);
         session::write_via_temp(dfd, meta.to_json().as_bytes(), false, true)
-            .map_err(|e| format!("cannot write metadata: {e}"))?;
+            .map_err(|e| Error::io("cannot write metadata", e))?;
     }
     Ok(Some(Repaired {
         session_id: id.to_owned(),

@@ -225,7 +225,7 @@ fn delete_locked(
     }
     let trash = match move_to_trash(rfd, id, stamp, &session.dir_id) {
         Ok(t) => t,
-        Err(msg) => return Done::Failed(msg),
+        Err(e) => return Done::Failed(e.into_message()),
     };
     let unregistered = unregister(host, &session, id);
     let outcome = remove::walk(dfd, session.dir_id, Mode::Delete);
@@ -233,18 +233,18 @@ fn delete_locked(
     // `session` closes here, releasing the lock, once the directory is gone.
     match unregistered {
         Ok(()) => Done::Deleted(outcome, Some(trash)),
-        Err(msg) => Done::Failed(msg),
+        Err(e) => Done::Failed(e.into_message()),
     }
 }
 
 /// Removes the record and lock file of the registered `session` (named
 /// `id`), which the caller holds locked and has moved to trash: from now on
 /// it is no longer a session, and a lease waiting on its lock finds it gone.
-fn unregister(host: Option<&HostDir>, session: &Session, id: &str) -> Result<(), String> {
+fn unregister(host: Option<&HostDir>, session: &Session, id: &str) -> Result<()> {
     match host {
         Some(h) if session.registered() => h
             .unregister(id)
-            .map_err(|e| format!("moved to trash, but its record could not be removed: {e}")),
+            .map_err(|e| Error::io("moved to trash, but its record could not be removed", e)),
         _ => Ok(()),
     }
 }
@@ -295,17 +295,14 @@ pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Resul
     let (session, id) = find_session(rfd, host.as_ref(), id, &not_found)?;
     let id = id.as_str();
     lock_for_delete(rfd, host.as_ref(), &session, id, opts.wait, &not_found)?;
-    let trash = move_to_trash(rfd, id, Utc::now().timestamp_micros(), &session.dir_id)
-        .map_err(|m| Error::new(Status::Io, format!("session {id}: {m}")))?;
+    let trash = move_to_trash(rfd, id, Utc::now().timestamp_micros(), &session.dir_id).map_err(|e| e.of_session(id))?;
     let unregistered = unregister(host.as_ref(), &session, id);
     let outcome = remove_trash_dir(
         rfd,
         &trash,
         remove::walk(session.dir.as_fd(), session.dir_id, Mode::Delete),
     );
-    if let Err(msg) = unregistered {
-        return Err(Error::new(Status::Io, format!("session {id}: {msg}")));
-    }
+    unregistered.map_err(|e| e.of_session(id))?;
     report_deleted(id, outcome, &trash)
 }
 

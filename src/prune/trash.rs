@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::record::{fail, failure_message};
 use super::Pruner;
 use crate::control;
+use crate::error::{Error, Result, Status};
 use crate::events::{self, Level};
 use crate::fd::{self, DirId};
 use crate::fields;
@@ -68,7 +69,7 @@ pub(super) fn is_trash_name(name: &str) -> bool {
 /// Renames the locked session directory to a fresh trash name (the caller
 /// has checked that the name refers to it), insisting that what was renamed
 /// is it. Returns the trash name.
-pub(super) fn move_to_trash(rfd: BorrowedFd<'_>, id: &str, stamp: i64, dir_id: &DirId) -> Result<String, String> {
+pub(super) fn move_to_trash(rfd: BorrowedFd<'_>, id: &str, stamp: i64, dir_id: &DirId) -> Result<String> {
     let cid = fd::cname(id);
     let mut attempt = 0;
     let (trash, ctrash) = loop {
@@ -78,7 +79,7 @@ pub(super) fn move_to_trash(rfd: BorrowedFd<'_>, id: &str, stamp: i64, dir_id: &
             Ok(()) => break (trash, ctrash),
             // Left by a crashed process with our pid: never replaced, take the next name.
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempt < 1000 => attempt += 1,
-            Err(e) => return Err(format!("cannot move session to trash: {e}")),
+            Err(e) => return Err(Error::io("cannot move session to trash", e)),
         }
     };
     if fd::is_named(rfd, &ctrash, dir_id) {
@@ -86,7 +87,10 @@ pub(super) fn move_to_trash(rfd: BorrowedFd<'_>, id: &str, stamp: i64, dir_id: &
     } else {
         // Someone swapped the name between our check and the rename: put it back.
         let _ = fd::renameat(rfd, &ctrash, &cid, true);
-        Err("session directory was replaced during the prune; left in place".into())
+        Err(Error::new(
+            Status::Io,
+            "session directory was replaced during the prune; left in place",
+        ))
     }
 }
 
