@@ -6,7 +6,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -169,15 +169,7 @@ pub fn entry_stat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<EntryStat> {
         | libc::STATX_MTIME
         | STATX_BTIME;
     // SAFETY: `name` is NUL-terminated and `stx` a valid, writable `statx`, both for the call.
-    let r = unsafe {
-        statx(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-            mask,
-            &mut stx,
-        )
-    };
+    let r = unsafe { statx(dir, name.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, mask, &mut stx) };
     if r == 0 {
         return Ok(EntryStat {
             mode: u32::from(stx.stx_mode),
@@ -248,7 +240,7 @@ pub fn dir_id(fd: BorrowedFd<'_>) -> io::Result<DirId> {
     // writable `statx`, both for the call.
     let r = unsafe {
         statx(
-            fd.as_raw_fd(),
+            fd,
             empty.as_ptr(),
             libc::AT_EMPTY_PATH,
             libc::STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME,
@@ -468,14 +460,14 @@ pub fn fsync(fd: BorrowedFd<'_>) -> io::Result<()> {
 /// # Safety
 /// `path` must be NUL-terminated and `buf` valid for writing a `statx`.
 unsafe fn statx(
-    dirfd: RawFd,
+    dirfd: BorrowedFd<'_>,
     path: *const libc::c_char,
     flags: libc::c_int,
     mask: libc::c_uint,
     buf: *mut libc::statx,
 ) -> libc::c_int {
     // SAFETY: the caller's contract above is the system call's.
-    unsafe { libc::syscall(libc::SYS_statx, dirfd, path, flags, mask, buf) as libc::c_int }
+    unsafe { libc::syscall(libc::SYS_statx, dirfd.as_raw_fd(), path, flags, mask, buf) as libc::c_int }
 }
 
 /// `fchmod`.

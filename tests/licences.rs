@@ -1,4 +1,4 @@
-//! One licence everywhere (issue 18): `MIT OR Apache-2.0`, with both texts
+//! One licence everywhere: `MIT OR Apache-2.0`, with both texts
 //! at the root, declared the same way by every manifest, and the copies that
 //! a package built from a subdirectory carries equal to the root's. Which
 //! artifact carries them is `make test-dist`'s check (packaging/test-dist.sh).

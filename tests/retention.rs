@@ -1,4 +1,4 @@
-//! Retention (issue 20): the record's optional fields (pin, TTL, labels),
+//! Retention: the record's optional fields (pin, TTL, labels),
 //! kept by every operation that does not own them, honoured only in the
 //! host's record, never in the guest-writable mirror.
 

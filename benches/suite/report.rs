@@ -102,7 +102,7 @@ pub fn tables(r: &Results, quick: bool) -> String {
             let prune = w.median_of(is_default_prune);
             target(
                 &format!(
-                    "prune {} (default jobs) vs the fastest parallel deleter measured, `{}` (information; issue 16: reach it)",
+                    "prune {} (default jobs) vs the fastest parallel deleter measured, `{}` (information; the goal is to match it)",
                     w.spec.name,
                     d.contender.label()
                 ),
