@@ -786,6 +786,18 @@ static void test_misuse_buffers_and_numbers(void) {
         CHECK(strcmp(wsprune_status_name(out_of_range[i]), "WSPRUNE_STATUS_UNKNOWN") == 0);
     CHECK(strcmp(wsprune_status_name((wsprune_status)8), "WSPRUNE_STATUS_UNKNOWN") == 0);
 
+    /* A session state outside wsprune_session_state (an int, as every value
+     * taken from C): answered 0, like NULL; -1 alone means every state. */
+    char sid[37];
+    create_ok(root, sid);
+    struct wsprune_stats *st = wsprune_workspace_stats(root, 0, NULL);
+    CHECK(st != NULL);
+    CHECK(wsprune_stats_sessions(st, -1) >= 1 && wsprune_stats_sessions(st, 0) >= 1);
+    const int bad_states[] = {4, 5, 99, -2, INT_MAX, INT_MIN};
+    for (size_t i = 0; i < sizeof bad_states / sizeof bad_states[0]; i++)
+        CHECK(wsprune_stats_sessions(st, bad_states[i]) == 0);
+    wsprune_stats_free(st);
+
     /* A callback with NULL user_data is called with NULL; a NULL callback
      * with non-NULL user_data turns events off. */
     misuse_events = 0;
