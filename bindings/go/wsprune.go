@@ -474,6 +474,24 @@ type PruneOptions struct {
 	// ErrInvalidArgument; with it, Prune proceeds and emits a
 	// "workspace.shared_filesystem" warning event.
 	SingleHost bool
+	// LabelSelector limits every rule to the sessions whose labels (from
+	// their host-owned records) match it: comma-separated terms that must
+	// all hold, "key=value", "key!=value", "key" (present), "!key" (absent),
+	// e.g. "owner=alice,tier!=pro" (docs/contract.md, "Labels"). Only the
+	// matching sessions count towards MaxTotalBytes and MaxSessions. "": every
+	// session (Go cannot tell an empty selector, which the other surfaces
+	// refuse, from unset). A bad selector is ErrInvalidArgument.
+	LabelSelector string
+	// PerOwner names the label whose value is a session's owner (e.g.
+	// "owner"), for MaxSessionsPerOwner and MaxBytesPerOwner; "": no
+	// per-owner caps. Sessions without a value for it belong to no owner.
+	PerOwner string
+	// MaxSessionsPerOwner keeps at most this many sessions per owner,
+	// evicting each owner's least recently used first; 0: no such rule.
+	MaxSessionsPerOwner uint64
+	// MaxBytesPerOwner evicts each owner's least recently used sessions until
+	// its sessions total at most this many bytes; 0: no such rule.
+	MaxBytesPerOwner uint64
 }
 
 // EveryIdleSession is the OlderThan that selects every idle session: every
@@ -508,6 +526,10 @@ const (
 	RuleWatermark = "watermark"
 	// RuleInodeWatermark: evicted because the filesystem's inodes had reached PruneOptions.HighInodeWatermarkPercent.
 	RuleInodeWatermark = "inode_watermark"
+	// RuleMaxSessionsPerOwner: evicted to keep its owner at PruneOptions.MaxSessionsPerOwner (since 0.4.0).
+	RuleMaxSessionsPerOwner = "max_sessions_per_owner"
+	// RuleMaxBytesPerOwner: evicted to bring its owner under PruneOptions.MaxBytesPerOwner (since 0.4.0).
+	RuleMaxBytesPerOwner = "max_bytes_per_owner"
 )
 
 // PruneResult is what a prune did (or, in a dry run, would do). It is a plain
@@ -601,7 +623,41 @@ func Prune(root string, opts PruneOptions) (*PruneResult, error) {
 	if err := opts.toC(c); err != nil {
 		return nil, err
 	}
+	free, err := opts.labelsToC(c)
+	if err != nil {
+		return nil, err
+	}
+	defer free()
 	return pruneWith(root, c)
+}
+
+// labelsToC sets the label selector and the per-owner caps of c, copying
+// the strings into C memory; the caller calls free once the prune returns.
+func (o PruneOptions) labelsToC(c *C.wsprune_prune_options) (free func(), err error) {
+	var held []*C.char
+	free = func() {
+		for _, p := range held {
+			C.free(unsafe.Pointer(p))
+		}
+	}
+	for _, f := range []struct {
+		value, what string
+		field       **C.char
+	}{{o.LabelSelector, "PruneOptions.LabelSelector", &c.label_selector}, {o.PerOwner, "PruneOptions.PerOwner", &c.per_owner}} {
+		if f.value == "" {
+			continue
+		}
+		p, err := cString(f.value, f.what, StatusInvalidArgument)
+		if err != nil {
+			free()
+			return nil, err
+		}
+		held = append(held, p)
+		*f.field = p
+	}
+	c.max_sessions_per_owner = C.uint64_t(o.MaxSessionsPerOwner)
+	c.max_bytes_per_owner = C.uint64_t(o.MaxBytesPerOwner)
+	return free, nil
 }
 
 // sizeofPruneOptions is sizeof(wsprune_prune_options) in the header this

@@ -88,6 +88,16 @@ export interface PruneOptions {
   /** Declares that no other host uses the root: a root on NFS, SMB, 9p or FUSE is pruned (with a
    * "workspace.shared_filesystem" warning event) instead of an InvalidArgumentError. Default false. */
   singleHost?: boolean;
+  /** Only sessions whose labels match are candidates for any rule (and count towards maxTotalBytes and
+   * maxSessions): "owner=alice,tier!=pro", "gpu", "!spot" (docs/contract.md, "Labels"); undefined: every
+   * session; "" is an InvalidArgumentError. */
+  labelSelector?: string;
+  /** The label naming a session's owner, for maxSessionsPerOwner and maxBytesPerOwner (e.g. "owner"). */
+  perOwner?: string;
+  /** Each owner keeps at most this many sessions, its least recently used going first; needs perOwner. */
+  maxSessionsPerOwner?: number | bigint;
+  /** Each owner's least recently used sessions go until its sessions take at most this many bytes. */
+  maxBytesPerOwner?: number | bigint;
 }
 
 export type Rule =
@@ -98,6 +108,8 @@ export type Rule =
   | 'interrupted'
   | 'watermark'
   | 'inode_watermark'
+  | 'max_sessions_per_owner'
+  | 'max_bytes_per_owner'
   | (string & {});
 export type SkipReason = 'missing_metadata' | 'corrupted_metadata' | 'corrupted_timestamp' | 'in_use' | (string & {});
 

@@ -80,6 +80,10 @@ const PruneOptions = koffi.struct('wsprune_prune_options', {
   low_watermark_percent: 'double',
   high_inode_watermark_percent: 'double',
   low_inode_watermark_percent: 'double',
+  label_selector: 'const char *',
+  per_owner: 'const char *',
+  max_sessions_per_owner: 'uint64_t',
+  max_bytes_per_owner: 'uint64_t',
 });
 
 /** wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root. */

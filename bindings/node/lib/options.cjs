@@ -13,6 +13,13 @@ const CAPS = {
   maxSessions: 'max_sessions',
   minFreeBytes: 'min_free_bytes',
   maxDeletions: 'max_deletions',
+  maxSessionsPerOwner: 'max_sessions_per_owner',
+  maxBytesPerOwner: 'max_bytes_per_owner',
+};
+// String options, borrowed by the struct for the call.
+const STRINGS = {
+  labelSelector: 'label_selector',
+  perOwner: 'per_owner',
 };
 const PERCENTS = {
   minFreePercent: 'min_free_percent',
@@ -30,6 +37,7 @@ const KNOWN = new Set([
   'singleHost',
   ...Object.keys(CAPS),
   ...Object.keys(PERCENTS),
+  ...Object.keys(STRINGS),
 ]);
 
 /** The library's defaults, as a fresh wsprune_prune_options object. */
@@ -69,6 +77,15 @@ function percent(name, v) {
   return v;
 }
 
+function text(name, v) {
+  // What the string means (an empty selector is refused) is the library's to
+  // check; what a C string cannot carry as it is is refused here.
+  if (typeof v !== 'string' || v.includes('\0') || !v.isWellFormed()) {
+    throw new InvalidArgumentError(`wsprune: ${name} must be a string without NUL or lone surrogates`);
+  }
+  return v;
+}
+
 function u32(name, v) {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > U32_MAX) {
     throw new InvalidArgumentError(`wsprune: ${name} must be an integer from 0 to ${U32_MAX}, got ${v}`);
@@ -97,6 +114,9 @@ function toNative(options) {
   }
   for (const [js, c] of Object.entries(PERCENTS)) {
     if (options[js] !== undefined) o[c] = percent(js, options[js]);
+  }
+  for (const [js, c] of Object.entries(STRINGS)) {
+    if (options[js] !== undefined) o[c] = text(js, options[js]);
   }
   if (dryRun !== undefined) {
     if (typeof dryRun !== 'boolean') throw new InvalidArgumentError('wsprune: dryRun must be a boolean');

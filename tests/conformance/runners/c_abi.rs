@@ -17,6 +17,8 @@
 //! `wsprune_session_options` and the `_with_options` calls when a request
 //! has any of them, else through `wsprune_session_create`/`_open`.
 //!
+//! `label_selector` and `per_owner` are C strings the struct borrows (absent: NULL).
+//!
 //! Not expressible on this surface:
 //! - an explicit 0 for `max_total_bytes`, `max_sessions`, `min_free_bytes`,
 //!   `max_deletions` and the percentages (`min_free_percent`, the
@@ -409,6 +411,8 @@ impl Api {
             ("max_sessions", &mut opts.max_sessions),
             ("min_free_bytes", &mut opts.min_free_bytes),
             ("max_deletions", &mut opts.max_deletions),
+            ("max_sessions_per_owner", &mut opts.max_sessions_per_owner),
+            ("max_bytes_per_owner", &mut opts.max_bytes_per_owner),
         ] {
             match o.get(key).map(Value::as_u64) {
                 None => {}
@@ -447,6 +451,15 @@ impl Api {
         opts.dry_run = o.get("dry_run").and_then(Value::as_bool).unwrap_or(false);
         if o.get("single_host").and_then(Value::as_bool).unwrap_or(false) {
             opts.flags |= wsprune::ffi::WSPRUNE_FLAG_SINGLE_HOST;
+        }
+        // The label strings, borrowed by the struct for the call.
+        let selector = c_string_opt(o, "label_selector")?;
+        let per_owner = c_string_opt(o, "per_owner")?;
+        if let Some(s) = &selector {
+            opts.label_selector = s.as_ptr();
+        }
+        if let Some(s) = &per_owner {
+            opts.per_owner = s.as_ptr();
         }
         let mut err: Err = std::ptr::null_mut();
         let r = (self.prune)(root.as_ptr(), &opts, &mut err);
@@ -558,5 +571,20 @@ fn main() {
         let mut out = stdout.lock();
         let _ = writeln!(out, "{}", handle(&api, &line));
         let _ = out.flush();
+    }
+}
+
+/// The string option `key` of `o` as a C string (absent: `None`); a NUL in it
+/// cannot be passed (C would cut the string there).
+fn c_string_opt(o: &Value, key: &str) -> Result<Option<CString>, Failure> {
+    match o.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => CString::new(s.as_str()).map(Some).map_err(|_| {
+            Failure(
+                "not_expressible".into(),
+                format!("{key} holds a NUL, which a C string cannot"),
+            )
+        }),
+        Some(_) => Err(Failure("bad_request".into(), format!("{key} must be a string"))),
     }
 }

@@ -71,6 +71,8 @@ CAPACITY_KEYS = (
     "min_free_percent",
     "high_watermark_percent",
     "high_inode_watermark_percent",
+    "max_sessions_per_owner",
+    "max_bytes_per_owner",
 )
 PERCENT_FLAGS = (
     ("min_free_percent", "--min-free"),
@@ -92,13 +94,23 @@ def prune_args(o: dict[str, Any]) -> list[str]:
         a += ["--no-age-rule"] if o["older_than_hours"] is None else [f"--older-than={hours(o['older_than_hours'])}"]
         if o["older_than_hours"] is None and not any(k in o for k in CAPACITY_KEYS):
             a.append("--allow-no-rule")
-    for key, flag in (("max_total_bytes", "--max-total-size"), ("min_free_bytes", "--min-free")):
+    for key, flag in (
+        ("max_total_bytes", "--max-total-size"),
+        ("min_free_bytes", "--min-free"),
+        ("max_bytes_per_owner", "--max-bytes-per-owner"),
+    ):
         if key in o:
             a.append(f"{flag}={o[key]}B")
     for key, flag in PERCENT_FLAGS:
         if key in o:
             a.append(f"{flag}={percent(o[key])}%")
-    for key, flag in (("max_sessions", "--max-sessions"), ("max_deletions", "--max-deletions")):
+    for key, flag in (
+        ("max_sessions", "--max-sessions"),
+        ("max_deletions", "--max-deletions"),
+        ("max_sessions_per_owner", "--max-sessions-per-owner"),
+        ("label_selector", "--label"),
+        ("per_owner", "--per-owner"),
+    ):
         if key in o:
             a.append(f"{flag}={o[key]}")
     if "min_age_hours" in o:

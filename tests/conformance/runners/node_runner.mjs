@@ -25,6 +25,10 @@ const OPTION_NAMES = {
   low_watermark_percent: 'lowWatermarkPercent',
   high_inode_watermark_percent: 'highInodeWatermarkPercent',
   low_inode_watermark_percent: 'lowInodeWatermarkPercent',
+  label_selector: 'labelSelector',
+  per_owner: 'perOwner',
+  max_sessions_per_owner: 'maxSessionsPerOwner',
+  max_bytes_per_owner: 'maxBytesPerOwner',
 };
 
 class NotExpressible extends Error {}

@@ -35,6 +35,10 @@ PRUNE_KEYS = (
     "low_watermark_percent",
     "high_inode_watermark_percent",
     "low_inode_watermark_percent",
+    "label_selector",
+    "per_owner",
+    "max_sessions_per_owner",
+    "max_bytes_per_owner",
 )
 
 events: list[str] = []

@@ -12,8 +12,9 @@
 //
 // Not expressible on this surface:
 //   - an explicit 0 for max_total_bytes, max_sessions, min_free_bytes,
-//     max_deletions and the percentages (min_free_percent, the watermarks):
-//     Go's zero value is unset (docs/contract.md);
+//     max_deletions, the per-owner caps and the percentages (min_free_percent,
+//     the watermarks), and an empty label_selector or per_owner: Go's zero
+//     value is unset (docs/contract.md);
 //   - NaN or infinite hours: a time.Duration cannot hold them;
 //   - dir_mode "0": SessionOptions.DirMode's zero value is unset (0700).
 //
@@ -115,6 +116,7 @@ func options(o map[string]any) (wsprune.PruneOptions, error) {
 	for key, field := range map[string]*uint64{
 		"max_total_bytes": &opts.MaxTotalBytes, "max_sessions": &opts.MaxSessions,
 		"min_free_bytes": &opts.MinFreeBytes, "max_deletions": &opts.MaxDeletions,
+		"max_sessions_per_owner": &opts.MaxSessionsPerOwner, "max_bytes_per_owner": &opts.MaxBytesPerOwner,
 	} {
 		if v, ok := o[key]; ok {
 			n, _ := v.(float64)
@@ -142,6 +144,15 @@ func options(o map[string]any) (wsprune.PruneOptions, error) {
 	}
 	opts.DryRun, _ = o["dry_run"].(bool)
 	opts.SingleHost, _ = o["single_host"].(bool)
+	for key, field := range map[string]*string{"label_selector": &opts.LabelSelector, "per_owner": &opts.PerOwner} {
+		if v, ok := o[key]; ok {
+			s, _ := v.(string)
+			if s == "" {
+				return opts, notExpressible(key + " \"\": Go's zero value is unset")
+			}
+			*field = s
+		}
+	}
 	return opts, nil
 }
 

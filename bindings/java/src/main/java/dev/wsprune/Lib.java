@@ -191,6 +191,20 @@ final class Lib {
         return s;
     }
 
+    /**
+     * {@code s}, checked as {@link #cString} does, as NUL-terminated UTF-8 in
+     * native memory that {@code keepAlive} holds (it must stay reachable until
+     * the C call that borrows it returns).
+     */
+    static com.sun.jna.Memory nativeString(String s, String what, Status status, java.util.List<com.sun.jna.Memory> keepAlive) {
+        byte[] bytes = cString(s, what, status).getBytes(StandardCharsets.UTF_8);
+        com.sun.jna.Memory m = new com.sun.jna.Memory(bytes.length + 1L);
+        m.write(0, bytes, 0, bytes.length);
+        m.setByte(bytes.length, (byte) 0);
+        keepAlive.add(m);
+        return m;
+    }
+
     static String root(java.nio.file.Path root) {
         if (root == null) {
             throw new NullPointerException("root");

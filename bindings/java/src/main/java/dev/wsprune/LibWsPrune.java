@@ -30,7 +30,8 @@ interface LibWsPrune extends Library {
     @Structure.FieldOrder({"struct_size", "older_than_hours", "min_age_hours", "max_total_bytes",
             "max_sessions", "min_free_bytes", "max_deletions", "jobs", "lock_timeout_ms",
             "use_older_than", "dry_run", "flags", "min_free_percent", "high_watermark_percent",
-            "low_watermark_percent", "high_inode_watermark_percent", "low_inode_watermark_percent"})
+            "low_watermark_percent", "high_inode_watermark_percent", "low_inode_watermark_percent",
+            "label_selector", "per_owner", "max_sessions_per_owner", "max_bytes_per_owner"})
     final class PruneOptionsStruct extends Structure {
         public long struct_size;
         public double older_than_hours;
@@ -49,6 +50,10 @@ interface LibWsPrune extends Library {
         public double low_watermark_percent;
         public double high_inode_watermark_percent;
         public double low_inode_watermark_percent;
+        public Pointer label_selector;
+        public Pointer per_owner;
+        public long max_sessions_per_owner;
+        public long max_bytes_per_owner;
     }
 
     /** {@code WSPRUNE_FLAG_SINGLE_HOST}: no other host uses the workspace root. */

@@ -1,6 +1,9 @@
 package dev.wsprune;
 
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -34,6 +37,10 @@ public final class PruneOptions {
     private final Double lowWatermark;
     private final Double highInodeWatermark;
     private final Double lowInodeWatermark;
+    private final String labelSelector; // null: every session
+    private final String perOwner; // null: no per-owner caps
+    private final Long maxSessionsPerOwner;
+    private final Long maxBytesPerOwner;
 
     private PruneOptions(Builder b) {
         olderThan = b.olderThan;
@@ -52,6 +59,10 @@ public final class PruneOptions {
         lowWatermark = b.lowWatermark;
         highInodeWatermark = b.highInodeWatermark;
         lowInodeWatermark = b.lowInodeWatermark;
+        labelSelector = b.labelSelector;
+        perOwner = b.perOwner;
+        maxSessionsPerOwner = b.maxSessionsPerOwner;
+        maxBytesPerOwner = b.maxBytesPerOwner;
     }
 
     /** A builder with every option unset (the library's defaults). */
@@ -69,8 +80,12 @@ public final class PruneOptions {
         return dryRun;
     }
 
-    /** The C struct: {@code wsprune_prune_options_init}'s defaults, then every option that was set. */
-    LibWsPrune.PruneOptionsStruct toStruct() {
+    /**
+     * The C struct: {@code wsprune_prune_options_init}'s defaults, then every
+     * option that was set. The strings it points to are in {@code keepAlive},
+     * which must stay reachable until the prune returns.
+     */
+    LibWsPrune.PruneOptionsStruct toStruct(List<Memory> keepAlive) {
         LibWsPrune.PruneOptionsStruct c = initStruct();
         if (noAgeRule) {
             c.use_older_than = 0;
@@ -107,6 +122,12 @@ public final class PruneOptions {
         c.low_watermark_percent = lowWatermark == null ? 0.0 : lowWatermark;
         c.high_inode_watermark_percent = highInodeWatermark == null ? 0.0 : highInodeWatermark;
         c.low_inode_watermark_percent = lowInodeWatermark == null ? 0.0 : lowInodeWatermark;
+        c.label_selector = labelSelector == null ? Pointer.NULL
+                : Lib.nativeString(labelSelector, "labelSelector", Status.INVALID_ARGUMENT, keepAlive);
+        c.per_owner = perOwner == null ? Pointer.NULL
+                : Lib.nativeString(perOwner, "perOwner", Status.INVALID_ARGUMENT, keepAlive);
+        c.max_sessions_per_owner = maxSessionsPerOwner == null ? 0 : maxSessionsPerOwner;
+        c.max_bytes_per_owner = maxBytesPerOwner == null ? 0 : maxBytesPerOwner;
         return c;
     }
 
@@ -145,7 +166,9 @@ public final class PruneOptions {
                 + (minAge == null ? "default" : minAge) + ", jobs=" + jobs + ", lockTimeout="
                 + (lockTimeout == null ? "default" : lockTimeout) + ", dryRun=" + dryRun + ", singleHost=" + singleHost + ", minFreePercent=" + minFreePercent
                 + ", highWatermark=" + highWatermark + ", lowWatermark=" + lowWatermark + ", highInodeWatermark="
-                + highInodeWatermark + ", lowInodeWatermark=" + lowInodeWatermark + "]";
+                + highInodeWatermark + ", lowInodeWatermark=" + lowInodeWatermark + ", labelSelector=" + labelSelector
+                + ", perOwner=" + perOwner + ", maxSessionsPerOwner=" + maxSessionsPerOwner + ", maxBytesPerOwner="
+                + maxBytesPerOwner + "]";
     }
 
     /** Builds {@link PruneOptions}. Not thread-safe; the options it builds are. */
@@ -166,6 +189,10 @@ public final class PruneOptions {
         private Double lowWatermark;
         private Double highInodeWatermark;
         private Double lowInodeWatermark;
+        private String labelSelector;
+        private String perOwner;
+        private Long maxSessionsPerOwner;
+        private Long maxBytesPerOwner;
 
         private Builder() {}
 
@@ -242,6 +269,36 @@ public final class PruneOptions {
         /** As {@link #lowWatermark}, for the filesystem's inodes. */
         public Builder lowInodeWatermark(double percent) {
             lowInodeWatermark = nonZeroPercent(percent, "lowInodeWatermark");
+            return this;
+        }
+
+        /**
+         * Only sessions whose labels match {@code selector} are candidates for
+         * any rule, and only they count towards {@link #maxTotalBytes} and
+         * {@link #maxSessions}: "owner=alice,tier!=pro", "gpu", "!spot"
+         * (docs/contract.md, "Labels"). An empty or bad selector is refused by
+         * the library ({@link Status#INVALID_ARGUMENT}) when the prune runs.
+         */
+        public Builder labelSelector(String selector) {
+            labelSelector = Objects.requireNonNull(selector, "labelSelector");
+            return this;
+        }
+
+        /** The label naming a session's owner, for the per-owner caps (e.g. "owner"). */
+        public Builder perOwner(String labelKey) {
+            perOwner = Objects.requireNonNull(labelKey, "perOwner");
+            return this;
+        }
+
+        /** Each owner keeps at most {@code n} (> 0) sessions, its least recently used going first; needs {@link #perOwner}. */
+        public Builder maxSessionsPerOwner(long n) {
+            maxSessionsPerOwner = positive(n, "maxSessionsPerOwner");
+            return this;
+        }
+
+        /** Each owner's least recently used sessions go until its sessions take at most {@code bytes} (> 0). */
+        public Builder maxBytesPerOwner(long bytes) {
+            maxBytesPerOwner = positive(bytes, "maxBytesPerOwner");
             return this;
         }
 

@@ -3,7 +3,6 @@ package dev.wsprune;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -52,12 +51,7 @@ public final class SessionOptions {
             Memory array = new Memory((long) Native.POINTER_SIZE * reserved.size());
             keepAlive.add(array);
             for (int i = 0; i < reserved.size(); i++) {
-                String name = Lib.cString(reserved.get(i), "reserved name", Status.INVALID_ARGUMENT);
-                byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-                Memory m = new Memory(bytes.length + 1L);
-                m.write(0, bytes, 0, bytes.length);
-                m.setByte(bytes.length, (byte) 0);
-                keepAlive.add(m);
+                Memory m = Lib.nativeString(reserved.get(i), "reserved name", Status.INVALID_ARGUMENT, keepAlive);
                 array.setPointer((long) Native.POINTER_SIZE * i, m);
             }
             s.reserved = array;

@@ -213,9 +213,14 @@ public final class WsPrune {
     /** Prunes with {@code options} and reads the C result with {@code read} before freeing it. */
     private static <T> T pruneWith(Path root, PruneOptions options, Function<Pointer, T> read) {
         String r = Lib.root(root);
-        LibWsPrune.PruneOptionsStruct c = Objects.requireNonNull(options, "options").toStruct();
+        List<com.sun.jna.Memory> keepAlive = new ArrayList<>();
+        LibWsPrune.PruneOptionsStruct c = Objects.requireNonNull(options, "options").toStruct(keepAlive);
         PointerByReference err = new PointerByReference();
-        return takeResult(Lib.api().wsprune_prune_sessions_with_options(r, c, err), err, read);
+        try {
+            return takeResult(Lib.api().wsprune_prune_sessions_with_options(r, c, err), err, read);
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(keepAlive);
+        }
     }
 
     /**

@@ -207,17 +207,23 @@ public final class ConformanceRunner {
                 b.olderThan(hours(h));
             }
         }
-        if (o.get("max_total_bytes") instanceof Number n) {
-            b.maxTotalBytes(n.longValue());
+        Map<String, java.util.function.LongConsumer> caps = Map.of(
+                "max_total_bytes", b::maxTotalBytes,
+                "max_sessions", b::maxSessions,
+                "min_free_bytes", b::minFreeBytes,
+                "max_deletions", b::maxDeletions,
+                "max_sessions_per_owner", b::maxSessionsPerOwner,
+                "max_bytes_per_owner", b::maxBytesPerOwner);
+        for (Map.Entry<String, java.util.function.LongConsumer> c : caps.entrySet()) {
+            if (o.get(c.getKey()) instanceof Number n) {
+                c.getValue().accept(n.longValue());
+            }
         }
-        if (o.get("max_sessions") instanceof Number n) {
-            b.maxSessions(n.longValue());
+        if (o.get("label_selector") instanceof String sel) {
+            b.labelSelector(sel);
         }
-        if (o.get("min_free_bytes") instanceof Number n) {
-            b.minFreeBytes(n.longValue());
-        }
-        if (o.get("max_deletions") instanceof Number n) {
-            b.maxDeletions(n.longValue());
+        if (o.get("per_owner") instanceof String key) {
+            b.perOwner(key);
         }
         Map<String, java.util.function.DoubleConsumer> percents = Map.of(
                 "min_free_percent", b::minFreePercent,

@@ -18,7 +18,7 @@ class PruneTest {
     @Test
     void unsetOptionsAreExactlyTheLibrarysDefaults() throws Exception {
         LibWsPrune.PruneOptionsStruct init = PruneOptions.initStruct();
-        LibWsPrune.PruneOptionsStruct built = PruneOptions.builder().build().toStruct();
+        LibWsPrune.PruneOptionsStruct built = PruneOptions.builder().build().toStruct(new java.util.ArrayList<>());
         assertEquals(init.struct_size, built.struct_size);
         assertEquals(init.size(), init.struct_size, "struct_size is the Java struct's size");
         for (java.lang.reflect.Field f : LibWsPrune.PruneOptionsStruct.class.getFields()) {
@@ -35,7 +35,7 @@ class PruneTest {
     void optionsMapOntoTheStruct() {
         LibWsPrune.PruneOptionsStruct c = PruneOptions.builder().olderThan(Duration.ofMinutes(90))
                 .minAge(Duration.ZERO).maxTotalBytes(5000).maxSessions(3).minFreeBytes(7).maxDeletions(2)
-                .jobs(4).lockTimeout(Duration.ofNanos(1_500_001)).dryRun(true).build().toStruct();
+                .jobs(4).lockTimeout(Duration.ofNanos(1_500_001)).dryRun(true).build().toStruct(new java.util.ArrayList<>());
         assertEquals(1, c.use_older_than);
         assertEquals(1.5, c.older_than_hours, 1e-12);
         assertEquals(0.0, c.min_age_hours, "explicit zero: no floor");
@@ -46,10 +46,10 @@ class PruneTest {
         assertEquals(4, c.jobs);
         assertEquals(2, c.lock_timeout_ms, "rounded up");
         assertEquals(1, c.dry_run);
-        assertEquals(0, PruneOptions.builder().olderThan(Duration.ofHours(1)).noAgeRule().build().toStruct().use_older_than);
-        assertEquals(-1, PruneOptions.builder().lockTimeout(Duration.ofDays(365)).build().toStruct().lock_timeout_ms,
+        assertEquals(0, PruneOptions.builder().olderThan(Duration.ofHours(1)).noAgeRule().build().toStruct(new java.util.ArrayList<>()).use_older_than);
+        assertEquals(-1, PruneOptions.builder().lockTimeout(Duration.ofDays(365)).build().toStruct(new java.util.ArrayList<>()).lock_timeout_ms,
                 "capped at 2^32-1 ms (unsigned)");
-        assertEquals(0, PruneOptions.builder().lockTimeout(Duration.ZERO).build().toStruct().lock_timeout_ms);
+        assertEquals(0, PruneOptions.builder().lockTimeout(Duration.ZERO).build().toStruct(new java.util.ArrayList<>()).lock_timeout_ms);
     }
 
     @Test
