@@ -493,23 +493,6 @@ def test_library_loaded(tmp_path: Path) -> None:
 # ---- against the reference's own adapter and logger, when available -----------------------
 
 
-@pytest.fixture
-def reference(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The reference project's ``sandbox`` package, from the directory in
-    ``$WSPRUNE_REFERENCE`` (holding ``sandbox/``); it needs structlog."""
-    where = os.environ.get("WSPRUNE_REFERENCE")
-    if not where or not (Path(where) / "sandbox" / "core" / "storage.py").exists():
-        pytest.skip("set WSPRUNE_REFERENCE to a directory holding the reference's sandbox/ package")
-    pytest.importorskip("structlog")
-    monkeypatch.syspath_prepend(where)
-    import importlib
-
-    return SimpleNamespace(
-        storage=importlib.import_module("sandbox.core.storage"),
-        logging=importlib.import_module("sandbox.core.logging"),
-    )
-
-
 def test_with_the_reference_adapter_and_logger(reference: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     adapter = reference.storage.DiskStorageAdapter(tmp_path / "ws")
     old, recent = str(uuid.uuid4()), str(uuid.uuid4())
