@@ -131,6 +131,13 @@ pub(crate) fn check_root(rfd: BorrowedFd<'_>, root: &Path, single_host: bool, op
     Ok(())
 }
 
+/// [`check_root`] of the root at `root` (opened the checked way): for a
+/// long-running caller that checks once, before it starts (the tool's `watch`).
+pub fn check_root_path(root: &Path, single_host: bool, operation: &str) -> Result<()> {
+    let fd = crate::session::open_root(root)?;
+    check_root(std::os::fd::AsFd::as_fd(&fd), root, single_host, operation)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

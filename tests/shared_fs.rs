@@ -108,7 +108,7 @@ fn age_zero() -> PruneOptions {
 }
 
 #[test]
-fn a_directory_flock_on_fuse_never_reaches_the_filesystem_behind_it() {
+fn a_flock_on_fuse_never_reaches_the_filesystem_behind_it() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let fs = BindFs::new();
     std::fs::create_dir(fs.backing.join("d")).unwrap();
@@ -132,6 +132,17 @@ fn a_directory_flock_on_fuse_never_reaches_the_filesystem_behind_it() {
     );
     assert_eq!(filesystem_of(via_fuse.as_fd()).unwrap().name, "fuse");
     assert_eq!(filesystem_of(via_fuse.as_fd()).unwrap().reach, LockReach::ThisHostOnly);
+    // The same for a regular file, what leases lock since 0.4.0
+    // (`.wsprune/locks/<id>`): bindfs, as most FUSE daemons, implements no
+    // lock forwarding, so the lock stays in this kernel too.
+    std::fs::write(fs.backing.join("f"), b"").unwrap();
+    let file_via_fuse = File::open(fs.mount.join("f")).unwrap();
+    let file_behind = File::open(fs.backing.join("f")).unwrap();
+    assert!(flock(&file_via_fuse, libc::LOCK_EX));
+    assert!(
+        flock(&file_behind, libc::LOCK_EX),
+        "a FUSE file lock reached the filesystem behind it"
+    );
 }
 
 #[test]
@@ -265,4 +276,40 @@ fn the_cli_refuses_then_proceeds_with_single_host_and_says_so() {
     let out = wsprune(&["rm", "--single-host"], &fs.mount);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning:") && !err.contains("refused"), "{err}");
+}
+
+#[test]
+fn watch_refuses_a_fuse_root_at_start_unless_single_host_is_declared() {
+    use std::io::{BufRead, BufReader};
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let fs = BindFs::new();
+    let ids = sessions(&fs, 1);
+    let bin = env!("CARGO_BIN_EXE_wsprune");
+    let out = Command::new(bin).arg("watch").arg(&fs.mount).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("is on fuse") && err.contains("a watch here"), "{err}");
+
+    // Declared: it runs its first pass (the fresh session is within the 24 h
+    // age rule and stays) and stops on SIGTERM with status 0.
+    let mut child = Command::new(bin)
+        .arg("watch")
+        .arg(&fs.mount)
+        .args(["--single-host", "--interval", "100ms"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("age pass: Pruned 0 sessions"), "{line}");
+    // SAFETY: kill has no memory preconditions; the pid is our child's.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning:") && err.contains("--single-host"), "{err}");
+    assert!(fs.backing.join(&ids[0]).exists());
 }

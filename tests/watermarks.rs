@@ -6,48 +6,12 @@
 #[path = "prune_support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use support::*;
 use wsprune::{FsUsage, PruneOptions, PruneResult, Rule, SkipReason, Status};
 
 const MIB: usize = 1 << 20;
-
-/// A tmpfs mounted with `options` under a temporary directory, unmounted
-/// (and the directory removed) when dropped.
-struct Tmpfs {
-    root: PathBuf,
-    _unmount: UnmountAll,
-    _tmp: tempfile::TempDir,
-}
-
-fn tmpfs(options: &str) -> Option<Tmpfs> {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("fs");
-    std::fs::create_dir(&root).unwrap();
-    let out = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-        .arg(&root)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(Tmpfs {
-            root,
-            _unmount: UnmountAll(tmp.path().to_path_buf()),
-            _tmp: tmp,
-        }),
-        Ok(o) => {
-            eprintln!(
-                "SKIPPED: cannot mount a tmpfs here: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            );
-            None
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: cannot run mount: {e}");
-            None
-        }
-    }
-}
 
 /// A session `age_hours` old holding one file of `bytes` bytes.
 fn sized_session(root: &Path, age_hours: f64, bytes: usize) -> String {

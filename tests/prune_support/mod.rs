@@ -478,6 +478,44 @@ impl Drop for UnmountAll {
     }
 }
 
+/// A tmpfs mounted with `options` (`size=16m,nr_inodes=400`) under a
+/// temporary directory, unmounted (and the directory removed) when dropped:
+/// a filesystem whose fullness no other process changes. `None`, saying
+/// SKIPPED on stderr, where tmpfs cannot be mounted (not root).
+pub struct Tmpfs {
+    pub root: PathBuf,
+    _unmount: UnmountAll,
+    _tmp: tempfile::TempDir,
+}
+
+pub fn tmpfs(options: &str) -> Option<Tmpfs> {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("fs");
+    std::fs::create_dir(&root).unwrap();
+    let out = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+        .arg(&root)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(Tmpfs {
+            root,
+            _unmount: UnmountAll(tmp.path().to_path_buf()),
+            _tmp: tmp,
+        }),
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED: cannot mount a tmpfs here: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: cannot run mount: {e}");
+            None
+        }
+    }
+}
+
 /// Whether `mount --bind` works here (tried inside `dir`).
 pub fn bind_mount_works(dir: &Path) -> Result<(), String> {
     let a = dir.join(".mount-probe-src");

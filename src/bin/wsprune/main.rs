@@ -17,11 +17,13 @@ mod progress;
 mod prune;
 mod repair;
 mod root;
+mod rules;
 mod sessions;
 mod shared_fs;
 mod signals;
 mod stats;
 mod units;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +60,9 @@ enum Command {
     /// Delete stale sessions: by idle time (default: --older-than 24h), total size, count or free space
     #[command(after_long_help = prune::AFTER_HELP)]
     Prune(Box<prune::PruneArgs>),
+    /// Keep pruning one root: a capacity prune as soon as a high watermark is reached, the age rule periodically
+    #[command(after_long_help = watch::AFTER_HELP)]
+    Watch(Box<watch::WatchArgs>),
     /// List the sessions: id, created, last used, age, size, state
     #[command(after_long_help = ls::AFTER_HELP)]
     Ls(ls::LsArgs),
@@ -190,6 +195,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<Exit, Fatal> {
     match command {
         Command::Prune(a) => prune::run(*a),
+        Command::Watch(a) => watch::run(*a),
         Command::Ls(a) => ls::run(a),
         Command::Stats(a) => stats::run(a),
         Command::Metrics(a) => metrics::run(a),

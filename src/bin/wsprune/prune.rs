@@ -17,10 +17,8 @@ use wsprune::{PruneControl, PruneOptions, PruneResult, Record, Rule};
 use crate::exit::{Exit, Fatal};
 use crate::output::{self, Priority};
 use crate::progress::{Counts, Progress};
-use crate::units::{
-    format_age, hours, parse_cap_count, parse_cap_size, parse_duration, parse_free_target, parse_percent, plural,
-    FreeTarget,
-};
+use crate::rules::RuleArgs;
+use crate::units::{format_age, plural};
 use crate::{metrics, root, signals};
 
 pub const AFTER_HELP: &str = "\
@@ -76,44 +74,8 @@ a cron line does not silently prune nothing; a root that is not writable
 pub struct PruneArgs {
     /// Workspace root (the directory holding one directory per session)
     pub root: PathBuf,
-    /// Delete sessions not used for DURATION or more, e.g. 24h, 7d [default: 24h]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub older_than: Option<Duration>,
-    /// Turn the age rule off (prune by size or count rules alone)
-    #[arg(long, conflicts_with = "older_than")]
-    pub no_age_rule: bool,
-    /// Run even with no rule at all (--no-age-rule alone): only leftover trash is finished
-    #[arg(long)]
-    pub allow_no_rule: bool,
-    /// Evict least recently used sessions until all sessions total at most SIZE, e.g. 50G
-    #[arg(long, value_name = "SIZE", value_parser = parse_cap_size)]
-    pub max_total_size: Option<u64>,
-    /// Keep at most N sessions (the most recently used)
-    #[arg(long, value_name = "N", value_parser = parse_cap_count)]
-    pub max_sessions: Option<u64>,
-    /// Evict least recently used sessions until the filesystem has SIZE (e.g. 10G) or PERCENT
-    /// of its size (e.g. 15%) available
-    #[arg(long, value_name = "SIZE|PERCENT", value_parser = parse_free_target)]
-    pub min_free: Option<FreeTarget>,
-    /// Once the filesystem is PERCENT full (bytes), evict least recently used sessions down to
-    /// --low-watermark, e.g. 85%; below it this rule does nothing
-    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
-    pub high_watermark: Option<f64>,
-    /// What a crossed --high-watermark evicts down to, e.g. 80% [default: the high watermark]
-    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "high_watermark")]
-    pub low_watermark: Option<f64>,
-    /// As --high-watermark, for the filesystem's inodes
-    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
-    pub high_inode_watermark: Option<f64>,
-    /// As --low-watermark, for the filesystem's inodes [default: the high inode watermark]
-    #[arg(long, value_name = "PERCENT", value_parser = parse_percent, requires = "high_inode_watermark")]
-    pub low_inode_watermark: Option<f64>,
-    /// Delete at most N sessions in this run, the least recently used first
-    #[arg(long, value_name = "N", value_parser = parse_cap_count)]
-    pub max_deletions: Option<u64>,
-    /// Size and count rules never evict a session used within DURATION (0: no floor) [default: 1h]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub min_age: Option<Duration>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Report what would be deleted; delete nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -126,41 +88,10 @@ pub struct PruneArgs {
     /// Stream the library's events to stderr as they happen, one JSON object a line
     #[arg(long, value_name = "FORMAT", value_enum)]
     pub events: Option<EventFormat>,
-    /// Sessions handled in parallel, 1 to 64; 0 picks the default [default: 4 per core, 4 to 16]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=64))]
-    pub jobs: Option<u16>,
-    /// Wait up to DURATION for another prune of the same root to finish, then fail as busy
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
-    pub lock_timeout: Duration,
-    /// Declare that no other host uses ROOT: prune a root on NFS, SMB, 9p or FUSE (refused
-    /// without it: a lease there is kept by one host only) with a warning
-    #[arg(long)]
-    pub single_host: bool,
-    /// Only sessions whose labels match SELECTOR are candidates for any rule, e.g.
-    /// owner=alice, tier!=pro, gpu, !spot (comma-separated or repeated: all must hold)
-    #[arg(short = 'l', long = "label", value_name = "SELECTOR")]
-    pub label: Vec<String>,
-    /// The label naming a session's owner, for the per-owner caps, e.g. owner
-    #[arg(long, value_name = "KEY")]
-    pub per_owner: Option<String>,
-    /// Keep at most N sessions per owner (each owner's least recently used go first)
-    #[arg(long, value_name = "N", value_parser = parse_cap_count, requires = "per_owner")]
-    pub max_sessions_per_owner: Option<u64>,
-    /// Evict each owner's least recently used sessions until its sessions total at most SIZE
-    #[arg(long, value_name = "SIZE", value_parser = parse_cap_size, requires = "per_owner")]
-    pub max_bytes_per_owner: Option<u64>,
     /// After the prune, write the root's metrics and the prune's outcome to FILE (Prometheus text
     /// format, replaced atomically; for node_exporter's textfile collector)
     #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
     pub metrics_file: Option<PathBuf>,
-}
-
-/// The selector of the repeated `--label` options (all must hold), if any.
-pub fn selector(label: &[String]) -> Result<Option<wsprune::labels::Selector>, Fatal> {
-    if label.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(wsprune::labels::Selector::parse(&label.join(","))?))
 }
 
 /// How `--events` writes the library's events.
@@ -168,60 +99,6 @@ pub fn selector(label: &[String]) -> Result<Option<wsprune::labels::Selector>, F
 pub enum EventFormat {
     /// One JSON object a line: {"time", "level", "event", "fields"}
     Json,
-}
-
-/// The library's options from the command line; every default is the
-/// library's (docs/contract.md).
-pub fn options(a: &PruneArgs) -> Result<PruneOptions, Fatal> {
-    let capacity = a.max_total_size.is_some()
-        || a.max_sessions.is_some()
-        || a.min_free.is_some()
-        || a.high_watermark.is_some()
-        || a.high_inode_watermark.is_some()
-        || a.max_sessions_per_owner.is_some()
-        || a.max_bytes_per_owner.is_some();
-    if a.no_age_rule && !capacity && !a.allow_no_rule {
-        return Err(Fatal::new(
-            Exit::Usage,
-            "no rule: --no-age-rule without --max-total-size, --max-sessions, --min-free or a watermark selects no \
-             session; add a rule, or --allow-no-rule to run anyway (it then only finishes leftover trash)",
-        ));
-    }
-    let defaults = PruneOptions::default();
-    let opts = PruneOptions {
-        older_than_hours: match a.older_than {
-            _ if a.no_age_rule => None,
-            Some(d) => Some(hours(d)),
-            None => defaults.older_than_hours,
-        },
-        max_total_bytes: a.max_total_size,
-        max_sessions: a.max_sessions,
-        min_free_bytes: match a.min_free {
-            Some(FreeTarget::Bytes(b)) => Some(b),
-            _ => None,
-        },
-        min_free_percent: match a.min_free {
-            Some(FreeTarget::Percent(p)) => Some(p),
-            _ => None,
-        },
-        high_watermark_percent: a.high_watermark,
-        low_watermark_percent: a.low_watermark,
-        high_inode_watermark_percent: a.high_inode_watermark,
-        low_inode_watermark_percent: a.low_inode_watermark,
-        max_deletions: a.max_deletions,
-        min_age_hours: a.min_age.map_or(defaults.min_age_hours, hours),
-        dry_run: a.dry_run,
-        jobs: a.jobs.map_or(0, usize::from),
-        lock_timeout: a.lock_timeout,
-        single_host: a.single_host,
-        selector: selector(&a.label)?,
-        per_owner: a.per_owner.clone(),
-        max_sessions_per_owner: a.max_sessions_per_owner,
-        max_bytes_per_owner: a.max_bytes_per_owner,
-    };
-    // Checked before anything runs (low above high), as the library would.
-    opts.validate().map_err(|e| Fatal::new(Exit::Usage, e.message()))?;
-    Ok(opts)
 }
 
 /// The prune; with --metrics-file, its outcome is written to the metrics
@@ -247,11 +124,11 @@ pub fn run(a: PruneArgs) -> Result<Exit, Fatal> {
 fn prune(a: &PruneArgs, started_at: DateTime<Utc>, clock: Instant, metrics_written: &mut bool) -> Result<Exit, Fatal> {
     output::set_json(a.json);
     root::require(&a.root)?;
-    let opts = options(a)?;
+    let opts = a.rules.options(a.dry_run)?;
     if !a.dry_run {
         root::require_writable(&a.root, "nothing was pruned")?;
     }
-    crate::shared_fs::warn_if_declared(&a.root, a.single_host);
+    crate::shared_fs::warn_if_declared(&a.root, a.rules.single_host);
     let free_before = root::free_bytes(&a.root);
 
     let counts = Arc::new(Counts::default());

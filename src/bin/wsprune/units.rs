@@ -146,6 +146,26 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| "too long".to_owned())
 }
 
+/// Parses a period of `watch` (`--interval`, `--age-every`): a duration of
+/// at least 100 ms (0 would be a busy loop).
+pub fn parse_interval(input: &str) -> Result<Duration, String> {
+    let d = parse_duration(input)?;
+    if d < Duration::from_millis(100) {
+        return Err("must be at least 100ms".into());
+    }
+    Ok(d)
+}
+
+/// A period for people: `10s`, `15m`, `1.5s`.
+pub fn format_interval(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 60.0 && s % 60.0 == 0.0 {
+        format_age(s / 3600.0)
+    } else {
+        format!("{s}s")
+    }
+}
+
 /// Parses a size such as `50G`, `512MiB`, `1.5T` or `4096B`.
 pub fn parse_size(input: &str) -> Result<u64, String> {
     let s = input.trim();
