@@ -7,6 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# `--touch` measures create and touch alone: no plot, no rmz.
+for a in "$@"; do
+    if [ "$a" = --touch ]; then
+        exec cargo bench --bench suite -- "$@"
+    fi
+done
+
 venv=target/bench-venv
 if ! "$venv/bin/python" -c 'import matplotlib' >/dev/null 2>&1; then
     echo "bench: installing matplotlib into $venv" >&2

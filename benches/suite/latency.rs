@@ -50,6 +50,11 @@ pub struct Results {
     /// `safe-touch`): the floor of wsprune 0.3's touch, for comparison.
     pub touch_safe_floor: Latency,
     pub touch_naive: Latency,
+    /// `touch_session`, mirror not due, of sessions whose records also carry
+    /// labels, a TTL (idle and absolute) and a pin.
+    pub touch_retention: Latency,
+    /// The host floor's touch of those records.
+    pub touch_retention_host_floor: Latency,
 }
 
 const BLOCKS: usize = 4;
@@ -119,31 +124,50 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
         .expect("the record parses")
         .updated_at_offset
         .expect("a record made by create_session has an in-place updated_at");
+    // The same sessions again in another root, their records carrying every
+    // optional field (made untimed): a touch must stay as fast with them.
+    let rich = work.join("wsprune-retention");
+    for id in &ids[..per * BLOCKS] {
+        wsprune::create_session(&rich, Some(id)).expect("create_session");
+        with_retention_fields(&rich.join(".wsprune/sessions").join(id));
+    }
+    let rich_records = rich.join(".wsprune/sessions");
+    let rich_offset = wsprune::metadata::parse(&std::fs::read(rich_records.join(&ids[0])).expect("read a record"))
+        .expect("the record parses")
+        .updated_at_offset
+        .expect("a record with retention fields keeps an in-place updated_at");
     let (mut touch, mut touch_due, mut touch_floor, mut touch_host, mut touch_safe, mut touch_naive) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut touch_rich, mut touch_rich_host) = (Vec::new(), Vec::new());
     let per_t = touches / BLOCKS;
     let n = per_t.to_string();
-    let (off, record_off) = (offset.to_string(), record_offset.to_string());
-    // wsprune's touch, each call timed; before each (untimed), the record's
-    // updated_at is set to `last_used()`, which decides whether the mirror is due.
-    let wsprune_touches = |out: &mut Vec<f64>, last_used: fn() -> DateTime<Utc>| {
+    let (off, record_off, rich_off) = (offset.to_string(), record_offset.to_string(), rich_offset.to_string());
+    // wsprune's touch of the sessions in `root`, each call timed; before each
+    // (untimed), the record's updated_at (at `at`) is set to `last_used()`,
+    // which decides whether the mirror is due.
+    let wsprune_touches = |out: &mut Vec<f64>, root: &Path, at: usize, last_used: fn() -> DateTime<Utc>| {
+        let records = root.join(".wsprune/sessions");
         for i in 0..per_t {
             let id = &ids[i % (per * BLOCKS)];
-            set_updated_at(&records.join(id), record_offset, last_used());
+            set_updated_at(&records.join(id), at, last_used());
             let s = Instant::now();
-            wsprune::touch_session(&ws, id).expect("touch_session");
+            wsprune::touch_session(root, id).expect("touch_session");
             out.push(s.elapsed().as_nanos() as f64);
         }
     };
     for b in 0..BLOCKS {
-        for k in 0..6 {
-            match (b + k) % 6 {
+        for k in 0..8 {
+            match (b + k) % 8 {
                 // Not due: last used this minute (a minute that ends between
                 // this write and the touch makes one touch due: rare, and the
                 // median ignores it).
-                0 => wsprune_touches(&mut touch, Utc::now),
+                0 => wsprune_touches(&mut touch, &ws, record_offset, Utc::now),
                 // Due: last used two minutes ago, so this is the minute's first touch.
-                1 => wsprune_touches(&mut touch_due, || Utc::now() - chrono::Duration::minutes(2)),
+                1 => wsprune_touches(&mut touch_due, &ws, record_offset, || {
+                    Utc::now() - chrono::Duration::minutes(2)
+                }),
+                6 => wsprune_touches(&mut touch_rich, &rich, rich_offset, Utc::now),
+                7 => touch_rich_host.extend(c_floor(&[&"host-touch", &rich, &made, &n, &rich_off, &stamp])),
                 2 => touch_floor.extend(c_floor(&[&"touch", &cdir, &made, &n, &off, &stamp])),
                 3 => touch_host.extend(c_floor(&[&"host-touch", &ws, &made, &n, &record_off, &stamp])),
                 4 => touch_safe.extend(c_floor(&[&"safe-touch", &cdir, &made, &n, &off, &stamp])),
@@ -165,7 +189,30 @@ pub fn measure(work: &Path, creates: usize, touches: usize) -> Results {
         touch_host_floor: Latency::of(&touch_host),
         touch_safe_floor: Latency::of(&touch_safe),
         touch_naive: Latency::of(&touch_naive),
+        touch_retention: Latency::of(&touch_rich),
+        touch_retention_host_floor: Latency::of(&touch_rich_host),
     }
+}
+
+/// Rewrites the record at `path` with three labels, an idle TTL, an
+/// absolute expiry and a pin, as `pin`, `ttl` and a label update would leave
+/// it (the canonical layout: `updated_at` stays where a touch patches it).
+fn with_retention_fields(path: &Path) {
+    let mut m = wsprune::SessionMetadata::from_json(&std::fs::read(path).expect("read a record")).expect("a record");
+    let now = Utc::now();
+    let r = &mut m.retention;
+    for (k, v) in [
+        ("owner", "tenant-0042"),
+        ("tier", "pro"),
+        ("example.com/team", "sandbox"),
+    ] {
+        r.labels.insert(k.into(), v.into());
+    }
+    r.idle_ttl_seconds = Some(3600);
+    r.expires_at = Some(now + chrono::Duration::days(7));
+    r.pinned = true;
+    r.pinned_until = Some(now + chrono::Duration::days(1));
+    std::fs::write(path, m.to_json()).expect("write a record");
 }
 
 /// Overwrites the fixed-width `updated_at` of the record at `path` (at

@@ -29,6 +29,9 @@ const CHILD: &str = "__prune";
 /// Sizes and repetitions of one run.
 struct Config {
     quick: bool,
+    /// Only the create and touch latencies (`--touch`): a short run that
+    /// prints its tables and writes target/bench/touch/results.json.
+    touch: bool,
     /// Where workloads are built (removed at the start and the end).
     work: PathBuf,
     /// Where benchmarks.md goes (the plot too, drawn by benches/plot.py).
@@ -50,11 +53,12 @@ struct Config {
 impl Config {
     fn from_args(args: &[String]) -> Config {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let (mut quick, mut base) = (false, manifest.join("target/bench"));
+        let (mut quick, mut touch, mut base) = (false, false, manifest.join("target/bench"));
         let mut it = args.iter().filter(|a| *a != "--bench");
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--quick" => quick = true,
+                "--touch" => touch = true,
                 "--dir" => base = PathBuf::from(it.next().unwrap_or_else(|| usage("--dir needs a directory"))),
                 other => usage(&format!("unknown argument {other:?}")),
             }
@@ -64,6 +68,7 @@ impl Config {
         if quick {
             Config {
                 quick,
+                touch,
                 work,
                 out_dir: manifest.join("target/bench/quick"),
                 w1: 100,
@@ -79,6 +84,7 @@ impl Config {
         } else {
             Config {
                 quick,
+                touch,
                 work,
                 out_dir: manifest.join("docs"),
                 w1: 10_000,
@@ -96,7 +102,7 @@ impl Config {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("suite: {msg}\nusage: cargo bench --bench suite -- [--quick] [--dir DIR]");
+    eprintln!("suite: {msg}\nusage: cargo bench --bench suite -- [--quick] [--touch] [--dir DIR]");
     std::process::exit(2)
 }
 
@@ -188,6 +194,9 @@ fn main() {
     }
     std::fs::create_dir_all(&cfg.work).expect("create the work directory");
     let filesystem = report::filesystem(&cfg.work);
+    if cfg.touch {
+        return touch_only(&cfg, &filesystem, &load_before, &log);
+    }
 
     let prune = Contender::Prune { jobs: 0 };
     let xargs = Contender::Xargs { parallel: false };
@@ -243,7 +252,9 @@ fn main() {
     std::fs::create_dir_all(&cfg.out_dir).expect("create the output directory");
     let doc = cfg.out_dir.join("benchmarks.md");
     let plot = cfg.out_dir.join("bench-scaling.png");
-    std::fs::write(&doc, report::document(&tables, &cfg.args, &filesystem, &load_before)).expect("write benchmarks.md");
+    let kept = report::short_runs(&doc);
+    let text = report::document(&tables, &cfg.args, &filesystem, &load_before) + &kept;
+    std::fs::write(&doc, text).expect("write benchmarks.md");
     let json = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/results.json");
     std::fs::write(&json, report::json(&results, &plot).to_string()).expect("write results.json");
     log(format!(
@@ -252,6 +263,28 @@ fn main() {
         json.display(),
         plot.display()
     ));
+}
+
+/// `--touch`: the create and touch latencies alone, printed with the
+/// targets they decide; docs/benchmarks.md is left as it is (its "Short
+/// runs" section is where such a run's figures and command are written).
+fn touch_only(cfg: &Config, filesystem: &str, load_before: &str, log: &dyn Fn(String)) {
+    log(format!(
+        "latency only: {} creates and {} touches per contender",
+        cfg.creates, cfg.touches
+    ));
+    let latency = latency::measure(&cfg.work.join("latency"), cfg.creates, cfg.touches);
+    std::fs::remove_dir_all(&cfg.work).expect("remove the work directory");
+    println!(
+        "filesystem: {filesystem}\nload average before: {load_before}; after: {}\n\n{}",
+        report::load_average(),
+        report::touch_tables(&latency)
+    );
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/touch");
+    std::fs::create_dir_all(&out).expect("create the output directory");
+    let json = out.join("results.json");
+    std::fs::write(&json, report::latency_json(&latency).to_string()).expect("write results.json");
+    log(format!("wrote {}", json.display()));
 }
 
 /// Measures one workload: dry run against `du` on the freshly built tree,

@@ -111,41 +111,9 @@ pub fn tables(r: &Results, quick: bool) -> String {
             );
         }
     }
-    let ratio = |a: &Latency, b: &Latency| a.median_us / b.median_us;
-    let vs = |a: &Latency, b: &Latency| format!("{:.2}x ({:.1} µs vs {:.1} µs)", ratio(a, b), a.median_us, b.median_us);
-    target(
-        &format!(
-            "touch median, mirror not due (later touches in a minute: the common case) <= {TOUCH_TARGET}x the host C floor (a registered session's touch: openat2 of its record, read, pwrite, fstat)"
-        ),
-        vs(&l.touch, &l.touch_host_floor),
-        Some(ratio(&l.touch, &l.touch_host_floor) <= TOUCH_TARGET),
-    );
-    target(
-        "touch median, mirror due (the first touch of a minute: record and `.metadata.json`) vs the host C floor (information)",
-        vs(&l.touch_due, &l.touch_host_floor),
-        None,
-    );
-    target(
-        &format!(
-            "touch median, mirror not due, vs the former safe C floor (the checked touch of `.metadata.json`; the former 1.3x target; the host floor is {:.2}x it)",
-            ratio(&l.touch_host_floor, &l.touch_safe_floor)
-        ),
-        vs(&l.touch, &l.touch_safe_floor),
-        None,
-    );
-    target(
-        "create median <= 1.5x the host C floor (a registered session's create: lock file, mirror and record each written crash-safely, the host directory checked)",
-        vs(&l.create, &l.create_host_floor),
-        Some(ratio(&l.create, &l.create_host_floor) <= 1.5),
-    );
-    target(
-        &format!(
-            "create median vs the plain C floor (mkdir, one file: the former 1.5x target, from before sessions were registered; the host floor is {:.2}x it)",
-            ratio(&l.create_host_floor, &l.create_floor)
-        ),
-        vs(&l.create, &l.create_floor),
-        None,
-    );
+    for (what, measured, ok) in latency_targets(l) {
+        target(&what, measured, ok);
+    }
     target(
         "W3 prune peak RSS < 64 MiB",
         format!("{w3_rss:.1} MiB"),
@@ -214,6 +182,35 @@ pub fn tables(r: &Results, quick: bool) -> String {
         .unwrap();
     }
 
+    s.push_str(&latency_table(l));
+
+    s.push_str(
+        "\n### Scaling (sessions x 2 files, half stale; medians)\n\n\
+         | sessions | files | prune (s) | prune µs per session | dry run (s) | `xargs -0 rm -rf` (s) | `du -sb` (s) | prune peak RSS (MiB) | dry run peak RSS (MiB) |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for p in scaling_points(r) {
+        writeln!(
+            s,
+            "| {} | {} | {:.3} | {:.1} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
+            p["sessions"],
+            p["files"],
+            p["prune_s"].as_f64().unwrap(),
+            p["prune_s"].as_f64().unwrap() * 1e6 / p["sessions"].as_f64().unwrap(),
+            p["dry_run_s"].as_f64().unwrap(),
+            p["rm_s"].as_f64().unwrap(),
+            p["du_s"].as_f64().unwrap(),
+            p["prune_rss_mib"].as_f64().unwrap(),
+            p["dry_run_rss_mib"].as_f64().unwrap(),
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// The create and touch latency table.
+pub fn latency_table(l: &crate::latency::Results) -> String {
+    let mut s = String::new();
     writeln!(
         s,
         "\n### Create and touch latency ({} creates, {} touches per implementation)\n\n\
@@ -256,6 +253,12 @@ pub fn tables(r: &Results, quick: bool) -> String {
                 ),
                 ("wsprune `touch_session`, mirror not due (a later touch in the minute)", &l.touch),
                 ("wsprune `touch_session`, mirror due (the minute's first touch)", &l.touch_due),
+                (
+                    "wsprune `touch_session`, mirror not due, a record that also carries three labels, an idle TTL, \
+                     an expiry and a pin",
+                    &l.touch_retention,
+                ),
+                ("host C floor, touching such records", &l.touch_retention_host_floor),
                 ("naive: read, write temp file, rename over (replacing)", &l.touch_naive),
             ],
             ),
@@ -272,29 +275,65 @@ pub fn tables(r: &Results, quick: bool) -> String {
             .unwrap();
         }
     }
-
-    s.push_str(
-        "\n### Scaling (sessions x 2 files, half stale; medians)\n\n\
-         | sessions | files | prune (s) | prune µs per session | dry run (s) | `xargs -0 rm -rf` (s) | `du -sb` (s) | prune peak RSS (MiB) | dry run peak RSS (MiB) |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-    );
-    for p in scaling_points(r) {
-        writeln!(
-            s,
-            "| {} | {} | {:.3} | {:.1} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} |",
-            p["sessions"],
-            p["files"],
-            p["prune_s"].as_f64().unwrap(),
-            p["prune_s"].as_f64().unwrap() * 1e6 / p["sessions"].as_f64().unwrap(),
-            p["dry_run_s"].as_f64().unwrap(),
-            p["rm_s"].as_f64().unwrap(),
-            p["du_s"].as_f64().unwrap(),
-            p["prune_rss_mib"].as_f64().unwrap(),
-            p["dry_run_rss_mib"].as_f64().unwrap(),
-        )
-        .unwrap();
-    }
     s
+}
+
+fn ratio(a: &Latency, b: &Latency) -> f64 {
+    a.median_us / b.median_us
+}
+
+/// The rows of the targets table that create and touch decide: (what,
+/// measured, whether it passes, or `None` for information).
+fn latency_targets(l: &crate::latency::Results) -> Vec<(String, String, Option<bool>)> {
+    let mut rows = Vec::new();
+    let vs = |a: &Latency, b: &Latency| format!("{:.2}x ({:.1} µs vs {:.1} µs)", ratio(a, b), a.median_us, b.median_us);
+    rows.push((
+        format!(
+            "touch median, mirror not due (later touches in a minute: the common case) <= {TOUCH_TARGET}x the host C floor (a registered session's touch: openat2 of its record, read, pwrite, fstat)"
+        ),
+        vs(&l.touch, &l.touch_host_floor),
+        Some(ratio(&l.touch, &l.touch_host_floor) <= TOUCH_TARGET),
+    ));
+    rows.push((
+        "touch median, mirror due (the first touch of a minute: record and `.metadata.json`) vs the host C floor (information)".to_owned(),
+        vs(&l.touch_due, &l.touch_host_floor),
+        None,
+    ));
+    rows.push((
+        format!(
+            "touch median, mirror not due, vs the former safe C floor (the checked touch of `.metadata.json`; the former 1.3x target; the host floor is {:.2}x it)",
+            ratio(&l.touch_host_floor, &l.touch_safe_floor)
+        ),
+        vs(&l.touch, &l.touch_safe_floor),
+        None,
+    ));
+    rows.push((
+        format!(
+            "touch median, mirror not due, of a record that also carries labels, a TTL and a pin <= {TOUCH_TARGET}x the host C floor (the same floor as above)"
+        ),
+        vs(&l.touch_retention, &l.touch_host_floor),
+        Some(ratio(&l.touch_retention, &l.touch_host_floor) <= TOUCH_TARGET),
+    ));
+    rows.push((
+        "touch median, mirror not due, of such a record vs the host C floor touching such records (information)"
+            .to_owned(),
+        vs(&l.touch_retention, &l.touch_retention_host_floor),
+        None,
+    ));
+    rows.push((
+        "create median <= 1.5x the host C floor (a registered session's create: lock file, mirror and record each written crash-safely, the host directory checked)".to_owned(),
+        vs(&l.create, &l.create_host_floor),
+        Some(ratio(&l.create, &l.create_host_floor) <= 1.5),
+    ));
+    rows.push((
+        format!(
+            "create median vs the plain C floor (mkdir, one file: the former 1.5x target, from before sessions were registered; the host floor is {:.2}x it)",
+            ratio(&l.create_host_floor, &l.create_floor)
+        ),
+        vs(&l.create, &l.create_floor),
+        None,
+    ));
+    rows
 }
 
 fn scaling_points(r: &Results) -> Vec<Value> {
@@ -320,7 +359,6 @@ fn scaling_points(r: &Results) -> Vec<Value> {
 
 /// What benches/plot.py draws, and every raw timing for whoever wants more.
 pub fn json(r: &Results, plot: &Path) -> Value {
-    let lat = |x: &Latency| json!({"median_us": x.median_us, "p99_us": x.p99_us});
     let l = &r.latency;
     json!({
         "plot": plot,
@@ -341,14 +379,40 @@ pub fn json(r: &Results, plot: &Path) -> Value {
                 "peak_rss_mib": mib(d.max_rss_kib),
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "latency": {
+        "latency": latency_json(l),
+        "rmz_missing": r.rmz_missing,
+    })
+}
+
+/// The create and touch latencies as JSON.
+pub fn latency_json(l: &crate::latency::Results) -> Value {
+    let lat = |x: &Latency| json!({"median_us": x.median_us, "p99_us": x.p99_us});
+    json!({
             "creates": l.creates, "touches": l.touches,
             "create": lat(&l.create), "create_floor": lat(&l.create_floor), "create_host_floor": lat(&l.create_host_floor), "create_naive": lat(&l.create_naive),
             "touch": lat(&l.touch), "touch_mirror_due": lat(&l.touch_due), "touch_floor": lat(&l.touch_floor),
             "touch_host_floor": lat(&l.touch_host_floor), "touch_safe_floor": lat(&l.touch_safe_floor), "touch_naive": lat(&l.touch_naive),
-        },
-        "rmz_missing": r.rmz_missing,
+            "touch_retention": lat(&l.touch_retention), "touch_retention_host_floor": lat(&l.touch_retention_host_floor),
     })
+}
+
+/// The targets that create and touch decide and the latency table: what a
+/// `--touch` run prints.
+pub fn touch_tables(l: &crate::latency::Results) -> String {
+    let mut s = String::from("### Targets (create and touch)\n\n| target | measured | result |\n| --- | --- | --- |\n");
+    for (what, measured, ok) in latency_targets(l) {
+        writeln!(s, "| {what} | {measured} | {} |", ok.map_or("—", pass)).unwrap();
+    }
+    s.push_str(&latency_table(l));
+    s
+}
+
+/// The section of the document at `doc` that a full run keeps as it is:
+/// from its "## Short runs" heading to the end ("" when there is none).
+pub fn short_runs(doc: &Path) -> String {
+    let text = std::fs::read_to_string(doc).unwrap_or_default();
+    text.find("\n## Short runs\n")
+        .map_or(String::new(), |i| text[i..].to_owned())
 }
 
 /// A shell command's output, run in the repository, or `unknown`.
@@ -440,7 +504,9 @@ pub fn document(tables: &str, args: &[String], filesystem: &str, load_before: &s
          (`bash benches/run.sh`: `cargo bench --bench suite`, which prints these tables and writes this file and \
          `target/bench/results.json`, then `benches/plot.py` draws the plot.) `make bench ARGS=--quick` is a \
          smoke test with small sizes that writes to `target/bench/quick/` instead; `ARGS=\"--dir DIR\"` builds \
-         the workloads in `DIR/wsprune-bench` instead of `target/bench/wsprune-bench`.\n\n\
+         the workloads in `DIR/wsprune-bench` instead of `target/bench/wsprune-bench`. `ARGS=--touch` measures \
+         create and touch alone (a few minutes) and prints them; its figures and command go by hand into \
+         \"Short runs\" at the end of this file, which a full run keeps as it is.\n\n\
          ## Machine\n\n{machine}\n\n\
          ## Results\n\n{tables}\n\
          ![prune and dry-run time and peak RSS against the number of sessions](bench-scaling.png)\n\n\
@@ -510,6 +576,12 @@ target gave over the former safe floor; as the host floor is lower than the safe
 tighter in absolute terms too. The touch with the mirror due (the record, then the mirror through the \
 checked sequence of the former safe floor, since the mirror is in the guest's directory) is shown for \
 information, against the same floor.
+- **Touch with retention fields.** The same sessions are created a second time (untimed) in another \
+root and each record is rewritten with three labels, an idle TTL, an absolute expiry and a pin, as label, \
+TTL and pin updates leave it (the canonical layout: `updated_at` stays where a touch patches it). wsprune's \
+touch of those records with the mirror not due, and the host floor's touch of them, run in the same \
+rotation; they are held to the same target, 1.3x the host floor of plain records (the extra fields cost a \
+longer read and their validation).
 - **Mirror due or not** is forced, not left to the clock: before each timed touch (untimed), the \
 harness overwrites the record's `updated_at` with the current time (not due: this touch is a later one in \
 the same minute; a minute that ends between that write and the touch makes one touch due, which a median \
