@@ -112,10 +112,12 @@ fn watch_keeps_a_filling_filesystem_within_one_intervals_writes_of_the_high_wate
         high as f64 / MIB as f64,
         per_interval as f64 / MIB as f64
     );
-    // One interval's writes, plus two sessions: the one being written when
-    // the check ran and one for the pass's own time on a loaded machine.
+    // One interval's writes, plus a quarter second's (the pass's own time,
+    // and a late wake-up on a loaded machine) and the session being written
+    // when the check ran. Without watch the writer would fill all 64 MiB.
+    let slack = rate / 4 + MIB as u64;
     assert!(
-        peak <= high + per_interval + 2 * MIB as u64,
+        peak <= high + per_interval + slack,
         "peak {peak} above high {high} + one interval's writes {per_interval}\n{out}{err}"
     );
     assert!(out.contains(": watermark pass at "), "{out}");
