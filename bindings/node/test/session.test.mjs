@@ -159,7 +159,7 @@ test('openSession: create-or-open', (t) => {
   assert.equal(first.created, true);
   assert.deepEqual(w.openSession(root, first.id), { id: first.id, created: false });
   const legacy = makeSession(root, { metadata: 'legacy' });
-  // A directory without metadata is adopted only when asked (host-owned state, issue 16).
+  // A directory without metadata is adopted only when asked (docs/host-state.md).
   assert.throws(() => w.openSession(root, legacy), w.NotFoundError);
   assert.equal(w.openSession(root, legacy, { adopt: true }).created, false);
   assert.equal(w.sessionInfo(root, legacy).state, 'ok');

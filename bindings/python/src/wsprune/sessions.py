@@ -160,26 +160,28 @@ def _update_session_timestamp(session_id: str, workspace_root: Path, logger: Any
     ...`` line on stderr. Never raises for those. ``logger`` (a
     ``SandboxLogger``) gets ``log_session_metadata_updated(session_id,
     timestamp)``."""
-    problems: List[str] = []
     to_logger = SandboxLoggerAdapter(logger) if logger is not None else None
 
     def on_event(event: Event) -> None:
+        # Only the logger's line comes from the event stream: what the touch
+        # did comes from its result.
         if event.fields.get("session_id") != session_id:
             return  # another thread's call (the C callback is process-wide)
-        if event.name == "session.metadata.corrupted":
-            problems.append(str(event.fields.get("error", "corrupted metadata")))
-        elif event.name == "session.metadata.updated" and to_logger is not None:
+        if event.name == "session.metadata.updated" and to_logger is not None:
             to_logger(event)
 
     try:
         with _events_to(on_event):
-            _touch_session(workspace_root, session_id)
+            outcome = _touch_session(workspace_root, session_id)
+        if outcome == "corrupted":
+            # Why it is corrupted: the metadata document's problem (read after
+            # the touch, which left it as it was).
+            problem = _read_metadata_document(workspace_root, session_id).get("problem")
+            _warn(f"Failed to update session timestamp for {session_id}: {problem or 'corrupted metadata'}")
     except NotFoundError:
         return
     except (WsPruneError, OSError) as e:
-        problems.append(str(e))
-    for problem in problems:
-        _warn(f"Failed to update session timestamp for {session_id}: {problem}")
+        _warn(f"Failed to update session timestamp for {session_id}: {e}")
 
 
 def _enumerate_sessions(workspace_root: Path) -> List[str]:
