@@ -4,14 +4,14 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsprune/wsprune/bindings/go/internal/du"
 )
 
 // oldStamp is an updated_at far in the past: such a session is stale for any
@@ -138,31 +138,7 @@ func updatedAt(t *testing.T, root, id string) time.Time {
 // everything under it, each inode once (symlinks count themselves): what a
 // prune of dir must report as reclaimed.
 func treeSize(t *testing.T, dir string) uint64 {
-	t.Helper()
-	var n uint64
-	seen := map[[2]uint64]bool{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var st syscall.Stat_t
-		if err := syscall.Lstat(path, &st); err != nil {
-			return err
-		}
-		if st.Nlink > 1 && !d.IsDir() {
-			key := [2]uint64{uint64(st.Dev), st.Ino}
-			if seen[key] {
-				return nil
-			}
-			seen[key] = true
-		}
-		n += uint64(st.Blocks) * 512
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return du.Bytes(t, dir)
 }
 
 func exists(path string) bool {

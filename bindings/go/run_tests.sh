@@ -79,4 +79,15 @@ else
     GODEBUG="${GODEBUG:+$GODEBUG,}cgocheck=2" go test -count=1 -short ./...
 fi
 
+# The Prometheus collector is its own module (the binding depends on nothing
+# but the C library): vetted and tested on its own, scraped in-process
+# against real workspaces, and compared with the installed tool's
+# `wsprune metrics` (WSPRUNE_CLI).
+echo "== collector/: go vet, go test -race"
+(
+    cd collector
+    go vet ./...
+    WSPRUNE_CLI="$tmp/bin/wsprune" go test -race -count=1 ./...
+)
+
 echo "== Go binding: all checks passed"

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/wsprune/wsprune/bindings/go/internal/readme"
 )
 
 func modeOf(t *testing.T, path string) os.FileMode {
@@ -127,34 +128,5 @@ func TestMigrate(t *testing.T) {
 // The README's session-options recipe is ExampleOpenSessionWithOptions,
 // which go test runs and checks: every line of it is a line of the example.
 func TestReadmeSessionOptionsRecipeIsTheExample(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	example, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "## Session options and migrating older sessions")
-	_, block, ok2 := strings.Cut(section, "```go\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("no go block in the README's session options section")
-	}
-	lines := map[string]bool{}
-	for _, l := range strings.Split(string(example), "\n") {
-		lines[strings.TrimSpace(l)] = true
-	}
-	n := 0
-	for _, l := range strings.Split(block, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			n++
-			if !lines[l] {
-				t.Errorf("README line %q is not in ExampleOpenSessionWithOptions", l)
-			}
-		}
-	}
-	if n < 5 {
-		t.Fatalf("README recipe has %d lines", n)
-	}
+	readme.CheckRecipe(t, "README.md", "## Session options and migrating older sessions", "example_test.go", 5)
 }
