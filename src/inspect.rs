@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::entry::{self, Examined, Known, Lock};
 use crate::error::{Error, Result, Status};
 use crate::host_state::HostDir;
+use crate::labels::{self, Labels};
 use crate::metadata::{MetadataError, SessionMetadata};
 use crate::parallel;
 use crate::remove::{self, Mode};
@@ -65,6 +66,11 @@ pub struct SessionInfo {
     pub in_use: bool,
     /// Why the metadata is corrupted, or what could not be measured.
     pub problem: Option<String>,
+    /// The session's labels, from its host-owned record (empty for a
+    /// session without any, and for a directory that is not registered);
+    /// `None` when they cannot be read (a corrupted or unreadable session, a
+    /// record whose labels are not all valid). See docs/contract.md, "Labels".
+    pub labels: Option<Labels>,
 }
 
 impl SessionInfo {
@@ -82,7 +88,8 @@ impl SessionInfo {
     /// `wsprune info --json` and `wsprune_list_sessions` share (documented,
     /// stable): `session_id`, `created_at` and `updated_at` (wsprune's
     /// timestamp format, or null), `age_hours` (at `now`, or null),
-    /// `size_bytes` (null when unknown), `state`, `in_use`, `problem` (or null).
+    /// `size_bytes` (null when unknown), `state`, `in_use`, `problem` (or
+    /// null), `labels` (an object of strings, or null when unknown).
     pub fn to_json(&self, now: DateTime<Utc>) -> serde_json::Value {
         use serde_json::Value;
         let time =
@@ -96,6 +103,7 @@ impl SessionInfo {
             "state": self.state.as_str(),
             "in_use": self.in_use,
             "problem": self.problem,
+            "labels": self.labels,
         })
     }
 }
@@ -164,6 +172,7 @@ pub fn list_sessions_sized(root: &Path, jobs: usize, measure: bool) -> Result<Ve
                     state: SessionState::Unreadable,
                     in_use: false,
                     problem: Some(e.message().to_owned()),
+                    labels: None,
                 }),
             }
         },
@@ -199,15 +208,18 @@ fn info_at(
         state: SessionState::Legacy,
         in_use: false,
         problem: None,
+        labels: Some(Labels::new()),
     };
     match known {
         Known::Valid(m) => {
+            info.labels = labels::of_session(session.registered(), &m);
             info.state = SessionState::Ok;
             info.created_at = Some(m.created_at);
             info.updated_at = Some(m.updated_at);
         }
         Known::Missing => {}
         Known::Invalid(bad) => {
+            info.labels = None;
             info.state = SessionState::Corrupted;
             info.problem = Some(match bad {
                 MetadataError::Corrupted(m) | MetadataError::BadTimestamp(m) => m,

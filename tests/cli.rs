@@ -730,7 +730,8 @@ fn ls_shows_a_sorted_table_and_json() {
             "size_bytes",
             "state",
             "in_use",
-            "problem"
+            "problem",
+            "labels"
         ]
     );
     let age = arr[0]["age_hours"].as_f64().unwrap();

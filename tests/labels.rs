@@ -46,6 +46,18 @@ fn labelled(root: &Path, age_hours: f64, labels: &[&str], bytes: usize) -> Strin
     id
 }
 
+/// A guest's forgery: `.metadata.json` of session `id` claims owner=bob.
+fn claim_bob_in_the_mirror(root: &Path, id: &str) {
+    let text = std::fs::read_to_string(root.join(id).join(".metadata.json"))
+        .unwrap()
+        .replacen(
+            "\"version\": 1",
+            "\"version\": 1,\n  \"labels\": {\"owner\": \"bob\"}",
+            1,
+        );
+    write_metadata_raw(&root.join(id), &text);
+}
+
 fn sel(text: &str) -> Option<Selector> {
     Some(Selector::parse(text).unwrap())
 }
@@ -131,23 +143,10 @@ fn labels_come_from_the_record_never_from_the_guests_mirror() {
     let root = tmp.path();
     // A registered session whose guest wrote other labels into its mirror.
     let forged = labelled(root, 48.0, &["owner=alice"], 0);
-    let mirror = root.join(&forged).join(".metadata.json");
-    let text = std::fs::read_to_string(&mirror).unwrap().replacen(
-        "\"version\": 1",
-        "\"version\": 1,\n  \"labels\": {\"owner\": \"bob\"}",
-        1,
-    );
-    write_metadata_raw(&root.join(&forged), &text);
+    claim_bob_in_the_mirror(root, &forged);
     // An unregistered directory (reference implementation) whose metadata claims labels.
     let unregistered = session(root, 48.0);
-    let text = std::fs::read_to_string(root.join(&unregistered).join(".metadata.json"))
-        .unwrap()
-        .replacen(
-            "\"version\": 1",
-            "\"version\": 1,\n  \"labels\": {\"owner\": \"bob\"}",
-            1,
-        );
-    write_metadata_raw(&root.join(&unregistered), &text);
+    claim_bob_in_the_mirror(root, &unregistered);
     let r = run(
         root,
         PruneOptions {
@@ -397,4 +396,30 @@ fn a_label_update_during_a_capacity_scan_keeps_the_session() {
     );
     assert_eq!(deleted(&r), vec![a[2].clone()]);
     assert!(root.join(&a[0]).exists() && root.join(&a[1]).exists());
+}
+
+#[test]
+fn listing_shows_the_records_labels_never_the_mirrors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let alice = labelled(root, 1.0, &["owner=alice"], 0);
+    claim_bob_in_the_mirror(root, &alice);
+    let unregistered = session(root, 1.0);
+    claim_bob_in_the_mirror(root, &unregistered);
+    let bad = labelled(root, 1.0, &["owner=al ice"], 0);
+    let listed: std::collections::BTreeMap<String, Option<wsprune::labels::Labels>> = wsprune::list_sessions(root, 0)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.session_id, s.labels))
+        .collect();
+    let owner = |v: &str| Some([("owner".to_owned(), v.to_owned())].into_iter().collect());
+    assert_eq!(listed[&alice], owner("alice"));
+    assert_eq!(listed[&unregistered], Some(Default::default()));
+    assert_eq!(listed[&bad], None);
+    let info = wsprune::session_info(root, &alice).unwrap();
+    assert_eq!(info.labels, owner("alice"));
+    assert_eq!(
+        info.to_json(chrono::Utc::now())["labels"],
+        serde_json::json!({"owner": "alice"})
+    );
 }

@@ -86,6 +86,20 @@ def main() -> None:
         out("prune.schema.json", "prune", r, "--dry-run", "--json")
         out("prune.schema.json", "prune", r, "--max-sessions", "1", "--no-age-rule", "--dry-run", "--json", code=3)
         out("ls.schema.json", "ls", r, "--json")
+        # Labels in a record (as the host writes them), then ls filtered and grouped by them.
+        owned = run("create", r, code=0).stdout.strip()
+        rec = root / ".wsprune" / "sessions" / owned
+        data = json.loads(rec.read_text())
+        data["labels"] = {"owner": "alice", "tier": "pro"}
+        rec.write_text(json.dumps(data, indent=2) + "\n")
+        labelled = out("ls.schema.json", "ls", r, "--label", "owner=alice", "--json")
+        if [s["session_id"] for s in labelled] != [owned] or labelled[0]["labels"] != data["labels"]:
+            failures.append(f"ls --label owner=alice --json listed {labelled}")
+        everyone = len(json.loads(run("ls", r, "--json").stdout))
+        groups = out("ls-by.schema.json", "ls", r, "--by", "owner", "--json")["groups"]
+        if [(g["value"], g["sessions"]) for g in groups] != [("alice", 1), (None, everyone - 1)]:
+            failures.append(f"ls --by owner --json grouped {groups} of {everyone} sessions")
+        run("rm", r, owned, code=0)
         out("session.schema.json", "info", r, old[0], "--json")
         out("open.schema.json", "open", r, "adopted", "--json")
         out("rm.schema.json", "rm", r, old[0], "--json")

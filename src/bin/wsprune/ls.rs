@@ -1,6 +1,7 @@
 //! `wsprune ls`: the sessions of a root as a table or a JSON array.
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -25,8 +26,17 @@ is held. Session ids a guest chose are escaped (\\n, \\u{200b}, ...).
 updated_at (RFC 3339 UTC strings, or null), age_hours (number, or null;
 negative if updated_at is in the future), size_bytes (number, or null when
 unknown), state (ok | legacy | corrupted | unreadable), in_use (bool), problem
-(string, or null). Unreadable sessions are counted in the totals line, and
-make the exit status 1 with a warning on stderr.";
+(string, or null), labels (an object of strings from the session's host-owned
+record, or null when they cannot be read). Unreadable sessions are counted in
+the totals line, and make the exit status 1 with a warning on stderr.
+
+--label SELECTOR lists only the sessions whose labels match (owner=alice,
+tier!=pro, gpu, !spot; comma-separated or repeated: all must hold; a session
+whose labels cannot be read matches none). --by KEY prints, instead of the
+sessions, one line per value of label KEY: how many sessions and how many
+bytes (sessions without the label under \"-\"); with --json, an object
+{by, groups: [{value (null: without the label), sessions, size_bytes,
+unknown_sizes}]} (docs/schemas/ls-by.schema.json).";
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
@@ -41,6 +51,12 @@ pub struct LsArgs {
     /// Reverse the order
     #[arg(short, long)]
     pub reverse: bool,
+    /// List only sessions whose labels match SELECTOR, e.g. owner=alice, tier!=pro, gpu, !spot
+    #[arg(short = 'l', long = "label", value_name = "SELECTOR")]
+    pub label: Vec<String>,
+    /// Sessions and bytes per value of label KEY (e.g. owner), instead of the sessions
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["sort", "reverse"])]
+    pub by: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +77,17 @@ pub fn state_text(s: &SessionInfo) -> String {
 pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
     output::set_json(a.json);
     root::require(&a.root)?;
+    let selector = crate::rules::selector(&a.label)?;
+    if let Some(key) = &a.by {
+        wsprune::labels::validate_key(key)?;
+    }
     let mut sessions = wsprune::list_sessions(&a.root, 0)?;
+    if let Some(sel) = &selector {
+        sessions.retain(|s| s.labels.as_ref().is_some_and(|l| sel.matches(l)));
+    }
+    if let Some(key) = &a.by {
+        return by_label(&sessions, key, a.json);
+    }
     let now = Utc::now();
     match a.sort {
         // Least recently used first; sessions with no known age (legacy, corrupted) last.
@@ -150,6 +176,81 @@ pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
         unreadable,
         "`wsprune info ROOT ID` or `ls --json` tells why",
     ))
+}
+
+/// What `--by KEY` counts for one value of the label.
+#[derive(Default)]
+struct Group {
+    sessions: u64,
+    bytes: u64,
+    unknown_sizes: u64,
+}
+
+/// `ls --by KEY`: sessions and bytes per value of label KEY, sorted by value
+/// (sessions without the label last, as `-` or JSON null).
+fn by_label(sessions: &[SessionInfo], key: &str, as_json: bool) -> Result<Exit, Fatal> {
+    let mut groups: BTreeMap<Option<&str>, Group> = BTreeMap::new();
+    for s in sessions {
+        let value = s.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str);
+        let g = groups.entry(value).or_default();
+        g.sessions += 1;
+        match s.known_size() {
+            Some(b) => g.bytes += b,
+            None => g.unknown_sizes += 1,
+        }
+    }
+    // BTreeMap orders None first: sessions without the label go last.
+    let ordered: Vec<(Option<&str>, &Group)> = groups
+        .iter()
+        .filter(|(v, _)| v.is_some())
+        .chain(groups.iter().filter(|(v, _)| v.is_none()))
+        .map(|(v, g)| (*v, g))
+        .collect();
+    let unreadable = sessions.iter().filter(|s| s.state == SessionState::Unreadable).count();
+    if as_json {
+        let groups: Vec<Value> = ordered
+            .iter()
+            .map(|(v, g)| {
+                serde_json::json!({"value": v, "sessions": g.sessions, "size_bytes": g.bytes, "unknown_sizes": g.unknown_sizes})
+            })
+            .collect();
+        output::out(&format!("{}\n", serde_json::json!({"by": key, "groups": groups})))?;
+        return Ok(warn_unreadable(unreadable, "\"unknown_sizes\" in the output"));
+    }
+    let mut rows = vec![[key.to_uppercase(), "SESSIONS".to_owned(), "SIZE".to_owned()]];
+    for (v, g) in &ordered {
+        let size = if g.unknown_sizes > 0 {
+            format!("{} (+{} unknown)", format_bytes(g.bytes), g.unknown_sizes)
+        } else {
+            format_bytes(g.bytes)
+        };
+        rows.push([
+            v.map_or("-".to_owned(), |v| escape(v).into_owned()),
+            g.sessions.to_string(),
+            size,
+        ]);
+    }
+    let mut widths = [0usize; 3];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for [value, n, size] in &rows {
+        let [wv, wn, _] = widths;
+        let _ = writeln!(out, "{}", format!("{value:<wv$}  {n:>wn$}  {size}").trim_end());
+    }
+    let total: u64 = ordered.iter().map(|(_, g)| g.bytes).sum();
+    let _ = writeln!(
+        out,
+        "{}, {} total, {} of {key}",
+        plural(sessions.len(), "session"),
+        format_bytes(total),
+        plural(ordered.iter().filter(|(v, _)| v.is_some()).count(), "value")
+    );
+    output::out(&out)?;
+    Ok(warn_unreadable(unreadable, "`ls --json` tells why"))
 }
 
 /// Unreadable sessions are not a silent success: a warning on stderr and exit status 1.

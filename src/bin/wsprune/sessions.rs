@@ -134,6 +134,12 @@ pub fn info(root: &Path, id: &str, as_json: bool) -> Result<Exit, Fatal> {
         format_bytes(s.size_bytes),
         s.size_bytes
     );
+    let labels = match &s.labels {
+        Some(l) if l.is_empty() => "-".to_owned(),
+        Some(l) => l.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
+        None => "unknown".to_owned(),
+    };
+    let _ = writeln!(out, "labels     {labels}");
     if let Some(p) = &s.problem {
         let _ = writeln!(out, "problem    {}", escape(p));
     }
