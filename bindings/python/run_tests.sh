@@ -12,10 +12,10 @@ trap 'rm -rf "$tmp"' EXIT
 venv=target/py-venv
 rm -rf "$venv" bindings/python/build   # fresh: nothing left from an earlier install
 python3 -m venv "$venv"
-echo "== pip install ./bindings/python (fresh venv; builds and bundles libwsprune)"
+echo "== pip install ./bindings/python[prometheus] (fresh venv; builds and bundles libwsprune; the extra brings prometheus_client)"
 # Its own cargo target directory, so that this build (without the cli
 # feature) and `cargo build` do not keep rebuilding each other's library.
-CARGO_TARGET_DIR="$PWD/target/py-build" "$venv/bin/python" -m pip install --quiet ./bindings/python
+CARGO_TARGET_DIR="$PWD/target/py-build" "$venv/bin/python" -m pip install --quiet "./bindings/python[prometheus]"
 echo "== import with no WSPRUNE_LIBRARY, from outside the source tree"
 (cd "$tmp" && env -u WSPRUNE_LIBRARY "$OLDPWD/$venv/bin/python" -c '
 import pathlib, wsprune, wsprune.sessions
