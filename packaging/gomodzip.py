@@ -16,6 +16,10 @@ import zipfile
 module_dir, module_path, version, out = sys.argv[1:5]
 epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
 files = sorted(subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", module_dir], check=True, capture_output=True, text=True).stdout.split())
+# A subdirectory with its own go.mod is another module (bindings/go/collector):
+# the go command leaves it out of this module's zip, and refuses a zip that has it.
+nested = {os.path.dirname(f) for f in files if os.path.basename(f) == "go.mod" and os.path.dirname(f) != module_dir.rstrip("/")}
+files = [f for f in files if not any(f.startswith(n + "/") for n in nested)]
 at = os.path.join(out, module_path, "@v")
 os.makedirs(at, exist_ok=True)
 stamp = time.gmtime(max(epoch, 315532800))[:6]  # zip cannot hold times before 1980
