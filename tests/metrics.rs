@@ -439,3 +439,71 @@ fn a_metrics_file_that_cannot_be_written_fails_the_run() {
     let out = tool(&["prune", root.to_str().unwrap(), "--dry-run", "--metrics-file", "x.prom"]);
     assert_eq!(out.status.code(), Some(64));
 }
+
+/// docs/metrics.md's tables: each family's extra label and its values
+/// (empty for a family without one). A row's values are listed as
+/// `label` = `a`, `b`; `label` alone refers to the row above.
+fn documented() -> BTreeMap<String, (String, Vec<String>)> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md")).unwrap();
+    let mut out = BTreeMap::new();
+    let mut above: Vec<String> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with("| `wsprune_")) {
+        let cells: Vec<&str> = line.split('|').skip(1).map(str::trim).collect();
+        let name = cells[0].trim_matches('`').to_owned();
+        let ticked = |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
+        let labels = cells[1];
+        let (label, values) = if labels.is_empty() {
+            (String::new(), Vec::new())
+        } else if let Some((l, vals)) = labels.split_once(" = ") {
+            let l = l.trim_matches('`').to_owned();
+            (l, ticked(vals))
+        } else {
+            (labels.trim_matches('`').to_owned(), above.clone())
+        };
+        if !values.is_empty() {
+            above = values.clone();
+        }
+        out.insert(name, (label, values));
+    }
+    out
+}
+
+/// Every family the tool writes is a row of docs/metrics.md (the names the
+/// Go and Python collectors are checked against too), with the same label
+/// and exactly the documented label values; and every row is written.
+#[test]
+fn the_names_are_docs_metrics_md() {
+    let doc = documented();
+    assert!(doc.len() >= 19, "{doc:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    registered_session(&root, 100.0);
+    registered_session(&root, 0.1);
+    let file = tmp.path().join("wsprune.prom");
+    let (_, pruned) = prune_with_metrics(&root, &file, &[]);
+    let printed = metrics(&root, true);
+    let mut seen = std::collections::BTreeSet::new();
+    for e in [&pruned, &printed] {
+        for name in e.families.keys() {
+            let (label, values) = doc
+                .get(name)
+                .unwrap_or_else(|| panic!("{name} is not in docs/metrics.md"));
+            let got: Vec<&Sample> = e.samples.iter().filter(|s| &s.name == name).collect();
+            for s in &got {
+                let extra: Vec<&String> = s.labels.keys().filter(|k| *k != "root").collect();
+                let want: Vec<&String> = if label.is_empty() { vec![] } else { vec![label] };
+                assert_eq!(extra, want, "{name}");
+            }
+            if !label.is_empty() {
+                let got: Vec<&String> = got.iter().map(|s| &s.labels[label]).collect();
+                assert_eq!(got, values.iter().collect::<Vec<_>>(), "{name}: its {label} values");
+            }
+            seen.insert(name.clone());
+        }
+    }
+    assert_eq!(
+        seen,
+        doc.keys().cloned().collect(),
+        "rows of docs/metrics.md the tool never wrote"
+    );
+}
