@@ -41,6 +41,14 @@
 #define WSPRUNE_FLAG_SINGLE_HOST 1
 
 /**
+ * Flag of `wsprune_session_delete_with_flags`: delete the session even if
+ * it is pinned (without it a pinned session is
+ * WSPRUNE_STATUS_INVALID_ARGUMENT). Refused in `wsprune_prune_options.flags`:
+ * no prune deletes a pinned session. Since 0.4.0.
+ */
+#define WSPRUNE_FLAG_FORCE 2
+
+/**
  * Largest buffer a session id needs, terminating NUL included: a custom id
  * is at most 255 bytes. A buffer of this size always fits `out_id`.
  */
@@ -348,6 +356,13 @@ typedef struct wsprune_prune_options {
    * rule. Since 0.4.0.
    */
   uint64_t max_bytes_per_owner;
+  /**
+   * The look-ahead: evaluate the rules as of this time, in microseconds
+   * since the Unix epoch, instead of now (what a prune then would delete;
+   * ages, TTLs and pins at that time, sizes and free space today's). Only
+   * with `dry_run`, else WSPRUNE_STATUS_INVALID_ARGUMENT. 0: now. Since 0.4.0.
+   */
+  int64_t as_of_us;
 } wsprune_prune_options;
 
 /**
@@ -427,6 +442,20 @@ typedef struct wsprune_session_options {
    * Number of names in `reserved`.
    */
   size_t reserved_count;
+  /**
+   * The session's own idle timeout in seconds: a prune deletes it once
+   * idle this long, whatever its age rule (docs/contract.md,
+   * "Per-session TTL"). 0: none. At most 100 years, else
+   * WSPRUNE_STATUS_INVALID_ARGUMENT. Since 0.4.0.
+   */
+  uint64_t idle_ttl_seconds;
+  /**
+   * The session's absolute expiry, in microseconds since the Unix epoch;
+   * 0: none. With `idle_ttl_seconds` the session expires at the earlier.
+   * Given to an open of an existing session, the two replace its TTL
+   * (neither given leaves it). Since 0.4.0.
+   */
+  int64_t expires_at_us;
 } wsprune_session_options;
 
 #ifdef __cplusplus
@@ -617,7 +646,8 @@ const char *wsprune_prune_result_skipped_id(const struct wsprune_prune_result *r
 
 /**
  * Why the i-th skipped session stayed: "missing_metadata",
- * "corrupted_metadata", "corrupted_timestamp" or "in_use"; NULL if `r` is
+ * "corrupted_metadata", "corrupted_timestamp", "in_use" or "pinned" (since
+ * 0.4.0; a caller should expect reasons it does not know); NULL if `r` is
  * NULL or `i` is out of range. Owned by `r`.
  */
 const char *wsprune_prune_result_skipped_reason(const struct wsprune_prune_result *r, size_t i);
@@ -693,7 +723,8 @@ void wsprune_prune_result_free(struct wsprune_prune_result *r);
 /**
  * The rule that selected the i-th deleted session: "older_than",
  * "max_total_bytes", "max_sessions", "min_free_bytes", or (since 0.4.0)
- * "watermark" or "inode_watermark". ("interrupted" is
+ * "watermark", "inode_watermark", "max_sessions_per_owner",
+ * "max_bytes_per_owner" or "ttl" (the session's own TTL). ("interrupted" is
  * no longer produced since 0.3.0: finished trash is reported by
  * `wsprune_prune_result_interrupted_name`, never as a deleted session.) NULL if `r` is NULL or `i` is
  * out of range. Static string: never free it.
@@ -773,6 +804,45 @@ uint64_t wsprune_prune_result_unmet_actual(const struct wsprune_prune_result *r,
 enum wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, size_t *out_repaired, char **out_json, struct wsprune_error **error);
 
 /**
+ * Pins session `session_id`: no prune rule (age, capacity, TTL) deletes it
+ * while the pin holds (a prune reports it skipped, reason "pinned"), and
+ * `wsprune_session_delete_with_flags` deletes it only with
+ * `WSPRUNE_FLAG_FORCE`. `until_us` (microseconds since the Unix epoch) ends
+ * the pin then, and must be later than now; 0 pins until
+ * `wsprune_session_unpin`. Pinning a pinned session replaces its end. The
+ * pin is kept in the session's record in the host directory, never in
+ * `.metadata.json`. A missing session is WSPRUNE_STATUS_NOT_FOUND; one
+ * being deleted WSPRUNE_STATUS_BUSY (after up to 2 s) or NOT_FOUND; an
+ * unregistered directory (wsprune 0.3, reference implementation: run
+ * `wsprune migrate`) or a passed `until_us` WSPRUNE_STATUS_INVALID_ARGUMENT;
+ * an unusable record WSPRUNE_STATUS_IO. Event "session.pinned". Strings are
+ * borrowed; error ownership as for `wsprune_session_create`. Thread-safe.
+ * Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_pin(const char *workspace_root, const char *session_id, int64_t until_us, struct wsprune_error **error);
+
+/**
+ * Removes session `session_id`'s pin (an unpinned session is
+ * WSPRUNE_STATUS_OK). Statuses as `wsprune_session_pin`. Event
+ * "session.unpinned". Strings are borrowed; error ownership as for
+ * `wsprune_session_create`. Thread-safe. Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_unpin(const char *workspace_root, const char *session_id, struct wsprune_error **error);
+
+/**
+ * Sets session `session_id`'s own TTL, replacing what it had: a prune
+ * deletes the session once it has been idle `idle_ttl_seconds` (0: no idle
+ * TTL; at most 100 years) or once `expires_at_us` (microseconds since the
+ * Unix epoch; 0: none) has passed, whichever comes first, whatever its age
+ * rule says; never while it is leased or pinned. Both 0 removes the TTL.
+ * Statuses as `wsprune_session_pin` (a bad value is
+ * WSPRUNE_STATUS_INVALID_ARGUMENT). Event "session.ttl.set". Strings are
+ * borrowed; error ownership as for `wsprune_session_create`. Thread-safe.
+ * Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_set_ttl(const char *workspace_root, const char *session_id, uint64_t idle_ttl_seconds, int64_t expires_at_us, struct wsprune_error **error);
+
+/**
  * Creates session `session_id` under `workspace_root`, creating the root if
  * it is missing, and registers it (its record in the root's host-owned
  * `.wsprune` directory, and the `.metadata.json` mirror in the session)
@@ -834,7 +904,9 @@ enum wsprune_status wsprune_session_touch(const char *workspace_root, const char
 
 /**
  * Deletes session `session_id` now, whatever its age or metadata, with the
- * same locked, atomic deletion as a prune. A leased session is
+ * same locked, atomic deletion as a prune. A pinned session is
+ * WSPRUNE_STATUS_INVALID_ARGUMENT (since 0.4.0; `WSPRUNE_FLAG_FORCE` with
+ * `wsprune_session_delete_with_flags` deletes it). A leased session is
  * WSPRUNE_STATUS_BUSY, after waiting up to `wait_ms` milliseconds for its
  * leases to be released (0: do not wait). A missing session or root is
  * WSPRUNE_STATUS_NOT_FOUND; a failure part-way is WSPRUNE_STATUS_IO (what
@@ -852,8 +924,11 @@ enum wsprune_status wsprune_session_delete(const char *workspace_root, const cha
  * `wsprune_session_delete` with `WSPRUNE_FLAG_*` bits in `flags` (since
  * 0.4.0): `WSPRUNE_FLAG_SINGLE_HOST` declares that no other host uses the
  * root, so a root on NFS, SMB, 9p or FUSE is deleted from (with a
- * "workspace.shared_filesystem" warning event) instead of refused. An
- * unknown bit is WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise, ownership and
+ * "workspace.shared_filesystem" warning event) instead of refused;
+ * `WSPRUNE_FLAG_FORCE` deletes a pinned session too (without it a pinned
+ * session is WSPRUNE_STATUS_INVALID_ARGUMENT; a plain
+ * `wsprune_session_delete` never deletes one). An unknown bit is
+ * WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise, ownership and
  * thread-safety as `wsprune_session_delete`.
  */
 enum wsprune_status wsprune_session_delete_with_flags(const char *workspace_root, const char *session_id, uint32_t wait_ms, uint64_t flags, uint64_t *out_reclaimed_bytes, struct wsprune_error **error);

@@ -102,6 +102,11 @@ impl Lease {
         &self.session_id
     }
 
+    /// The records directory, for a registered session.
+    pub(crate) fn records(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.host.as_ref().map(|(_, records)| records.as_fd())
+    }
+
     /// The workspace root the lease was taken in.
     pub fn root(&self) -> &Path {
         &self.root

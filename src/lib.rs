@@ -50,6 +50,7 @@ pub mod prune;
 pub(crate) mod remove;
 pub mod repair;
 pub mod result;
+pub mod retention;
 pub mod session;
 pub mod session_id;
 pub mod shared_fs;
@@ -67,6 +68,7 @@ pub use policy::{DeleteOptions, PruneOptions, Rule};
 pub use prune::{delete_session, delete_session_with, prune_sessions, prune_sessions_with};
 pub use repair::{repair_sessions, RepairResult, Repaired};
 pub use result::{PruneResult, Record, SkipReason, Skipped, UnmetTarget};
+pub use retention::{pin_session, set_session_ttl, unpin_session, Ttl};
 pub use session::{
     acquire, create_or_open_session, create_or_open_session_with, create_session, create_session_with, read_metadata,
     read_metadata_document, touch_session, Lease, MetadataDocument, MetadataState, SessionOptions, TouchOutcome,

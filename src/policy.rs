@@ -38,6 +38,9 @@ pub enum Rule {
     /// Evicted (least recently used first, within its owner) to bring its
     /// owner under `max_bytes_per_owner`. Since 0.4.0.
     MaxBytesPerOwner,
+    /// The session's own TTL passed (its record's `idle_ttl_seconds` or
+    /// `expires_at`; docs/contract.md, "Per-session TTL"). Since 0.4.0.
+    Ttl,
 }
 
 impl Rule {
@@ -53,6 +56,7 @@ impl Rule {
             Rule::InodeWatermark => "inode_watermark",
             Rule::MaxSessionsPerOwner => "max_sessions_per_owner",
             Rule::MaxBytesPerOwner => "max_bytes_per_owner",
+            Rule::Ttl => "ttl",
         }
     }
 }
@@ -156,6 +160,12 @@ pub struct PruneOptions {
     /// sessions take at most this many bytes. `None`: no such rule;
     /// `Some(0)` is invalid.
     pub max_bytes_per_owner: Option<u64>,
+    /// Evaluate the rules as of this time instead of now: what a prune then
+    /// would delete (the look-ahead; docs/contract.md, "Look-ahead"). Ages,
+    /// TTLs and pins are taken at this time; sizes and free space are
+    /// today's. Only with `dry_run` (else [`Status::InvalidArgument`]).
+    /// `None`: now.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for PruneOptions {
@@ -182,6 +192,7 @@ impl Default for PruneOptions {
             per_owner: None,
             max_sessions_per_owner: None,
             max_bytes_per_owner: None,
+            as_of: None,
         }
     }
 }
@@ -239,6 +250,12 @@ impl PruneOptions {
             ("high_inode_watermark_percent", self.high_inode_watermark_percent),
             ("low_inode_watermark_percent", self.low_inode_watermark_percent),
         )?;
+        if self.as_of.is_some() && !self.dry_run {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                "as_of (a look-ahead) needs a dry run: a prune deletes only what is due now",
+            ));
+        }
         self.validate_owner_caps()
     }
 
@@ -367,6 +384,9 @@ pub struct DeleteOptions {
     pub wait: Option<Duration>,
     /// As [`PruneOptions::single_host`]. Default false.
     pub single_host: bool,
+    /// Delete a pinned session too (without it a pinned session is
+    /// [`Status::InvalidArgument`], saying so). Default false. Since 0.4.0.
+    pub force: bool,
 }
 
 /// Upper bound on workers, whatever the caller asks.

@@ -16,6 +16,9 @@ pub enum SkipReason {
     CorruptedTimestamp,
     /// Stale, but leased (or being deleted by another prune).
     InUse,
+    /// A rule selected it, but it is pinned (its record's `pinned`, while
+    /// `pinned_until` has not passed). Since 0.4.0.
+    Pinned,
 }
 
 impl SkipReason {
@@ -26,6 +29,7 @@ impl SkipReason {
             SkipReason::CorruptedMetadata => "corrupted_metadata",
             SkipReason::CorruptedTimestamp => "corrupted_timestamp",
             SkipReason::InUse => "in_use",
+            SkipReason::Pinned => "pinned",
         }
     }
 }

@@ -216,10 +216,28 @@ pub struct SessionOptions {
     /// [`Status::InvalidSessionId`]. On a case-insensitive directory they
     /// compare as that directory compares names.
     pub reserved: Vec<String>,
+    /// The session's own idle timeout (docs/contract.md, "Per-session TTL"):
+    /// a prune deletes it once idle this long, whatever its age rule says.
+    /// At least 1 s. With `expires_at`, the session expires at the earlier.
+    /// Given to an open of an existing session, the pair
+    /// (`idle_ttl`, `expires_at`) replaces the session's TTL; neither given
+    /// leaves it as it is.
+    pub idle_ttl: Option<std::time::Duration>,
+    /// The session's absolute expiry (see `idle_ttl`).
+    pub expires_at: Option<chrono::DateTime<Utc>>,
 }
 
 impl SessionOptions {
+    /// The TTL these options give a session.
+    pub fn ttl(&self) -> crate::retention::Ttl {
+        crate::retention::Ttl {
+            idle: self.idle_ttl,
+            expires_at: self.expires_at,
+        }
+    }
+
     fn validate(&self) -> Result<()> {
+        self.ttl().validate()?;
         if let Some(mode) = self.dir_mode {
             if mode & !0o777 != 0 || mode & 0o700 != 0o700 {
                 return Err(Error::new(
@@ -312,7 +330,8 @@ pub fn create_session_with(root: &Path, id: Option<&str>, opts: &SessionOptions)
         Some(libc::EEXIST) => exists(),
         _ => Error::io(format_args!("cannot create session directory {id}"), e),
     })?;
-    let meta = SessionMetadata::new(id.clone(), Utc::now());
+    let mut meta = SessionMetadata::new(id.clone(), Utc::now());
+    opts.ttl().apply(&mut meta.retention);
     if let Err(e) = register_new(rfd, &host, &cid, &id, &meta) {
         undo_create(rfd, &host, &cid, &id);
         return Err(e);
@@ -321,6 +340,9 @@ pub fn create_session_with(root: &Path, id: Option<&str>, opts: &SessionOptions)
         fields! {"session_id" => id.as_str(), "workspace_path" => root.join(&id).to_string_lossy()}
     });
     metadata_written(&id, &meta, "create");
+    if !opts.ttl().is_none() {
+        crate::retention::ttl_event(&id, &opts.ttl());
+    }
     Ok(id)
 }
 
@@ -420,6 +442,9 @@ pub fn create_or_open_session_with(root: &Path, id: Option<&str>, opts: &Session
             Ok(((root_fd, dir, dir_id), name)) => {
                 opts.check_reserved(root_fd.as_fd(), &name)?;
                 if let Some(name) = adopt(root, root_fd.as_fd(), dir.as_fd(), &dir_id, name, opts.adopt)? {
+                    if !opts.ttl().is_none() {
+                        crate::retention::set_session_ttl(root, &name, &opts.ttl())?;
+                    }
                     return Ok((name, false));
                 }
             }

@@ -162,3 +162,328 @@ fn registration_drops_host_fields_a_guest_wrote() {
         assert_eq!(rec["another"], "kept", "{id}");
     }
 }
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::Utc;
+use wsprune::{DeleteOptions, PruneOptions, Rule, SkipReason, Status, Ttl};
+
+/// Runs the `wsprune` tool under libfaketime, its clock `offset` away
+/// (`-48h`: created 48 hours ago through the real code); panics on failure.
+fn wsprune_at(offset: &str, args: &[&str]) -> String {
+    let out = Command::new("faketime")
+        .args(["-f", offset, env!("CARGO_BIN_EXE_wsprune")])
+        .args(args)
+        .output()
+        .expect("faketime (libfaketime) is needed: apt-get install faketime (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "wsprune {args:?} at {offset}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Creates session `id` in `root` as if `hours` ago (its record dated then).
+fn created_ago(root: &Path, id: &str, hours: u32, extra: &[&str]) {
+    let r = root.to_str().unwrap();
+    let mut args = vec!["create", r, id];
+    args.extend_from_slice(extra);
+    wsprune_at(&format!("-{hours}h"), &args);
+}
+
+fn rules(r: &wsprune::PruneResult) -> Vec<(String, Rule)> {
+    r.deleted_sessions
+        .iter()
+        .cloned()
+        .zip(r.deleted_rules.iter().copied())
+        .collect()
+}
+
+/// A pinned session is never deleted by the age rule, a capacity rule or
+/// its own TTL; a prune reports it skipped `pinned`; a capacity rule evicts
+/// the next candidate instead, and reports its target unmet when the pins
+/// alone exceed it. `delete` needs force. Unpinned, it goes.
+#[test]
+fn a_pinned_session_is_never_deleted_by_any_rule() {
+    let _serial = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    created_ago(&root, "pinned-old", 72, &[]);
+    created_ago(&root, "pinned-ttl", 3, &["--idle-ttl", "1h"]);
+    created_ago(&root, "old", 48, &[]);
+    created_ago(&root, "middle", 10, &[]);
+    created_ago(&root, "young", 5, &[]);
+    wsprune::pin_session(&root, "pinned-old", None).unwrap();
+    wsprune::pin_session(&root, "pinned-ttl", Some(Utc::now() + chrono::Duration::hours(1))).unwrap();
+
+    // Age rule and TTL, dry run then real.
+    for dry_run in [true, false] {
+        let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(24.0, dry_run)).unwrap();
+        assert_eq!(rules(&r), [("old".to_owned(), Rule::OlderThan)], "{r:?}");
+        assert_eq!(
+            skipped(&r),
+            [
+                ("pinned-old".to_owned(), SkipReason::Pinned),
+                ("pinned-ttl".to_owned(), SkipReason::Pinned)
+            ]
+        );
+    }
+    // Capacity: the oldest is pinned, so the next oldest unpinned goes.
+    let opts = PruneOptions {
+        older_than_hours: None,
+        max_sessions: Some(3),
+        ..Default::default()
+    };
+    let r = wsprune::prune_sessions(&root, &opts).unwrap();
+    assert_eq!(rules(&r), [("middle".to_owned(), Rule::MaxSessions)], "{r:?}");
+    assert!(
+        skipped(&r).contains(&("pinned-old".to_owned(), SkipReason::Pinned)),
+        "{r:?}"
+    );
+    assert!(r.unmet_targets.is_empty());
+    // The pins alone exceed the target: unmet, and nothing pinned goes.
+    let opts = PruneOptions {
+        older_than_hours: None,
+        max_sessions: Some(1),
+        ..Default::default()
+    };
+    let r = wsprune::prune_sessions(&root, &opts).unwrap();
+    assert_eq!(rules(&r), [("young".to_owned(), Rule::MaxSessions)], "{r:?}");
+    assert_eq!(r.unmet_targets, [Rule::MaxSessions]);
+    assert_eq!(r.unmet[0].actual, 2);
+    assert_eq!(names(&root), ["pinned-old", "pinned-ttl"]);
+
+    // Delete needs force.
+    let e = wsprune::delete_session(&root, "pinned-old", None).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+    assert!(e.message().contains("pinned") && e.message().contains("force"), "{e}");
+    let force = DeleteOptions {
+        force: true,
+        ..Default::default()
+    };
+    assert!(wsprune::delete_session_with(&root, "pinned-old", &force).is_ok());
+
+    // Unpinned: its TTL (1 h idle, 3 h idle) takes it.
+    wsprune::unpin_session(&root, "pinned-ttl").unwrap();
+    let r = wsprune::prune_sessions(&root, &PruneOptions::default()).unwrap();
+    assert_eq!(rules(&r), [("pinned-ttl".to_owned(), Rule::Ttl)]);
+    assert!(names(&root).is_empty());
+}
+
+/// `pinned_until` ends the pin: a session pinned for an hour is deleted by
+/// a prune two hours later (the tool under libfaketime), and a look-ahead
+/// (`as_of`, dry run) predicts exactly that. A look-ahead that is not a dry
+/// run is refused.
+#[test]
+fn a_pin_ends_at_its_time_and_the_look_ahead_sees_it() {
+    let _serial = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let r = root.to_str().unwrap();
+    created_ago(&root, "pinned-1h", 48, &[]);
+    created_ago(&root, "ttl-30m", 0, &["--idle-ttl", "30m"]);
+    created_ago(&root, "expires-3h", 0, &["--expires-at", "+3h"]);
+    created_ago(&root, "fresh", 0, &[]);
+    wsprune_at("+0", &["pin", r, "pinned-1h", "--until", "+1h"]);
+
+    let now = wsprune::prune_sessions(&root, &PruneOptions::older_than(24.0, true)).unwrap();
+    assert!(now.deleted_sessions.is_empty(), "{now:?}");
+    let ahead = |hours: i64| {
+        let opts = PruneOptions {
+            dry_run: true,
+            as_of: Some(Utc::now() + chrono::Duration::hours(hours)),
+            ..Default::default()
+        };
+        wsprune::prune_sessions(&root, &opts).unwrap()
+    };
+    let in_2h = ahead(2);
+    assert_eq!(
+        rules(&in_2h),
+        [
+            ("pinned-1h".to_owned(), Rule::OlderThan),
+            ("ttl-30m".to_owned(), Rule::Ttl)
+        ]
+    );
+    assert_eq!(rules(&ahead(4)).len(), 3, "expires-3h too");
+    let e = wsprune::prune_sessions(
+        &root,
+        &PruneOptions {
+            as_of: Some(Utc::now()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert_eq!(names(&root).len(), 4, "nothing deleted so far");
+
+    // Two hours later, for real: what the look-ahead said.
+    let out = wsprune_at("+2h", &["prune", r, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["deleted_rules"],
+        serde_json::json!({"pinned-1h": "older_than", "ttl-30m": "ttl"})
+    );
+    assert_eq!(names(&root), ["expires-3h", "fresh"]);
+}
+
+/// A session's own TTL deletes it whatever the age rule says (none, or
+/// 24 h) and below the capacity rules' 1 h floor, but never while it is
+/// leased; `set_session_ttl` replaces it (or removes it); open with a TTL
+/// sets it; a guest's TTL or pin in its `.metadata.json` decides nothing.
+#[test]
+fn a_session_ttl_deletes_it_whatever_the_age_rule_but_never_a_leased_one() {
+    let _serial = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    created_ago(&root, "ttl-idle", 2, &["--idle-ttl", "1h"]);
+    created_ago(&root, "ttl-leased", 2, &["--idle-ttl", "1h"]);
+    created_ago(&root, "ttl-floor", 0, &["--idle-ttl", "1s"]);
+    created_ago(&root, "ttl-removed", 2, &["--idle-ttl", "1h"]);
+    created_ago(&root, "ttl-opened", 2, &[]);
+    created_ago(&root, "guest-pinned", 48, &[]);
+    std::thread::sleep(Duration::from_millis(1100));
+    wsprune::set_session_ttl(&root, "ttl-removed", &Ttl::default()).unwrap();
+    let opts = SessionOptions {
+        expires_at: Some(Utc::now() - chrono::Duration::minutes(1)),
+        ..Default::default()
+    };
+    wsprune::create_or_open_session_with(&root, Some("ttl-opened"), &opts).unwrap();
+    // The guest pins itself and gives itself a year in its mirror.
+    let mirror = root.join("guest-pinned/.metadata.json");
+    let forged = std::fs::read_to_string(&mirror).unwrap().replace(
+        "\"version\": 1",
+        "\"version\": 1,\n  \"pinned\": true,\n  \"idle_ttl_seconds\": 31536000",
+    );
+    std::fs::write(&mirror, forged).unwrap();
+    let lease = wsprune::acquire(&root, "ttl-leased").unwrap();
+
+    let no_age_rule = PruneOptions {
+        older_than_hours: None,
+        ..Default::default()
+    };
+    let r = wsprune::prune_sessions(&root, &no_age_rule).unwrap();
+    assert_eq!(
+        rules(&r),
+        [
+            ("ttl-floor".to_owned(), Rule::Ttl),
+            ("ttl-idle".to_owned(), Rule::Ttl),
+            ("ttl-opened".to_owned(), Rule::Ttl)
+        ]
+    );
+    assert_eq!(skipped(&r), [("ttl-leased".to_owned(), SkipReason::InUse)]);
+    lease.release(false).unwrap();
+    let r = wsprune::prune_sessions(&root, &PruneOptions::default()).unwrap();
+    assert_eq!(
+        rules(&r),
+        [
+            ("guest-pinned".to_owned(), Rule::OlderThan),
+            ("ttl-leased".to_owned(), Rule::Ttl)
+        ]
+    );
+    assert_eq!(names(&root), ["ttl-removed"]);
+    // Bad TTLs are refused on every path.
+    let zero = Ttl {
+        idle: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    assert_eq!(
+        wsprune::set_session_ttl(&root, "ttl-removed", &zero)
+            .unwrap_err()
+            .status(),
+        Status::InvalidArgument
+    );
+    let bad = SessionOptions {
+        idle_ttl: Some(Duration::from_millis(10)),
+        ..Default::default()
+    };
+    assert_eq!(
+        wsprune::create_session_with(&root, Some("x"), &bad)
+            .unwrap_err()
+            .status(),
+        Status::InvalidArgument
+    );
+}
+
+/// An unregistered (0.3) directory cannot be pinned (it has no record to
+/// hold the pin); a missing session is not found; a past `until` is refused.
+#[test]
+fn only_a_registered_session_can_be_pinned() {
+    let _serial = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let legacy = session(&root, 1.0);
+    let e = wsprune::pin_session(&root, &legacy, None).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("migrate"), "{e}");
+    assert_eq!(
+        wsprune::pin_session(&root, "missing", None).unwrap_err().status(),
+        Status::NotFound
+    );
+    wsprune::create_session(&root, Some("s")).unwrap();
+    let past = Some(Utc::now() - chrono::Duration::seconds(1));
+    assert_eq!(
+        wsprune::pin_session(&root, "s", past).unwrap_err().status(),
+        Status::InvalidArgument
+    );
+}
+
+static RACE_ROOT: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+/// Races, made deterministic: a pin (or a TTL removed) between a capacity
+/// scan and the deletion is seen under the session's lock; a pin set while
+/// a touch patches the record in place is kept and so is the touch.
+#[test]
+fn a_pin_or_ttl_change_during_a_prune_or_a_touch_is_never_lost() {
+    let _serial = exclusive();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    created_ago(&root, "pinned-late", 48, &[]);
+    created_ago(&root, "ttl-late", 3, &["--idle-ttl", "1h"]);
+    created_ago(&root, "other", 30, &[]);
+    *RACE_ROOT.lock().unwrap() = Some(root.clone());
+    // The candidate event is emitted on the prune's thread after the scan,
+    // before the session is locked for its deletion.
+    wsprune::events::set_handler(Some(std::sync::Arc::new(|e: &wsprune::Event| {
+        if e.name != "session.prune.candidate" {
+            return;
+        }
+        let root = RACE_ROOT.lock().unwrap().clone().unwrap();
+        match e.fields["session_id"].as_str() {
+            Some("pinned-late") => wsprune::pin_session(&root, "pinned-late", None).unwrap(),
+            Some("ttl-late") => wsprune::set_session_ttl(&root, "ttl-late", &Ttl::default()).unwrap(),
+            _ => {}
+        }
+    })));
+    let opts = PruneOptions {
+        max_deletions: Some(10),
+        ..Default::default()
+    };
+    let r = wsprune::prune_sessions(&root, &opts);
+    wsprune::events::set_handler(None);
+    let r = r.unwrap();
+    assert_eq!(rules(&r), [("other".to_owned(), Rule::OlderThan)], "{r:?}");
+    assert_eq!(skipped(&r), [("pinned-late".to_owned(), SkipReason::Pinned)]);
+    assert_eq!(names(&root), ["pinned-late", "ttl-late"]);
+
+    // A touch whose record is replaced (pinned) between its read and its write.
+    fn pin_in_touch(id: &str) {
+        let root = RACE_ROOT.lock().unwrap().clone().unwrap();
+        wsprune::session::set_touch_hook(None);
+        wsprune::pin_session(&root, id, None).unwrap();
+    }
+    wsprune::unpin_session(&root, "pinned-late").unwrap();
+    let before = record_json(&root, "pinned-late")["updated_at"].clone();
+    wsprune::session::set_touch_hook(Some(pin_in_touch));
+    let touched = wsprune::touch_session(&root, "pinned-late");
+    wsprune::session::set_touch_hook(None);
+    let wsprune::TouchOutcome::Updated(at) = touched.unwrap() else {
+        panic!()
+    };
+    let rec = record_json(&root, "pinned-late");
+    assert_eq!(rec["pinned"], true, "{rec}");
+    assert_ne!(rec["updated_at"], before, "{rec}");
+    assert_eq!(rec["updated_at"], wsprune::metadata::format_timestamp(at));
+}

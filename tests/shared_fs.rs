@@ -215,8 +215,8 @@ fn declared_single_host_proceeds_with_a_warning_event() {
     assert_eq!(warned[0].fields["workspace_root"], fs.mount.to_string_lossy().as_ref());
 
     let opts = DeleteOptions {
-        wait: None,
         single_host: true,
+        ..Default::default()
     };
     let r = wsprune::delete_session_with(&fs.mount, &ids[0], &opts);
     assert!(deleted_or_rename_refused(r.clone()), "{r:?}");

@@ -32,6 +32,13 @@ type SessionOptions struct {
 	// creating or opening one is ErrInvalidSessionID, with Adopt or
 	// without. A name holding a NUL byte is ErrInvalidArgument.
 	Reserved []string
+	// IdleTTL is the session's own idle timeout (0: none; at least 1s, whole
+	// seconds): a prune deletes it once idle this long, whatever its age
+	// rule. Given to an open of an existing session, IdleTTL and ExpiresAt
+	// replace its TTL (both zero leave it).
+	IdleTTL time.Duration
+	// ExpiresAt is the session's absolute expiry (the zero time: none).
+	ExpiresAt time.Time
 }
 
 // cSessionOptions is a wsprune_session_options and the C memory it points
@@ -54,6 +61,12 @@ func newSessionOptions(o SessionOptions) (*cSessionOptions, error) {
 		c.opts.dir_mode = C.uint32_t(o.DirMode)
 	}
 	c.opts.adopt = C.bool(o.Adopt)
+	secs, err := ttlSeconds(o.IdleTTL)
+	if err != nil {
+		return nil, err
+	}
+	c.opts.idle_ttl_seconds = secs
+	c.opts.expires_at_us = micros(o.ExpiresAt)
 	for i, name := range o.Reserved {
 		cname, err := cString(name, "reserved name "+strconv.Itoa(i), StatusInvalidArgument)
 		if err != nil {

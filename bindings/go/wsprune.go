@@ -390,6 +390,7 @@ const (
 	ReasonCorruptedMetadata  = "corrupted_metadata"  // .metadata.json is not valid metadata
 	ReasonCorruptedTimestamp = "corrupted_timestamp" // valid JSON, unparsable timestamp
 	ReasonInUse              = "in_use"              // stale but leased
+	ReasonPinned             = "pinned"              // selected, but pinned (since 0.4.0)
 )
 
 // PruneOptions says which sessions Prune deletes. A session goes if any
@@ -492,6 +493,10 @@ type PruneOptions struct {
 	// MaxBytesPerOwner evicts each owner's least recently used sessions until
 	// its sessions total at most this many bytes; 0: no such rule.
 	MaxBytesPerOwner uint64
+	// AsOf is the look-ahead: the rules are evaluated as of this time (what
+	// a prune then would delete: ages, TTLs and pins at that time). Only
+	// with DryRun, else ErrInvalidArgument. The zero time: now.
+	AsOf time.Time
 }
 
 // EveryIdleSession is the OlderThan that selects every idle session: every
@@ -530,6 +535,8 @@ const (
 	RuleMaxSessionsPerOwner = "max_sessions_per_owner"
 	// RuleMaxBytesPerOwner: evicted to bring its owner under PruneOptions.MaxBytesPerOwner (since 0.4.0).
 	RuleMaxBytesPerOwner = "max_bytes_per_owner"
+	// RuleTTL: the session's own TTL passed (SessionOptions.IdleTTL, ExpiresAt; since 0.4.0).
+	RuleTTL = "ttl"
 )
 
 // PruneResult is what a prune did (or, in a dry run, would do). It is a plain
@@ -712,6 +719,7 @@ func (o PruneOptions) toC(c *C.wsprune_prune_options) error {
 	if o.SingleHost {
 		c.flags |= C.WSPRUNE_FLAG_SINGLE_HOST
 	}
+	c.as_of_us = micros(o.AsOf)
 	return nil
 }
 

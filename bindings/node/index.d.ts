@@ -35,7 +35,18 @@ export interface SessionOptions {
   adopt?: boolean;
   /** More names that are never sessions, besides site-packages. */
   reserved?: string[];
+  /** The session's own idle timeout, in whole seconds (>= 1): a prune deletes it once idle this long,
+   * whatever its age rule. Given to an open of an existing session, with expiresAt it replaces its TTL. */
+  idleTtlSeconds?: number;
+  /** The session's absolute expiry. */
+  expiresAt?: Date;
 }
+/** Pins a session: no prune rule deletes it while pinned (until `until`, or unpinSession). */
+export function pinSession(root: string, id: string, options?: { until?: Date }): void;
+/** Removes a session's pin. */
+export function unpinSession(root: string, id: string): void;
+/** Replaces a session's own TTL; neither option removes it. */
+export function setSessionTtl(root: string, id: string, options?: { idleTtlSeconds?: number; expiresAt?: Date }): void;
 export function createSession(root: string, id?: string | null, options?: Omit<SessionOptions, 'adopt'>): string;
 /** Opens session `id`, creating it if missing (a legacy directory gets fresh metadata). */
 export function openSession(root: string, id?: string | null, options?: SessionOptions): { id: string; created: boolean };
@@ -98,6 +109,8 @@ export interface PruneOptions {
   maxSessionsPerOwner?: number | bigint;
   /** Each owner's least recently used sessions go until its sessions take at most this many bytes. */
   maxBytesPerOwner?: number | bigint;
+  /** The look-ahead (dryRun only, else InvalidArgumentError): what a prune at this time would delete. */
+  asOf?: Date;
 }
 
 export type Rule =
@@ -110,8 +123,9 @@ export type Rule =
   | 'inode_watermark'
   | 'max_sessions_per_owner'
   | 'max_bytes_per_owner'
+  | 'ttl'
   | (string & {});
-export type SkipReason = 'missing_metadata' | 'corrupted_metadata' | 'corrupted_timestamp' | 'in_use' | (string & {});
+export type SkipReason = 'missing_metadata' | 'corrupted_metadata' | 'corrupted_timestamp' | 'in_use' | 'pinned' | (string & {});
 
 export interface PruneResult {
   /** Deleted (in a dry run: would be) session ids. */
@@ -160,7 +174,7 @@ export interface WorkspaceStats {
 }
 /** Gathers a root's statistics (reads only); `measureSizes` also walks every session to sum its size. */
 export function workspaceStats(root: string, options?: { measureSizes?: boolean }): WorkspaceStats;
-export function deleteSession(root: string, id: string, options?: { waitMs?: number; singleHost?: boolean }): number;
+export function deleteSession(root: string, id: string, options?: { waitMs?: number; singleHost?: boolean; force?: boolean }): number;
 
 export type SessionState = 'ok' | 'legacy' | 'corrupted' | 'unreadable';
 export interface SessionInfo {
@@ -237,6 +251,9 @@ export function nativeFunctions(): Record<string, (...args: any[]) => any>;
 declare const wsprune: {
   createSession: typeof createSession;
   openSession: typeof openSession;
+  pinSession: typeof pinSession;
+  unpinSession: typeof unpinSession;
+  setSessionTtl: typeof setSessionTtl;
   touchSession: typeof touchSession;
   acquire: typeof acquire;
   Lease: typeof Lease;

@@ -4,6 +4,9 @@ import wsprune from './index.cjs';
 export const {
   createSession,
   openSession,
+  pinSession,
+  unpinSession,
+  setSessionTtl,
   touchSession,
   acquire,
   Lease,

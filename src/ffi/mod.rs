@@ -36,6 +36,7 @@ mod options;
 mod prune;
 mod prune_result;
 mod repair;
+mod retention;
 mod session;
 mod session_options;
 mod stats;
@@ -48,6 +49,7 @@ pub use options::*;
 pub use prune::*;
 pub use prune_result::*;
 pub use repair::*;
+pub use retention::*;
 pub use session::*;
 pub use session_options::*;
 pub use stats::*;
@@ -121,6 +123,24 @@ pub(crate) unsafe fn json_out(out_json: *mut *mut c_char, f: impl FnOnce() -> Re
     *out_json = std::ptr::null_mut();
     *out_json = c_string(f()?.to_string()).into_raw();
     Ok(())
+}
+
+/// A time a caller passed in microseconds since the Unix epoch (`what`
+/// names the argument); 0 is none. One beyond the years 0000 to 9999 is
+/// WSPRUNE_STATUS_INVALID_ARGUMENT.
+pub(crate) fn time_from_us(us: i64, what: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    if us == 0 {
+        return Ok(None);
+    }
+    chrono::DateTime::from_timestamp_micros(us)
+        .filter(|t| crate::metadata::parse_timestamp(&crate::metadata::format_timestamp(*t)) == Some(*t))
+        .map(Some)
+        .ok_or_else(|| {
+            Error::new(
+                Status::InvalidArgument,
+                format!("{what} {us} is not a time wsprune can store"),
+            )
+        })
 }
 
 pub(crate) unsafe fn arg_root<'a>(p: *const c_char) -> Result<&'a Path> {

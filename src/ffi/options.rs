@@ -95,6 +95,11 @@ pub struct wsprune_prune_options {
     /// take at most this many bytes (rule "max_bytes_per_owner"); 0: no such
     /// rule. Since 0.4.0.
     pub max_bytes_per_owner: u64,
+    /// The look-ahead: evaluate the rules as of this time, in microseconds
+    /// since the Unix epoch, instead of now (what a prune then would delete;
+    /// ages, TTLs and pins at that time, sizes and free space today's). Only
+    /// with `dry_run`, else WSPRUNE_STATUS_INVALID_ARGUMENT. 0: now. Since 0.4.0.
+    pub as_of_us: i64,
 }
 
 /// Flag of `wsprune_prune_options.flags` and `wsprune_session_delete_with_flags`:
@@ -106,11 +111,30 @@ pub struct wsprune_prune_options {
 /// proceeds and emits a "workspace.shared_filesystem" warning event.
 pub const WSPRUNE_FLAG_SINGLE_HOST: u64 = 1;
 
-/// The flags this version knows; any other bit is refused.
+/// Flag of `wsprune_session_delete_with_flags`: delete the session even if
+/// it is pinned (without it a pinned session is
+/// WSPRUNE_STATUS_INVALID_ARGUMENT). Refused in `wsprune_prune_options.flags`:
+/// no prune deletes a pinned session. Since 0.4.0.
+pub const WSPRUNE_FLAG_FORCE: u64 = 2;
+
+/// The flags a prune knows; any other bit is refused.
 const KNOWN_FLAGS: u64 = WSPRUNE_FLAG_SINGLE_HOST;
 
-/// Reads `WSPRUNE_FLAG_*` bits: whether single-host use is declared.
+/// Reads the `WSPRUNE_FLAG_*` bits of a deletion: whether single-host use
+/// is declared and whether a pinned session is deleted too.
+pub(crate) fn read_delete_flags(flags: u64) -> Result<(bool, bool)> {
+    let single_host = read_flags(flags & !WSPRUNE_FLAG_FORCE)?;
+    Ok((single_host, flags & WSPRUNE_FLAG_FORCE != 0))
+}
+
+/// Reads `WSPRUNE_FLAG_*` bits of a prune: whether single-host use is declared.
 pub(crate) fn read_flags(flags: u64) -> Result<bool> {
+    if flags & WSPRUNE_FLAG_FORCE != 0 {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            "WSPRUNE_FLAG_FORCE applies to wsprune_session_delete_with_flags only: no prune deletes a pinned session",
+        ));
+    }
     if flags & !KNOWN_FLAGS != 0 {
         return Err(Error::new(
             Status::InvalidArgument,
@@ -162,6 +186,7 @@ pub unsafe extern "C" fn wsprune_prune_options_init(opts: *mut wsprune_prune_opt
             per_owner: std::ptr::null(),
             max_sessions_per_owner: 0,
             max_bytes_per_owner: 0,
+            as_of_us: 0,
         },
     );
     wsprune_status::WSPRUNE_STATUS_OK
@@ -193,6 +218,7 @@ pub(crate) struct RawPruneOptions {
     per_owner: *const c_char,
     max_sessions_per_owner: u64,
     max_bytes_per_owner: u64,
+    as_of_us: i64,
 }
 const _: () = assert!(std::mem::size_of::<RawPruneOptions>() == std::mem::size_of::<wsprune_prune_options>());
 
@@ -236,5 +262,6 @@ pub(crate) unsafe fn read_prune_options(p: *const wsprune_prune_options) -> Resu
         },
         max_sessions_per_owner: nonzero(o.max_sessions_per_owner),
         max_bytes_per_owner: nonzero(o.max_bytes_per_owner),
+        as_of: time_from_us(o.as_of_us, "options->as_of_us")?,
     })
 }

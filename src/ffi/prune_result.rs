@@ -89,7 +89,8 @@ pub unsafe extern "C" fn wsprune_prune_result_skipped_id(r: *const wsprune_prune
 }
 
 /// Why the i-th skipped session stayed: "missing_metadata",
-/// "corrupted_metadata", "corrupted_timestamp" or "in_use"; NULL if `r` is
+/// "corrupted_metadata", "corrupted_timestamp", "in_use" or "pinned" (since
+/// 0.4.0; a caller should expect reasons it does not know); NULL if `r` is
 /// NULL or `i` is out of range. Owned by `r`.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_prune_result_skipped_reason(
@@ -186,7 +187,8 @@ pub unsafe extern "C" fn wsprune_prune_result_free(r: *mut wsprune_prune_result)
 
 /// The rule that selected the i-th deleted session: "older_than",
 /// "max_total_bytes", "max_sessions", "min_free_bytes", or (since 0.4.0)
-/// "watermark" or "inode_watermark". ("interrupted" is
+/// "watermark", "inode_watermark", "max_sessions_per_owner",
+/// "max_bytes_per_owner" or "ttl" (the session's own TTL). ("interrupted" is
 /// no longer produced since 0.3.0: finished trash is reported by
 /// `wsprune_prune_result_interrupted_name`, never as a deleted session.) NULL if `r` is NULL or `i` is
 /// out of range. Static string: never free it.
@@ -236,6 +238,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static CStr {
         Rule::InodeWatermark => c"inode_watermark",
         Rule::MaxSessionsPerOwner => c"max_sessions_per_owner",
         Rule::MaxBytesPerOwner => c"max_bytes_per_owner",
+        Rule::Ttl => c"ttl",
     }
 }
 

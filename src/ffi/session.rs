@@ -132,7 +132,9 @@ pub unsafe extern "C" fn wsprune_session_touch(
 }
 
 /// Deletes session `session_id` now, whatever its age or metadata, with the
-/// same locked, atomic deletion as a prune. A leased session is
+/// same locked, atomic deletion as a prune. A pinned session is
+/// WSPRUNE_STATUS_INVALID_ARGUMENT (since 0.4.0; `WSPRUNE_FLAG_FORCE` with
+/// `wsprune_session_delete_with_flags` deletes it). A leased session is
 /// WSPRUNE_STATUS_BUSY, after waiting up to `wait_ms` milliseconds for its
 /// leases to be released (0: do not wait). A missing session or root is
 /// WSPRUNE_STATUS_NOT_FOUND; a failure part-way is WSPRUNE_STATUS_IO (what
@@ -157,8 +159,11 @@ pub unsafe extern "C" fn wsprune_session_delete(
 /// `wsprune_session_delete` with `WSPRUNE_FLAG_*` bits in `flags` (since
 /// 0.4.0): `WSPRUNE_FLAG_SINGLE_HOST` declares that no other host uses the
 /// root, so a root on NFS, SMB, 9p or FUSE is deleted from (with a
-/// "workspace.shared_filesystem" warning event) instead of refused. An
-/// unknown bit is WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise, ownership and
+/// "workspace.shared_filesystem" warning event) instead of refused;
+/// `WSPRUNE_FLAG_FORCE` deletes a pinned session too (without it a pinned
+/// session is WSPRUNE_STATUS_INVALID_ARGUMENT; a plain
+/// `wsprune_session_delete` never deletes one). An unknown bit is
+/// WSPRUNE_STATUS_INVALID_ARGUMENT. Otherwise, ownership and
 /// thread-safety as `wsprune_session_delete`.
 #[no_mangle]
 pub unsafe extern "C" fn wsprune_session_delete_with_flags(
@@ -172,9 +177,11 @@ pub unsafe extern "C" fn wsprune_session_delete_with_flags(
     let r = guarded(|| {
         let root = arg_root(workspace_root)?;
         let id = arg_str(session_id, "session_id")?;
+        let (single_host, force) = read_delete_flags(flags)?;
         let opts = DeleteOptions {
             wait: (wait_ms > 0).then(|| std::time::Duration::from_millis(wait_ms.into())),
-            single_host: read_flags(flags)?,
+            single_host,
+            force,
         };
         let bytes = delete_session_with(root, id, &opts)?;
         if !out_reclaimed_bytes.is_null() {

@@ -36,6 +36,16 @@ pub struct wsprune_session_options {
     pub reserved: *const *const c_char,
     /// Number of names in `reserved`.
     pub reserved_count: usize,
+    /// The session's own idle timeout in seconds: a prune deletes it once
+    /// idle this long, whatever its age rule (docs/contract.md,
+    /// "Per-session TTL"). 0: none. At most 100 years, else
+    /// WSPRUNE_STATUS_INVALID_ARGUMENT. Since 0.4.0.
+    pub idle_ttl_seconds: u64,
+    /// The session's absolute expiry, in microseconds since the Unix epoch;
+    /// 0: none. With `idle_ttl_seconds` the session expires at the earlier.
+    /// Given to an open of an existing session, the two replace its TTL
+    /// (neither given leaves it). Since 0.4.0.
+    pub expires_at_us: i64,
 }
 
 /// `wsprune_session_options` as read from a caller: a byte for the `bool`,
@@ -48,6 +58,8 @@ pub(crate) struct RawSessionOptions {
     adopt: u8,
     reserved: *const *const c_char,
     reserved_count: usize,
+    idle_ttl_seconds: u64,
+    expires_at_us: i64,
 }
 const _: () = assert!(std::mem::size_of::<RawSessionOptions>() == std::mem::size_of::<wsprune_session_options>());
 
@@ -74,6 +86,8 @@ pub unsafe extern "C" fn wsprune_session_options_init(
             adopt: false,
             reserved: std::ptr::null(),
             reserved_count: 0,
+            idle_ttl_seconds: 0,
+            expires_at_us: 0,
         },
     );
     wsprune_status::WSPRUNE_STATUS_OK
@@ -111,6 +125,8 @@ unsafe fn read_session_options(p: *const wsprune_session_options) -> Result<Sess
         dir_mode: (o.dir_mode != 0).then_some(o.dir_mode),
         adopt: o.adopt != 0,
         reserved,
+        idle_ttl: (o.idle_ttl_seconds != 0).then(|| std::time::Duration::from_secs(o.idle_ttl_seconds)),
+        expires_at: time_from_us(o.expires_at_us, "options->expires_at_us")?,
     })
 }
 

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::record::{fail, record, skip, skip_reason};
-use super::scan::Scanned;
-use super::select::Capacity;
+use super::scan::{retention_of, Scanned};
+use super::select::{own_rule, Capacity};
 use super::trash::{move_to_trash, remove_trash_dir};
 use super::Pruner;
 use crate::entry::{self, Examined, Known, Lock, Session};
@@ -30,7 +30,7 @@ use crate::host_state::HostDir;
 use crate::labels;
 use crate::metadata::{self, SessionMetadata};
 use crate::parallel;
-use crate::policy::{DeleteOptions, Rule};
+use crate::policy::{DeleteOptions, PruneOptions, Rule};
 use crate::remove::{self, Mode, Outcome};
 use crate::result::SkipReason;
 use crate::session;
@@ -60,20 +60,20 @@ impl Pruner<'_> {
     /// stale, with no global scan first (no per-session state is kept).
     pub(super) fn age_only(&mut self, names: &[String]) {
         let hours = self.opts.older_than_hours.unwrap_or(f64::INFINITY);
-        let (rfd, host, dry_run, now) = (self.rfd, self.host, self.opts.dry_run, self.now);
-        let stamp = now.timestamp_micros();
+        let (rfd, host, opts, now) = (self.rfd, self.host, self.opts, self.now);
+        let stamp = Utc::now().timestamp_micros();
         parallel::run(
             names,
             self.jobs,
-            |id| age_one(rfd, host, id, hours, now, stamp, dry_run),
-            |i, (done, age)| {
+            |id| age_one(rfd, host, id, opts, now, stamp),
+            |i, (done, age, rule)| {
                 let id = &names[i];
                 match done {
                     Done::Deleted(outcome, trash) => {
                         events::emit(Level::Debug, "session.prune.candidate", || {
-                            fields! {"session_id" => id.as_str(), "age_hours" => age, "threshold_hours" => hours, "rule" => Rule::OlderThan.as_str()}
+                            fields! {"session_id" => id.as_str(), "age_hours" => age, "threshold_hours" => hours, "rule" => rule.as_str()}
                         });
-                        record(self.result, id, Some(age), Rule::OlderThan, outcome, trash.as_deref());
+                        record(self.result, id, Some(age), rule, outcome, trash.as_deref());
                     }
                     Done::Rescued | Done::Relabelled | Done::Gone => {}
                     Done::Skipped(reason) => skip(self.result, id, reason),
@@ -95,13 +95,13 @@ impl Pruner<'_> {
             let (chunk, tail) = rest.split_at(n);
             rest = tail;
             self.announce(chunk);
-            let (rfd, host, dry_run) = (self.rfd, self.host, self.opts.dry_run);
+            let (rfd, host, dry_run, now) = (self.rfd, self.host, self.opts.dry_run, self.now);
             let check_labels = self.opts.selector.is_some() || self.opts.has_owner_caps();
-            let stamp = self.now.timestamp_micros();
+            let stamp = Utc::now().timestamp_micros();
             parallel::run(
                 chunk,
                 self.jobs,
-                |(s, _)| delete_one(rfd, host, s, check_labels, stamp, dry_run),
+                |(s, rule)| delete_one(rfd, host, s, *rule, check_labels, now, stamp, dry_run),
                 |i, done| {
                     let (s, rule) = &chunk[i];
                     match done {
@@ -138,49 +138,59 @@ impl Pruner<'_> {
     }
 }
 
-/// The age rule on one session, in one pass: lock it, read `updated_at`
-/// under the lock, delete it if it is at least `hours` old. A session whose
-/// lock is held (leased) is read without the lock and reported `in_use` only
-/// if stale. Returns what happened and the age (NaN if unknown); `Rescued`
-/// here means "fresh, kept".
+/// The age rule and the session's own TTL on one session, in one pass:
+/// lock it, read its record (or metadata) under the lock, delete it if
+/// either selects it at `now` (see [`own_rule`]) and it is not pinned. A
+/// session whose lock is held (leased) is read without the lock and
+/// reported `in_use` only if selected. Returns what happened, the age (NaN
+/// if unknown) and the rule; `Rescued` here means "not selected, kept".
 fn age_one(
     rfd: BorrowedFd<'_>,
     host: Option<&HostDir>,
     id: &str,
-    hours: f64,
+    opts: &PruneOptions,
     now: DateTime<Utc>,
     stamp: i64,
-    dry_run: bool,
-) -> (Done, f64) {
-    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, metadata::parse_updated_at) {
+) -> (Done, f64, Rule) {
+    let unknown = |done| (done, f64::NAN, Rule::OlderThan);
+    let (session, known) = match entry::examine(rfd, host, id, Lock::Exclusive, SessionMetadata::from_json) {
         Examined::Session(s, k) => (s, k),
-        Examined::NotASession => return (Done::Gone, f64::NAN),
-        Examined::Failed(msg) => return (Done::Failed(msg), f64::NAN),
+        Examined::NotASession => return unknown(Done::Gone),
+        Examined::Failed(msg) => return unknown(Done::Failed(msg)),
     };
-    let age = match known {
-        Known::Valid(t) => metadata::age_hours(t, now),
-        Known::Missing => return (Done::Skipped(SkipReason::MissingMetadata), f64::NAN),
-        Known::Invalid(bad) => return (Done::Skipped(skip_reason(&bad)), f64::NAN),
+    let m = match known {
+        Known::Valid(m) => m,
+        Known::Missing => return unknown(Done::Skipped(SkipReason::MissingMetadata)),
+        Known::Invalid(bad) => return unknown(Done::Skipped(skip_reason(&bad))),
     };
-    // A future timestamp (negative age) never goes, whatever the threshold.
-    if age < 0.0 || age < hours {
-        return (Done::Rescued, age);
+    let age = metadata::age_hours(m.updated_at, now);
+    let retention = retention_of(&session, &m);
+    let Some(rule) = own_rule(m.updated_at, &retention, now, opts) else {
+        return (Done::Rescued, age, Rule::OlderThan);
+    };
+    if retention.pin_holds(now) {
+        return (Done::Skipped(SkipReason::Pinned), age, rule);
     }
     if !session.locked {
-        return (Done::Skipped(SkipReason::InUse), age);
+        return (Done::Skipped(SkipReason::InUse), age, rule);
     }
-    (delete_locked(rfd, host, session, id, stamp, dry_run), age)
+    (delete_locked(rfd, host, session, id, stamp, opts.dry_run), age, rule)
 }
 
 /// Deletes one selected session (measures it, in a dry run) if it is still
-/// the session the scan saw, unleased and not touched since (`updated_at`
-/// unchanged) and, if `check_labels` (a selector or per-owner caps chose
-/// it), with the labels it had. `stamp` makes the trash name unique to this prune.
+/// the session the scan saw (`seen`): not touched since (`updated_at`
+/// unchanged), not pinned since, selected by its TTL (`rule`) still expired
+/// at `now` (its TTL may have changed since), if `check_labels` (a selector
+/// or per-owner caps chose it) with the labels it had, and unleased.
+/// `stamp` makes the trash name unique to this prune.
+#[allow(clippy::too_many_arguments)]
 fn delete_one(
     rfd: BorrowedFd<'_>,
     host: Option<&HostDir>,
     seen: &Scanned,
+    rule: Rule,
     check_labels: bool,
+    now: DateTime<Utc>,
     stamp: i64,
     dry_run: bool,
 ) -> Done {
@@ -190,20 +200,28 @@ fn delete_one(
         Examined::NotASession => return Done::Gone,
         Examined::Failed(msg) => return Done::Failed(msg),
     };
+    // Under the lock: a touch since the scan rescues the session, and so
+    // do a pin, a TTL no longer passed and a change of its labels.
+    let m = match known {
+        Known::Valid(m) if m.updated_at != seen.updated_at => return Done::Rescued,
+        Known::Valid(m) => m,
+        Known::Missing => return Done::Skipped(SkipReason::MissingMetadata),
+        Known::Invalid(bad) => return Done::Skipped(skip_reason(&bad)),
+    };
+    let retention = retention_of(&session, &m);
+    if retention.pin_holds(now) {
+        return Done::Skipped(SkipReason::Pinned);
+    }
+    if rule == Rule::Ttl && !retention.expired(m.updated_at, now) {
+        return Done::Rescued;
+    }
     if !session.locked {
         return Done::Skipped(SkipReason::InUse);
     }
-    // Under the lock: a touch since the scan rescues the session, and so
-    // does a change of its labels.
-    match known {
-        Known::Valid(m) if m.updated_at != seen.updated_at => Done::Rescued,
-        Known::Valid(m) if check_labels && labels::of_session(session.registered(), &m) != seen.labels => {
-            Done::Relabelled
-        }
-        Known::Valid(_) => delete_locked(rfd, host, session, id, stamp, dry_run),
-        Known::Missing => Done::Skipped(SkipReason::MissingMetadata),
-        Known::Invalid(bad) => Done::Skipped(skip_reason(&bad)),
+    if check_labels && labels::of_session(session.registered(), &m) != seen.labels {
+        return Done::Relabelled;
     }
+    delete_locked(rfd, host, session, id, stamp, dry_run)
 }
 
 /// Deletes the exclusively locked `session`: renames it to a trash name,
@@ -249,7 +267,8 @@ fn unregister(host: Option<&HostDir>, session: &Session, id: &str) -> Result<()>
     }
 }
 
-/// Deletes session `id` now, whatever its age or metadata, with the same
+/// Deletes session `id` now, whatever its age or metadata (but not a
+/// pinned one: [`Status::InvalidArgument`]; see [`delete_session_with`]), with the same
 /// locked, atomic deletion as a prune (lock, rename to trash, delete through
 /// descriptors). Returns the bytes freed. A leased session is
 /// [`Status::Busy`] unless `wait` is given, in which case the call waits up
@@ -266,7 +285,7 @@ pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u
         id,
         &DeleteOptions {
             wait,
-            single_host: false,
+            ..Default::default()
         },
     )
 }
@@ -275,7 +294,8 @@ pub fn delete_session(root: &Path, id: &str, wait: Option<Duration>) -> Result<u
 /// root on a filesystem whose directory locks reach this host only (NFS,
 /// SMB, 9p, FUSE: see [`crate::shared_fs`]) is [`Status::InvalidArgument`]
 /// unless `opts.single_host`, which proceeds with a
-/// `workspace.shared_filesystem` warning event.
+/// `workspace.shared_filesystem` warning event; a pinned session is
+/// [`Status::InvalidArgument`] (decided under its lock) unless `opts.force`.
 pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Result<u64> {
     session::check_root(root)?;
     session_id::validate(id)?;
@@ -295,6 +315,9 @@ pub fn delete_session_with(root: &Path, id: &str, opts: &DeleteOptions) -> Resul
     let (session, id) = find_session(rfd, host.as_ref(), id, &not_found)?;
     let id = id.as_str();
     lock_for_delete(rfd, host.as_ref(), &session, id, opts.wait, &not_found)?;
+    if !opts.force {
+        refuse_pinned(host.as_ref(), &session, id)?;
+    }
     let trash = move_to_trash(rfd, id, Utc::now().timestamp_micros(), &session.dir_id).map_err(|e| e.of_session(id))?;
     let unregistered = unregister(host.as_ref(), &session, id);
     let outcome = remove_trash_dir(
@@ -355,6 +378,32 @@ fn lock_for_delete(
         return Err(not_found(id));
     }
     Ok(())
+}
+
+/// Refuses to delete the locked `session` (named `id`) if its record pins
+/// it now: [`Status::InvalidArgument`], saying how to delete it anyway.
+fn refuse_pinned(host: Option<&HostDir>, session: &Session, id: &str) -> Result<()> {
+    let Some(host) = host.filter(|_| session.registered()) else {
+        return Ok(());
+    };
+    let record = host
+        .read_record(id)
+        .map_err(|e| Error::io(format_args!("cannot read the record of session {id}"), e))?;
+    // An unusable record pins nothing: a deletion works whatever the metadata.
+    let Some(Ok(m)) = record.map(|b| SessionMetadata::from_json(&b)) else {
+        return Ok(());
+    };
+    if !m.retention.pin_holds(Utc::now()) {
+        return Ok(());
+    }
+    let until = m.retention.pinned_until.map_or_else(
+        || " until unpinned".to_owned(),
+        |t| format!(" until {}", metadata::format_timestamp(t)),
+    );
+    Err(Error::new(
+        Status::InvalidArgument,
+        format!("session {id} is pinned{until}: unpin it first, or delete it with force (`wsprune rm --force`)"),
+    ))
 }
 
 /// The result of a single deletion that got as far as emptying its trash

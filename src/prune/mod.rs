@@ -36,7 +36,7 @@ use crate::fields;
 use crate::fs_usage::FsUsage;
 use crate::host_state::{self, HostDir};
 use crate::policy::PruneOptions;
-use crate::result::PruneResult;
+use crate::result::{PruneResult, SkipReason};
 use crate::session;
 
 mod delete;
@@ -93,7 +93,8 @@ fn prune_controlled(root: &Path, opts: &PruneOptions) -> Result<PruneResult> {
                 root_id,
                 opts,
                 jobs,
-                now: Utc::now(),
+                // The look-ahead decides as of its time (a dry run only: validated).
+                now: opts.as_of.unwrap_or_else(Utc::now),
                 result: &mut result,
                 deletions: 0,
                 relabelled: Vec::new(),
@@ -129,6 +130,7 @@ fn emit_started(root: &Path, opts: &PruneOptions, jobs: usize) {
             "max_deletions" => opt(opts.max_deletions),
             "min_age_hours" => opts.min_age_hours,
             "jobs" => jobs,
+            "as_of" => opts.as_of.map_or(Value::Null, |t| crate::metadata::format_timestamp(t).into()),
         }
     });
 }
@@ -207,9 +209,12 @@ impl Pruner<'_> {
         let need_size = targets.any() || self.opts.max_bytes_per_owner.is_some();
         let (valid, mut cap) = self.scan_all(&names, need_size, fs_rules)?;
         let mut owners = owners::Owners::tally(self.opts, &valid);
-        let (by_age, pool) = select::by_age(valid, self.now, self.opts);
-        self.execute(by_age, &mut cap);
-        let pool = self.evict_per_owner(&mut owners, pool, &mut cap);
+        let split = select::by_age(valid, self.now, self.opts);
+        for id in &split.pinned {
+            record::skip(self.result, id, SkipReason::Pinned);
+        }
+        self.execute(split.selected, &mut cap);
+        let pool = self.evict_per_owner(&mut owners, split.pool, &mut cap);
         self.evict_for_capacity(pool, &mut cap, &targets);
         self.report_unmet(&targets, &cap);
         self.report_owners_unmet(&owners);

@@ -12,10 +12,12 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use super::record::skip;
 use super::scan::Scanned;
 use super::select::Capacity;
 use super::Pruner;
 use crate::policy::{PruneOptions, Rule};
+use crate::result::SkipReason;
 
 /// What one owner holds.
 #[derive(Clone, Copy, Default)]
@@ -122,7 +124,11 @@ impl Pruner<'_> {
             }
         }
         loop {
-            let batch = self.next_owner_batch(owners, &mut queues);
+            let mut pinned = Vec::new();
+            let batch = self.next_owner_batch(owners, &mut queues, &mut pinned);
+            for id in pinned {
+                skip(self.result, &id, SkipReason::Pinned);
+            }
             if batch.is_empty() {
                 break;
             }
@@ -143,11 +149,14 @@ impl Pruner<'_> {
     }
 
     /// The next sessions to evict: from each owner over its caps, just
-    /// enough of its oldest to meet them if all go; at most the budget.
+    /// enough of its oldest to meet them if all go; at most the budget. A
+    /// pinned session reached goes to `pinned` (reported, never evicted; it
+    /// still counts towards its owner's caps) and the next is taken.
     fn next_owner_batch(
         &self,
         owners: &Owners,
         queues: &mut BTreeMap<String, VecDeque<Scanned>>,
+        pinned: &mut Vec<String>,
     ) -> Vec<(Scanned, Rule)> {
         let budget = self.budget();
         let mut batch = Vec::new();
@@ -158,6 +167,10 @@ impl Pruner<'_> {
                     return batch;
                 }
                 let Some(s) = queue.pop_front() else { break };
+                if s.retention.pin_holds(self.now) {
+                    pinned.push(s.id);
+                    continue;
+                }
                 projected.sessions = projected.sessions.saturating_sub(1);
                 projected.bytes = projected.bytes.saturating_sub(s.size);
                 batch.push((s, rule));

@@ -11,7 +11,7 @@ use super::record::{fail, skip, skip_reason};
 use super::select::Capacity;
 use super::trash::is_trash_name;
 use super::Pruner;
-use crate::entry::{self, Examined, Known, Lock};
+use crate::entry::{self, Examined, Known, Lock, Session};
 use crate::error::{Error, Result};
 use crate::events::{self, Level};
 use crate::fd;
@@ -19,7 +19,7 @@ use crate::fields;
 use crate::fs_usage::FsUsage;
 use crate::host_state::HostDir;
 use crate::labels::{self, Labels, Selector};
-use crate::metadata::SessionMetadata;
+use crate::metadata::{Retention, SessionMetadata};
 use crate::parallel;
 use crate::remove::{self, Mode};
 use crate::result::SkipReason;
@@ -58,12 +58,25 @@ pub(super) fn list_root(rfd: BorrowedFd<'_>) -> Result<Listing> {
 pub(super) struct Scanned {
     pub(super) id: String,
     pub(super) updated_at: DateTime<Utc>,
+    /// Its pin and TTL (none for an unregistered directory: see [`retention_of`]).
+    pub(super) retention: Retention,
     /// Its size, measured only when a size rule needs it.
     pub(super) size: u64,
     /// The inodes deleting it frees, measured with its size.
     pub(super) inodes: u64,
     /// Its labels (see [`labels::of_session`]; `None`: not all valid).
     pub(super) labels: Option<Labels>,
+}
+
+/// The retention fields a prune decides by: a registered session's, from
+/// its record; none for an unregistered directory, whose `.metadata.json` a
+/// guest could have pinned itself in.
+pub(super) fn retention_of(session: &Session, m: &SessionMetadata) -> Retention {
+    if session.registered() {
+        m.retention.clone()
+    } else {
+        Retention::default()
+    }
 }
 
 /// What the scan found about one session directory.
@@ -218,6 +231,7 @@ fn scan(rfd: BorrowedFd<'_>, host: Option<&HostDir>, id: &str, need_size: bool, 
             Scan::Valid(Scanned {
                 id: id.to_owned(),
                 updated_at: m.updated_at,
+                retention: retention_of(&session, &m),
                 size,
                 inodes,
                 labels,

@@ -1,19 +1,21 @@
-//! Which scanned sessions go: the age rule, then the capacity rules (size,
-//! count, free space, a reached watermark) taking the least recently updated first, within
-//! `max_deletions`. The options and rules themselves are defined in
+//! Which scanned sessions go: the age rule and each session's own TTL, then
+//! the capacity rules (size, count, free space, a reached watermark) taking
+//! the least recently updated first, within `max_deletions`; never a pinned
+//! session, whose place the next candidate takes. The options and rules themselves are defined in
 //! [`crate::policy`]; this is where they are applied to what a scan found.
 
 use chrono::{DateTime, Utc};
 
+use super::record::skip;
 use super::scan::Scanned;
 use super::Pruner;
 use crate::control;
 use crate::events::{self, Level};
 use crate::fields;
 use crate::fs_usage::{self, FsUsage};
-use crate::metadata;
+use crate::metadata::{self, Retention};
 use crate::policy::{PruneOptions, Rule};
-use crate::result::Record;
+use crate::result::{Record, SkipReason};
 
 /// The workspace's size, session count and the filesystem's free space and
 /// inodes as the capacity rules see them.
@@ -116,41 +118,75 @@ impl Targets {
     }
 }
 
-/// Splits the valid sessions, oldest first (so that `max_deletions` and the
-/// capacity rules take the least recently used), into those the age rule
-/// selects and the pool the capacity rules may evict from (at least
-/// `min_age_hours` old). A session with a future timestamp is in neither.
-pub(super) fn by_age(
-    mut valid: Vec<Scanned>,
+/// The rule that selects a session by its own times at `now` (the prune's
+/// time, or its look-ahead's), before any capacity rule: the age rule, else
+/// the session's own TTL (docs/contract.md, "Per-session TTL"; the
+/// `min_age_hours` floor is the capacity rules' and does not apply to it).
+/// A future `updated_at` is never old, but an `expires_at` passed is passed.
+pub(super) fn own_rule(
+    updated_at: DateTime<Utc>,
+    retention: &Retention,
     now: DateTime<Utc>,
     opts: &PruneOptions,
-) -> (Vec<(Scanned, Rule)>, Vec<Scanned>) {
+) -> Option<Rule> {
+    let age = metadata::age_hours(updated_at, now);
+    if age >= 0.0 && opts.older_than_hours.is_some_and(|h| age >= h) {
+        Some(Rule::OlderThan)
+    } else if retention.expired(updated_at, now) {
+        Some(Rule::Ttl)
+    } else {
+        None
+    }
+}
+
+/// What [`by_age`] made of the scanned sessions.
+pub(super) struct Split {
+    /// Selected by the age rule or their own TTL, oldest first.
+    pub(super) selected: Vec<(Scanned, Rule)>,
+    /// What the capacity rules may evict from (at least `min_age_hours`
+    /// old), oldest first; pinned ones included, reported when reached.
+    pub(super) pool: Vec<Scanned>,
+    /// Selected by the age rule or their TTL, but pinned: skipped.
+    pub(super) pinned: Vec<String>,
+}
+
+/// Splits the valid sessions, oldest first (so that `max_deletions` and the
+/// capacity rules take the least recently used), into those the age rule or
+/// their own TTL selects, those of them that are pinned, and the pool the
+/// capacity rules may evict from. A session with a future timestamp is in
+/// none (unless its `expires_at` passed).
+pub(super) fn by_age(mut valid: Vec<Scanned>, now: DateTime<Utc>, opts: &PruneOptions) -> Split {
     valid.sort_unstable_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
-    let (mut selected, mut pool) = (Vec::new(), Vec::new());
+    let mut split = Split {
+        selected: Vec::new(),
+        pool: Vec::new(),
+        pinned: Vec::new(),
+    };
     for s in valid {
         let age = metadata::age_hours(s.updated_at, now);
-        // A future timestamp (negative age) never goes, whatever the rules.
-        if age < 0.0 {
-            continue;
-        }
-        if opts.older_than_hours.is_some_and(|h| age >= h) {
-            selected.push((s, Rule::OlderThan));
-        } else if age >= opts.min_age_hours {
-            pool.push(s);
+        match own_rule(s.updated_at, &s.retention, now, opts) {
+            Some(_) if s.retention.pin_holds(now) => split.pinned.push(s.id),
+            Some(rule) => split.selected.push((s, rule)),
+            None if age >= 0.0 && age >= opts.min_age_hours => split.pool.push(s),
+            None => {}
         }
     }
-    (selected, pool)
+    split
 }
 
 /// The next sessions to evict from `pool`: just enough of the oldest to meet
 /// every capacity rule if all of them go, and at most `budget`; each with the
 /// rule it is evicted for. Empty once the rules are met, the pool is empty or
-/// the budget is spent.
+/// the budget is spent. A pinned session reached is not evicted: it goes to
+/// `pinned` (to be reported) and the next one is taken, so that pins alone
+/// exceeding a target leave it unmet.
 fn next_batch(
     cap: Capacity,
     pool: &mut impl Iterator<Item = Scanned>,
     targets: &Targets,
     budget: u64,
+    now: DateTime<Utc>,
+    pinned: &mut Vec<String>,
 ) -> Vec<(Scanned, Rule)> {
     let mut projected = cap;
     let mut batch = Vec::new();
@@ -159,6 +195,10 @@ fn next_batch(
             break;
         }
         let Some(s) = pool.next() else { break };
+        if s.retention.pin_holds(now) {
+            pinned.push(s.id);
+            continue;
+        }
         projected.remove(s.size, s.inodes);
         batch.push((s, rule));
     }
@@ -172,7 +212,11 @@ impl Pruner<'_> {
     pub(super) fn evict_for_capacity(&mut self, pool: Vec<Scanned>, cap: &mut Capacity, targets: &Targets) {
         let mut pool = pool.into_iter();
         loop {
-            let batch = next_batch(*cap, &mut pool, targets, self.budget());
+            let mut pinned = Vec::new();
+            let batch = next_batch(*cap, &mut pool, targets, self.budget(), self.now, &mut pinned);
+            for id in pinned {
+                skip(self.result, &id, SkipReason::Pinned);
+            }
             if batch.is_empty() {
                 break;
             }

@@ -84,10 +84,13 @@ const PruneOptions = koffi.struct('wsprune_prune_options', {
   per_owner: 'const char *',
   max_sessions_per_owner: 'uint64_t',
   max_bytes_per_owner: 'uint64_t',
+  as_of_us: 'int64_t',
 });
 
 /** wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root. */
 const FLAG_SINGLE_HOST = 1;
+/** wsprune_session_delete_with_flags: delete the session even if it is pinned. */
+const FLAG_FORCE = 2;
 
 const SessionDetails = koffi.struct('wsprune_session_details', {
   struct_size: 'size_t',
@@ -104,6 +107,8 @@ const SessionOptions = koffi.struct('wsprune_session_options', {
   adopt: 'bool',
   reserved: 'const char **',
   reserved_count: 'size_t',
+  idle_ttl_seconds: 'uint64_t',
+  expires_at_us: 'int64_t',
 });
 
 const LogFn = koffi.proto('void wsprune_log_fn(void *user_data, wsprune_level level, const char *event, const char *fields_json)');
@@ -142,6 +147,9 @@ const PROTOTYPES = [
   'const char *wsprune_prune_result_deleted_rule(const wsprune_prune_result *r, size_t i)',
   'wsprune_status wsprune_session_delete(const char *workspace_root, const char *session_id, uint32_t wait_ms, _Out_ uint64_t *out_reclaimed_bytes, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_delete_with_flags(const char *workspace_root, const char *session_id, uint32_t wait_ms, uint64_t flags, _Out_ uint64_t *out_reclaimed_bytes, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_pin(const char *workspace_root, const char *session_id, int64_t until_us, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_unpin(const char *workspace_root, const char *session_id, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_set_ttl(const char *workspace_root, const char *session_id, uint64_t idle_ttl_seconds, int64_t expires_at_us, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_info(const char *workspace_root, const char *session_id, _Inout_ wsprune_session_details *out, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_repair_sessions(const char *workspace_root, bool dry_run, _Out_ size_t *out_repaired, _Out_ void **out_json, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_open(const char *workspace_root, const char *session_id, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ bool *out_created, _Out_ wsprune_error **error)',
@@ -222,5 +230,6 @@ module.exports = {
   SessionDetails,
   LogFn,
   FLAG_SINGLE_HOST,
+  FLAG_FORCE,
   types: { wsprune_error, wsprune_lease, wsprune_prune_result, wsprune_stats },
 };

@@ -35,6 +35,7 @@ const KNOWN = new Set([
   'jobs',
   'lockTimeoutMs',
   'singleHost',
+  'asOf',
   ...Object.keys(CAPS),
   ...Object.keys(PERCENTS),
   ...Object.keys(STRINGS),
@@ -125,7 +126,20 @@ function toNative(options) {
   if (jobs !== undefined) o.jobs = u32('jobs', jobs);
   if (lockTimeoutMs !== undefined) o.lock_timeout_ms = u32('lockTimeoutMs', lockTimeoutMs);
   o.flags = singleHostFlag(options.singleHost);
+  if (options.asOf !== undefined) o.as_of_us = micros('asOf', options.asOf);
   return o;
+}
+
+/**
+ * A Date as the C ABI takes a time: microseconds since the Unix epoch (0
+ * is "none" in C, so the epoch itself becomes 1 µs later).
+ */
+function micros(name, d) {
+  if (!(d instanceof Date) || Number.isNaN(d.getTime())) {
+    throw new InvalidArgumentError(`wsprune: ${name} must be a valid Date`);
+  }
+  const us = BigInt(d.getTime()) * 1000n;
+  return us === 0n ? 1n : us;
 }
 
 /** The WSPRUNE_FLAG_* bits of a `singleHost` option (undefined: false). */
@@ -147,4 +161,4 @@ function defaultPruneOptions() {
   };
 }
 
-module.exports = { toNative, defaultPruneOptions, singleHostFlag };
+module.exports = { toNative, defaultPruneOptions, singleHostFlag, micros };

@@ -5,8 +5,8 @@
 const { native, koffi } = require('./native.cjs');
 const errors = require('./errors.cjs');
 const { setLogger, trackAsync } = require('./events.cjs');
-const { toNative, defaultPruneOptions, singleHostFlag } = require('./options.cjs');
-const { SessionDetails, SessionOptions } = require('./native.cjs');
+const { toNative, defaultPruneOptions, singleHostFlag, micros } = require('./options.cjs');
+const { SessionDetails, SessionOptions, FLAG_FORCE } = require('./native.cjs');
 
 const { InvalidArgumentError, InvalidSessionIdError, errorFor } = errors;
 const ID_BUFFER = 256; // custom ids are up to 255 bytes, plus the NUL
@@ -55,7 +55,7 @@ function cString(buf) {
   return buf.toString('utf8', 0, end < 0 ? buf.length : end);
 }
 
-const SESSION_KEYS = new Set(['dirMode', 'adopt', 'reserved']);
+const SESSION_KEYS = new Set(['dirMode', 'adopt', 'reserved', 'idleTtlSeconds', 'expiresAt']);
 
 /**
  * The session options as a wsprune_session_options object, or null when
@@ -70,8 +70,9 @@ function sessionOptions(options, what) {
       throw new InvalidArgumentError(`wsprune: unknown ${what} option ${JSON.stringify(key)}`);
     }
   }
-  const { dirMode, adopt, reserved } = options;
-  if (dirMode === undefined && adopt === undefined && reserved === undefined) return null;
+  const { dirMode, adopt, reserved, idleTtlSeconds, expiresAt } = options;
+  const unset = [dirMode, adopt, reserved, idleTtlSeconds, expiresAt].every((v) => v === undefined);
+  if (unset) return null;
   const opts = {};
   const status = fns().wsprune_session_options_init(opts, koffi.sizeof(SessionOptions));
   if (status !== 0) throw new InvalidArgumentError(`wsprune: wsprune_session_options_init failed (status ${status})`);
@@ -98,7 +99,58 @@ function sessionOptions(options, what) {
       opts.reserved_count = reserved.length;
     }
   }
+  if (idleTtlSeconds !== undefined) opts.idle_ttl_seconds = ttlSeconds(idleTtlSeconds);
+  if (expiresAt !== undefined) opts.expires_at_us = micros('expiresAt', expiresAt);
   return opts;
+}
+
+/** An idle TTL in whole seconds, at least 1 (0 would be "none" in C). */
+function ttlSeconds(v) {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || !Number.isSafeInteger(v)) {
+    throw new InvalidArgumentError(`wsprune: idleTtlSeconds must be a whole number of seconds >= 1, got ${v}`);
+  }
+  return v;
+}
+
+/**
+ * Pins session `id`: no prune rule deletes it while the pin holds (a prune
+ * reports it skipped, reason "pinned"), and deleteSession needs
+ * `{ force: true }`. `options.until` (a Date, later than now) ends the pin;
+ * absent: until unpinSession.
+ */
+function pinSession(root, id, options = {}) {
+  checkRoot(root);
+  checkId(id);
+  const until = options.until === undefined ? 0n : micros('until', options.until);
+  const err = [null];
+  check(fns().wsprune_session_pin(root, id, until, err), err);
+}
+
+/** Removes the session's pin (an unpinned session is fine). */
+function unpinSession(root, id) {
+  checkRoot(root);
+  checkId(id);
+  const err = [null];
+  check(fns().wsprune_session_unpin(root, id, err), err);
+}
+
+/**
+ * Replaces the session's own TTL: `idleTtlSeconds` (>= 1) and `expiresAt`
+ * (a Date); a prune deletes it once either has passed, whatever its age
+ * rule, never while it is leased or pinned. Neither given removes the TTL.
+ */
+function setSessionTtl(root, id, options = {}) {
+  checkRoot(root);
+  checkId(id);
+  for (const key of Object.keys(options)) {
+    if (key !== 'idleTtlSeconds' && key !== 'expiresAt') {
+      throw new InvalidArgumentError(`wsprune: unknown setSessionTtl option ${JSON.stringify(key)}`);
+    }
+  }
+  const idle = options.idleTtlSeconds === undefined ? 0 : ttlSeconds(options.idleTtlSeconds);
+  const at = options.expiresAt === undefined ? 0n : micros('expiresAt', options.expiresAt);
+  const err = [null];
+  check(fns().wsprune_session_set_ttl(root, id, idle, at, err), err);
 }
 
 /**
@@ -311,7 +363,10 @@ function deleteSession(root, id, options = {}) {
   if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > 2 ** 32 - 1) {
     throw new InvalidArgumentError(`wsprune: waitMs must be an integer from 0 to 4294967295, got ${waitMs}`);
   }
-  const flags = singleHostFlag(options.singleHost);
+  if (options.force !== undefined && typeof options.force !== 'boolean') {
+    throw new InvalidArgumentError('wsprune: force must be a boolean');
+  }
+  const flags = singleHostFlag(options.singleHost) | (options.force ? FLAG_FORCE : 0);
   const bytes = [0];
   const err = [null];
   check(fns().wsprune_session_delete_with_flags(root, id, waitMs, flags, bytes, err), err);
@@ -512,6 +567,9 @@ function hasNativeFunction(name) {
 module.exports = {
   createSession,
   openSession,
+  pinSession,
+  unpinSession,
+  setSessionTtl,
   touchSession,
   acquire,
   Lease,

@@ -73,7 +73,8 @@ def test_prune_options_layout_matches_the_library() -> None:
     if ctypes.sizeof(ctypes.c_size_t) == 8:  # LP64 (x86-64, aarch64): as the C compiler lays it out
         assert (PruneOptions.jobs.offset, PruneOptions.dry_run.offset, PruneOptions.flags.offset) == (56, 65, 72)
         assert (PruneOptions.min_free_percent.offset, PruneOptions.low_inode_watermark_percent.offset) == (80, 112)
-        assert (PruneOptions.label_selector.offset, PruneOptions.max_bytes_per_owner.offset, n) == (120, 144, 152)
+        assert (PruneOptions.label_selector.offset, PruneOptions.max_bytes_per_owner.offset) == (120, 144)
+        assert (PruneOptions.as_of_us.offset, n) == (152, 160)
         assert (SessionDetails.state.offset, SessionDetails.in_use.offset, ctypes.sizeof(SessionDetails)) == (32, 36, 40)
     # Every field where ctypes expects it: the documented defaults.
     opts = PruneOptions.from_buffer_copy(buf.raw[:n])
@@ -82,7 +83,7 @@ def test_prune_options_layout_matches_the_library() -> None:
     assert (opts.jobs, opts.lock_timeout_ms, opts.use_older_than, opts.dry_run) == (0, 30000, True, False)
     assert (opts.min_free_percent, opts.high_watermark_percent, opts.low_watermark_percent) == (0.0, 0.0, 0.0)
     assert (opts.high_inode_watermark_percent, opts.low_inode_watermark_percent) == (0.0, 0.0)
-    assert opts.flags == 0
+    assert (opts.flags, opts.as_of_us) == (0, 0)
     assert lib.wsprune_prune_options_init(None, n) == 1
     assert lib.wsprune_prune_options_init(ctypes.byref(PruneOptions()), PruneOptions.flags.offset - 1) == 1
 

@@ -4,6 +4,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::Utc;
 use clap::{Args, ValueEnum};
@@ -15,7 +16,7 @@ use wsprune::{SessionInfo, SessionState};
 use crate::exit::{Exit, Fatal};
 use crate::output;
 use crate::root;
-use crate::units::{format_age, format_time, plural};
+use crate::units::{format_age, format_time, hours, parse_duration, plural};
 
 pub const AFTER_HELP: &str = "\
 Times are UTC. AGE is the time since last use. STATE is ok, legacy (no
@@ -36,7 +37,13 @@ whose labels cannot be read matches none). --by KEY prints, instead of the
 sessions, one line per value of label KEY: how many sessions and how many
 bytes (sessions without the label under \"-\"); with --json, an object
 {by, groups: [{value (null: without the label), sessions, size_bytes,
-unknown_sizes}]} (docs/schemas/ls-by.schema.json).";
+unknown_sizes}]} (docs/schemas/ls-by.schema.json).
+
+--expiring-within DURATION lists only the sessions a prune would delete
+within that window (a dry run as of now + DURATION: the look-ahead), by the
+age rule (--older-than, default 24h; --no-age-rule) and the sessions' own
+TTLs and pins, with a RULE column (JSON: an \"expiring_rule\" field). Sizes
+and free space are not projected, so capacity rules are not among them.";
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
@@ -57,6 +64,15 @@ pub struct LsArgs {
     /// Sessions and bytes per value of label KEY (e.g. owner), instead of the sessions
     #[arg(long, value_name = "KEY", conflicts_with_all = ["sort", "reverse"])]
     pub by: Option<String>,
+    /// List only the sessions a prune would delete within DURATION (age rule and own TTLs), e.g. 1h
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub expiring_within: Option<Duration>,
+    /// With --expiring-within: the age rule's threshold [default: 24h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "expiring_within")]
+    pub older_than: Option<Duration>,
+    /// With --expiring-within: no age rule (only the sessions' own TTLs)
+    #[arg(long, requires = "expiring_within", conflicts_with = "older_than")]
+    pub no_age_rule: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,10 +101,18 @@ pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
     if let Some(sel) = &selector {
         sessions.retain(|s| s.labels.as_ref().is_some_and(|l| sel.matches(l)));
     }
+    let now = Utc::now();
+    let expiring = match a.expiring_within {
+        Some(within) => {
+            let rules = expiring(&a, now, within)?;
+            sessions.retain(|s| rules.contains_key(&s.session_id));
+            Some(rules)
+        }
+        None => None,
+    };
     if let Some(key) = &a.by {
         return by_label(&sessions, key, a.json);
     }
-    let now = Utc::now();
     match a.sort {
         // Least recently used first; sessions with no known age (legacy, corrupted) last.
         SortKey::Age => sessions.sort_by(|x, y| {
@@ -113,7 +137,16 @@ pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
     }
     let unreadable = sessions.iter().filter(|s| s.state == SessionState::Unreadable).count();
     if a.json {
-        let arr: Vec<Value> = sessions.iter().map(|s| s.to_json(now)).collect();
+        let arr: Vec<Value> = sessions
+            .iter()
+            .map(|s| {
+                let mut v = s.to_json(now);
+                if let Some(rules) = &expiring {
+                    v["expiring_rule"] = Value::from(rules[&s.session_id].as_str());
+                }
+                v
+            })
+            .collect();
         output::out(&format!("{}\n", Value::Array(arr)))?;
         return Ok(warn_unreadable(unreadable, "\"problem\" in the output"));
     }
@@ -127,14 +160,21 @@ pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
         "STATE".into(),
     ]];
     for s in &sessions {
+        let mut state = state_text(s);
+        if let Some(rules) = &expiring {
+            let _ = write!(state, "  {}", rules[&s.session_id]);
+        }
         rows.push([
             escape(&s.session_id).into_owned(),
             s.created_at.map_or_else(dash, format_time),
             s.updated_at.map_or_else(dash, format_time),
             s.age_hours(now).map_or_else(dash, format_age),
             s.known_size().map_or_else(|| "?".to_owned(), format_bytes),
-            state_text(s),
+            state,
         ]);
+    }
+    if expiring.is_some() {
+        rows[0][5].push_str("  RULE");
     }
     let mut widths = [0usize; 6];
     for row in &rows {
@@ -251,6 +291,33 @@ fn by_label(sessions: &[SessionInfo], key: &str, as_json: bool) -> Result<Exit, 
     );
     output::out(&out)?;
     Ok(warn_unreadable(unreadable, "`ls --json` tells why"))
+}
+
+/// The sessions a prune as of `now + within` would delete (a dry run: the
+/// look-ahead), each with its rule: the age rule of `a` and the sessions'
+/// own TTLs and pins.
+fn expiring(a: &LsArgs, now: chrono::DateTime<Utc>, within: Duration) -> Result<BTreeMap<String, String>, Fatal> {
+    let at = chrono::Duration::from_std(within)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .ok_or_else(|| Fatal::new(Exit::Usage, "--expiring-within: too far in the future"))?;
+    let defaults = wsprune::PruneOptions::default();
+    let opts = wsprune::PruneOptions {
+        older_than_hours: match a.older_than {
+            _ if a.no_age_rule => None,
+            Some(d) => Some(hours(d)),
+            None => defaults.older_than_hours,
+        },
+        dry_run: true,
+        as_of: Some(at),
+        ..defaults
+    };
+    let r = wsprune::prune_sessions(&a.root, &opts)?;
+    Ok(r.deleted_sessions
+        .iter()
+        .zip(&r.deleted_rules)
+        .map(|(id, rule)| (id.clone(), rule.as_str().to_owned()))
+        .collect())
 }
 
 /// Unreadable sessions are not a silent success: a warning on stderr and exit status 1.

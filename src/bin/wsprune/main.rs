@@ -136,6 +136,43 @@ enum Command {
         /// without it: a lease there is kept by one host only) with a warning
         #[arg(long)]
         single_host: bool,
+        /// Delete the session even if it is pinned
+        #[arg(long)]
+        force: bool,
+    },
+    /// Pin a session: no rule deletes it while pinned; rm needs --force
+    Pin {
+        /// Workspace root
+        root: PathBuf,
+        /// Session id
+        id: String,
+        /// End the pin at TIME: +DURATION from now or a timestamp [default: until unpinned]
+        #[arg(long, value_name = "TIME", value_parser = units::parse_time)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Remove a session's pin
+    Unpin {
+        /// Workspace root
+        root: PathBuf,
+        /// Session id
+        id: String,
+    },
+    /// Set (replace) a session's own TTL: --idle-ttl, --expires-at, both, or --clear
+    #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["idle_ttl", "expires_at", "clear"])))]
+    Ttl {
+        /// Workspace root
+        root: PathBuf,
+        /// Session id
+        id: String,
+        /// Delete the session once idle this long, whatever the age rule (e.g. 1h)
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        idle_ttl: Option<Duration>,
+        /// Delete the session at TIME: +DURATION from now or a timestamp
+        #[arg(long, value_name = "TIME", value_parser = units::parse_time)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Remove the session's TTL
+        #[arg(long, conflicts_with_all = ["idle_ttl", "expires_at"])]
+        clear: bool,
     },
     /// Show one session
     Info {
@@ -216,8 +253,25 @@ fn run(command: Command) -> Result<Exit, Fatal> {
             wait,
             json,
             single_host,
-        } => sessions::rm(&root, &id, wait, json, single_host),
+            force,
+        } => sessions::rm(&root, &id, wait, json, single_host, force),
         Command::Info { root, id, json } => sessions::info(&root, &id, json),
+        Command::Pin { root, id, until } => sessions::pin(&root, &id, until),
+        Command::Unpin { root, id } => sessions::unpin(&root, &id),
+        Command::Ttl {
+            root,
+            id,
+            idle_ttl,
+            expires_at,
+            clear: _,
+        } => sessions::ttl(
+            &root,
+            &id,
+            &wsprune::Ttl {
+                idle: idle_ttl,
+                expires_at,
+            },
+        ),
         Command::Repair { root, dry_run, json } => repair::run(&root, dry_run, json),
     }
 }

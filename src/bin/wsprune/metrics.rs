@@ -298,8 +298,9 @@ fn stats_families(m: &mut Families, s: &WorkspaceStats) {
 }
 
 /// Every rule a prune deletes by (Interrupted is no longer produced).
-const RULES: [Rule; 8] = [
+const RULES: [Rule; 9] = [
     Rule::OlderThan,
+    Rule::Ttl,
     Rule::MaxTotalBytes,
     Rule::MaxSessions,
     Rule::MinFreeBytes,
@@ -309,11 +310,12 @@ const RULES: [Rule; 8] = [
     Rule::MaxBytesPerOwner,
 ];
 /// Every reason a prune leaves a session in place.
-const SKIP_REASONS: [SkipReason; 4] = [
+const SKIP_REASONS: [SkipReason; 5] = [
     SkipReason::MissingMetadata,
     SkipReason::CorruptedMetadata,
     SkipReason::CorruptedTimestamp,
     SkipReason::InUse,
+    SkipReason::Pinned,
 ];
 
 /// Whether `rule` has a target a prune can leave unmet (all but the age
@@ -323,7 +325,7 @@ const SKIP_REASONS: [SkipReason; 4] = [
 /// not vanish in a run that had none).
 fn has_target(rule: Rule) -> bool {
     match rule {
-        Rule::OlderThan | Rule::Interrupted => false,
+        Rule::OlderThan | Rule::Interrupted | Rule::Ttl => false,
         Rule::MaxTotalBytes
         | Rule::MaxSessions
         | Rule::MinFreeBytes
@@ -340,7 +342,8 @@ fn every_reason_listed(s: SkipReason) {
         SkipReason::MissingMetadata
         | SkipReason::CorruptedMetadata
         | SkipReason::CorruptedTimestamp
-        | SkipReason::InUse => {}
+        | SkipReason::InUse
+        | SkipReason::Pinned => {}
     }
 }
 

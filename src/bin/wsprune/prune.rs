@@ -92,6 +92,9 @@ pub struct PruneArgs {
     /// format, replaced atomically; for node_exporter's textfile collector)
     #[arg(long, value_name = "FILE", conflicts_with = "dry_run")]
     pub metrics_file: Option<PathBuf>,
+    /// With --dry-run: what a prune at TIME would delete (+DURATION from now, or a timestamp)
+    #[arg(long, value_name = "TIME", value_parser = crate::units::parse_time)]
+    pub as_of: Option<chrono::DateTime<Utc>>,
 }
 
 /// How `--events` writes the library's events.
@@ -124,7 +127,10 @@ pub fn run(a: PruneArgs) -> Result<Exit, Fatal> {
 fn prune(a: &PruneArgs, started_at: DateTime<Utc>, clock: Instant, metrics_written: &mut bool) -> Result<Exit, Fatal> {
     output::set_json(a.json);
     root::require(&a.root)?;
-    let opts = a.rules.options(a.dry_run)?;
+    let mut opts = a.rules.options(a.dry_run)?;
+    opts.as_of = a.as_of;
+    // Checked as the library would: a look-ahead needs a dry run.
+    opts.validate().map_err(|e| Fatal::new(Exit::Usage, e.message()))?;
     if !a.dry_run {
         root::require_writable(&a.root, "nothing was pruned")?;
     }
@@ -290,7 +296,7 @@ fn report_on_stderr(a: &PruneArgs, r: &PruneResult, opts: &PruneOptions, signal:
                 format!("at most {} per owner", format_bytes(u.target)),
                 format!("{} (the largest owner)", format_bytes(u.actual)),
             ),
-            Rule::OlderThan | Rule::Interrupted => continue,
+            Rule::OlderThan | Rule::Interrupted | Rule::Ttl => continue,
         };
         let when = if r.dry_run { "would have" } else { "have" };
         output::say(

@@ -131,6 +131,7 @@ impl RuleArgs {
             per_owner: self.per_owner.clone(),
             max_sessions_per_owner: self.max_sessions_per_owner,
             max_bytes_per_owner: self.max_bytes_per_owner,
+            as_of: None,
         };
         opts.validate().map_err(|e| Fatal::new(Exit::Usage, e.message()))?;
         Ok(opts)

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use wsprune::escape::escape;
 use wsprune::result::format_bytes;
@@ -14,7 +14,7 @@ use crate::exit::{Exit, Fatal};
 use crate::ls::state_text;
 use crate::output;
 use crate::root;
-use crate::units::{format_age, format_time};
+use crate::units::{format_age, format_time, parse_duration, parse_time};
 
 /// How `create` and `open` make a session.
 #[derive(clap::Args, Debug)]
@@ -25,6 +25,12 @@ pub struct SessionArgs {
     /// A name that is never a session in this root, besides site-packages (repeatable)
     #[arg(long, value_name = "NAME")]
     reserve: Vec<String>,
+    /// The session's own idle timeout: a prune deletes it once idle this long, whatever its age rule (e.g. 1h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    idle_ttl: Option<Duration>,
+    /// The session's absolute expiry: +DURATION from now or a timestamp (e.g. +2h, 2026-12-24T18:00:00Z)
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    expires_at: Option<DateTime<Utc>>,
 }
 
 impl SessionArgs {
@@ -34,6 +40,8 @@ impl SessionArgs {
             dir_mode: self.dir_mode,
             adopt,
             reserved: self.reserve.clone(),
+            idle_ttl: self.idle_ttl,
+            expires_at: self.expires_at,
         }
     }
 }
@@ -86,11 +94,22 @@ pub fn touch(root: &Path, id: &str) -> Result<Exit, Fatal> {
     Ok(Exit::Ok)
 }
 
-pub fn rm(root: &Path, id: &str, wait: Option<Duration>, as_json: bool, single_host: bool) -> Result<Exit, Fatal> {
+pub fn rm(
+    root: &Path,
+    id: &str,
+    wait: Option<Duration>,
+    as_json: bool,
+    single_host: bool,
+    force: bool,
+) -> Result<Exit, Fatal> {
     output::set_json(as_json);
     root::require(root)?;
     crate::shared_fs::warn_if_declared(root, single_host);
-    let opts = wsprune::DeleteOptions { wait, single_host };
+    let opts = wsprune::DeleteOptions {
+        wait,
+        single_host,
+        force,
+    };
     let bytes = wsprune::delete_session_with(root, id, &opts).map_err(|e| {
         let mut f = Fatal::from(e.clone());
         if e.status() == Status::Busy && wait.is_none() {
@@ -103,6 +122,43 @@ pub fn rm(root: &Path, id: &str, wait: Option<Duration>, as_json: bool, single_h
     } else {
         output::out(&format!("Deleted {}, reclaimed {}\n", escape(id), format_bytes(bytes)))?;
     }
+    Ok(Exit::Ok)
+}
+
+/// `wsprune pin`: pins the session (until `until`, if given).
+pub fn pin(root: &Path, id: &str, until: Option<DateTime<Utc>>) -> Result<Exit, Fatal> {
+    root::require(root)?;
+    wsprune::pin_session(root, id, until)?;
+    match until {
+        Some(t) => output::out(&format!("pinned {} until {}\n", escape(id), format_time(t)))?,
+        None => output::out(&format!("pinned {}\n", escape(id)))?,
+    }
+    Ok(Exit::Ok)
+}
+
+/// `wsprune unpin`.
+pub fn unpin(root: &Path, id: &str) -> Result<Exit, Fatal> {
+    root::require(root)?;
+    wsprune::unpin_session(root, id)?;
+    output::out(&format!("unpinned {}\n", escape(id)))?;
+    Ok(Exit::Ok)
+}
+
+/// `wsprune ttl`: replaces the session's own TTL (`ttl` with neither field: `--clear`).
+pub fn ttl(root: &Path, id: &str, ttl: &wsprune::Ttl) -> Result<Exit, Fatal> {
+    root::require(root)?;
+    wsprune::set_session_ttl(root, id, ttl)?;
+    let mut parts = Vec::new();
+    if let Some(d) = ttl.idle {
+        parts.push(format!("idle TTL {}", format_age(crate::units::hours(d))));
+    }
+    if let Some(t) = ttl.expires_at {
+        parts.push(format!("expires at {}", format_time(t)));
+    }
+    if parts.is_empty() {
+        parts.push("no TTL".to_owned());
+    }
+    output::out(&format!("{}: {}\n", escape(id), parts.join(", ")))?;
     Ok(Exit::Ok)
 }
 

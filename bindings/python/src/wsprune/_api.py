@@ -29,7 +29,7 @@ from ._events import Logger, _events_to
 from ._lib import PruneOptions as _CPruneOptions
 from ._lib import SessionDetails as _CSessionDetails
 from ._lib import SessionOptions as _CSessionOptions
-from ._lib import FLAG_SINGLE_HOST, lib
+from ._lib import FLAG_FORCE, FLAG_SINGLE_HOST, lib
 
 PathLike = Union[str, "os.PathLike[str]", bytes]
 
@@ -177,7 +177,14 @@ class _SessionOptions:
     """A ``wsprune_session_options`` built from keyword arguments, with the
     encoded names it points to kept alive as long as it is."""
 
-    def __init__(self, dir_mode: Optional[int], adopt: bool, reserved: Iterable[str]) -> None:
+    def __init__(
+        self,
+        dir_mode: Optional[int],
+        adopt: bool,
+        reserved: Iterable[str],
+        idle_ttl: "Optional[Union[timedelta, float]]" = None,
+        expires_at: Optional[datetime] = None,
+    ) -> None:
         self.c = _CSessionOptions()
         _check(lib.wsprune_session_options_init(ctypes.byref(self.c), ctypes.sizeof(self.c)), ctypes.c_void_p())
         if dir_mode is not None:
@@ -196,13 +203,52 @@ class _SessionOptions:
         if names:
             self.c.reserved = ctypes.cast(self._names, ctypes.POINTER(ctypes.c_char_p))
             self.c.reserved_count = len(names)
+        self.c.idle_ttl_seconds = _ttl_seconds(idle_ttl)
+        self.c.expires_at_us = _micros("expires_at", expires_at)
 
     @staticmethod
-    def of(dir_mode: Optional[int], adopt: bool, reserved: Iterable[str]) -> "Optional[_SessionOptions]":
+    def of(
+        dir_mode: Optional[int],
+        adopt: bool,
+        reserved: Iterable[str],
+        idle_ttl: "Optional[Union[timedelta, float]]" = None,
+        expires_at: Optional[datetime] = None,
+    ) -> "Optional[_SessionOptions]":
         """None when every option is unset (the plain C call is used)."""
-        if dir_mode is None and not adopt and isinstance(reserved, tuple) and not reserved:
+        unset = idle_ttl is None and expires_at is None
+        if dir_mode is None and not adopt and isinstance(reserved, tuple) and not reserved and unset:
             return None
-        return _SessionOptions(dir_mode, adopt, reserved)
+        return _SessionOptions(dir_mode, adopt, reserved, idle_ttl, expires_at)
+
+
+def _micros(name: str, when: Optional[datetime]) -> int:
+    """A time as the C ABI takes it (microseconds since the Unix epoch; 0:
+    none). A naive datetime is UTC, as the library reads naive timestamps."""
+    if when is None:
+        return 0
+    if not isinstance(when, datetime):
+        raise InvalidArgumentError(f"{name} must be a datetime, not {type(when).__name__}", 1)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    us = round((when - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+    # 0 is the C ABI's "none": the epoch itself is one microsecond later, never "unset".
+    return us if us != 0 else 1
+
+
+def _ttl_seconds(idle_ttl: "Optional[Union[timedelta, float]]") -> int:
+    """An idle TTL (a timedelta or seconds) in whole seconds; 0: none. Less
+    than a second is refused (it would read as "none" in C)."""
+    if idle_ttl is None:
+        return 0
+    if isinstance(idle_ttl, timedelta):
+        seconds = idle_ttl.total_seconds()
+    elif isinstance(idle_ttl, (int, float)) and not isinstance(idle_ttl, bool):
+        seconds = float(idle_ttl)
+    else:
+        raise InvalidArgumentError(f"idle_ttl must be a timedelta or seconds, not {type(idle_ttl).__name__}", 1)
+    if not seconds >= 1 or seconds > _U64_MAX:
+        raise InvalidArgumentError(f"idle TTL {idle_ttl!r}: expected at least 1 second", 1)
+    return int(seconds)
 
 
 def create_session(
@@ -211,6 +257,8 @@ def create_session(
     *,
     dir_mode: Optional[int] = None,
     reserved: Iterable[str] = (),
+    idle_ttl: "Optional[Union[timedelta, float]]" = None,
+    expires_at: Optional[datetime] = None,
 ) -> str:
     """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
     its metadata; the root is created if missing. Returns the id: for a UUID
@@ -225,11 +273,14 @@ def create_session(
     0700; permission bits with ``rwx`` for the owner, else
     :class:`InvalidArgumentError`). ``reserved``: more names that are never
     a session, besides ``site-packages`` (one of them raises
-    :class:`InvalidSessionIdError`)."""
+    :class:`InvalidSessionIdError`). ``idle_ttl`` (a timedelta, or seconds;
+    at least 1 s) and ``expires_at`` (a datetime; naive is UTC): the
+    session's own TTL, after which a prune deletes it whatever its age rule
+    (docs/contract.md, "Per-session TTL")."""
     err = ctypes.c_void_p()
     out = ctypes.create_string_buffer(_ID_BUFFER)
     sid = None if session_id is None else _id(session_id)
-    opts = _SessionOptions.of(dir_mode, False, reserved)
+    opts = _SessionOptions.of(dir_mode, False, reserved, idle_ttl, expires_at)
     if opts is None:
         status = lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err))
     else:
@@ -246,6 +297,8 @@ def open_session(
     dir_mode: Optional[int] = None,
     adopt: bool = False,
     reserved: Iterable[str] = (),
+    idle_ttl: "Optional[Union[timedelta, float]]" = None,
+    expires_at: Optional[datetime] = None,
 ) -> Tuple[str, bool]:
     """Opens the session or creates it (the reference runtime's
     create-or-retrieve): a registered session is opened, a directory with
@@ -256,12 +309,14 @@ def open_session(
     it is registered dated now, and a later prune deletes it with what it
     holds. ``dir_mode`` and ``reserved`` as for :func:`create_session` (a
     reserved name raises :class:`InvalidSessionIdError` even with
-    ``adopt``). Returns ``(session_id, created)``."""
+    ``adopt``). ``idle_ttl`` and ``expires_at`` as for
+    :func:`create_session`; given to an existing session, the two replace
+    its TTL (neither given leaves it). Returns ``(session_id, created)``."""
     err = ctypes.c_void_p()
     out = ctypes.create_string_buffer(_ID_BUFFER)
     created = ctypes.c_bool(False)
     sid = None if session_id is None else _id(session_id)
-    opts = _SessionOptions.of(dir_mode, adopt, reserved)
+    opts = _SessionOptions.of(dir_mode, adopt, reserved, idle_ttl, expires_at)
     if opts is None:
         status = lib.wsprune_session_open(
             _path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err))
@@ -368,6 +423,7 @@ RULES = (
     "inode_watermark",
     "max_sessions_per_owner",
     "max_bytes_per_owner",
+    "ttl",
 )
 
 
@@ -583,6 +639,7 @@ def prune_sessions(
     per_owner: Optional[str] = None,
     max_sessions_per_owner: Optional[int] = None,
     max_bytes_per_owner: Optional[int] = None,
+    as_of: Optional[datetime] = None,
 ) -> PruneResult:
     """Deletes the sessions that the enabled rules select (``dry_run``: only
     reports). A session goes if any rule selects it:
@@ -617,7 +674,11 @@ def prune_sessions(
     A root on NFS, SMB, 9p or FUSE (where a lease is kept by one host only)
     raises :class:`InvalidArgumentError` unless ``single_host=True`` declares
     that no other host uses it (then a ``workspace.shared_filesystem``
-    warning event is emitted).
+    warning event is emitted). A session's own TTL deletes it (rule
+    ``"ttl"``) whatever the age rule; a pinned session is never deleted
+    (skipped, reason ``"pinned"``). ``as_of`` (a datetime; dry run only, else
+    :class:`InvalidArgumentError`) is the look-ahead: what a prune at that
+    time would delete.
 
     ``label_selector`` (``"owner=alice,tier!=pro"``; ``key``, ``!key``;
     docs/contract.md, "Labels") limits every rule to the sessions whose
@@ -669,6 +730,7 @@ def prune_sessions(
     opts.per_owner = owner
     opts.max_sessions_per_owner = _limit("max_sessions_per_owner", max_sessions_per_owner)
     opts.max_bytes_per_owner = _limit("max_bytes_per_owner", max_bytes_per_owner)
+    opts.as_of_us = _micros("as_of", as_of)
     err = ctypes.c_void_p()
     root = _path(workspace_root)
     with _events_to(logger):
@@ -682,6 +744,47 @@ def prune_sessions(
 
 
 # ---- single sessions and repair -------------------------------------------------
+
+
+def pin_session(workspace_root: PathLike, session_id: str, until: Optional[datetime] = None) -> None:
+    """Pins the session: no prune rule (age, capacity, TTL) deletes it while
+    the pin holds (a prune reports it skipped, reason ``"pinned"``), and
+    :func:`delete_session` needs ``force=True``. ``until`` (a datetime, later
+    than now; naive is UTC) ends the pin; ``None``: until
+    :func:`unpin_session`. Only a registered session can be pinned (an
+    unregistered wsprune 0.3 directory raises :class:`InvalidArgumentError`:
+    ``wsprune migrate`` registers it); a missing one raises
+    :class:`NotFoundError`."""
+    err = ctypes.c_void_p()
+    _check(lib.wsprune_session_pin(_path(workspace_root), _id(session_id), _micros("until", until), ctypes.byref(err)), err)
+
+
+def unpin_session(workspace_root: PathLike, session_id: str) -> None:
+    """Removes the session's pin (an unpinned session is fine). Errors as
+    :func:`pin_session`."""
+    err = ctypes.c_void_p()
+    _check(lib.wsprune_session_unpin(_path(workspace_root), _id(session_id), ctypes.byref(err)), err)
+
+
+def set_session_ttl(
+    workspace_root: PathLike,
+    session_id: str,
+    *,
+    idle_ttl: "Optional[Union[timedelta, float]]" = None,
+    expires_at: Optional[datetime] = None,
+) -> None:
+    """Replaces the session's own TTL with ``idle_ttl`` (a timedelta or
+    seconds, at least 1 s) and ``expires_at`` (a datetime): a prune deletes
+    it once either has passed, whatever its age rule, never while it is
+    leased or pinned. Neither given removes its TTL. Errors as
+    :func:`pin_session`."""
+    err = ctypes.c_void_p()
+    _check(
+        lib.wsprune_session_set_ttl(
+            _path(workspace_root), _id(session_id), _ttl_seconds(idle_ttl), _micros("expires_at", expires_at),
+            ctypes.byref(err)),
+        err,
+    )
 
 
 class SessionState(str, Enum):
@@ -773,7 +876,7 @@ def list_sessions(workspace_root: PathLike) -> List[SessionInfo]:
 
 
 def delete_session(
-    workspace_root: PathLike, session_id: str, wait: float = 0.0, *, single_host: bool = False
+    workspace_root: PathLike, session_id: str, wait: float = 0.0, *, single_host: bool = False, force: bool = False
 ) -> int:
     """Deletes a session now, whatever its age or metadata, with the same
     locked, atomic deletion as a prune, and returns the bytes freed. A leased
@@ -782,11 +885,12 @@ def delete_session(
     root raises :class:`NotFoundError`; a failure part-way
     :class:`WsPruneIOError` (the next prune finishes the job). A root on a
     filesystem shared between hosts is refused as by :func:`prune_sessions`
-    unless ``single_host=True``."""
+    unless ``single_host=True``. A pinned session raises
+    :class:`InvalidArgumentError` unless ``force=True``."""
     out = ctypes.c_uint64()
     err = ctypes.c_void_p()
     ms = _millis("wait", wait)
-    flags = FLAG_SINGLE_HOST if single_host else 0
+    flags = (FLAG_SINGLE_HOST if single_host else 0) | (FLAG_FORCE if force else 0)
     _check(
         lib.wsprune_session_delete_with_flags(
             _path(workspace_root), _id(session_id), ms, flags, ctypes.byref(out), ctypes.byref(err)

@@ -49,10 +49,13 @@ class PruneOptions(ctypes.Structure):
         ("per_owner", ctypes.c_char_p),
         ("max_sessions_per_owner", ctypes.c_uint64),
         ("max_bytes_per_owner", ctypes.c_uint64),
+        ("as_of_us", ctypes.c_int64),
     ]
 
 # wsprune_prune_options.flags / wsprune_session_delete_with_flags: no other host uses the root.
 FLAG_SINGLE_HOST = 1
+# wsprune_session_delete_with_flags: delete the session even if it is pinned.
+FLAG_FORCE = 2
 # wsprune_workspace_stats: walk every session to sum its size.
 STATS_MEASURE_SIZES = 1
 # WSPRUNE_STATS_IDLE_BUCKETS: 1 h, 6 h, 24 h, 7 d, 30 d, +Inf.
@@ -69,6 +72,8 @@ class SessionOptions(ctypes.Structure):
         ("adopt", ctypes.c_bool),
         ("reserved", ctypes.POINTER(ctypes.c_char_p)),
         ("reserved_count", ctypes.c_size_t),
+        ("idle_ttl_seconds", ctypes.c_uint64),
+        ("expires_at_us", ctypes.c_int64),
     ]
 
 
@@ -187,6 +192,9 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
     "wsprune_session_delete_with_flags": (
         ctypes.c_int, [_S, _S, ctypes.c_uint32, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), _ERR]),
     "wsprune_session_info": (ctypes.c_int, [_S, _S, ctypes.POINTER(SessionDetails), _ERR]),
+    "wsprune_session_pin": (ctypes.c_int, [_S, _S, ctypes.c_int64, _ERR]),
+    "wsprune_session_unpin": (ctypes.c_int, [_S, _S, _ERR]),
+    "wsprune_session_set_ttl": (ctypes.c_int, [_S, _S, ctypes.c_uint64, ctypes.c_int64, _ERR]),
     "wsprune_session_read_metadata": (ctypes.c_int, [_S, _S, _OWNED_OUT, _ERR]),
     "wsprune_list_sessions": (ctypes.c_int, [_S, _OWNED_OUT, _ERR]),
     "wsprune_repair_sessions": (ctypes.c_int, [_S, ctypes.c_bool, ctypes.POINTER(ctypes.c_size_t), _OWNED_OUT, _ERR]),
@@ -248,6 +256,7 @@ REQUIRED = frozenset({
     "wsprune_lease_release_outcome", "wsprune_session_delete_with_flags", "wsprune_session_info", "wsprune_session_read_metadata",
     "wsprune_session_options_init", "wsprune_session_create_with_options", "wsprune_session_open_with_options",
     "wsprune_migrate_sessions",
+    "wsprune_session_pin", "wsprune_session_unpin", "wsprune_session_set_ttl",
     "wsprune_list_sessions", "wsprune_repair_sessions", "wsprune_prune_options_init",
     "wsprune_prune_sessions_with_options",
     "wsprune_prune_result_deleted_count", "wsprune_prune_result_deleted_id", "wsprune_prune_result_deleted_rule",

@@ -148,6 +148,26 @@ final class Lib {
     }
 
     /** Turns a status and the error the call returned into an exception (freeing the error). */
+    /** An instant as the C ABI takes a time: microseconds since the epoch (0 is "none" there, so the epoch is 1). */
+    static long micros(java.time.Instant t) {
+        long us;
+        try {
+            us = Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
+        } catch (ArithmeticException e) {
+            throw new WsPruneException(Status.INVALID_ARGUMENT, "time " + t + " is out of range");
+        }
+        return us == 0 ? 1 : us;
+    }
+
+    /** An idle TTL: whole seconds, at least 1 (0 is "none" in C). */
+    static java.time.Duration ttl(java.time.Duration d) {
+        java.util.Objects.requireNonNull(d, "idleTtl");
+        if (d.getSeconds() < 1) {
+            throw new WsPruneException(Status.INVALID_ARGUMENT, "idle TTL " + d + ": expected at least 1 second");
+        }
+        return d;
+    }
+
     static void check(int status, PointerByReference error) {
         if (status != 0) {
             throw takeError(status, error);

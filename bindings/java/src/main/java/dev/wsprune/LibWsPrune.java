@@ -31,7 +31,7 @@ interface LibWsPrune extends Library {
             "max_sessions", "min_free_bytes", "max_deletions", "jobs", "lock_timeout_ms",
             "use_older_than", "dry_run", "flags", "min_free_percent", "high_watermark_percent",
             "low_watermark_percent", "high_inode_watermark_percent", "low_inode_watermark_percent",
-            "label_selector", "per_owner", "max_sessions_per_owner", "max_bytes_per_owner"})
+            "label_selector", "per_owner", "max_sessions_per_owner", "max_bytes_per_owner", "as_of_us"})
     final class PruneOptionsStruct extends Structure {
         public long struct_size;
         public double older_than_hours;
@@ -54,19 +54,26 @@ interface LibWsPrune extends Library {
         public Pointer per_owner;
         public long max_sessions_per_owner;
         public long max_bytes_per_owner;
+        public long as_of_us;
     }
 
     /** {@code WSPRUNE_FLAG_SINGLE_HOST}: no other host uses the workspace root. */
     long FLAG_SINGLE_HOST = 1L;
 
+    /** {@code WSPRUNE_FLAG_FORCE}: delete the session even if it is pinned. */
+    long FLAG_FORCE = 2L;
+
     /** {@code struct wsprune_session_options}; field order is the C layout. */
-    @Structure.FieldOrder({"struct_size", "dir_mode", "adopt", "reserved", "reserved_count"})
+    @Structure.FieldOrder({"struct_size", "dir_mode", "adopt", "reserved", "reserved_count", "idle_ttl_seconds",
+            "expires_at_us"})
     final class SessionOptionsStruct extends Structure {
         public long struct_size;
         public int dir_mode;
         public byte adopt;
         public Pointer reserved;
         public long reserved_count;
+        public long idle_ttl_seconds;
+        public long expires_at_us;
     }
 
     /** {@code struct wsprune_session_details}; field order is the C layout. */
@@ -168,6 +175,13 @@ interface LibWsPrune extends Library {
             LongByReference outReclaimedBytes, PointerByReference error);
 
     int wsprune_session_info(String root, String sessionId, SessionDetailsStruct out, PointerByReference error);
+
+    int wsprune_session_pin(String root, String sessionId, long untilUs, PointerByReference error);
+
+    int wsprune_session_unpin(String root, String sessionId, PointerByReference error);
+
+    int wsprune_session_set_ttl(String root, String sessionId, long idleTtlSeconds, long expiresAtUs,
+            PointerByReference error);
 
     int wsprune_repair_sessions(String root, byte dryRun, LongByReference outRepaired, PointerByReference outJson,
             PointerByReference error);

@@ -41,6 +41,7 @@ public final class PruneOptions {
     private final String perOwner; // null: no per-owner caps
     private final Long maxSessionsPerOwner;
     private final Long maxBytesPerOwner;
+    private final java.time.Instant asOf;
 
     private PruneOptions(Builder b) {
         olderThan = b.olderThan;
@@ -63,6 +64,7 @@ public final class PruneOptions {
         perOwner = b.perOwner;
         maxSessionsPerOwner = b.maxSessionsPerOwner;
         maxBytesPerOwner = b.maxBytesPerOwner;
+        asOf = b.asOf;
     }
 
     /** A builder with every option unset (the library's defaults). */
@@ -128,6 +130,7 @@ public final class PruneOptions {
                 : Lib.nativeString(perOwner, "perOwner", Status.INVALID_ARGUMENT, keepAlive);
         c.max_sessions_per_owner = maxSessionsPerOwner == null ? 0 : maxSessionsPerOwner;
         c.max_bytes_per_owner = maxBytesPerOwner == null ? 0 : maxBytesPerOwner;
+        c.as_of_us = asOf == null ? 0 : Lib.micros(asOf);
         return c;
     }
 
@@ -193,6 +196,7 @@ public final class PruneOptions {
         private String perOwner;
         private Long maxSessionsPerOwner;
         private Long maxBytesPerOwner;
+        private java.time.Instant asOf;
 
         private Builder() {}
 
@@ -359,6 +363,16 @@ public final class PruneOptions {
         }
 
         /** The immutable options. */
+        /**
+         * The look-ahead: what a prune at {@code at} would delete (ages,
+         * TTLs and pins at that time). Only with {@link #dryRun(boolean)},
+         * else the prune is {@link Status#INVALID_ARGUMENT}.
+         */
+        public Builder asOf(java.time.Instant at) {
+            asOf = java.util.Objects.requireNonNull(at, "asOf");
+            return this;
+        }
+
         public PruneOptions build() {
             return new PruneOptions(this);
         }

@@ -14,9 +14,10 @@ import java.util.Map;
  * @param deleted        deleted (or would-be-deleted) session ids, in the library's order (sorted by id)
  * @param deletedRules   deleted id to the rule that selected it ({@code "older_than"},
  *                       {@code "max_total_bytes"}, {@code "max_sessions"}, {@code "min_free_bytes"},
- *                       {@code "interrupted"})
+ *                       {@code "interrupted"}, {@code "ttl"}: the session's own TTL, since 0.4.0)
  * @param skipped        skipped id to reason ({@code "missing_metadata"}, {@code "corrupted_metadata"},
- *                       {@code "corrupted_timestamp"}, {@code "in_use"}), in the library's order
+ *                       {@code "corrupted_timestamp"}, {@code "in_use"}, {@code "pinned"}: since 0.4.0),
+ *                       in the library's order
  * @param errors         failed id (or trash name) to message; the prune carried on
  * @param interrupted    leftover trash directories of earlier interrupted deletions finished now
  * @param unmetTargets   capacity targets still not met when the prune ended

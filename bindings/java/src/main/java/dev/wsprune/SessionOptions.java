@@ -3,6 +3,8 @@ package dev.wsprune;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,11 +20,15 @@ public final class SessionOptions {
     private final Integer dirMode; // null: the library's default (0700)
     private final boolean adopt;
     private final List<String> reserved;
+    private final Duration idleTtl; // null: none
+    private final Instant expiresAt; // null: none
 
     private SessionOptions(Builder b) {
         dirMode = b.dirMode;
         adopt = b.adopt;
         reserved = List.copyOf(b.reserved);
+        idleTtl = b.idleTtl;
+        expiresAt = b.expiresAt;
     }
 
     /** A builder with every option unset (the library's defaults). */
@@ -59,6 +65,8 @@ public final class SessionOptions {
         } else {
             s.reserved = Pointer.NULL;
         }
+        s.idle_ttl_seconds = idleTtl == null ? 0 : idleTtl.getSeconds();
+        s.expires_at_us = expiresAt == null ? 0 : Lib.micros(expiresAt);
         s.write();
         return s;
     }
@@ -68,8 +76,27 @@ public final class SessionOptions {
         private Integer dirMode;
         private boolean adopt;
         private final List<String> reserved = new ArrayList<>();
+        private Duration idleTtl;
+        private Instant expiresAt;
 
         private Builder() {}
+
+        /**
+         * The session's own idle timeout (whole seconds, at least 1 s, else
+         * {@link Status#INVALID_ARGUMENT}): a prune deletes it once idle this
+         * long, whatever its age rule. Given to an open of an existing
+         * session, with {@link #expiresAt} it replaces the session's TTL.
+         */
+        public Builder idleTtl(Duration ttl) {
+            idleTtl = Lib.ttl(ttl);
+            return this;
+        }
+
+        /** The session's absolute expiry (see {@link #idleTtl}). */
+        public Builder expiresAt(Instant at) {
+            expiresAt = java.util.Objects.requireNonNull(at, "expiresAt");
+            return this;
+        }
 
         /**
          * The session directory's mode before the umask, e.g. {@code 0750}:

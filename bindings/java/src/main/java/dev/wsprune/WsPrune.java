@@ -247,6 +247,15 @@ public final class WsPrune {
      * of refused with {@link Status#INVALID_ARGUMENT}.
      */
     public static long deleteSession(Path root, String id, Duration wait, boolean singleHost) {
+        return deleteSession(root, id, wait, singleHost, false);
+    }
+
+    /**
+     * {@link #deleteSession(Path, String, Duration, boolean)}; {@code force}
+     * deletes a pinned session too (without it a pinned session is
+     * {@link Status#INVALID_ARGUMENT}).
+     */
+    public static long deleteSession(Path root, String id, Duration wait, boolean singleHost, boolean force) {
         String r = Lib.root(root);
         String i = Lib.id(id);
         Objects.requireNonNull(wait, "wait");
@@ -255,10 +264,57 @@ public final class WsPrune {
         }
         LongByReference bytes = new LongByReference();
         PointerByReference err = new PointerByReference();
-        long flags = singleHost ? LibWsPrune.FLAG_SINGLE_HOST : 0;
+        long flags = (singleHost ? LibWsPrune.FLAG_SINGLE_HOST : 0) | (force ? LibWsPrune.FLAG_FORCE : 0);
         Lib.check(Lib.api().wsprune_session_delete_with_flags(r, i, PruneOptions.millisCeil(wait), flags, bytes, err),
                 err);
         return bytes.getValue();
+    }
+
+    /**
+     * Pins a session until it is unpinned: no prune rule (age, capacity, TTL)
+     * deletes it (a prune reports it skipped, reason "pinned"), and
+     * {@link #deleteSession(Path, String, Duration, boolean, boolean)} needs
+     * {@code force}. Only a registered session can be pinned (an unregistered
+     * 0.3 directory is {@link Status#INVALID_ARGUMENT}); a missing one is
+     * {@link Status#NOT_FOUND}.
+     */
+    public static void pinSession(Path root, String id) {
+        pin(root, id, 0);
+    }
+
+    /** {@link #pinSession(Path, String)} until {@code until} (later than now). */
+    public static void pinSession(Path root, String id, java.time.Instant until) {
+        pin(root, id, Lib.micros(Objects.requireNonNull(until, "until")));
+    }
+
+    private static void pin(Path root, String id, long untilUs) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_pin(r, i, untilUs, err), err);
+    }
+
+    /** Removes a session's pin (an unpinned session is fine). */
+    public static void unpinSession(Path root, String id) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_unpin(r, i, err), err);
+    }
+
+    /**
+     * Replaces a session's own TTL: {@code idleTtl} (whole seconds, at least
+     * 1 s) and {@code expiresAt}, each {@code null} for none; a prune deletes
+     * it once either has passed, whatever its age rule, never while it is
+     * leased or pinned. Both {@code null} removes the TTL.
+     */
+    public static void setSessionTtl(Path root, String id, Duration idleTtl, java.time.Instant expiresAt) {
+        String r = Lib.root(root);
+        String i = Lib.id(id);
+        long idle = idleTtl == null ? 0 : Lib.ttl(idleTtl).getSeconds();
+        long at = expiresAt == null ? 0 : Lib.micros(expiresAt);
+        PointerByReference err = new PointerByReference();
+        Lib.check(Lib.api().wsprune_session_set_ttl(r, i, idle, at, err), err);
     }
 
     /**
