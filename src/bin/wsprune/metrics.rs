@@ -300,7 +300,6 @@ fn stats_families(m: &mut Families, s: &WorkspaceStats) {
 /// Every rule a prune deletes by (Interrupted is no longer produced).
 const RULES: [Rule; 9] = [
     Rule::OlderThan,
-    Rule::Ttl,
     Rule::MaxTotalBytes,
     Rule::MaxSessions,
     Rule::MinFreeBytes,
@@ -308,6 +307,7 @@ const RULES: [Rule; 9] = [
     Rule::InodeWatermark,
     Rule::MaxSessionsPerOwner,
     Rule::MaxBytesPerOwner,
+    Rule::Ttl,
 ];
 /// Every reason a prune leaves a session in place.
 const SKIP_REASONS: [SkipReason; 5] = [
