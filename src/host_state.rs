@@ -322,6 +322,17 @@ fn write_record_with(
     sync: bool,
     give: impl FnOnce(BorrowedFd<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
+    // A record longer than a reader accepts would read as corrupted, and no
+    // rule deletes a corrupted session: refuse to write it.
+    if data.len() > MAX_METADATA_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "a record of {} bytes is longer than the {MAX_METADATA_BYTES} allowed",
+                data.len()
+            ),
+        ));
+    }
     // Hidden temporary name: never a session id, so never mistaken for a record.
     let how = fd::AtomicWrite {
         tmp_prefix: ".tmp.",

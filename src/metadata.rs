@@ -258,6 +258,19 @@ impl SessionMetadata {
         self
     }
 
+    /// Drops the unknown fields if with them the record would be longer
+    /// than a record may be ([`MAX_METADATA_BYTES`]): what registering a
+    /// session from a guest-writable `.metadata.json` also does, since a
+    /// guest's compact file can grow past the limit when written canonically
+    /// (indented), and a record that cannot be read back would make the
+    /// session undeletable by any rule.
+    pub fn fit_for_record(mut self) -> Self {
+        if !self.extra.is_empty() && self.to_json().len() > MAX_METADATA_BYTES {
+            self.extra = Map::new();
+        }
+        self
+    }
+
     /// Parses a metadata file's bytes (see [`parse`]).
     pub fn from_json(bytes: &[u8]) -> Result<Self, MetadataError> {
         parse(bytes).map(|p| p.metadata)

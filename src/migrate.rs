@@ -117,7 +117,7 @@ pub fn migrate_sessions(root: &Path, dry_run: bool) -> Result<MigrateResult> {
             // A guest could have written a pin or a TTL into its file: only
             // the host sets those.
             Known::Valid(m) => {
-                let mut m = m.without_host_fields();
+                let mut m = m.without_host_fields().fit_for_record();
                 m.session_id = id.clone();
                 (m, true)
             }

@@ -496,7 +496,7 @@ fn adopt(
             // Trusted once (its times; a pin or a TTL only the host sets):
             // from now on the record is the truth.
             MetadataState::Valid(m) => {
-                let mut m = m.without_host_fields();
+                let mut m = m.without_host_fields().fit_for_record();
                 m.session_id = name.clone();
                 m
             }

@@ -585,3 +585,49 @@ fn looking_at_a_session_creates_no_lock_file() {
     assert!(!root.join(&id).exists());
     assert!(!record_path(&root, &id).exists());
 }
+
+/// A guest's compact `.metadata.json` under the 64 KiB limit can grow past
+/// it when written as an indented record (a large unknown field). Registered
+/// as it was, the record would read back as corrupted and no rule would ever
+/// delete the session. Registration keeps unknown fields only while the
+/// record fits: the sessions stay readable, and stale ones are pruned.
+#[test]
+fn a_guest_file_that_would_grow_past_the_limit_still_makes_a_readable_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    std::fs::create_dir(&root).unwrap();
+    let two_days_ago = wsprune::metadata::format_timestamp(chrono::Utc::now() - chrono::Duration::hours(48));
+    let nested = vec!["[]"; 20_000].join(",");
+    let plant = |id: &str| {
+        std::fs::create_dir(root.join(id)).unwrap();
+        let compact = format!(
+            r#"{{"session_id":"{id}","created_at":"{two_days_ago}","updated_at":"{two_days_ago}","version":1,"x":[{nested}]}}"#
+        );
+        assert!(compact.len() < wsprune::metadata::MAX_METADATA_BYTES);
+        std::fs::write(root.join(id).join(".metadata.json"), compact).unwrap();
+    };
+    // Registered by migrate, and by an open of the directory.
+    plant("migrated");
+    let migrated = wsprune::migrate_sessions(&root, false).unwrap();
+    assert_eq!(migrated.registered.len(), 1, "{migrated:?}");
+    plant("opened");
+    let (id, created) = wsprune::create_or_open_session(&root, Some("opened")).unwrap();
+    assert_eq!((id.as_str(), created), ("opened", false));
+    for id in ["migrated", "opened"] {
+        let record = std::fs::read(record_path(&root, id)).unwrap();
+        assert!(
+            record.len() <= wsprune::metadata::MAX_METADATA_BYTES,
+            "{id}: {}",
+            record.len()
+        );
+        assert_eq!(
+            wsprune::session_info(&root, id).unwrap().state,
+            SessionState::Ok,
+            "{id}"
+        );
+    }
+    let r = wsprune::prune_sessions(&root, &PruneOptions::older_than(24.0, false)).unwrap();
+    let mut deleted = r.deleted_sessions.clone();
+    deleted.sort();
+    assert_eq!(deleted, ["migrated", "opened"], "{r:?}");
+}

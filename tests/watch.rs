@@ -222,6 +222,9 @@ fn watch_refuses_what_it_cannot_run() {
     let root = tmp.path();
     for (args, code, says) in [
         (vec!["--interval", "0"], 64, "at least 100ms"),
+        // Far beyond any deadline a clock can hold: refused, not a panic.
+        (vec!["--interval", "200000000000000d"], 64, "at most 365d"),
+        (vec!["--age-every", "400d"], 64, "at most 365d"),
         (vec!["--low-watermark", "80%"], 64, "--high-watermark"),
         (vec!["--high-watermark", "80%", "--low-watermark", "90%"], 64, "above"),
         (vec!["--no-age-rule"], 64, "no rule"),

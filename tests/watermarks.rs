@@ -55,6 +55,13 @@ fn dry_then_real(root: &Path, opts: &PruneOptions) -> PruneResult {
 }
 
 /// Watermarks only: the age rule off, no floor unless a test sets one.
+/// Writes `file` until its filesystem is full (ENOSPC).
+fn fill_up(file: &Path) {
+    let mut f = std::fs::File::create(file).unwrap();
+    let chunk = vec![7u8; 64 << 10];
+    while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
+}
+
 fn watermark(high: f64, low: Option<f64>) -> PruneOptions {
     PruneOptions {
         older_than_hours: None,
@@ -169,14 +176,29 @@ fn a_full_filesystem_reaches_the_100_percent_watermark() {
     let r = run(root, &opts);
     assert!(r.deleted_sessions.is_empty(), "not full yet: {r:?}");
     // Fill it to the last block from inside a session (a guest's writes).
-    let mut f = std::fs::File::create(root.join(&b).join("fill")).unwrap();
-    let chunk = vec![7u8; 64 << 10];
-    while std::io::Write::write_all(&mut f, &chunk).is_ok() {}
-    drop(f);
+    fill_up(&root.join(&b).join("fill"));
     assert_eq!(usage(root).available_bytes, 0);
     let r = run(root, &opts);
     assert_eq!(r.deleted_sessions, vec![a]);
     assert!(usage(root).used_percent() <= 75.0 || r.unmet_targets == vec![Rule::Watermark]);
+}
+
+/// Without a low mark, a 100% mark reached evicts until the filesystem is
+/// just below it (a block free), not nothing: "just below the mark" holds at
+/// 100% too.
+#[test]
+fn a_100_percent_watermark_without_a_low_mark_frees_a_full_filesystem() {
+    let _serial = exclusive(); // mounts
+    let Some(fs) = tmpfs("size=8m") else { return };
+    let root = &fs.root;
+    let a = sized_session(root, 30.0, 2 * MIB);
+    let b = sized_session(root, 20.0, 2 * MIB);
+    fill_up(&root.join(&b).join("fill"));
+    assert_eq!(usage(root).available_bytes, 0);
+    let r = run(root, &watermark(100.0, None));
+    assert_eq!(r.deleted_sessions, vec![a], "{r:?}");
+    assert!(r.unmet_targets.is_empty(), "{r:?}");
+    assert!(usage(root).available_bytes > 0);
 }
 
 #[test]

@@ -197,6 +197,17 @@ pub(crate) unsafe fn read_caller_struct<R: Copy>(p: *const u8, min: usize, what:
             format!("{} (initialize it with {init})", e.message()),
         )
     })?;
+    // `sizeof` of any version of the struct is a multiple of its alignment;
+    // another size would end inside a field, and half a pointer copied
+    // would be a wild one.
+    if !size.is_multiple_of(std::mem::align_of::<R>()) {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!(
+                "options->struct_size is {size}, not the size of any version of {what} (initialize it with {init})"
+            ),
+        ));
+    }
     let ours = std::mem::size_of::<R>();
     let mut o: R = std::mem::zeroed();
     std::ptr::copy_nonoverlapping(p, &mut o as *mut R as *mut u8, size.min(ours));

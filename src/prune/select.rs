@@ -50,6 +50,18 @@ pub(super) struct Targets {
     inode_watermark: Option<(u64, u64)>,
 }
 
+/// The most of `total` (bytes or inodes) a watermark reached at `high`
+/// percent lets stay used: `low` percent, rounded down; or, when the low
+/// mark is the high one (no hysteresis), just below the high mark, so that
+/// a 100% mark reached on a full filesystem still frees something.
+fn most_used(total: u64, high: f64, low: f64) -> u64 {
+    if low < high {
+        fs_usage::share(total, low)
+    } else {
+        fs_usage::share_up(total, high).saturating_sub(1)
+    }
+}
+
 impl Targets {
     /// The targets of `o` on a filesystem as full as `usage` (read when a
     /// free-space rule or a watermark is set).
@@ -65,13 +77,11 @@ impl Targets {
             t.min_free = Some(t.min_free.unwrap_or(0).max(fs_usage::share_up(u.size_bytes, p)));
         }
         let (bytes, inodes) = o.watermarks_crossed(u);
-        if bytes {
-            let low = o.low_watermark().unwrap_or(100.0);
-            t.watermark = Some((u.size_bytes, fs_usage::share(u.size_bytes, low)));
+        if let (true, Some(high), Some(low)) = (bytes, o.high_watermark_percent, o.low_watermark()) {
+            t.watermark = Some((u.size_bytes, most_used(u.size_bytes, high, low)));
         }
-        if inodes {
-            let low = o.low_inode_watermark().unwrap_or(100.0);
-            t.inode_watermark = Some((u.inodes, fs_usage::share(u.inodes, low)));
+        if let (true, Some(high), Some(low)) = (inodes, o.high_inode_watermark_percent, o.low_inode_watermark()) {
+            t.inode_watermark = Some((u.inodes, most_used(u.inodes, high, low)));
         }
         t
     }

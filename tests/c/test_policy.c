@@ -100,6 +100,17 @@ static void test_options_init_and_versioning(void) {
         CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
     }
 
+    /* A struct_size that ends inside a field (here half of a pointer) is no
+       version's size: refused, never read as a wild pointer. */
+    {
+        wsprune_prune_options split = o;
+        split.label_selector = "owner=alice";
+        split.struct_size = offsetof(wsprune_prune_options, label_selector) + 4;
+        CHECK(wsprune_prune_sessions_with_options(root, &split, &err) == NULL);
+        CHECK(err != NULL && strstr(wsprune_error_message(err), "not the size of any version") != NULL);
+        CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    }
+
     /* A newer caller's bigger struct: accepted while its unknown tail is zero. */
     struct { wsprune_prune_options v1; uint64_t future[4]; } newer;
     memset(&newer, 0xab, sizeof newer);

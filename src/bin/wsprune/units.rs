@@ -146,12 +146,20 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| "too long".to_owned())
 }
 
+/// The longest `--interval` / `--age-every`: a year.
+const MAX_INTERVAL: Duration = Duration::from_secs(365 * 86_400);
+
 /// Parses a period of `watch` (`--interval`, `--age-every`): a duration of
-/// at least 100 ms (0 would be a busy loop).
+/// at least 100 ms (0 would be a busy loop) and at most a year.
 pub fn parse_interval(input: &str) -> Result<Duration, String> {
     let d = parse_duration(input)?;
     if d < Duration::from_millis(100) {
         return Err("must be at least 100ms".into());
+    }
+    // A bound that keeps `now + interval` representable; a longer period is
+    // no watch at all.
+    if d > MAX_INTERVAL {
+        return Err("must be at most 365d".into());
     }
     Ok(d)
 }
