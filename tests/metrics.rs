@@ -179,8 +179,9 @@ fn with_data(root: &Path, id: &str, bytes: usize) {
 
 #[test]
 fn metrics_of_a_real_workspace() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("ws");
+    // A private tmpfs: its free space and inodes change only with this test.
+    let fs = PrivateTmpfs::mount("size=8m,nr_inodes=2000");
+    let root = fs.dir.join("ws");
     let fresh = registered_session(&root, 0.5);
     with_data(&root, &fresh, 3000);
     let day = registered_session(&root, 30.0);
@@ -247,16 +248,14 @@ fn metrics_of_a_real_workspace() {
     assert_eq!(metrics(&root, false).n("wsprune_sessions_leased", &[]), 0);
 
     // An empty root: no oldest idle time at all (not 0).
-    let empty = tmp.path().join("empty");
+    let empty = fs.dir.join("empty");
     std::fs::create_dir(&empty).unwrap();
     let e = metrics(&empty, false);
     assert!(!e.has("wsprune_oldest_idle_seconds"));
     assert_eq!(e.n("wsprune_sessions", &[("state", "ok")]), 0);
     // A missing root is the tool's usual error.
     assert_eq!(
-        tool(&["metrics", tmp.path().join("nope").to_str().unwrap()])
-            .status
-            .code(),
+        tool(&["metrics", fs.dir.join("nope").to_str().unwrap()]).status.code(),
         Some(66)
     );
 }

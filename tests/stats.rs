@@ -6,37 +6,15 @@
 mod prune_support;
 
 use std::ffi::CString;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use prune_support::{
-    hours_ago, legacy_session, metadata_text, mount_tmpfs, registered_session, session, session_lock_file, stat_f,
-    tree_bytes, write_file, write_metadata_raw,
+    hours_ago, legacy_session, metadata_text, registered_session, session, session_lock_file, stat_f, tree_bytes,
+    write_file, write_metadata_raw, PrivateTmpfs,
 };
 use wsprune::ffi::*;
 use wsprune::stats::IDLE_BUCKET_BOUNDS;
 use wsprune::{workspace_stats, StatsOptions, Status};
-
-/// A private tmpfs, unmounted when dropped.
-struct Tmpfs {
-    dir: PathBuf,
-    _tmp: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount() -> Tmpfs {
-        let tmp = tempfile::Builder::new().prefix("fleet-stats").tempdir().unwrap();
-        let dir = tmp.path().join("fs");
-        mount_tmpfs(&dir, "size=4m,nr_inodes=1000").unwrap_or_else(|why| panic!("{why}: these tests need root"));
-        Tmpfs { dir, _tmp: tmp }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.dir).status();
-    }
-}
 
 /// A session idle for `hours`, holding `bytes` of data.
 fn sized_session(root: &Path, hours: f64, bytes: usize) -> String {
@@ -47,7 +25,7 @@ fn sized_session(root: &Path, hours: f64, bytes: usize) -> String {
 
 #[test]
 fn states_leases_buckets_sizes_and_the_filesystem() {
-    let fs = Tmpfs::mount();
+    let fs = PrivateTmpfs::mount("size=4m,nr_inodes=1000");
     let root = fs.dir.join("ws");
     std::fs::create_dir(&root).unwrap();
     // One session per bucket: 0.5 h, 3 h, 12 h, 2 d, 10 d, 40 d.

@@ -729,6 +729,31 @@ impl Drop for KillOnDrop {
 /// `dir` (created if needed). `Err` says why it cannot be done here (not
 /// root, no mount, no permission in this container), for a SKIPPED line.
 /// Pair it with [`UnmountAll`] on a parent directory.
+/// A private tmpfs (`mount -o OPTIONS`) in a new temporary directory,
+/// unmounted when dropped: a filesystem whose size, free space and inodes
+/// only the test changes.
+pub struct PrivateTmpfs {
+    /// The mount point.
+    pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl PrivateTmpfs {
+    /// Mounts it, or panics saying why (not root, no mount).
+    pub fn mount(options: &str) -> PrivateTmpfs {
+        let tmp = tempfile::Builder::new().prefix("wsprune-tmpfs").tempdir().unwrap();
+        let dir = tmp.path().join("fs");
+        mount_tmpfs(&dir, options).unwrap_or_else(|why| panic!("{why}: this test needs root"));
+        PrivateTmpfs { dir, _tmp: tmp }
+    }
+}
+
+impl Drop for PrivateTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+    }
+}
+
 pub fn mount_tmpfs(dir: &Path, options: &str) -> Result<(), String> {
     // SAFETY: geteuid takes nothing and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
