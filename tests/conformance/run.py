@@ -109,6 +109,40 @@ def with_fields(text: str, fields: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def retention_fields(s: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The record's retention fields (docs/host-state.md, "Record format")
+    that a setup session asks for: `pinned` (bool), `pinned_until_in_hours`,
+    `idle_ttl_seconds`, `expires_in_hours` (hours from now; negative: past)."""
+    out: dict[str, Any] = {}
+    if s.get("pinned"):
+        out["pinned"] = True
+        if "pinned_until_in_hours" in s:
+            out["pinned_until"] = ts_canonical(now + timedelta(hours=float(s["pinned_until_in_hours"])))
+    if "idle_ttl_seconds" in s:
+        out["idle_ttl_seconds"] = s["idle_ttl_seconds"]
+    if "expires_in_hours" in s:
+        out["expires_at"] = ts_canonical(now + timedelta(hours=float(s["expires_in_hours"])))
+    return out
+
+
+# Op keys holding hours from now, and the time (RFC 3339, UTC, microseconds)
+# the harness sends instead: every runner gets an absolute time to map onto
+# its surface's idiom (C microseconds, Go time.Time, Python datetime, ...).
+RELATIVE_TIMES = {"until_in_hours": "until", "expires_in_hours": "expires_at", "as_of_in_hours": "as_of"}
+
+
+def absolute_times(op: dict[str, Any], now: datetime) -> dict[str, Any]:
+    out = {}
+    for k, v in op.items():
+        if k in RELATIVE_TIMES:
+            out[RELATIVE_TIMES[k]] = ts_canonical(now + timedelta(hours=float(v)))
+        elif isinstance(v, dict):
+            out[k] = absolute_times(v, now)
+        else:
+            out[k] = v
+    return out
+
+
 def tree_size(path: Path) -> int:
     """What `du -sB1` says: allocated blocks (st_blocks * 512) of `path` and
     everything below it, each inode once (what sizes and a deletion count)."""
@@ -184,14 +218,18 @@ class Setup:
             # The host's record is dated by age_hours; `metadata` is then only
             # what the guest left in its mirror.
             record = metadata_text(sid, created, now - timedelta(hours=age), "ok")
-            self._register(sid, with_fields(record, {"labels": s["labels"]} if "labels" in s else {}))
+            fields = {"labels": s["labels"]} if "labels" in s else {}
+            fields.update(retention_fields(s, now))
+            self._register(sid, with_fields(record, fields))
         if state == "directory":  # a guest's .metadata.json that is a directory
             (d / META).mkdir()
         elif state != "legacy":
             f = d / META
             text = metadata_text(sid, created, updated, state)
-            # A guest's forgery: labels in the mirror, which decide nothing.
-            f.write_text(with_fields(text, {"labels": s["mirror_labels"]} if "mirror_labels" in s else {}))
+            # A guest's forgery: labels, a pin or a TTL in the mirror, which decide nothing.
+            forged = {"labels": s["mirror_labels"]} if "mirror_labels" in s else {}
+            forged.update(retention_fields(s.get("mirror_retention", {}), now))
+            f.write_text(with_fields(text, forged))
             os.chmod(f, 0o600)
         size = int(s.get("size_bytes", 0))
         if size:
@@ -402,6 +440,18 @@ def compare(scn: dict[str, Any], resp: dict[str, Any], setup: Setup) -> list[str
             continue
         if got_mode != int(want_mode, 8):
             problems.append(f"{rel}: expected mode {want_mode}, got {got_mode:04o}")
+    for sid, want_fields in exp.get("record_fields", {}).items():
+        try:
+            rec = json.loads((setup.root / HOST / "sessions" / sid).read_text())
+        except (OSError, ValueError) as e:
+            problems.append(f"record of {sid}: unreadable ({e})")
+            continue
+        for key, want in want_fields.items():
+            got = rec.get(key, "absent")
+            if want == "present" and got != "absent":
+                continue
+            if got != want:
+                problems.append(f"record of {sid}: {key} expected {want!r}, got {got!r}")
     if exp.get("outside_intact") and not (setup.base / "outside" / "precious.txt").is_file():
         problems.append("a file outside the root was deleted")
     return problems
@@ -462,7 +512,7 @@ def run_surface(surface: str, scenarios: list[dict[str, Any]], verbose: bool) ->
                 setup = Setup(base, scn.get("setup", {}))
                 # `root_suffix` (a NUL, a lone surrogate) makes the root a
                 # string that names no directory: it never reaches the runner's op.
-                op = {k: v for k, v in scn["op"].items() if k != "root_suffix"}
+                op = absolute_times({k: v for k, v in scn["op"].items() if k != "root_suffix"}, datetime.now(timezone.utc))
                 request = {"root": str(setup.root) + scn["op"].get("root_suffix", ""), "op": op}
                 resp = runner.ask(request)
                 setup.release()

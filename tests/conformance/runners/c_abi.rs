@@ -19,10 +19,16 @@
 //!
 //! `label_selector` and `per_owner` are C strings the struct borrows (absent: NULL).
 //!
+//! Times (`until`, `expires_at`, `as_of`) arrive as RFC 3339 strings and go
+//! to C as microseconds since the Unix epoch (0: none); `idle_ttl_seconds`
+//! into `wsprune_session_options.idle_ttl_seconds` or
+//! `wsprune_session_set_ttl`; `force` is `WSPRUNE_FLAG_FORCE`.
+//!
 //! Not expressible on this surface:
 //! - an explicit 0 for `max_total_bytes`, `max_sessions`, `min_free_bytes`,
 //!   `max_deletions` and the percentages (`min_free_percent`, the
-//!   watermarks): the struct's zero value is "unset" (docs/contract.md).
+//!   watermarks): the struct's zero value is "unset" (docs/contract.md);
+//! - an idle TTL of 0 (`idle_ttl_seconds: 0`): 0 is "none" in C.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::io::{BufRead, Write};
@@ -40,6 +46,9 @@ struct Api {
     error_free: unsafe extern "C" fn(Err),
     string_free: unsafe extern "C" fn(*mut c_char),
     status_name: unsafe extern "C" fn(c_int) -> *const c_char,
+    pin: unsafe extern "C" fn(*const c_char, *const c_char, i64, *mut Err) -> c_int,
+    unpin: unsafe extern "C" fn(*const c_char, *const c_char, *mut Err) -> c_int,
+    set_ttl: unsafe extern "C" fn(*const c_char, *const c_char, u64, i64, *mut Err) -> c_int,
     create: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut Err) -> c_int,
     open: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut bool, *mut Err) -> c_int,
     session_options_init: unsafe extern "C" fn(*mut wsprune_session_options, usize) -> c_int,
@@ -126,6 +135,9 @@ impl Api {
             error_free: sym(lib, "wsprune_error_free"),
             string_free: sym(lib, "wsprune_string_free"),
             status_name: sym(lib, "wsprune_status_name"),
+            pin: sym(lib, "wsprune_session_pin"),
+            unpin: sym(lib, "wsprune_session_unpin"),
+            set_ttl: sym(lib, "wsprune_session_set_ttl"),
             create: sym(lib, "wsprune_session_create"),
             open: sym(lib, "wsprune_session_open"),
             session_options_init: sym(lib, "wsprune_session_options_init"),
@@ -296,13 +308,29 @@ impl Api {
                 }
                 "delete" => {
                     let mut n = 0u64;
-                    let flags = if op["single_host"].as_bool().unwrap_or(false) {
-                        wsprune::ffi::WSPRUNE_FLAG_SINGLE_HOST
-                    } else {
-                        0
-                    };
+                    let mut flags = 0;
+                    if op["single_host"].as_bool().unwrap_or(false) {
+                        flags |= wsprune::ffi::WSPRUNE_FLAG_SINGLE_HOST;
+                    }
+                    if op["force"].as_bool().unwrap_or(false) {
+                        flags |= wsprune::ffi::WSPRUNE_FLAG_FORCE;
+                    }
                     self.check((self.delete)(root.as_ptr(), idp, 0, flags, &mut n, &mut err), err)?;
                     Ok(json!({"reclaimed_bytes": n}))
+                }
+                "pin" => {
+                    let until = micros(op, "until")?;
+                    self.check((self.pin)(root.as_ptr(), idp, until, &mut err), err)?;
+                    Ok(json!({}))
+                }
+                "unpin" => {
+                    self.check((self.unpin)(root.as_ptr(), idp, &mut err), err)?;
+                    Ok(json!({}))
+                }
+                "set_ttl" => {
+                    let (idle, at) = (idle_ttl(op)?, micros(op, "expires_at")?);
+                    self.check((self.set_ttl)(root.as_ptr(), idp, idle, at, &mut err), err)?;
+                    Ok(json!({}))
                 }
                 "info" => {
                     let mut d: wsprune_session_details = std::mem::zeroed();
@@ -368,7 +396,8 @@ impl Api {
     /// The request's session options as a `wsprune_session_options` (with
     /// the strings it points to), or None when the request sets none.
     unsafe fn session_options(&self, op: &Value) -> Result<Option<SessionOptions>, Failure> {
-        if ["dir_mode", "adopt", "reserved"].iter().all(|k| op.get(*k).is_none()) {
+        let keys = ["dir_mode", "adopt", "reserved", "idle_ttl_seconds", "expires_at"];
+        if keys.iter().all(|k| op.get(*k).is_none()) {
             return Ok(None);
         }
         let mut o = SessionOptions {
@@ -391,6 +420,8 @@ impl Api {
             o.opts.reserved = o._ptrs.as_ptr();
             o.opts.reserved_count = o._ptrs.len();
         }
+        o.opts.idle_ttl_seconds = idle_ttl(op)?;
+        o.opts.expires_at_us = micros(op, "expires_at")?;
         Ok(Some(o))
     }
 
@@ -452,6 +483,7 @@ impl Api {
         if o.get("single_host").and_then(Value::as_bool).unwrap_or(false) {
             opts.flags |= wsprune::ffi::WSPRUNE_FLAG_SINGLE_HOST;
         }
+        opts.as_of_us = micros(o, "as_of")?;
         // The label strings, borrowed by the struct for the call.
         let selector = c_string_opt(o, "label_selector")?;
         let per_owner = c_string_opt(o, "per_owner")?;
@@ -586,5 +618,31 @@ fn c_string_opt(o: &Value, key: &str) -> Result<Option<CString>, Failure> {
             )
         }),
         Some(_) => Err(Failure("bad_request".into(), format!("{key} must be a string"))),
+    }
+}
+
+/// The RFC 3339 time `op[key]` in microseconds since the Unix epoch; 0 when absent.
+fn micros(op: &Value, key: &str) -> Result<i64, Failure> {
+    match op.get(key).and_then(Value::as_str) {
+        None => Ok(0),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.timestamp_micros())
+            .map_err(|e| Failure("bad_request".into(), format!("{key} {t:?}: {e}"))),
+    }
+}
+
+/// `op.idle_ttl_seconds` (absent: 0, none); an explicit 0 is C's "none": not expressible.
+fn idle_ttl(op: &Value) -> Result<u64, Failure> {
+    match op.get("idle_ttl_seconds").map(Value::as_u64) {
+        None => Ok(0),
+        Some(Some(0)) => Err(Failure(
+            "not_expressible".into(),
+            "idle_ttl_seconds 0 is the C ABI's \"none\"".into(),
+        )),
+        Some(Some(n)) => Ok(n),
+        Some(None) => Err(Failure(
+            "bad_request".into(),
+            "idle_ttl_seconds must be an integer".into(),
+        )),
     }
 }

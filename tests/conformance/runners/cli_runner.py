@@ -23,6 +23,10 @@ Mapping:
 - session options: `dir_mode` is `--dir-mode MODE` (octal, as given),
   each `reserved` name a `--reserve NAME`, `adopt: true` is `open --adopt`.
 - migrate: `wsprune migrate ROOT --json [--dry-run]`.
+- pins and TTLs: `wsprune pin ROOT ID [--until TIME]`, `wsprune unpin ROOT
+  ID`, `wsprune ttl ROOT ID [--idle-ttl Ns] [--expires-at TIME]` (neither:
+  `--clear`), `create/open --idle-ttl Ns --expires-at TIME`, `rm --force`,
+  `prune --as-of TIME`; TIME is the request's RFC 3339 string as given.
 - events: the tool can stream them (`--events json`), but responses carry
   `"events": null` and the harness does not check them on this surface.
 
@@ -121,7 +125,15 @@ def prune_args(o: dict[str, Any]) -> list[str]:
         a.append("--dry-run")
     if o.get("single_host"):
         a.append("--single-host")
+    if "as_of" in o:
+        a.append(f"--as-of={o['as_of']}")
     return a
+
+
+def ttl_args(op: dict[str, Any]) -> list[str]:
+    """A TTL (create, open, ttl): `--idle-ttl Ns`, `--expires-at TIME`."""
+    a = [f"--idle-ttl={op['idle_ttl_seconds']}s"] if "idle_ttl_seconds" in op else []
+    return a + ([f"--expires-at={op['expires_at']}"] if "expires_at" in op else [])
 
 
 def session_args(op: dict[str, Any]) -> list[str]:
@@ -129,7 +141,7 @@ def session_args(op: dict[str, Any]) -> list[str]:
     args = ["--dir-mode", op["dir_mode"]] if op.get("dir_mode") is not None else []
     for name in op.get("reserved", []):
         args += ["--reserve", name]
-    return args
+    return args + ttl_args(op)
 
 
 def prune_result(j: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +185,13 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         argv = ["lease", root, op["id"]] + ([] if op.get("release_touch") else ["--no-touch"]) + ["--", "true"]
     elif kind == "delete":
         argv = ["rm", root, op["id"], "--json"] + (["--single-host"] if op.get("single_host") else [])
+        argv += ["--force"] if op.get("force") else []
+    elif kind == "pin":
+        argv = ["pin", root, op["id"]] + ([f"--until={op['until']}"] if "until" in op else [])
+    elif kind == "unpin":
+        argv = ["unpin", root, op["id"]]
+    elif kind == "set_ttl":
+        argv = ["ttl", root, op["id"]] + (ttl_args(op) or ["--clear"])
     elif kind == "info":
         argv = ["info", root, op["id"], "--json"]
     elif kind == "list":
@@ -218,6 +237,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
             result = {"touched": outcome if op.get("release_touch") else None}
     elif kind == "delete":
         result = {"reclaimed_bytes": json.loads(out)["reclaimed_bytes"]}
+    elif kind in ("pin", "unpin", "set_ttl"):
+        result = {}
     elif kind == "info":
         j = json.loads(out)
         result = {"state": j["state"], "size_bytes": j["size_bytes"], "in_use": j["in_use"]}

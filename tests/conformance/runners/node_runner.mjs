@@ -29,7 +29,11 @@ const OPTION_NAMES = {
   per_owner: 'perOwner',
   max_sessions_per_owner: 'maxSessionsPerOwner',
   max_bytes_per_owner: 'maxBytesPerOwner',
+  as_of: 'asOf',
 };
+
+// Times (until, expires_at, as_of) arrive as RFC 3339 strings: a Date each.
+const TIMES = new Set(['as_of', 'until', 'expires_at']);
 
 class NotExpressible extends Error {}
 
@@ -40,6 +44,8 @@ function sessionOptions(op) {
   if (op.dir_mode !== undefined) out.dirMode = parseInt(op.dir_mode, 8);
   if (op.adopt !== undefined) out.adopt = op.adopt;
   if (op.reserved !== undefined) out.reserved = op.reserved;
+  if (op.idle_ttl_seconds !== undefined) out.idleTtlSeconds = op.idle_ttl_seconds;
+  if (op.expires_at !== undefined) out.expiresAt = new Date(op.expires_at);
   return out;
 }
 
@@ -51,7 +57,11 @@ function pruneOptions(options = {}) {
     // JSON numbers above 2^53 (a byte count such as 2^60) go in as BigInt,
     // which the binding takes for 64-bit fields; JSON.parse has already made
     // them doubles, exact for the powers of two the scenarios use.
-    out[name] = Number.isInteger(value) && !Number.isSafeInteger(value) ? BigInt(value) : value;
+    out[name] = TIMES.has(key)
+      ? new Date(value)
+      : Number.isInteger(value) && !Number.isSafeInteger(value)
+        ? BigInt(value)
+        : value;
   }
   return out;
 }
@@ -74,7 +84,23 @@ async function perform(root, op, events) {
       return { touched: lease.touchOutcome };
     }
     case 'delete':
-      return { reclaimed_bytes: w.deleteSession(root, op.id, { singleHost: Boolean(op.single_host) }) };
+      return {
+        reclaimed_bytes: w.deleteSession(root, op.id, { singleHost: Boolean(op.single_host), force: Boolean(op.force) }),
+      };
+    case 'pin':
+      w.pinSession(root, op.id, op.until === undefined ? {} : { until: new Date(op.until) });
+      return {};
+    case 'unpin':
+      w.unpinSession(root, op.id);
+      return {};
+    case 'set_ttl': {
+      const { idleTtlSeconds, expiresAt } = sessionOptions(op);
+      const o = {};
+      if (idleTtlSeconds !== undefined) o.idleTtlSeconds = idleTtlSeconds;
+      if (expiresAt !== undefined) o.expiresAt = expiresAt;
+      w.setSessionTtl(root, op.id, o);
+      return {};
+    }
     case 'info': {
       const info = w.sessionInfo(root, op.id);
       return { state: info.state, size_bytes: info.sizeBytes, in_use: info.inUse };

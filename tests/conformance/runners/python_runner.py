@@ -6,7 +6,9 @@ request mapped onto the `wsprune` package's idiomatic calls.
 An absent option is not passed at all (the keyword's default is the unset);
 `older_than_hours: null` is `older_than_hours=None` (age rule off). The
 session options are keywords: `dir_mode` (the octal string as an int),
-`adopt`, `reserved`.
+`adopt`, `reserved`, `idle_ttl_seconds` (as ``idle_ttl``, seconds) and
+`expires_at` (a datetime). Times (`until`, `expires_at`, `as_of`) arrive as
+RFC 3339 strings and are passed as aware datetimes.
 
 Every op of the protocol is expressible on this surface.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
 import wsprune
@@ -49,7 +52,16 @@ def session_options(op: dict[str, Any], *keys: str) -> dict[str, Any]:
     kw: dict[str, Any] = {k: op[k] for k in keys if k in op}
     if "dir_mode" in kw:
         kw["dir_mode"] = int(kw["dir_mode"], 8)
+    if "idle_ttl_seconds" in op:
+        kw["idle_ttl"] = op["idle_ttl_seconds"]
+    if "expires_at" in op:
+        kw["expires_at"] = when(op["expires_at"])
     return kw
+
+
+def when(s: str) -> datetime:
+    """An RFC 3339 time of the request as an aware datetime."""
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
 def rule_name(t: Any) -> str:
@@ -71,6 +83,8 @@ def prune(root: str, o: dict[str, Any]) -> dict[str, Any]:
         kw["dry_run"] = o["dry_run"]
     if "single_host" in o:
         kw["single_host"] = o["single_host"]
+    if "as_of" in o:
+        kw["as_of"] = when(o["as_of"])
     r = wsprune.prune_sessions(workspace_root=root, **kw)
     out: dict[str, Any] = {
         "deleted": list(r.deleted_sessions),
@@ -107,7 +121,20 @@ def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
         lease = wsprune.lease(root, op["id"])
         return {"touched": lease.release(touch=bool(op.get("release_touch")))}
     if kind == "delete":
-        return {"reclaimed_bytes": wsprune.delete_session(root, op["id"], single_host=bool(op.get("single_host")))}
+        bytes_ = wsprune.delete_session(
+            root, op["id"], single_host=bool(op.get("single_host")), force=bool(op.get("force"))
+        )
+        return {"reclaimed_bytes": bytes_}
+    if kind == "pin":
+        wsprune.pin_session(root, op["id"], until=when(op["until"]) if "until" in op else None)
+        return {}
+    if kind == "unpin":
+        wsprune.unpin_session(root, op["id"])
+        return {}
+    if kind == "set_ttl":
+        kw = session_options(op)
+        wsprune.set_session_ttl(root, op["id"], **kw)
+        return {}
     if kind == "info":
         i = wsprune.session_info(root, op["id"])
         return {"state": i.state.value, "size_bytes": i.size_bytes, "in_use": i.in_use}

@@ -16,7 +16,11 @@
 //     the watermarks), and an empty label_selector or per_owner: Go's zero
 //     value is unset (docs/contract.md);
 //   - NaN or infinite hours: a time.Duration cannot hold them;
-//   - dir_mode "0": SessionOptions.DirMode's zero value is unset (0700).
+//   - dir_mode "0": SessionOptions.DirMode's zero value is unset (0700);
+//   - idle_ttl_seconds 0: a zero time.Duration is "no idle TTL".
+//
+// Times (until, expires_at, as_of) arrive as RFC 3339 strings: a time.Time
+// each; idle_ttl_seconds is a time.Duration; force is DeleteOptions.Force.
 //
 // The session options (dir_mode, adopt, reserved) go through
 // CreateSessionWithOptions and OpenSessionWithOptions when a request has
@@ -144,6 +148,10 @@ func options(o map[string]any) (wsprune.PruneOptions, error) {
 	}
 	opts.DryRun, _ = o["dry_run"].(bool)
 	opts.SingleHost, _ = o["single_host"].(bool)
+	var err error
+	if opts.AsOf, err = when(o, "as_of"); err != nil {
+		return opts, err
+	}
 	for key, field := range map[string]*string{"label_selector": &opts.LabelSelector, "per_owner": &opts.PerOwner} {
 		if v, ok := o[key]; ok {
 			s, _ := v.(string)
@@ -268,12 +276,25 @@ func run(root string, op map[string]any) (map[string]any, error) {
 		}
 		return map[string]any{"touched": string(outcome)}, nil
 	case "delete":
-		del := wsprune.DeleteSession
-		if single, _ := op["single_host"].(bool); single {
-			del = wsprune.DeleteSessionSingleHost
-		}
-		n, err := del(root, id, 0)
+		var d wsprune.DeleteOptions
+		d.SingleHost, _ = op["single_host"].(bool)
+		d.Force, _ = op["force"].(bool)
+		n, err := wsprune.DeleteSessionWithOptions(root, id, d)
 		return map[string]any{"reclaimed_bytes": n}, err
+	case "pin":
+		until, err := when(op, "until")
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{}, wsprune.PinSession(root, id, until)
+	case "unpin":
+		return map[string]any{}, wsprune.UnpinSession(root, id)
+	case "set_ttl":
+		o, _, err := sessionOptions(op)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{}, wsprune.SetSessionTTL(root, id, o.IdleTTL, o.ExpiresAt)
 	case "stats":
 		measure, _ := op["measure_sizes"].(bool)
 		s, err := wsprune.WorkspaceStats(root, measure)
@@ -451,5 +472,27 @@ func sessionOptions(op map[string]any) (wsprune.SessionOptions, bool, error) {
 			o.Reserved = append(o.Reserved, s)
 		}
 	}
-	return o, hasMode || hasAdopt || hasReserved, nil
+	secs, hasTTL := op["idle_ttl_seconds"].(float64)
+	if hasTTL && secs == 0 {
+		return o, false, notExpressible("idle_ttl_seconds 0: a zero time.Duration is no idle TTL")
+	}
+	o.IdleTTL = time.Duration(secs) * time.Second
+	var err error
+	if o.ExpiresAt, err = when(op, "expires_at"); err != nil {
+		return o, false, err
+	}
+	return o, hasMode || hasAdopt || hasReserved || hasTTL || !o.ExpiresAt.IsZero(), nil
+}
+
+// when reads the RFC 3339 time op[key]; the zero time when absent.
+func when(op map[string]any, key string) (time.Time, error) {
+	s, ok := op[key].(string)
+	if !ok {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return t, fmt.Errorf("bad request: %s %q: %v", key, s, err)
+	}
+	return t, nil
 }

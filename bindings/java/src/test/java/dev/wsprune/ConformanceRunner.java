@@ -24,7 +24,9 @@ import java.util.Map;
  * <li>NaN or infinite hours, or hours beyond {@code Duration}'s range: a
  *     {@link Duration} cannot hold them.</li>
  * </ul>
- * An explicit 0 cap is expressible: the builder refuses it (INVALID_ARGUMENT).
+ * An explicit 0 cap is expressible: the builder refuses it (INVALID_ARGUMENT),
+ * and so is an idle TTL of 0. Times (until, expires_at, as_of) arrive as RFC
+ * 3339 strings: an {@link java.time.Instant} each.
  */
 public final class ConformanceRunner {
     private final List<String> events = Collections.synchronizedList(new ArrayList<>());
@@ -105,7 +107,8 @@ public final class ConformanceRunner {
 
     /** The request's session options (dir_mode: octal text), or null when it sets none. */
     private static SessionOptions sessionOptions(Map<?, ?> op) {
-        if (!op.containsKey("dir_mode") && !op.containsKey("adopt") && !op.containsKey("reserved")) {
+        if (!op.containsKey("dir_mode") && !op.containsKey("adopt") && !op.containsKey("reserved")
+                && !op.containsKey("idle_ttl_seconds") && !op.containsKey("expires_at")) {
             return null;
         }
         SessionOptions.Builder b = SessionOptions.builder();
@@ -118,7 +121,18 @@ public final class ConformanceRunner {
                 b.reserved(String.valueOf(n));
             }
         }
+        if (op.get("idle_ttl_seconds") instanceof Number n) {
+            b.idleTtl(Duration.ofSeconds(n.longValue()));
+        }
+        if (op.get("expires_at") instanceof String t) {
+            b.expiresAt(java.time.Instant.parse(t));
+        }
         return b.build();
+    }
+
+    /** The RFC 3339 time {@code op.get(key)}, or null when absent. */
+    private static java.time.Instant when(Map<?, ?> op, String key) {
+        return op.get(key) instanceof String t ? java.time.Instant.parse(t) : null;
     }
 
     private Object run(Path root, Map<?, ?> op) {
@@ -153,8 +167,25 @@ public final class ConformanceRunner {
                 return Collections.singletonMap("touched", touched == null ? null : touched.wireName());
             }
             case "delete":
-                return Map.of("reclaimed_bytes",
-                        WsPrune.deleteSession(root, id, Duration.ZERO, Boolean.TRUE.equals(op.get("single_host"))));
+                return Map.of("reclaimed_bytes", WsPrune.deleteSession(root, id, Duration.ZERO,
+                        Boolean.TRUE.equals(op.get("single_host")), Boolean.TRUE.equals(op.get("force"))));
+            case "pin": {
+                java.time.Instant until = when(op, "until");
+                if (until == null) {
+                    WsPrune.pinSession(root, id);
+                } else {
+                    WsPrune.pinSession(root, id, until);
+                }
+                return Map.of();
+            }
+            case "unpin":
+                WsPrune.unpinSession(root, id);
+                return Map.of();
+            case "set_ttl": {
+                Duration idle = op.get("idle_ttl_seconds") instanceof Number n ? Duration.ofSeconds(n.longValue()) : null;
+                WsPrune.setSessionTtl(root, id, idle, when(op, "expires_at"));
+                return Map.of();
+            }
             case "info": {
                 SessionInfo info = WsPrune.sessionInfo(root, id);
                 return ordered("state", info.state().wireName(), "size_bytes", info.sizeBytes(), "in_use", info.inUse());
@@ -247,6 +278,9 @@ public final class ConformanceRunner {
         }
         if (o.get("single_host") instanceof Boolean s) {
             b.singleHost(s);
+        }
+        if (o.get("as_of") instanceof String t) {
+            b.asOf(java.time.Instant.parse(t));
         }
         return b.build();
     }
