@@ -456,6 +456,20 @@ typedef struct wsprune_session_options {
    * (neither given leaves it). Since 0.4.0.
    */
   int64_t expires_at_us;
+  /**
+   * `labels_count` labels, each a NUL-terminated UTF-8 "key=value"
+   * (docs/contract.md, "Labels": at most 32, Kubernetes' syntax; a key
+   * given twice is refused). A new session is created with them; an open
+   * of an existing one sets each, keeping its other labels. A bad label
+   * is WSPRUNE_STATUS_INVALID_ARGUMENT naming its key, and nothing is
+   * created or changed. Borrowed for the call; NULL when `labels_count`
+   * is 0 (no labels). Since 0.4.0.
+   */
+  const char *const *labels;
+  /**
+   * Number of strings in `labels`.
+   */
+  size_t labels_count;
 } wsprune_session_options;
 
 #ifdef __cplusplus
@@ -516,6 +530,27 @@ void wsprune_string_free(char *s);
  * caller keeps it alive and thread-safe until then. Thread-safe.
  */
 void wsprune_set_log_callback(wsprune_log_fn cb, void *user_data);
+
+/**
+ * Applies `changes_count` label changes to session `session_id`, in order:
+ * each a NUL-terminated UTF-8 string, "key=value" (set, replacing) or
+ * "key-" (remove; an absent key is fine), as `kubectl label` takes them
+ * (docs/contract.md, "Labels"). Checked as a whole first: a bad key or
+ * value, or a change leaving more than 32 labels, is
+ * WSPRUNE_STATUS_INVALID_ARGUMENT naming the key, and nothing is changed.
+ * The labels live in the session's host-owned record: an unregistered
+ * directory (wsprune 0.3, the reference implementation) is
+ * WSPRUNE_STATUS_INVALID_ARGUMENT (`wsprune_migrate_sessions` or an open
+ * registers it); a missing session WSPRUNE_STATUS_NOT_FOUND; one being
+ * deleted WSPRUNE_STATUS_BUSY or NOT_FOUND. The change holds a lease on the
+ * session while it writes, so a prune sees the labels before or after it,
+ * never half. When `out_json` is not NULL, on success `*out_json` receives
+ * the session's labels as a JSON object owned by the caller (free with
+ * `wsprune_string_free`; NULL on failure). Strings are borrowed; error
+ * ownership as for `wsprune_session_create`. Emits "session.labels.set".
+ * Thread-safe. Since 0.4.0.
+ */
+enum wsprune_status wsprune_session_set_labels(const char *workspace_root, const char *session_id, const char *const *changes, size_t changes_count, char **out_json, struct wsprune_error **error);
 
 /**
  * Takes a lease (a shared flock on the session directory) for as long as

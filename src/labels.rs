@@ -163,20 +163,33 @@ impl LabelChange {
     }
 }
 
-/// `labels` with `changes` applied in order, checked as a whole (a change
-/// that would leave more than [`MAX_LABELS`] is InvalidArgument and nothing
-/// is changed).
-pub fn apply(labels: &Labels, changes: &[LabelChange]) -> Result<Labels> {
-    let mut out = labels.clone();
+/// Checks the keys and values of `changes` (not what they would leave: that
+/// depends on the labels they apply to, see [`apply`]).
+pub fn validate_changes(changes: &[LabelChange]) -> Result<()> {
     for change in changes {
         match change {
             LabelChange::Set(k, v) => {
                 validate_key(k)?;
                 validate_value(k, v)?;
+            }
+            LabelChange::Remove(k) => validate_key(k)?,
+        }
+    }
+    Ok(())
+}
+
+/// `labels` with `changes` applied in order, checked as a whole (a change
+/// that would leave more than [`MAX_LABELS`] is InvalidArgument and nothing
+/// is changed).
+pub fn apply(labels: &Labels, changes: &[LabelChange]) -> Result<Labels> {
+    validate_changes(changes)?;
+    let mut out = labels.clone();
+    for change in changes {
+        match change {
+            LabelChange::Set(k, v) => {
                 out.insert(k.clone(), v.clone());
             }
             LabelChange::Remove(k) => {
-                validate_key(k)?;
                 out.remove(k);
             }
         }

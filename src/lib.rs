@@ -53,6 +53,7 @@ pub mod result;
 pub mod retention;
 pub mod session;
 pub mod session_id;
+pub mod session_labels;
 pub mod shared_fs;
 pub mod stats;
 pub mod touch;
@@ -73,4 +74,5 @@ pub use session::{
     acquire, create_or_open_session, create_or_open_session_with, create_session, create_session_with, read_metadata,
     read_metadata_document, touch_session, Lease, MetadataDocument, MetadataState, SessionOptions, TouchOutcome,
 };
+pub use session_labels::set_session_labels;
 pub use stats::{workspace_stats, StatsOptions, WorkspaceStats};

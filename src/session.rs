@@ -225,6 +225,12 @@ pub struct SessionOptions {
     pub idle_ttl: Option<std::time::Duration>,
     /// The session's absolute expiry (see `idle_ttl`).
     pub expires_at: Option<chrono::DateTime<Utc>>,
+    /// Labels the session gets (docs/contract.md, "Labels"; checked as
+    /// [`crate::labels::validate`] does): a new session is created with
+    /// them; an open of an existing one sets each of them, keeping its other
+    /// labels ([`crate::set_session_labels`]). Empty: none, and an open
+    /// leaves the labels as they are.
+    pub labels: crate::labels::Labels,
 }
 
 impl SessionOptions {
@@ -238,6 +244,7 @@ impl SessionOptions {
 
     fn validate(&self) -> Result<()> {
         self.ttl().validate()?;
+        crate::labels::validate(&self.labels)?;
         if let Some(mode) = self.dir_mode {
             if mode & !0o777 != 0 || mode & 0o700 != 0o700 {
                 return Err(Error::new(
@@ -332,6 +339,7 @@ pub fn create_session_with(root: &Path, id: Option<&str>, opts: &SessionOptions)
     })?;
     let mut meta = SessionMetadata::new(id.clone(), Utc::now());
     opts.ttl().apply(&mut meta.retention);
+    meta.retention.labels = opts.labels.clone();
     if let Err(e) = register_new(rfd, &host, &cid, &id, &meta) {
         undo_create(rfd, &host, &cid, &id);
         return Err(e);
@@ -342,6 +350,9 @@ pub fn create_session_with(root: &Path, id: Option<&str>, opts: &SessionOptions)
     metadata_written(&id, &meta, "create");
     if !opts.ttl().is_none() {
         crate::retention::ttl_event(&id, &opts.ttl());
+    }
+    if !opts.labels.is_empty() {
+        crate::session_labels::labels_event(&id, &opts.labels);
     }
     Ok(id)
 }
@@ -444,6 +455,14 @@ pub fn create_or_open_session_with(root: &Path, id: Option<&str>, opts: &Session
                 if let Some(name) = adopt(root, root_fd.as_fd(), dir.as_fd(), &dir_id, name, opts.adopt)? {
                     if !opts.ttl().is_none() {
                         crate::retention::set_session_ttl(root, &name, &opts.ttl())?;
+                    }
+                    if !opts.labels.is_empty() {
+                        let set: Vec<_> = opts
+                            .labels
+                            .iter()
+                            .map(|(k, v)| crate::labels::LabelChange::Set(k.clone(), v.clone()))
+                            .collect();
+                        crate::session_labels::set_session_labels(root, &name, &set)?;
                     }
                     return Ok((name, false));
                 }

@@ -36,6 +36,12 @@ fn set_labels(root: &Path, id: &str, labels: &[&str]) {
     std::fs::write(&path, text).unwrap();
 }
 
+/// Changes session `id`'s labels through the library, as a runtime would.
+fn relabel(root: &Path, id: &str, change: &str) {
+    let change = wsprune::labels::LabelChange::parse(change).unwrap();
+    wsprune::set_session_labels(root, id, &[change]).unwrap();
+}
+
 /// A registered session last used `age_hours` ago with `labels` and a file of `bytes`.
 fn labelled(root: &Path, age_hours: f64, labels: &[&str], bytes: usize) -> String {
     let id = registered_session(root, age_hours);
@@ -378,7 +384,7 @@ fn a_label_update_during_a_capacity_scan_keeps_the_session() {
     let (r2, v) = (root.clone(), a[0].clone());
     let r = with_change_at_candidate(
         &a[0],
-        move || set_labels(&r2, &v, &["owner=bob"]),
+        move || relabel(&r2, &v, "owner=bob"),
         || run(&root, per_owner(Some(2), None)),
     );
     assert!(r.deleted_sessions.is_empty(), "{:?}", r.deleted_sessions);
@@ -389,11 +395,7 @@ fn a_label_update_during_a_capacity_scan_keeps_the_session() {
         selector: sel("owner=alice"),
         ..PruneOptions::older_than(1.0, false)
     };
-    let r = with_change_at_candidate(
-        &a[1],
-        move || set_labels(&r2, &v, &["owner=carol"]),
-        || run(&root, opts),
-    );
+    let r = with_change_at_candidate(&a[1], move || relabel(&r2, &v, "owner=carol"), || run(&root, opts));
     assert_eq!(deleted(&r), vec![a[2].clone()]);
     assert!(root.join(&a[0]).exists() && root.join(&a[1]).exists());
 }
@@ -421,5 +423,86 @@ fn listing_shows_the_records_labels_never_the_mirrors() {
     assert_eq!(
         info.to_json(chrono::Utc::now())["labels"],
         serde_json::json!({"owner": "alice"})
+    );
+}
+
+#[test]
+fn labels_are_set_at_create_and_open_and_changed_in_the_record_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let opts = |labels: &[&str]| wsprune::SessionOptions {
+        labels: wsprune::labels::from_assignments(labels).unwrap(),
+        ..Default::default()
+    };
+    let id = wsprune::create_session_with(root, None, &opts(&["owner=alice", "tier=free"])).unwrap();
+    let record = |id: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(record_path(root, id)).unwrap()).unwrap()
+    };
+    assert_eq!(
+        record(&id)["labels"],
+        serde_json::json!({"owner": "alice", "tier": "free"})
+    );
+    // An open sets the labels it is given and keeps the others.
+    let (same, created) = wsprune::create_or_open_session_with(root, Some(&id), &opts(&["tier=pro"])).unwrap();
+    assert_eq!((same.as_str(), created), (id.as_str(), false));
+    assert_eq!(
+        record(&id)["labels"],
+        serde_json::json!({"owner": "alice", "tier": "pro"})
+    );
+    // An open without labels leaves them.
+    wsprune::create_or_open_session(root, Some(&id)).unwrap();
+    assert_eq!(
+        record(&id)["labels"],
+        serde_json::json!({"owner": "alice", "tier": "pro"})
+    );
+    let parse = |c: &[&str]| {
+        c.iter()
+            .map(|c| wsprune::labels::LabelChange::parse(c).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let now = wsprune::set_session_labels(root, &id, &parse(&["tier-", "owner=bob", "gpu="])).unwrap();
+    assert_eq!(now, wsprune::labels::from_assignments(&["owner=bob", "gpu="]).unwrap());
+    assert_eq!(record(&id)["labels"], serde_json::json!({"owner": "bob", "gpu": ""}));
+    // A change that would leave 33 labels changes nothing.
+    let many: Vec<String> = (0..32).map(|i| format!("k{i}=v")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let e = wsprune::set_session_labels(root, &id, &parse(&many)).unwrap_err();
+    assert_eq!(e.status(), wsprune::Status::InvalidArgument, "{e}");
+    assert_eq!(record(&id)["labels"], serde_json::json!({"owner": "bob", "gpu": ""}));
+}
+
+#[test]
+fn bad_labels_are_refused_before_anything_is_made_or_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let bad = wsprune::SessionOptions {
+        labels: [("own er".to_owned(), "x".to_owned())].into_iter().collect(),
+        ..Default::default()
+    };
+    let e = wsprune::create_session_with(root, Some("s1"), &bad).unwrap_err();
+    assert_eq!(e.status(), wsprune::Status::InvalidArgument);
+    assert!(e.message().contains("\"own er\""), "{e}");
+    assert!(!root.join("s1").exists());
+    let e = wsprune::create_or_open_session_with(root, Some("s1"), &bad).unwrap_err();
+    assert_eq!(e.status(), wsprune::Status::InvalidArgument);
+    assert!(!root.join("s1").exists());
+    // Only registered sessions have labels; a missing one is not found.
+    let unregistered = session(root, 1.0);
+    let set = [wsprune::labels::LabelChange::Set("owner".into(), "alice".into())];
+    let e = wsprune::set_session_labels(root, &unregistered, &set).unwrap_err();
+    assert_eq!(e.status(), wsprune::Status::InvalidArgument, "{e}");
+    assert!(e.message().contains("not registered"), "{e}");
+    let e = wsprune::set_session_labels(root, "missing", &set).unwrap_err();
+    assert_eq!(e.status(), wsprune::Status::NotFound, "{e}");
+    let e = wsprune::set_session_labels(
+        root,
+        "missing",
+        &[wsprune::labels::LabelChange::Remove("bad key".into())],
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.status(),
+        wsprune::Status::InvalidArgument,
+        "bad input is refused first: {e}"
     );
 }

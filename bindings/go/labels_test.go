@@ -3,6 +3,7 @@ package wsprune
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -68,5 +69,37 @@ func TestPruneBadLabelOptionsAreInvalidArguments(t *testing.T) {
 	}
 	if !exists(root + "/" + id) {
 		t.Fatal("nothing may be deleted")
+	}
+}
+
+func TestLabelsSetAtCreateAndOpenAndChanged(t *testing.T) {
+	root := newRoot(t)
+	id, err := CreateSessionWithOptions(root, "", SessionOptions{Labels: map[string]string{"owner": "alice", "tier": "free"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := OpenSessionWithOptions(root, id, SessionOptions{Labels: map[string]string{"tier": "pro"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := SetLabels(root, id, "gpu=", "tier-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"owner": "alice", "gpu": ""}; !maps.Equal(got, want) {
+		t.Fatalf("labels %v, want %v", got, want)
+	}
+	for _, bad := range []string{"owner", "own er=x", "x\x00"} {
+		if _, err := SetLabels(root, id, bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("SetLabels(%q): %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+	if _, err := CreateSessionWithOptions(root, "s1", SessionOptions{Labels: map[string]string{"bad key": "x"}}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("bad label: %v", err)
+	}
+	if exists(root + "/s1") {
+		t.Fatal("a session with a bad label was created")
+	}
+	if _, err := SetLabels(root, "missing", "a=b"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing: %v", err)
 	}
 }

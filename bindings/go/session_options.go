@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"os"
+	"sort"
 	"strconv"
 	"time"
 	"unsafe"
@@ -39,14 +40,56 @@ type SessionOptions struct {
 	IdleTTL time.Duration
 	// ExpiresAt is the session's absolute expiry (the zero time: none).
 	ExpiresAt time.Time
+	// Labels the session gets (docs/contract.md, "Labels"): a new session is
+	// created with them; an open of an existing one sets each, keeping its
+	// other labels. A bad key or value is ErrInvalidArgument and nothing is
+	// created.
+	Labels map[string]string
 }
 
 // cSessionOptions is a wsprune_session_options and the C memory it points
 // to; free it with free.
 type cSessionOptions struct {
-	opts  C.wsprune_session_options
-	names []*C.char
+	opts     C.wsprune_session_options
+	reserved cStrings
+	labels   cStrings
+}
+
+// cStrings is a C array of C strings, all in C memory (cgo forbids handing C
+// a Go pointer to Go pointers); free it with free.
+type cStrings struct {
+	strs  []*C.char
 	array unsafe.Pointer
+}
+
+// newCStrings copies items into C memory; a NUL in one is ErrInvalidArgument
+// (what names it in the message).
+func newCStrings(items []string, what string) (cStrings, error) {
+	var c cStrings
+	for i, s := range items {
+		cs, err := cString(s, what+" "+strconv.Itoa(i), StatusInvalidArgument)
+		if err != nil {
+			c.free()
+			return cStrings{}, err
+		}
+		c.strs = append(c.strs, cs)
+	}
+	if len(c.strs) > 0 {
+		size := C.size_t(len(c.strs)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))
+		c.array = C.malloc(size)
+		copy(unsafe.Slice((**C.char)(c.array), len(c.strs)), c.strs)
+	}
+	return c, nil
+}
+
+// ptr is the array for C (NULL when empty).
+func (c cStrings) ptr() **C.char { return (**C.char)(c.array) }
+
+func (c cStrings) free() {
+	for _, s := range c.strs {
+		C.free(unsafe.Pointer(s))
+	}
+	C.free(c.array)
 }
 
 func newSessionOptions(o SessionOptions) (*cSessionOptions, error) {
@@ -67,30 +110,61 @@ func newSessionOptions(o SessionOptions) (*cSessionOptions, error) {
 	}
 	c.opts.idle_ttl_seconds = secs
 	c.opts.expires_at_us = micros(o.ExpiresAt)
-	for i, name := range o.Reserved {
-		cname, err := cString(name, "reserved name "+strconv.Itoa(i), StatusInvalidArgument)
-		if err != nil {
-			c.free()
-			return nil, err
-		}
-		c.names = append(c.names, cname)
+	if c.reserved, err = newCStrings(o.Reserved, "reserved name"); err != nil {
+		return nil, err
 	}
-	if len(c.names) > 0 {
-		// C memory: cgo forbids handing C a Go pointer to Go pointers.
-		size := C.size_t(len(c.names)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))
-		c.array = C.malloc(size)
-		copy(unsafe.Slice((**C.char)(c.array), len(c.names)), c.names)
-		c.opts.reserved = (**C.char)(c.array)
-		c.opts.reserved_count = C.size_t(len(c.names))
+	c.opts.reserved, c.opts.reserved_count = c.reserved.ptr(), C.size_t(len(c.reserved.strs))
+	keys := make([]string, 0, len(o.Labels))
+	for k := range o.Labels {
+		keys = append(keys, k)
 	}
+	sort.Strings(keys)
+	texts := make([]string, len(keys))
+	for i, k := range keys {
+		texts[i] = k + "=" + o.Labels[k]
+	}
+	if c.labels, err = newCStrings(texts, "label"); err != nil {
+		c.free()
+		return nil, err
+	}
+	c.opts.labels, c.opts.labels_count = c.labels.ptr(), C.size_t(len(c.labels.strs))
 	return c, nil
 }
 
 func (c *cSessionOptions) free() {
-	for _, n := range c.names {
-		C.free(unsafe.Pointer(n))
+	c.reserved.free()
+	c.labels.free()
+}
+
+// SetLabels sets ("key=value") and removes ("key-") labels of a registered
+// session, in order, all checked before any is made (docs/contract.md,
+// "Labels"), and returns its labels. A bad change, or one leaving more than
+// 32 labels, is ErrInvalidArgument, and so is an unregistered directory; a
+// missing session ErrNotFound.
+func SetLabels(root, id string, changes ...string) (map[string]string, error) {
+	croot, err := cRoot(root)
+	if err != nil {
+		return nil, err
 	}
-	C.free(c.array)
+	defer C.free(unsafe.Pointer(croot))
+	cid, err := cID(id)
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cid))
+	cs, err := newCStrings(changes, "label change")
+	if err != nil {
+		return nil, err
+	}
+	defer cs.free()
+	labels := map[string]string{}
+	err = ownedJSON("wsprune_session_set_labels", &labels, func(out **C.char, cerr **C.wsprune_error) C.enum_wsprune_status {
+		return C.wsprune_session_set_labels(croot, cid, cs.ptr(), C.size_t(len(cs.strs)), out, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return labels, nil
 }
 
 // CreateSessionWithOptions is CreateSessionWithID with options (an empty id

@@ -40,6 +40,8 @@ export interface SessionOptions {
   idleTtlSeconds?: number;
   /** The session's absolute expiry. */
   expiresAt?: Date;
+  /** Labels ({ owner: "alice" }): a new session gets them; an open of an existing one sets them, keeping its others. */
+  labels?: Record<string, string>;
 }
 /** Pins a session: no prune rule deletes it while pinned (until `until`, or unpinSession). */
 export function pinSession(root: string, id: string, options?: { until?: Date }): void;
@@ -231,6 +233,8 @@ export interface MigrateResult {
   dryRun: boolean;
 }
 export function migrateSessions(root: string, options?: { dryRun?: boolean }): MigrateResult;
+/** Sets ("key=value") and removes ("key-") labels of a registered session, in order; returns its labels. */
+export function setLabels(root: string, id: string, changes: string[]): Record<string, string>;
 
 export type Level = 'debug' | 'info' | 'warning' | 'error';
 export interface WsPruneEvent {
@@ -266,6 +270,7 @@ declare const wsprune: {
   readMetadata: typeof readMetadata;
   repairSessions: typeof repairSessions;
   migrateSessions: typeof migrateSessions;
+  setLabels: typeof setLabels;
   setLogger: typeof setLogger;
   defaultPruneOptions: typeof defaultPruneOptions;
   version: typeof version;

@@ -19,6 +19,7 @@ export const {
   readMetadata,
   repairSessions,
   migrateSessions,
+  setLabels,
   setLogger,
   defaultPruneOptions,
   version,

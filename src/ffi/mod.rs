@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 mod error;
 mod events;
+mod labels;
 mod lease;
 mod migrate;
 mod options;
@@ -43,6 +44,7 @@ mod stats;
 
 pub use error::*;
 pub use events::*;
+pub use labels::*;
 pub use lease::*;
 pub use migrate::*;
 pub use options::*;
@@ -111,6 +113,25 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, what: &str) -> Result<&'a str
     CStr::from_ptr(p)
         .to_str()
         .map_err(|_| Error::new(Status::InvalidArgument, format!("{what} is not valid UTF-8")))
+}
+
+/// Borrows `count` C strings from the array `p` (`what` names it in
+/// messages): each non-NULL and UTF-8; `p` may be NULL only when `count` is 0.
+pub(crate) unsafe fn arg_str_array(p: *const *const c_char, count: usize, what: &str) -> Result<Vec<String>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!("{what} is NULL but its count is {count}"),
+        ));
+    }
+    let mut out = Vec::with_capacity(count.min(1024));
+    for i in 0..count {
+        out.push(arg_str(*p.add(i), &format!("{what}[{i}]"))?.to_owned());
+    }
+    Ok(out)
 }
 
 /// Hands the JSON `f` makes to the caller through `out_json`, which must not

@@ -46,6 +46,16 @@ pub struct wsprune_session_options {
     /// Given to an open of an existing session, the two replace its TTL
     /// (neither given leaves it). Since 0.4.0.
     pub expires_at_us: i64,
+    /// `labels_count` labels, each a NUL-terminated UTF-8 "key=value"
+    /// (docs/contract.md, "Labels": at most 32, Kubernetes' syntax; a key
+    /// given twice is refused). A new session is created with them; an open
+    /// of an existing one sets each, keeping its other labels. A bad label
+    /// is WSPRUNE_STATUS_INVALID_ARGUMENT naming its key, and nothing is
+    /// created or changed. Borrowed for the call; NULL when `labels_count`
+    /// is 0 (no labels). Since 0.4.0.
+    pub labels: *const *const c_char,
+    /// Number of strings in `labels`.
+    pub labels_count: usize,
 }
 
 /// `wsprune_session_options` as read from a caller: a byte for the `bool`,
@@ -60,6 +70,8 @@ pub(crate) struct RawSessionOptions {
     reserved_count: usize,
     idle_ttl_seconds: u64,
     expires_at_us: i64,
+    labels: *const *const c_char,
+    labels_count: usize,
 }
 const _: () = assert!(std::mem::size_of::<RawSessionOptions>() == std::mem::size_of::<wsprune_session_options>());
 
@@ -88,6 +100,8 @@ pub unsafe extern "C" fn wsprune_session_options_init(
             reserved_count: 0,
             idle_ttl_seconds: 0,
             expires_at_us: 0,
+            labels: std::ptr::null(),
+            labels_count: 0,
         },
     );
     wsprune_status::WSPRUNE_STATUS_OK
@@ -105,28 +119,15 @@ unsafe fn read_session_options(p: *const wsprune_session_options) -> Result<Sess
         "wsprune_session_options",
         "wsprune_session_options_init",
     )?;
-    let mut reserved = Vec::with_capacity(o.reserved_count.min(1024));
-    if o.reserved_count > 0 {
-        if o.reserved.is_null() {
-            return Err(Error::new(
-                Status::InvalidArgument,
-                format!(
-                    "options->reserved is NULL but options->reserved_count is {}",
-                    o.reserved_count
-                ),
-            ));
-        }
-        for i in 0..o.reserved_count {
-            let name = arg_str(*o.reserved.add(i), &format!("options->reserved[{i}]"))?;
-            reserved.push(name.to_owned());
-        }
-    }
+    let reserved = arg_str_array(o.reserved, o.reserved_count, "options->reserved")?;
+    let labels = crate::labels::from_assignments(&arg_str_array(o.labels, o.labels_count, "options->labels")?)?;
     Ok(SessionOptions {
         dir_mode: (o.dir_mode != 0).then_some(o.dir_mode),
         adopt: o.adopt != 0,
         reserved,
         idle_ttl: (o.idle_ttl_seconds != 0).then(|| std::time::Duration::from_secs(o.idle_ttl_seconds)),
         expires_at: time_from_us(o.expires_at_us, "options->expires_at_us")?,
+        labels,
     })
 }
 

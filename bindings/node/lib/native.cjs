@@ -109,6 +109,8 @@ const SessionOptions = koffi.struct('wsprune_session_options', {
   reserved_count: 'size_t',
   idle_ttl_seconds: 'uint64_t',
   expires_at_us: 'int64_t',
+  labels: 'const char **',
+  labels_count: 'size_t',
 });
 
 const LogFn = koffi.proto('void wsprune_log_fn(void *user_data, wsprune_level level, const char *event, const char *fields_json)');
@@ -170,6 +172,7 @@ const PROTOTYPES = [
   'wsprune_status wsprune_session_create_with_options(const char *workspace_root, const char *session_id, const wsprune_session_options *opts, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_session_open_with_options(const char *workspace_root, const char *session_id, const wsprune_session_options *opts, _Out_ uint8_t *out_id, size_t out_id_len, _Out_ bool *out_created, _Out_ wsprune_error **error)',
   'wsprune_status wsprune_migrate_sessions(const char *workspace_root, bool dry_run, _Out_ void **out_json, _Out_ wsprune_error **error)',
+  'wsprune_status wsprune_session_set_labels(const char *workspace_root, const char *session_id, const char * const *changes, size_t changes_count, _Out_ void **out_json, _Out_ wsprune_error **error)',
   'wsprune_stats *wsprune_workspace_stats(const char *workspace_root, uint64_t flags, _Out_ wsprune_error **error)',
   'uint64_t wsprune_stats_sessions(const wsprune_stats *s, int state)',
   'uint64_t wsprune_stats_leased(const wsprune_stats *s)',

@@ -55,7 +55,7 @@ function cString(buf) {
   return buf.toString('utf8', 0, end < 0 ? buf.length : end);
 }
 
-const SESSION_KEYS = new Set(['dirMode', 'adopt', 'reserved', 'idleTtlSeconds', 'expiresAt']);
+const SESSION_KEYS = new Set(['dirMode', 'adopt', 'reserved', 'idleTtlSeconds', 'expiresAt', 'labels']);
 
 /**
  * The session options as a wsprune_session_options object, or null when
@@ -70,8 +70,8 @@ function sessionOptions(options, what) {
       throw new InvalidArgumentError(`wsprune: unknown ${what} option ${JSON.stringify(key)}`);
     }
   }
-  const { dirMode, adopt, reserved, idleTtlSeconds, expiresAt } = options;
-  const unset = [dirMode, adopt, reserved, idleTtlSeconds, expiresAt].every((v) => v === undefined);
+  const { dirMode, adopt, reserved, idleTtlSeconds, expiresAt, labels } = options;
+  const unset = [dirMode, adopt, reserved, idleTtlSeconds, expiresAt, labels].every((v) => v === undefined);
   if (unset) return null;
   const opts = {};
   const status = fns().wsprune_session_options_init(opts, koffi.sizeof(SessionOptions));
@@ -101,6 +101,20 @@ function sessionOptions(options, what) {
   }
   if (idleTtlSeconds !== undefined) opts.idle_ttl_seconds = ttlSeconds(idleTtlSeconds);
   if (expiresAt !== undefined) opts.expires_at_us = micros('expiresAt', expiresAt);
+  if (labels !== undefined) {
+    if (labels === null || typeof labels !== 'object' || Array.isArray(labels)) {
+      throw new InvalidArgumentError('wsprune: labels must be an object of strings, e.g. { owner: "alice" }');
+    }
+    // "key=value" strings, checked by the library (docs/contract.md, "Labels").
+    const texts = Object.entries(labels).map(([k, v]) => {
+      if (typeof v !== 'string') throw new InvalidArgumentError(`wsprune: label ${JSON.stringify(k)}: its value must be a string`);
+      return cText(`${k}=${v}`, 'label');
+    });
+    if (texts.length > 0) {
+      opts.labels = texts;
+      opts.labels_count = texts.length;
+    }
+  }
   return opts;
 }
 
@@ -151,6 +165,29 @@ function setSessionTtl(root, id, options = {}) {
   const at = options.expiresAt === undefined ? 0n : micros('expiresAt', options.expiresAt);
   const err = [null];
   check(fns().wsprune_session_set_ttl(root, id, idle, at, err), err);
+}
+
+/** A string for C, refused when C cannot carry it as it is (a NUL, a lone surrogate). */
+function cText(s, what) {
+  if (typeof s !== 'string' || s.includes('\0') || !s.isWellFormed()) {
+    throw new InvalidArgumentError(`wsprune: ${what} ${JSON.stringify(s)}: a string without NUL or lone surrogates`);
+  }
+  return s;
+}
+
+/**
+ * Sets ("key=value") and removes ("key-") labels of a registered session, in
+ * order, all checked before any is made; returns its labels (an object).
+ */
+function setLabels(root, id, changes) {
+  checkRoot(root);
+  checkId(id);
+  if (!Array.isArray(changes)) throw new InvalidArgumentError('wsprune: changes must be an array of "key=value" or "key-"');
+  const texts = changes.map((c) => cText(c, 'label change'));
+  const json = [null];
+  const err = [null];
+  check(fns().wsprune_session_set_labels(root, id, texts, texts.length, json, err), err);
+  return takeJson(json[0]);
 }
 
 /**
@@ -582,6 +619,7 @@ module.exports = {
   readMetadata,
   repairSessions,
   migrateSessions,
+  setLabels,
   setLogger,
   defaultPruneOptions,
   version,

@@ -54,3 +54,19 @@ test('bad label options are InvalidArgumentError', async (t) => {
   }
   assert.deepEqual(remaining(root), [id]);
 });
+
+test('labels are set at create and open and changed with setLabels', async (t) => {
+  const root = tempRoot(t);
+  const id = w.createSession(root, null, { labels: { owner: 'alice', tier: 'free' } });
+  const record = () => JSON.parse(fs.readFileSync(path.join(root, '.wsprune', 'sessions', id), 'utf8')).labels;
+  assert.deepEqual(record(), { owner: 'alice', tier: 'free' });
+  assert.deepEqual(w.openSession(root, id, { labels: { tier: 'pro' } }), { id, created: false });
+  assert.deepEqual(w.setLabels(root, id, ['gpu=', 'tier-']), { owner: 'alice', gpu: '' });
+  assert.deepEqual(record(), { owner: 'alice', gpu: '' });
+  for (const bad of [['own er=x'], ['owner'], ['x\0'], ['x=\uD800']]) {
+    assert.throws(() => w.setLabels(root, id, bad), w.InvalidArgumentError, JSON.stringify(bad));
+  }
+  assert.throws(() => w.createSession(root, 's1', { labels: { 'bad key': 'x' } }), w.InvalidArgumentError);
+  assert.ok(!fs.existsSync(path.join(root, 's1')));
+  assert.throws(() => w.setLabels(root, 'missing', ['a=b']), w.NotFoundError);
+});

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict
 
 import pytest
 
@@ -63,3 +63,28 @@ def test_bad_label_options_are_invalid_arguments(tmp_path: Path, kwargs: dict, s
         wsprune.prune_sessions(24, tmp_path, **kwargs)
     assert says in str(e.value)
     assert (tmp_path / sid).is_dir()
+
+
+def test_labels_set_at_create_and_open_and_changed(tmp_path: Path) -> None:
+    sid = wsprune.create_session(tmp_path, labels={"owner": "alice", "tier": "free"})
+    assert json.loads(record_path(tmp_path, sid).read_text())["labels"] == {"owner": "alice", "tier": "free"}
+    assert wsprune.open_session(tmp_path, sid, labels={"tier": "pro"}) == (sid, False)
+    assert wsprune.set_labels(tmp_path, sid, "gpu=", "tier-") == {"owner": "alice", "gpu": ""}
+    assert wsprune.prune_sessions(0, tmp_path, dry_run=True, label_selector="gpu").deleted_sessions == [sid]
+
+
+@pytest.mark.parametrize("labels", [{"bad key": "x"}, {"owner": "a b"}, {"k": 1}, ["owner=alice"]])
+def test_bad_labels_create_nothing(tmp_path: Path, labels: Any) -> None:
+    with pytest.raises(wsprune.InvalidArgumentError):
+        wsprune.create_session(tmp_path, "s1", labels=labels)
+    assert not (tmp_path / "s1").exists()
+
+
+def test_set_labels_refuses_bad_changes_and_missing_sessions(tmp_path: Path) -> None:
+    sid = wsprune.create_session(tmp_path, labels={"owner": "alice"})
+    for bad in ("owner", "own er=x", "\0", "x=\ud800"):
+        with pytest.raises(wsprune.InvalidArgumentError):
+            wsprune.set_labels(tmp_path, sid, bad)
+    with pytest.raises(wsprune.NotFoundError):
+        wsprune.set_labels(tmp_path, "missing", "a=b")
+    assert wsprune.set_labels(tmp_path, sid) == {"owner": "alice"}

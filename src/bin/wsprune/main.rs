@@ -47,6 +47,14 @@ An existing session is opened (a directory without metadata, such as a legacy
 session, gets fresh metadata dated now); otherwise it is created. Prints the
 session id (the directory's name). Session ids as for `wsprune create`.";
 
+const LABEL_AFTER_HELP: &str = "\
+Labels live in the session's host-owned record (never in .metadata.json, which
+the guest can write). A key is [PREFIX/]NAME: NAME 1 to 63 letters, digits,
+'-', '_' or '.', beginning and ending with a letter or digit; PREFIX a
+lowercase DNS name. A value is empty or like NAME. At most 32 labels. Every
+change is checked before any is made. Prune and ls select by them (--label
+SELECTOR); prune caps owners by one (--per-owner KEY).";
+
 /// Safe pruning and inspection of session workspaces (<ROOT>/<session id>/.metadata.json).
 #[derive(Parser, Debug)]
 #[command(name = "wsprune", version, arg_required_else_help = true, after_help = exit::HELP)]
@@ -110,6 +118,20 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
         /// Print a JSON object: registered [{session_id, had_metadata, updated_at}], skipped {id: reason}, dry_run
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set (KEY=VALUE) or remove (KEY-) labels of a session; prints its labels
+    #[command(after_long_help = LABEL_AFTER_HELP)]
+    Label {
+        /// Workspace root
+        root: PathBuf,
+        /// Session id
+        id: String,
+        /// KEY=VALUE sets a label, KEY- removes one (applied in order)
+        #[arg(required = true, value_name = "CHANGE")]
+        changes: Vec<String>,
+        /// Print a JSON object: {"session_id", "labels": {key: value}}
         #[arg(long)]
         json: bool,
     },
@@ -237,15 +259,21 @@ fn run(command: Command) -> Result<Exit, Fatal> {
         Command::Stats(a) => stats::run(a),
         Command::Metrics(a) => metrics::run(a),
         Command::Lease(a) => lease::run(a),
-        Command::Create { root, id, session } => sessions::create(&root, id.as_deref(), &session.options(false)),
+        Command::Create { root, id, session } => sessions::create(&root, id.as_deref(), &session.options(false)?),
         Command::Open {
             root,
             id,
             json,
             adopt,
             session,
-        } => sessions::open(&root, id.as_deref(), json, &session.options(adopt)),
+        } => sessions::open(&root, id.as_deref(), json, &session.options(adopt)?),
         Command::Migrate { root, dry_run, json } => migrate::run(&root, dry_run, json),
+        Command::Label {
+            root,
+            id,
+            changes,
+            json,
+        } => sessions::label(&root, &id, &changes, json),
         Command::Touch { root, id } => sessions::touch(&root, &id),
         Command::Rm {
             root,

@@ -31,18 +31,22 @@ pub struct SessionArgs {
     /// The session's absolute expiry: +DURATION from now or a timestamp (e.g. +2h, 2026-12-24T18:00:00Z)
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     expires_at: Option<DateTime<Utc>>,
+    /// A label KEY=VALUE for the session, e.g. owner=alice (repeatable; on an existing session, set)
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    label: Vec<String>,
 }
 
 impl SessionArgs {
     /// The library's options, with `adopt` (only `open` has the flag).
-    pub fn options(&self, adopt: bool) -> wsprune::SessionOptions {
-        wsprune::SessionOptions {
+    pub fn options(&self, adopt: bool) -> Result<wsprune::SessionOptions, Fatal> {
+        Ok(wsprune::SessionOptions {
             dir_mode: self.dir_mode,
             adopt,
             reserved: self.reserve.clone(),
             idle_ttl: self.idle_ttl,
             expires_at: self.expires_at,
-        }
+            labels: wsprune::labels::from_assignments(&self.label)?,
+        })
     }
 }
 
@@ -86,6 +90,26 @@ pub fn warn_touch(id: &str, outcome: &TouchOutcome) {
             escape(msg)
         )),
     }
+}
+
+/// `wsprune label ROOT ID CHANGE...`: set (`key=value`) and remove (`key-`)
+/// labels, then print the session's labels, one `key=value` a line (`--json`:
+/// an object).
+pub fn label(root: &Path, id: &str, changes: &[String], as_json: bool) -> Result<Exit, Fatal> {
+    output::set_json(as_json);
+    root::require(root)?;
+    let changes = changes
+        .iter()
+        .map(|c| wsprune::labels::LabelChange::parse(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels = wsprune::set_session_labels(root, id, &changes)?;
+    if as_json {
+        output::out(&format!("{}\n", json!({"session_id": id, "labels": labels})))?;
+    } else {
+        let text: String = labels.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        output::out(&text)?;
+    }
+    Ok(Exit::Ok)
 }
 
 pub fn touch(root: &Path, id: &str) -> Result<Exit, Fatal> {

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union
 
 from ._errors import (
     InvalidArgumentError,
@@ -184,6 +184,7 @@ class _SessionOptions:
         reserved: Iterable[str],
         idle_ttl: "Optional[Union[timedelta, float]]" = None,
         expires_at: Optional[datetime] = None,
+        labels: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.c = _CSessionOptions()
         _check(lib.wsprune_session_options_init(ctypes.byref(self.c), ctypes.sizeof(self.c)), ctypes.c_void_p())
@@ -205,6 +206,10 @@ class _SessionOptions:
             self.c.reserved_count = len(names)
         self.c.idle_ttl_seconds = _ttl_seconds(idle_ttl)
         self.c.expires_at_us = _micros("expires_at", expires_at)
+        self._labels = _c_strings(_label_texts(labels))
+        if self._labels is not None:
+            self.c.labels = ctypes.cast(self._labels, ctypes.POINTER(ctypes.c_char_p))
+            self.c.labels_count = len(self._labels)
 
     @staticmethod
     def of(
@@ -213,12 +218,13 @@ class _SessionOptions:
         reserved: Iterable[str],
         idle_ttl: "Optional[Union[timedelta, float]]" = None,
         expires_at: Optional[datetime] = None,
+        labels: Optional[Mapping[str, str]] = None,
     ) -> "Optional[_SessionOptions]":
         """None when every option is unset (the plain C call is used)."""
-        unset = idle_ttl is None and expires_at is None
+        unset = idle_ttl is None and expires_at is None and labels is None
         if dir_mode is None and not adopt and isinstance(reserved, tuple) and not reserved and unset:
             return None
-        return _SessionOptions(dir_mode, adopt, reserved, idle_ttl, expires_at)
+        return _SessionOptions(dir_mode, adopt, reserved, idle_ttl, expires_at, labels)
 
 
 def _micros(name: str, when: Optional[datetime]) -> int:
@@ -251,6 +257,25 @@ def _ttl_seconds(idle_ttl: "Optional[Union[timedelta, float]]") -> int:
     return int(seconds)
 
 
+def _label_texts(labels: Optional[Mapping[str, str]]) -> List[bytes]:
+    """``labels`` as the C library's "key=value" strings (checked there)."""
+    if labels is None:
+        return []
+    if not isinstance(labels, Mapping):
+        raise InvalidArgumentError(f"labels must be a mapping of str to str, not {type(labels).__name__}", 1)
+    out = []
+    for k, v in labels.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise InvalidArgumentError(f"label {k!r}: keys and values must be str", 1)
+        out.append(_text("label", f"{k}={v}"))
+    return out
+
+
+def _c_strings(items: List[bytes]) -> "Optional[ctypes.Array[ctypes.c_char_p]]":
+    """A C array of the strings (None when there are none), kept alive by the caller."""
+    return (ctypes.c_char_p * len(items))(*items) if items else None
+
+
 def create_session(
     workspace_root: PathLike,
     session_id: Optional[str] = None,
@@ -259,6 +284,7 @@ def create_session(
     reserved: Iterable[str] = (),
     idle_ttl: "Optional[Union[timedelta, float]]" = None,
     expires_at: Optional[datetime] = None,
+    labels: Optional[Mapping[str, str]] = None,
 ) -> str:
     """Creates a session (a new UUIDv4 unless ``session_id`` is given) with
     its metadata; the root is created if missing. Returns the id: for a UUID
@@ -276,11 +302,13 @@ def create_session(
     :class:`InvalidSessionIdError`). ``idle_ttl`` (a timedelta, or seconds;
     at least 1 s) and ``expires_at`` (a datetime; naive is UTC): the
     session's own TTL, after which a prune deletes it whatever its age rule
-    (docs/contract.md, "Per-session TTL")."""
+    (docs/contract.md, "Per-session TTL"). ``labels``: the session's labels
+    (``{"owner": "alice"}``; docs/contract.md, "Labels"; a bad one raises
+    :class:`InvalidArgumentError` and nothing is created)."""
     err = ctypes.c_void_p()
     out = ctypes.create_string_buffer(_ID_BUFFER)
     sid = None if session_id is None else _id(session_id)
-    opts = _SessionOptions.of(dir_mode, False, reserved, idle_ttl, expires_at)
+    opts = _SessionOptions.of(dir_mode, False, reserved, idle_ttl, expires_at, labels)
     if opts is None:
         status = lib.wsprune_session_create(_path(workspace_root), sid, out, _ID_BUFFER, ctypes.byref(err))
     else:
@@ -299,6 +327,7 @@ def open_session(
     reserved: Iterable[str] = (),
     idle_ttl: "Optional[Union[timedelta, float]]" = None,
     expires_at: Optional[datetime] = None,
+    labels: Optional[Mapping[str, str]] = None,
 ) -> Tuple[str, bool]:
     """Opens the session or creates it (the reference runtime's
     create-or-retrieve): a registered session is opened, a directory with
@@ -311,12 +340,14 @@ def open_session(
     reserved name raises :class:`InvalidSessionIdError` even with
     ``adopt``). ``idle_ttl`` and ``expires_at`` as for
     :func:`create_session`; given to an existing session, the two replace
-    its TTL (neither given leaves it). Returns ``(session_id, created)``."""
+    its TTL (neither given leaves it). ``labels`` are given to a new session,
+    and set on an existing one (its other labels stay). Returns
+    ``(session_id, created)``."""
     err = ctypes.c_void_p()
     out = ctypes.create_string_buffer(_ID_BUFFER)
     created = ctypes.c_bool(False)
     sid = None if session_id is None else _id(session_id)
-    opts = _SessionOptions.of(dir_mode, adopt, reserved, idle_ttl, expires_at)
+    opts = _SessionOptions.of(dir_mode, adopt, reserved, idle_ttl, expires_at, labels)
     if opts is None:
         status = lib.wsprune_session_open(
             _path(workspace_root), sid, out, len(out), ctypes.byref(created), ctypes.byref(err))
@@ -325,6 +356,20 @@ def open_session(
             _path(workspace_root), sid, ctypes.byref(opts.c), out, len(out), ctypes.byref(created), ctypes.byref(err))
     _check(status, err)
     return out.value.decode(), bool(created.value)
+
+
+def set_labels(workspace_root: PathLike, session_id: str, *changes: str) -> Dict[str, str]:
+    """Sets (``"key=value"``) and removes (``"key-"``) labels of a registered
+    session, in order, all checked before any is made, and returns its
+    labels (docs/contract.md, "Labels"). A bad change, or one leaving more
+    than 32 labels, raises :class:`InvalidArgumentError`; an unregistered
+    directory too (:func:`migrate_sessions` or :func:`open_session` registers
+    it); a missing session :class:`NotFoundError`."""
+    texts = [_text("label change", c) for c in changes]
+    arr = _c_strings(texts)
+    ptr = None if arr is None else ctypes.cast(arr, ctypes.POINTER(ctypes.c_char_p))
+    labels = _owned_json(lib.wsprune_session_set_labels, _path(workspace_root), _id(session_id), ptr, len(texts))
+    return {str(k): str(v) for k, v in labels.items()}
 
 
 #: What a touch did, by the C ABI's ``WSPRUNE_TOUCH_*`` value.

@@ -74,6 +74,8 @@ class SessionOptions(ctypes.Structure):
         ("reserved_count", ctypes.c_size_t),
         ("idle_ttl_seconds", ctypes.c_uint64),
         ("expires_at_us", ctypes.c_int64),
+        ("labels", ctypes.POINTER(ctypes.c_char_p)),
+        ("labels_count", ctypes.c_size_t),
     ]
 
 
@@ -182,6 +184,8 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any]]] = {
         ctypes.c_int,
         [_S, _S, ctypes.POINTER(SessionOptions), ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_bool), _ERR]),
     "wsprune_migrate_sessions": (ctypes.c_int, [_S, ctypes.c_bool, _OWNED_OUT, _ERR]),
+    "wsprune_session_set_labels": (
+        ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, _OWNED_OUT, _ERR]),
     "wsprune_session_touch": (ctypes.c_int, [_S, _S, _ERR]),
     "wsprune_session_touch_outcome": (ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_int32), _ERR]),
     "wsprune_session_acquire": (ctypes.c_int, [_S, _S, ctypes.POINTER(ctypes.c_void_p), _ERR]),
@@ -255,7 +259,7 @@ REQUIRED = frozenset({
     "wsprune_session_create", "wsprune_session_open", "wsprune_session_touch_outcome", "wsprune_session_acquire",
     "wsprune_lease_release_outcome", "wsprune_session_delete_with_flags", "wsprune_session_info", "wsprune_session_read_metadata",
     "wsprune_session_options_init", "wsprune_session_create_with_options", "wsprune_session_open_with_options",
-    "wsprune_migrate_sessions",
+    "wsprune_migrate_sessions", "wsprune_session_set_labels",
     "wsprune_session_pin", "wsprune_session_unpin", "wsprune_session_set_ttl",
     "wsprune_list_sessions", "wsprune_repair_sessions", "wsprune_prune_options_init",
     "wsprune_prune_sessions_with_options",

@@ -65,7 +65,7 @@ interface LibWsPrune extends Library {
 
     /** {@code struct wsprune_session_options}; field order is the C layout. */
     @Structure.FieldOrder({"struct_size", "dir_mode", "adopt", "reserved", "reserved_count", "idle_ttl_seconds",
-            "expires_at_us"})
+            "expires_at_us", "labels", "labels_count"})
     final class SessionOptionsStruct extends Structure {
         public long struct_size;
         public int dir_mode;
@@ -74,6 +74,8 @@ interface LibWsPrune extends Library {
         public long reserved_count;
         public long idle_ttl_seconds;
         public long expires_at_us;
+        public Pointer labels;
+        public long labels_count;
     }
 
     /** {@code struct wsprune_session_details}; field order is the C layout. */
@@ -197,6 +199,9 @@ interface LibWsPrune extends Library {
             long outIdLen, byte[] outCreated, PointerByReference error);
 
     int wsprune_migrate_sessions(String root, byte dryRun, PointerByReference outJson, PointerByReference error);
+
+    int wsprune_session_set_labels(String root, String sessionId, Pointer changes, long changesCount,
+            PointerByReference outJson, PointerByReference error);
     /** {@code WSPRUNE_STATS_MEASURE_SIZES}. */
     long STATS_MEASURE_SIZES = 1L;
 

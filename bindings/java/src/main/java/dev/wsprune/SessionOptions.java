@@ -22,6 +22,7 @@ public final class SessionOptions {
     private final List<String> reserved;
     private final Duration idleTtl; // null: none
     private final Instant expiresAt; // null: none
+    private final java.util.Map<String, String> labels;
 
     private SessionOptions(Builder b) {
         dirMode = b.dirMode;
@@ -29,6 +30,21 @@ public final class SessionOptions {
         reserved = List.copyOf(b.reserved);
         idleTtl = b.idleTtl;
         expiresAt = b.expiresAt;
+        labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(b.labels));
+    }
+
+    /** A C array of the strings ({@code Pointer.NULL} when there are none), its memory in {@code keepAlive}. */
+    static Pointer stringArray(List<String> items, String what, List<Memory> keepAlive) {
+        if (items.isEmpty()) {
+            return Pointer.NULL;
+        }
+        Memory array = new Memory((long) Native.POINTER_SIZE * items.size());
+        keepAlive.add(array);
+        for (int i = 0; i < items.size(); i++) {
+            array.setPointer((long) Native.POINTER_SIZE * i,
+                    Lib.nativeString(items.get(i), what, Status.INVALID_ARGUMENT, keepAlive));
+        }
+        return array;
     }
 
     /** A builder with every option unset (the library's defaults). */
@@ -53,20 +69,14 @@ public final class SessionOptions {
             s.dir_mode = dirMode;
         }
         s.adopt = Lib.cBool(adopt);
-        if (!reserved.isEmpty()) {
-            Memory array = new Memory((long) Native.POINTER_SIZE * reserved.size());
-            keepAlive.add(array);
-            for (int i = 0; i < reserved.size(); i++) {
-                Memory m = Lib.nativeString(reserved.get(i), "reserved name", Status.INVALID_ARGUMENT, keepAlive);
-                array.setPointer((long) Native.POINTER_SIZE * i, m);
-            }
-            s.reserved = array;
-            s.reserved_count = reserved.size();
-        } else {
-            s.reserved = Pointer.NULL;
-        }
+        s.reserved = stringArray(reserved, "reserved name", keepAlive);
+        s.reserved_count = reserved.size();
         s.idle_ttl_seconds = idleTtl == null ? 0 : idleTtl.getSeconds();
         s.expires_at_us = expiresAt == null ? 0 : Lib.micros(expiresAt);
+        List<String> texts = new ArrayList<>();
+        labels.forEach((k, v) -> texts.add(k + "=" + v));
+        s.labels = stringArray(texts, "label", keepAlive);
+        s.labels_count = texts.size();
         s.write();
         return s;
     }
@@ -78,6 +88,7 @@ public final class SessionOptions {
         private final List<String> reserved = new ArrayList<>();
         private Duration idleTtl;
         private Instant expiresAt;
+        private final java.util.Map<String, String> labels = new java.util.LinkedHashMap<>();
 
         private Builder() {}
 
@@ -95,6 +106,19 @@ public final class SessionOptions {
         /** The session's absolute expiry (see {@link #idleTtl}). */
         public Builder expiresAt(Instant at) {
             expiresAt = java.util.Objects.requireNonNull(at, "expiresAt");
+            return this;
+        }
+
+        /**
+         * A label for the session (docs/contract.md, "Labels"), e.g.
+         * {@code label("owner", "alice")}: a new session gets it; an open of
+         * an existing one sets it, keeping its other labels. A bad key or
+         * value is {@link Status#INVALID_ARGUMENT} from the library, and
+         * nothing is created.
+         */
+        public Builder label(String key, String value) {
+            labels.put(java.util.Objects.requireNonNull(key, "label key"),
+                    java.util.Objects.requireNonNull(value, "label value"));
             return this;
         }
 

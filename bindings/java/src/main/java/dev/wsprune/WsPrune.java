@@ -129,6 +129,30 @@ public final class WsPrune {
      * locked directories are skipped and listed. With {@code dryRun},
      * registers nothing. {@link Status#NOT_FOUND} if the root is missing.
      */
+    /**
+     * Sets ({@code "key=value"}) and removes ({@code "key-"}) labels of a
+     * registered session, in order, all checked before any is made
+     * (docs/contract.md, "Labels"), and returns its labels. A bad change, or
+     * one leaving more than 32 labels, is {@link Status#INVALID_ARGUMENT}, and
+     * so is an unregistered directory; a missing session {@link Status#NOT_FOUND}.
+     */
+    public static Map<String, String> setLabels(Path root, String id, String... changes) {
+        String r = Lib.root(root);
+        String sid = Lib.id(id);
+        List<com.sun.jna.Memory> keepAlive = new ArrayList<>();
+        Pointer array = SessionOptions.stringArray(List.of(changes), "label change", keepAlive);
+        PointerByReference json = new PointerByReference();
+        PointerByReference err = new PointerByReference();
+        try {
+            Lib.check(Lib.api().wsprune_session_set_labels(r, sid, array, changes.length, json, err), err);
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(keepAlive);
+        }
+        Map<String, String> labels = new LinkedHashMap<>();
+        ((Map<?, ?>) takeJson(json)).forEach((k, v) -> labels.put(String.valueOf(k), String.valueOf(v)));
+        return labels;
+    }
+
     public static MigrateResult migrate(Path root, boolean dryRun) {
         String r = Lib.root(root);
         PointerByReference json = new PointerByReference();

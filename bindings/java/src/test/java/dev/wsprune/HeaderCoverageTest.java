@@ -122,7 +122,10 @@ class HeaderCoverageTest {
             case "void *": case "wsprune_error *": case "wsprune_lease *": case "wsprune_prune_result *":
             case "wsprune_stats *":
                 return Set.of(com.sun.jna.Pointer.class);
-            case "char * *": case "wsprune_error * *": case "wsprune_lease * *":
+            case "char * *":
+                // const char *const *: an array of strings the caller passes in.
+                return isConst ? Set.of(com.sun.jna.Pointer.class) : Set.of(com.sun.jna.ptr.PointerByReference.class);
+            case "wsprune_error * *": case "wsprune_lease * *":
                 return Set.of(com.sun.jna.ptr.PointerByReference.class);
             default: throw new AssertionError("no JNA mapping for the C type '" + cType + "': add one to javaTypes");
         }

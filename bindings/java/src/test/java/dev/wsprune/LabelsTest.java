@@ -67,4 +67,25 @@ class LabelsTest {
         assertThrows(WsPruneException.class, () -> PruneOptions.builder().maxSessionsPerOwner(0));
         assertTrue(Files.isDirectory(root.resolve(id)));
     }
+
+    @Test
+    void labelsAreSetAtCreateAndOpenAndChanged() throws IOException {
+        Path root = tmp.resolve("ws");
+        String id = WsPrune.createSession(root, null,
+                SessionOptions.builder().label("owner", "alice").label("tier", "free").build());
+        Path record = TestSupport.record(root, id);
+        assertTrue(Files.readString(record).contains("\"tier\": \"free\""));
+        WsPrune.openSession(root, id, SessionOptions.builder().label("tier", "pro").build());
+        assertEquals(Map.of("owner", "alice", "gpu", ""), WsPrune.setLabels(root, id, "gpu=", "tier-"));
+        for (String bad : List.of("owner", "own er=x", "x\0", "x=\uD800")) {
+            WsPruneException e = assertThrows(WsPruneException.class, () -> WsPrune.setLabels(root, id, bad));
+            assertEquals(Status.INVALID_ARGUMENT, e.status(), bad);
+        }
+        WsPruneException e = assertThrows(WsPruneException.class, () -> WsPrune.createSession(root, "s1",
+                SessionOptions.builder().label("bad key", "x").build()));
+        assertEquals(Status.INVALID_ARGUMENT, e.status());
+        assertFalse(Files.exists(root.resolve("s1")));
+        assertEquals(Status.NOT_FOUND,
+                assertThrows(WsPruneException.class, () -> WsPrune.setLabels(root, "missing", "a=b")).status());
+    }
 }
