@@ -254,3 +254,23 @@ func ExampleOpenSessionWithOptions() {
 	// <nil>
 	// 0 <nil>
 }
+
+func ExamplePinSession() {
+	root, _ := os.MkdirTemp("", "wsprune-example-")
+	defer os.RemoveAll(root)
+
+	now := time.Now()
+	id, err := wsprune.CreateSessionWithOptions(root, "notebook-7", wsprune.SessionOptions{IdleTTL: time.Hour})
+	fmt.Println(id, err)
+	fmt.Println(wsprune.PinSession(root, id, now.Add(8*time.Hour))) // kept for the working day
+	soon, err := wsprune.Prune(root, wsprune.PruneOptions{DryRun: true, AsOf: now.Add(9 * time.Hour)})
+	fmt.Println(soon.DeletedRules, err) // warn its user
+	fmt.Println(wsprune.UnpinSession(root, id))
+	fmt.Println(wsprune.SetSessionTTL(root, id, 0, now.Add(24*time.Hour))) // replaces the idle TTL
+	// Output:
+	// notebook-7 <nil>
+	// <nil>
+	// map[notebook-7:ttl] <nil>
+	// <nil>
+	// <nil>
+}

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/wsprune/wsprune/bindings/go/internal/readme"
 )
 
 // Pins, per-session TTLs and the look-ahead (docs/contract.md) through the
@@ -100,4 +102,9 @@ func TestPinnedSessionIsSkippedAndDeletedOnlyWithForce(t *testing.T) {
 	if err := PinSession(root, "p", time.Time{}); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
 	}
+}
+
+// The README's pin recipe is ExamplePinSession, which go test runs and checks.
+func TestReadmePinRecipeIsTheExample(t *testing.T) {
+	readme.CheckRecipe(t, "README.md", "## Pins, per-session TTLs and the look-ahead", "example_test.go", 6)
 }

@@ -84,4 +84,12 @@ grep -q '^opened chat-8 true$' "$tmp/options.out" && grep -q '^not adopted witho
     cat "$tmp/options.out" >&2
     exit 1
 }
+echo "== examples/PinExample.java (the README's recipe)"
+java -cp "target/wsprune-0.4.0.jar:$(cat target/classpath.txt)" examples/PinExample.java "$tmp/ws3" \
+    >"$tmp/pins.out"
+grep -q '^expiring {notebook-7=ttl}$' "$tmp/pins.out" && grep -q '"expires_at"' "$tmp/ws3/.wsprune/sessions/notebook-7" || {
+    echo "PinExample.java printed:" >&2
+    cat "$tmp/pins.out" >&2
+    exit 1
+}
 echo "== Java binding: all checks passed"

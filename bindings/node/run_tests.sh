@@ -80,6 +80,12 @@ node options.mjs | tee options.txt
 grep -q '^opened chat-8 ' options.txt
 grep -q '^not adopted without asking' options.txt
 test "$(stat -c %a /tmp/wsprune-demo/operator-dir/.metadata.json)" = 600
+# The README's pins example: the look-ahead sees the TTL pass once the pin ends.
+awk '/Saved as `pins.mjs`/{f=1; next} f && /^```js/{g=1; next} g && /^```/{exit} g' "$here/README.md" > pins.mjs
+test -s pins.mjs
+node pins.mjs | tee pins.txt
+grep -q "^expiring { 'notebook-7': 'ttl'" pins.txt
+grep -q '"expires_at"' /tmp/wsprune-demo/.wsprune/sessions/notebook-7
 node -e "const w = require('wsprune'); if (typeof w.pruneSessions !== 'function' || !w.version()) process.exit(1); console.log('CommonJS: wsprune', w.version())"
 test -f node_modules/wsprune/index.d.ts
 

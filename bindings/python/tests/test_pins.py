@@ -5,6 +5,7 @@ reaches the host's record, and a prune decides by it."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -67,3 +68,13 @@ def test_a_pinned_session_is_skipped_and_deleted_only_with_force(tmp_path: Path)
         wsprune.pin_session(tmp_path, sid)
     with pytest.raises(wsprune.InvalidArgumentError):
         wsprune.pin_session(tmp_path, "x", until=datetime(2000, 1, 1))
+
+
+def test_readme_recipe_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme.read_text(), re.S) if "pin_session" in b)
+    code = block.replace('"/tmp/ws"', repr(str(tmp_path / "ws")))
+    exec(compile(code, str(readme), "exec"), {})
+    assert "{'notebook-7': 'ttl'}" in capsys.readouterr().out
+    rec = record(tmp_path / "ws", "notebook-7")
+    assert "pinned" not in rec and "idle_ttl_seconds" not in rec and "expires_at" in rec
