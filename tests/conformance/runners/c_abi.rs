@@ -49,6 +49,8 @@ struct Api {
     pin: unsafe extern "C" fn(*const c_char, *const c_char, i64, *mut Err) -> c_int,
     unpin: unsafe extern "C" fn(*const c_char, *const c_char, *mut Err) -> c_int,
     set_ttl: unsafe extern "C" fn(*const c_char, *const c_char, u64, i64, *mut Err) -> c_int,
+    set_labels:
+        unsafe extern "C" fn(*const c_char, *const c_char, *const *const c_char, usize, *mut *mut c_char, *mut Err) -> c_int,
     create: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut Err) -> c_int,
     open: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut bool, *mut Err) -> c_int,
     session_options_init: unsafe extern "C" fn(*mut wsprune_session_options, usize) -> c_int,
@@ -138,6 +140,7 @@ impl Api {
             pin: sym(lib, "wsprune_session_pin"),
             unpin: sym(lib, "wsprune_session_unpin"),
             set_ttl: sym(lib, "wsprune_session_set_ttl"),
+            set_labels: sym(lib, "wsprune_session_set_labels"),
             create: sym(lib, "wsprune_session_create"),
             open: sym(lib, "wsprune_session_open"),
             session_options_init: sym(lib, "wsprune_session_options_init"),
@@ -332,6 +335,18 @@ impl Api {
                     self.check((self.set_ttl)(root.as_ptr(), idp, idle, at, &mut err), err)?;
                     Ok(json!({}))
                 }
+                "label" => {
+                    let changes = strings(op.get("changes"))?;
+                    let ptrs: Vec<*const c_char> = changes.iter().map(|c| c.as_ptr()).collect();
+                    let mut js: *mut c_char = std::ptr::null_mut();
+                    self.check(
+                        (self.set_labels)(root.as_ptr(), idp, ptrs.as_ptr(), ptrs.len(), &mut js, &mut err),
+                        err,
+                    )?;
+                    let labels: Value = serde_json::from_str(&text(js)).unwrap_or(Value::Null);
+                    (self.string_free)(js);
+                    Ok(json!({ "labels": labels }))
+                }
                 "info" => {
                     let mut d: wsprune_session_details = std::mem::zeroed();
                     d.struct_size = std::mem::size_of::<wsprune_session_details>();
@@ -396,7 +411,7 @@ impl Api {
     /// The request's session options as a `wsprune_session_options` (with
     /// the strings it points to), or None when the request sets none.
     unsafe fn session_options(&self, op: &Value) -> Result<Option<SessionOptions>, Failure> {
-        let keys = ["dir_mode", "adopt", "reserved", "idle_ttl_seconds", "expires_at"];
+        let keys = ["dir_mode", "adopt", "reserved", "idle_ttl_seconds", "expires_at", "labels"];
         if keys.iter().all(|k| op.get(*k).is_none()) {
             return Ok(None);
         }
@@ -404,6 +419,8 @@ impl Api {
             opts: std::mem::zeroed(),
             _names: Vec::new(),
             _ptrs: Vec::new(),
+            _labels: Vec::new(),
+            _label_ptrs: Vec::new(),
         };
         let size = std::mem::size_of::<wsprune_session_options>();
         self.check((self.session_options_init)(&mut o.opts, size), std::ptr::null_mut())?;
@@ -419,6 +436,20 @@ impl Api {
         if !o._ptrs.is_empty() {
             o.opts.reserved = o._ptrs.as_ptr();
             o.opts.reserved_count = o._ptrs.len();
+        }
+        // Labels as the C ABI takes them: "key=value" strings.
+        let texts: Vec<Value> = op
+            .get("labels")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| Value::from(format!("{k}={}", v.as_str().unwrap_or(""))))
+            .collect();
+        o._labels = strings(Some(&Value::Array(texts)))?;
+        o._label_ptrs = o._labels.iter().map(|c| c.as_ptr()).collect();
+        if !o._label_ptrs.is_empty() {
+            o.opts.labels = o._label_ptrs.as_ptr();
+            o.opts.labels_count = o._label_ptrs.len();
         }
         o.opts.idle_ttl_seconds = idle_ttl(op)?;
         o.opts.expires_at_us = micros(op, "expires_at")?;
@@ -552,6 +583,17 @@ struct SessionOptions {
     opts: wsprune_session_options,
     _names: Vec<CString>,
     _ptrs: Vec<*const c_char>,
+    _labels: Vec<CString>,
+    _label_ptrs: Vec<*const c_char>,
+}
+
+/// A JSON array of strings as C strings (absent: none); a NUL cannot be passed.
+fn strings(v: Option<&Value>) -> Result<Vec<CString>, Failure> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|s| cstr(s.as_str().unwrap_or("")))
+        .collect()
 }
 
 /// Hours from the neutral vocabulary: a number, or "NaN", "Infinity", "-Infinity".

@@ -141,6 +141,8 @@ def session_args(op: dict[str, Any]) -> list[str]:
     args = ["--dir-mode", op["dir_mode"]] if op.get("dir_mode") is not None else []
     for name in op.get("reserved", []):
         args += ["--reserve", name]
+    for key, value in op.get("labels", {}).items():
+        args.append(f"--label={key}={value}")
     return args + ttl_args(op)
 
 
@@ -192,6 +194,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         argv = ["unpin", root, op["id"]]
     elif kind == "set_ttl":
         argv = ["ttl", root, op["id"]] + (ttl_args(op) or ["--clear"])
+    elif kind == "label":
+        argv = ["label", root, op["id"], *op.get("changes", []), "--json"]
     elif kind == "info":
         argv = ["info", root, op["id"], "--json"]
     elif kind == "list":
@@ -239,6 +243,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         result = {"reclaimed_bytes": json.loads(out)["reclaimed_bytes"]}
     elif kind in ("pin", "unpin", "set_ttl"):
         result = {}
+    elif kind == "label":
+        result = {"labels": json.loads(out)["labels"]}
     elif kind == "info":
         j = json.loads(out)
         result = {"state": j["state"], "size_bytes": j["size_bytes"], "in_use": j["in_use"]}

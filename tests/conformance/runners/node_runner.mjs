@@ -46,6 +46,7 @@ function sessionOptions(op) {
   if (op.reserved !== undefined) out.reserved = op.reserved;
   if (op.idle_ttl_seconds !== undefined) out.idleTtlSeconds = op.idle_ttl_seconds;
   if (op.expires_at !== undefined) out.expiresAt = new Date(op.expires_at);
+  if (op.labels !== undefined) out.labels = op.labels;
   return out;
 }
 
@@ -93,6 +94,8 @@ async function perform(root, op, events) {
     case 'unpin':
       w.unpinSession(root, op.id);
       return {};
+    case 'label':
+      return { labels: w.setLabels(root, op.id, op.changes ?? []) };
     case 'set_ttl': {
       const { idleTtlSeconds, expiresAt } = sessionOptions(op);
       const o = {};

@@ -108,12 +108,12 @@ def prune(root: str, o: dict[str, Any]) -> dict[str, Any]:
 def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
     kind = op["kind"]
     if kind == "create":
-        return {"id": wsprune.create_session(root, op.get("id"), **session_options(op, "dir_mode", "reserved"))}
+        return {"id": wsprune.create_session(root, op.get("id"), **session_options(op, "dir_mode", "reserved", "labels"))}
     if kind == "migrate":
         r = wsprune.migrate_sessions(root, dry_run=bool(op.get("dry_run")))
         return {"registered": [m.session_id for m in r.registered], "skipped": sorted(r.skipped), "dry_run": r.dry_run}
     if kind == "open":
-        sid, created = wsprune.open_session(root, op.get("id"), **session_options(op, "dir_mode", "adopt", "reserved"))
+        sid, created = wsprune.open_session(root, op.get("id"), **session_options(op, "dir_mode", "adopt", "reserved", "labels"))
         return {"id": sid, "created": created}
     if kind == "touch":
         return {"outcome": wsprune.touch_session(root, op["id"])}
@@ -135,6 +135,8 @@ def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
         kw = session_options(op)
         wsprune.set_session_ttl(root, op["id"], **kw)
         return {}
+    if kind == "label":
+        return {"labels": wsprune.set_labels(root, op["id"], *op.get("changes", []))}
     if kind == "info":
         i = wsprune.session_info(root, op["id"])
         return {"state": i.state.value, "size_bytes": i.size_bytes, "in_use": i.in_use}

@@ -289,6 +289,17 @@ func run(root string, op map[string]any) (map[string]any, error) {
 		return map[string]any{}, wsprune.PinSession(root, id, until)
 	case "unpin":
 		return map[string]any{}, wsprune.UnpinSession(root, id)
+	case "label":
+		var changes []string
+		for _, c := range asSlice(op["changes"]) {
+			s, _ := c.(string)
+			changes = append(changes, s)
+		}
+		labels, err := wsprune.SetLabels(root, id, changes...)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"labels": labels}, nil
 	case "set_ttl":
 		o, _, err := sessionOptions(op)
 		if err != nil {
@@ -481,7 +492,14 @@ func sessionOptions(op map[string]any) (wsprune.SessionOptions, bool, error) {
 	if o.ExpiresAt, err = when(op, "expires_at"); err != nil {
 		return o, false, err
 	}
-	return o, hasMode || hasAdopt || hasReserved || hasTTL || !o.ExpiresAt.IsZero(), nil
+	labels, hasLabels := op["labels"].(map[string]any)
+	if hasLabels {
+		o.Labels = map[string]string{}
+		for k, v := range labels {
+			o.Labels[k], _ = v.(string)
+		}
+	}
+	return o, hasMode || hasAdopt || hasReserved || hasTTL || !o.ExpiresAt.IsZero() || hasLabels, nil
 }
 
 // when reads the RFC 3339 time op[key]; the zero time when absent.
@@ -495,4 +513,10 @@ func when(op map[string]any, key string) (time.Time, error) {
 		return t, fmt.Errorf("bad request: %s %q: %v", key, s, err)
 	}
 	return t, nil
+}
+
+// asSlice is v as a JSON array (nil when it is not one).
+func asSlice(v any) []any {
+	a, _ := v.([]any)
+	return a
 }

@@ -108,7 +108,7 @@ public final class ConformanceRunner {
     /** The request's session options (dir_mode: octal text), or null when it sets none. */
     private static SessionOptions sessionOptions(Map<?, ?> op) {
         if (!op.containsKey("dir_mode") && !op.containsKey("adopt") && !op.containsKey("reserved")
-                && !op.containsKey("idle_ttl_seconds") && !op.containsKey("expires_at")) {
+                && !op.containsKey("idle_ttl_seconds") && !op.containsKey("expires_at") && !op.containsKey("labels")) {
             return null;
         }
         SessionOptions.Builder b = SessionOptions.builder();
@@ -126,6 +126,9 @@ public final class ConformanceRunner {
         }
         if (op.get("expires_at") instanceof String t) {
             b.expiresAt(java.time.Instant.parse(t));
+        }
+        if (op.get("labels") instanceof Map<?, ?> labels) {
+            labels.forEach((k, v) -> b.label(String.valueOf(k), String.valueOf(v)));
         }
         return b.build();
     }
@@ -181,6 +184,13 @@ public final class ConformanceRunner {
             case "unpin":
                 WsPrune.unpinSession(root, id);
                 return Map.of();
+            case "label": {
+                List<String> changes = new java.util.ArrayList<>();
+                if (op.get("changes") instanceof List<?> cs) {
+                    cs.forEach(c -> changes.add(String.valueOf(c)));
+                }
+                return Map.of("labels", WsPrune.setLabels(root, id, changes.toArray(new String[0])));
+            }
             case "set_ttl": {
                 Duration idle = op.get("idle_ttl_seconds") instanceof Number n ? Duration.ofSeconds(n.longValue()) : null;
                 WsPrune.setSessionTtl(root, id, idle, when(op, "expires_at"));
