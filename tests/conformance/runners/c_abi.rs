@@ -49,8 +49,14 @@ struct Api {
     pin: unsafe extern "C" fn(*const c_char, *const c_char, i64, *mut Err) -> c_int,
     unpin: unsafe extern "C" fn(*const c_char, *const c_char, *mut Err) -> c_int,
     set_ttl: unsafe extern "C" fn(*const c_char, *const c_char, u64, i64, *mut Err) -> c_int,
-    set_labels:
-        unsafe extern "C" fn(*const c_char, *const c_char, *const *const c_char, usize, *mut *mut c_char, *mut Err) -> c_int,
+    set_labels: unsafe extern "C" fn(
+        *const c_char,
+        *const c_char,
+        *const *const c_char,
+        usize,
+        *mut *mut c_char,
+        *mut Err,
+    ) -> c_int,
     create: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut Err) -> c_int,
     open: unsafe extern "C" fn(*const c_char, *const c_char, *mut c_char, usize, *mut bool, *mut Err) -> c_int,
     session_options_init: unsafe extern "C" fn(*mut wsprune_session_options, usize) -> c_int,
@@ -411,7 +417,14 @@ impl Api {
     /// The request's session options as a `wsprune_session_options` (with
     /// the strings it points to), or None when the request sets none.
     unsafe fn session_options(&self, op: &Value) -> Result<Option<SessionOptions>, Failure> {
-        let keys = ["dir_mode", "adopt", "reserved", "idle_ttl_seconds", "expires_at", "labels"];
+        let keys = [
+            "dir_mode",
+            "adopt",
+            "reserved",
+            "idle_ttl_seconds",
+            "expires_at",
+            "labels",
+        ];
         if keys.iter().all(|k| op.get(*k).is_none()) {
             return Ok(None);
         }
