@@ -10,6 +10,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
@@ -437,6 +438,67 @@ fn a_metrics_file_that_cannot_be_written_fails_the_run() {
     // A dry run deletes nothing: it has no outcome to report.
     let out = tool(&["prune", root.to_str().unwrap(), "--dry-run", "--metrics-file", "x.prom"]);
     assert_eq!(out.status.code(), Some(64));
+}
+
+/// What is at the metrics file's path or at its temporary name is never
+/// replaced, read or removed unless wsprune made it: a FIFO (a `--metrics-file
+/// /dev/null` alike) is refused without blocking and left in place, and a
+/// link planted at the temporary name is neither followed nor removed.
+#[test]
+fn a_metrics_file_path_holding_something_else_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    registered_session(&root, 100.0);
+    let fifo = tmp.path().join("fifo.prom");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    // A failed prune (missing root) reads the file back for the last
+    // success: with a FIFO there, that must not block (timeout says if it does).
+    let out = Command::new("timeout")
+        .args(["20", env!("CARGO_BIN_EXE_wsprune"), "prune"])
+        .arg(tmp.path().join("missing"))
+        .arg("--metrics-file")
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(124), "blocked on the FIFO: {out:?}");
+    let out = tool(&[
+        "prune",
+        root.to_str().unwrap(),
+        "--metrics-file",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(74), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
+        "{out:?}"
+    );
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // A link planted at the temporary name this process will use.
+    let target = tmp.path().join("target");
+    std::fs::write(&target, "kept").unwrap();
+    let file = tmp.path().join("m.prom");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ln -s "$1" "$2/.m.prom.$$.tmp" && exec "$3" prune "$4" --metrics-file "$2/m.prom""#)
+        .arg("sh")
+        .arg(&target)
+        .arg(tmp.path())
+        .arg(env!("CARGO_BIN_EXE_wsprune"))
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(74), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+    let planted: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".m.prom."))
+        .collect();
+    assert_eq!(planted.len(), 1, "the planted link was removed");
+    assert!(!file.exists());
 }
 
 /// docs/metrics.md's tables: each family's extra label and its values

@@ -431,7 +431,16 @@ fn timestamp(t: DateTime<Utc>) -> f64 {
 /// sample this module writes, recognised by its exact label text), if any.
 fn previous_last_success(path: &Path, root: &Path) -> Option<f64> {
     const LIMIT: u64 = 1 << 20; // our files are a few KiB; read no more than this
-    let file = std::fs::File::open(path).ok()?;
+                                // Never block on a FIFO planted there, nor read a device: only a
+                                // regular file (not followed if a symlink: the write replaces the link).
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.file_type().is_file() {
+        return None;
+    }
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::Read::take(file, LIMIT), &mut text).ok()?;
     // The sample as this module writes it for `root`, with the value cut off.
@@ -448,8 +457,19 @@ fn previous_last_success(path: &Path, root: &Path) -> Option<f64> {
 
 /// Puts `bytes` at `path` atomically: a new file beside it (same
 /// directory, so the rename cannot cross filesystems), mode 0644 whatever
-/// the umask, synced, then renamed over `path`.
+/// the umask, synced, then renamed over `path`. What is at `path` must be a
+/// regular file or a symlink (replaced, not followed): a device, a FIFO or a
+/// directory there is refused, never replaced (`--metrics-file /dev/null`).
 fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() && !m.file_type().is_symlink() => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "it exists and is not a regular file",
+            ))
+        }
+        _ => {}
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -462,13 +482,15 @@ fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp_name.push(name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = dir.join(tmp_name);
+    // Created here or not at all: whatever else has this name (a link
+    // someone planted) is neither followed nor, on failure, removed.
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)?;
     let written = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)?;
         f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
         f.write_all(bytes)?;
         f.sync_all()?;
