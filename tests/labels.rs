@@ -506,3 +506,82 @@ fn bad_labels_are_refused_before_anything_is_made_or_changed() {
         "bad input is refused first: {e}"
     );
 }
+
+#[test]
+fn a_pinned_session_counts_towards_its_owner_but_is_never_evicted_by_the_cap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let a: Vec<String> = [10.0, 9.0, 8.0]
+        .iter()
+        .map(|&h| labelled(root, h, &["owner=alice"], 0))
+        .collect();
+    wsprune::pin_session(root, &a[0], None).unwrap();
+    let r = run(root, per_owner(Some(2), None));
+    assert_eq!(rules_of(&r), vec![(a[1].clone(), Rule::MaxSessionsPerOwner)]);
+    assert_eq!(skipped(&r), vec![(a[0].clone(), SkipReason::Pinned)]);
+    assert!(r.unmet.is_empty(), "{:?}", r.unmet);
+    // Pins alone over the cap: unmet, nothing else of the owner's goes.
+    wsprune::pin_session(root, &a[2], None).unwrap();
+    let r = run(root, per_owner(Some(1), None));
+    assert!(r.deleted_sessions.is_empty(), "{:?}", r.deleted_sessions);
+    assert_eq!(
+        (r.unmet[0].rule, r.unmet[0].target, r.unmet[0].actual),
+        (Rule::MaxSessionsPerOwner, 1, 2)
+    );
+}
+
+/// A session through its life: created with an owner and a TTL, pinned,
+/// unpinned, previewed by the look-ahead, then pruned; only the owner's
+/// sessions are ever considered.
+#[test]
+fn a_session_through_its_life_with_an_owner_a_ttl_and_a_pin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let opts = wsprune::SessionOptions {
+        labels: wsprune::labels::from_assignments(&["owner=alice"]).unwrap(),
+        idle_ttl: Some(std::time::Duration::from_secs(3600)),
+        ..Default::default()
+    };
+    let id = wsprune::create_session_with(root, None, &opts).unwrap();
+    let bobs = labelled(root, 0.0, &["owner=bob"], 0);
+    let in_two_hours = chrono::Utc::now() + chrono::Duration::hours(2);
+    let look_ahead = PruneOptions {
+        older_than_hours: None,
+        dry_run: true,
+        as_of: Some(in_two_hours),
+        selector: sel("owner=alice"),
+        ..Default::default()
+    };
+    // Now: nothing of alice's goes; pinned, the look-ahead keeps it too.
+    assert!(run(
+        root,
+        PruneOptions {
+            as_of: None,
+            ..look_ahead.clone()
+        }
+    )
+    .deleted_sessions
+    .is_empty());
+    wsprune::pin_session(root, &id, None).unwrap();
+    let r = run(root, look_ahead.clone());
+    assert!(r.deleted_sessions.is_empty());
+    assert_eq!(skipped(&r), vec![(id.clone(), SkipReason::Pinned)]);
+    // Unpinned, the look-ahead says its own TTL takes it in two hours.
+    wsprune::unpin_session(root, &id).unwrap();
+    assert_eq!(rules_of(&run(root, look_ahead)), vec![(id.clone(), Rule::Ttl)]);
+    // Two hours later (its record says so), a prune of alice's sessions deletes it; bob's stays.
+    let path = record_path(root, &id);
+    let mut record: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    record["updated_at"] = wsprune::metadata::format_timestamp(hours_ago(2.0)).into();
+    std::fs::write(&path, serde_json::to_string_pretty(&record).unwrap()).unwrap();
+    let r = run(
+        root,
+        PruneOptions {
+            older_than_hours: None,
+            selector: sel("owner=alice"),
+            ..Default::default()
+        },
+    );
+    assert_eq!(rules_of(&r), vec![(id.clone(), Rule::Ttl)]);
+    assert_eq!(names(root), vec![bobs]);
+}
