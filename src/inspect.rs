@@ -10,7 +10,7 @@ use crate::entry::{self, Examined, Known, Lock};
 use crate::error::{Error, Result, Status};
 use crate::host_state::HostDir;
 use crate::labels::{self, Labels};
-use crate::metadata::{MetadataError, SessionMetadata};
+use crate::metadata::{MetadataError, Retention, SessionMetadata};
 use crate::parallel;
 use crate::remove::{self, Mode};
 use crate::session;
@@ -71,9 +71,19 @@ pub struct SessionInfo {
     /// `None` when they cannot be read (a corrupted or unreadable session, a
     /// record whose labels are not all valid). See docs/contract.md, "Labels".
     pub labels: Option<Labels>,
+    /// The session's pin and own TTL, from its host-owned record (none for
+    /// a directory that is not registered, or whose record is unusable).
+    /// See docs/contract.md, "Pins" and "Per-session TTL".
+    pub retention: Retention,
 }
 
 impl SessionInfo {
+    /// When the session's own TTL deletes it (the earlier of `updated_at` +
+    /// `idle_ttl_seconds` and `expires_at`), if it has one.
+    pub fn ttl_deadline(&self) -> Option<DateTime<Utc>> {
+        self.updated_at.and_then(|t| self.retention.deadline(t))
+    }
+
     /// Hours since `updated_at`, if known (negative for a future timestamp).
     pub fn age_hours(&self, now: DateTime<Utc>) -> Option<f64> {
         self.updated_at.map(|t| crate::metadata::age_hours(t, now))
@@ -89,7 +99,10 @@ impl SessionInfo {
     /// stable): `session_id`, `created_at` and `updated_at` (wsprune's
     /// timestamp format, or null), `age_hours` (at `now`, or null),
     /// `size_bytes` (null when unknown), `state`, `in_use`, `problem` (or
-    /// null), `labels` (an object of strings, or null when unknown).
+    /// null), `labels` (an object of strings, or null when unknown),
+    /// `pinned` (whether a pin holds at `now`), `pinned_until`,
+    /// `idle_ttl_seconds`, `expires_at` (the record's fields, or null) and
+    /// `ttl_deadline` (when its own TTL deletes it, or null).
     pub fn to_json(&self, now: DateTime<Utc>) -> serde_json::Value {
         use serde_json::Value;
         let time =
@@ -104,6 +117,11 @@ impl SessionInfo {
             "in_use": self.in_use,
             "problem": self.problem,
             "labels": self.labels,
+            "pinned": self.retention.pin_holds(now),
+            "pinned_until": time(self.retention.pinned_until.filter(|_| self.retention.pinned)),
+            "idle_ttl_seconds": self.retention.idle_ttl_seconds,
+            "expires_at": time(self.retention.expires_at),
+            "ttl_deadline": time(self.ttl_deadline()),
         })
     }
 }
@@ -173,6 +191,7 @@ pub fn list_sessions_sized(root: &Path, jobs: usize, measure: bool) -> Result<Ve
                     in_use: false,
                     problem: Some(e.message().to_owned()),
                     labels: None,
+                    retention: Retention::default(),
                 }),
             }
         },
@@ -209,10 +228,15 @@ fn info_at(
         in_use: false,
         problem: None,
         labels: Some(Labels::new()),
+        retention: Retention::default(),
     };
     match known {
         Known::Valid(m) => {
             info.labels = labels::of_session(session.registered(), &m);
+            // A guest-writable .metadata.json pins nothing (docs/host-state.md).
+            if session.registered() {
+                info.retention = m.retention.clone();
+            }
             info.state = SessionState::Ok;
             info.created_at = Some(m.created_at);
             info.updated_at = Some(m.updated_at);

@@ -731,7 +731,12 @@ fn ls_shows_a_sorted_table_and_json() {
             "state",
             "in_use",
             "problem",
-            "labels"
+            "labels",
+            "pinned",
+            "pinned_until",
+            "idle_ttl_seconds",
+            "expires_at",
+            "ttl_deadline"
         ]
     );
     let age = arr[0]["age_hours"].as_f64().unwrap();

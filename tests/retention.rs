@@ -384,6 +384,41 @@ fn a_session_ttl_deletes_it_whatever_the_age_rule_but_never_a_leased_one() {
         ]
     );
     assert_eq!(names(&root), ["ttl-removed"]);
+    // What info and ls show: the record's pin and TTL, never the mirror's.
+    wsprune::set_session_ttl(
+        &root,
+        "ttl-removed",
+        &Ttl {
+            idle: Some(Duration::from_secs(7200)),
+            expires_at: None,
+        },
+    )
+    .unwrap();
+    wsprune::pin_session(&root, "ttl-removed", None).unwrap();
+    let info = wsprune::session_info(&root, "ttl-removed").unwrap();
+    let v = info.to_json(Utc::now());
+    assert_eq!(
+        (v["pinned"].as_bool(), v["idle_ttl_seconds"].as_u64()),
+        (Some(true), Some(7200))
+    );
+    assert_eq!(
+        info.ttl_deadline(),
+        info.updated_at.map(|t| t + chrono::Duration::hours(2))
+    );
+    assert!(v["pinned_until"].is_null() && v["expires_at"].is_null(), "{v}");
+    let legacy = session(&root, 1.0);
+    let mirror = root.join(&legacy).join(".metadata.json");
+    let forged = std::fs::read_to_string(&mirror).unwrap().replace(
+        "\"version\": 1",
+        "\"version\": 1,\n  \"pinned\": true,\n  \"idle_ttl_seconds\": 60",
+    );
+    std::fs::write(&mirror, forged).unwrap();
+    let v = wsprune::session_info(&root, &legacy).unwrap().to_json(Utc::now());
+    assert_eq!(
+        (v["pinned"].as_bool(), v["idle_ttl_seconds"].is_null()),
+        (Some(false), true),
+        "{v}"
+    );
     // Bad TTLs are refused on every path.
     let zero = Ttl {
         idle: Some(Duration::ZERO),

@@ -220,6 +220,28 @@ pub fn info(root: &Path, id: &str, as_json: bool) -> Result<Exit, Fatal> {
         None => "unknown".to_owned(),
     };
     let _ = writeln!(out, "labels     {labels}");
+    let r = &s.retention;
+    if r.pin_holds(now) {
+        let until = r
+            .pinned_until
+            .map_or_else(|| "until unpinned".to_owned(), |t| format!("until {}", format_time(t)));
+        let _ = writeln!(out, "pinned     {until}");
+    }
+    if let Some(deadline) = s.ttl_deadline() {
+        let mut ttl = Vec::new();
+        if let Some(secs) = r.idle_ttl_seconds {
+            ttl.push(format!("idle {}", format_age(secs as f64 / 3600.0)));
+        }
+        if let Some(at) = r.expires_at {
+            ttl.push(format!("expires at {}", format_time(at)));
+        }
+        let _ = writeln!(
+            out,
+            "ttl        {}: passes at {}",
+            ttl.join(", "),
+            format_time(deadline)
+        );
+    }
     if let Some(p) = &s.problem {
         let _ = writeln!(out, "problem    {}", escape(p));
     }
