@@ -487,6 +487,69 @@ static void test_repair(void) {
     wsprune_string_free(json);
 }
 
+/* Pins, per-session TTLs and the look-ahead through the C ABI: the new
+ * calls' argument checks, the appended struct fields' defaults, a pinned
+ * session kept by a prune (reason "pinned") and refused by a delete without
+ * WSPRUNE_FLAG_FORCE, an expired TTL deleted with rule "ttl", and as_of_us
+ * refused outside a dry run. */
+static void test_pins_and_ttls(void) {
+    char root[256];
+    new_root(root, sizeof root);
+    wsprune_error *err = NULL;
+    wsprune_session_options so;
+    memset(&so, 0xab, sizeof so);
+    CHECK(wsprune_session_options_init(&so, sizeof so) == WSPRUNE_STATUS_OK);
+    CHECK(so.idle_ttl_seconds == 0 && so.expires_at_us == 0);
+    wsprune_prune_options po;
+    memset(&po, 0xab, sizeof po);
+    CHECK(wsprune_prune_options_init(&po, sizeof po) == WSPRUNE_STATUS_OK);
+    CHECK(po.as_of_us == 0);
+
+    CHECK(wsprune_session_pin(NULL, "p", 0, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_unpin(root, NULL, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_set_ttl(root, "../x", 60, 0, &err) == WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_SESSION_ID);
+    CHECK(wsprune_session_pin(root, "missing", 0, &err) == WSPRUNE_STATUS_NOT_FOUND);
+    CHECK_ERR(err, WSPRUNE_STATUS_NOT_FOUND);
+
+    /* "p" pinned until unpinned; "t" expiring: 1 s idle TTL, and an expiry already passed. */
+    CHECK(wsprune_session_create(root, "p", NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    so.idle_ttl_seconds = 1;
+    so.expires_at_us = 1000000; /* 1970-01-01T00:00:01Z */
+    CHECK(wsprune_session_create_with_options(root, "t", &so, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_pin(root, "p", 1000000, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT); /* passed */
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(wsprune_session_pin(root, "p", 0, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(wsprune_session_set_ttl(root, "p", 1, 1000000, NULL) == WSPRUNE_STATUS_OK);
+
+    po.use_older_than = false;
+    po.as_of_us = 4102444800000000LL; /* 2100-01-01: a look-ahead needs a dry run */
+    CHECK(wsprune_prune_sessions_with_options(root, &po, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    po.as_of_us = 0;
+    po.flags = WSPRUNE_FLAG_FORCE; /* no prune deletes a pin */
+    CHECK(wsprune_prune_sessions_with_options(root, &po, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    po.flags = 0;
+    wsprune_prune_result *r = wsprune_prune_sessions_with_options(root, &po, &err);
+    CHECK(r != NULL);
+    CHECK(wsprune_prune_result_deleted_count(r) == 1);
+    CHECK(strcmp(wsprune_prune_result_deleted_id(r, 0), "t") == 0);
+    CHECK(strcmp(wsprune_prune_result_deleted_rule(r, 0), "ttl") == 0);
+    CHECK(wsprune_prune_result_skipped_count(r) == 1);
+    CHECK(strcmp(wsprune_prune_result_skipped_reason(r, 0), "pinned") == 0);
+    wsprune_prune_result_free(r);
+
+    uint64_t bytes = 0;
+    CHECK(wsprune_session_delete(root, "p", 0, &bytes, &err) == WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(exists_in(root, "p"));
+    CHECK(wsprune_session_delete_with_flags(root, "p", 0, WSPRUNE_FLAG_FORCE, &bytes, NULL) == WSPRUNE_STATUS_OK);
+    CHECK(!exists_in(root, "p") && bytes > 0);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(base, sizeof base, "%s/wsprune-ctest-policy-XXXXXX", tmp ? tmp : "/tmp");
@@ -498,6 +561,7 @@ int main(void) {
     test_session_delete();
     test_session_info();
     test_repair();
+    test_pins_and_ttls();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", base);
