@@ -522,3 +522,66 @@ fn a_pin_or_ttl_change_during_a_prune_or_a_touch_is_never_lost() {
     assert_ne!(rec["updated_at"], before, "{rec}");
     assert_eq!(rec["updated_at"], wsprune::metadata::format_timestamp(at));
 }
+
+/// Pins, touches and prunes at once, for real: a prune deleting every idle
+/// session runs in a loop while this thread pins and unpins a session and
+/// another touches it. Whenever a pin returned OK, the session is there
+/// until the unpin (a pinned session is never deleted, whatever the
+/// interleaving), and a touch either updates it or finds it deleted (never
+/// another error: a record replaced by a pin is patched again).
+#[test]
+fn pins_touches_and_prunes_at_once_never_lose_a_pinned_session() {
+    let _serial = exclusive();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    std::fs::create_dir_all(&root).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let every_idle = PruneOptions::older_than(0.0, false);
+    let pruner = {
+        let (root, stop, opts) = (root.clone(), stop.clone(), every_idle.clone());
+        std::thread::spawn(move || {
+            let mut deleted = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                deleted += wsprune::prune_sessions(&root, &opts).unwrap().deleted_sessions.len();
+            }
+            deleted
+        })
+    };
+    let toucher = {
+        let (root, stop) = (root.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut touched = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match wsprune::touch_session(&root, "s") {
+                    Ok(_) => touched += 1,
+                    Err(e) => assert_eq!(e.status(), Status::NotFound, "{e}"),
+                }
+            }
+            touched
+        })
+    };
+    let (mut pinned_rounds, mut gone_before_pin) = (0, 0);
+    for _ in 0..60 {
+        let _ = wsprune::create_session(&root, Some("s"));
+        match wsprune::pin_session(&root, "s", None) {
+            Ok(()) => {
+                pinned_rounds += 1;
+                for _ in 0..20 {
+                    assert!(root.join("s").is_dir(), "a pinned session was deleted");
+                    std::thread::yield_now();
+                }
+                wsprune::unpin_session(&root, "s").unwrap();
+            }
+            Err(e) if matches!(e.status(), Status::NotFound | Status::Busy) => gone_before_pin += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let deleted = pruner.join().unwrap();
+    let touched = toucher.join().unwrap();
+    // The race was real: the prune deleted the unpinned session again and again.
+    assert!(
+        pinned_rounds > 0 && deleted > 0 && touched > 0,
+        "{pinned_rounds} {deleted} {touched} {gone_before_pin}"
+    );
+}
