@@ -319,6 +319,23 @@ fn a_pin_ends_at_its_time_and_the_look_ahead_sees_it() {
     assert_eq!(e.status(), Status::InvalidArgument);
     assert_eq!(names(&root).len(), 4, "nothing deleted so far");
 
+    // The operator's look-ahead: ls --expiring-within, as a table and as JSON.
+    let listed: serde_json::Value =
+        serde_json::from_str(&wsprune_at("+0", &["ls", r, "--expiring-within", "150m", "--json"])).unwrap();
+    let mut expiring: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["session_id"].as_str().unwrap(), s["expiring_rule"].as_str().unwrap()))
+        .collect();
+    expiring.sort();
+    assert_eq!(expiring, [("pinned-1h", "older_than"), ("ttl-30m", "ttl")]);
+    let table = wsprune_at("+0", &["ls", r, "--expiring-within", "150m", "--no-age-rule"]);
+    assert!(table.lines().next().unwrap().ends_with("STATE  RULE"), "{table}");
+    assert!(
+        table.contains("ttl-30m") && !table.contains("pinned-1h") && !table.contains("fresh"),
+        "{table}"
+    );
     // Two hours later, for real: what the look-ahead said.
     let out = wsprune_at("+2h", &["prune", r, "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -160,10 +160,7 @@ pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
         "STATE".into(),
     ]];
     for s in &sessions {
-        let mut state = state_text(s);
-        if let Some(rules) = &expiring {
-            let _ = write!(state, "  {}", rules[&s.session_id]);
-        }
+        let state = state_text(s);
         rows.push([
             escape(&s.session_id).into_owned(),
             s.created_at.map_or_else(dash, format_time),
@@ -173,9 +170,12 @@ pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
             state,
         ]);
     }
-    if expiring.is_some() {
-        rows[0][5].push_str("  RULE");
-    }
+    // With --expiring-within, a RULE column after STATE.
+    let rule_column: Option<Vec<&str>> = expiring.as_ref().map(|rules| {
+        std::iter::once("RULE")
+            .chain(sessions.iter().map(|s| rules[&s.session_id].as_str()))
+            .collect()
+    });
     let mut widths = [0usize; 6];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -183,10 +183,13 @@ pub fn run(a: LsArgs) -> Result<Exit, Fatal> {
         }
     }
     let mut out = String::new();
-    for row in &rows {
+    for (i, row) in rows.iter().enumerate() {
         let [id, created, used, age, size, state] = row;
-        let [wi, wc, wu, wa, ws, _] = widths;
-        let line = format!("{id:<wi$}  {created:<wc$}  {used:<wu$}  {age:>wa$}  {size:>ws$}  {state}");
+        let [wi, wc, wu, wa, ws, wst] = widths;
+        let mut line = format!("{id:<wi$}  {created:<wc$}  {used:<wu$}  {age:>wa$}  {size:>ws$}  {state:<wst$}");
+        if let Some(rule) = rule_column.as_ref().map(|c| c[i]) {
+            let _ = write!(line, "  {rule}");
+        }
         let _ = writeln!(out, "{}", line.trim_end());
     }
     let total: u64 = sessions.iter().filter_map(SessionInfo::known_size).sum();
