@@ -77,6 +77,11 @@ type Info struct {
 	// be read (StateUnreadable: its size is unknown and Size is 0) or why
 	// its metadata is corrupted; else "". SessionInfo leaves it "".
 	Problem string `json:"problem"`
+	// Labels are the session's labels, from its host-owned record
+	// (ListSessions only; SessionInfo leaves it nil): empty when it has
+	// none (and for a directory that is not registered), nil when they
+	// cannot be read.
+	Labels map[string]string `json:"labels"`
 }
 
 // SessionInfo reports what is known about session id: timestamps, size,

@@ -204,6 +204,8 @@ export interface SessionListing {
   inUse: boolean;
   /** Why the session is corrupted or unreadable; null otherwise. */
   problem: string | null;
+  /** Its labels, from its host-owned record ({} when none); null when they cannot be read. */
+  labels: Record<string, string> | null;
 }
 /** Every session under the root, sorted by id, each measured. NotFoundError if the root is missing. */
 export function listSessions(root: string): SessionListing[];

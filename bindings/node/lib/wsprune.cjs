@@ -465,6 +465,7 @@ function listSessions(root) {
     state: s.state,
     inUse: s.in_use,
     problem: s.problem,
+    labels: s.labels ?? null,
   }));
 }
 

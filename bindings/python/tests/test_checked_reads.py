@@ -6,6 +6,8 @@ Needs libwsprune 0.3.0."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import subprocess
@@ -111,7 +113,9 @@ def test_list_sessions_custom_ids_legacy_and_states(tmp_path: Path) -> None:
     assert [i.session_id for i in infos] == sorted([ok, custom, legacy, bad])
     by_id = {i.session_id: i for i in infos}
     assert by_id[ok].state is wsprune.SessionState.OK and by_id[ok].problem is None
-    assert by_id[ok] == wsprune.session_info(tmp_path, ok)  # the same facts as session_info
+    # The same facts as session_info, and the labels a listing adds ({}: none).
+    assert by_id[ok].labels == {}
+    assert dataclasses.replace(by_id[ok], labels=None) == wsprune.session_info(tmp_path, ok)
     assert by_id[ok].size_bytes >= 1000
     assert by_id[custom].state is wsprune.SessionState.OK and by_id[custom].created_at is not None
     assert by_id[legacy].state is wsprune.SessionState.LEGACY and by_id[legacy].updated_at is None

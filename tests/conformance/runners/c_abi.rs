@@ -374,11 +374,12 @@ impl Api {
                     self.check((self.list)(root.as_ptr(), &mut js, &mut err), err)?;
                     let listed: Value = serde_json::from_str(&text(js)).unwrap_or(Value::Null);
                     (self.string_free)(js);
-                    let mut sessions = Map::new();
+                    let (mut sessions, mut labels) = (Map::new(), Map::new());
                     for s in listed.as_array().into_iter().flatten() {
                         sessions.insert(s["session_id"].as_str().unwrap_or("").into(), s["state"].clone());
+                        labels.insert(s["session_id"].as_str().unwrap_or("").into(), s["labels"].clone());
                     }
-                    Ok(json!({ "sessions": sessions }))
+                    Ok(json!({ "sessions": sessions, "labels": labels }))
                 }
                 "prune" => self.prune(root, &op["options"]),
                 "stats" => {

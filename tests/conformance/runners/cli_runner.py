@@ -249,7 +249,11 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         j = json.loads(out)
         result = {"state": j["state"], "size_bytes": j["size_bytes"], "in_use": j["in_use"]}
     elif kind == "list":
-        result = {"sessions": {s["session_id"]: s["state"] for s in json.loads(out)}}
+        listed = json.loads(out)
+        result = {
+            "sessions": {s["session_id"]: s["state"] for s in listed},
+            "labels": {s["session_id"]: s["labels"] for s in listed},
+        }
     elif kind == "repair":
         result = {"repaired": len(json.loads(out)["repaired"])}
     elif kind == "migrate":

@@ -121,8 +121,13 @@ async function perform(root, op, events) {
         filesystem_consistent: fs.sizeBytes > 0 && fs.availableBytes <= fs.sizeBytes && fs.freeInodes <= fs.inodes,
       };
     }
-    case 'list':
-      return { sessions: Object.fromEntries(w.listSessions(root).map((s) => [s.sessionId, s.state])) };
+    case 'list': {
+      const listed = w.listSessions(root);
+      return {
+        sessions: Object.fromEntries(listed.map((s) => [s.sessionId, s.state])),
+        labels: Object.fromEntries(listed.map((s) => [s.sessionId, s.labels])),
+      };
+    }
     case 'repair':
       return { repaired: w.repairSessions(root, { dryRun: Boolean(op.dry_run) }).repaired.length };
     case 'prune': {

@@ -143,7 +143,11 @@ def run(root: str, op: dict[str, Any]) -> dict[str, Any]:
     if kind == "repair":
         return {"repaired": len(wsprune.repair_sessions(root, dry_run=bool(op.get("dry_run"))).repaired)}
     if kind == "list":
-        return {"sessions": {i.session_id: i.state.value for i in wsprune.list_sessions(root)}}
+        listed = wsprune.list_sessions(root)
+        return {
+            "sessions": {i.session_id: i.state.value for i in listed},
+            "labels": {i.session_id: i.labels for i in listed},
+        }
     if kind == "prune":
         return prune(root, op.get("options", {}))
     if kind == "stats":

@@ -866,6 +866,11 @@ class SessionInfo:
     #: unknown) or why its metadata is corrupted; else ``None`` (always
     #: ``None`` from :func:`session_info`).
     problem: Optional[str] = None
+    #: From :func:`list_sessions`: the session's labels, from its host-owned
+    #: record (``{}`` when it has none, and for a directory that is not
+    #: registered); ``None`` when they cannot be read, and always from
+    #: :func:`session_info`, whose C struct does not carry them.
+    labels: Optional[Dict[str, str]] = None
 
 
 def session_info(workspace_root: PathLike, session_id: str) -> SessionInfo:
@@ -915,6 +920,7 @@ def list_sessions(workspace_root: PathLike) -> List[SessionInfo]:
             state=SessionState(r["state"]),
             in_use=bool(r.get("in_use")),
             problem=None if r.get("problem") is None else str(r["problem"]),
+            labels=None if r.get("labels") is None else {str(k): str(v) for k, v in r["labels"].items()},
         )
         for r in rows
     ]

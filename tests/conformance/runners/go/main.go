@@ -339,11 +339,16 @@ func run(root string, op map[string]any) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		sessions := map[string]any{}
+		sessions, labels := map[string]any{}, map[string]any{}
 		for _, i := range list {
 			sessions[i.ID] = i.State.String()
+			if i.Labels == nil {
+				labels[i.ID] = nil
+			} else {
+				labels[i.ID] = i.Labels
+			}
 		}
-		return map[string]any{"sessions": sessions}, nil
+		return map[string]any{"sessions": sessions, "labels": labels}, nil
 	case "info":
 		i, err := wsprune.SessionInfo(root, id)
 		if err != nil {

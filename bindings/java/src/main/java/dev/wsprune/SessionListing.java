@@ -17,10 +17,12 @@ import java.util.OptionalLong;
  * @param state     the metadata's state
  * @param inUse     whether a lease (or a prune) held it when listed
  * @param problem   why it is corrupted or unreadable; empty otherwise
+ * @param labels    its labels, from its host-owned record (empty map when it has none); empty when
+ *                  they cannot be read
  */
 public record SessionListing(String id, Optional<Instant> createdAt, Optional<Instant> updatedAt,
         OptionalDouble ageHours, OptionalLong sizeBytes, SessionState state, boolean inUse,
-        Optional<String> problem) {
+        Optional<String> problem, Optional<Map<String, String>> labels) {
 
     /** One element of the library's JSON array. */
     static SessionListing fromJson(Map<?, ?> m) {
@@ -29,7 +31,16 @@ public record SessionListing(String id, Optional<Instant> createdAt, Optional<In
                 m.get("age_hours") instanceof Number n ? OptionalDouble.of(n.doubleValue()) : OptionalDouble.empty(),
                 m.get("size_bytes") instanceof Number n ? OptionalLong.of(n.longValue()) : OptionalLong.empty(),
                 SessionState.fromWireName((String) m.get("state")), Boolean.TRUE.equals(m.get("in_use")),
-                Optional.ofNullable((String) m.get("problem")));
+                Optional.ofNullable((String) m.get("problem")), labels(m.get("labels")));
+    }
+
+    private static Optional<Map<String, String>> labels(Object v) {
+        if (!(v instanceof Map<?, ?> m)) {
+            return Optional.empty();
+        }
+        Map<String, String> out = new java.util.TreeMap<>();
+        m.forEach((k, x) -> out.put(String.valueOf(k), String.valueOf(x)));
+        return Optional.of(java.util.Collections.unmodifiableMap(out));
     }
 
     private static Optional<Instant> instant(Object text) {

@@ -220,10 +220,15 @@ public final class ConformanceRunner {
             }
             case "list": {
                 Map<String, Object> sessions = new LinkedHashMap<>();
+                Map<String, Object> labels = new LinkedHashMap<>();
                 for (SessionListing s : WsPrune.listSessions(root)) {
                     sessions.put(s.id(), s.state().wireName());
+                    labels.put(s.id(), s.labels().orElse(null));
                 }
-                return Map.of("sessions", sessions);
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("sessions", sessions);
+                out.put("labels", labels);
+                return out;
             }
             case "repair":
                 return Map.of("repaired", (long) WsPrune.repair(root, Boolean.TRUE.equals(op.get("dry_run"))).repaired().size());

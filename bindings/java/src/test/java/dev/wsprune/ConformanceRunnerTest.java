@@ -69,7 +69,7 @@ class ConformanceRunnerTest {
         assertEquals(List.of(created), TestSupport.names(tmp.resolve("ws")));
 
         assertEquals("ok", r.get(5).get("status"));
-        assertEquals(Map.of("sessions", Map.of(created, "ok")), r.get(5).get("result"));
+        assertEquals(Map.of("sessions", Map.of(created, "ok"), "labels", Map.of(created, Map.of())), r.get(5).get("result"));
     }
 
     @Test
