@@ -88,3 +88,15 @@ def test_set_labels_refuses_bad_changes_and_missing_sessions(tmp_path: Path) -> 
     with pytest.raises(wsprune.NotFoundError):
         wsprune.set_labels(tmp_path, "missing", "a=b")
     assert wsprune.set_labels(tmp_path, sid) == {"owner": "alice"}
+
+
+def test_readme_recipe_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme.read_text(), re.S) if "set_labels" in b)
+    root = tmp_path / "ws"
+    exec(compile(block.replace('"/tmp/ws-labels"', repr(str(root))), str(readme), "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["['max_sessions_per_owner']", "{'tier': 'pro'}", "3"]
+    owners = sorted((i.labels or {}).get("owner", "-") for i in wsprune.list_sessions(root))
+    assert owners == ["-", "alice", "alice", "bob"]
