@@ -289,6 +289,16 @@ for f in "$tree/bin/wsprune" "$tree/lib/libwsprune.so.$version"; do
 done
 pass "glibc baseline: no symbol newer than GLIBC_2.17 in the tool or the library"
 
+# One library build: the wheel, npm package, jar and .deb carry the very
+# file the tarball does (so the checks above hold for each).
+so_sum=$(sha256sum <"$tree/lib/libwsprune.so.$version")
+zip_member() { python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' "$@"; }
+[ "$(zip_member "$dist/$wheel" wsprune/libwsprune.so | sha256sum)" = "$so_sum" ] || fail "the wheel's libwsprune.so is another build"
+[ "$(tar -xzOf "$dist/wsprune-$version.tgz" package/libwsprune.so | sha256sum)" = "$so_sum" ] || fail "the npm package's libwsprune.so is another build"
+[ "$(zip_member "$dist/wsprune-$version.jar" linux-x86-64/libwsprune.so | sha256sum)" = "$so_sum" ] || fail "the jar's libwsprune.so is another build"
+[ "$(sha256sum <"$tmp/deb/usr/lib/x86_64-linux-gnu/libwsprune.so.$version")" = "$so_sum" ] || fail "the .deb's libwsprune.so is another build"
+pass "one library: the wheel, the npm package, the jar and the .deb carry the tarball's libwsprune.so.$version, byte for byte"
+
 "$repo/target/dist-venv/bin/auditwheel" show "$dist/$wheel" >"$tmp/auditwheel.txt" 2>&1
 grep -q '"manylinux_2_17_x86_64"' "$tmp/auditwheel.txt" || { cat "$tmp/auditwheel.txt" >&2; fail "auditwheel does not call the wheel manylinux_2_17_x86_64"; }
 pass "auditwheel show: manylinux_2_17_x86_64"
