@@ -1338,6 +1338,72 @@ static void test_migrate(void) {
     CHECK(json == NULL);
 }
 
+/* Labels from C: set at create (options.labels), changed (set_labels, its
+ * JSON owned by the caller), and selected by a prune (label_selector,
+ * per-owner caps); bad input is INVALID_ARGUMENT and changes nothing. */
+static void test_labels(void) {
+    char root[256];
+    wsprune_error *err = NULL;
+    new_root(root, sizeof root);
+    wsprune_session_options o;
+    wsprune_session_options_init(&o, sizeof o);
+    CHECK(o.labels == NULL && o.labels_count == 0);
+    const char *alice[] = {"owner=alice", "tier=free"};
+    o.labels = alice;
+    o.labels_count = 2;
+    CHECK(wsprune_session_create_with_options(root, "a1", &o, NULL, 0, &err) == WSPRUNE_STATUS_OK && err == NULL);
+    CHECK(wsprune_session_create_with_options(root, "a2", &o, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    const char *bob[] = {"owner=bob"};
+    o.labels = bob;
+    o.labels_count = 1;
+    CHECK(wsprune_session_create_with_options(root, "b1", &o, NULL, 0, NULL) == WSPRUNE_STATUS_OK);
+    const char *bad[] = {"own er=x"};
+    o.labels = bad;
+    EXPECT_ERROR(wsprune_session_create_with_options(root, "nope", &o, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    o.labels = NULL; /* a count without an array */
+    EXPECT_ERROR(wsprune_session_create_with_options(root, "nope", &o, NULL, 0, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(!registered(root, "nope"));
+
+    const char *changes[] = {"tier=pro", "gpu="};
+    char *json = (char *)&json;
+    CHECK(wsprune_session_set_labels(root, "a2", changes, 2, &json, &err) == WSPRUNE_STATUS_OK && err == NULL);
+    CHECK(json != NULL && strcmp(json, "{\"gpu\":\"\",\"owner\":\"alice\",\"tier\":\"pro\"}") == 0);
+    wsprune_string_free(json);
+    const char *removal[] = {"gpu-"};
+    CHECK(wsprune_session_set_labels(root, "a2", removal, 1, NULL, NULL) == WSPRUNE_STATUS_OK);
+    const char *bad_change[] = {"tier=x", "owner"};
+    json = (char *)&json;
+    EXPECT_ERROR(wsprune_session_set_labels(root, "a2", bad_change, 2, &json, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+    CHECK(json == NULL);
+    EXPECT_ERROR(wsprune_session_set_labels(root, "missing", changes, 2, NULL, &err), WSPRUNE_STATUS_NOT_FOUND);
+    EXPECT_ERROR(wsprune_session_set_labels(root, "a1", NULL, 1, NULL, &err), WSPRUNE_STATUS_INVALID_ARGUMENT);
+
+    wsprune_prune_options p;
+    wsprune_prune_options_init(&p, sizeof p);
+    CHECK(p.label_selector == NULL && p.per_owner == NULL && p.max_sessions_per_owner == 0);
+    p.older_than_hours = 0.0;
+    p.dry_run = true;
+    p.label_selector = "owner=alice,tier!=pro";
+    wsprune_prune_result *r = wsprune_prune_sessions_with_options(root, &p, &err);
+    CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 1 && strcmp(wsprune_prune_result_deleted_id(r, 0), "a1") == 0);
+    wsprune_prune_result_free(r);
+    p.label_selector = "";
+    CHECK(wsprune_prune_sessions_with_options(root, &p, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+    p.label_selector = NULL;
+    p.use_older_than = false;
+    p.min_age_hours = 0.0;
+    p.per_owner = "owner";
+    p.max_sessions_per_owner = 1;
+    r = wsprune_prune_sessions_with_options(root, &p, &err);
+    CHECK(r != NULL && wsprune_prune_result_deleted_count(r) == 1);
+    CHECK(r != NULL && strcmp(wsprune_prune_result_deleted_rule(r, 0), "max_sessions_per_owner") == 0);
+    wsprune_prune_result_free(r);
+    p.per_owner = NULL; /* a cap without the owner label */
+    CHECK(wsprune_prune_sessions_with_options(root, &p, &err) == NULL);
+    CHECK_ERR(err, WSPRUNE_STATUS_INVALID_ARGUMENT);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(base, sizeof base, "%s/wsprune-ctest-XXXXXX", tmp ? tmp : "/tmp");
@@ -1356,6 +1422,7 @@ int main(void) {
     test_list_and_read_metadata();
     test_session_options();
     test_migrate();
+    test_labels();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", base);
