@@ -36,10 +36,18 @@ fn invalid(message: String) -> Error {
     Error::new(Status::InvalidArgument, message)
 }
 
+/// How much of a refused key or term a message quotes: enough to find it,
+/// not a caller's megabytes echoed back.
+const SHOWN_MAX_CHARS: usize = 80;
+
 /// The key as it may be printed in a message: escaped and quoted, since a
-/// refused key may hold anything.
+/// refused key may hold anything, and cut after [`SHOWN_MAX_CHARS`]
+/// characters (then `…` and its length follow the quote).
 fn shown(key: &str) -> String {
-    escape::quoted(key)
+    match key.char_indices().nth(SHOWN_MAX_CHARS) {
+        Some((end, _)) => format!("{}… ({} bytes)", escape::quoted(&key[..end]), key.len()),
+        None => escape::quoted(key),
+    }
 }
 
 /// Checks one key: `[prefix/]name`, the name 1 to 63 characters of
@@ -426,6 +434,17 @@ mod tests {
         assert!(m.contains("longer than 63"), "{m}");
         let m = err(validate_key(&format!("{}/n", "a".repeat(254))));
         assert!(m.contains("longer than 253"), "{m}");
+    }
+
+    #[test]
+    fn a_huge_key_is_cut_in_the_message() {
+        let key = "k".repeat(120_000);
+        let m = err(validate_key(&key));
+        assert!(m.len() < 300, "{} bytes: {}", m.len(), &m[..300]);
+        assert!(
+            m.contains(&format!("\"{}\"… (120000 bytes)", "k".repeat(SHOWN_MAX_CHARS))),
+            "{m}"
+        );
     }
 
     #[test]
