@@ -31,10 +31,13 @@ done
 install -m 0644 "$stage/cli-docs/completions/wsprune" "$root/usr/share/bash-completion/completions/wsprune"
 install -m 0644 "$stage/cli-docs/completions/_wsprune" "$root/usr/share/zsh/vendor-completions/_wsprune"
 install -m 0644 "$stage/cli-docs/completions/wsprune.fish" "$root/usr/share/fish/vendor_completions.d/wsprune.fish"
-# The units run the packaged tool; an operator enables the timer after editing the root.
-for unit in wsprune-prune.service wsprune-prune.timer; do
-    sed -e 's|/usr/local/bin/wsprune|/usr/bin/wsprune|g' -e 's|copy both units to /etc/systemd/system/, edit|systemctl edit wsprune-prune.service to set|' \
-        "contrib/systemd/$unit" >"$root/lib/systemd/system/$unit"
+# Every unit of contrib/systemd/, running the packaged tool; an operator
+# enables one after setting the root (systemctl edit).
+for path in contrib/systemd/*.service contrib/systemd/*.timer; do
+    unit=$(basename "$path")
+    sed -E -e 's|/usr/local/bin/wsprune|/usr/bin/wsprune|g' \
+        -e "s|copy (both units )?to /etc/systemd/system/, edit|systemctl edit ${unit%.*}.service to set|" \
+        "$path" >"$root/lib/systemd/system/$unit"
     chmod 0644 "$root/lib/systemd/system/$unit"
 done
 install -m 0644 contrib/valgrind/wsprune.supp "$root/usr/share/wsprune/wsprune.supp"

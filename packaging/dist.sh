@@ -108,7 +108,8 @@ install -m 0644 "$stage"/cli-docs/man1/*.1 "$t/share/man/man1/"
 install -m 0644 "$stage/cli-docs/completions/wsprune" "$t/share/bash-completion/completions/wsprune"
 install -m 0644 "$stage/cli-docs/completions/_wsprune" "$t/share/zsh/site-functions/_wsprune"
 install -m 0644 "$stage/cli-docs/completions/wsprune.fish" "$t/share/fish/vendor_completions.d/wsprune.fish"
-install -m 0644 contrib/systemd/wsprune-prune.service contrib/systemd/wsprune-prune.timer "$t/lib/systemd/system/"
+# Every unit of contrib/systemd/ (make test-dist checks that none is left out).
+install -m 0644 contrib/systemd/*.service contrib/systemd/*.timer "$t/lib/systemd/system/"
 install -m 0644 contrib/valgrind/wsprune.supp "$t/share/wsprune/wsprune.supp"
 install -m 0644 LICENSE-MIT LICENSE-APACHE README.md SECURITY.md "$t/"
 # pkg-config files that work wherever the tree is unpacked: the prefix is

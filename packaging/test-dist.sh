@@ -248,6 +248,15 @@ test \"\$(LD_LIBRARY_PATH='$tmp/deb/usr/lib/x86_64-linux-gnu' '$tmp/deb/usr/bin/
 test -L '$tmp/deb/usr/lib/x86_64-linux-gnu/libwsprune.so.0'
 test -f '$tmp/deb/lib/systemd/system/wsprune-prune.timer'
 "
+# Every systemd unit of contrib/ in the tarball as is, and in the .deb
+# running /usr/bin/wsprune.
+for unit in contrib/systemd/*.service contrib/systemd/*.timer; do
+    u=$(basename "$unit")
+    cmp -s "$unit" "$tree/lib/systemd/system/$u" || fail "the tarball lacks $unit"
+    [ -f "$tmp/deb/lib/systemd/system/$u" ] || fail "the .deb lacks $unit"
+    ! grep -q /usr/local "$tmp/deb/lib/systemd/system/$u" || fail "the .deb's $u names /usr/local"
+    if grep -q '^ExecStart=' "$unit"; then grep -q '^ExecStart=/usr/bin/wsprune ' "$tmp/deb/lib/systemd/system/$u" || fail "the .deb's $u runs another tool"; fi
+done
 if command -v lintian >/dev/null; then
     lintian --fail-on error "$dist/wsprune_${version}_amd64.deb" >"$tmp/lintian.txt" || { cat "$tmp/lintian.txt" >&2; fail "lintian reports errors"; }
     pass ".deb: unpacked with dpkg-deb -x, its tool runs; lintian: no errors ($(grep -c '^W:' "$tmp/lintian.txt" || true) warnings)"
