@@ -259,7 +259,7 @@ for unit in contrib/systemd/*.service contrib/systemd/*.timer; do
 done
 if command -v lintian >/dev/null; then
     lintian --fail-on error "$dist/wsprune_${version}_amd64.deb" >"$tmp/lintian.txt" || { cat "$tmp/lintian.txt" >&2; fail "lintian reports errors"; }
-    pass ".deb: unpacked with dpkg-deb -x, its tool runs; lintian: no errors ($(grep -c '^W:' "$tmp/lintian.txt" || true) warnings)"
+    pass ".deb: unpacked with dpkg-deb -x, its tool runs; every unit of contrib/systemd/ in it (running /usr/bin/wsprune) and in the tarball; lintian: no errors ($(grep -c '^W:' "$tmp/lintian.txt" || true) warnings)"
 else
     fail "lintian is not installed (apt-get install lintian)"
 fi
