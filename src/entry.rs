@@ -125,7 +125,7 @@ pub(crate) fn examine<T>(
     };
     match host {
         Some(host) if registered => examine_registered(rfd, host, id, lock, dir, dir_id, decode),
-        _ => examine_unregistered(rfd, id, lock, dir, dir_id, decode),
+        _ => examine_unregistered(rfd, host, id, lock, dir, dir_id, decode),
     }
 }
 
@@ -188,6 +188,7 @@ fn examine_registered<T>(
 /// directory's own lock and its `.metadata.json`.
 fn examine_unregistered<T>(
     rfd: BorrowedFd<'_>,
+    host: Option<&HostDir>,
     id: &str,
     lock: Lock,
     dir: OwnedFd,
@@ -206,6 +207,13 @@ fn examine_unregistered<T>(
     // Locked: a directory renamed away between our open and our lock is
     // someone else's deletion. Unlocked: so is one whose metadata vanished.
     if locked && gone() {
+        return Examined::NotASession;
+    }
+    // Locked: a directory registered since we looked (a creation or an open
+    // that held its lock until its record was written) is now locked and
+    // decided through its record, not through this lock and its mirror:
+    // left for the next look, which sees it registered.
+    if locked && host.is_some_and(|h| matches!(h.is_registered(id), Ok(true))) {
         return Examined::NotASession;
     }
     let known = match session::read_metadata_with(dfd, decode) {

@@ -337,6 +337,19 @@ pub fn create_session_with(root: &Path, id: Option<&str>, opts: &SessionOptions)
         Some(libc::EEXIST) => exists(),
         _ => Error::io(format_args!("cannot create session directory {id}"), e),
     })?;
+    // Held until the record is written: a prune that meets the directory
+    // before (with its mirror, not yet its record) judges it as an
+    // unregistered directory, locked through the directory itself: it finds
+    // it in use instead of deleting a session being created (whose pin or
+    // lease, taken once the record exists, it would not see).
+    let creating = match fd::open_dir_at(rfd, &cid) {
+        Ok(d) => d,
+        Err(e) => {
+            undo_create(rfd, &host, &cid, &id);
+            return Err(Error::io(format_args!("cannot open session directory {id}"), e));
+        }
+    };
+    let _ = fd::flock_wait(creating.as_fd(), libc::LOCK_EX, std::time::Duration::from_secs(2));
     let mut meta = SessionMetadata::new(id.clone(), Utc::now());
     opts.ttl().apply(&mut meta.retention);
     meta.retention.labels = opts.labels.clone();
