@@ -132,10 +132,18 @@ pub(crate) fn ttl_event(id: &str, ttl: &Ttl) {
     });
 }
 
-/// Applies `f` to session `id`'s retention fields under a lease (see the
-/// module documentation) and the record update lock. Returns the name the
-/// session was found under.
-fn change(root: &Path, id: &str, what: &str, f: impl FnOnce(&mut Retention)) -> Result<String> {
+/// Applies `f` to session `id`'s record under a lease (see the module
+/// documentation) and the record update lock, and writes what it made of it;
+/// an error of `f` (a refused change) writes nothing and is returned as it is.
+/// Returns the name the session was found under and what `f` returned. `what`
+/// names the change in messages ("cannot {what} session ID: ..."). Used for
+/// pins, TTLs and labels alike.
+pub(crate) fn change_record<T>(
+    root: &Path,
+    id: &str,
+    what: &str,
+    f: impl FnOnce(&mut SessionMetadata) -> Result<T>,
+) -> Result<(String, T)> {
     let lease = lease::acquire(root, id)?;
     let name = lease.session_id().to_owned();
     let Some(records) = lease.records() else {
@@ -146,28 +154,39 @@ fn change(root: &Path, id: &str, what: &str, f: impl FnOnce(&mut Retention)) -> 
             ),
         ));
     };
-    let mut corrupted = None;
-    let found = host_state::update_record_at(records, &name, |bytes| match SessionMetadata::from_json(bytes) {
-        Ok(mut m) => {
-            f(&mut m.retention);
-            Ok(m.to_json().into_bytes())
-        }
-        Err(bad) => {
-            corrupted = Some(bad.to_string());
-            Err(std::io::Error::other("corrupted"))
-        }
+    let mut outcome: Option<Result<T>> = None;
+    let found = host_state::update_record_at(records, &name, |bytes| {
+        let refused = |outcome: &mut Option<Result<T>>, e: Error| {
+            *outcome = Some(Err(e));
+            std::io::Error::other("change refused")
+        };
+        let mut m = SessionMetadata::from_json(bytes).map_err(|bad| {
+            let msg =
+                format!("cannot {what} session {name}: its record is unusable ({bad}); `wsprune repair` rewrites it");
+            refused(&mut outcome, Error::new(Status::Io, msg))
+        })?;
+        let value = f(&mut m).map_err(|e| refused(&mut outcome, e))?;
+        outcome = Some(Ok(value));
+        Ok(m.to_json().into_bytes())
     });
-    match (found, corrupted) {
-        (_, Some(bad)) => Err(Error::new(
-            Status::Io,
-            format!("cannot {what} session {name}: its record is unusable ({bad}); `wsprune repair` rewrites it"),
-        )),
-        (Ok(true), None) => Ok(name),
-        (Ok(false), None) => Err(Error::new(
+    match (found, outcome) {
+        (_, Some(Err(e))) => Err(e),
+        (Ok(true), Some(Ok(value))) => Ok((name, value)),
+        (Ok(false), _) => Err(Error::new(
             Status::NotFound,
             format!("session {name} was deleted while changing it"),
         )),
-        (Err(e), None) => Err(Error::io(format_args!("cannot {what} session {name}"), e)),
+        (Err(e), _) => Err(Error::io(format_args!("cannot {what} session {name}"), e)),
+        (Ok(true), None) => unreachable!("a record written without a change"),
     }
     // `lease` is released here, after the record is written.
+}
+
+/// [`change_record`] of the retention fields alone.
+fn change(root: &Path, id: &str, what: &str, f: impl FnOnce(&mut Retention)) -> Result<String> {
+    change_record(root, id, what, |m| {
+        f(&mut m.retention);
+        Ok(())
+    })
+    .map(|(name, ())| name)
 }

@@ -628,3 +628,37 @@ fn pins_touches_and_prunes_at_once_never_lose_a_pinned_session() {
         ["s"]
     );
 }
+
+/// A change of a session whose record is unreadable (a disk fault) is `IO`,
+/// names the cure and writes nothing, for a pin, a TTL and labels alike; an
+/// unregistered directory cannot be changed at all (`INVALID_ARGUMENT`).
+#[test]
+fn a_change_to_an_unreadable_or_unregistered_session_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let id = wsprune::create_session(&root, None).unwrap();
+    std::fs::write(record_path(&root, &id), "{damaged").unwrap();
+    let changes = [wsprune::labels::LabelChange::Set("owner".into(), "alice".into())];
+    let outcomes = [
+        ("pin", wsprune::pin_session(&root, &id, None)),
+        ("unpin", wsprune::unpin_session(&root, &id)),
+        ("set the TTL of", wsprune::set_session_ttl(&root, &id, &Ttl::default())),
+        ("label", wsprune::set_session_labels(&root, &id, &changes).map(|_| ())),
+    ];
+    for (what, r) in outcomes {
+        let e = r.unwrap_err();
+        assert_eq!(e.status(), Status::Io, "{what}: {e}");
+        assert!(
+            e.message()
+                .starts_with(&format!("cannot {what} session {id}: its record is unusable")),
+            "{e}"
+        );
+        assert!(e.message().contains("wsprune repair"), "{e}");
+    }
+    assert_eq!(std::fs::read_to_string(record_path(&root, &id)).unwrap(), "{damaged");
+
+    let legacy = legacy_session(&root);
+    let e = wsprune::set_session_labels(&root, &legacy, &changes).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument, "{e}");
+    assert!(e.message().contains("not registered"), "{e}");
+}

@@ -72,6 +72,35 @@ fn states_leases_buckets_sizes_and_the_filesystem() {
     assert_eq!((s.filesystem.inodes, s.filesystem.free_inodes), (inodes, ffree));
     assert_eq!(inodes, 1000);
 
+    // The JSON form (`wsprune stats --json`, documented) carries the same figures.
+    let j = s.to_json();
+    assert_eq!(
+        j["sessions"],
+        serde_json::json!({"ok": 6, "legacy": 1, "corrupted": 1, "unreadable": 0})
+    );
+    assert_eq!((j["leased"].as_u64(), j["total_bytes"].as_u64()), (Some(1), Some(du)));
+    let idle = j["idle"].as_array().unwrap();
+    assert_eq!(idle.len(), s.idle.len());
+    for (b, jb) in s.idle.iter().zip(idle) {
+        assert_eq!(
+            jb["le_seconds"].as_f64(),
+            b.upper_seconds.is_finite().then_some(b.upper_seconds)
+        );
+        assert_eq!(
+            (jb["sessions"].as_u64(), jb["bytes"].as_u64()),
+            (Some(b.sessions), b.bytes)
+        );
+    }
+    assert!(idle.last().unwrap()["le_seconds"].is_null());
+    assert_eq!(j["oldest_idle_seconds"].as_f64(), Some(oldest));
+    assert_eq!(
+        j["filesystem"],
+        serde_json::json!({"size_bytes": 4 << 20, "available_bytes": bsize * avail, "inodes": 1000, "free_inodes": ffree})
+    );
+    let at = chrono::DateTime::parse_from_rfc3339(j["collected_at"].as_str().unwrap()).unwrap();
+    // Written with microseconds, as every timestamp wsprune writes.
+    assert_eq!(at.timestamp_micros(), s.collected_at.timestamp_micros());
+
     // Without the walk: the same counts, no bytes.
     let quick = workspace_stats(&root, &StatsOptions::default()).unwrap();
     assert_eq!((quick.ok, quick.legacy, quick.corrupted, quick.leased), (6, 1, 1, 1));
