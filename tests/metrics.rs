@@ -180,6 +180,8 @@ fn with_data(root: &Path, id: &str, bytes: usize) {
 
 #[test]
 fn metrics_of_a_real_workspace() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     // A private tmpfs: its free space and inodes change only with this test.
     let fs = PrivateTmpfs::mount("size=8m,nr_inodes=2000");
     let root = fs.dir.join("ws");
@@ -288,6 +290,8 @@ fn now() -> f64 {
 
 #[test]
 fn prune_metrics_file_reports_the_outcome() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
     let out = tmp.path().join("textfile");
@@ -376,6 +380,8 @@ fn prune_metrics_file_reports_the_outcome() {
 
 #[test]
 fn a_failed_prune_keeps_the_last_success_and_replaces_the_file_whole() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let tmp = tempfile::tempdir().unwrap();
     // A root whose name needs escaping in a label value.
     let root = tmp.path().join("we\"ird\\root\nname");
@@ -421,6 +427,8 @@ fn a_failed_prune_keeps_the_last_success_and_replaces_the_file_whole() {
 
 #[test]
 fn a_metrics_file_that_cannot_be_written_fails_the_run() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
     let stale = registered_session(&root, 100.0);
@@ -446,6 +454,8 @@ fn a_metrics_file_that_cannot_be_written_fails_the_run() {
 /// link planted at the temporary name is neither followed nor removed.
 #[test]
 fn a_metrics_file_path_holding_something_else_is_left_alone() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
     registered_session(&root, 100.0);
@@ -534,6 +544,8 @@ fn documented() -> BTreeMap<String, (String, Vec<String>)> {
 /// and exactly the documented label values; and every row is written.
 #[test]
 fn the_names_are_docs_metrics_md() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let doc = documented();
     assert!(doc.len() >= 19, "{doc:?}");
     let tmp = tempfile::tempdir().unwrap();

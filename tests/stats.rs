@@ -9,8 +9,8 @@ use std::ffi::CString;
 use std::path::Path;
 
 use prune_support::{
-    hours_ago, legacy_session, metadata_text, registered_session, session, session_lock_file, stat_f, tree_bytes,
-    write_file, write_metadata_raw, PrivateTmpfs,
+    exclusive, hours_ago, legacy_session, metadata_text, registered_session, session, session_lock_file, stat_f,
+    tree_bytes, write_file, write_metadata_raw, PrivateTmpfs,
 };
 use wsprune::ffi::*;
 use wsprune::stats::IDLE_BUCKET_BOUNDS;
@@ -25,6 +25,8 @@ fn sized_session(root: &Path, hours: f64, bytes: usize) -> String {
 
 #[test]
 fn states_leases_buckets_sizes_and_the_filesystem() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let fs = PrivateTmpfs::mount("size=4m,nr_inodes=1000");
     let root = fs.dir.join("ws");
     std::fs::create_dir(&root).unwrap();
@@ -116,6 +118,8 @@ fn states_leases_buckets_sizes_and_the_filesystem() {
 /// state, and the host directory is not a session.
 #[test]
 fn registered_sessions_count_by_their_record_not_the_guests_mirror() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let recent = registered_session(root, 2.0);
@@ -142,6 +146,8 @@ fn registered_sessions_count_by_their_record_not_the_guests_mirror() {
 
 #[test]
 fn an_empty_root_has_no_oldest_idle_time_and_a_missing_root_is_not_found() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let tmp = tempfile::tempdir().unwrap();
     let s = workspace_stats(tmp.path(), &StatsOptions::default()).unwrap();
     assert_eq!((s.sessions(), s.leased, s.oldest_idle_seconds), (0, 0, None));
@@ -158,6 +164,8 @@ fn an_empty_root_has_no_oldest_idle_time_and_a_missing_root_is_not_found() {
 
 #[test]
 fn the_c_object_answers_every_accessor_and_null() {
+    // Starts processes (the tool, mount): run alone (see support::exclusive).
+    let _serial = exclusive();
     let tmp = tempfile::tempdir().unwrap();
     let old = sized_session(tmp.path(), 30.0, 3000);
     let _young = session(tmp.path(), 0.1);
