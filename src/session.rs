@@ -522,31 +522,28 @@ fn adopt(
         .is_registered(&name)
         .map_err(|e| Error::io(format_args!("cannot read the record of session {name}"), e))?;
     if !registered {
-        let found =
-            read_metadata_at(dir).map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?;
-        let meta = match found {
-            // Trusted once (its times; a pin or a TTL only the host sets):
-            // from now on the record is the truth.
-            MetadataState::Valid(m) => {
-                let mut m = m.without_host_fields().fit_for_record();
-                m.session_id = name.clone();
-                m
-            }
-            _ if adopt => SessionMetadata::new(name.clone(), Utc::now()),
-            MetadataState::Missing => {
-                return Err(Error::new(
-                    Status::NotFound,
-                    format!("session {name} not found: {name} in {} is a directory without {METADATA_FILE}, not a session (open it with --adopt to make it one)", root.display()),
-                ))
-            }
-            MetadataState::Invalid(bad) => {
-                return Err(Error::new(
-                    Status::NotFound,
-                    format!("session {name} not found: {name} in {} has unusable {METADATA_FILE} ({bad}), so it is not a session (open it with --adopt to make it one, or run wsprune repair)", root.display()),
-                ))
-            }
-        };
-        register_existing(&host, dir, &name, &meta, "open")?;
+        // Registering an existing directory is a short lease on it, as
+        // wsprune 0.3 and a prune lock an unregistered directory (a shared
+        // flock on it): a prune deleting it (exclusive) is waited for as a
+        // lease waits, and no prune can start deleting it, judged by its
+        // `.metadata.json`, until the record exists and is what a prune reads
+        // (with the pin or lease a caller may take as soon as open returns).
+        let locked = fd::flock_wait(dir, libc::LOCK_SH, crate::lease::ACQUIRE_TIMEOUT)
+            .map_err(|e| Error::io(format_args!("cannot lock session {name}"), e))?;
+        if !locked {
+            return Err(Error::new(
+                Status::Busy,
+                format!("session {name} is being deleted (a prune or rm holds it)"),
+            ));
+        }
+        // Moved to trash while we waited: gone (the caller looks again).
+        if !fd::is_named(rfd, &fd::cname(&name), dir_id) {
+            let _ = fd::unlock(dir);
+            return Ok(None);
+        }
+        let registered = register_unregistered(root, &host, dir, &name, adopt);
+        let _ = fd::unlock(dir);
+        registered?;
     }
     if !fd::is_named(rfd, &fd::cname(&name), dir_id) {
         return Ok(None);
@@ -555,6 +552,36 @@ fn adopt(
         fields! {"session_id" => name.as_str(), "workspace_path" => root.join(&name).to_string_lossy()}
     });
     Ok(Some(name))
+}
+
+/// [`adopt`] of a directory without a record: registers it with its valid
+/// metadata, or (with `adopt`) dated now; otherwise [`Status::NotFound`].
+fn register_unregistered(root: &Path, host: &HostDir, dir: BorrowedFd<'_>, name: &str, adopt: bool) -> Result<()> {
+    let found =
+        read_metadata_at(dir).map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?;
+    let meta = match found {
+        // Trusted once (its times; a pin or a TTL only the host sets):
+        // from now on the record is the truth.
+        MetadataState::Valid(m) => {
+            let mut m = m.without_host_fields().fit_for_record();
+            m.session_id = name.to_owned();
+            m
+        }
+        _ if adopt => SessionMetadata::new(name.to_owned(), Utc::now()),
+        MetadataState::Missing => {
+            return Err(Error::new(
+                Status::NotFound,
+                format!("session {name} not found: {name} in {} is a directory without {METADATA_FILE}, not a session (open it with --adopt to make it one)", root.display()),
+            ))
+        }
+        MetadataState::Invalid(bad) => {
+            return Err(Error::new(
+                Status::NotFound,
+                format!("session {name} not found: {name} in {} has unusable {METADATA_FILE} ({bad}), so it is not a session (open it with --adopt to make it one, or run wsprune repair)", root.display()),
+            ))
+        }
+    };
+    register_existing(host, dir, name, &meta, "open")
 }
 
 /// Registers the existing directory `dir` as session `name` with `meta`:

@@ -631,3 +631,37 @@ fn a_guest_file_that_would_grow_past_the_limit_still_makes_a_readable_record() {
     deleted.sort();
     assert_eq!(deleted, ["migrated", "opened"], "{r:?}");
 }
+
+/// Registering an existing directory (an open of a 0.3 session) is a short
+/// lease on it: while a deletion holds it (an exclusive flock on the
+/// directory, as a prune or `rm` of an unregistered session takes), the open
+/// waits as a lease does and then is BUSY, registering nothing, so that a
+/// prune never deletes a session a caller was just told is open (and may
+/// pin). A wsprune 0.3 lease (shared) does not stop it.
+#[test]
+fn an_open_registering_a_directory_waits_for_its_deletion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    std::fs::create_dir(&root).unwrap();
+    let id = "legacy-0.3";
+    std::fs::create_dir(root.join(id)).unwrap();
+    let now = wsprune::metadata::format_timestamp(chrono::Utc::now());
+    std::fs::write(
+        root.join(id).join(".metadata.json"),
+        format!(r#"{{"session_id":"{id}","created_at":"{now}","updated_at":"{now}","version":1}}"#),
+    )
+    .unwrap();
+    let dir = std::fs::File::open(root.join(id)).unwrap();
+    // SAFETY: takes no pointers; `dir` is open for the call.
+    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+    let started = Instant::now();
+    let e = wsprune::create_or_open_session(&root, Some(id)).unwrap_err();
+    assert_eq!(e.status(), Status::Busy, "{e}");
+    assert!(started.elapsed() >= Duration::from_millis(1500), "did not wait");
+    assert!(!record_path(&root, id).exists(), "registered while being deleted");
+    // A 0.3 lease (shared) instead: the open registers the session.
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) }, 0);
+    assert_eq!(wsprune::create_or_open_session(&root, Some(id)).unwrap(), (id.to_owned(), false));
+    assert!(record_path(&root, id).exists());
+}
