@@ -476,6 +476,16 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: libc::mode_t) -> io::Result<()> {
     cvt(unsafe { libc::fchmod(fd.as_raw_fd(), mode) }).map(drop)
 }
 
+/// Moves `fd`'s file offset back to the start, so that [`read_to_end`] reads
+/// the file again.
+pub fn rewind(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: lseek takes no pointers; `fd` is open for the call.
+    if unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_SET) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Reads the whole (small) file behind `fd` into `buf`, up to `limit + 1`
 /// bytes so an oversized file is recognisable by its length. `size` is the
 /// file's size from `fstat`: once that much is read, the read that would

@@ -196,7 +196,18 @@ impl HostDir {
     /// `sync` makes the new record durable before it replaces the old one
     /// (a rewrite); a first record has nothing to lose and need not wait.
     pub(crate) fn write_record(&self, id: &str, data: &[u8], sync: bool) -> io::Result<()> {
-        write_record_with(self.records.as_fd(), id, data, sync, |f| self.give(f))
+        write_record_with(self.records.as_fd(), id, data, sync, false, |f| self.give(f))
+    }
+
+    /// Writes session `id`'s first record, crash-safely, only if it has
+    /// none: `Ok(false)` when someone registered it meanwhile (their record,
+    /// and whatever pin, TTL or labels it has since, is kept).
+    pub(crate) fn write_first_record(&self, id: &str, data: &[u8]) -> io::Result<bool> {
+        match write_record_with(self.records.as_fd(), id, data, true, true, |f| self.give(f)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Rewrites session `id`'s record to what `change` makes of its bytes,
@@ -283,9 +294,11 @@ const UPDATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// it: a lock is per open file description) for the read, the change and
 /// the write. Every read-change-write of a record (a pin, a TTL, labels, a
 /// touch that cannot patch in place) goes through here, so none loses
-/// another's change. A touch's in-place patch does not take the lock: it
-/// finds its file replaced (unlinked) and patches the new one
-/// ([`crate::touch`]). `Ok(false)`: the session is not registered.
+/// another's change. A touch's in-place patch does not take the lock (it
+/// stays a handful of system calls): one that lands on the old file after
+/// the rename finds it unlinked and patches the new one ([`crate::touch`]);
+/// one that landed before the rename is carried over to the new record
+/// ([`carry_touch_over`]). `Ok(false)`: the session is not registered.
 pub(crate) fn update_record_at(
     records: BorrowedFd<'_>,
     id: &str,
@@ -298,19 +311,62 @@ pub(crate) fn update_record_at(
             "another update of the session records held their lock for 10 s",
         ));
     }
-    let bytes = match open_file(records, &fd::cname(id), libc::O_RDONLY) {
-        Ok(file) => {
-            let mut buf = Vec::new();
-            fd::read_to_end(file.as_fd(), &mut buf, MAX_METADATA_BYTES, usize::MAX)?;
-            buf
-        }
+    let old = match open_file(records, &fd::cname(id), libc::O_RDONLY) {
+        Ok(file) => file,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(false),
         Err(e) => return Err(e),
     };
+    let mut bytes = Vec::new();
+    fd::read_to_end(old.as_fd(), &mut bytes, MAX_METADATA_BYTES, usize::MAX)?;
     let new = change(&bytes)?;
-    write_record_with(records, id, &new, true, |f| give_to_owner(f, records))?;
+    write_record_with(records, id, &new, true, false, |f| give_to_owner(f, records))?;
+    carry_touch_over(records, id, old.as_fd(), &bytes, &new)?;
     Ok(true)
     // `lock` closes here, releasing the lock.
+}
+
+/// After [`update_record_at`] replaced session `id`'s record (`read` is what
+/// it read of the old one, still open as `old`; `written` the new one): a
+/// touch that patched the old file in place between that read and the
+/// rename saw it still linked and returned OK, so its `updated_at` is
+/// written into the new record here. A touch after the rename finds the old
+/// file unlinked and patches the new one itself: every touch is in one
+/// record or the other, none lost.
+fn carry_touch_over(
+    records: BorrowedFd<'_>,
+    id: &str,
+    old: BorrowedFd<'_>,
+    read: &[u8],
+    written: &[u8],
+) -> io::Result<()> {
+    let mut now = Vec::new();
+    fd::rewind(old)?;
+    fd::read_to_end(old, &mut now, MAX_METADATA_BYTES, usize::MAX)?;
+    let (Ok(before), Ok(touched), Ok(in_new)) = (
+        crate::metadata::parse_updated_at(read),
+        crate::metadata::parse_updated_at(&now),
+        crate::metadata::parse_updated_at(written),
+    ) else {
+        return Ok(());
+    };
+    if touched <= before || touched <= in_new {
+        return Ok(());
+    }
+    match crate::metadata::validate_for_touch(written) {
+        Ok(Some(off)) => {
+            let file = open_file(records, &fd::cname(id), libc::O_WRONLY)?;
+            fd::pwrite_all(file.as_fd(), &crate::metadata::timestamp_bytes(touched), off as u64)
+        }
+        _ => {
+            let Ok(mut m) = crate::metadata::SessionMetadata::from_json(written) else {
+                return Ok(());
+            };
+            m.updated_at = touched;
+            write_record_with(records, id, m.to_json().as_bytes(), true, false, |f| {
+                give_to_owner(f, records)
+            })
+        }
+    }
 }
 
 /// Writes the record `id` in the records directory `dir` (see
@@ -320,6 +376,7 @@ fn write_record_with(
     id: &str,
     data: &[u8],
     sync: bool,
+    noreplace: bool,
     give: impl FnOnce(BorrowedFd<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
     // A record longer than a reader accepts would read as corrupted, and no
@@ -338,7 +395,7 @@ fn write_record_with(
         tmp_prefix: ".tmp.",
         mode: FILE_MODE,
         sync,
-        noreplace: false,
+        noreplace,
     };
     fd::write_atomically(dir, id, data, how, give)
 }
@@ -420,5 +477,48 @@ fn refused(e: io::Error) -> io::Error {
             "{HOST_DIR} in the workspace root is not a directory (or is a symlink): refused"
         )),
         _ => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::{parse_updated_at, SessionMetadata};
+    use chrono::Utc;
+
+    /// A touch that patches the record in place between an update's read
+    /// and its rename (it finds the file still linked, so returns OK) is
+    /// carried over into the new record, not lost under the old
+    /// `updated_at` the update read (found by an attack review: a label
+    /// change during a touch made a just-used session look idle).
+    #[test]
+    fn a_touch_landing_during_an_update_is_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("ws");
+        let id = crate::create_session(&root, None).unwrap();
+        let rfd = crate::session::open_root(&root).unwrap();
+        let host = HostDir::open(rfd.as_fd()).unwrap().unwrap();
+        let records = host.records.as_fd();
+        let hour_ago = crate::metadata::truncate_to_micros(Utc::now() - chrono::Duration::hours(1));
+        let aged = |bytes: &[u8]| {
+            let mut m = SessionMetadata::from_json(bytes).map_err(|e| io::Error::other(e.to_string()))?;
+            m.updated_at = hour_ago;
+            Ok(m.to_json().into_bytes())
+        };
+        assert!(update_record_at(records, &id, aged).unwrap());
+        let before_touch = Utc::now();
+        let changed = update_record_at(records, &id, |bytes| {
+            assert_eq!(parse_updated_at(bytes).unwrap(), hour_ago);
+            crate::touch_session(&root, &id).unwrap();
+            // A change that keeps the bytes it read (say, labels set again).
+            Ok(bytes.to_vec())
+        });
+        assert!(changed.unwrap());
+        let record = host.read_record(&id).unwrap().unwrap();
+        let updated = parse_updated_at(&record).unwrap();
+        assert!(
+            updated >= crate::metadata::truncate_to_micros(before_touch),
+            "touch lost: {updated}"
+        );
     }
 }

@@ -271,6 +271,21 @@ impl SessionMetadata {
         self
     }
 
+    /// What registering session `name` from a guest-writable
+    /// `.metadata.json` keeps of it, at `now`: its times, but none later
+    /// than now (a guest's `updated_at` in 9999 would outlive every age rule
+    /// and TTL the host sets afterwards); no host-owned field
+    /// ([`Self::without_host_fields`]); its unknown fields while they fit
+    /// ([`Self::fit_for_record`]); `name` as its id.
+    pub fn registered_from_guest(self, name: &str, now: DateTime<Utc>) -> Self {
+        let mut m = self.without_host_fields().fit_for_record();
+        m.session_id = name.to_owned();
+        let now = truncate_to_micros(now);
+        m.created_at = m.created_at.min(now);
+        m.updated_at = m.updated_at.min(now);
+        m
+    }
+
     /// Parses a metadata file's bytes (see [`parse`]).
     pub fn from_json(bytes: &[u8]) -> Result<Self, MetadataError> {
         parse(bytes).map(|p| p.metadata)

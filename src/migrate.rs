@@ -116,11 +116,7 @@ pub fn migrate_sessions(root: &Path, dry_run: bool) -> Result<MigrateResult> {
         let (meta, had_metadata) = match known {
             // A guest could have written a pin or a TTL into its file: only
             // the host sets those.
-            Known::Valid(m) => {
-                let mut m = m.without_host_fields().fit_for_record();
-                m.session_id = id.clone();
-                (m, true)
-            }
+            Known::Valid(m) => (m.registered_from_guest(&id, now), true),
             Known::Missing => (SessionMetadata::new(id.clone(), now), false),
             Known::Invalid(bad) => {
                 result
@@ -137,15 +133,20 @@ pub fn migrate_sessions(root: &Path, dry_run: bool) -> Result<MigrateResult> {
             continue;
         }
         if !dry_run {
-            if let Err(e) = session::register_existing(
+            match session::register_existing(
                 host.as_ref().expect("made unless a dry run"),
                 session.dir.as_fd(),
                 &id,
                 &meta,
                 "migrate",
             ) {
-                result.skipped.push((id, e.message().to_owned()));
-                continue;
+                Ok(true) => {}
+                // Registered by an open meanwhile: its record is kept as it is.
+                Ok(false) => continue,
+                Err(e) => {
+                    result.skipped.push((id, e.message().to_owned()));
+                    continue;
+                }
             }
         }
         events::emit(Level::Info, "session.migrated", || {

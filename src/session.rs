@@ -528,22 +528,24 @@ fn adopt(
         // lease waits, and no prune can start deleting it, judged by its
         // `.metadata.json`, until the record exists and is what a prune reads
         // (with the pin or lease a caller may take as soon as open returns).
+        // A deletion renames the directory as soon as it holds it, so a lock
+        // still held after a lease's wait is someone else's (a guest's own
+        // flock, a 0.3 tool): then register anyway, as 0.3 did, or a guest
+        // could keep its session unregistered, and never pruned, by locking it.
         let locked = fd::flock_wait(dir, libc::LOCK_SH, crate::lease::ACQUIRE_TIMEOUT)
             .map_err(|e| Error::io(format_args!("cannot lock session {name}"), e))?;
-        if !locked {
-            return Err(Error::new(
-                Status::Busy,
-                format!("session {name} is being deleted (a prune or rm holds it)"),
-            ));
-        }
         // Moved to trash while we waited: gone (the caller looks again).
-        if !fd::is_named(rfd, &fd::cname(&name), dir_id) {
+        let registered = if fd::is_named(rfd, &fd::cname(&name), dir_id) {
+            register_unregistered(root, &host, dir, &name, adopt).map(Some)
+        } else {
+            Ok(None)
+        };
+        if locked {
             let _ = fd::unlock(dir);
+        }
+        if registered?.is_none() {
             return Ok(None);
         }
-        let registered = register_unregistered(root, &host, dir, &name, adopt);
-        let _ = fd::unlock(dir);
-        registered?;
     }
     if !fd::is_named(rfd, &fd::cname(&name), dir_id) {
         return Ok(None);
@@ -557,16 +559,20 @@ fn adopt(
 /// [`adopt`] of a directory without a record: registers it with its valid
 /// metadata, or (with `adopt`) dated now; otherwise [`Status::NotFound`].
 fn register_unregistered(root: &Path, host: &HostDir, dir: BorrowedFd<'_>, name: &str, adopt: bool) -> Result<()> {
+    // Registered while we waited for the directory (a create finishing, an
+    // open or migrate): its record, and any pin, TTL or labels since, stands.
+    let registered = host
+        .is_registered(name)
+        .map_err(|e| Error::io(format_args!("cannot read the record of session {name}"), e))?;
+    if registered {
+        return Ok(());
+    }
     let found =
         read_metadata_at(dir).map_err(|e| Error::io(format_args!("cannot read metadata of session {name}"), e))?;
     let meta = match found {
         // Trusted once (its times; a pin or a TTL only the host sets):
         // from now on the record is the truth.
-        MetadataState::Valid(m) => {
-            let mut m = m.without_host_fields().fit_for_record();
-            m.session_id = name.to_owned();
-            m
-        }
+        MetadataState::Valid(m) => m.registered_from_guest(name, Utc::now()),
         _ if adopt => SessionMetadata::new(name.to_owned(), Utc::now()),
         MetadataState::Missing => {
             return Err(Error::new(
@@ -581,7 +587,8 @@ fn register_unregistered(root: &Path, host: &HostDir, dir: BorrowedFd<'_>, name:
             ))
         }
     };
-    register_existing(host, dir, name, &meta, "open")
+    // Not registered now: someone else did meanwhile, and theirs stands.
+    register_existing(host, dir, name, &meta, "open").map(|_| ())
 }
 
 /// Registers the existing directory `dir` as session `name` with `meta`:
@@ -592,7 +599,7 @@ pub(crate) fn register_existing(
     name: &str,
     meta: &SessionMetadata,
     operation: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let io = |what: &str, e| {
         Error::io(
             format_args!("cannot register session {name}: cannot write its {what}"),
@@ -604,10 +611,14 @@ pub(crate) fn register_existing(
     if !matches!(read_metadata_at(dir), Ok(MetadataState::Valid(_))) {
         write_via_temp(dir, json.as_bytes(), false, false).map_err(|e| io(METADATA_FILE, e))?;
     }
-    host.write_record(name, json.as_bytes(), true)
-        .map_err(|e| io("record", e))?;
+    if !host
+        .write_first_record(name, json.as_bytes())
+        .map_err(|e| io("record", e))?
+    {
+        return Ok(false);
+    }
     metadata_written(name, meta, operation);
-    Ok(())
+    Ok(true)
 }
 
 /// Writes `data` to a fresh temporary file in `dir` (mode 0600) and renames it

@@ -632,36 +632,119 @@ fn a_guest_file_that_would_grow_past_the_limit_still_makes_a_readable_record() {
     assert_eq!(deleted, ["migrated", "opened"], "{r:?}");
 }
 
+/// A 0.3 session directory (no record) holding valid `.metadata.json`
+/// with `updated_at`, for the registration tests below.
+fn plant_unregistered(root: &Path, id: &str, updated_at: &str) -> std::fs::File {
+    std::fs::create_dir_all(root.join(id)).unwrap();
+    std::fs::write(
+        root.join(id).join(".metadata.json"),
+        format!(r#"{{"session_id":"{id}","created_at":"{updated_at}","updated_at":"{updated_at}","version":1}}"#),
+    )
+    .unwrap();
+    std::fs::File::open(root.join(id)).unwrap()
+}
+
+/// Takes `op` (LOCK_EX, LOCK_SH) on `dir` without waiting; panics if held.
+fn flock_now(dir: &std::fs::File, op: libc::c_int) {
+    // SAFETY: takes no pointers; `dir` is open for the call.
+    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), op | libc::LOCK_NB) }, 0);
+}
+
 /// Registering an existing directory (an open of a 0.3 session) is a short
 /// lease on it: while a deletion holds it (an exclusive flock on the
-/// directory, as a prune or `rm` of an unregistered session takes), the open
-/// waits as a lease does and then is BUSY, registering nothing, so that a
-/// prune never deletes a session a caller was just told is open (and may
-/// pin). A wsprune 0.3 lease (shared) does not stop it.
+/// directory, then the move to trash), the open waits as a lease does and
+/// finds the session gone (create-or-open then makes a new one), so that a
+/// prune never
+/// deletes a session a caller was just told is open (and may pin). A lock
+/// held longer than a lease waits is not a deletion's (a guest's own flock):
+/// the open registers the session anyway, or a guest could keep itself
+/// unregistered, and never pruned, by locking its directory.
 #[test]
 fn an_open_registering_a_directory_waits_for_its_deletion() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("ws");
-    std::fs::create_dir(&root).unwrap();
-    let id = "legacy-0.3";
-    std::fs::create_dir(root.join(id)).unwrap();
     let now = wsprune::metadata::format_timestamp(chrono::Utc::now());
-    std::fs::write(
-        root.join(id).join(".metadata.json"),
-        format!(r#"{{"session_id":"{id}","created_at":"{now}","updated_at":"{now}","version":1}}"#),
-    )
-    .unwrap();
-    let dir = std::fs::File::open(root.join(id)).unwrap();
-    // SAFETY: takes no pointers; `dir` is open for the call.
-    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+    let id = "legacy-0.3";
+    let dir = plant_unregistered(&root, id, &now);
+    flock_now(&dir, libc::LOCK_EX);
+    let deleter = {
+        let root = root.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::rename(root.join(id), root.join(".trash-deleted")).unwrap();
+            drop(dir);
+        })
+    };
+    // The session it found went (to trash): create-or-open makes a new one.
+    let opened = wsprune::create_or_open_session(&root, Some(id)).unwrap();
+    deleter.join().unwrap();
+    assert_eq!(opened, (id.to_owned(), true));
+    assert!(
+        root.join(".trash-deleted/.metadata.json").exists(),
+        "the deleted one was touched"
+    );
+
+    // A guest's own lock, held for good: registered after the lease's wait.
+    let guest = "guest-locked";
+    let dir = plant_unregistered(&root, guest, &now);
+    flock_now(&dir, libc::LOCK_EX);
     let started = Instant::now();
-    let e = wsprune::create_or_open_session(&root, Some(id)).unwrap_err();
-    assert_eq!(e.status(), Status::Busy, "{e}");
+    assert_eq!(
+        wsprune::create_or_open_session(&root, Some(guest)).unwrap(),
+        (guest.to_owned(), false)
+    );
     assert!(started.elapsed() >= Duration::from_millis(1500), "did not wait");
-    assert!(!record_path(&root, id).exists(), "registered while being deleted");
-    // A 0.3 lease (shared) instead: the open registers the session.
-    // SAFETY: as above.
-    assert_eq!(unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) }, 0);
-    assert_eq!(wsprune::create_or_open_session(&root, Some(id)).unwrap(), (id.to_owned(), false));
-    assert!(record_path(&root, id).exists());
+    assert!(record_path(&root, guest).exists());
+}
+
+/// An open that waited for a directory someone else registered meanwhile
+/// (a create finishing, another open, migrate; then a pin) keeps their
+/// record: it never writes its own over it from the directory's
+/// `.metadata.json`, which would drop the pin.
+#[test]
+fn an_open_keeps_a_record_written_while_it_waited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let now = wsprune::metadata::format_timestamp(chrono::Utc::now());
+    let id = "raced";
+    let dir = plant_unregistered(&root, id, &now);
+    // Someone holds the directory (as a create does until its record is written).
+    flock_now(&dir, libc::LOCK_EX);
+    let opener = {
+        let root = root.clone();
+        std::thread::spawn(move || wsprune::create_or_open_session(&root, Some(id)))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    // ... registers the session, pinned, and lets go.
+    let record = format!(
+        "{{\n  \"session_id\": \"{id}\",\n  \"created_at\": \"{now}\",\n  \"updated_at\": \"{now}\",\n  \"version\": 1,\n  \"pinned\": true\n}}\n"
+    );
+    let host = root.join(HOST_DIR);
+    std::fs::write(host.join("locks").join(id), "").unwrap();
+    std::fs::write(record_path(&root, id), &record).unwrap();
+    drop(dir);
+    assert_eq!(opener.join().unwrap().unwrap(), (id.to_owned(), false));
+    assert_eq!(std::fs::read_to_string(record_path(&root, id)).unwrap(), record);
+}
+
+/// A guest's `.metadata.json` dated in the future is trusted at registration
+/// only up to now: an `updated_at` in 9999 would otherwise outlive every
+/// age rule and TTL the host sets afterwards.
+#[test]
+fn a_registration_dates_nothing_later_than_now() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    std::fs::create_dir(&root).unwrap();
+    plant_unregistered(&root, "opened", "9999-12-31T00:00:00.000000Z");
+    plant_unregistered(&root, "migrated", "9999-12-31T00:00:00.000000Z");
+    let before = chrono::Utc::now();
+    wsprune::create_or_open_session(&root, Some("opened")).unwrap();
+    assert_eq!(wsprune::migrate_sessions(&root, false).unwrap().registered.len(), 1);
+    let after = chrono::Utc::now();
+    for id in ["opened", "migrated"] {
+        let info = wsprune::session_info(&root, id).unwrap();
+        let (c, u) = (info.created_at.unwrap(), info.updated_at.unwrap());
+        assert!(u <= after && u >= before - chrono::Duration::seconds(1), "{id}: {u}");
+        assert!(c <= u, "{id}: {c}");
+    }
 }
