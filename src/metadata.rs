@@ -20,6 +20,11 @@ pub const TIMESTAMP_LEN: usize = 27;
 /// Metadata files larger than this are treated as corrupted rather than read.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
+/// Room a record keeps for the host's retention fields: the largest label
+/// set (32 labels of a 253-byte prefix, a 63-byte name and a 63-byte value,
+/// quoted and indented: under 13 KiB), a pin and a TTL.
+pub const RETENTION_ROOM: usize = 16 * 1024;
+
 /// The metadata of one session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionMetadata {
@@ -258,14 +263,16 @@ impl SessionMetadata {
         self
     }
 
-    /// Drops the unknown fields if with them the record would be longer
-    /// than a record may be ([`MAX_METADATA_BYTES`]): what registering a
-    /// session from a guest-writable `.metadata.json` also does, since a
-    /// guest's compact file can grow past the limit when written canonically
+    /// Drops the unknown fields if with them the record would leave no room
+    /// for the host's own fields ([`RETENTION_ROOM`]) under the most a
+    /// record may be ([`MAX_METADATA_BYTES`]): what registering a session
+    /// from a guest-writable `.metadata.json` also does, since a guest's
+    /// compact file can grow past the limit when written canonically
     /// (indented), and a record that cannot be read back would make the
-    /// session undeletable by any rule.
+    /// session undeletable by any rule (one too full to take a pin, a TTL
+    /// or labels would escape them).
     pub fn fit_for_record(mut self) -> Self {
-        if !self.extra.is_empty() && self.to_json().len() > MAX_METADATA_BYTES {
+        if !self.extra.is_empty() && self.to_json().len() > MAX_METADATA_BYTES - RETENTION_ROOM {
             self.extra = Map::new();
         }
         self

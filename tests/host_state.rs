@@ -748,3 +748,51 @@ fn a_registration_dates_nothing_later_than_now() {
         assert!(c <= u, "{id}: {c}");
     }
 }
+
+/// A guest's file just under the limit (a long unknown string) leaves the
+/// record room for what the host adds later: with the largest label set, a
+/// pin and a TTL the record still fits, so no guest can fill its record to
+/// escape a TTL or a per-owner cap.
+#[test]
+fn a_registered_record_keeps_room_for_the_hosts_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let now = wsprune::metadata::format_timestamp(chrono::Utc::now());
+    let id = "full";
+    std::fs::create_dir_all(root.join(id)).unwrap();
+    let filler = "a".repeat(wsprune::metadata::MAX_METADATA_BYTES - 400);
+    std::fs::write(
+        root.join(id).join(".metadata.json"),
+        format!(r#"{{"session_id":"{id}","created_at":"{now}","updated_at":"{now}","version":1,"x":"{filler}"}}"#),
+    )
+    .unwrap();
+    wsprune::create_or_open_session(&root, Some(id)).unwrap();
+    let prefix = format!(
+        "{}.{}.{}.{}",
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61)
+    );
+    let changes: Vec<wsprune::labels::LabelChange> = (0..wsprune::labels::MAX_LABELS)
+        .map(|i| wsprune::labels::LabelChange::Set(format!("{prefix}/n{i:02}{}", "x".repeat(60)), "v".repeat(63)))
+        .collect();
+    wsprune::set_session_labels(&root, id, &changes).unwrap();
+    wsprune::pin_session(&root, id, None).unwrap();
+    wsprune::set_session_ttl(
+        &root,
+        id,
+        &wsprune::Ttl {
+            idle: Some(Duration::from_secs(3600)),
+            expires_at: None,
+        },
+    )
+    .unwrap();
+    let record = std::fs::read(record_path(&root, id)).unwrap();
+    assert!(
+        record.len() <= wsprune::metadata::MAX_METADATA_BYTES,
+        "{}",
+        record.len()
+    );
+    assert_eq!(wsprune::session_info(&root, id).unwrap().state, SessionState::Ok);
+}
