@@ -466,17 +466,7 @@ pub fn create_or_open_session_with(root: &Path, id: Option<&str>, opts: &Session
             Ok(((root_fd, dir, dir_id), name)) => {
                 opts.check_reserved(root_fd.as_fd(), &name)?;
                 if let Some(name) = adopt(root, root_fd.as_fd(), dir.as_fd(), &dir_id, name, opts.adopt)? {
-                    if !opts.ttl().is_none() {
-                        crate::retention::set_session_ttl(root, &name, &opts.ttl())?;
-                    }
-                    if !opts.labels.is_empty() {
-                        let set: Vec<_> = opts
-                            .labels
-                            .iter()
-                            .map(|(k, v)| crate::labels::LabelChange::Set(k.clone(), v.clone()))
-                            .collect();
-                        crate::session_labels::set_session_labels(root, &name, &set)?;
-                    }
+                    apply_open_options(root, &name, opts)?;
                     return Ok((name, false));
                 }
             }
@@ -554,6 +544,41 @@ fn adopt(
         fields! {"session_id" => name.as_str(), "workspace_path" => root.join(&name).to_string_lossy()}
     });
     Ok(Some(name))
+}
+
+/// Gives the existing session `name` the TTL and labels an open was asked
+/// for, in one change of its record: checked as a whole first, so a refused
+/// change (too many labels) writes nothing, not even the TTL.
+fn apply_open_options(root: &Path, name: &str, opts: &SessionOptions) -> Result<()> {
+    let ttl = opts.ttl();
+    if ttl.is_none() && opts.labels.is_empty() {
+        return Ok(());
+    }
+    let set: Vec<_> = opts
+        .labels
+        .iter()
+        .map(|(k, v)| crate::labels::LabelChange::Set(k.clone(), v.clone()))
+        .collect();
+    let (name, labels) = crate::retention::change_record(root, name, "open", |m| {
+        let labels = match set.is_empty() {
+            true => None,
+            false => Some(crate::labels::apply(m.labels(), &set)?),
+        };
+        if let Some(l) = &labels {
+            m.retention.labels = l.clone();
+        }
+        if !ttl.is_none() {
+            ttl.apply(&mut m.retention);
+        }
+        Ok(labels)
+    })?;
+    if !ttl.is_none() {
+        crate::retention::ttl_event(&name, &ttl);
+    }
+    if let Some(l) = labels {
+        crate::session_labels::labels_event(&name, &l);
+    }
+    Ok(())
 }
 
 /// [`adopt`] of a directory without a record: registers it with its valid

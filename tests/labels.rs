@@ -585,3 +585,33 @@ fn a_session_through_its_life_with_an_owner_a_ttl_and_a_pin() {
     assert_eq!(rules_of(&r), vec![(id.clone(), Rule::Ttl)]);
     assert_eq!(names(root), vec![bobs]);
 }
+
+/// An open asked for a TTL and labels changes the record once, checked as a
+/// whole: labels that would exceed the limit refuse the open and leave the
+/// TTL unset too (it was written before the labels were refused, and the
+/// next prune deleted the session by it).
+#[test]
+fn a_refused_open_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    let full: wsprune::labels::Labels = (0..wsprune::labels::MAX_LABELS - 1)
+        .map(|i| (format!("k{i}"), "v".to_owned()))
+        .collect();
+    let opts = wsprune::SessionOptions {
+        labels: full,
+        ..Default::default()
+    };
+    let id = wsprune::create_session_with(&root, None, &opts).unwrap();
+    let before = std::fs::read(root.join(".wsprune/sessions").join(&id)).unwrap();
+    let more = wsprune::SessionOptions {
+        idle_ttl: Some(std::time::Duration::from_secs(1)),
+        labels: [("x1", "a"), ("x2", "b")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    let e = wsprune::create_or_open_session_with(&root, Some(&id), &more).unwrap_err();
+    assert_eq!(e.status(), wsprune::Status::InvalidArgument, "{e}");
+    assert_eq!(std::fs::read(root.join(".wsprune/sessions").join(&id)).unwrap(), before);
+}
