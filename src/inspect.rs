@@ -79,9 +79,14 @@ pub struct SessionInfo {
 
 impl SessionInfo {
     /// When the session's own TTL deletes it (the earlier of `updated_at` +
-    /// `idle_ttl_seconds` and `expires_at`), if it has one.
+    /// `idle_ttl_seconds` and `expires_at`), if it has one. A deadline past
+    /// the latest time a record can hold (a long idle TTL late in year
+    /// 9999) is that time, [`crate::metadata::latest_timestamp`], rather than
+    /// a clamped year printed wrong.
     pub fn ttl_deadline(&self) -> Option<DateTime<Utc>> {
-        self.updated_at.and_then(|t| self.retention.deadline(t))
+        self.updated_at
+            .and_then(|t| self.retention.deadline(t))
+            .map(|d| d.min(crate::metadata::latest_timestamp()))
     }
 
     /// Hours since `updated_at`, if known (negative for a future timestamp).

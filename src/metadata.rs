@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -472,12 +472,53 @@ pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(nanos - nanos % 1000).unwrap_or(t)
 }
 
+/// The earliest instant a record can hold, `0000-01-01T00:00:00.000000Z`:
+/// timestamps have four-digit years (see [`parse_timestamp`]).
+pub fn earliest_timestamp() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(0, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("a valid date")
+        .and_utc()
+}
+
+/// The latest instant a record can hold, `9999-12-31T23:59:59.999999Z`.
+pub fn latest_timestamp() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_micro_opt(23, 59, 59, 999_999))
+        .expect("a valid date")
+        .and_utc()
+}
+
+/// Whether `t` can be stored in a record and read back as itself (to the
+/// microsecond): between [`earliest_timestamp`] and [`latest_timestamp`].
+/// Every surface refuses other times rather than storing them clamped.
+pub fn is_storable(t: DateTime<Utc>) -> bool {
+    (earliest_timestamp()..=latest_timestamp()).contains(&t)
+}
+
+/// [`Status::InvalidArgument`](crate::error::Status::InvalidArgument)
+/// naming `what` unless [`is_storable`]`(t)`.
+pub(crate) fn check_storable(t: DateTime<Utc>, what: &str) -> crate::error::Result<()> {
+    if is_storable(t) {
+        return Ok(());
+    }
+    Err(crate::error::Error::new(
+        crate::error::Status::InvalidArgument,
+        format!(
+            "{what} {t}: not a time wsprune can store (from {} to {})",
+            format_timestamp(earliest_timestamp()),
+            format_timestamp(latest_timestamp())
+        ),
+    ))
+}
+
 /// The canonical 27-byte form, e.g. `2026-11-25T01:47:00.123456Z`. Written by
 /// hand because it runs on every touch and chrono's formatter is far slower.
 pub fn timestamp_bytes(t: DateTime<Utc>) -> [u8; TIMESTAMP_LEN] {
     let mut out = *b"0000-00-00T00:00:00.000000Z";
-    // Parsed timestamps are always within 0..=9999 (see parse_timestamp); the
-    // clamp only guards times made in code.
+    // Parsed timestamps are always within 0..=9999 (see parse_timestamp), and
+    // every time given to be stored is checked (check_storable); the clamp
+    // only guards times made in code.
     let year = t.year().clamp(0, 9999) as u32;
     let micros = (t.nanosecond() % 1_000_000_000) / 1000;
     let mut put = |pos: usize, width: usize, mut v: u32| {

@@ -163,7 +163,8 @@ pub struct PruneOptions {
     /// Evaluate the rules as of this time instead of now: what a prune then
     /// would delete (the look-ahead; docs/contract.md, "Look-ahead"). Ages,
     /// TTLs and pins are taken at this time; sizes and free space are
-    /// today's. Only with `dry_run` (else [`Status::InvalidArgument`]).
+    /// today's. Only with `dry_run`, and a time a record can hold
+    /// ([`crate::metadata::is_storable`]), else [`Status::InvalidArgument`].
     /// `None`: now.
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -250,6 +251,9 @@ impl PruneOptions {
             ("high_inode_watermark_percent", self.high_inode_watermark_percent),
             ("low_inode_watermark_percent", self.low_inode_watermark_percent),
         )?;
+        if let Some(t) = self.as_of {
+            crate::metadata::check_storable(t, "as_of")?;
+        }
         if self.as_of.is_some() && !self.dry_run {
             return Err(Error::new(
                 Status::InvalidArgument,

@@ -37,11 +37,25 @@ impl Ttl {
         self.idle.is_none() && self.expires_at.is_none()
     }
 
-    /// Checks it: an idle TTL of at least one second (whole seconds are
-    /// stored), at most [`MAX_IDLE_TTL`]; any expiry (one already passed
-    /// expires the session at the next prune). Else [`Status::InvalidArgument`].
+    /// Checks it: an idle TTL of a whole number of seconds (what is stored;
+    /// a fraction is refused, not cut off), at least one, at most
+    /// [`MAX_IDLE_TTL`]; any expiry a record can hold
+    /// ([`metadata::is_storable`]; one already passed expires the session at
+    /// the next prune). Else [`Status::InvalidArgument`].
     pub(crate) fn validate(&self) -> Result<()> {
+        if let Some(t) = self.expires_at {
+            metadata::check_storable(t, "expires_at")?;
+        }
         if let Some(d) = self.idle {
+            if d.subsec_nanos() != 0 {
+                return Err(Error::new(
+                    Status::InvalidArgument,
+                    format!(
+                        "idle TTL {} s: expected a whole number of seconds (what a record stores)",
+                        d.as_secs_f64()
+                    ),
+                ));
+            }
             if d < Duration::from_secs(1) || d > MAX_IDLE_TTL {
                 return Err(Error::new(
                     Status::InvalidArgument,
@@ -67,7 +81,8 @@ pub const MAX_IDLE_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Pins session `id`: no prune rule (age, capacity, TTL) deletes it while
 /// the pin holds, and deleting it needs [`crate::DeleteOptions::force`]. With
-/// `until`, the pin holds until then (it must be later than now, else
+/// `until`, the pin holds until then (it must be later than now and a time a
+/// record can hold, [`metadata::is_storable`], else
 /// [`Status::InvalidArgument`]); without, until [`unpin_session`]. Pinning a
 /// pinned session replaces its `until`. Only a registered session can be
 /// pinned (an unregistered 0.3 directory is [`Status::InvalidArgument`]:
@@ -76,6 +91,7 @@ pub const MAX_IDLE_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// [`Status::NotFound`]. Emits `session.pinned`.
 pub fn pin_session(root: &Path, id: &str, until: Option<DateTime<Utc>>) -> Result<()> {
     if let Some(t) = until {
+        metadata::check_storable(t, "pin until")?;
         if t <= Utc::now() {
             return Err(Error::new(
                 Status::InvalidArgument,

@@ -1120,3 +1120,35 @@ fn output_to_a_closed_pipe_is_not_an_error() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A time after year 9999 is a usage error (exit 64), not a pin, an expiry
+/// or a look-ahead stored or evaluated with its year clamped; a fractional
+/// idle TTL is refused, and the TTL printed is the one stored.
+#[test]
+fn times_past_9999_and_fractional_idle_ttls_are_usage_errors() {
+    let (_tmp, root) = workspace();
+    ws("create", &root, &["s"]).expect(0);
+    let info = |root: &Path| {
+        let mut v = ws("info", root, &["s", "--json"]).expect(0).json();
+        v.as_object_mut().unwrap().remove("age_hours");
+        v
+    };
+    let before = info(&root);
+    ws("pin", &root, &["s", "--until", "+3058260d"]).fatal(64, "too far in the future");
+    ws("ttl", &root, &["s", "--expires-at", "+3058260d"]).fatal(64, "9999-12-31");
+    ws("create", &root, &["n", "--expires-at", "+3058260d"]).fatal(64, "too far in the future");
+    assert!(!root.join("n").exists());
+    ws("prune", &root, &["--dry-run", "--as-of", "+4000000d"]).fatal(64, "too far in the future");
+    ws("ttl", &root, &["s", "--idle-ttl", "1.9s"]).fatal(64, "whole number of seconds");
+    assert_eq!(info(&root), before, "a refused change wrote");
+    // The latest storable time is accepted; what is printed is what is stored.
+    let r = ws("pin", &root, &["s", "--until", "9999-12-31T23:59:59.999999Z"]).expect(0);
+    assert!(r.stdout.contains("until 9999-12-31T23:59:59Z"), "{}", r.stdout);
+    let r = ws("ttl", &root, &["s", "--idle-ttl", "90061s"]).expect(0);
+    assert_eq!(r.stdout, "s: idle TTL 90061s\n");
+    let r = ws("ttl", &root, &["s", "--idle-ttl", "2s"]).expect(0);
+    assert_eq!(r.stdout, "s: idle TTL 2s\n");
+    let v = info(&root);
+    assert_eq!(v["idle_ttl_seconds"], 2);
+    assert_eq!(v["pinned_until"], "9999-12-31T23:59:59.999999Z");
+}

@@ -662,3 +662,88 @@ fn a_change_to_an_unreadable_or_unregistered_session_writes_nothing() {
     assert_eq!(e.status(), Status::InvalidArgument, "{e}");
     assert!(e.message().contains("not registered"), "{e}");
 }
+
+/// A time a record cannot hold (after 9999-12-31T23:59:59.999999Z) is
+/// refused by every setter and by the look-ahead, never stored with its year
+/// clamped (a pin that then reads as corrupted protects nothing); a
+/// fractional idle TTL is refused, not cut to whole seconds.
+#[test]
+fn times_a_record_cannot_hold_and_fractional_idle_ttls_are_refused() {
+    let _serial = shared();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ws");
+    wsprune::create_session(&root, Some("s")).unwrap();
+    let before = std::fs::read(record_path(&root, "s")).unwrap();
+    let latest = wsprune::metadata::latest_timestamp();
+    assert_eq!(
+        wsprune::metadata::format_timestamp(latest),
+        "9999-12-31T23:59:59.999999Z"
+    );
+    let beyond = latest + chrono::Duration::microseconds(1);
+    let far = Utc::now() + chrono::Duration::days(3_058_260);
+    let early = wsprune::metadata::earliest_timestamp() - chrono::Duration::microseconds(1);
+    let invalid = |r: wsprune::Result<()>, what: &str| {
+        let e = r.unwrap_err();
+        assert_eq!(e.status(), Status::InvalidArgument, "{what}: {e}");
+        assert!(e.message().contains("can store"), "{what}: {e}");
+    };
+    for t in [beyond, far] {
+        invalid(wsprune::pin_session(&root, "s", Some(t)), "pin until");
+        let ttl = wsprune::Ttl {
+            idle: None,
+            expires_at: Some(t),
+        };
+        invalid(wsprune::set_session_ttl(&root, "s", &ttl), "expires_at");
+    }
+    let ttl = wsprune::Ttl {
+        idle: None,
+        expires_at: Some(early),
+    };
+    invalid(wsprune::set_session_ttl(&root, "s", &ttl), "expires_at before year 0");
+    let opts = SessionOptions {
+        expires_at: Some(far),
+        ..Default::default()
+    };
+    invalid(
+        wsprune::create_session_with(&root, Some("n"), &opts).map(drop),
+        "create",
+    );
+    assert!(!root.join("n").exists());
+    for t in [beyond, early] {
+        let o = wsprune::PruneOptions {
+            dry_run: true,
+            as_of: Some(t),
+            ..Default::default()
+        };
+        invalid(wsprune::prune_sessions(&root, &o).map(drop), "as_of");
+    }
+    let fraction = wsprune::Ttl {
+        idle: Some(Duration::from_millis(1900)),
+        expires_at: None,
+    };
+    let e = wsprune::set_session_ttl(&root, "s", &fraction).unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("whole number of seconds"), "{e}");
+    assert_eq!(
+        std::fs::read(record_path(&root, "s")).unwrap(),
+        before,
+        "a refused change wrote"
+    );
+    // The limits themselves are accepted and read back as themselves.
+    wsprune::pin_session(&root, "s", Some(latest)).unwrap();
+    let whole = wsprune::Ttl {
+        idle: Some(Duration::from_secs(2)),
+        expires_at: Some(latest),
+    };
+    wsprune::set_session_ttl(&root, "s", &whole).unwrap();
+    let v = record_json(&root, "s");
+    assert_eq!(v["pinned_until"], "9999-12-31T23:59:59.999999Z");
+    assert_eq!(v["expires_at"], "9999-12-31T23:59:59.999999Z");
+    assert_eq!(v["idle_ttl_seconds"], 2);
+    let o = wsprune::PruneOptions {
+        dry_run: true,
+        as_of: Some(latest),
+        ..Default::default()
+    };
+    wsprune::prune_sessions(&root, &o).unwrap();
+}

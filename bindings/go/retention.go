@@ -34,6 +34,10 @@ func ttlSeconds(d time.Duration) (C.uint64_t, error) {
 	if d < time.Second {
 		return 0, &Error{Status: StatusInvalidArgument, Message: "idle TTL " + d.String() + ": expected at least 1s"}
 	}
+	if d%time.Second != 0 {
+		// Refused, never cut off (docs/contract.md, "Per-session TTL").
+		return 0, &Error{Status: StatusInvalidArgument, Message: "idle TTL " + d.String() + ": expected a whole number of seconds"}
+	}
 	return C.uint64_t(d / time.Second), nil
 }
 

@@ -154,7 +154,7 @@ pub(crate) fn time_from_us(us: i64, what: &str) -> Result<Option<chrono::DateTim
         return Ok(None);
     }
     chrono::DateTime::from_timestamp_micros(us)
-        .filter(|t| crate::metadata::parse_timestamp(&crate::metadata::format_timestamp(*t)) == Some(*t))
+        .filter(|t| crate::metadata::is_storable(*t))
         .map(Some)
         .ok_or_else(|| {
             Error::new(

@@ -31,7 +31,8 @@ def test_create_with_a_ttl_writes_it_into_the_record(tmp_path: Path) -> None:
     assert rec["idle_ttl_seconds"] == 90 and "expires_at" not in rec
     wsprune.set_session_ttl(tmp_path, sid)
     assert "idle_ttl_seconds" not in record(tmp_path, sid)
-    for bad in (0.5, 0, timedelta(0), -1, "1h"):
+    # A fraction of a second is refused, not cut off (1.9 was stored as 1).
+    for bad in (0.5, 0, timedelta(0), -1, "1h", 1.9, timedelta(seconds=90, microseconds=1)):
         with pytest.raises(wsprune.InvalidArgumentError):
             wsprune.set_session_ttl(tmp_path, sid, idle_ttl=bad)  # type: ignore[arg-type]
 

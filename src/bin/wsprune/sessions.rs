@@ -174,7 +174,15 @@ pub fn ttl(root: &Path, id: &str, ttl: &wsprune::Ttl) -> Result<Exit, Fatal> {
     wsprune::set_session_ttl(root, id, ttl)?;
     let mut parts = Vec::new();
     if let Some(d) = ttl.idle {
-        parts.push(format!("idle TTL {}", format_age(crate::units::hours(d))));
+        // What the record holds (whole seconds: the core refused a fraction).
+        let secs = d.as_secs();
+        let age = format_age(secs as f64 / 3600.0);
+        let exact = parse_duration(&age).is_ok_and(|p| p.as_secs() == secs);
+        parts.push(if exact {
+            format!("idle TTL {age}")
+        } else {
+            format!("idle TTL {secs}s")
+        });
     }
     if let Some(t) = ttl.expires_at {
         parts.push(format!("expires at {}", format_time(t)));

@@ -176,14 +176,22 @@ pub fn format_interval(d: Duration) -> String {
 
 /// Parses a time: `+DURATION` from now (`+1h`, `+2d`), or an RFC 3339 /
 /// ISO 8601 timestamp (`2026-12-24T18:00:00Z`; without an offset: UTC).
+/// Either must be a time a record can hold (years 0000 to 9999).
 pub fn parse_time(input: &str) -> Result<DateTime<Utc>, String> {
     let s = input.trim();
     if let Some(d) = s.strip_prefix('+') {
         let d = parse_duration(d)?;
+        let latest = wsprune::metadata::latest_timestamp();
         return chrono::Duration::from_std(d)
             .ok()
             .and_then(|d| Utc::now().checked_add_signed(d))
-            .ok_or_else(|| "too far in the future".to_owned());
+            .filter(|t| *t <= latest)
+            .ok_or_else(|| {
+                format!(
+                    "too far in the future: the latest time wsprune can store is {}",
+                    format_time(latest)
+                )
+            });
     }
     wsprune::metadata::parse_timestamp(s).ok_or_else(|| {
         format!("{s:?} is not a time: give +DURATION (+1h, +2d) or a timestamp such as 2026-12-24T18:00:00Z")

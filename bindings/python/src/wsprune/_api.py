@@ -243,7 +243,8 @@ def _micros(name: str, when: Optional[datetime]) -> int:
 
 def _ttl_seconds(idle_ttl: "Optional[Union[timedelta, float]]") -> int:
     """An idle TTL (a timedelta or seconds) in whole seconds; 0: none. Less
-    than a second is refused (it would read as "none" in C)."""
+    than a second is refused (it would read as "none" in C), and so is a
+    fraction of a second (never cut off)."""
     if idle_ttl is None:
         return 0
     if isinstance(idle_ttl, timedelta):
@@ -254,6 +255,9 @@ def _ttl_seconds(idle_ttl: "Optional[Union[timedelta, float]]") -> int:
         raise InvalidArgumentError(f"idle_ttl must be a timedelta or seconds, not {type(idle_ttl).__name__}", 1)
     if not seconds >= 1 or seconds > _U64_MAX:
         raise InvalidArgumentError(f"idle TTL {idle_ttl!r}: expected at least 1 second", 1)
+    if seconds != int(seconds) or (isinstance(idle_ttl, timedelta) and idle_ttl.microseconds):
+        # Refused, never cut off (docs/contract.md, "Per-session TTL").
+        raise InvalidArgumentError(f"idle TTL {idle_ttl!r}: expected a whole number of seconds", 1)
     return int(seconds)
 
 

@@ -165,6 +165,10 @@ final class Lib {
         if (d.getSeconds() < 1) {
             throw new WsPruneException(Status.INVALID_ARGUMENT, "idle TTL " + d + ": expected at least 1 second");
         }
+        if (d.getNano() != 0) {
+            // Refused, never cut off (docs/contract.md, "Per-session TTL").
+            throw new WsPruneException(Status.INVALID_ARGUMENT, "idle TTL " + d + ": expected a whole number of seconds");
+        }
         return d;
     }
 

@@ -31,6 +31,11 @@ class PinTest {
         WsPruneException e = assertThrows(WsPruneException.class,
                 () -> WsPrune.setSessionTtl(root, "keep", Duration.ofMillis(500), null));
         assertEquals(Status.INVALID_ARGUMENT, e.status());
+        // A fraction of a second is refused, not cut off (1.9 s was stored as 1 s).
+        e = assertThrows(WsPruneException.class,
+                () -> WsPrune.setSessionTtl(root, "keep", Duration.ofMillis(1900), null));
+        assertEquals(Status.INVALID_ARGUMENT, e.status());
+        assertFalse(record(root, "keep").contains("idle_ttl_seconds"));
         Thread.sleep(1200);
         PruneResult r = WsPrune.prune(root, PruneOptions.builder().noAgeRule().maxDeletions(5).build());
         assertEquals(List.of("ttl"), r.deleted());
