@@ -342,6 +342,10 @@ fn carry_touch_over(
     let mut now = Vec::new();
     fd::rewind(old)?;
     fd::read_to_end(old, &mut now, MAX_METADATA_BYTES, usize::MAX)?;
+    // Nothing patched it meanwhile (almost always): nothing to parse.
+    if now == read {
+        return Ok(());
+    }
     let (Ok(before), Ok(touched), Ok(in_new)) = (
         crate::metadata::parse_updated_at(read),
         crate::metadata::parse_updated_at(&now),

@@ -172,18 +172,25 @@ pub(crate) fn change_record<T>(
     };
     let mut outcome: Option<Result<T>> = None;
     let found = host_state::update_record_at(records, &name, |bytes| {
-        let refused = |outcome: &mut Option<Result<T>>, e: Error| {
-            *outcome = Some(Err(e));
-            std::io::Error::other("change refused")
-        };
-        let mut m = SessionMetadata::from_json(bytes).map_err(|bad| {
-            let msg =
-                format!("cannot {what} session {name}: its record is unusable ({bad}); `wsprune repair` rewrites it");
-            refused(&mut outcome, Error::new(Status::Io, msg))
-        })?;
-        let value = f(&mut m).map_err(|e| refused(&mut outcome, e))?;
-        outcome = Some(Ok(value));
-        Ok(m.to_json().into_bytes())
+        let changed = SessionMetadata::from_json(bytes)
+            .map_err(|bad| {
+                let msg = format!(
+                    "cannot {what} session {name}: its record is unusable ({bad}); `wsprune repair` rewrites it"
+                );
+                Error::new(Status::Io, msg)
+            })
+            .and_then(|mut m| f(&mut m).map(|value| (m, value)));
+        match changed {
+            Ok((m, value)) => {
+                outcome = Some(Ok(value));
+                Ok(m.to_json().into_bytes())
+            }
+            // Refused: nothing is written; the error is returned below.
+            Err(e) => {
+                outcome = Some(Err(e));
+                Err(std::io::Error::other("change refused"))
+            }
+        }
     });
     match (found, outcome) {
         (_, Some(Err(e))) => Err(e),
